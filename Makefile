@@ -1,0 +1,44 @@
+# The two commands a newcomer needs: `make run` and `make test`. See README.md.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+
+export ROSE_CART_DATA_DIR ?= data
+
+.PHONY: run test bench lint clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "rose-cart needs Python >= 3.11; set PYTHON=python3.11")'
+	@echo "-> creating the virtualenv in $(VENV)"
+	@$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	@echo "-> installing rose-cart and its dependencies (first time: about a minute)"
+	@$(PIP) install -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	@echo "-> installing rose-cart with its test extras (first time: about a minute)"
+	@$(PIP) install -e '.[test]'
+	@touch $@ $(VENV)/.installed-run
+
+## run: install, initialise $(ROSE_CART_DATA_DIR) and serve on http://127.0.0.1:8000
+run: $(VENV)/.installed-run
+	@$(BIN)/rose-cart init
+	@exec $(BIN)/rose-cart serve --host 127.0.0.1 --port 8000
+
+## test: install the test extras and run the whole suite
+test: $(VENV)/.installed-test
+	@bash scripts/test-prerequisites
+	@$(BIN)/python -m pytest
+
+## bench: run every benchmark under bench/ (figures are ratios to a bare baseline)
+bench: $(VENV)/.installed-test
+	@$(BIN)/python -m bench
+
+lint: $(VENV)/.installed-test
+	@$(BIN)/python -m ruff check . || echo "(install ruff into $(VENV) to lint)"
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,70 @@
+"""What every benchmark shares: timing loops, percentiles and one report format.
+
+Machines here are shared and noisy, so a figure alone means little: each benchmark
+measures our path and a bare baseline in the same run and reports their ratio.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    ours: float
+    baseline: float
+    unit: str
+    higher_is_better: bool = True
+    note: str = ""
+
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.baseline if self.baseline else float("nan")
+
+    def line(self) -> str:
+        direction = "higher is better" if self.higher_is_better else "lower is better"
+        text = (
+            f"{self.name:<44} ours {self.ours:>12,.1f} {self.unit:<10} "
+            f"bare {self.baseline:>12,.1f}  ratio {self.ratio:6.3f} ({direction})"
+        )
+        return f"{text}  {self.note}" if self.note else text
+
+
+def rate(operation: Callable[[], object], *, seconds: float = 1.0, repeats: int = 5) -> float:
+    """Operations per second: the best of several timed rounds (the least disturbed)."""
+    best = 0.0
+    for _ in range(repeats):
+        count, started = 0, time.perf_counter()
+        deadline = started + seconds / repeats
+        while True:
+            operation()
+            count += 1
+            now = time.perf_counter()
+            if now >= deadline:
+                break
+        best = max(best, count / (now - started))
+    return best
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    if not samples:
+        return float("nan")
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def median(samples: list[float]) -> float:
+    return statistics.median(samples) if samples else float("nan")
+
+
+def report(title: str, figures: list[Figure], extra: list[str] | None = None) -> None:
+    print(f"== {title}")
+    for figure in figures:
+        print("  " + figure.line())
+    for line in extra or []:
+        print("  " + line)

@@ -1,0 +1,97 @@
+"""The app factory: builds the Starlette app for one settings object.
+
+Start-up (the lifespan) opens the database, applies migrations, makes sure the key
+pairs exist and loads them, and puts the local actor and the database on app.state for
+the routes. Nothing is loaded at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
+
+import cart
+from actor.discovery import discovery_routes
+from actor.identity import LocalActor
+from actor.keys import ensure_keys, load_keys
+from service.errors import exception_handlers
+from service.health import health_routes
+from service.logs import RequestIdMiddleware
+from service.middleware import SecurityHeadersMiddleware
+from service.settings import Settings
+from store import Database, upgrade
+
+log = logging.getLogger("rose_cart.app")
+STATIC_DIR = Path(cart.__file__).parent / "static"
+
+
+async def prepare(settings: Settings, db: Database) -> LocalActor:
+    """Migrate, make sure keys exist, and load the local actor. Idempotent."""
+    await upgrade(db.engine)
+    secret = settings.secret()
+    async with db.transaction() as session:
+        await ensure_keys(session, secret)
+    async with db.transaction() as session:
+        keys = await load_keys(session, secret)
+    return LocalActor(
+        base_url=settings.base_url,
+        username=settings.username,
+        name="Co-op cart",
+        summary="The shopping cart, checkout and order service of the co-operative.",
+        keys=keys,
+    )
+
+
+class RoseCartApp(Starlette):
+    """Starlette with the request id outermost, so even a 500 page carries it."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return RequestIdMiddleware(super().build_middleware_stack())
+
+
+async def not_yet(request: Request) -> Response:
+    raise HTTPException(501, "this endpoint is not implemented yet")
+
+
+def create_app(settings: Settings) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        db = Database(settings.resolved_database_url)
+        try:
+            app.state.actor = await prepare(settings, db)
+            app.state.db = db
+            app.state.settings = settings
+            log.info("serving", extra={"actor": app.state.actor.id})
+            yield
+        finally:
+            await db.dispose()
+
+    routes = [
+        *health_routes,
+        *discovery_routes(),
+        Route("/actor/inbox", not_yet, methods=["GET", "POST"]),
+        Route("/inbox", not_yet, methods=["POST"]),
+        Route("/actor/outbox", not_yet, methods=["GET"]),
+        Route("/followers", not_yet, methods=["GET"]),
+        Route("/following", not_yet, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+    return RoseCartApp(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers=exception_handlers,
+        middleware=[
+            Middleware(SecurityHeadersMiddleware, https=settings.base_url.startswith("https://")),
+        ],
+    )

@@ -1,0 +1,118 @@
+"""The `rose-cart` command line: init, serve, worker, and the operator's commands."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import click
+from pydantic import ValidationError
+
+from actor.keys import ED25519, RSA, ensure_keys, rotate_keys
+from service.logs import configure_logging
+from service.settings import Settings
+from store import Database, upgrade
+
+T = TypeVar("T")
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        for problem in error.errors():
+            name = "ROSE_CART_" + "_".join(str(p) for p in problem["loc"]).upper()
+            click.echo(f"error: {name}: {problem['msg']}", err=True)
+        sys.exit(2)
+
+
+def with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    async def run() -> T:
+        db = Database(settings.resolved_database_url)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def main(context: click.Context) -> None:
+    """rose-cart: the co-op's cart, checkout and order service (an ActivityPub actor).
+
+    Configured by ROSE_CART_* environment variables; see the README.
+    """
+    context.obj = load_settings()
+
+
+@main.command()
+@click.pass_obj
+def init(settings: Settings) -> None:
+    """Create the data directory, secret, database schema and key pairs (idempotent)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.ensure_secret():
+        click.echo(f"created secret      {settings.secret_file} (mode 0600)")
+    secret = settings.secret()
+
+    async def work(db: Database) -> bool:
+        await upgrade(db.engine)
+        async with db.transaction() as session:
+            return await ensure_keys(session, secret)
+
+    created = with_database(settings, work)
+    click.echo(f"database migrated   {settings.resolved_database_url.split('?')[0]}")
+    click.echo("key pairs           " + ("created (RSA-2048, Ed25519)" if created else "present"))
+    click.echo(f"actor               {settings.base_url}/actor")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--no-workers", is_flag=True, help="Web only: run no background workers here.")
+@click.pass_obj
+def serve(settings: Settings, host: str, port: int, no_workers: bool) -> None:
+    """Serve the web app (migrations are applied at start)."""
+    import uvicorn
+
+    from service.app import create_app
+
+    configure_logging(settings.log_level)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.ensure_secret()
+    if no_workers:
+        settings = settings.model_copy(update={"workers": False})
+    click.echo(f"rose-cart serving {settings.base_url}/actor on http://{host}:{port}  (Ctrl-C stops)")
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@main.group()
+def keys() -> None:
+    """Our signing keys."""
+
+
+@keys.command("rotate")
+@click.option("--only", type=click.Choice([RSA, ED25519]), help="Rotate one kind only.")
+@click.pass_obj
+def keys_rotate(settings: Settings, only: str | None) -> None:
+    """Retire the active key pairs and create new ones; peers refetch on their next check."""
+    secret = settings.secret()
+
+    async def work(db: Database) -> None:
+        async with db.transaction() as session:
+            await rotate_keys(session, secret, (only,) if only else (RSA, ED25519))
+
+    with_database(settings, work)
+    click.echo("rotated " + (only or "rsa and ed25519") + " keys; restart running processes")

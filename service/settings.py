@@ -1,0 +1,122 @@
+"""The one settings object, read from the environment (prefix ROSE_CART_) at start-up.
+
+Every field is documented in the README's configuration table; a test keeps the two in
+step. Secrets are ``SecretStr``: they print as '**********' in a repr or a log line.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from store import sqlite_url_for
+
+PeerRole = Literal["market", "calendar", "coop"]
+PEER_ROLES: tuple[str, ...] = ("market", "calendar", "coop")
+
+
+@dataclass(frozen=True)
+class Peer:
+    role: str
+    actor_id: str
+
+
+def parse_peers(value: str) -> tuple[Peer, ...]:
+    peers = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        role, sep, iri = item.partition("=")
+        role, iri = role.strip().lower(), iri.strip()
+        if not sep or role not in PEER_ROLES:
+            raise ValueError(
+                f"PEERS entry {item!r} must be role=actor-iri with role one of "
+                f"{', '.join(PEER_ROLES)}"
+            )
+        if urlsplit(iri).scheme not in ("http", "https") or not urlsplit(iri).netloc:
+            raise ValueError(f"PEERS entry {item!r}: {iri!r} is not an http(s) actor IRI")
+        peers.append(Peer(role, iri))
+    return tuple(peers)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ROSE_CART_", extra="ignore")
+
+    base_url: str = Field(
+        "http://127.0.0.1:8000", description="Public origin of this instance, no trailing path."
+    )
+    username: str = Field("cart", description="The actor's preferredUsername (acct:USERNAME@host).")
+    data_dir: Path = Field(Path("data"), description="Where SQLite, the secret and uploads live.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy async URL; default SQLite in DATA_DIR."
+    )
+    secret_key: SecretStr | None = Field(
+        None, description="Signs sessions and CSRF tokens, seals private keys."
+    )
+    peers: Annotated[tuple[Peer, ...], NoDecode] = Field(
+        (), description="Comma list of role=actor-iri (market, calendar, coop)."
+    )
+    allow_private_addresses: bool = Field(
+        False, description="Allow fetching from and delivering to private/loopback addresses."
+    )
+    sumup_api_key: SecretStr | None = Field(None, description="SumUp API key (secret).")
+    sumup_merchant_code: str | None = Field(None, description="SumUp merchant code.")
+    sumup_api_url: str | None = Field(None, description="SumUp API origin; sandbox when unset.")
+    workers: bool = Field(True, description="Run inbox/delivery workers inside `serve`.")
+    log_level: str = Field("INFO", description="Python logging level name.")
+
+    @field_validator("peers", mode="before")
+    @classmethod
+    def _parse_peers(cls, value: object) -> object:
+        return parse_peers(value) if isinstance(value, str) else value
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"BASE_URL {value!r} must be an http(s) origin like https://cart.example")
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ValueError(f"BASE_URL {value!r} must be an origin only, with no path")
+        return value.rstrip("/")
+
+    @field_validator("username")
+    @classmethod
+    def _check_username(cls, value: str) -> str:
+        if not value or not all(c.isalnum() or c in "_-." for c in value):
+            raise ValueError("USERNAME may hold letters, digits, '_', '-' and '.' only")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or sqlite_url_for(self.data_dir)
+
+    @property
+    def secret_file(self) -> Path:
+        return self.data_dir / "secret_key"
+
+    def secret(self) -> str:
+        """SECRET_KEY from the environment, else the one kept in DATA_DIR."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        if self.secret_file.is_file():
+            return self.secret_file.read_text().strip()
+        raise LookupError(
+            f"no SECRET_KEY: set ROSE_CART_SECRET_KEY or run `rose-cart init` to create "
+            f"{self.secret_file}"
+        )
+
+    def ensure_secret(self) -> bool:
+        """Create DATA_DIR/secret_key (mode 0600) unless a secret exists. True if created."""
+        if self.secret_key is not None or self.secret_file.is_file():
+            return False
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.secret_file.touch(mode=0o600)
+        self.secret_file.write_text(secrets.token_urlsafe(48))
+        return True

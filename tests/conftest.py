@@ -1,0 +1,139 @@
+"""Fixtures shared by the whole suite.
+
+Every test that takes `db` (or anything built on it) runs twice: on SQLite and on
+PostgreSQL. The PostgreSQL run needs ROSE_CART_TEST_POSTGRES_URL (an admin URL such as
+postgresql+asyncpg://postgres@127.0.0.1:5432/postgres; `.ci/run` sets it); without it
+those tests skip and say so. Each session gets its own PostgreSQL database, created
+and dropped here; each test gets empty tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+from starlette.applications import Starlette
+
+from service.app import create_app
+from service.settings import Settings
+from store import Database, sqlite_url_for, upgrade
+
+POSTGRES_ENV = "ROSE_CART_TEST_POSTGRES_URL"
+TEST_SECRET = "test-secret-" + "x" * 40
+
+
+def _run(coroutine):  # type: ignore[no-untyped-def]
+    return asyncio.run(coroutine)
+
+
+async def _migrate(url: str) -> None:
+    db = Database(url)
+    try:
+        await upgrade(db.engine)
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test instead of migrating each time."""
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    _run(_migrate(sqlite_url_for(folder)))
+    return folder / "rose-cart.sqlite3"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    admin = os.environ.get(POSTGRES_ENV)
+    if not admin:
+        pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/postgres)")
+    name = f"rose_cart_test_{uuid.uuid4().hex[:12]}"
+    base = admin.rsplit("/", 1)[0]
+
+    async def admin_execute(sql: str) -> None:
+        db = Database(admin, isolation_level="AUTOCOMMIT")
+        try:
+            async with db.engine.connect() as connection:
+                await connection.execute(text(sql))
+        finally:
+            await db.dispose()
+
+    _run(admin_execute(f'CREATE DATABASE "{name}"'))
+    url = f"{base}/{name}"
+    try:
+        _run(_migrate(url))
+        yield url
+    finally:
+        _run(admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _truncate_all(url: str) -> None:
+    db = Database(url)
+    try:
+        async with db.engine.begin() as connection:
+            names = (
+                await connection.execute(
+                    text(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                        "AND tablename <> 'alembic_version'"
+                    )
+                )
+            ).scalars().all()
+            if names:
+                joined = ", ".join(f'"{n}"' for n in names)
+                await connection.execute(text(f"TRUNCATE {joined} RESTART IDENTITY CASCADE"))
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
+    """A migrated, empty database: once per engine."""
+    if request.param == "sqlite":
+        shutil.copy(sqlite_template, tmp_path / "rose-cart.sqlite3")
+        yield sqlite_url_for(tmp_path)
+        return
+    url = request.getfixturevalue("postgres_url")
+    _run(_truncate_all(url))
+    yield url
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(
+        base_url="https://cart.test",
+        data_dir=tmp_path,
+        database_url=database_url,
+        secret_key=TEST_SECRET,
+        workers=False,
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Starlette]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: Starlette, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=settings.base_url) as http:
+        yield http
