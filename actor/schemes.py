@@ -1,0 +1,103 @@
+"""Which signature scheme each peer origin accepted (double-knocking's memory).
+
+The `httpx.Auth` never touches the database: it reads and writes a `SchemeMemory`,
+a small in-memory map. Callers load it from the table before a batch of deliveries
+(`load_memory`) and write back what was learned afterwards (`save_learned`), or use
+`remembered_scheme` / `remember_scheme` for one origin. The table is an optimisation
+shared between processes: losing a row costs one extra 401 on the next request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from sqlalchemy import String, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from actor.signature_types import Scheme
+from store import Base, utcnow
+from store.base import UTCDateTime
+
+
+class PeerSignatureScheme(Base):
+    __tablename__ = "peer_signature_schemes"
+
+    origin: Mapped[str] = mapped_column(String(255), primary_key=True)
+    scheme: Mapped[str] = mapped_column(String(16), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+def origin_of(url: str) -> str:
+    """`scheme://host[:port]`, lower-cased: what a scheme is remembered for."""
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+class SchemeMemory:
+    """Known schemes per origin, and which of them were learned since the last save."""
+
+    def __init__(self, known: Mapping[str, Scheme] | None = None) -> None:
+        self._known: dict[str, Scheme] = dict(known or {})
+        self._learned: dict[str, Scheme] = {}
+
+    def scheme_for(self, origin: str) -> Scheme | None:
+        return self._known.get(origin)
+
+    def learn(self, origin: str, scheme: Scheme) -> None:
+        if self._known.get(origin) is not scheme:
+            self._known[origin] = scheme
+            self._learned[origin] = scheme
+
+    def take_learned(self) -> dict[str, Scheme]:
+        learned, self._learned = self._learned, {}
+        return learned
+
+
+def _scheme(value: str) -> Scheme | None:
+    try:
+        return Scheme(value)
+    except ValueError:
+        return None
+
+
+async def remembered_scheme(session: AsyncSession, origin: str) -> Scheme | None:
+    row = await session.get(PeerSignatureScheme, origin)
+    return _scheme(row.scheme) if row is not None else None
+
+
+async def remember_scheme(session: AsyncSession, origin: str, scheme: Scheme) -> None:
+    """Insert or update one origin's scheme (concurrent writers: the last one wins)."""
+    values = {"origin": origin, "scheme": scheme.value, "updated_at": utcnow()}
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(PeerSignatureScheme).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=["origin"],
+        set_={"scheme": statement.excluded.scheme, "updated_at": statement.excluded.updated_at},
+    )
+    await session.execute(statement)
+
+
+async def load_memory(session: AsyncSession, origins: Iterable[str] | None = None) -> SchemeMemory:
+    """All remembered schemes, or only those of `origins` (e.g. one delivery batch's)."""
+    query = select(PeerSignatureScheme.origin, PeerSignatureScheme.scheme)
+    if origins is not None:
+        query = query.where(PeerSignatureScheme.origin.in_(list(origins)))
+    known = {
+        origin: scheme
+        for origin, value in (await session.execute(query)).all()
+        if (scheme := _scheme(value)) is not None
+    }
+    return SchemeMemory(known)
+
+
+async def save_learned(session: AsyncSession, memory: SchemeMemory) -> int:
+    """Write what `memory` learned since the last save; returns how many origins."""
+    learned = memory.take_learned()
+    for origin, scheme in learned.items():
+        await remember_scheme(session, origin, scheme)
+    return len(learned)

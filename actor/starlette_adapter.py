@@ -1,0 +1,44 @@
+"""From a Starlette request (and its body, already read under a size cap) to the core.
+
+The URL is rebuilt from what arrived on the wire: the raw path as the client sent it
+(percent-encoding untouched), the raw query string, and the received Host header, so
+the signing string matches what the peer signed. Behind a TLS-terminating proxy the
+ASGI scheme may say "http": pass `scheme` (from BASE_URL) to say what peers used.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from starlette.requests import Request
+
+from actor.signatures import Message
+from actor.verification import KeyResolver, VerificationResult, verify_request
+
+
+def message_from_request(request: Request, body: bytes, *, scheme: str | None = None) -> Message:
+    scope = request.scope
+    raw_path = scope.get("raw_path")
+    path = raw_path.decode("latin-1") if raw_path else scope.get("path", "/")
+    query = scope.get("query_string", b"").decode("latin-1")
+    headers = [
+        (name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]
+    ]
+    message = Message.of(request.method, "", headers, body)
+    url = f"{scheme or request.url.scheme}://{message.host}{path}" + (f"?{query}" if query else "")
+    return Message(message.method, url, message.headers, body)
+
+
+async def verify_starlette_request(
+    request: Request,
+    body: bytes,
+    keys: KeyResolver,
+    *,
+    scheme: str | None = None,
+    clock: Callable[[], float] = time.time,
+) -> VerificationResult:
+    """For routes that require a signed request (inbox POSTs, authorized fetch GETs)."""
+    return await verify_request(
+        message_from_request(request, body, scheme=scheme), keys, clock=clock
+    )

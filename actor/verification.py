@@ -1,0 +1,321 @@
+"""The verification policy for incoming signed requests (PROTOCOL.md, "HTTP signatures").
+
+Strict where it protects us, liberal where peers legitimately differ:
+- a signature is required, in either scheme; `hs2019` or no algorithm is accepted;
+- the request target must be signed; on GET the host (or `@authority`) too;
+- a request with a body must sign a `Digest` or `Content-Digest` that matches the raw
+  body bytes;
+- the signature time (`Date`, or `created`) is within an hour of now;
+- cavage targets are tried with the query string and, failing that, without it; the
+  Host is the one received, with its port and then without;
+- when a cached key fails, the resolver is asked once for a fresh one (key rotation).
+
+Outcomes are values (`Verified` or `Rejected` with a `Reason`), turned into an HTTP
+answer in exactly one place, `problem_for`. Whether the key's owner is the activity's
+actor needs the parsed body, so that is a separate step: `check_signer`.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from actor.digests import DigestCheck, check_content_digest, check_digest
+from actor.exceptions import ActorError, MalformedSignature, MissingComponent
+from actor.signatures import (
+    Message,
+    ParsedSignature,
+    PublicKey,
+    Scheme,
+    is_known_algorithm,
+    parse_signature,
+    signing_strings,
+    verify_signature,
+)
+
+MAX_SKEW_SECONDS = 3600
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_DIGESTS: dict[str, Callable[[str, bytes], DigestCheck]] = {
+    "digest": check_digest,
+    "content-digest": check_content_digest,
+}
+
+
+@dataclass(frozen=True)
+class RemoteKey:
+    """A peer's public key, parsed once and kept parsed by whoever caches it."""
+
+    key_id: str
+    owner: str
+    public_key: PublicKey = field(repr=False)
+    # Whether this came from a cache rather than a fetch just now: only a cached key
+    # can be stale, so only then is a refetch worth asking for when it fails.
+    cached: bool = True
+
+
+class KeyResolver(Protocol):
+    async def key_for(self, key_id: str, *, refresh: bool = False) -> RemoteKey | None:
+        """The key named `key_id` (with or without a fragment), or None if there is none.
+
+        `refresh=True` asks for a fetch past any cache; the resolver rate-limits those
+        and may answer with what it already holds.
+        """
+        ...
+
+
+class Reason(enum.StrEnum):
+    UNSIGNED = "unsigned"
+    MALFORMED = "malformed"
+    UNKNOWN_ALGORITHM = "unknown-algorithm"
+    TARGET_UNSIGNED = "target-unsigned"
+    HOST_UNSIGNED = "host-unsigned"
+    TIME_UNSIGNED = "time-unsigned"
+    TOO_OLD = "too-old"
+    FROM_THE_FUTURE = "from-the-future"
+    EXPIRED = "expired"
+    DIGEST_MISSING = "digest-missing"
+    DIGEST_UNSIGNED = "digest-unsigned"
+    DIGEST_UNSUPPORTED = "digest-unsupported"
+    DIGEST_MISMATCH = "digest-mismatch"
+    COMPONENT_MISSING = "component-missing"
+    KEY_UNAVAILABLE = "key-unavailable"
+    BAD_SIGNATURE = "bad-signature"
+    KEY_ORIGIN_MISMATCH = "key-origin-mismatch"
+    SIGNER_NOT_ACTOR = "signer-not-actor"
+
+
+@dataclass(frozen=True)
+class Verified:
+    key_id: str
+    owner: str
+    scheme: Scheme
+    algorithm: str | None
+    covered: tuple[str, ...]
+    key_refreshed: bool = False
+    ok: bool = field(default=True, init=False)
+
+
+@dataclass(frozen=True)
+class Rejected:
+    reason: Reason
+    detail: str
+    key_id: str | None = None
+    ok: bool = field(default=False, init=False)
+
+
+VerificationResult = Verified | Rejected
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An HTTP answer for a rejection: status, RFC 9457 title and detail, extra members."""
+
+    status: int
+    title: str
+    detail: str
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+_TITLES: dict[Reason, tuple[int, str]] = {
+    Reason.MALFORMED: (400, "Malformed signature"),
+    Reason.UNSIGNED: (401, "Signature required"),
+    Reason.KEY_ORIGIN_MISMATCH: (401, "Signer is not the actor"),
+    Reason.SIGNER_NOT_ACTOR: (401, "Signer is not the actor"),
+}
+
+
+def problem_for(result: Rejected) -> Problem:
+    """The one place where a rejection becomes an HTTP answer.
+
+    400 when the signature headers cannot even be read; 401 for everything else (no
+    signature, one that does not verify or does not cover enough, signer != actor),
+    so that a double-knocking peer retries in its other scheme.
+    """
+    status, title = _TITLES.get(result.reason, (401, "Invalid signature"))
+    extra = {"signature_problem": result.reason.value}
+    if result.key_id:
+        extra["key_id"] = result.key_id
+    return Problem(status, title, result.detail, extra)
+
+
+def key_origin_matches(key_id: str, actor_id: str) -> bool:
+    """Whether the key lives on the actor's origin (scheme, host and port)."""
+    key, actor = urlsplit(key_id), urlsplit(actor_id)
+    return (key.scheme.lower(), key.netloc.lower()) == (actor.scheme.lower(), actor.netloc.lower())
+
+
+def check_signer(result: Verified, actor_id: str) -> VerificationResult:
+    """After parsing the body: the key must be on the actor's origin and owned by it."""
+    if not key_origin_matches(result.key_id, actor_id):
+        return Rejected(
+            Reason.KEY_ORIGIN_MISMATCH,
+            f"the key {result.key_id} is not on the origin of the actor {actor_id}",
+            result.key_id,
+        )
+    if result.owner != actor_id:
+        return Rejected(
+            Reason.SIGNER_NOT_ACTOR,
+            f"the key {result.key_id} belongs to {result.owner}, not to the actor {actor_id}",
+            result.key_id,
+        )
+    return result
+
+
+async def verify_request(
+    message: Message,
+    keys: KeyResolver,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> VerificationResult:
+    """Apply the policy to one request; the key comes from `keys`, the time from `clock`."""
+    try:
+        parsed = parse_signature(message)
+    except MalformedSignature as error:
+        return Rejected(Reason.MALFORMED, str(error))
+    if parsed is None:
+        return Rejected(
+            Reason.UNSIGNED,
+            "sign the request (draft-cavage Signature or RFC 9421 Signature-Input)",
+        )
+    rejection = _check_headers(parsed, message, clock())
+    if rejection is not None:
+        return rejection
+    try:
+        candidates = signing_strings(parsed, message)
+    except MissingComponent as error:
+        return Rejected(Reason.COMPONENT_MISSING, str(error), parsed.key_id)
+    except MalformedSignature as error:
+        return Rejected(Reason.MALFORMED, str(error), parsed.key_id)
+    return await _check_key(parsed, candidates, keys)
+
+
+def _check_headers(parsed: ParsedSignature, message: Message, now: float) -> Rejected | None:
+    key_id = parsed.key_id
+    if not is_known_algorithm(parsed):
+        return Rejected(
+            Reason.UNKNOWN_ALGORITHM, f"unsupported algorithm {parsed.algorithm!r}", key_id
+        )
+    covered = set(parsed.covered)
+    if parsed.scheme is Scheme.CAVAGE:
+        target_signed = "(request-target)" in covered
+        host_signed = "host" in covered
+    else:
+        target_signed = "@method" in covered and bool(
+            covered & {"@target-uri", "@request-target", "@path"}
+        )
+        host_signed = bool(covered & {"@authority", "@target-uri", "host"})
+    if not target_signed:
+        return Rejected(
+            Reason.TARGET_UNSIGNED, "the signature must cover the method and path", key_id
+        )
+    if message.method in ("GET", "HEAD") and not host_signed:
+        return Rejected(Reason.HOST_UNSIGNED, "a signed GET must cover the host", key_id)
+    rejection = _check_time(parsed, message, now)
+    if rejection is None:
+        rejection = _check_digest(parsed, message)
+    return rejection
+
+
+def _signed_at(parsed: ParsedSignature, message: Message) -> float | None:
+    if parsed.scheme is Scheme.RFC9421 or "(created)" in parsed.covered:
+        return parsed.created
+    if "date" not in parsed.covered:
+        return None
+    value = message.headers.get("date")
+    if value is None:
+        raise MissingComponent("date")
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError) as error:
+        raise MalformedSignature(f"the Date header {value!r} is not an HTTP date") from error
+
+
+def _check_time(parsed: ParsedSignature, message: Message, now: float) -> Rejected | None:
+    key_id = parsed.key_id
+    try:
+        signed_at = _signed_at(parsed, message)
+    except MissingComponent as error:
+        return Rejected(Reason.COMPONENT_MISSING, str(error), key_id)
+    except MalformedSignature as error:
+        return Rejected(Reason.MALFORMED, str(error), key_id)
+    if signed_at is None:
+        return Rejected(Reason.TIME_UNSIGNED, "the signature must cover Date or created", key_id)
+    if signed_at < now - MAX_SKEW_SECONDS:
+        return Rejected(Reason.TOO_OLD, "the signature is more than an hour old", key_id)
+    if signed_at > now + MAX_SKEW_SECONDS:
+        return Rejected(Reason.FROM_THE_FUTURE, "the signature is dated over an hour ahead", key_id)
+    if parsed.expires is not None and parsed.expires < now:
+        return Rejected(Reason.EXPIRED, "the signature has expired", key_id)
+    return None
+
+
+def _check_digest(parsed: ParsedSignature, message: Message) -> Rejected | None:
+    key_id = parsed.key_id
+    signed = [name for name in _DIGESTS if name in parsed.covered]
+    if not signed:
+        if message.method not in _BODY_METHODS and not message.body:
+            return None
+        if any(name in message.headers for name in _DIGESTS):
+            return Rejected(Reason.DIGEST_UNSIGNED, "the signature must cover the digest", key_id)
+        return Rejected(Reason.DIGEST_MISSING, "send a signed Digest or Content-Digest", key_id)
+    for name in signed:
+        value = message.headers.get(name)
+        if value is None:
+            return Rejected(Reason.DIGEST_MISSING, f"the signed {name} header is missing", key_id)
+        outcome = _DIGESTS[name](value, message.body)
+        if outcome is DigestCheck.MISMATCH:
+            return Rejected(Reason.DIGEST_MISMATCH, f"the {name} does not match the body", key_id)
+        if outcome is DigestCheck.MALFORMED:
+            return Rejected(Reason.MALFORMED, f"the {name} header cannot be read", key_id)
+        if outcome is DigestCheck.UNSUPPORTED:
+            return Rejected(
+                Reason.DIGEST_UNSUPPORTED, f"the {name} uses no SHA-256 or SHA-512", key_id
+            )
+    return None
+
+
+async def _resolve(keys: KeyResolver, key_id: str, refresh: bool) -> RemoteKey | Rejected:
+    try:
+        key = await keys.key_for(key_id, refresh=refresh)
+    except ActorError as error:
+        return Rejected(
+            Reason.KEY_UNAVAILABLE, f"the key {key_id} cannot be fetched: {error}", key_id
+        )
+    if key is None:
+        return Rejected(
+            Reason.KEY_UNAVAILABLE, f"no key {key_id} is known or can be fetched", key_id
+        )
+    return key
+
+
+def _verified(parsed: ParsedSignature, key: RemoteKey, refreshed: bool) -> Verified:
+    return Verified(
+        parsed.key_id, key.owner, parsed.scheme, parsed.algorithm, parsed.covered, refreshed
+    )
+
+
+async def _check_key(
+    parsed: ParsedSignature, candidates: list[bytes], keys: KeyResolver
+) -> VerificationResult:
+    key = await _resolve(keys, parsed.key_id, refresh=False)
+    if isinstance(key, Rejected):
+        return key
+    if verify_signature(parsed, candidates, key.public_key):
+        return _verified(parsed, key, refreshed=False)
+    if key.cached:
+        # The peer may have rotated its key since we cached it: ask once for a fresh one.
+        fresh = await _resolve(keys, parsed.key_id, refresh=True)
+        if (
+            isinstance(fresh, RemoteKey)
+            and fresh.public_key != key.public_key
+            and verify_signature(parsed, candidates, fresh.public_key)
+        ):
+            return _verified(parsed, fresh, refreshed=True)
+    return Rejected(
+        Reason.BAD_SIGNATURE, f"the signature does not verify with {parsed.key_id}", parsed.key_id
+    )
