@@ -1,0 +1,77 @@
+"""``create_sandbox_app``: the SumUp sandbox as a Starlette app.
+
+Routes (the SumUp subset rose-cart uses, plus the hosted page):
+
+    POST /v0.1/checkouts                                              create
+    GET  /v0.1/checkouts?checkout_reference=...                       list / find
+    GET  /v0.1/checkouts/{checkout_id}                                fetch
+    POST /v1.0/merchants/{merchant_code}/payments/{transaction_id}/refunds
+    GET  /pay/{checkout_id}, POST /pay/{checkout_id}                  hosted checkout page
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from decimal import Decimal
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from payments.sandbox import api, hosted
+from payments.sandbox.ledger import DEFAULT_FAILING_AMOUNTS, utc_now
+from payments.sandbox.state import Sandbox
+
+
+def create_sandbox_app(
+    *,
+    api_key: str | None = None,
+    merchant_code: str | None = None,
+    merchant_name: str = "Sandbox Merchant",
+    public_url: str | None = None,
+    webhook_shape: str = "legacy",
+    webhook_copies: int = 1,
+    webhook_delay: float = 0.0,
+    failing_amounts: Iterable[Decimal] = DEFAULT_FAILING_AMOUNTS,
+    clock: Callable[[], datetime] = utc_now,
+) -> Starlette:
+    """A sandbox app. ``api_key`` None accepts any non-empty Bearer key; ``merchant_code``
+    None accepts any merchant. ``webhook_shape`` is legacy, event, both or none;
+    ``webhook_copies`` repeats each webhook; ``webhook_delay`` (seconds) sends them late.
+    The ``Sandbox`` is ``app.state.sandbox``."""
+    sandbox = Sandbox(
+        api_key=api_key,
+        merchant_code=merchant_code,
+        merchant_name=merchant_name,
+        public_url=public_url,
+        webhook_shape=webhook_shape,
+        webhook_copies=webhook_copies,
+        webhook_delay=webhook_delay,
+        failing_amounts=failing_amounts,
+        clock=clock,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await sandbox.webhooks.start()
+        try:
+            yield
+        finally:
+            await sandbox.webhooks.aclose()
+
+    routes = [
+        Route("/v0.1/checkouts", api.create_checkout, methods=["POST"]),
+        Route("/v0.1/checkouts", api.list_checkouts, methods=["GET"]),
+        Route("/v0.1/checkouts/{checkout_id}", api.get_checkout, methods=["GET"]),
+        Route(
+            "/v1.0/merchants/{merchant_code}/payments/{transaction_id}/refunds",
+            api.refund_transaction,
+            methods=["POST"],
+        ),
+        Route("/pay/{checkout_id}", hosted.show, methods=["GET"]),
+        Route("/pay/{checkout_id}", hosted.submit, methods=["POST"]),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.sandbox = sandbox
+    return app

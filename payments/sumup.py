@@ -1,0 +1,329 @@
+"""The SumUp client: hosted checkouts, their status, and refunds, over ``httpx.AsyncClient``.
+
+Faithful to SumUp's published OpenAPI description of these endpoints:
+
+- ``POST /v0.1/checkouts`` (CreateCheckout, 201 ``Checkout``; 409 ``DUPLICATED_CHECKOUT``
+  when the ``checkout_reference`` was used before, answered here by looking it up and
+  reusing it, so creating is idempotent per reference);
+- ``GET /v0.1/checkouts?checkout_reference=`` (ListCheckouts, 200 array of CheckoutSuccess);
+- ``GET /v0.1/checkouts/{id}`` (GetCheckout, 200 ``CheckoutSuccess``, 404 ``Error``);
+- ``POST /v1.0/merchants/{merchant_code}/payments/{transaction_id}/refunds``
+  (RefundTransaction, 201 ``{}``; 400/403/404/409/422 ``Problem``).
+
+Money crosses the wire through ``payments.money`` and nowhere else. The API key goes in the
+Authorization header of each request and never into a log line, an error or a repr.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, NoReturn
+from urllib.parse import quote
+
+import httpx
+
+from payments.exceptions import (
+    CheckoutExpired,
+    DuplicateCheckout,
+    InvalidAmount,
+    InvalidRequest,
+    NotAuthorized,
+    NotFound,
+    ProviderRejected,
+    ProviderUnavailable,
+    RefundRefused,
+    UnsupportedCurrency,
+)
+from payments.money import check_currency, from_major_units, to_major_units
+from payments.provider import Checkout, CheckoutStatus, Refund, Transaction
+
+log = logging.getLogger(__name__)
+
+SUMUP_API_URL = "https://api.sumup.com"
+# OpenAPI ``Currency`` enum: the currencies SumUp takes checkouts in.
+SUMUP_CURRENCIES = frozenset(
+    "BGN BRL CHF CLP COP CZK DKK EUR GBP HRK HUF NOK PLN RON SEK USD".split()
+)
+MAX_REFERENCE_LENGTH = 90  # OpenAPI CheckoutCreateRequest.checkout_reference.maxLength
+
+
+def _parse_datetime(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def format_datetime(moment: datetime) -> str:
+    """ISO 8601 with an offset, as in SumUp's examples ("2020-02-29T10:56:56+00:00")."""
+    if moment.tzinfo is None:
+        raise ValueError("valid_until must be timezone-aware")
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def parse_checkout(data: object) -> Checkout:
+    """A ``Checkout``/``CheckoutSuccess`` JSON object (floats parsed as Decimal) as a value."""
+    if not isinstance(data, dict):
+        raise ProviderUnavailable(f"checkout is not a JSON object: {type(data).__name__}")
+    try:
+        currency = data["currency"]
+        status = CheckoutStatus(data["status"])
+        checkout_id = data["id"]
+        reference = data.get("checkout_reference") or ""
+        amount = from_major_units(data["amount"], currency)
+    except (KeyError, ValueError, TypeError) as error:
+        # A 2xx we cannot read is the provider misbehaving: treat it as unavailable.
+        raise ProviderUnavailable(f"unreadable checkout from provider: {error!r}") from error
+    transactions = []
+    for item in data.get("transactions") or ():
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            continue
+        item_currency = item.get("currency") if isinstance(item.get("currency"), str) else None
+        item_amount = None
+        if item_currency and item.get("amount") is not None:
+            try:
+                item_amount = from_major_units(item["amount"], item_currency)
+            except InvalidAmount:
+                item_amount = None
+        transactions.append(
+            Transaction(
+                id=item["id"],
+                status=str(item.get("status") or ""),
+                amount=item_amount,
+                currency=item_currency,
+                code=item.get("transaction_code"),
+                timestamp=_parse_datetime(item.get("timestamp")),
+            )
+        )
+    paid_id = data.get("transaction_id")
+    return Checkout(
+        id=str(checkout_id),
+        reference=str(reference),
+        amount=amount,
+        currency=str(currency),
+        status=status,
+        hosted_checkout_url=data.get("hosted_checkout_url"),
+        valid_until=_parse_datetime(data.get("valid_until")),
+        description=data.get("description"),
+        transactions=tuple(transactions),
+        paid_transaction_id=paid_id if isinstance(paid_id, str) and paid_id else None,
+    )
+
+
+def _error_fields(response: httpx.Response) -> dict[str, str | None]:
+    """error_code/param/detail from any of SumUp's error shapes (Error, ErrorExtended,
+    ErrorForbidden, Problem), or from the first item when it answers with a list."""
+    try:
+        body: Any = json.loads(response.content)
+    except ValueError:
+        return {"error_code": None, "param": None, "detail": None}
+    if isinstance(body, list) and body:
+        body = body[0]
+    if not isinstance(body, dict):
+        return {"error_code": None, "param": None, "detail": None}
+
+    def text(*keys: str) -> str | None:
+        for key in keys:
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value[:300]
+        return None
+
+    return {
+        "error_code": text("error_code"),
+        "param": text("param"),
+        "detail": text("message", "error_message", "detail", "title"),
+    }
+
+
+class SumUpClient:
+    """``PaymentProvider`` for SumUp (or the sandbox, which speaks the same API).
+
+    Pass ``http`` to share a connection pool (the caller closes it); otherwise the client
+    owns one and ``aclose()`` closes it.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        merchant_code: str,
+        base_url: str = SUMUP_API_URL,
+        http: httpx.AsyncClient | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        if not api_key:
+            raise ValueError("SumUp API key is empty")
+        if not merchant_code:
+            raise ValueError("SumUp merchant code is empty")
+        self._api_key = api_key
+        self.merchant_code = merchant_code
+        self.base_url = base_url.rstrip("/")
+        self._owns_http = http is None
+        self._http = http or httpx.AsyncClient(timeout=timeout)
+        self._timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"SumUpClient(base_url={self.base_url!r}, merchant_code={self.merchant_code!r})"
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> SumUpClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # -- the protocol --------------------------------------------------------------------
+
+    async def create_checkout(
+        self,
+        *,
+        reference: str,
+        amount: Decimal,
+        currency: str,
+        description: str,
+        return_url: str | None,
+        redirect_url: str | None,
+        valid_until: datetime | None,
+    ) -> Checkout:
+        check_currency(currency)
+        if currency not in SUMUP_CURRENCIES:
+            raise UnsupportedCurrency(
+                f"Card payments in {currency} are not available here.",
+                f"SumUp does not take checkouts in {currency}",
+            )
+        if not reference or len(reference) > MAX_REFERENCE_LENGTH:
+            raise ValueError(f"checkout reference must be 1..{MAX_REFERENCE_LENGTH} characters")
+        body: dict[str, Any] = {
+            "checkout_reference": reference,
+            "amount": to_major_units(amount, currency),
+            "currency": currency,
+            "merchant_code": self.merchant_code,
+            "description": description,
+            "hosted_checkout": {"enabled": True},
+        }
+        if return_url:
+            body["return_url"] = return_url
+        if redirect_url:
+            body["redirect_url"] = redirect_url
+        if valid_until is not None:
+            body["valid_until"] = format_datetime(valid_until)
+        response = await self._request("POST", "/v0.1/checkouts", "create checkout", json=body)
+        if response.status_code in (200, 201):
+            return parse_checkout(self._json(response))
+        fields = _error_fields(response)
+        if response.status_code == 409 and fields["error_code"] == "DUPLICATED_CHECKOUT":
+            return await self._reuse(reference)
+        self._raise_for(response, "create checkout")
+
+    async def fetch_checkout(self, checkout_id: str) -> Checkout:
+        path = f"/v0.1/checkouts/{quote(checkout_id, safe='')}"
+        response = await self._request("GET", path, "fetch checkout")
+        if response.status_code == 200:
+            return parse_checkout(self._json(response))
+        self._raise_for(response, "fetch checkout")
+
+    async def find_by_reference(self, reference: str) -> Checkout | None:
+        response = await self._request(
+            "GET", "/v0.1/checkouts", "find checkout", params={"checkout_reference": reference}
+        )
+        if response.status_code != 200:
+            self._raise_for(response, "find checkout")
+        items = self._json(response)
+        if not isinstance(items, list):
+            raise ProviderUnavailable("checkout list is not a JSON array")
+        # The filter is the provider's; check it, and prefer a checkout that can still pay.
+        found = [parse_checkout(item) for item in items if isinstance(item, dict)]
+        found = [checkout for checkout in found if checkout.reference == reference]
+        found.sort(key=lambda checkout: checkout.status == CheckoutStatus.EXPIRED)
+        return found[0] if found else None
+
+    async def refund(
+        self, transaction_id: str, amount: Decimal | None = None, *, currency: str | None = None
+    ) -> Refund:
+        body: dict[str, Any] | None = None
+        if amount is not None:
+            if currency is None:
+                raise ValueError("a partial refund needs the currency of its amount")
+            body = {"amount": to_major_units(amount, currency)}
+        path = (
+            f"/v1.0/merchants/{quote(self.merchant_code, safe='')}"
+            f"/payments/{quote(transaction_id, safe='')}/refunds"
+        )
+        response = await self._request("POST", path, "refund", json=body)
+        if response.status_code in (200, 201, 204):
+            return Refund(transaction_id, amount, currency)
+        if response.status_code in (409, 422):
+            fields = _error_fields(response)
+            raise RefundRefused("refund", response.status_code, **fields)
+        self._raise_for(response, "refund")
+
+    # -- the edge ------------------------------------------------------------------------
+
+    async def _reuse(self, reference: str) -> Checkout:
+        existing = await self.find_by_reference(reference)
+        if existing is None:
+            raise DuplicateCheckout(
+                "create checkout", 409, error_code="DUPLICATED_CHECKOUT",
+                detail=f"reference {reference!r} exists but the lookup found no checkout",
+            )
+        log.info("reusing SumUp checkout %s for reference %s", existing.id, reference)
+        if existing.hosted_checkout_url is None and existing.status != CheckoutStatus.EXPIRED:
+            # The list may leave out the hosted page's URL; the single read carries it.
+            existing = await self.fetch_checkout(existing.id)
+        if existing.status == CheckoutStatus.EXPIRED:
+            raise CheckoutExpired(
+                "The time to pay for this order has run out. Please check out again.",
+                f"SumUp checkout {existing.id} for reference {reference!r} has expired",
+            )
+        return existing
+
+    async def _request(
+        self, method: str, path: str, operation: str, **kwargs: Any
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"}
+        try:
+            response = await self._http.request(
+                method, self.base_url + path, headers=headers, timeout=self._timeout, **kwargs
+            )
+        except httpx.HTTPError as error:
+            # httpx errors name the URL, never the headers; still, keep our own wording.
+            raise ProviderUnavailable(
+                f"{operation}: {type(error).__name__} talking to {self.base_url}"
+            ) from error
+        log.debug("SumUp %s %s -> %s", method, path, response.status_code)
+        return response
+
+    @staticmethod
+    def _json(response: httpx.Response) -> Any:
+        try:
+            return json.loads(response.content, parse_float=Decimal)
+        except ValueError as error:
+            raise ProviderUnavailable(
+                f"HTTP {response.status_code} with a body that is not JSON"
+            ) from error
+
+    @staticmethod
+    def _raise_for(response: httpx.Response, operation: str) -> NoReturn:
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise ProviderUnavailable(f"{operation}: HTTP {status}", status)
+        fields = _error_fields(response)
+        if status in (401, 403):
+            raise NotAuthorized(operation, status, **fields)
+        if status == 404:
+            raise NotFound(operation, status, **fields)
+        if status in (400, 422):
+            raise InvalidRequest(operation, status, **fields)
+        if status >= 300:
+            raise ProviderRejected(operation, status, **fields)
+        raise ProviderUnavailable(f"{operation}: unexpected HTTP {status}", status)
