@@ -22,7 +22,15 @@ def actor_document(actor: LocalActor) -> dict[str, Any]:
             SECURITY_V1,
             DATA_INTEGRITY_V1,
             MULTIKEY_V1,
-            {"manuallyApprovesFollowers": "as:manuallyApprovesFollowers"},
+            {
+                "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+                # data-integrity/v1 defines assertionMethod only inside proofs
+                "assertionMethod": {
+                    "@id": "https://w3id.org/security#assertionMethod",
+                    "@type": "@id",
+                    "@container": "@set",
+                },
+            },
         ],
         "id": actor.id,
         "type": actor.actor_type,

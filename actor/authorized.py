@@ -1,0 +1,49 @@
+"""Authorized fetch on our side: a route that serves private JSON asks who is asking.
+
+Outbox items and orders dereference only for followers and addressed actors, so their
+routes require a signed GET and learn the signer's actor IRI from it. The route keeps
+the decision of what that actor may see; this helper only answers "who, provably".
+Rejections become HTTP answers through verification.problem_for, the one place that
+maps them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+from actor.starlette_adapter import verify_starlette_request
+from actor.verification import KeyResolver, Rejected, VerificationResult, problem_for
+
+# Given the request, the outcome of checking its signature.
+Verifier = Callable[[Request], Awaitable[VerificationResult]]
+
+
+def signed_get_verifier(keys: KeyResolver, *, scheme: str | None = None) -> Verifier:
+    """The verifier routes use in production: our policy with `keys` as the key source.
+
+    `scheme` is the one peers used (from BASE_URL), for deployments behind a TLS proxy.
+    """
+
+    async def verify(request: Request) -> VerificationResult:
+        # A GET has no body to bind; verification then insists only on target and host.
+        return await verify_starlette_request(request, b"", keys, scheme=scheme)
+
+    return verify
+
+
+async def require_signed_get(request: Request, verify: Verifier) -> str:
+    """The IRI of the actor that signed this request, or an HTTPException (401, or 400)."""
+    result = await verify(request)
+    if isinstance(result, Rejected):
+        problem = problem_for(result)
+        raise HTTPException(
+            status_code=problem.status,
+            detail=f"{problem.title}: {problem.detail}",
+            headers={"WWW-Authenticate": 'Signature realm="rose-cart"'}
+            if problem.status == 401
+            else None,
+        )
+    return result.owner

@@ -1,0 +1,386 @@
+"""Remote actors and their keys: fetched strictly, cached in the database, refreshed sparingly.
+
+`RemoteActors` is the key resolver that signature verification asks. It strips the
+fragment from a keyId to find the actor, fetches the actor when it is missing or older
+than the TTL, and on `refresh=True` (a signature failed: the peer may have rotated its
+key) fetches again, but at most once per actor per refresh interval (any fetch counts,
+the first one too), whoever asks and however often: the claim on a fetch is a
+conditional UPDATE of `last_refresh_attempt`, so it holds across processes too. A
+flood of bad signatures therefore costs us at most one outgoing request per interval.
+Actors answering 404/410 are marked gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from sqlalchemy import JSON, String, Text, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, mapped_column
+
+from actor.exceptions import FetchError
+from actor.fetch import Fetched, Fetcher, FetchResult, Gone
+from actor.multibase import ed25519_from_multikey
+from actor.signature_types import PublicKey
+from actor.verification import RemoteKey
+from store import Base, Database, utcnow
+from store.base import UTCDateTime
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TTL = timedelta(hours=24)
+DEFAULT_REFRESH_INTERVAL = timedelta(seconds=60)
+MEMO_SIZE = 4096
+# The document of a row standing for a key URL (not an actor): {_POINTER: owner IRI}.
+_POINTER = "rose:keyOwner"
+
+
+class RemoteActorRow(Base):
+    __tablename__ = "remote_actors"
+
+    ap_id: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    inbox: Mapped[str | None] = mapped_column(Text, nullable=True)
+    shared_inbox: Mapped[str | None] = mapped_column(Text, nullable=True)
+    public_key_id: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    public_key_pem: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # {key id: publicKeyMultibase} of the Ed25519 assertionMethod keys (FEP-521a).
+    multikeys: Mapped[dict[str, str] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    document: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    gone_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_refresh_attempt: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+@dataclass(frozen=True)
+class RemoteActor:
+    ap_id: str
+    inbox: str | None
+    shared_inbox: str | None
+    document: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ActorKeys:
+    """The keys an actor document vouches for: publicKey entries and Multikeys it controls."""
+
+    public_key_id: str | None
+    public_key_pem: str | None
+    multikeys: dict[str, str]
+
+    def ids(self) -> set[str]:
+        return {*self.multikeys, *([self.public_key_id] if self.public_key_id else [])}
+
+
+def _entries(value: object) -> list[dict[str, Any]]:
+    items = value if isinstance(value, list) else [value]
+    return [item for item in items if isinstance(item, dict)]
+
+
+def _own(entry: dict[str, Any], ap_id: str, owner_field: str) -> bool:
+    """A key entry this actor may vouch for: it names the actor as owner and lives on its origin."""
+    key_id = entry.get("id")
+    return (
+        isinstance(key_id, str)
+        and entry.get(owner_field, ap_id) == ap_id
+        and _origin(key_id) == _origin(ap_id)
+    )
+
+
+def keys_of(document: dict[str, Any]) -> ActorKeys:
+    """The keys owned by the actor the document describes; keys naming another owner, or
+    on another origin, are ignored."""
+    ap_id = document.get("id")
+    if not isinstance(ap_id, str):
+        return ActorKeys(None, None, {})
+    key_id = pem = None
+    for entry in _entries(document.get("publicKey")):
+        if _own(entry, ap_id, "owner"):
+            if isinstance(entry.get("publicKeyPem"), str):
+                # The first is the one peers sign with; Mastodon and friends publish one.
+                key_id, pem = entry["id"], entry["publicKeyPem"]
+                break
+    multikeys: dict[str, str] = {}
+    for entry in _entries(document.get("assertionMethod")):
+        value = entry.get("publicKeyMultibase")
+        if (
+            entry.get("type") == "Multikey"
+            and "controller" in entry
+            and _own(entry, ap_id, "controller")
+            and isinstance(value, str)
+        ):
+            try:
+                ed25519_from_multikey(value)
+            except ValueError:
+                continue
+            multikeys[entry["id"]] = value
+    return ActorKeys(key_id, pem, multikeys)
+
+
+def _shared_inbox(document: dict[str, Any]) -> str | None:
+    endpoints = document.get("endpoints")
+    value = endpoints.get("sharedInbox") if isinstance(endpoints, dict) else None
+    return value if isinstance(value, str) else None
+
+
+@lru_cache(maxsize=1024)
+def _load_pem(pem: str) -> PublicKey | None:
+    try:
+        key = load_pem_public_key(pem.encode())
+    except ValueError:
+        return None
+    return key if isinstance(key, PublicKey) else None
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def _pointer_owner(row: RemoteActorRow | None) -> str | None:
+    """For a key URL that is not its actor's IRI: the owner its server named."""
+    if row is None or row.gone_at is not None or not isinstance(row.document, dict):
+        return None
+    owner = row.document.get(_POINTER)
+    return owner if isinstance(owner, str) else None
+
+
+def _key_in(row: RemoteActorRow | None, key_id: str, *, cached: bool = True) -> RemoteKey | None:
+    if row is None or row.gone_at is not None or row.document is None:
+        return None
+    public: PublicKey | None = None
+    if row.public_key_id == key_id and row.public_key_pem:
+        public = _load_pem(row.public_key_pem)
+    elif row.multikeys and key_id in row.multikeys:
+        public = ed25519_from_multikey(row.multikeys[key_id])
+    if public is None:
+        return None
+    return RemoteKey(key_id=key_id, owner=row.ap_id, public_key=public, cached=cached)
+
+
+class RemoteActors:
+    """The database-backed cache of remote actors; implements KeyResolver.key_for."""
+
+    def __init__(
+        self,
+        db: Database,
+        fetcher: Fetcher,
+        *,
+        ttl: timedelta = DEFAULT_TTL,
+        refresh_interval: timedelta = DEFAULT_REFRESH_INTERVAL,
+        clock: Callable[[], datetime] = utcnow,
+        memo_seconds: float = 300.0,
+    ) -> None:
+        self.db = db
+        self.fetcher = fetcher
+        self.ttl = ttl
+        self.refresh_interval = refresh_interval
+        self.clock = clock
+        # Parsed keys in process memory, so a warm verification costs no database round trip
+        # (~0.3 ms through aiosqlite). Another process's refetch reaches us within
+        # memo_seconds, or at once when a signature fails with the remembered key.
+        self.memo_for = min(timedelta(seconds=memo_seconds), ttl)
+        self._memo: dict[str, tuple[RemoteKey, datetime]] = {}
+        # One fetch per actor at a time in this process; the others wait and read its result.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    async def key_for(self, key_id: str, *, refresh: bool = False) -> RemoteKey | None:
+        if not refresh:
+            memo = self._memo.get(key_id)
+            if memo is not None and memo[1] > self.clock():
+                return memo[0]
+        key, row = await self._key_for(key_id, refresh=refresh)
+        if key is None or row is None or row.fetched_at is None:
+            self._memo.pop(key_id, None)
+        else:
+            # Kept as cached=True: a failure with a remembered key may be a rotation.
+            # Never past the database's TTL, so a stale actor is still refetched on time.
+            until = min(self.clock() + self.memo_for, row.fetched_at + self.ttl)
+            self._memo[key_id] = (replace(key, cached=True), until)
+            if len(self._memo) > MEMO_SIZE:
+                self._memo.pop(next(iter(self._memo)))
+        return key
+
+    async def _key_for(
+        self, key_id: str, *, refresh: bool = False
+    ) -> tuple[RemoteKey | None, RemoteActorRow | None]:
+        row = await self._row_for_key(key_id)
+        if row is not None and not refresh and self._fresh(row):
+            key = _key_in(row, key_id)
+            if key is not None or row.gone_at is not None:
+                return key, row
+            # A key id the actor did not list when we fetched it: perhaps a new key.
+        ap_id = row.ap_id if row is not None else key_id.split("#", 1)[0]
+        async with self._lock(ap_id):
+            if not await self._claim(ap_id):
+                # Someone fetched (or tried) within the interval: their answer stands.
+                row = await self._row_for_key(key_id)
+                return _key_in(row, key_id), row
+            await self._refetch_for_key(ap_id, key_id)
+        row = await self._row_for_key(key_id)
+        return _key_in(row, key_id, cached=False), row
+
+    async def actor(self, ap_id: str, *, refresh: bool = False) -> RemoteActor | None:
+        """The actor's document (for its inboxes), fetched when missing or stale."""
+        ap_id = ap_id.split("#", 1)[0]
+        row = await self._row(ap_id)
+        if row is None or refresh or not self._fresh(row):
+            async with self._lock(ap_id):
+                if await self._claim(ap_id):
+                    await self._refetch(ap_id)
+            row = await self._row(ap_id)
+        if row is None or row.gone_at is not None or row.document is None:
+            return None
+        if _pointer_owner(row) is not None:
+            return None
+        return RemoteActor(row.ap_id, row.inbox, row.shared_inbox, row.document)
+
+    async def mark_gone(self, ap_id: str) -> None:
+        """The actor deleted itself (a signed Delete): forget its keys at once."""
+        ap_id = ap_id.split("#", 1)[0]
+        for key_id, (key, _) in list(self._memo.items()):
+            if key.owner == ap_id:
+                del self._memo[key_id]
+        await self._store_gone(ap_id)
+
+    def _lock(self, ap_id: str) -> asyncio.Lock:
+        lock = self._locks.get(ap_id)
+        if lock is None:
+            lock = self._locks[ap_id] = asyncio.Lock()
+        return lock
+
+    def _fresh(self, row: RemoteActorRow) -> bool:
+        seen = row.gone_at or row.fetched_at
+        return seen is not None and self.clock() - seen < self.ttl
+
+    async def _row(self, ap_id: str) -> RemoteActorRow | None:
+        async with self.db.sessions() as session:
+            return await session.get(RemoteActorRow, ap_id)
+
+    async def _row_for_key(self, key_id: str) -> RemoteActorRow | None:
+        """The row for the document the key id points at, or for the owner it names.
+
+        Only what the server at the key's own URL said counts: an actor that merely
+        lists someone else's key id in its document cannot take that key over.
+        """
+        async with self.db.sessions() as session:
+            direct = await session.get(RemoteActorRow, key_id.split("#", 1)[0])
+            owner = _pointer_owner(direct)
+            return await session.get(RemoteActorRow, owner) if owner else direct
+
+    async def _claim(self, ap_id: str) -> bool:
+        """Take the right to fetch `ap_id` now; False if a fetch was tried within the interval."""
+        now = self.clock()
+        async with self.db.transaction() as session:
+            inserted = await session.execute(
+                self._insert()
+                .values(ap_id=ap_id, last_refresh_attempt=now)
+                .on_conflict_do_nothing(index_elements=["ap_id"])
+            )
+            if inserted.rowcount == 1:  # type: ignore[attr-defined]  # a CursorResult
+                return True
+            claimed = await session.execute(
+                update(RemoteActorRow)
+                .where(
+                    RemoteActorRow.ap_id == ap_id,
+                    or_(
+                        RemoteActorRow.last_refresh_attempt.is_(None),
+                        RemoteActorRow.last_refresh_attempt <= now - self.refresh_interval,
+                    ),
+                )
+                .values(last_refresh_attempt=now)
+            )
+            return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
+
+    async def _fetch(self, url: str, *, require_id: bool = True) -> FetchResult | None:
+        try:
+            return await self.fetcher.fetch(url, require_id=require_id)
+        except FetchError as error:
+            # The cached copy, if any, stays in use: a peer that is down for a minute
+            # should not make its deliveries fail.
+            log.warning("fetching %s failed: %s", url, error)
+            return None
+
+    async def _refetch(self, ap_id: str) -> None:
+        result = await self._fetch(ap_id)
+        if isinstance(result, Gone):
+            await self._store_gone(ap_id)
+        elif isinstance(result, Fetched):
+            await self._store(result.document)
+
+    async def _refetch_for_key(self, url: str, key_id: str) -> None:
+        """Fetch what the key id points at and store the actor that vouches for the key.
+
+        Usually that is the actor itself (Mastodon's `actor#main-key`). Some servers
+        (GoToSocial's `actor/main-key`) answer a stub or a key document instead; it is
+        only a pointer to its owner, whose document must itself list the key.
+        """
+        result = await self._fetch(url, require_id=False)
+        if isinstance(result, Gone):
+            await self._store_gone(url)
+            return
+        if not isinstance(result, Fetched):
+            return
+        document = result.document
+        if document.get("id") == result.url and "inbox" in document:
+            await self._store(document)
+            return
+        owner = document.get("owner") or document.get("controller") or document.get("id")
+        if not isinstance(owner, str) or owner == result.url:
+            log.warning("the key document %s names no owner actor", result.url)
+            return
+        if _origin(owner) != _origin(key_id):
+            log.warning("key %s claims an owner on another origin: %s", key_id, owner)
+            return
+        actor = await self._fetch(owner)
+        if isinstance(actor, Gone):
+            await self._store_gone(owner)
+        elif isinstance(actor, Fetched):
+            await self._store(actor.document)
+            if key_id in keys_of(actor.document).ids():
+                # Remember where this key id leads, so the next lookup needs no fetch.
+                pointer = {
+                    "document": {_POINTER: owner},
+                    "fetched_at": self.clock(),
+                    "gone_at": None,
+                }
+                await self._upsert(url, pointer)
+            else:
+                log.warning("actor %s does not list the key %s", owner, key_id)
+
+    async def _store(self, document: dict[str, Any]) -> None:
+        keys = keys_of(document)
+        inbox = document.get("inbox")
+        values = {
+            "inbox": inbox if isinstance(inbox, str) else None,
+            "shared_inbox": _shared_inbox(document),
+            "public_key_id": keys.public_key_id,
+            "public_key_pem": keys.public_key_pem,
+            "multikeys": keys.multikeys,
+            "document": document,
+            "fetched_at": self.clock(),
+            "gone_at": None,
+        }
+        await self._upsert(str(document["id"]), values)
+
+    async def _store_gone(self, ap_id: str) -> None:
+        await self._upsert(ap_id, {"gone_at": self.clock()})
+
+    async def _upsert(self, ap_id: str, values: dict[str, Any]) -> None:
+        async with self.db.transaction() as session:
+            statement = self._insert().values(ap_id=ap_id, **values)
+            await session.execute(
+                statement.on_conflict_do_update(index_elements=["ap_id"], set_=values)
+            )
+
+    def _insert(self) -> Any:
+        module = postgresql if self.db.engine.dialect.name == "postgresql" else sqlite
+        return module.insert(RemoteActorRow)
