@@ -1,0 +1,394 @@
+"""Typed reading of a compacted document (our terms as plain keys) into model values.
+
+Both parse paths end here: the fast path hands over the JSON as received, the JSON-LD
+path the result of compacting it against our context. A ``type`` may be a string or a
+list; the rose: type wins when present (PROTOCOL.md sends ``["Object", "Order"]``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from vocab import fields as f
+from vocab.exceptions import UnsupportedType, ValidationError
+from vocab.model import (
+    ACTOR_TYPES,
+    ENTRY_STATES,
+    ORDER_STATUSES,
+    Accept,
+    Actor,
+    CalendarEntry,
+    Create,
+    Delete,
+    Follow,
+    Multikey,
+    Order,
+    OrderCancelled,
+    OrderedCollection,
+    OrderItem,
+    OrderPaid,
+    Page,
+    Parsed,
+    Product,
+    PublicKey,
+    Reject,
+    SharedObject,
+    Undo,
+    Update,
+)
+
+Node = dict[str, Any]
+ROSE_TYPES = (
+    "Order",
+    "OrderItem",
+    "OrderPaid",
+    "OrderCancelled",
+    "Product",
+    "CalendarEntry",
+    "Page",
+    "MonetaryAmount",
+)
+MAX_SUMMARY = 10_000
+PLAIN_TWINS = {"plainQuantity": "quantity", "plainStock": "stock", "plainAvailable": "available"}
+
+
+def _with_plain_twins(node: Node) -> Node:
+    """Fold a compaction's untyped twins (contexts.READING_EXTRAS) into our terms.
+
+    The fast path never sees these keys: a document using them is not in our context."""
+    if not any(twin in node for twin in PLAIN_TWINS):
+        return node
+    merged = dict(node)
+    for twin, term in PLAIN_TWINS.items():
+        if twin in merged:
+            value = merged.pop(twin)
+            merged.setdefault(term, value)
+    return merged
+
+
+def main_type(node: Node, path: str) -> str:
+    types = f.types_of(node, path)
+    for name in types:
+        if name in ROSE_TYPES:
+            return name
+    for name in types:
+        if name in _READERS:
+            return name
+    shown = ", ".join(t[:60] for t in types[:5])
+    raise UnsupportedType(f.at(path, "type"), f"no type we accept among: {shown}")
+
+
+def read(node: Node, path: str = "") -> Parsed:
+    kind = main_type(node, path)
+    if kind == "MonetaryAmount":
+        return f.monetary_amount(node, path)
+    value: Parsed = _READERS[kind](node, path)
+    return value
+
+
+def read_page(value: Any, path: str) -> Page:
+    if type(value) is list and len(value) == 1:
+        value = value[0]
+    if type(value) is str:
+        return Page(id=f.iri(value, path))
+    if type(value) is not dict:
+        raise ValidationError(path, "must be a Page object or its IRI")
+    url = value.get("url")
+    if type(url) is dict:
+        url = url.get("href")
+    return Page(
+        id=f.identifier(value, path),
+        name=f.text(value, "name", path),
+        url=f.iri(url, f.at(path, "url")) if url is not None else None,
+    )
+
+
+def _page(node: Node, path: str) -> Page | None:
+    value = node.get("page")
+    return None if value is None else read_page(value, f.at(path, "page"))
+
+
+def read_order_item(node: Node, path: str) -> OrderItem:
+    node = _with_plain_twins(node)
+    types = node.get("type")
+    if types is not None and "OrderItem" not in (types if type(types) is list else [types]):
+        raise UnsupportedType(f.at(path, "type"), "an order line must be an OrderItem")
+    price = f.money(node, "price", path, required=True)
+    quantity = f.integer(node, "quantity", path, minimum=1, required=True)
+    assert price is not None and quantity is not None  # noqa: S101 - required=True
+    return OrderItem(
+        ordered_item=f.required_reference(node, "orderedItem", path),
+        quantity=quantity,
+        price=price,
+        name=f.text(node, "name", path),
+    )
+
+
+def read_order(node: Node, path: str) -> Order:
+    raw_items = node.get("items")
+    if raw_items is None:
+        raise ValidationError(f.at(path, "items"), "is required")
+    if type(raw_items) is dict:
+        raw_items = [raw_items]
+    if type(raw_items) is not list or not raw_items:
+        raise ValidationError(f.at(path, "items"), "must be a non-empty list of OrderItems")
+    items_path = f.at(path, "items")
+    items = []
+    for index, item in enumerate(raw_items):
+        if type(item) is not dict:
+            raise ValidationError(f.at(items_path, index), "must be an OrderItem object")
+        items.append(read_order_item(item, f.at(items_path, index)))
+    total = f.money(node, "total", path, required=True)
+    assert total is not None  # noqa: S101 - required=True
+    for index, item in enumerate(items):
+        if item.price.currency != total.currency:
+            raise ValidationError(
+                f.at(f.at(f.at(items_path, index), "price"), "currency"),
+                f"{item.price.currency} differs from the order total's {total.currency}",
+            )
+    status = f.choice(node, "orderStatus", path, ORDER_STATUSES, required=True)
+    assert status is not None  # noqa: S101 - required=True
+    return Order(
+        id=f.identifier(node, path),
+        attributed_to=f.required_reference(node, "attributedTo", path),
+        order_number=f.required_text(node, "orderNumber", path, limit=100),
+        order_status=status,
+        items=tuple(items),
+        total=total,
+        page=_page(node, path),
+        published=f.timestamp(node, "published", path),
+    )
+
+
+def _url(node: Node, path: str) -> str | None:
+    """AS2 ``url`` is an IRI or a Link object (its ``href``)."""
+    value = node.get("url")
+    if type(value) is dict and "href" in value:
+        return f.iri(value["href"], f.at(f.at(path, "url"), "href"))
+    return f.reference(node, "url", path)
+
+
+def _offer_fields(node: Node, path: str) -> dict[str, Any]:
+    node = _with_plain_twins(node)
+    price = f.money(node, "price", path, required=True)
+    return {
+        "id": f.identifier(node, path),
+        "attributed_to": f.required_reference(node, "attributedTo", path),
+        "name": f.required_text(node, "name", path),
+        "price": price,
+        "page": _page(node, path),
+        "available": f.boolean(node, "available", path),
+        "stock": f.integer(node, "stock", path, minimum=0),
+        "url": _url(node, path),
+        "summary": f.text(node, "summary", path, limit=MAX_SUMMARY),
+        "published": f.timestamp(node, "published", path),
+        "updated": f.timestamp(node, "updated", path),
+    }
+
+
+def read_product(node: Node, path: str) -> Product:
+    return Product(**_offer_fields(node, path))
+
+
+def read_calendar_entry(node: Node, path: str) -> CalendarEntry:
+    return CalendarEntry(
+        **_offer_fields(node, path),
+        start_time=f.timestamp(node, "startTime", path),
+        end_time=f.timestamp(node, "endTime", path),
+        entry_state=f.choice(node, "entryState", path, ENTRY_STATES, required=False),
+    )
+
+
+def read_actor(node: Node, path: str) -> Actor:
+    kind = next(t for t in f.types_of(node, path) if t in ACTOR_TYPES)
+    endpoints = node.get("endpoints")
+    shared = None
+    if type(endpoints) is dict:
+        shared = f.reference(endpoints, "sharedInbox", f.at(path, "endpoints"))
+    keys = node.get("publicKey")
+    key_list = keys if type(keys) is list else [] if keys is None else [keys]
+    public_keys = []
+    for index, key in enumerate(key_list):
+        where = f.at(path, "publicKey")
+        where = f.at(where, index) if type(keys) is list else where
+        if type(key) is dict:  # a bare key IRI tells us nothing we can verify with
+            public_keys.append(
+                PublicKey(
+                    id=f.identifier(key, where),
+                    owner=f.required_reference(key, "owner", where),
+                    public_key_pem=f.required_text(key, "publicKeyPem", where, limit=20_000),
+                )
+            )
+    # Contexts that omit a top-level assertionMethod definition (AS2 + data-integrity +
+    # multikey, as FEP-521a examples are often copied) leave it under AS2's "_:" vocab.
+    methods = node.get("assertionMethod", node.get("_:assertionMethod"))
+    method_list = methods if type(methods) is list else [] if methods is None else [methods]
+    assertion_methods = []
+    for index, method in enumerate(method_list):
+        where = f.at(f.at(path, "assertionMethod"), index)
+        if type(method) is dict and "Multikey" in f.types_of(method, where):
+            assertion_methods.append(
+                Multikey(
+                    id=f.identifier(method, where),
+                    controller=f.required_reference(method, "controller", where),
+                    public_key_multibase=f.required_text(method, "publicKeyMultibase", where),
+                )
+            )
+    approves = node.get("manuallyApprovesFollowers")
+    return Actor(
+        id=f.identifier(node, path),
+        type=kind,
+        inbox=f.required_reference(node, "inbox", path),
+        outbox=f.reference(node, "outbox", path),
+        shared_inbox=shared,
+        followers=f.reference(node, "followers", path),
+        following=f.reference(node, "following", path),
+        preferred_username=f.text(node, "preferredUsername", path),
+        name=f.text(node, "name", path),
+        public_keys=tuple(public_keys),
+        assertion_methods=tuple(assertion_methods),
+        catalog=f.reference(node, "catalog", path),
+        manually_approves_followers=approves if type(approves) is bool else None,
+    )
+
+
+def _envelope(node: Node, path: str) -> dict[str, Any]:
+    return {
+        "id": f.identifier(node, path),
+        "actor": f.required_reference(node, "actor", path),
+        "to": f.audience(node, "to", path),
+        "cc": f.audience(node, "cc", path),
+        "published": f.timestamp(node, "published", path),
+    }
+
+
+def _embedded(node: Node, path: str) -> Node:
+    value = node.get("object")
+    if type(value) is list and len(value) == 1:
+        value = value[0]
+    if value is None:
+        raise ValidationError(f.at(path, "object"), "is required")
+    if type(value) is not dict:
+        raise ValidationError(f.at(path, "object"), "must be an embedded object")
+    return value
+
+
+def read_follow(node: Node, path: str) -> Follow:
+    return Follow(**_envelope(node, path), object=f.required_reference(node, "object", path))
+
+
+def _follow_or_iri(node: Node, path: str, what: str) -> Follow | str:
+    value = node.get("object")
+    if type(value) is list and len(value) == 1:
+        value = value[0]
+    if type(value) is dict and "type" in value:
+        where = f.at(path, "object")
+        kind = main_type(value, where)
+        if kind == "Order" and what != "Undo":  # a calendar may embed the Order it answers
+            return f.identifier(value, where)
+        if kind != "Follow":
+            allowed = "a Follow" if what == "Undo" else "a Follow or an Order"
+            raise UnsupportedType(f.at(where, "type"), f"{what} is accepted only of {allowed}")
+        return read_follow(value, where)
+    return f.required_reference(node, "object", path)
+
+
+def read_undo(node: Node, path: str) -> Undo:
+    return Undo(**_envelope(node, path), object=_follow_or_iri(node, path, "Undo"))
+
+
+def read_accept(node: Node, path: str) -> Accept:
+    return Accept(**_envelope(node, path), object=_follow_or_iri(node, path, "Accept"))
+
+
+def read_reject(node: Node, path: str) -> Reject:
+    return Reject(
+        **_envelope(node, path),
+        object=_follow_or_iri(node, path, "Reject"),
+        summary=f.text(node, "summary", path, limit=MAX_SUMMARY),
+    )
+
+
+def _shared_object(node: Node, path: str, verb: str) -> SharedObject:
+    value = _embedded(node, path)
+    where = f.at(path, "object")
+    kind = main_type(value, where)
+    reader = _SHARED.get(kind)
+    if reader is None:
+        raise UnsupportedType(f.at(where, "type"), f"{verb} of a {kind} is not accepted")
+    return reader(value, where)
+
+
+def read_create(node: Node, path: str) -> Create:
+    return Create(**_envelope(node, path), object=_shared_object(node, path, "Create"))
+
+
+def read_update(node: Node, path: str) -> Update:
+    return Update(**_envelope(node, path), object=_shared_object(node, path, "Update"))
+
+
+def read_delete(node: Node, path: str) -> Delete:
+    return Delete(**_envelope(node, path), object=f.required_reference(node, "object", path))
+
+
+def read_order_paid(node: Node, path: str) -> OrderPaid:
+    return OrderPaid(
+        **_envelope(node, path),
+        object=f.required_reference(node, "object", path),
+        payment_reference=f.required_text(node, "paymentReference", path, limit=200),
+        total=f.money(node, "total", path, required=False),
+    )
+
+
+def read_order_cancelled(node: Node, path: str) -> OrderCancelled:
+    return OrderCancelled(
+        **_envelope(node, path),
+        object=f.required_reference(node, "object", path),
+        summary=f.text(node, "summary", path, limit=MAX_SUMMARY),
+    )
+
+
+def read_collection(node: Node, path: str) -> OrderedCollection:
+    raw = node.get("orderedItems", [])
+    if type(raw) is not list:
+        raw = [raw]
+    items_path = f.at(path, "orderedItems")
+    items: list[Any] = []
+    for index, item in enumerate(raw):
+        where = f.at(items_path, index)
+        items.append(f.iri(item, where) if type(item) is not dict else read(item, where))
+    return OrderedCollection(
+        id=f.identifier(node, path),
+        is_page="OrderedCollectionPage" in f.types_of(node, path),
+        total_items=f.integer(node, "totalItems", path, minimum=0),
+        first=f.reference(node, "first", path),
+        next=f.reference(node, "next", path),
+        prev=f.reference(node, "prev", path),
+        part_of=f.reference(node, "partOf", path),
+        ordered_items=tuple(items),
+    )
+
+
+_SHARED: dict[str, Callable[[Node, str], SharedObject]] = {
+    "Order": read_order,
+    "Product": read_product,
+    "CalendarEntry": read_calendar_entry,
+    **{name: read_actor for name in ACTOR_TYPES},
+}
+_READERS: dict[str, Callable[[Node, str], Any]] = {
+    **_SHARED,
+    "OrderItem": read_order_item,
+    "Page": lambda node, path: read_page(node, path),
+    "Follow": read_follow,
+    "Undo": read_undo,
+    "Accept": read_accept,
+    "Reject": read_reject,
+    "Create": read_create,
+    "Update": read_update,
+    "Delete": read_delete,
+    "OrderPaid": read_order_paid,
+    "OrderCancelled": read_order_cancelled,
+    "OrderedCollection": read_collection,
+    "OrderedCollectionPage": read_collection,
+}
