@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from sqlalchemy import JSON, String, Text, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from actor.exceptions import FetchError
@@ -246,10 +247,34 @@ class RemoteActors:
     async def mark_gone(self, ap_id: str) -> None:
         """The actor deleted itself (a signed Delete): forget its keys at once."""
         ap_id = ap_id.split("#", 1)[0]
+        self.forget_keys(ap_id)
+        await self._store_gone(ap_id)
+
+    def forget_keys(self, ap_id: str) -> None:
+        """Drop what this process remembers of the actor's keys (not the database row)."""
         for key_id, (key, _) in list(self._memo.items()):
             if key.owner == ap_id:
                 del self._memo[key_id]
-        await self._store_gone(ap_id)
+
+    async def expire(self, session: AsyncSession, ap_id: str) -> None:
+        """In the caller's transaction: the actor changed; refetch it at next use.
+
+        Its own signed Update is reason enough to fetch at once, inside the refresh
+        interval too (the inbox's rate limit bounds how often it can ask).
+        """
+        self.forget_keys(ap_id)
+        await session.execute(
+            update(RemoteActorRow)
+            .where(RemoteActorRow.ap_id == ap_id)
+            .values(fetched_at=None, last_refresh_attempt=None)
+        )
+
+    async def gone(self, session: AsyncSession, ap_id: str) -> None:
+        """In the caller's transaction: the actor deleted itself; trust none of its keys."""
+        self.forget_keys(ap_id)
+        await session.execute(
+            update(RemoteActorRow).where(RemoteActorRow.ap_id == ap_id).values(gone_at=self.clock())
+        )
 
     def _lock(self, ap_id: str) -> asyncio.Lock:
         lock = self._locks.get(ap_id)

@@ -13,7 +13,9 @@ SKIP = {"harness", "__main__"}
 
 
 def main(names: list[str]) -> int:
-    available = sorted(m.name for m in pkgutil.iter_modules([str(HERE)]) if m.name not in SKIP)
+    available = sorted(
+        m.name for m in pkgutil.iter_modules([str(HERE)]) if m.name not in SKIP and not m.name.startswith("_")
+    )
     chosen = names or available
     unknown = [n for n in chosen if n not in available]
     if unknown:

@@ -25,12 +25,16 @@ import cart
 from actor.discovery import discovery_routes
 from actor.identity import LocalActor
 from actor.keys import ensure_keys, load_keys
+from inbox.routes import inbox_routes
 from service.errors import exception_handlers
+from service.federation import build_federation
 from service.health import health_routes
 from service.logs import RequestIdMiddleware
 from service.middleware import SecurityHeadersMiddleware
 from service.settings import Settings
+from service.vocabulary import vocabulary_routes
 from store import Database, upgrade
+from vocab.ns_page import nodeinfo_metadata
 
 log = logging.getLogger("rose_cart.app")
 STATIC_DIR = Path(cart.__file__).parent / "static"
@@ -68,20 +72,29 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         db = Database(settings.resolved_database_url)
+        federation = None
         try:
             app.state.actor = await prepare(settings, db)
             app.state.db = db
             app.state.settings = settings
-            log.info("serving", extra={"actor": app.state.actor.id})
+            app.state.nodeinfo_metadata = nodeinfo_metadata()
+            federation = build_federation(settings, db, app.state.actor)
+            app.state.federation = federation
+            app.state.inbox_receiver = federation.receiver
+            if settings.workers:
+                federation.start_workers()
+            log.info("serving", extra={"actor": app.state.actor.id, "workers": settings.workers})
             yield
         finally:
+            if federation is not None:
+                await federation.close()
             await db.dispose()
 
     routes = [
         *health_routes,
         *discovery_routes(),
-        Route("/actor/inbox", not_yet, methods=["GET", "POST"]),
-        Route("/inbox", not_yet, methods=["POST"]),
+        *inbox_routes(),
+        *vocabulary_routes,
         Route("/actor/outbox", not_yet, methods=["GET"]),
         Route("/followers", not_yet, methods=["GET"]),
         Route("/following", not_yet, methods=["GET"]),

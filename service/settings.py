@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     sumup_api_url: str | None = Field(None, description="SumUp API origin; sandbox when unset.")
     workers: bool = Field(True, description="Run inbox/delivery workers inside `serve`.")
     log_level: str = Field("INFO", description="Python logging level name.")
+    inbox_rate_limit: float = Field(
+        20.0, ge=0, description="Deliveries a second each sender may make to our inbox (0: no limit)."
+    )
+    inbox_burst: int = Field(200, ge=1, description="How many deliveries a sender may burst.")
 
     @field_validator("peers", mode="before")
     @classmethod

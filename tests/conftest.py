@@ -25,8 +25,16 @@ from service.app import create_app
 from service.settings import Settings
 from store import Database, sqlite_url_for, upgrade
 
+from tests.support.keypool import patch_key_generation
+
 POSTGRES_ENV = "ROSE_CART_TEST_POSTGRES_URL"
 TEST_SECRET = "test-secret-" + "x" * 40
+
+
+@pytest.fixture(autouse=True)
+def pooled_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """RSA-2048 generation costs ~0.1 s; tests draw from a pool of real keys instead."""
+    patch_key_generation(monkeypatch)
 
 
 def _run(coroutine):  # type: ignore[no-untyped-def]

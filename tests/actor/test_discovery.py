@@ -130,3 +130,19 @@ async def test_host_meta_points_at_webfinger_in_xml_and_json(client: httpx.Async
     assert 'template="https://cart.test/.well-known/webfinger?resource={uri}"' in xml.text
     as_json = await client.get("/.well-known/host-meta.json")
     assert as_json.json()["links"][0]["template"].endswith("resource={uri}")
+
+
+async def test_the_vocabulary_is_served_as_json_ld_and_documented_for_people(client: httpx.AsyncClient) -> None:
+    context = await client.get("/ns", headers={"Accept": "application/ld+json"})
+    assert context.headers["content-type"].startswith("application/ld+json")
+    terms = context.json()["@context"]
+    assert terms["rose"] == "https://rose-ash.com/ns#"
+    assert "Order" in terms and "orderNumber" in terms
+    page = await client.get("/ns", headers={"Accept": BROWSER})
+    assert page.headers["content-type"].startswith("text/html")
+    assert "orderNumber" in page.text
+
+
+async def test_nodeinfo_advertises_the_rose_extension(client: httpx.AsyncClient) -> None:
+    document = (await client.get("/nodeinfo/2.1")).json()
+    assert "https://rose-ash.com/ns" in document["metadata"]["activitypub"]["extensions"]

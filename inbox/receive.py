@@ -1,0 +1,177 @@
+"""POST to an inbox: refuse what we must, store what we accept, answer only after commit.
+
+The checks run in the order PROTOCOL.md answers them, cheapest first: body size (413),
+content type (415), signature (401), JSON and vocabulary (400), signer and origin rules
+(401/403), trust (403), per-sender rate (429), then dedupe and persist (202). A
+rejected delivery changes nothing: the only write is the final insert.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from actor.starlette_adapter import verify_starlette_request
+from actor.verification import KeyResolver, Reason, Rejected as SignatureRejected, check_signer, problem_for
+from inbox.exceptions import Rejected
+from inbox.limits import RateLimiter, check_content_type, read_capped
+from inbox.models import InboxStatus
+from inbox.registry import HandlerRegistry
+from inbox.writer import InboxWriter
+from store import utcnow
+from vocab.exceptions import UnsupportedType, ValidationError
+
+log = logging.getLogger("rose_cart.inbox")
+ACCEPTED = Response(status_code=202)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a delivery is, as far as routing and trust need to know."""
+
+    activity_type: str
+    object_type: str | None
+    object_ids: tuple[str, ...]  # ids the activity creates, changes or deletes
+
+
+def same_origin(a: str, b: str) -> bool:
+    x, y = urlsplit(a), urlsplit(b)
+    return (x.scheme.lower(), x.netloc.lower()) == (y.scheme.lower(), y.netloc.lower())
+
+
+def kind_of(activity: Any) -> Kind:
+    activity_type = type(activity).__name__
+    target = getattr(activity, "object", None)
+    object_type = None if target is None or isinstance(target, str) else type(target).__name__
+    object_ids: tuple[str, ...] = ()
+    if activity_type in ("Create", "Update"):
+        object_ids = (target.id,) if object_type else ()
+    elif activity_type == "Delete" and isinstance(target, str):
+        object_ids = (target,)
+    return Kind(activity_type, object_type, object_ids)
+
+
+class InboxReceiver:
+    def __init__(
+        self,
+        *,
+        keys: KeyResolver,
+        parse: Callable[[dict[str, Any]], Any],
+        registry: HandlerRegistry,
+        writer: InboxWriter,
+        roles_of: Callable[[str], Collection[str]],
+        limiter: RateLimiter,
+        scheme: str | None = None,
+    ) -> None:
+        self.keys, self.parse, self.registry, self.writer = keys, parse, registry, writer
+        self.roles_of, self.limiter, self.scheme = roles_of, limiter, scheme
+
+    async def __call__(self, request: Request) -> Response:
+        body = await read_capped(request)
+        check_content_type(request.headers.get("content-type"))
+        verified = await verify_starlette_request(request, body, self.keys, scheme=self.scheme)
+        if isinstance(verified, SignatureRejected):
+            if self._is_gone_actor_deleting_itself(verified, body):
+                return ACCEPTED  # nothing to verify it with, and nothing left to do
+            problem = problem_for(verified)
+            raise Rejected(problem.status, verified.reason.value, problem.detail)
+        document = self._json(body)
+        activity, ignored = self._parse(document)
+        signer = check_signer(verified, activity.actor if activity else document["actor"])
+        if isinstance(signer, SignatureRejected):
+            raise Rejected(401, signer.reason.value, signer.detail)
+        kind = kind_of(activity) if activity else Kind(str(document.get("type")), None, ())
+        self._check_origin(document["actor"], document["id"], kind)
+        if not ignored and not self.registry.allowed(
+            kind.activity_type, kind.object_type, self.roles_of(document["actor"])
+        ):
+            raise Rejected(
+                403, "not-allowed",
+                f"{document['actor']} may not send {kind.activity_type}"
+                + (f" of {kind.object_type}" if kind.object_type else "") + " here",
+            )
+        self.limiter.check(document["actor"])
+        now = utcnow()
+        new = await self.writer.store(
+            {
+                "ap_id": document["id"],
+                "ap_actor_id": document["actor"],
+                "activity_type": kind.activity_type[:64],
+                "object_type": kind.object_type,
+                "body": body.decode("utf-8"),
+                "status": InboxStatus.IGNORED if ignored else InboxStatus.PENDING,
+                "attempts": 0,
+                "received_at": now,
+                "next_attempt_at": now,
+            }
+        )
+        if not new:
+            log.debug("repeat delivery", extra={"ap_id": document["id"]})
+        return ACCEPTED
+
+    @staticmethod
+    def _json(body: bytes) -> dict[str, Any]:
+        try:
+            document = orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            raise Rejected(400, "invalid-json", f"the body is not JSON: {error}") from error
+        if not isinstance(document, dict):
+            raise Rejected(400, "invalid-json", "the body must be a JSON object")
+        return document
+
+    def _parse(self, document: dict[str, Any]) -> tuple[Any, bool]:
+        """The typed activity, or (None, True) for a well-formed activity we do not handle."""
+        try:
+            return self.parse(document), False
+        except UnsupportedType as error:
+            if error.path in ("", "type") and _is_minimal_activity(document):
+                return None, True
+            raise Rejected(400, "invalid-activity", f"{error.path or '(document)'}: {error.message}") from error
+        except ValidationError as error:
+            raise Rejected(400, "invalid-activity", f"{error.path or '(document)'}: {error.message}") from error
+
+    @staticmethod
+    def _check_origin(actor: str, activity_id: str, kind: Kind) -> None:
+        if not same_origin(activity_id, actor):
+            raise Rejected(
+                403, "foreign-id", f"the activity id {activity_id} is not on the origin of {actor}"
+            )
+        for object_id in kind.object_ids:
+            if not same_origin(object_id, actor):
+                raise Rejected(
+                    403, "foreign-object",
+                    f"{actor} may not {kind.activity_type.lower()} {object_id}: it is not on its origin",
+                )
+
+    @staticmethod
+    def _is_gone_actor_deleting_itself(rejected: SignatureRejected, body: bytes) -> bool:
+        if rejected.reason is not Reason.KEY_UNAVAILABLE:
+            return False
+        try:
+            document = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return False
+        return (
+            isinstance(document, dict)
+            and document.get("type") == "Delete"
+            and isinstance(document.get("actor"), str)
+            and document.get("object") == document.get("actor")
+        )
+
+
+def _is_minimal_activity(document: dict[str, Any]) -> bool:
+    def is_iri(value: object) -> bool:
+        return isinstance(value, str) and urlsplit(value).scheme in ("http", "https") and bool(
+            urlsplit(value).netloc
+        )
+
+    return is_iri(document.get("id")) and is_iri(document.get("actor")) and isinstance(
+        document.get("type"), str
+    )

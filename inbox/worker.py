@@ -1,0 +1,152 @@
+"""The inbox worker: runs each stored activity's handler, once in effect, with retries.
+
+A claim (one statement, committed) leases a batch of due rows and counts the attempt, so
+a handler that crashes the whole process still moves its row towards `failed` instead
+of looping forever. Each row is then processed in its own transaction: the handler's
+writes and the row's `done` mark commit together, and the mark is conditional on our
+lease, so a worker whose lease was taken over rolls back instead of applying twice.
+Tests call `step()`; `run()` loops it for `serve` and `rose-cart worker`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import or_, select, update
+
+from inbox.models import InboxActivity, InboxStatus
+from inbox.registry import Delivery, HandlerRegistry
+from store import Database, utcnow
+
+log = logging.getLogger("rose_cart.inbox.worker")
+
+LEASE = timedelta(seconds=120)
+MAX_ATTEMPTS = 8
+# 10 s, 20 s, 40 s … 640 s between attempts: about 21 minutes from first try to `failed`.
+FIRST_DELAY = timedelta(seconds=10)
+
+
+class LeaseLost(Exception):
+    """Our lease expired and another worker claimed the row; our work is rolled back."""
+
+
+def backoff(attempts: int) -> timedelta:
+    return FIRST_DELAY * (2 ** max(0, attempts - 1))
+
+
+class InboxWorker:
+    def __init__(
+        self,
+        db: Database,
+        registry: HandlerRegistry,
+        parse: Callable[[dict[str, Any]], Any],
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        batch: int = 50,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> None:
+        self.db = db
+        self.registry = registry
+        self.parse = parse
+        self.clock = clock
+        self.batch = batch
+        self.max_attempts = max_attempts
+
+    async def _claim(self) -> list[tuple[int, str]]:
+        now, token = self.clock(), uuid.uuid4().hex
+        due = (
+            select(InboxActivity.id)
+            .where(
+                InboxActivity.status == InboxStatus.PENDING,
+                InboxActivity.next_attempt_at <= now,
+                or_(InboxActivity.lease_until.is_(None), InboxActivity.lease_until < now),
+            )
+            .order_by(InboxActivity.id)
+            .limit(self.batch)
+            # PostgreSQL: concurrent workers skip each other's rows; SQLite ignores this
+            # and serialises the whole statement under its one write lock instead.
+            .with_for_update(skip_locked=True)
+        )
+        claim = (
+            update(InboxActivity)
+            .where(InboxActivity.id.in_(due.scalar_subquery()))
+            .values(lease_token=token, lease_until=now + LEASE, attempts=InboxActivity.attempts + 1)
+            .returning(InboxActivity.id)
+            .execution_options(synchronize_session=False)
+        )
+        async with self.db.transaction() as session:
+            ids = sorted((await session.execute(claim)).scalars())
+        return [(row_id, token) for row_id in ids]
+
+    async def _process(self, row_id: int, token: str) -> None:
+        async with self.db.transaction() as session:
+            row = await session.get(InboxActivity, row_id)
+            if row is None or row.lease_token != token:
+                raise LeaseLost(row_id)
+            handlers = self.registry.handlers_for(row.activity_type, row.object_type)
+            status = InboxStatus.DONE if handlers else InboxStatus.IGNORED
+            if handlers:
+                document = orjson.loads(row.body)
+                delivery = Delivery(row.ap_id, row.ap_actor_id, self.parse(document), document)
+                for handler in handlers:
+                    await handler(session, delivery)
+            marked = await session.execute(
+                update(InboxActivity)
+                .where(InboxActivity.id == row_id, InboxActivity.lease_token == token)
+                .values(
+                    status=status,
+                    processed_at=self.clock(),
+                    lease_token=None,
+                    lease_until=None,
+                    last_error=None,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if marked.rowcount != 1:  # type: ignore[attr-defined]
+                raise LeaseLost(row_id)
+
+    async def _record_failure(self, row_id: int, token: str, error: BaseException) -> None:
+        async with self.db.transaction() as session:
+            row = await session.get(InboxActivity, row_id)
+            if row is None or row.lease_token != token:
+                return
+            gave_up = row.attempts >= self.max_attempts
+            row.status = InboxStatus.FAILED if gave_up else InboxStatus.PENDING
+            row.next_attempt_at = self.clock() + backoff(row.attempts)
+            row.lease_token = row.lease_until = None
+            row.last_error = f"{type(error).__name__}: {error}"[:2000]
+        log.warning(
+            "inbox handler failed" + ("; giving up" if gave_up else "; will retry"),
+            extra={"ap_id": row.ap_id, "attempts": row.attempts, "error": row.last_error},
+        )
+
+    async def step(self) -> int:
+        """Process what is due now; returns how many rows were claimed."""
+        claimed = await self._claim()
+        for row_id, token in claimed:
+            try:
+                await self._process(row_id, token)
+            except LeaseLost:
+                log.info("inbox lease lost; another worker has it", extra={"row": row_id})
+            except Exception as error:  # a handler's failure is recorded, never fatal here
+                await self._record_failure(row_id, token, error)
+        return len(claimed)
+
+    async def run(self, stop: asyncio.Event, idle: float = 0.2) -> None:
+        while not stop.is_set():
+            try:
+                busy = await self.step()
+            except Exception:  # the database may be briefly away; keep the loop alive
+                log.exception("inbox worker step failed")
+                busy = 0
+            if not busy:
+                try:
+                    await asyncio.wait_for(stop.wait(), idle)
+                except TimeoutError:
+                    pass

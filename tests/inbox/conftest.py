@@ -1,0 +1,79 @@
+"""An inbox served for real: our app on a loopback port, peers on their own ports."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+
+from service.app import create_app
+from service.settings import Peer, Settings
+from store import Database
+from tests.conftest import TEST_SECRET
+from tests.support.peers import RemotePeer, remote_peer
+
+
+@dataclass
+class Served:
+    app: Starlette
+    base_url: str
+    db: Database
+
+    @property
+    def inbox(self) -> str:
+        return f"{self.base_url}/actor/inbox"
+
+    @property
+    def shared_inbox(self) -> str:
+        return f"{self.base_url}/inbox"
+
+
+@pytest.fixture
+async def market() -> AsyncIterator[RemotePeer]:
+    async with remote_peer("market") as peer:
+        yield peer
+
+
+@pytest.fixture
+async def stranger() -> AsyncIterator[RemotePeer]:
+    async with remote_peer("stranger") as peer:
+        yield peer
+
+
+@pytest.fixture
+def inbox_settings_extra() -> dict[str, object]:
+    return {}
+
+
+@pytest.fixture
+async def served(
+    tmp_path: Path, database_url: str, market: RemotePeer, db: Database,
+    inbox_settings_extra: dict[str, object],
+) -> AsyncIterator[Served]:
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    settings = Settings(
+        base_url=base_url, data_dir=tmp_path, database_url=database_url, secret_key=TEST_SECRET,
+        workers=False, allow_private_addresses=True, peers=(Peer("market", market.actor_id),),
+        **inbox_settings_extra,  # type: ignore[arg-type]
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started:
+            await asyncio.sleep(0.01)
+        try:
+            yield Served(app, base_url, db)
+        finally:
+            server.should_exit = True
+            await task
+            sock.close()
