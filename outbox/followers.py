@@ -1,0 +1,312 @@
+"""Followers (who follows us) and follows (whom we follow): inbox handlers and operator verbs.
+
+Co-op peers' follows are accepted at once; anyone else's wait for the operator
+(`rose-cart followers pending|accept|reject`). A follower's inbox and shared inbox are
+copied from the remote actor cache when its Follow arrives (its signature was just
+verified against that cached actor), so `publish()` never fetches. Moves go through the
+declared machines in states.py: our own code asking for an illegal move raises; a peer
+sending something that makes no sense (an Accept of a follow we undid) is logged and
+ignored, since raising would only make the inbox retry it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Collection
+from functools import partial
+from typing import Any, Protocol
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from actor.identity import LocalActor
+from actor.remote import RemoteActorRow
+from outbox.exceptions import UnknownFollower
+from outbox.models import Follow, Follower, OutboxActivity
+from outbox.publish import new_activity_id, publish
+from outbox.states import FOLLOWERS, FOLLOWS, FollowerState, FollowState
+from store import utcnow
+from vocab import model
+from vocab.writer import document
+
+log = logging.getLogger("rose_cart.outbox.followers")
+
+ANY = "*"  # the inbox registry's "any object type"
+
+
+class Delivery(Protocol):
+    """What the inbox hands a handler (inbox.registry.Delivery; the outbox may not import
+    the inbox, DESIGN.md, so it names only the attributes it reads)."""
+
+    @property
+    def ap_actor_id(self) -> str: ...
+
+    @property
+    def activity(self) -> Any: ...
+
+
+class HandlerRegistry(Protocol):
+    def register(
+        self,
+        activity_type: str,
+        object_type: str,
+        handler: Callable[[AsyncSession, Any], Awaitable[None]],
+        *,
+        senders: Collection[str] | None = None,
+    ) -> None: ...
+
+
+RolesOf = Callable[[str], Collection[str]]
+# Called in the inbox worker's transaction when a peer accepts our Follow (catalogue backfill).
+OnFollowAccepted = Callable[[AsyncSession, str], Awaitable[None]]
+
+
+# -- followers ----------------------------------------------------------------------------
+
+
+async def _answer(
+    session: AsyncSession,
+    local_actor: LocalActor,
+    follower: Follower,
+    verb: type[model.Accept] | type[model.Reject],
+) -> OutboxActivity:
+    follow = model.Follow(
+        id=follower.follow_ap_id, actor=follower.ap_actor_id, object=local_actor.id
+    )
+    answer = verb(
+        id=new_activity_id(local_actor),
+        actor=local_actor.id,
+        to=(follower.ap_actor_id,),
+        object=follow,
+    )
+    return await publish(session, document(answer))
+
+
+async def _move_follower(follower: Follower, target: FollowerState) -> None:
+    follower.state = FOLLOWERS.move(follower.state, target)
+    follower.updated_at = utcnow()
+
+
+async def handle_follow(
+    session: AsyncSession, delivery: Delivery, *, local_actor: LocalActor, roles_of: RolesOf
+) -> None:
+    activity = delivery.activity
+    if not isinstance(activity, model.Follow) or activity.object != local_actor.id:
+        return  # a Follow of someone else: not ours to answer
+    sender = delivery.ap_actor_id
+    cached = await session.get(RemoteActorRow, sender)
+    follower = await session.get(Follower, sender)
+    if follower is None:
+        follower = Follower(
+            ap_actor_id=sender, follow_ap_id=activity.id, state=FollowerState.PENDING
+        )
+        session.add(follower)
+    elif follower.state in (FollowerState.REJECTED, FollowerState.REMOVED):
+        await _move_follower(follower, FollowerState.PENDING)
+    follower.follow_ap_id = activity.id
+    if cached is not None:
+        follower.inbox, follower.shared_inbox = cached.inbox, cached.shared_inbox
+    await session.flush()
+    if follower.state == FollowerState.ACCEPTED:
+        # A repeated Follow (the peer lost our Accept): answer it again.
+        await _answer(session, local_actor, follower, model.Accept)
+    elif "coop" in roles_of(sender):
+        await _move_follower(follower, FollowerState.ACCEPTED)
+        await _answer(session, local_actor, follower, model.Accept)
+
+
+async def handle_undo(
+    session: AsyncSession, delivery: Delivery, *, local_actor: LocalActor
+) -> None:
+    activity = delivery.activity
+    if not isinstance(activity, model.Undo):
+        return
+    follower = await session.get(Follower, delivery.ap_actor_id)
+    if follower is None or follower.state == FollowerState.REMOVED:
+        return
+    target = activity.object
+    if isinstance(target, model.Follow):
+        ours = target.object == local_actor.id and (
+            target.id == follower.follow_ap_id or not target.id
+        )
+    else:
+        ours = target == follower.follow_ap_id
+    if ours:
+        await _move_follower(follower, FollowerState.REMOVED)
+
+
+async def pending_followers(session: AsyncSession) -> list[Follower]:
+    rows = await session.execute(
+        select(Follower)
+        .where(Follower.state == FollowerState.PENDING)
+        .order_by(Follower.created_at)
+    )
+    return list(rows.scalars())
+
+
+async def _decide(
+    session: AsyncSession, local_actor: LocalActor, ap_actor_id: str, target: FollowerState
+) -> OutboxActivity:
+    follower = await session.get(Follower, ap_actor_id)
+    if follower is None:
+        raise UnknownFollower(ap_actor_id)
+    await _move_follower(follower, target)  # IllegalTransition unless pending
+    verb = model.Accept if target is FollowerState.ACCEPTED else model.Reject
+    return await _answer(session, local_actor, follower, verb)
+
+
+async def accept_follower(
+    session: AsyncSession, local_actor: LocalActor, ap_actor_id: str
+) -> OutboxActivity:
+    """The operator accepts a pending follow; publishes our Accept."""
+    return await _decide(session, local_actor, ap_actor_id, FollowerState.ACCEPTED)
+
+
+async def reject_follower(
+    session: AsyncSession, local_actor: LocalActor, ap_actor_id: str
+) -> OutboxActivity:
+    """The operator rejects a pending follow; publishes our Reject."""
+    return await _decide(session, local_actor, ap_actor_id, FollowerState.REJECTED)
+
+
+async def remove_followers_at(session: AsyncSession, inbox: str) -> list[str]:
+    """Remove the accepted followers behind an inbox that answered 410 Gone."""
+    rows = await session.execute(
+        select(Follower).where(
+            Follower.state == FollowerState.ACCEPTED,
+            or_(Follower.inbox == inbox, Follower.shared_inbox == inbox),
+        )
+    )
+    removed = []
+    for follower in rows.scalars():
+        await _move_follower(follower, FollowerState.REMOVED)
+        removed.append(follower.ap_actor_id)
+    return removed
+
+
+async def handle_delete_actor(session: AsyncSession, delivery: Delivery) -> None:
+    """An actor deleted itself: it neither follows us nor is followed by us any more."""
+    activity = delivery.activity
+    if not isinstance(activity, model.Delete) or activity.object != delivery.ap_actor_id:
+        return
+    now = utcnow()
+    await session.execute(
+        update(Follower)
+        .where(Follower.ap_actor_id == activity.object, Follower.state != FollowerState.REMOVED)
+        .values(state=FollowerState.REMOVED, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(Follow)
+        .where(Follow.ap_object_id == activity.object, Follow.state != FollowState.REMOVED)
+        .values(state=FollowState.REMOVED, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# -- our follows of peers -----------------------------------------------------------------
+
+
+async def send_follow(
+    session: AsyncSession, local_actor: LocalActor, target: str
+) -> OutboxActivity | None:
+    """Publish our Follow of `target`; None if it already accepted us.
+
+    A follow still pending is sent again under a fresh id (the peer may have lost it);
+    the Accept we then wait for is the one of the newest id.
+    """
+    follow = await session.get(Follow, target)
+    follow_id = new_activity_id(local_actor)
+    now = utcnow()
+    if follow is None:
+        follow = Follow(ap_object_id=target, follow_ap_id=follow_id, state=FollowState.PENDING)
+        session.add(follow)
+    elif follow.state == FollowState.ACCEPTED:
+        return None
+    else:
+        if follow.state != FollowState.PENDING:  # asking again after a reject or an undo
+            follow.state = FOLLOWS.move(follow.state, FollowState.PENDING)
+        follow.follow_ap_id = follow_id
+    follow.updated_at = now
+    activity = model.Follow(id=follow_id, actor=local_actor.id, to=(target,), object=target)
+    return await publish(session, document(activity))
+
+
+async def send_undo_follow(
+    session: AsyncSession, local_actor: LocalActor, target: str
+) -> OutboxActivity | None:
+    """Publish an Undo of our Follow of `target`; None if there is nothing to undo."""
+    follow = await session.get(Follow, target)
+    if follow is None or follow.state == FollowState.REMOVED:
+        return None
+    follow.state = FOLLOWS.move(follow.state, FollowState.REMOVED)
+    follow.updated_at = utcnow()
+    undone = model.Follow(id=follow.follow_ap_id, actor=local_actor.id, object=target)
+    undo = model.Undo(
+        id=new_activity_id(local_actor), actor=local_actor.id, to=(target,), object=undone
+    )
+    return await publish(session, document(undo))
+
+
+async def _our_follow(session: AsyncSession, delivery: Delivery) -> Follow | None:
+    target = delivery.activity.object
+    follow_id = target.id if isinstance(target, model.Follow) else target
+    follow = await session.get(Follow, delivery.ap_actor_id)
+    if follow is None or follow.follow_ap_id != follow_id:
+        return None  # not an answer to our current follow (maybe an Accept of an Order)
+    return follow
+
+
+async def handle_accept(
+    session: AsyncSession, delivery: Delivery, *, on_follow_accepted: OnFollowAccepted | None = None
+) -> None:
+    if not isinstance(delivery.activity, model.Accept):
+        return
+    follow = await _our_follow(session, delivery)
+    if follow is None or follow.state == FollowState.ACCEPTED:
+        return
+    if not FOLLOWS.allows(follow.state, FollowState.ACCEPTED):
+        log.info(
+            "ignoring an Accept of a follow that is %s",
+            follow.state,
+            extra={"peer": follow.ap_object_id},
+        )
+        return
+    follow.state = FollowState.ACCEPTED
+    follow.updated_at = utcnow()
+    if on_follow_accepted is not None:
+        await on_follow_accepted(session, follow.ap_object_id)
+
+
+async def handle_reject(session: AsyncSession, delivery: Delivery) -> None:
+    if not isinstance(delivery.activity, model.Reject):
+        return
+    follow = await _our_follow(session, delivery)
+    if follow is None or follow.state == FollowState.REJECTED:
+        return
+    if not FOLLOWS.allows(follow.state, FollowState.REJECTED):
+        log.info(
+            "ignoring a Reject of a follow that is %s",
+            follow.state,
+            extra={"peer": follow.ap_object_id},
+        )
+        return
+    follow.state = FollowState.REJECTED
+    follow.updated_at = utcnow()
+
+
+def register_follow_handlers(
+    registry: HandlerRegistry,
+    *,
+    local_actor: LocalActor,
+    roles_of: RolesOf,
+    on_follow_accepted: OnFollowAccepted | None = None,
+) -> None:
+    """Hook the follow handlers into the inbox (called once at start-up by service/)."""
+    registry.register(
+        "Follow", ANY, partial(handle_follow, local_actor=local_actor, roles_of=roles_of)
+    )
+    registry.register("Undo", ANY, partial(handle_undo, local_actor=local_actor))
+    registry.register("Accept", ANY, partial(handle_accept, on_follow_accepted=on_follow_accepted))
+    registry.register("Reject", ANY, handle_reject)
+    registry.register("Delete", ANY, handle_delete_actor)

@@ -1,0 +1,141 @@
+"""Per-host health, kept in the database so that every worker process agrees.
+
+A row exists only for a host that has failed: success on a host with no row costs
+nothing. The breaker (see schedule.py for its timings) is `open_until`; a host whose
+failures have gone unbroken for 7 days gets `unavailable_since`, its pending
+deliveries are held, and new ones are held as they come up, until `mark_contacted`
+(the inbox calls it when that origin sends us a verified request) releases them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from actor.schemes import origin_of
+from outbox.models import DeliveryHost, OutboxDelivery
+from outbox.schedule import UNAVAILABLE_AFTER, breaker_open_for
+from outbox.states import DeliveryState
+from store import utcnow
+
+
+def blocked_hosts(now: datetime) -> ColumnElement[bool]:
+    """A condition on OutboxDelivery: its host is neither broken-open nor unavailable."""
+    blocked = select(DeliveryHost.host).where(
+        or_(DeliveryHost.open_until > now, DeliveryHost.unavailable_since.is_not(None))
+    )
+    return or_(OutboxDelivery.host.is_(None), OutboxDelivery.host.not_in(blocked))
+
+
+async def host_failures(session: AsyncSession, hosts: Iterable[str]) -> dict[str, int]:
+    wanted = list(set(hosts))
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(DeliveryHost.host, DeliveryHost.consecutive_failures).where(
+            DeliveryHost.host.in_(wanted)
+        )
+    )
+    return {host: count for host, count in rows.all()}
+
+
+async def record_successes(session: AsyncSession, hosts: Iterable[str], now: datetime) -> None:
+    """Close the breaker of every host that answered (any answer but a retryable one)."""
+    wanted = list(set(hosts))
+    for start in range(0, len(wanted), 500):
+        await session.execute(
+            update(DeliveryHost)
+            .where(DeliveryHost.host.in_(wanted[start : start + 500]))
+            .values(
+                consecutive_failures=0, failing_since=None, open_until=None, last_success_at=now
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _insert(session: AsyncSession) -> object:
+    dialect = session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(DeliveryHost)
+
+
+async def record_failures(
+    session: AsyncSession, failures: dict[str, int], now: datetime
+) -> list[str]:
+    """Count failures per host; open breakers; returns the hosts now marked unavailable."""
+    newly_unavailable: list[str] = []
+    for host, count in sorted(failures.items()):  # one lock order for every worker
+        insert = _insert(session)
+        await session.execute(
+            insert.values(host=host, consecutive_failures=0).on_conflict_do_nothing(  # type: ignore[attr-defined]
+                index_elements=["host"]
+            )
+        )
+        row = (
+            await session.execute(
+                select(DeliveryHost).where(DeliveryHost.host == host).with_for_update()
+            )
+        ).scalar_one()
+        row.consecutive_failures += count
+        row.failing_since = row.failing_since or now
+        opened = breaker_open_for(row.consecutive_failures)
+        row.open_until = now + opened if opened is not None else None
+        if row.unavailable_since is None and now - row.failing_since >= UNAVAILABLE_AFTER:
+            row.unavailable_since = now
+            newly_unavailable.append(host)
+    if newly_unavailable:
+        await hold_deliveries(session, newly_unavailable)
+    return newly_unavailable
+
+
+async def hold_deliveries(session: AsyncSession, hosts: list[str]) -> int:
+    """Park the pending deliveries of unavailable hosts (not leased ones: their worker decides)."""
+    result = await session.execute(
+        update(OutboxDelivery)
+        .where(
+            OutboxDelivery.host.in_(hosts),
+            OutboxDelivery.status == DeliveryState.PENDING,
+            OutboxDelivery.lease_token.is_(None),
+        )
+        .values(status=DeliveryState.HELD)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def hold_for_unavailable_hosts(session: AsyncSession) -> int:
+    """Hold deliveries published since their host was marked unavailable."""
+    hosts = list(
+        (
+            await session.execute(
+                select(DeliveryHost.host).where(DeliveryHost.unavailable_since.is_not(None))
+            )
+        ).scalars()
+    )
+    return await hold_deliveries(session, hosts) if hosts else 0
+
+
+async def mark_contacted(session: AsyncSession, origin: str, *, now: datetime | None = None) -> int:
+    """`origin` (or any URL on it) talked to us: forget its failures, release held deliveries.
+
+    Cheap when there is nothing to do (one indexed read), so the inbox may call it for
+    every verified delivery. Returns how many deliveries were released.
+    """
+    host = origin_of(origin)
+    row = await session.get(DeliveryHost, host)
+    if row is None:
+        return 0
+    now = now or utcnow()
+    row.consecutive_failures = 0
+    row.failing_since = row.open_until = row.unavailable_since = None
+    row.last_success_at = now
+    released = await session.execute(
+        update(OutboxDelivery)
+        .where(OutboxDelivery.host == host, OutboxDelivery.status == DeliveryState.HELD)
+        .values(status=DeliveryState.PENDING, next_attempt_at=now, retry_from=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(released.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,253 @@
+"""The delivery queue in the database: claiming due rows, recording outcomes, operator views.
+
+A claim is one committed statement that leases a batch of due rows (PostgreSQL: `FOR
+UPDATE SKIP LOCKED`, so concurrent workers take disjoint batches; SQLite: the statement
+runs under its single write lock). A row whose lease has expired (its worker died) is
+due again, so a delivery is never lost, only perhaps sent twice: delivery is at least
+once, and receivers dedupe on the stable activity id. Outcomes are written for a whole
+batch in one transaction, each conditional on the lease still being ours.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from outbox.hosts import blocked_hosts
+from outbox.models import OutboxActivity, OutboxDelivery
+from outbox.states import DELIVERIES, DeliveryState
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    activity_id: int
+    inbox: str | None
+    host: str | None
+    recipient: str | None
+    attempts: int
+    retry_from: datetime
+    token: str
+
+
+async def claim(
+    session: AsyncSession, *, now: datetime, lease: timedelta, limit: int
+) -> list[Claimed]:
+    token = uuid.uuid4().hex
+    due = (
+        select(OutboxDelivery.id)
+        .where(
+            OutboxDelivery.status == DeliveryState.PENDING,
+            OutboxDelivery.next_attempt_at <= now,
+            or_(OutboxDelivery.lease_until.is_(None), OutboxDelivery.lease_until < now),
+            blocked_hosts(now),
+        )
+        .order_by(OutboxDelivery.next_attempt_at, OutboxDelivery.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        update(OutboxDelivery)
+        .where(OutboxDelivery.id.in_(due.scalar_subquery()))
+        .values(lease_token=token, lease_until=now + lease)
+        .returning(
+            OutboxDelivery.id,
+            OutboxDelivery.activity_id,
+            OutboxDelivery.inbox,
+            OutboxDelivery.host,
+            OutboxDelivery.recipient,
+            OutboxDelivery.attempts,
+            OutboxDelivery.retry_from,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    rows = (await session.execute(statement)).all()
+    return sorted((Claimed(*row, token=token) for row in rows), key=lambda c: c.id)
+
+
+async def extend_leases(session: AsyncSession, token: str, until: datetime) -> int:
+    """Push out the lease of the rows still held under `token` (finished rows hold none)."""
+    result = await session.execute(
+        update(OutboxDelivery)
+        .where(OutboxDelivery.lease_token == token)
+        .values(lease_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def bodies(session: AsyncSession, activity_ids: Iterable[int]) -> dict[int, bytes]:
+    wanted = list(set(activity_ids))
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(OutboxActivity.id, OutboxActivity.body).where(OutboxActivity.id.in_(wanted))
+    )
+    return {row_id: body.encode() for row_id, body in rows.all()}
+
+
+def _ours(delivery_id: int, token: str) -> Any:
+    return and_(OutboxDelivery.id == delivery_id, OutboxDelivery.lease_token == token)
+
+
+@dataclass(frozen=True)
+class Result:
+    """What became of one claimed delivery; `status` None means no HTTP answer."""
+
+    claimed: Claimed
+    state: DeliveryState
+    status: int | None = None
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+
+
+async def finish(session: AsyncSession, results: Sequence[Result], *, now: datetime) -> int:
+    """Write a batch's outcomes, each only if the lease is still ours; returns rows written."""
+    written = 0
+    # The common case, inboxes answering 2xx, is one statement per (lease, status).
+    done: dict[tuple[str, int | None], list[int]] = {}
+    for result in results:
+        DELIVERIES.move(DeliveryState.PENDING, result.state)
+        if result.state is DeliveryState.DONE:
+            done.setdefault((result.claimed.token, result.status), []).append(result.claimed.id)
+    for (token, status), ids in done.items():
+        for start in range(0, len(ids), 500):
+            outcome = await session.execute(
+                update(OutboxDelivery)
+                .where(
+                    OutboxDelivery.id.in_(ids[start : start + 500]),
+                    OutboxDelivery.lease_token == token,
+                )
+                .values(
+                    status=DeliveryState.DONE,
+                    attempts=OutboxDelivery.attempts + (1 if status is not None else 0),
+                    last_status=status,
+                    last_error=None,
+                    finished_at=now,
+                    lease_token=None,
+                    lease_until=None,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            written += int(outcome.rowcount)  # type: ignore[attr-defined]
+    for result in results:
+        if result.state is DeliveryState.DONE:
+            continue
+        values: dict[str, Any] = {
+            "status": result.state,
+            "attempts": OutboxDelivery.attempts + 1,
+            "last_status": result.status,
+            "last_error": result.error[:2000] if result.error else None,
+            "lease_token": None,
+            "lease_until": None,
+        }
+        if result.state is DeliveryState.PENDING and result.next_attempt_at is not None:
+            values["next_attempt_at"] = result.next_attempt_at
+        if result.state is DeliveryState.DEAD:
+            values["finished_at"] = now
+        outcome = await session.execute(
+            update(OutboxDelivery)
+            .where(_ours(result.claimed.id, result.claimed.token))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        written += int(outcome.rowcount)  # type: ignore[attr-defined]
+    return written
+
+
+async def release(session: AsyncSession, claimed: Sequence[Claimed]) -> None:
+    """Give back leased rows untried (their host's breaker opened meanwhile)."""
+    for item in claimed:
+        await session.execute(
+            update(OutboxDelivery)
+            .where(_ours(item.id, item.token))
+            .values(lease_token=None, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def resolved(session: AsyncSession, item: Claimed, inbox: str, host: str) -> bool:
+    """Fill in a resolved inbox; False if the activity already has a delivery to it."""
+    existing = await session.execute(
+        select(OutboxDelivery.id).where(
+            OutboxDelivery.activity_id == item.activity_id, OutboxDelivery.inbox == inbox
+        )
+    )
+    if existing.first() is not None:
+        return False
+    await session.execute(
+        update(OutboxDelivery)
+        .where(_ours(item.id, item.token))
+        .values(inbox=inbox, host=host)
+        .execution_options(synchronize_session=False)
+    )
+    return True
+
+
+# -- operator views (`rose-cart deliveries status|failed|retry`) --------------------------
+
+
+@dataclass(frozen=True)
+class FailedDelivery:
+    id: int
+    activity_ap_id: str
+    inbox: str | None
+    recipient: str | None
+    attempts: int
+    last_status: int | None
+    last_error: str | None
+    finished_at: datetime | None
+
+
+async def delivery_status(session: AsyncSession) -> dict[str, int]:
+    """How many deliveries are in each state (every state listed, zeros included)."""
+    rows = await session.execute(
+        select(OutboxDelivery.status, func.count()).group_by(OutboxDelivery.status)
+    )
+    counts = {state.value: 0 for state in DeliveryState}
+    counts.update({status: count for status, count in rows.all()})
+    return counts
+
+
+async def failed_deliveries(session: AsyncSession, *, limit: int = 100) -> list[FailedDelivery]:
+    """Dead deliveries, most recent first."""
+    rows = await session.execute(
+        select(
+            OutboxDelivery.id,
+            OutboxActivity.ap_id,
+            OutboxDelivery.inbox,
+            OutboxDelivery.recipient,
+            OutboxDelivery.attempts,
+            OutboxDelivery.last_status,
+            OutboxDelivery.last_error,
+            OutboxDelivery.finished_at,
+        )
+        .join(OutboxActivity, OutboxActivity.id == OutboxDelivery.activity_id)
+        .where(OutboxDelivery.status == DeliveryState.DEAD)
+        .order_by(OutboxDelivery.finished_at.desc(), OutboxDelivery.id.desc())
+        .limit(limit)
+    )
+    return [FailedDelivery(*row) for row in rows.all()]
+
+
+async def retry_deliveries(
+    session: AsyncSession, ids: Iterable[int] | Literal["all"], *, now: datetime
+) -> int:
+    """Put dead deliveries back in the queue, due now, with a fresh 72 h window."""
+    condition = OutboxDelivery.status == DeliveryState.DEAD
+    if ids != "all":
+        condition = and_(condition, OutboxDelivery.id.in_(list(ids)))
+    DELIVERIES.move(DeliveryState.DEAD, DeliveryState.PENDING)
+    result = await session.execute(
+        update(OutboxDelivery)
+        .where(condition)
+        .values(status=DeliveryState.PENDING, next_attempt_at=now, retry_from=now, finished_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

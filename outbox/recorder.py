@@ -1,0 +1,95 @@
+"""Writing a batch's outcomes as they come in, not only when the batch ends.
+
+Deliveries in one batch finish at very different times (a fast inbox in milliseconds,
+a hanging one at the 30 s cap). Outcomes are buffered and written in one transaction
+every `flush_every` results or `flush_seconds`, whichever comes first, and once more
+at the end: a worker killed mid-batch then re-sends only what it had not yet recorded,
+and the common case (hundreds of 2xx) still costs one statement per flush.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from datetime import datetime
+
+from actor.schemes import SchemeMemory, save_learned
+from outbox.followers import remove_followers_at
+from outbox.hosts import record_failures, record_successes
+from outbox.queue import Claimed, Result, finish, release
+from store import Database
+
+log = logging.getLogger("rose_cart.outbox.worker")
+
+
+class OutcomeLog:
+    def __init__(
+        self,
+        db: Database,
+        memory: SchemeMemory,
+        now: datetime,
+        *,
+        flush_every: int = 200,
+        flush_seconds: float = 1.0,
+    ) -> None:
+        self.db = db
+        self.memory = memory
+        self.now = now
+        self.flush_every = flush_every
+        self.flush_seconds = flush_seconds
+        self._results: list[Result] = []
+        self._released: list[Claimed] = []
+        self._answered: set[str] = set()  # hosts that answered something other than "later"
+        self._failed: Counter[str] = Counter()
+        self._lock = asyncio.Lock()
+        self._last_flush = time.monotonic()
+        self.lost = 0
+
+    def add(self, result: Result, *, host_failed: bool | None = None) -> None:
+        """`host_failed`: None when no request was made (nothing learned about the host)."""
+        self._results.append(result)
+        host = result.claimed.host
+        if host is not None and host_failed is not None:
+            if host_failed:
+                self._failed[host] += 1
+            else:
+                self._answered.add(host)
+
+    def release(self, item: Claimed) -> None:
+        self._released.append(item)
+
+    async def maybe_flush(self) -> None:
+        due = time.monotonic() - self._last_flush >= self.flush_seconds
+        if len(self._results) >= self.flush_every or (due and self._results):
+            await self.flush()
+
+    async def flush(self) -> None:
+        async with self._lock:
+            results, self._results = self._results, []
+            released, self._released = self._released, []
+            answered, self._answered = self._answered, set()
+            failed, self._failed = self._failed, Counter()
+            self._last_flush = time.monotonic()
+            if not (results or released):
+                return
+            async with self.db.transaction() as session:
+                written = await finish(session, results, now=self.now)
+                await release(session, released)
+                await record_successes(session, answered, self.now)
+                await record_failures(
+                    session, {h: n for h, n in failed.items() if h not in answered}, self.now
+                )
+                for result in results:
+                    if result.status == 410 and result.claimed.inbox is not None:
+                        removed = await remove_followers_at(session, result.claimed.inbox)
+                        if removed:
+                            log.info("inbox gone; followers removed", extra={"followers": removed})
+                await save_learned(session, self.memory)
+        if written != len(results):
+            self.lost += len(results) - written
+            log.info(
+                "some delivery leases were lost; another worker had them",
+                extra={"lost": len(results) - written},
+            )

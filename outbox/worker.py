@@ -1,0 +1,313 @@
+"""The delivery worker: claim due deliveries, sign and POST them, record what happened.
+
+One `step()` is one batch: hold deliveries of unavailable hosts, claim due rows under a
+lease (queue.py), resolve inboxes that were unknown at publish time, then send every
+delivery through ONE pooled `httpx.AsyncClient` behind the SSRF guard, at most
+`concurrency` at a time overall and `per_host` per host (one, for a host whose breaker
+is half-open: that delivery is the probe). schedule.py says what each answer means
+and when to try again.
+
+Crash safety: nothing is marked done before its POST was answered. Outcomes are
+recorded as they come in (recorder.py: every 200 results or every second), and the
+leases of a long batch are renewed while it runs. A worker killed mid-batch leaves its
+unrecorded rows leased; the lease runs out and another worker (or this one, restarted)
+sends them again. Receivers see a repeat at worst, with the same activity id and body.
+
+Within a batch the breaker is also applied in memory: once a host reaches the failure
+threshold, its remaining deliveries in the batch are released untried, so a dead host
+with a thousand queued deliveries costs a handful of timeouts, not a thousand.
+Tests call `step()` with an injected clock; `run()` loops it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import httpx
+
+from actor.exceptions import BlockedAddress
+from actor.guard import guarded_transport
+from actor.http_auth import SignatureAuth
+from actor.negotiation import AS2
+from actor.remote import RemoteActorRow, RemoteActors
+from actor.schemes import load_memory, origin_of
+from outbox.hosts import hold_for_unavailable_hosts, host_failures
+from outbox.queue import Claimed, Result, bodies, claim, extend_leases, resolved
+from outbox.recorder import OutcomeLog
+from outbox.schedule import BREAKER_THRESHOLD, Outcome, classify, next_attempt, parse_retry_after
+from outbox.states import DeliveryState
+from store import Database, utcnow
+
+log = logging.getLogger("rose_cart.outbox.worker")
+
+LEASE = timedelta(minutes=5)
+TIMEOUT = httpx.Timeout(connect=5.0, read=15.0, write=10.0, pool=30.0)
+TOTAL_SECONDS = 30.0  # one delivery, double-knock included
+
+
+def _retryable_block(error: BlockedAddress) -> bool:
+    # A name that does not resolve may resolve later; a private address will not change.
+    text = str(error)
+    return "cannot resolve" in text or "has no addresses" in text
+
+
+class _Batch:
+    """In-memory host state for one batch: limits and the in-batch breaker."""
+
+    def __init__(self, failures: dict[str, int], per_host: int) -> None:
+        self.failures = Counter(failures)
+        self.half_open = {host for host, count in failures.items() if count >= BREAKER_THRESHOLD}
+        self.per_host = per_host
+        self.limits: dict[str, asyncio.Semaphore] = {}
+
+    def limit(self, host: str) -> asyncio.Semaphore:
+        if host not in self.limits:
+            self.limits[host] = asyncio.Semaphore(1 if host in self.half_open else self.per_host)
+        return self.limits[host]
+
+    def broken(self, host: str) -> bool:
+        return self.failures[host] >= BREAKER_THRESHOLD
+
+    def answered(self, host: str, failed: bool) -> None:
+        # Either way the probe of a half-open host is over: it closed or opened again.
+        self.half_open.discard(host)
+        if failed:
+            self.failures[host] += 1
+        else:
+            self.failures[host] = 0
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        db: Database,
+        auth: SignatureAuth,
+        *,
+        remote: RemoteActors | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        transport: httpx.AsyncBaseTransport | None = None,
+        allow_private: bool = False,
+        concurrency: int = 32,
+        per_host: int = 4,
+        batch: int = 500,
+        lease: timedelta = LEASE,
+        timeout: httpx.Timeout = TIMEOUT,
+        total_seconds: float = TOTAL_SECONDS,
+        rand: Callable[[], float] = random.random,
+        user_agent: str = "rose-cart",
+    ) -> None:
+        self.db = db
+        self.auth = auth
+        self.remote = remote
+        self.clock = clock
+        self.concurrency = concurrency
+        self.per_host = per_host
+        self.batch = batch
+        self.lease = lease
+        self.total_seconds = total_seconds
+        self.rand = rand
+        limits = httpx.Limits(
+            max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=30
+        )
+        # The transport is injectable for tests; in service it is always the guarded one.
+        self.client = httpx.AsyncClient(
+            transport=transport or guarded_transport(allow_private=allow_private, limits=limits),
+            trust_env=False,
+            timeout=timeout,
+            follow_redirects=False,
+            headers={"User-Agent": user_agent},
+        )
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    # -- one batch ------------------------------------------------------------------------
+
+    async def step(self) -> int:
+        """Deliver what is due now; returns how many deliveries were claimed."""
+        now = self.clock()
+        async with self.db.transaction() as session:
+            await hold_for_unavailable_hosts(session)
+            claimed = await claim(session, now=now, lease=self.lease, limit=self.batch)
+        if not claimed:
+            return 0
+        heartbeat = asyncio.create_task(self._keep_leases(claimed[0].token))
+        try:
+            await self._deliver_batch(claimed, now)
+        finally:
+            heartbeat.cancel()
+        return len(claimed)
+
+    async def _deliver_batch(self, claimed: list[Claimed], now: datetime) -> None:
+        async with self.db.sessions() as session:
+            memory = await load_memory(session, {c.host for c in claimed if c.host})
+        outcomes = OutcomeLog(self.db, memory, now)
+        ready = await self._resolve(claimed, outcomes, now)
+        async with self.db.sessions() as session:
+            payloads = await bodies(session, (c.activity_id for c in ready))
+            failures = await host_failures(session, (c.host for c in ready if c.host))
+        auth = SignatureAuth(
+            self.auth.key,
+            memory=memory,
+            default=self.auth.default,
+            double_knock=self.auth.double_knock,
+            clock=self.auth.clock,
+        )
+        batch = _Batch(failures, self.per_host)
+        overall = asyncio.Semaphore(self.concurrency)
+
+        async def deliver(item: Claimed) -> None:
+            assert item.inbox is not None and item.host is not None
+            async with batch.limit(item.host), overall:
+                if batch.broken(item.host) and item.host not in batch.half_open:
+                    outcomes.release(item)
+                    return
+                status, error, retry_after = await self._post(
+                    item.inbox, payloads[item.activity_id], auth
+                )
+                outcome = classify(status)
+                batch.answered(item.host, outcome is Outcome.RETRY)
+            result = self._result(item, outcome, status, error, retry_after, now)
+            outcomes.add(result, host_failed=outcome is Outcome.RETRY)
+            await outcomes.maybe_flush()
+
+        ticker = asyncio.create_task(self._flush_now_and_then(outcomes))
+        try:
+            await asyncio.gather(*(deliver(item) for item in ready))
+        finally:
+            ticker.cancel()
+        await outcomes.flush()
+
+    @staticmethod
+    async def _flush_now_and_then(outcomes: OutcomeLog) -> None:
+        # While the rest of the batch hangs on slow inboxes, what is finished gets recorded.
+        while True:
+            await asyncio.sleep(outcomes.flush_seconds)
+            try:
+                await outcomes.maybe_flush()
+            except Exception:  # the final flush will try again
+                log.exception("recording delivery outcomes failed")
+
+    async def _keep_leases(self, token: str) -> None:
+        """Extend our leases while the batch runs, so a slow batch is not claimed twice."""
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            try:
+                async with self.db.transaction() as session:
+                    await extend_leases(session, token, self.clock() + self.lease)
+            except Exception:  # a missed renewal only risks a duplicate delivery
+                log.exception("renewing delivery leases failed")
+
+    async def _post(
+        self, inbox: str, body: bytes, auth: SignatureAuth
+    ) -> tuple[int | None, str | None, str | None]:
+        try:
+            async with asyncio.timeout(self.total_seconds):
+                request = self.client.build_request(
+                    "POST", inbox, content=body, headers={"Content-Type": AS2, "Accept": AS2}
+                )
+                response = await self.client.send(request, auth=auth, stream=True)
+                await response.aclose()  # the answer's body is of no use to us
+        except BlockedAddress as error:
+            if _retryable_block(error):
+                return None, f"{type(error).__name__}: {error}", None
+            return 0, f"{type(error).__name__}: {error}", None  # 0: a permanent refusal
+        except (httpx.HTTPError, TimeoutError, OSError) as error:
+            # Some httpx timeouts carry no message; the class name says enough then.
+            return None, f"{type(error).__name__}: {error}".rstrip(": "), None
+        problem = None if response.is_success else f"HTTP {response.status_code}"
+        return response.status_code, problem, response.headers.get("retry-after")
+
+    def _result(
+        self,
+        item: Claimed,
+        outcome: Outcome,
+        status: int | None,
+        error: str | None,
+        retry_after: str | None,
+        now: datetime,
+    ) -> Result:
+        if outcome is Outcome.DONE:
+            return Result(item, DeliveryState.DONE, status)
+        if outcome in (Outcome.DEAD, Outcome.GONE):
+            return Result(item, DeliveryState.DEAD, status or None, error)
+        when = next_attempt(
+            failed_attempts=item.attempts + 1,
+            created_at=item.retry_from,
+            now=now,
+            retry_after=parse_retry_after(retry_after, now),
+            rand=self.rand,
+        )
+        if when is None:
+            return Result(item, DeliveryState.DEAD, status, f"gave up after 72 h: {error}")
+        return Result(item, DeliveryState.PENDING, status, error, when)
+
+    async def _resolve(
+        self, claimed: list[Claimed], outcomes: OutcomeLog, now: datetime
+    ) -> list[Claimed]:
+        """Find the inbox of deliveries published before their actor was cached."""
+        ready: list[Claimed] = []
+        for item in claimed:
+            if item.inbox is not None:
+                ready.append(item)
+                continue
+            assert item.recipient is not None
+            found = await self.remote.actor(item.recipient) if self.remote is not None else None
+            inbox = (found.shared_inbox or found.inbox) if found is not None else None
+            if inbox is None:
+                async with self.db.sessions() as session:
+                    row = await session.get(RemoteActorRow, item.recipient)
+                if row is not None and row.gone_at is not None:
+                    outcomes.add(
+                        Result(item, DeliveryState.DEAD, None, f"{item.recipient} is gone")
+                    )
+                else:
+                    outcomes.add(
+                        self._result(
+                            item,
+                            Outcome.RETRY,
+                            None,
+                            f"cannot find the inbox of {item.recipient}",
+                            None,
+                            now,
+                        )
+                    )
+                continue
+            host = origin_of(inbox)
+            async with self.db.transaction() as session:
+                fresh = await resolved(session, item, inbox, host)
+            if fresh:
+                ready.append(
+                    Claimed(
+                        item.id,
+                        item.activity_id,
+                        inbox,
+                        host,
+                        item.recipient,
+                        item.attempts,
+                        item.retry_from,
+                        item.token,
+                    )
+                )
+            else:  # another delivery of this activity already goes to that inbox
+                outcomes.add(Result(item, DeliveryState.DONE, None))
+        return ready
+
+    async def run(self, stop: asyncio.Event, idle: float = 1.0) -> None:
+        """Loop `step()` until `stop` is set; waits `idle` seconds when nothing is due."""
+        while not stop.is_set():
+            try:
+                busy = await self.step()
+            except Exception:  # the database may be briefly away; keep the loop alive
+                log.exception("delivery worker step failed")
+                busy = 0
+            if not busy:
+                try:
+                    await asyncio.wait_for(stop.wait(), idle)
+                except TimeoutError:
+                    pass

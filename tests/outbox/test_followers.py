@@ -1,0 +1,165 @@
+"""Follow requests, their answers, and our own follows of peers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from outbox.exceptions import IllegalTransition
+from outbox.followers import (
+    accept_follower,
+    pending_followers,
+    register_follow_handlers,
+    reject_follower,
+    send_follow,
+    send_undo_follow,
+)
+from outbox.models import Follow, Follower, OutboxActivity
+from outbox.states import FollowerState, FollowState
+from store import Database
+from tests.outbox.support import cache_actor, deliveries, local_actor
+from vocab import model
+
+ACTOR = local_actor()
+COOP = "https://coop.test/actor"
+STRANGER = "https://stranger.test/actor"
+MARKET = "https://market.test/actor"
+
+
+class Registry:
+    def __init__(self) -> None:
+        self.handlers: dict[str, list[Any]] = {}
+
+    def register(
+        self, activity_type: str, object_type: str, handler: Any, *, senders: Any = None
+    ) -> None:
+        self.handlers.setdefault(activity_type, []).append(handler)
+
+
+class Received:
+    def __init__(self, sender: str, activity: Any) -> None:
+        self.ap_actor_id = sender
+        self.activity = activity
+
+
+@pytest.fixture
+def backfills() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def registry(backfills: list[str]) -> Registry:
+    async def on_follow_accepted(session: AsyncSession, peer: str) -> None:
+        backfills.append(peer)
+
+    r = Registry()
+    register_follow_handlers(
+        r,
+        local_actor=ACTOR,
+        roles_of=lambda iri: {"coop"} if iri == COOP else set(),
+        on_follow_accepted=on_follow_accepted,
+    )
+    return r
+
+
+async def deliver(db: Database, registry: Registry, sender: str, activity: Any) -> None:
+    kind = type(activity).__name__
+    async with db.transaction() as session:
+        for handler in registry.handlers[kind]:
+            await handler(session, Received(sender, activity))
+
+
+async def published(db: Database) -> list[dict[str, Any]]:
+    async with db.sessions() as session:
+        rows = (await session.execute(select(OutboxActivity).order_by(OutboxActivity.id))).scalars()
+        return [orjson.loads(row.body) for row in rows]
+
+
+async def follower_state(db: Database, iri: str) -> str | None:
+    async with db.sessions() as session:
+        row = await session.get(Follower, iri)
+        return row.state if row else None
+
+
+def follow_of_us(sender: str, n: int = 1) -> model.Follow:
+    return model.Follow(id=f"{sender}/follows/{n}", actor=sender, object=ACTOR.id)
+
+
+async def test_a_coop_follow_is_accepted_at_once_and_the_accept_goes_to_its_inbox(
+    db: Database, registry: Registry
+) -> None:
+    await cache_actor(db, COOP, "https://coop.test/actor/inbox", "https://coop.test/inbox")
+    await deliver(db, registry, COOP, follow_of_us(COOP))
+    assert await follower_state(db, COOP) == FollowerState.ACCEPTED
+    [accept] = await published(db)
+    assert accept["type"] == "Accept" and accept["object"]["id"] == f"{COOP}/follows/1"
+    assert accept["@context"][0] == "https://www.w3.org/ns/activitystreams"
+    assert [d.inbox for d in await deliveries(db)] == ["https://coop.test/inbox"]
+
+
+async def test_a_strangers_follow_waits_for_the_operator(db: Database, registry: Registry) -> None:
+    await cache_actor(db, STRANGER, "https://stranger.test/inbox")
+    await deliver(db, registry, STRANGER, follow_of_us(STRANGER))
+    assert await published(db) == []
+    async with db.transaction() as session:
+        assert [f.ap_actor_id for f in await pending_followers(session)] == [STRANGER]
+        await reject_follower(session, ACTOR, STRANGER)
+    assert [a["type"] for a in await published(db)] == ["Reject"]
+    assert await follower_state(db, STRANGER) == FollowerState.REJECTED
+    with pytest.raises(IllegalTransition):
+        async with db.transaction() as session:
+            await accept_follower(session, ACTOR, STRANGER)  # rejected is final until it asks again
+
+    await deliver(db, registry, STRANGER, follow_of_us(STRANGER, 2))
+    async with db.transaction() as session:
+        await accept_follower(session, ACTOR, STRANGER)
+    assert await follower_state(db, STRANGER) == FollowerState.ACCEPTED
+
+
+async def test_undo_of_the_follow_removes_the_follower(db: Database, registry: Registry) -> None:
+    await deliver(db, registry, COOP, follow_of_us(COOP))
+    undo = model.Undo(id=f"{COOP}/undo/1", actor=COOP, object=follow_of_us(COOP))
+    await deliver(db, registry, COOP, undo)
+    assert await follower_state(db, COOP) == FollowerState.REMOVED
+
+
+async def test_our_follow_accepted_by_a_peer_triggers_the_backfill(
+    db: Database, registry: Registry, backfills: list[str]
+) -> None:
+    async with db.transaction() as session:
+        await send_follow(session, ACTOR, MARKET)
+    [follow] = await published(db)
+    assert (follow["type"], follow["object"]) == ("Follow", MARKET)
+    accept = model.Accept(id=f"{MARKET}/accepts/1", actor=MARKET, object=follow["id"])
+    await deliver(db, registry, MARKET, accept)
+    await deliver(db, registry, MARKET, accept)  # a repeat changes nothing
+    assert backfills == [MARKET]
+    async with db.transaction() as session:
+        assert (await session.get(Follow, MARKET)).state == FollowState.ACCEPTED  # type: ignore[union-attr]
+        await send_undo_follow(session, ACTOR, MARKET)
+    assert [a["type"] for a in await published(db)] == ["Follow", "Undo"]
+
+
+async def test_a_reject_from_someone_we_did_not_follow_changes_nothing(
+    db: Database, registry: Registry
+) -> None:
+    async with db.transaction() as session:
+        await send_follow(session, ACTOR, MARKET)
+    [follow] = await published(db)
+    await deliver(
+        db,
+        registry,
+        STRANGER,
+        model.Reject(id=f"{STRANGER}/r", actor=STRANGER, object=follow["id"]),
+    )
+    async with db.sessions() as session:
+        assert (await session.get(Follow, MARKET)).state == FollowState.PENDING  # type: ignore[union-attr]
+    await deliver(
+        db, registry, MARKET, model.Reject(id=f"{MARKET}/r", actor=MARKET, object=follow["id"])
+    )
+    async with db.sessions() as session:
+        assert (await session.get(Follow, MARKET)).state == FollowState.REJECTED  # type: ignore[union-attr]
