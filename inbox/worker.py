@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbox.models import InboxActivity, InboxStatus
 from inbox.registry import Delivery, HandlerRegistry
@@ -50,6 +51,7 @@ class InboxWorker:
         clock: Callable[[], datetime] = utcnow,
         batch: int = 50,
         max_attempts: int = MAX_ATTEMPTS,
+        on_processed: Callable[[AsyncSession, str], Awaitable[object]] | None = None,
     ) -> None:
         self.db = db
         self.registry = registry
@@ -57,6 +59,9 @@ class InboxWorker:
         self.clock = clock
         self.batch = batch
         self.max_attempts = max_attempts
+        # Told, in the same transaction, of every sender whose activity was processed
+        # (the outbox uses it to lift a delivery hold on a host that talks to us again).
+        self.on_processed = on_processed
 
     async def _claim(self) -> list[tuple[int, str]]:
         now, token = self.clock(), uuid.uuid4().hex
@@ -96,6 +101,8 @@ class InboxWorker:
                 delivery = Delivery(row.ap_id, row.ap_actor_id, self.parse(document), document)
                 for handler in handlers:
                     await handler(session, delivery)
+            if self.on_processed is not None:
+                await self.on_processed(session, row.ap_actor_id)
             marked = await session.execute(
                 update(InboxActivity)
                 .where(InboxActivity.id == row_id, InboxActivity.lease_token == token)

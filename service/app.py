@@ -13,21 +13,20 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 import cart
+from actor.authorized import signed_get_verifier
 from actor.discovery import discovery_routes
 from actor.identity import LocalActor
 from actor.keys import ensure_keys, load_keys
 from inbox.routes import inbox_routes
 from service.errors import exception_handlers
-from service.federation import build_federation
+from outbox.collections import outbox_routes
+from service.federation import build_federation, follow_peers
 from service.health import health_routes
 from service.logs import RequestIdMiddleware
 from service.middleware import SecurityHeadersMiddleware
@@ -64,10 +63,6 @@ class RoseCartApp(Starlette):
         return RequestIdMiddleware(super().build_middleware_stack())
 
 
-async def not_yet(request: Request) -> Response:
-    raise HTTPException(501, "this endpoint is not implemented yet")
-
-
 def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -81,7 +76,11 @@ def create_app(settings: Settings) -> Starlette:
             federation = build_federation(settings, db, app.state.actor)
             app.state.federation = federation
             app.state.inbox_receiver = federation.receiver
+            app.state.signed_get_verifier = signed_get_verifier(
+                federation.remote, scheme=settings.base_url.split("://", 1)[0]
+            )
             if settings.workers:
+                await follow_peers(db, app.state.actor, settings)
                 federation.start_workers()
             log.info("serving", extra={"actor": app.state.actor.id, "workers": settings.workers})
             yield
@@ -94,10 +93,8 @@ def create_app(settings: Settings) -> Starlette:
         *health_routes,
         *discovery_routes(),
         *inbox_routes(),
+        *outbox_routes(),
         *vocabulary_routes,
-        Route("/actor/outbox", not_yet, methods=["GET"]),
-        Route("/followers", not_yet, methods=["GET"]),
-        Route("/following", not_yet, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     return RoseCartApp(

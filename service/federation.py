@@ -18,6 +18,9 @@ from inbox.receive import InboxReceiver
 from inbox.registry import HandlerRegistry
 from inbox.worker import InboxWorker
 from inbox.writer import InboxWriter
+from outbox.followers import register_follow_handlers, send_follow
+from outbox.hosts import mark_contacted
+from outbox.worker import DeliveryWorker
 from service.settings import Settings
 from store import Database
 from vocab.parse import parse
@@ -36,17 +39,22 @@ class Federation:
     writer: InboxWriter
     receiver: InboxReceiver
     inbox_worker: InboxWorker
+    delivery_worker: DeliveryWorker
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     def start_workers(self) -> None:
         self.tasks.append(asyncio.create_task(self.inbox_worker.run(self.stop), name="inbox-worker"))
+        self.tasks.append(
+            asyncio.create_task(self.delivery_worker.run(self.stop), name="delivery-worker")
+        )
 
     async def close(self) -> None:
         self.stop.set()
         for task in self.tasks:
             await task
         await self.writer.stop()
+        await self.delivery_worker.aclose()
         await self.fetcher.aclose()
 
 
@@ -62,13 +70,15 @@ def build_federation(settings: Settings, db: Database, actor: LocalActor) -> Fed
     fetcher = Fetcher(allow_private=settings.allow_private_addresses, auth=auth)
     remote = RemoteActors(db, fetcher)
     registry = HandlerRegistry()
-    register_actor_handlers(registry, remote)
-    writer = InboxWriter(db)
-    writer.start()
     peer_roles = roles_from(settings)
 
     def roles_of(actor_id: str) -> Collection[str]:
         return peer_roles.get(actor_id, ())
+
+    register_actor_handlers(registry, remote)
+    register_follow_handlers(registry, local_actor=actor, roles_of=roles_of)
+    writer = InboxWriter(db)
+    writer.start()
 
     receiver = InboxReceiver(
         keys=remote,
@@ -79,5 +89,18 @@ def build_federation(settings: Settings, db: Database, actor: LocalActor) -> Fed
         limiter=RateLimiter(settings.inbox_rate_limit, settings.inbox_burst),
         scheme=settings.base_url.split("://", 1)[0],
     )
-    worker = InboxWorker(db, registry, parse)
-    return Federation(auth, fetcher, remote, registry, writer, receiver, worker)
+    worker = InboxWorker(db, registry, parse, on_processed=mark_contacted)
+    deliveries = DeliveryWorker(
+        db, auth, remote=remote, allow_private=settings.allow_private_addresses
+    )
+    return Federation(auth, fetcher, remote, registry, writer, receiver, worker, deliveries)
+
+
+async def follow_peers(db: Database, actor: LocalActor, settings: Settings) -> int:
+    """Send our Follow to every market and calendar peer that has not accepted one yet."""
+    sent = 0
+    async with db.transaction() as session:
+        for peer in settings.peers:
+            if peer.role in ("market", "calendar") and await send_follow(session, actor, peer.actor_id):
+                sent += 1
+    return sent

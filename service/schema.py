@@ -12,7 +12,7 @@ from sqlalchemy import MetaData
 
 from store import Base
 
-MODEL_MODULES = ("actor.keys", "actor.schemes", "actor.remote", "inbox.models")
+MODEL_MODULES = ("actor.keys", "actor.schemes", "actor.remote", "inbox.models", "outbox.models")
 
 
 def all_metadata() -> MetaData:
