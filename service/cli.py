@@ -11,6 +11,7 @@ import click
 from pydantic import ValidationError
 
 from actor.keys import ED25519, RSA, ensure_keys, rotate_keys
+from service import cli_federation
 from service.logs import configure_logging
 from service.settings import Settings
 from store import Database, upgrade
@@ -116,3 +117,6 @@ def keys_rotate(settings: Settings, only: str | None) -> None:
 
     with_database(settings, work)
     click.echo("rotated " + (only or "rsa and ed25519") + " keys; restart running processes")
+
+
+cli_federation.register(main)
