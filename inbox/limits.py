@@ -23,12 +23,18 @@ async def read_capped(request: Request, limit: int = MAX_BODY) -> bytes:
         if int(declared) > limit:
             raise Rejected(413, "too-large", f"the body is over {limit // 1024} KiB")
     chunks, size = [], 0
-    async for chunk in request.stream():
+    receive = request.receive
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away
+            raise Rejected(400, "incomplete-body", "the request body did not arrive")
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise Rejected(413, "too-large", f"the body is over {limit // 1024} KiB")
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def check_content_type(value: str | None) -> None:

@@ -4,7 +4,9 @@ A commit through SQLAlchemy async on SQLite costs ~0.4 ms, mostly hand-offs, not
 (PERFORMANCE.md), so committing each delivery alone caps the inbox near 2k/s. Here
 every request adds its row to a queue and awaits its future; one writer task commits
 whatever has gathered while the previous commit ran, then answers them all. A request
-is answered 202 only after the commit that holds its row returned.
+is answered 202 only after the commit that holds its row returned. On SQLite the
+commit runs on a thread of its own (inbox/sqlite_commit.py); on PostgreSQL through
+SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from inbox.models import InboxActivity
+from inbox.sqlite_commit import SqliteCommitter
 from store import Database
 
 log = logging.getLogger("rose_cart.inbox.writer")
@@ -41,6 +44,8 @@ class InboxWriter:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._statement = _insert_ignoring_duplicates(db)
+        database = db.engine.url.database
+        self._sqlite = SqliteCommitter(database) if db.is_sqlite and database else None
 
     def start(self) -> None:
         if self._task is None:
@@ -57,6 +62,8 @@ class InboxWriter:
         except asyncio.CancelledError:
             pass
         await self._drain()
+        if self._sqlite is not None:
+            self._sqlite.close()
 
     async def store(self, row: Mapping[str, Any]) -> bool:
         """Store one activity row; True if it was new, False if its ap_id was already held."""
@@ -93,6 +100,8 @@ class InboxWriter:
         unique: dict[str, Mapping[str, Any]] = {}
         for row in rows:
             unique.setdefault(row["ap_id"], row)
+        if self._sqlite is not None:
+            return dict.fromkeys(await self._sqlite.commit(list(unique.values())), True)
         async with self.db.engine.begin() as connection:
             result = await connection.execute(self._statement, list(unique.values()))
             return {ap_id: True for ap_id in result.scalars()}

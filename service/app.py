@@ -90,9 +90,10 @@ def create_app(settings: Settings) -> Starlette:
             await db.dispose()
 
     routes = [
+        # The inbox is the hottest path: matched first.
+        *inbox_routes(),
         *health_routes,
         *discovery_routes(),
-        *inbox_routes(),
         *outbox_routes(),
         *vocabulary_routes,
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),

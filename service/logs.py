@@ -62,8 +62,8 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _ACCEPTABLE_ID.match(given) else uuid.uuid4().hex
+        given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"").decode("latin-1")
+        request_id = given if given and _ACCEPTABLE_ID.match(given) else uuid.uuid4().hex
         token = _request_id.set(request_id)
         started = time.perf_counter()
         status = 500

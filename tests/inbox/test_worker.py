@@ -172,3 +172,15 @@ async def test_two_workers_stepping_at_once_process_each_activity_once(database_
     finally:
         for d in dbs:
             await d.dispose()
+
+
+async def test_rows_written_by_the_group_commit_read_back_exactly_through_the_orm(
+    db: Database, writer: InboxWriter
+) -> None:
+    when = datetime(2026, 11, 24, 9, 30, 15, 123456, tzinfo=UTC)
+    await writer.store(row("https://peer.test/t/1", "Create", "Product", when=when))
+    async with db.transaction() as session:
+        stored = (await session.execute(select(InboxActivity))).scalar_one()
+    assert stored.received_at == when and stored.next_attempt_at == when
+    assert (stored.activity_type, stored.object_type, stored.status) == ("Create", "Product", "pending")
+    assert orjson.loads(stored.body)["id"] == "https://peer.test/t/1"
