@@ -110,22 +110,73 @@ def _without_context(body: str) -> dict[str, Any]:
     return item
 
 
+async def _may_see_members(request: Request, session: AsyncSession) -> bool:
+    """Members are shown to a signed viewer who follows us or is one of our peers.
+
+    Who follows a co-op's cart, and whom it follows, is the co-op's business: the counts
+    are public, the names are not. `app.state.peer_iris` holds the configured PEERS.
+    """
+    viewer = await viewer_of(request)
+    if viewer is None:
+        raise HTTPException(
+            401,
+            "sign the request: members are shown to followers and peers only",
+            headers={"WWW-Authenticate": 'Signature realm="rose-cart"'},
+        )
+    peers = getattr(request.app.state, "peer_iris", frozenset())
+    if viewer in peers or await _is_follower(session, viewer):
+        return True
+    raise HTTPException(403, f"{viewer} may see how many, not who: members are for followers and peers")
+
+
+def _page_number(request: Request) -> int:
+    value = request.query_params.get("page", "")
+    if value == "true":
+        return 1
+    if not value.isdigit() or not 1 <= int(value) <= 100_000:
+        raise HTTPException(400, "page must be true or a page number from 1")
+    return int(value)
+
+
+async def _member_collection(request: Request, collection_id: str, members: Any, total: Any) -> Response:
+    async with request.app.state.db.sessions() as session:
+        count = int(await session.scalar(total) or 0)
+        if "page" not in request.query_params:
+            return _json(_summary(collection_id, count, f"{collection_id}?page=1"))
+        number = _page_number(request)
+        await _may_see_members(request, session)
+        rows = (
+            await session.execute(members.offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1))
+        ).scalars().all()
+    document: dict[str, Any] = {
+        "@context": outgoing_context(),
+        "id": f"{collection_id}?page={number}",
+        "type": "OrderedCollectionPage",
+        "partOf": collection_id,
+        "totalItems": count,
+        "orderedItems": list(rows[:PAGE_SIZE]),
+    }
+    if len(rows) > PAGE_SIZE:
+        document["next"] = f"{collection_id}?page={number + 1}"
+    return _json(document)
+
+
 async def followers(request: Request) -> Response:
     actor: LocalActor = request.app.state.actor
-    async with request.app.state.db.sessions() as session:
-        total = await session.scalar(
-            select(func.count()).where(Follower.state == FollowerState.ACCEPTED)
-        )
-    return _json(_summary(actor.followers, int(total or 0), None))
+    accepted = Follower.state == FollowerState.ACCEPTED
+    members = select(Follower.ap_actor_id).where(accepted).order_by(Follower.created_at, Follower.ap_actor_id)
+    return await _member_collection(
+        request, actor.followers, members, select(func.count()).where(accepted)
+    )
 
 
 async def following(request: Request) -> Response:
     actor: LocalActor = request.app.state.actor
-    async with request.app.state.db.sessions() as session:
-        total = await session.scalar(
-            select(func.count()).where(Follow.state == FollowState.ACCEPTED)
-        )
-    return _json(_summary(actor.following, int(total or 0), None))
+    accepted = Follow.state == FollowState.ACCEPTED
+    members = select(Follow.ap_object_id).where(accepted).order_by(Follow.created_at, Follow.ap_object_id)
+    return await _member_collection(
+        request, actor.following, members, select(func.count()).where(accepted)
+    )
 
 
 async def activity(request: Request) -> Response:

@@ -76,6 +76,7 @@ def create_app(settings: Settings) -> Starlette:
             federation = build_federation(settings, db, app.state.actor)
             app.state.federation = federation
             app.state.inbox_receiver = federation.receiver
+            app.state.peer_iris = frozenset(peer.actor_id for peer in settings.peers)
             app.state.signed_get_verifier = signed_get_verifier(
                 federation.remote, scheme=settings.base_url.split("://", 1)[0]
             )

@@ -72,6 +72,7 @@ async def test_everyone_sees_the_counts_but_no_members(
     assert (
         followers["totalItems"] == 1 and "orderedItems" not in followers
     )  # pending ones do not count
+    assert followers["first"] == f"{ACTOR.followers}?page=1"
     assert (await client.get("/following")).json()["totalItems"] == 0
     page = (await client.get("/actor/outbox?page=true")).json()
     assert page["orderedItems"] == []  # nothing we publish is public
@@ -107,3 +108,25 @@ async def test_an_activity_dereferences_to_its_audience_only(
     assert (await client.get(path, headers=signed_by(STRANGER))).status_code == 404
     other = create_note(ACTOR, 1)["id"].removeprefix(ACTOR.base_url)
     assert (await client.get(other, headers=signed_by(MARKET))).status_code == 404  # not addressed
+
+
+async def test_followers_and_peers_see_the_members_strangers_do_not(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    await seed(db, 0)
+    unsigned = await client.get("/followers?page=1")
+    assert unsigned.status_code == 401
+    stranger = await client.get("/followers?page=1", headers=signed_by(STRANGER))
+    assert stranger.status_code == 403 and "how many, not who" in stranger.text
+    page = (await client.get("/followers?page=1", headers=signed_by(FOLLOWER))).json()
+    assert page["orderedItems"] == [FOLLOWER]  # the pending request is not a member
+    assert page["totalItems"] == 1 and page["partOf"] == ACTOR.followers
+    client._transport.app.state.peer_iris = frozenset({MARKET})  # type: ignore[attr-defined]
+    following = (await client.get("/following?page=1", headers=signed_by(MARKET))).json()
+    assert following["orderedItems"] == []
+
+
+@pytest.mark.parametrize("page", ["0", "abc", "-1", "999999999"])
+async def test_a_bad_page_number_is_a_400(db: Database, client: httpx.AsyncClient, page: str) -> None:
+    answer = await client.get(f"/followers?page={page}", headers=signed_by(FOLLOWER))
+    assert answer.status_code == 400
