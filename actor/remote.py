@@ -18,11 +18,8 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
 
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from sqlalchemy import JSON, String, Text, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from actor.exceptions import FetchError
 from actor.fetch import Fetched, Fetcher, FetchResult, Gone
 from actor.multibase import ed25519_from_multikey
+from actor.remote_keys import keys_of, load_pem, origin, shared_inbox
 from actor.signature_types import PublicKey
 from actor.verification import RemoteKey
 from store import Base, Database, utcnow
@@ -69,83 +67,6 @@ class RemoteActor:
     document: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class ActorKeys:
-    """The keys an actor document vouches for: publicKey entries and Multikeys it controls."""
-
-    public_key_id: str | None
-    public_key_pem: str | None
-    multikeys: dict[str, str]
-
-    def ids(self) -> set[str]:
-        return {*self.multikeys, *([self.public_key_id] if self.public_key_id else [])}
-
-
-def _entries(value: object) -> list[dict[str, Any]]:
-    items = value if isinstance(value, list) else [value]
-    return [item for item in items if isinstance(item, dict)]
-
-
-def _own(entry: dict[str, Any], ap_id: str, owner_field: str) -> bool:
-    """A key entry this actor may vouch for: it names the actor as owner and lives on its origin."""
-    key_id = entry.get("id")
-    return (
-        isinstance(key_id, str)
-        and entry.get(owner_field, ap_id) == ap_id
-        and _origin(key_id) == _origin(ap_id)
-    )
-
-
-def keys_of(document: dict[str, Any]) -> ActorKeys:
-    """The keys owned by the actor the document describes; keys naming another owner, or
-    on another origin, are ignored."""
-    ap_id = document.get("id")
-    if not isinstance(ap_id, str):
-        return ActorKeys(None, None, {})
-    key_id = pem = None
-    for entry in _entries(document.get("publicKey")):
-        if _own(entry, ap_id, "owner"):
-            if isinstance(entry.get("publicKeyPem"), str):
-                # The first is the one peers sign with; Mastodon and friends publish one.
-                key_id, pem = entry["id"], entry["publicKeyPem"]
-                break
-    multikeys: dict[str, str] = {}
-    for entry in _entries(document.get("assertionMethod")):
-        value = entry.get("publicKeyMultibase")
-        if (
-            entry.get("type") == "Multikey"
-            and "controller" in entry
-            and _own(entry, ap_id, "controller")
-            and isinstance(value, str)
-        ):
-            try:
-                ed25519_from_multikey(value)
-            except ValueError:
-                continue
-            multikeys[entry["id"]] = value
-    return ActorKeys(key_id, pem, multikeys)
-
-
-def _shared_inbox(document: dict[str, Any]) -> str | None:
-    endpoints = document.get("endpoints")
-    value = endpoints.get("sharedInbox") if isinstance(endpoints, dict) else None
-    return value if isinstance(value, str) else None
-
-
-@lru_cache(maxsize=1024)
-def _load_pem(pem: str) -> PublicKey | None:
-    try:
-        key = load_pem_public_key(pem.encode())
-    except ValueError:
-        return None
-    return key if isinstance(key, PublicKey) else None
-
-
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme.lower(), parts.netloc.lower()
-
-
 def _pointer_owner(row: RemoteActorRow | None) -> str | None:
     """For a key URL that is not its actor's IRI: the owner its server named."""
     if row is None or row.gone_at is not None or not isinstance(row.document, dict):
@@ -159,7 +80,7 @@ def _key_in(row: RemoteActorRow | None, key_id: str, *, cached: bool = True) -> 
         return None
     public: PublicKey | None = None
     if row.public_key_id == key_id and row.public_key_pem:
-        public = _load_pem(row.public_key_pem)
+        public = load_pem(row.public_key_pem)
     elif row.multikeys and key_id in row.multikeys:
         public = ed25519_from_multikey(row.multikeys[key_id])
     if public is None:
@@ -362,7 +283,7 @@ class RemoteActors:
         if not isinstance(owner, str) or owner == result.url:
             log.warning("the key document %s names no owner actor", result.url)
             return
-        if _origin(owner) != _origin(key_id):
+        if origin(owner) != origin(key_id):
             log.warning("key %s claims an owner on another origin: %s", key_id, owner)
             return
         actor = await self._fetch(owner)
@@ -386,7 +307,7 @@ class RemoteActors:
         inbox = document.get("inbox")
         values = {
             "inbox": inbox if isinstance(inbox, str) else None,
-            "shared_inbox": _shared_inbox(document),
+            "shared_inbox": shared_inbox(document),
             "public_key_id": keys.public_key_id,
             "public_key_pem": keys.public_key_pem,
             "multikeys": keys.multikeys,
