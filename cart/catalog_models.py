@@ -1,0 +1,92 @@
+"""The catalogue mirror's tables: what market and calendar peers offer, as they last told us.
+
+Rows are never deleted: a withdrawn product keeps its row (with `withdrawn_at`) because
+cart lines and, later, order items refer to it. `updated_at` is the version of the
+peer's object we hold (its `updated`, else the activity's `published`); an older
+version arriving later is ignored. `key` is a short URL-safe digest of the IRI, for
+web addresses that should not carry a peer's whole IRI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from store import Base, utcnow
+from store.base import UTCDateTime
+
+IRI = 2048
+PRODUCT = "product"
+ENTRY = "entry"
+
+
+def key_for(ap_id: str) -> str:
+    """A stable, URL-safe, 32-character handle for an IRI (page or item)."""
+    return hashlib.sha256(ap_id.encode()).hexdigest()[:32]
+
+
+class DecimalText(TypeDecorator[Decimal]):
+    """An exact decimal stored as its text ("3.50").
+
+    SQLite has no decimal type (SQLAlchemy would round-trip through float and warn);
+    text keeps every digit the peer sent, identically on both engines.
+    """
+
+    impl = String(40)
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: object) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, Decimal):
+            raise TypeError(f"a DecimalText column takes a Decimal, not {type(value).__name__}")
+        return format(value, "f")
+
+    def process_result_value(self, value: str | None, dialect: object) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+
+class CatalogPage(Base):
+    """The shop or venue a product or entry belongs to (a peer's `Page`)."""
+
+    __tablename__ = "catalog_pages"
+
+    ap_id: Mapped[str] = mapped_column(String(IRI), primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str | None] = mapped_column(Text, nullable=True)
+    url: Mapped[str | None] = mapped_column(String(IRI), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CatalogItem(Base):
+    """A `Product` (kind "product") or `CalendarEntry` (kind "entry") from its owner."""
+
+    __tablename__ = "catalog_items"
+
+    ap_id: Mapped[str] = mapped_column(String(IRI), primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    ap_actor_id: Mapped[str] = mapped_column(String(IRI), index=True)
+    page_ap_id: Mapped[str | None] = mapped_column(
+        ForeignKey("catalog_pages.ap_id"), nullable=True, index=True
+    )
+    name: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text, nullable=True)
+    url: Mapped[str | None] = mapped_column(String(IRI), nullable=True)
+    price_amount: Mapped[Decimal] = mapped_column(DecimalText)
+    price_currency: Mapped[str] = mapped_column(String(3))
+    # None: the peer did not say (a product is then on sale; see catalog.availability).
+    available: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    stock: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    start_time: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    end_time: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    location: Mapped[str | None] = mapped_column(Text, nullable=True)
+    entry_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,248 @@
+"""Cart lines: add, change quantity, accept a new price, remove, and view the cart.
+
+Every function takes the caller's session (one unit of work per request) and the
+`CartOwner` from the shopper's session. A line id that is not the owner's raises
+`LineNotFound` before anything is changed, so another shopper's ids behave exactly like
+ids that never existed. A calendar entry is in a cart at most once, with quantity 1;
+a product's quantity is bounded by its stock when the market gives one. When we hold
+back from what the shopper asked, the returned `LineChange.notice` says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cart.carts import CartLine, CartOwner
+from cart.catalog import items_by_id, unavailable_reason
+from cart.catalog_models import ENTRY, CatalogItem
+from cart.exceptions import InvalidQuantity, ItemNotAvailable, ItemNotFound, LineNotFound
+from cart.money import Money
+from cart.totals import CartView, LineSnapshot, build_cart_view
+from store import utcnow
+
+MAX_QUANTITY = 999
+
+
+@dataclass(frozen=True)
+class LineChange:
+    line_id: int | None  # None when the line is gone (quantity set to 0)
+    quantity: int
+    notice: str | None = None  # what we did differently from what was asked, for the shopper
+
+
+def _check_quantity(quantity: int, minimum: int) -> None:
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise InvalidQuantity()
+    if quantity < minimum or quantity > MAX_QUANTITY:
+        raise InvalidQuantity(f"Please choose a quantity from {minimum} to {MAX_QUANTITY}.")
+
+
+def _limit(item: CatalogItem) -> int | None:
+    return 1 if item.kind == ENTRY else item.stock
+
+
+def _bounded(item: CatalogItem, wanted: int) -> tuple[int, str | None]:
+    limit = _limit(item)
+    if limit is None or wanted <= limit:
+        return wanted, None
+    if item.kind == ENTRY:
+        return 1, f"{item.name} can only be booked once per cart."
+    return limit, f"Only {limit} of {item.name} left, so your cart has {limit}."
+
+
+async def _buyable(session: AsyncSession, item_ap_id: str, now: datetime) -> CatalogItem:
+    item = await session.get(CatalogItem, item_ap_id)
+    if item is None:
+        raise ItemNotFound()
+    reason = unavailable_reason(item, now)
+    if reason is not None:
+        raise ItemNotAvailable(f"{item.name}: {reason}")
+    return item
+
+
+async def _owned_line(session: AsyncSession, owner: CartOwner, line_id: int) -> CartLine:
+    line = (
+        await session.execute(
+            select(CartLine).where(CartLine.id == line_id, owner.clause()).with_for_update()
+        )
+    ).scalar()
+    if line is None:
+        raise LineNotFound()
+    return line
+
+
+async def _line_for_item(
+    session: AsyncSession, owner: CartOwner, item_ap_id: str
+) -> CartLine | None:
+    query = select(CartLine).where(owner.clause(), CartLine.item_ap_id == item_ap_id)
+    return (await session.execute(query.with_for_update())).scalar()
+
+
+def _insert(session: AsyncSession) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(CartLine)
+
+
+async def _insert_line(
+    session: AsyncSession, owner: CartOwner, item: CatalogItem, quantity: int, now: datetime
+) -> int | None:
+    """The new line's id, or None when the owner already has one for this item.
+
+    ON CONFLICT DO NOTHING: two tabs adding the same item at once make one line, and
+    the loser merges into it instead of failing on the unique constraint.
+    """
+    owner_column = "cart_id" if owner.cart_id is not None else "account_id"
+    statement = (
+        _insert(session)
+        .values(
+            **owner.columns(),
+            item_ap_id=item.ap_id,
+            quantity=quantity,
+            unit_amount=item.price_amount,
+            currency=item.price_currency,
+            added_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[owner_column, "item_ap_id"])
+        .returning(CartLine.id)
+    )
+    return (await session.execute(statement)).scalar()
+
+
+async def add_line(
+    session: AsyncSession,
+    owner: CartOwner,
+    item_ap_id: str,
+    quantity: int = 1,
+    *,
+    now: datetime | None = None,
+) -> LineChange:
+    """Put `quantity` of an item in the cart (adding to a line already there).
+
+    Raises ItemNotFound, ItemNotAvailable (withdrawn, unavailable, sold out, started)
+    or InvalidQuantity. Adding refreshes the line's price to the current one: the
+    shopper has just been shown it.
+    """
+    moment = now or utcnow()
+    _check_quantity(quantity, 1)
+    item = await _buyable(session, item_ap_id, moment)
+    existing = await _line_for_item(session, owner, item.ap_id)
+    if existing is None:
+        wanted, notice = _bounded(item, quantity)
+        line_id = await _insert_line(session, owner, item, wanted, moment)
+        if line_id is not None:
+            return LineChange(line_id, wanted, notice)
+        existing = await _line_for_item(session, owner, item.ap_id)
+        if existing is None:  # pragma: no cover - the conflicting line was removed meanwhile
+            raise ItemNotAvailable()
+    if item.kind == ENTRY:
+        return LineChange(existing.id, existing.quantity, f"{item.name} is already in your cart.")
+    wanted, notice = _bounded(item, min(existing.quantity + quantity, MAX_QUANTITY))
+    existing.quantity = wanted
+    existing.unit_amount, existing.currency = item.price_amount, item.price_currency
+    existing.updated_at = moment
+    await session.flush()
+    return LineChange(existing.id, wanted, notice)
+
+
+async def set_quantity(
+    session: AsyncSession,
+    owner: CartOwner,
+    line_id: int,
+    quantity: int,
+    *,
+    now: datetime | None = None,
+) -> LineChange:
+    """Set a line's quantity; 0 removes it. The price stays the one the shopper saw."""
+    _check_quantity(quantity, 0)
+    line = await _owned_line(session, owner, line_id)
+    if quantity == 0:
+        await session.delete(line)
+        await session.flush()
+        return LineChange(None, 0)
+    item = await session.get(CatalogItem, line.item_ap_id)
+    assert item is not None  # a foreign key, and mirror rows are never deleted
+    wanted, notice = _bounded(item, quantity)
+    line.quantity, line.updated_at = wanted, now or utcnow()
+    await session.flush()
+    return LineChange(line.id, wanted, notice)
+
+
+async def accept_current_price(
+    session: AsyncSession, owner: CartOwner, line_id: int, *, now: datetime | None = None
+) -> LineChange:
+    """The shopper agrees to the item's price now (after a price change)."""
+    moment = now or utcnow()
+    line = await _owned_line(session, owner, line_id)
+    item = await _buyable(session, line.item_ap_id, moment)
+    line.unit_amount, line.currency, line.updated_at = (
+        item.price_amount,
+        item.price_currency,
+        moment,
+    )
+    await session.flush()
+    return LineChange(line.id, line.quantity, None)
+
+
+async def remove_line(session: AsyncSession, owner: CartOwner, line_id: int) -> None:
+    result = await session.execute(
+        delete(CartLine)
+        .where(CartLine.id == line_id, owner.clause())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise LineNotFound()
+
+
+async def view_cart(
+    session: AsyncSession, owner: CartOwner, *, now: datetime | None = None, lock: bool = False
+) -> CartView:
+    """The owner's cart, every line checked against the mirror as it is now.
+
+    `lock=True` (checkout) holds the owner's lines (FOR UPDATE on PostgreSQL) until the
+    transaction ends, so a second tab cannot change them meanwhile.
+    """
+    query = select(CartLine).where(owner.clause()).order_by(CartLine.id)
+    if lock:
+        query = query.with_for_update()
+    rows = (await session.execute(query)).scalars().all()
+    snapshots = [
+        LineSnapshot(
+            id=row.id,
+            item_ap_id=row.item_ap_id,
+            quantity=row.quantity,
+            unit_price=Money(row.unit_amount, row.currency),
+            added_at=row.added_at,
+        )
+        for row in rows
+    ]
+    items = await items_by_id(session, {row.item_ap_id for row in rows}, now or utcnow())
+    return build_cart_view(owner, snapshots, items)
+
+
+async def cart_item_count(session: AsyncSession, owner: CartOwner) -> int:
+    """How many things are in the cart (sum of quantities): the badge, one cheap query."""
+    total = await session.execute(
+        select(func.coalesce(func.sum(CartLine.quantity), 0)).where(owner.clause())
+    )
+    return int(total.scalar_one())
+
+
+async def detach_lines(session: AsyncSession, owner: CartOwner, line_ids: Iterable[int]) -> int:
+    """Take these lines out of the owner's cart (at checkout, once the order holds them)."""
+    ids = list(line_ids)
+    if not ids:
+        return 0
+    result = await session.execute(
+        delete(CartLine)
+        .where(CartLine.id.in_(ids), owner.clause())
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

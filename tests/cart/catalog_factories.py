@@ -1,0 +1,78 @@
+"""Catalogue objects as peers send them, and a mirror filled through the real write path."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cart.catalog import Outcome, upsert_object
+from vocab.model import CalendarEntry, MonetaryAmount, Page, Product
+
+MARKET = "https://market.example/actor"
+CALENDAR = "https://calendar.example/actor"
+NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+BAKERY = Page(
+    id="https://blog.example/pages/bakery", name="The Bakery", url="https://blog.example/bakery"
+)
+VENUE = Page(id="https://blog.example/pages/hall", name="Village Hall")
+
+
+def money(amount: str, currency: str = "GBP") -> MonetaryAmount:
+    return MonetaryAmount(amount=Decimal(amount), currency=currency)
+
+
+def product(
+    number: int = 42,
+    *,
+    name: str = "Sourdough loaf",
+    price: str = "3.50",
+    currency: str = "GBP",
+    page: Page | None = BAKERY,
+    stock: int | None = None,
+    available: bool | None = True,
+    updated: datetime | None = None,
+    owner: str = MARKET,
+) -> Product:
+    origin = owner.rsplit("/", 1)[0]
+    return Product(
+        id=f"{origin}/products/{number}",
+        attributed_to=owner,
+        name=name,
+        price=money(price, currency),
+        page=page,
+        stock=stock,
+        available=available,
+        updated=updated,
+    )
+
+
+def entry(
+    number: int = 9,
+    *,
+    name: str = "Bread class",
+    price: str = "25.00",
+    page: Page | None = VENUE,
+    start: datetime = NOW + timedelta(days=4),
+    state: str | None = "available",
+    updated: datetime | None = None,
+) -> CalendarEntry:
+    return CalendarEntry(
+        id=f"https://calendar.example/entries/{number}",
+        attributed_to=CALENDAR,
+        name=name,
+        price=money(price),
+        page=page,
+        start_time=start,
+        end_time=start + timedelta(hours=2),
+        entry_state=state,
+        updated=updated,
+    )
+
+
+async def offer(session: AsyncSession, obj: Product | CalendarEntry, *, at: datetime = NOW) -> str:
+    """Put an object in the mirror as its owner's Create would; returns its IRI."""
+    outcome = await upsert_object(session, obj, sender=obj.attributed_to, version=at, now=at)
+    assert outcome in (Outcome.CREATED, Outcome.UPDATED), outcome
+    return obj.id
