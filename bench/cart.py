@@ -1,0 +1,337 @@
+"""bench/cart: add-to-cart and cart-page requests/s and p99 at 32 concurrent shoppers.
+
+Our path is the whole app (`create_app` plus the cart's routes: signed session cookie,
+CSRF check, SQLite in WAL, the domain's queries, Jinja) served by uvicorn in its own
+process; the baseline is a bare Starlette page in an identical process that renders the
+same `cart.html` from constants (a cart of the same shape, no cookie, no database).
+Both are driven over loopback by the lean raw-socket client from bench/_loadgen.py.
+Every answer is checked (303 for an add, 200 for a page): a fast error is no figure.
+
+`python -m bench cart`; `python -m bench.cart serve ours|bare PORT DATA_DIR` is the
+server process itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from bench._loadgen import http_request, run_load
+from bench.harness import Figure, percentile, report
+
+CONCURRENCY = 32
+PAGE_REQUESTS = int(os.environ.get("BENCH_CART_REQUESTS", "3000"))
+ADD_REQUESTS = int(os.environ.get("BENCH_CART_ADDS", "2000"))
+WARMUP = 200
+SECRET = "bench-cart-" + "s" * 40
+MARKET = "https://market.example/actor"
+CALENDAR = "https://calendar.example/actor"
+PAGES = ("https://blog.example/pages/bakery", "https://blog.example/pages/grocer")
+VENUE = "https://blog.example/pages/hall"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def catalogue() -> list[Any]:
+    """Twelve products on two shops' pages and three events at a venue."""
+    from vocab.model import CalendarEntry, MonetaryAmount, Page, Product
+
+    soon = datetime.now(UTC) + timedelta(days=30)
+    objects: list[Any] = []
+    for number in range(12):
+        page = Page(id=PAGES[number % 2], name=("The Bakery", "The Grocer")[number % 2])
+        objects.append(
+            Product(
+                id=f"https://market.example/products/{number}",
+                attributed_to=MARKET,
+                name=f"Product number {number}",
+                price=MonetaryAmount(amount=Decimal("2.50") + number, currency="GBP"),
+                page=page,
+                available=True,
+            )
+        )
+    for number in range(3):
+        objects.append(
+            CalendarEntry(
+                id=f"https://calendar.example/entries/{number}",
+                attributed_to=CALENDAR,
+                name=f"Workshop {number}",
+                price=MonetaryAmount(amount=Decimal("25.00"), currency="GBP"),
+                page=Page(id=VENUE, name="Village Hall"),
+                start_time=soon,
+                end_time=soon + timedelta(hours=2),
+                entry_state="available",
+            )
+        )
+    return objects
+
+
+def shopper_items(index: int) -> list[str]:
+    """Four products from both shops and one event: five lines over three page carts."""
+    products = [f"https://market.example/products/{(index + k) % 12}" for k in (0, 1, 2, 3)]
+    return [*products, f"https://calendar.example/entries/{index % 3}"]
+
+
+def bare_app() -> Any:
+    """The same template, rendered from a constant cart of the same shape as a shopper's."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Route
+
+    from cart.carts import CartOwner
+    from cart.catalog import ItemView, PageView
+    from cart.money import Money
+    from cart.totals import LineSnapshot, build_cart_view
+    from cart.web.templating import build_environment
+
+    now = datetime.now(UTC)
+    items, lines = {}, []
+    for number, obj in enumerate(o for o in catalogue() if o.id in shopper_items(0)):
+        shop = PageView(ap_id=obj.page.id, key=f"k{obj.page.id[-5:]}", name=obj.page.name, url=None)
+        price = Money(obj.price.amount, obj.price.currency)
+        kind = "entry" if "entries" in obj.id else "product"
+        items[obj.id] = ItemView(
+            ap_id=obj.id,
+            key=f"i{number}",
+            kind=kind,
+            ap_actor_id=obj.attributed_to,
+            name=obj.name,
+            summary=None,
+            url=None,
+            price=price,
+            page=shop,
+            stock=None,
+            start_time=getattr(obj, "start_time", None),
+            end_time=None,
+            location=None,
+            entry_state=None,
+            withdrawn=False,
+            unavailable_reason=None,
+        )
+        lines.append(
+            LineSnapshot(
+                id=number + 1, item_ap_id=obj.id, quantity=2, unit_price=price, added_at=now
+            )
+        )
+    cart = build_cart_view(CartOwner.anonymous("bench"), lines, items)
+    template = build_environment().get_template("cart.html")
+
+    class Visit:
+        csrf_token = "t" * 43
+        account = None
+        notices: list[str] = []
+        item_count = 10
+
+    async def page(request: Request) -> HTMLResponse:
+        body = template.render(visit=Visit, title="Your cart", cart=cart, next_path="/cart")
+        return HTMLResponse(body, headers={"Cache-Control": "no-store"})
+
+    return Starlette(routes=[Route("/", page), Route("/cart", page)])
+
+
+def our_app(port: int, data_dir: Path) -> Any:
+    from cart.web import cart_routes
+    from service.app import create_app
+    from service.settings import Settings
+
+    settings = Settings(
+        base_url=f"http://127.0.0.1:{port}",
+        data_dir=data_dir,
+        secret_key=SECRET,
+        workers=False,
+        log_level="WARNING",
+    )
+    app = create_app(settings)
+    if not any(getattr(route, "path", None) == "/cart" for route in app.router.routes):
+        app.router.routes.extend(cart_routes())
+    return app
+
+
+def serve(kind: str, port: int, data_dir: str) -> None:
+    import logging
+
+    import uvicorn
+
+    logging.getLogger("rose_cart").setLevel(logging.WARNING)
+    app = our_app(port, Path(data_dir)) if kind == "ours" else bare_app()
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+async def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
+    async with httpx.AsyncClient() as client:
+        for _ in range(600):
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited with {process.returncode}")
+            try:
+                await client.get(url)
+                return
+            except httpx.TransportError:
+                await asyncio.sleep(0.05)
+    raise RuntimeError(f"{url} never answered")
+
+
+async def seed(data_dir: Path) -> None:
+    from cart.catalog import upsert_object
+    from store import Database, sqlite_url_for
+
+    db = Database(sqlite_url_for(data_dir))
+    try:
+        now = datetime.now(UTC)
+        async with db.transaction() as session:
+            for obj in catalogue():
+                await upsert_object(session, obj, sender=obj.attributed_to, version=now, now=now)
+    finally:
+        await db.dispose()
+
+
+async def shoppers(base: str) -> list[tuple[str, str]]:
+    """32 shoppers, each with a session cookie, its CSRF token and a five-line cart."""
+    found = []
+    for index in range(CONCURRENCY):
+        async with httpx.AsyncClient(base_url=base) as client:
+            page = await client.get("/login")
+            token = _CSRF.search(page.text)
+            assert token, "no CSRF token on /login"
+            for item in shopper_items(index):
+                added = await client.post(
+                    "/cart/lines",
+                    data={"csrf_token": token.group(1), "item": item, "quantity": "2"},
+                )
+                assert added.status_code == 303, added.text[:300]
+            found.append((client.cookies["rose_cart_session"], token.group(1)))
+    return found
+
+
+def page_requests(port: int, sessions: list[tuple[str, str]] | None, count: int) -> list[bytes]:
+    requests = []
+    for n in range(count):
+        headers = {"Host": f"127.0.0.1:{port}", "Accept": "text/html"}
+        if sessions:
+            headers["Cookie"] = f"rose_cart_session={sessions[n % len(sessions)][0]}"
+        requests.append(http_request("GET", "/cart", headers))
+    return requests
+
+
+def add_requests(port: int, sessions: list[tuple[str, str]], count: int) -> list[bytes]:
+    requests = []
+    for n in range(count):
+        cookie, token = sessions[n % len(sessions)]
+        item = shopper_items(n % len(sessions))[(n // len(sessions)) % 4]
+        body = urlencode(
+            {"csrf_token": token, "item": item, "quantity": "1", "next": "/cart"}
+        ).encode()
+        headers = {
+            "Host": f"127.0.0.1:{port}",
+            "Cookie": f"rose_cart_session={cookie}",
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        requests.append(http_request("POST", "/cart/lines", headers, body))
+    return requests
+
+
+async def load(port: int, requests: list[bytes], expect: int) -> tuple[float, list[float]]:
+    result = await run_load("127.0.0.1", port, requests, CONCURRENCY)
+    assert set(result.statuses) == {expect}, f"answers: {dict(result.statuses)}"
+    return result.rate, result.latencies
+
+
+def start(kind: str, port: int, data_dir: str) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROSE_CART_")}
+    # Our own interpreter running this very module: nothing untrusted in the command.
+    return subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "bench.cart", "serve", kind, str(port), data_dir],
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def run() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        bare_port = free_port()
+        bare = start("bare", bare_port, tmp)
+        try:
+            await wait_ready(f"http://127.0.0.1:{bare_port}/", bare)
+            await load(bare_port, page_requests(bare_port, None, WARMUP), 200)
+            bare_rate, bare_lat = await load(
+                bare_port, page_requests(bare_port, None, PAGE_REQUESTS), 200
+            )
+        finally:
+            bare.terminate()
+            bare.wait()
+
+        port = free_port()
+        ours = start("ours", port, tmp)
+        try:
+            await wait_ready(f"http://127.0.0.1:{port}/login", ours)
+            await seed(Path(tmp))
+            sessions = await shoppers(f"http://127.0.0.1:{port}")
+            await load(port, page_requests(port, sessions, WARMUP), 200)
+            page_rate, page_lat = await load(
+                port, page_requests(port, sessions, PAGE_REQUESTS), 200
+            )
+            add_rate, add_lat = await load(port, add_requests(port, sessions, ADD_REQUESTS), 303)
+        finally:
+            ours.terminate()
+            ours.wait()
+
+    ms = 1000
+    bare_p99 = percentile(bare_lat, 0.99) * ms
+    report(
+        f"cart: {CONCURRENCY} concurrent shoppers (5-line carts over 3 pages), SQLite, "
+        "one server process; baseline: bare Starlette rendering the same cart.html from constants",
+        [
+            Figure("cart page GET /cart", page_rate, bare_rate, "req/s"),
+            Figure("add to cart POST /cart/lines (303)", add_rate, bare_rate, "req/s"),
+            Figure(
+                "cart page p99",
+                percentile(page_lat, 0.99) * ms,
+                bare_p99,
+                "ms",
+                higher_is_better=False,
+            ),
+            Figure(
+                "add to cart p99",
+                percentile(add_lat, 0.99) * ms,
+                bare_p99,
+                "ms",
+                higher_is_better=False,
+            ),
+        ],
+        [
+            f"bare page: p50 {percentile(bare_lat, 0.5) * ms:.2f} ms  p99 {bare_p99:.2f} ms",
+            f"ours page: p50 {percentile(page_lat, 0.5) * ms:.2f} ms; "
+            f"add: p50 {percentile(add_lat, 0.5) * ms:.2f} ms",
+        ],
+    )
+
+
+def main() -> None:
+    started = time.perf_counter()
+    asyncio.run(run())
+    print(f"  (took {time.perf_counter() - started:.1f} s)")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "serve":
+        serve(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+    else:
+        main()

@@ -1,0 +1,182 @@
+"""Shopper and operator accounts: register, authenticate, look up.
+
+Emails are unique regardless of case: we keep the address as typed for display and a
+case-folded copy (`email_key`) under the unique constraint. Passwords are hashed with
+argon2id (argon2-cffi's RFC 9106 defaults). When no account matches an email we still
+verify a password against a dummy hash, so "no such account" and "wrong password" take
+about the same time and an attacker cannot tell registered addresses by timing.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from anyio import to_thread
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import CheckConstraint, Integer, String, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from store import Base, utcnow
+from store.base import UTCDateTime
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024  # argon2 takes any length; this only bounds the work per attempt
+MAX_EMAIL_LENGTH = 320
+
+
+class Role(enum.StrEnum):
+    SHOPPER = "shopper"
+    OPERATOR = "operator"
+
+
+class AccountError(Exception):
+    """Base of account problems; `message` is safe to show the person at the keyboard."""
+
+    message = "That did not work."
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.message)
+        self.message = message or self.message
+
+
+class InvalidRegistration(AccountError):
+    pass
+
+
+class EmailTaken(InvalidRegistration):
+    message = "An account with that email address already exists. Log in instead?"
+
+
+class InvalidCredentials(AccountError):
+    # One message for both causes: telling them apart would reveal who has an account.
+    message = "That email address and password do not match an account."
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    __table_args__ = (CheckConstraint("role IN ('shopper', 'operator')", name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(MAX_EMAIL_LENGTH))
+    email_key: Mapped[str] = mapped_column(String(MAX_EMAIL_LENGTH), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default=Role.SHOPPER)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+@dataclass(frozen=True)
+class AccountView:
+    """What the web layer needs of an account; never the hash."""
+
+    id: int
+    email: str
+    role: str
+
+
+class Passwords:
+    """argon2id hashing, plus the dummy hash used when the account is unknown."""
+
+    def __init__(self, hasher: PasswordHasher | None = None) -> None:
+        self.hasher = hasher or PasswordHasher()
+        self._dummy: str | None = None  # made on first use, off the event loop (in verify)
+
+    def _dummy_hash(self) -> str:
+        if self._dummy is None:
+            self._dummy = self.hasher.hash("no account has this password, it only spends time")
+        return self._dummy
+
+    def hash(self, password: str) -> str:
+        return self.hasher.hash(password)
+
+    def verify(self, password_hash: str | None, password: str) -> bool:
+        try:
+            return (
+                self.hasher.verify(password_hash or self._dummy_hash(), password)
+                and password_hash is not None
+            )
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return self.hasher.check_needs_rehash(password_hash)
+
+
+def email_key(email: str) -> str:
+    return email.strip().casefold()
+
+
+def _check_email(email: str) -> str:
+    email = email.strip()
+    local, at, domain = email.rpartition("@")
+    if (
+        not at
+        or not local
+        or "." not in domain
+        or len(email) > MAX_EMAIL_LENGTH
+        or any(c.isspace() for c in email)
+    ):
+        raise InvalidRegistration("Please enter a valid email address, like name@example.org.")
+    return email
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidRegistration(
+            f"Please choose a password of at least {MIN_PASSWORD_LENGTH} characters."
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidRegistration(f"Passwords may be at most {MAX_PASSWORD_LENGTH} characters.")
+
+
+def _view(account: Account) -> AccountView:
+    return AccountView(id=account.id, email=account.email, role=account.role)
+
+
+async def register(
+    session: AsyncSession,
+    passwords: Passwords,
+    email: str,
+    password: str,
+    role: Role = Role.SHOPPER,
+) -> AccountView:
+    """Create an account; raises InvalidRegistration (or EmailTaken) with a message to show."""
+    email = _check_email(email)
+    _check_password(password)
+    key = email_key(email)
+    if await session.scalar(select(Account.id).where(Account.email_key == key)) is not None:
+        raise EmailTaken()
+    # argon2 spends tens of milliseconds of CPU on purpose: off the event loop.
+    password_hash = await to_thread.run_sync(passwords.hash, password)
+    account = Account(email=email, email_key=key, password_hash=password_hash, role=role)
+    try:
+        async with session.begin_nested():
+            session.add(account)
+            await session.flush()
+    except IntegrityError as exc:  # a concurrent registration won the race
+        raise EmailTaken() from exc
+    return _view(account)
+
+
+async def authenticate(
+    session: AsyncSession, passwords: Passwords, email: str, password: str
+) -> AccountView:
+    """The account for these credentials, or InvalidCredentials. Upgrades old hashes."""
+    account = await session.scalar(select(Account).where(Account.email_key == email_key(email)))
+    ok = await to_thread.run_sync(
+        passwords.verify, account.password_hash if account else None, password[:MAX_PASSWORD_LENGTH]
+    )
+    if account is None or not ok:
+        raise InvalidCredentials()
+    if passwords.needs_rehash(account.password_hash):
+        account.password_hash = await to_thread.run_sync(passwords.hash, password)
+    return _view(account)
+
+
+async def get_account(session: AsyncSession, account_id: int) -> AccountView | None:
+    account = await session.get(Account, account_id)
+    return _view(account) if account else None

@@ -1,0 +1,143 @@
+"""The catalogue, entry pages, the cart overview, page carts and the line forms."""
+
+from __future__ import annotations
+
+from starlette.datastructures import FormData
+from starlette.responses import Response
+from starlette.routing import Route
+
+from cart.catalog import get_item_by_key, get_page_by_key, list_catalog
+from cart.catalog_models import ENTRY, CatalogItem
+from cart.exceptions import InvalidQuantity, ItemNotFound, NotFound
+from cart.lines import accept_current_price, add_line, remove_line, set_quantity, view_cart
+from cart.totals import NO_PAGE_KEY, NO_PAGE_NAME, PageCart
+from cart.web.shop import owner_of
+from cart.web.visit import Page, Visit, error_page, form_action, page, redirect, safe_next
+from store import utcnow
+
+
+def _quantity(form: FormData) -> int:
+    raw = form.get("quantity")
+    if not isinstance(raw, str) or not raw.strip().isdigit() or len(raw.strip()) > 6:
+        raise InvalidQuantity("Please enter a whole number for the quantity, like 2.")
+    return int(raw.strip())
+
+
+def _back(form: FormData) -> str:
+    return safe_next(form.get("next"), "/cart")
+
+
+@page
+async def catalogue(visit: Visit) -> Page:
+    sections = await list_catalog(visit.session, utcnow())
+    return Page("catalogue.html", {"sections": sections, "next_path": "/"}, title="Catalogue")
+
+
+@page
+async def entry(visit: Visit) -> Page:
+    key = visit.request.path_params["key"]
+    item = await get_item_by_key(visit.session, key, utcnow())
+    if item is None or item.kind != ENTRY or item.withdrawn:
+        raise NotFound("We could not find that event. It may have been removed by its venue.")
+    return Page("entry.html", {"item": item, "next_path": f"/entries/{item.key}"}, title=item.name)
+
+
+@page
+async def cart_overview(visit: Visit) -> Page:
+    cart = await view_cart(visit.session, owner_of(visit.shopper))
+    return Page(
+        "cart.html",
+        {"cart": cart, "next_path": "/cart"},
+        title="Your cart",
+        item_count=cart.item_count,
+    )
+
+
+@page
+async def page_cart(visit: Visit) -> Page:
+    key = visit.request.path_params["page"]
+    cart = await view_cart(visit.session, owner_of(visit.shopper))
+    held = cart.page(key)
+    if held is None:
+        name = NO_PAGE_NAME if key == NO_PAGE_KEY else None
+        known = await get_page_by_key(visit.session, key) if name is None else None
+        if name is None and known is None:
+            raise NotFound("We do not know that shop or venue.")
+        held = PageCart(key=key, page=known, lines=(), subtotals=())
+    path = f"/cart/page/{key}"
+    return Page(
+        "cart_page.html",
+        {"page": held, "next_path": path},
+        title=f"Your cart: {held.name}",
+        item_count=cart.item_count,
+    )
+
+
+@form_action
+async def add_to_cart(visit: Visit, form: FormData) -> Response:
+    item_id = form.get("item")
+    if not isinstance(item_id, str) or not item_id:
+        raise ItemNotFound()
+    quantity = _quantity(form)
+    change = await add_line(visit.session, owner_of(visit.shopper), item_id, quantity)
+    if change.notice:
+        visit.flash.append(change.notice)
+    else:
+        # add_line has just loaded the item: this comes from the session, not the database.
+        item = await visit.session.get(CatalogItem, item_id)
+        name = item.name if item is not None else "It"
+        visit.flash.append(f"Added to your cart: {name} (you now have {change.quantity}).")
+    return redirect(visit, _back(form))
+
+
+@form_action
+async def change_quantity(visit: Visit, form: FormData) -> Response:
+    line_id = visit.request.path_params["line_id"]
+    change = await set_quantity(visit.session, owner_of(visit.shopper), line_id, _quantity(form))
+    visit.flash.append(
+        change.notice or ("Quantity updated." if change.quantity else "Removed from your cart.")
+    )
+    return redirect(visit, _back(form))
+
+
+@form_action
+async def accept_price(visit: Visit, form: FormData) -> Response:
+    line_id = visit.request.path_params["line_id"]
+    await accept_current_price(visit.session, owner_of(visit.shopper), line_id)
+    visit.flash.append("The new price is accepted.")
+    return redirect(visit, _back(form))
+
+
+@form_action
+async def remove(visit: Visit, form: FormData) -> Response:
+    line_id = visit.request.path_params["line_id"]
+    await remove_line(visit.session, owner_of(visit.shopper), line_id)
+    visit.flash.append("Removed from your cart.")
+    return redirect(visit, _back(form))
+
+
+@form_action
+async def checkout(visit: Visit, form: FormData) -> Page:
+    # The payments issue replaces this route; until then say so plainly.
+    key = visit.request.path_params["page"]
+    return error_page(
+        "Checkout is not open yet",
+        "Paying online is coming soon. Your cart is kept as it is, so nothing is lost.",
+        501,
+        back_href=f"/cart/page/{key}",
+        back_label="Back to this cart",
+    )
+
+
+def shop_routes() -> list[Route]:
+    return [
+        Route("/", catalogue, methods=["GET"]),
+        Route("/entries/{key}", entry, methods=["GET"]),
+        Route("/cart", cart_overview, methods=["GET"]),
+        Route("/cart/lines", add_to_cart, methods=["POST"]),
+        Route("/cart/lines/{line_id:int}/quantity", change_quantity, methods=["POST"]),
+        Route("/cart/lines/{line_id:int}/accept-price", accept_price, methods=["POST"]),
+        Route("/cart/lines/{line_id:int}/remove", remove, methods=["POST"]),
+        Route("/cart/page/{page}", page_cart, methods=["GET"]),
+        Route("/cart/page/{page}/checkout", checkout, methods=["POST"]),
+    ]

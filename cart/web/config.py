@@ -1,0 +1,98 @@
+"""The web layer's start-up state, built once per app from the service's settings.
+
+cart/ may not import service/, so the settings object is read duck-typed: it needs
+`base_url`, `secret()` and `peers` (items with an `actor_id`). Everything derived from
+the secret (cookie signer, CSRF key, password hasher, templates) lives here, built on
+first use and kept on `app.state.cart_web`; the lead may also build it in the lifespan
+with `configure_web(app.state)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from itsdangerous import BadData, URLSafeTimedSerializer
+from jinja2 import Environment
+from starlette.requests import Request
+
+from cart.accounts import Passwords
+from cart.csrf import CsrfTokens
+from cart.sessions import SessionCookies
+from cart.web.templating import build_environment
+
+
+class SettingsLike(Protocol):
+    base_url: str
+
+    def secret(self) -> str: ...
+
+
+NOTICE_COOKIE = "rose_cart_notice"
+_NOTICE_SALT = "rose-cart.notice.v1"
+_NOTICE_MAX_AGE = 300
+
+
+def origin_of(iri: str) -> str | None:
+    parts = urlsplit(iri)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+@dataclass
+class WebConfig:
+    base_url: str
+    secure: bool
+    cookies: SessionCookies
+    csrf: CsrfTokens
+    passwords: Passwords
+    templates: Environment
+    notices: URLSafeTimedSerializer
+    embedding_origins: frozenset[str]
+
+    def encode_notices(self, messages: list[str]) -> str:
+        return str(self.notices.dumps(messages))
+
+    def decode_notices(self, value: str | None) -> list[str]:
+        if not value:
+            return []
+        try:
+            messages = self.notices.loads(value, max_age=_NOTICE_MAX_AGE)
+        except BadData:
+            return []
+        if not isinstance(messages, list):
+            return []
+        return [m for m in messages if isinstance(m, str)][:20]
+
+
+def build_config(settings: SettingsLike, passwords: Passwords | None = None) -> WebConfig:
+    secret = settings.secret()
+    secure = settings.base_url.startswith("https://")
+    peers: Iterable[Any] = getattr(settings, "peers", ()) or ()
+    origins = {origin_of(getattr(peer, "actor_id", "")) for peer in peers}
+    return WebConfig(
+        base_url=settings.base_url,
+        secure=secure,
+        cookies=SessionCookies(secret, secure=secure),
+        csrf=CsrfTokens(secret),
+        passwords=passwords or Passwords(),
+        templates=build_environment(),
+        notices=URLSafeTimedSerializer(secret, salt=_NOTICE_SALT),
+        embedding_origins=frozenset(o for o in origins if o),
+    )
+
+
+def configure_web(state: Any, passwords: Passwords | None = None) -> WebConfig:
+    """Build the web config from `state.settings` and keep it on `state.cart_web`."""
+    config = build_config(state.settings, passwords)
+    state.cart_web = config
+    return config
+
+
+def web_config(request: Request) -> WebConfig:
+    state = request.app.state
+    config = getattr(state, "cart_web", None)
+    return config if config is not None else configure_web(state)

@@ -1,0 +1,27 @@
+"""The web layer's only door into the cart domain: whose cart a session means, its size.
+
+Keeping the session -> `CartOwner` mapping here means a session never reaches the
+domain, and the domain never learns about cookies.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cart.carts import CartOwner
+from cart.lines import cart_item_count
+from cart.sessions import ShopperSession
+
+
+def owner_of(shopper: ShopperSession) -> CartOwner:
+    if shopper.account_id is not None:
+        return CartOwner.account(shopper.account_id)
+    assert shopper.cart_id is not None
+    return CartOwner.anonymous(shopper.cart_id)
+
+
+async def item_count(session: AsyncSession, shopper: ShopperSession) -> int:
+    """How many things are in the cart (quantities summed), for the badge."""
+    if shopper.changed and not shopper.logged_in:
+        return 0  # a brand-new anonymous cart: nothing to count
+    return await cart_item_count(session, owner_of(shopper))
