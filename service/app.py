@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 import cart
+from cart.web import cart_routes, configure_web
 from actor.authorized import signed_get_verifier
 from actor.discovery import discovery_routes
 from actor.identity import LocalActor
@@ -72,6 +73,7 @@ def create_app(settings: Settings) -> Starlette:
             app.state.actor = await prepare(settings, db)
             app.state.db = db
             app.state.settings = settings
+            configure_web(app.state)
             app.state.nodeinfo_metadata = nodeinfo_metadata()
             federation = build_federation(settings, db, app.state.actor)
             app.state.federation = federation
@@ -97,6 +99,7 @@ def create_app(settings: Settings) -> Starlette:
         *discovery_routes(),
         *outbox_routes(),
         *vocabulary_routes,
+        *cart_routes(),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     return RoseCartApp(

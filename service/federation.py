@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from actor.fetch import Fetcher
 from actor.http_auth import SignatureAuth
 from actor.identity import LocalActor
 from actor.remote import RemoteActors
 from actor.signatures import SigningKey
+from cart.backfill_jobs import BackfillRunner, request_backfill
+from cart.handlers import register_catalog_handlers
+from cart.purge import purge_anonymous_lines
+from cart.sessions import purge_expired_sessions
 from inbox.actor_handlers import register_actor_handlers
 from inbox.limits import RateLimiter
 from inbox.receive import InboxReceiver
@@ -21,6 +28,7 @@ from inbox.writer import InboxWriter
 from outbox.followers import register_follow_handlers, send_follow
 from outbox.hosts import mark_contacted
 from outbox.worker import DeliveryWorker
+from service.loops import repeat
 from service.settings import Settings
 from store import Database
 from vocab.parse import parse
@@ -40,6 +48,8 @@ class Federation:
     receiver: InboxReceiver
     inbox_worker: InboxWorker
     delivery_worker: DeliveryWorker
+    backfills: BackfillRunner
+    purge: Callable[[], Awaitable[int]]
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -48,6 +58,9 @@ class Federation:
         self.tasks.append(
             asyncio.create_task(self.delivery_worker.run(self.stop), name="delivery-worker")
         )
+        loops = [("catalog-backfill", self.backfills.step, 5.0), ("cart-purge", self.purge, 3600.0)]
+        for name, step, idle in loops:
+            self.tasks.append(asyncio.create_task(repeat(name, step, self.stop, idle=idle), name=name))
 
     async def close(self) -> None:
         self.stop.set()
@@ -75,8 +88,15 @@ def build_federation(settings: Settings, db: Database, actor: LocalActor) -> Fed
     def roles_of(actor_id: str) -> Collection[str]:
         return peer_roles.get(actor_id, ())
 
+    async def on_follow_accepted(session: AsyncSession, peer: str) -> None:
+        roles = [r for r in roles_of(peer) if r in ("market", "calendar")]
+        await request_backfill(session, peer, roles[0] if roles else None)
+
     register_actor_handlers(registry, remote)
-    register_follow_handlers(registry, local_actor=actor, roles_of=roles_of)
+    register_follow_handlers(
+        registry, local_actor=actor, roles_of=roles_of, on_follow_accepted=on_follow_accepted
+    )
+    register_catalog_handlers(registry)
     writer = InboxWriter(db)
     writer.start()
 
@@ -93,7 +113,17 @@ def build_federation(settings: Settings, db: Database, actor: LocalActor) -> Fed
     deliveries = DeliveryWorker(
         db, auth, remote=remote, allow_private=settings.allow_private_addresses
     )
-    return Federation(auth, fetcher, remote, registry, writer, receiver, worker, deliveries)
+    max_age = timedelta(days=settings.cart_max_age_days)
+
+    async def purge() -> int:
+        async with db.transaction() as session:
+            lines = await purge_anonymous_lines(session, max_age)
+            return lines + await purge_expired_sessions(session)
+
+    backfills = BackfillRunner(db, fetcher, auth)
+    return Federation(
+        auth, fetcher, remote, registry, writer, receiver, worker, deliveries, backfills, purge
+    )
 
 
 async def follow_peers(db: Database, actor: LocalActor, settings: Settings) -> int:

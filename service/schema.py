@@ -12,7 +12,18 @@ from sqlalchemy import MetaData
 
 from store import Base
 
-MODEL_MODULES = ("actor.keys", "actor.schemes", "actor.remote", "inbox.models", "outbox.models")
+MODEL_MODULES = (
+    "actor.keys",
+    "actor.schemes",
+    "actor.remote",
+    "inbox.models",
+    "outbox.models",
+    "cart.catalog_models",
+    "cart.carts",
+    "cart.backfill_jobs",
+    "cart.accounts",
+    "cart.sessions",
+)
 
 
 def all_metadata() -> MetaData:

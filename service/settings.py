@@ -74,6 +74,9 @@ class Settings(BaseSettings):
         20.0, ge=0, description="Deliveries a second each sender may make to our inbox (0: no limit)."
     )
     inbox_burst: int = Field(200, ge=1, description="How many deliveries a sender may burst.")
+    cart_max_age_days: int = Field(
+        30, ge=1, description="Anonymous carts untouched this long are purged."
+    )
 
     @field_validator("peers", mode="before")
     @classmethod

@@ -7,6 +7,7 @@ requests it receives, so a test can tell whether a fetch really went out.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import socket
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -53,6 +54,8 @@ class Peer:
         self.requests.append(request)
         handler = self.routes.get(request.url.path)
         response = handler(request) if handler else Response(status_code=404)
+        if inspect.isawaitable(response):  # a handler that reads the body is async
+            response = await response
         await response(scope, receive, send)
 
 

@@ -52,9 +52,15 @@ def inbox_settings_extra() -> dict[str, object]:
 
 
 @pytest.fixture
+def extra_peers() -> tuple[Peer, ...]:
+    """Further PEERS entries; a module overrides this to add a calendar or a coop."""
+    return ()
+
+
+@pytest.fixture
 async def served(
     tmp_path: Path, database_url: str, market: RemotePeer, db: Database,
-    inbox_settings_extra: dict[str, object],
+    inbox_settings_extra: dict[str, object], extra_peers: tuple[Peer, ...],
 ) -> AsyncIterator[Served]:
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -62,7 +68,7 @@ async def served(
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     settings = Settings(
         base_url=base_url, data_dir=tmp_path, database_url=database_url, secret_key=TEST_SECRET,
-        workers=False, allow_private_addresses=True, peers=(Peer("market", market.actor_id),),
+        workers=False, allow_private_addresses=True, peers=(Peer("market", market.actor_id), *extra_peers),
         **inbox_settings_extra,  # type: ignore[arg-type]
     )
     app = create_app(settings)

@@ -15,11 +15,13 @@ from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives import serialization
-from starlette.responses import JSONResponse
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 from actor.http_auth import SignatureAuth
 from actor.signatures import Scheme, SigningKey
 from tests.actor.loopback import Peer, running
+from vocab.contexts import outgoing_context
 from tests.support.keypool import pooled_rsa
 
 AS2 = "application/activity+json"
@@ -31,6 +33,8 @@ class RemotePeer:
     def __init__(self, app: Peer, username: str = "peer") -> None:
         self.app = app
         self.username = username
+        self.catalog: str | None = None
+        self.received: list[dict[str, Any]] = []
         self.private = pooled_rsa()
 
     @property
@@ -52,17 +56,32 @@ class RemotePeer:
 
     def actor_document(self) -> dict[str, Any]:
         return {
-            "@context": CONTEXT,
+            # `catalog` is a rose: term: a market says so with our context, as PROTOCOL.md asks
+            "@context": outgoing_context() if self.catalog else CONTEXT,
             "id": self.actor_id,
             "type": "Service",
             "preferredUsername": self.username,
             "inbox": f"{self.actor_id}/inbox",
             "endpoints": {"sharedInbox": f"{self.base_url}/inbox"},
             "publicKey": {"id": self.key_id, "owner": self.actor_id, "publicKeyPem": self.public_pem()},
+            **({"catalog": self.catalog} if self.catalog else {}),
         }
 
     def publish_actor(self) -> None:
         self.app.serve("/actor", lambda _r: JSONResponse(self.actor_document(), media_type=AS2))
+
+    def accept_deliveries(self) -> None:
+        """Answer 202 at the actor's inbox and the shared inbox, keeping what arrives.
+
+        The signature is not checked here; tests/outbox proves ours verify elsewhere.
+        """
+
+        async def inbox(request: Request) -> Response:
+            self.received.append(json.loads(await request.body()))
+            return Response(status_code=202)
+
+        for path in ("/actor/inbox", "/inbox"):
+            self.app.serve(path, inbox)  # type: ignore[arg-type]
 
     def rotate_key(self) -> None:
         self.private = pooled_rsa()

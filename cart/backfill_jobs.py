@@ -1,0 +1,122 @@
+"""Catalogue backfills as durable jobs.
+
+A peer's Accept of our Follow arrives in an inbox handler, inside the worker's
+transaction, where no network I/O may happen. So the handler only records a job in
+that same transaction; a worker loop claims due jobs with a lease, runs the backfill
+(signed, paged GETs of the peer's `catalog`), and records the outcome. A job that fails
+or stops early is retried with backoff; one whose worker died is taken over when its
+lease ends. Nothing is lost between the Accept and the mirror being filled.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy import JSON, Integer, String, Text, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from actor.fetch import Fetcher
+from cart.backfill import BackfillReport, Progress, backfill_catalog
+from store import Base, Database, utcnow
+from store.base import UTCDateTime
+
+log = logging.getLogger("rose_cart.cart.backfill")
+LEASE = timedelta(minutes=10)
+FIRST_RETRY = timedelta(minutes=1)
+MAX_RETRY = timedelta(hours=6)
+
+
+class CatalogBackfill(Base):
+    __tablename__ = "catalog_backfills"
+
+    ap_actor_id: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    role: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    report: Mapped[dict[str, object] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+
+
+async def request_backfill(
+    session: AsyncSession, actor_iri: str, role: str | None, *, now: datetime | None = None
+) -> None:
+    """In the caller's transaction: (re)fill the mirror from this peer's catalogue."""
+    now = now or utcnow()
+    job = await session.get(CatalogBackfill, actor_iri)
+    if job is None:
+        session.add(CatalogBackfill(ap_actor_id=actor_iri, role=role, requested_at=now, due_at=now, attempts=0))
+        return
+    job.role, job.requested_at, job.due_at = role, now, now
+    job.finished_at = job.last_error = None
+    job.attempts = 0
+
+
+def _retry_after(attempts: int) -> timedelta:
+    return min(MAX_RETRY, FIRST_RETRY * 2 ** max(0, attempts - 1))
+
+
+class BackfillRunner:
+    def __init__(
+        self, db: Database, fetcher: Fetcher, auth: httpx.Auth | None,
+        *, clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.db, self.fetcher, self.auth, self.clock = db, fetcher, auth, clock
+
+    async def _claim(self) -> CatalogBackfill | None:
+        now = self.clock()
+        due = (
+            select(CatalogBackfill.ap_actor_id)
+            .where(
+                CatalogBackfill.finished_at.is_(None),
+                CatalogBackfill.due_at <= now,
+                or_(CatalogBackfill.lease_until.is_(None), CatalogBackfill.lease_until < now),
+            )
+            .order_by(CatalogBackfill.due_at)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        claim = (
+            update(CatalogBackfill)
+            .where(CatalogBackfill.ap_actor_id.in_(due.scalar_subquery()))
+            .values(lease_until=now + LEASE, attempts=CatalogBackfill.attempts + 1)
+            .returning(CatalogBackfill.ap_actor_id, CatalogBackfill.role, CatalogBackfill.attempts)
+            .execution_options(synchronize_session=False)
+        )
+        async with self.db.transaction() as session:
+            row = (await session.execute(claim)).first()
+        if row is None:
+            return None
+        return CatalogBackfill(ap_actor_id=row[0], role=row[1], attempts=row[2])
+
+    async def step(self, progress: Progress | None = None) -> BackfillReport | None:
+        """Run one due backfill, if any; returns its report."""
+        job = await self._claim()
+        if job is None:
+            return None
+        report = await backfill_catalog(
+            self.db, self.fetcher, self.auth, job.ap_actor_id, role=job.role, progress=progress
+        )
+        now = self.clock()
+        async with self.db.transaction() as session:
+            row = await session.get(CatalogBackfill, job.ap_actor_id)
+            if row is not None:
+                row.lease_until = None
+                row.report = asdict(report)
+                if report.complete:
+                    row.finished_at, row.last_error = now, None
+                else:
+                    row.due_at = now + _retry_after(job.attempts)
+                    row.last_error = report.error or "stopped early"
+        log.info(
+            "catalogue backfill " + ("done" if report.complete else "incomplete; will retry"),
+            extra={"peer": job.ap_actor_id, "created": report.created, "updated": report.updated},
+        )
+        return report
