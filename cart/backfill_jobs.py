@@ -117,6 +117,11 @@ class BackfillRunner:
                     row.last_error = report.error or "stopped early"
         log.info(
             "catalogue backfill " + ("done" if report.complete else "incomplete; will retry"),
-            extra={"peer": job.ap_actor_id, "created": report.created, "updated": report.updated},
+            # not "created": LogRecord has an attribute of that name already
+            extra={
+                "peer": job.ap_actor_id,
+                "items_created": report.created,
+                "items_updated": report.updated,
+            },
         )
         return report

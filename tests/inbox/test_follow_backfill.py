@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from cart.backfill_jobs import CatalogBackfill
@@ -64,3 +65,20 @@ async def test_given_a_market_peer_when_it_accepts_our_follow_then_its_catalogue
     [bakery] = sections
     assert sorted(item.name for item in bakery.items) == ["Rye", "Sourdough loaf"]
     assert await federation.backfills.step() is None, "a finished backfill does not run again"
+
+
+async def test_a_finished_backfill_logs_cleanly_at_info(
+    served: Served, market: RemotePeer, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    serve_catalog(market)
+    async with served.db.transaction() as session:
+        from cart.backfill_jobs import request_backfill
+
+        await request_backfill(session, market.actor_id, "market")
+    with caplog.at_level(logging.INFO, logger="rose_cart.cart.backfill"):
+        await served.app.state.federation.backfills.step()
+    [record] = [r for r in caplog.records if r.name == "rose_cart.cart.backfill"]
+    assert record.getMessage() == "catalogue backfill done"
+    assert record.items_created == 2  # type: ignore[attr-defined]
