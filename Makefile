@@ -6,7 +6,7 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
 export ROSE_CART_DATA_DIR ?= data
 
-.PHONY: run test bench lint clean
+.PHONY: run serve test bench lint clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "rose-cart needs Python >= 3.11; set PYTHON=python3.11")'
@@ -23,8 +23,12 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	@$(PIP) install -e '.[test]'
 	@touch $@ $(VENV)/.installed-run
 
-## run: install, initialise $(ROSE_CART_DATA_DIR) and serve on http://127.0.0.1:8000
+## run: install, then start the demo co-op: cart :8000, market :8001, calendar :8002
 run: $(VENV)/.installed-run
+	@exec $(BIN)/python -m demo run --data-dir $(ROSE_CART_DATA_DIR)
+
+## serve: the cart alone, as a real deployment runs it (configure with ROSE_CART_*)
+serve: $(VENV)/.installed-run
 	@$(BIN)/rose-cart init
 	@exec $(BIN)/rose-cart serve --host 127.0.0.1 --port 8000
 

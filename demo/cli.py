@@ -36,7 +36,7 @@ def _serve(
 ) -> None:
     node = build(config)
     click.echo(f"{config.name}: {config.base_url}  (actor {config.base_url}/actor)")
-    uvicorn.run(node.app(), host=host, port=port, log_level="info")
+    uvicorn.run(node.app(), host=host, port=port, log_level="warning", access_log=False)
 
 
 def _config(
@@ -184,3 +184,15 @@ def restore(data_dir: Path, product_id: str) -> None:
         lambda s, site: market_module.restore(s, site, product_id),
         f"{product_id} restored",
     )
+
+
+@main.command("run")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True)
+@click.option("--cart-port", default=8000, show_default=True)
+@click.option("--market-port", default=8001, show_default=True)
+@click.option("--calendar-port", default=8002, show_default=True)
+def run_all(data_dir: Path, cart_port: int, market_port: int, calendar_port: int) -> None:
+    """Start the cart, the market and the calendar together; Ctrl-C stops all three."""
+    from demo.launcher import run
+
+    run(data_dir, cart_port, market_port, calendar_port)

@@ -1,0 +1,74 @@
+"""`make run`'s co-op as a newcomer meets it: three real processes on loopback."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [int(sock.getsockname()[1]) for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+def eventually(check, what: str, seconds: float = 30) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
+        time.sleep(0.3)
+
+
+def port_closed(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_the_demo_co_op_federates_and_stops_cleanly(tmp_path: Path) -> None:
+    cart, market, calendar = free_ports(3)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROSE_CART_")}
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "demo", "run", "--data-dir", str(tmp_path), "--cart-port", str(cart),
+         "--market-port", str(market), "--calendar-port", str(calendar)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    shop = f"http://127.0.0.1:{cart}/"
+    try:
+        def catalogue_filled() -> bool:
+            try:
+                page = httpx.get(shop, timeout=5).text
+            except httpx.TransportError:
+                return False
+            return "The Bakery" in page and "The Old School Hall" in page
+
+        eventually(catalogue_filled, "the cart's catalogue shows the market's and the calendar's pages")
+        assert "£3.50" in httpx.get(shop).text  # the sourdough loaf, before the change
+
+        changed = subprocess.run(
+            [sys.executable, "-m", "demo", "market", "--data-dir", str(tmp_path / "market"),
+             "set-price", "sourdough", "9.87"],
+            env=env, capture_output=True, text=True, timeout=60,
+        )
+        assert changed.returncode == 0, changed.stdout + changed.stderr
+        eventually(lambda: "£9.87" in httpx.get(shop).text, "the new price reaches the shop")
+    finally:
+        launcher.send_signal(signal.SIGINT)
+        output, _ = launcher.communicate(timeout=60)
+    assert "The co-op is running" in output
+    assert "-> all stopped" in output
+    for port in (cart, market, calendar):
+        assert port_closed(port), f"something still listens on {port}"
