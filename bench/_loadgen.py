@@ -8,6 +8,7 @@ streams and reads just the status line, headers and Content-Length body back.
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -67,3 +68,19 @@ async def run_load(host: str, port: int, requests: Sequence[bytes], concurrency:
     await asyncio.gather(*(connection() for _ in range(concurrency)))
     result.seconds = time.perf_counter() - started
     return result
+
+
+async def wait_ready(url: str, process: subprocess.Popen[bytes], seconds: float = 30) -> None:
+    """Until `url` answers at all (any status), or fail if the server process ended."""
+    import httpx
+
+    async with httpx.AsyncClient() as client:
+        for _ in range(int(seconds / 0.05)):
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited with {process.returncode}")
+            try:
+                await client.get(url)
+                return
+            except httpx.TransportError:
+                await asyncio.sleep(0.05)
+    raise RuntimeError(f"{url} never answered")

@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from bench._loadgen import http_request, run_load
+from bench._loadgen import http_request, run_load, wait_ready
 from bench.harness import Figure, percentile, report
 
 CONCURRENCY = 32
@@ -175,18 +175,6 @@ def serve(kind: str, port: int, data_dir: str) -> None:
     app = our_app(port, Path(data_dir)) if kind == "ours" else bare_app()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
-
-async def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(600):
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited with {process.returncode}")
-            try:
-                await client.get(url)
-                return
-            except httpx.TransportError:
-                await asyncio.sleep(0.05)
-    raise RuntimeError(f"{url} never answered")
 
 
 async def seed(data_dir: Path) -> None:

@@ -20,7 +20,6 @@ import time
 import uuid
 from pathlib import Path
 
-import httpx
 import orjson
 import uvicorn
 from cryptography.hazmat.primitives import serialization
@@ -30,7 +29,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from actor.signatures import Message, SigningKey, sign_request
-from bench._loadgen import http_request, run_load
+from bench._loadgen import http_request, run_load, wait_ready
 from bench.harness import Figure, percentile, report
 
 DELIVERIES = int(os.environ.get("BENCH_INBOX_DELIVERIES", "4000"))
@@ -82,18 +81,6 @@ class Sender:
             out.append(http_request("POST", "/actor/inbox", headers, body))
         return out
 
-
-async def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(600):
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited with {process.returncode}")
-            try:
-                await client.get(url)
-                return
-            except httpx.TransportError:
-                await asyncio.sleep(0.05)
-    raise RuntimeError(f"{url} never answered")
 
 
 async def measure(sender: Sender, port: int, process: subprocess.Popen[bytes]) -> tuple[float, list[float], int]:

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbox.models import InboxActivity, InboxStatus
 from inbox.registry import Delivery, HandlerRegistry
-from store import Database, utcnow
+from store import Database, repeat, utcnow
 
 log = logging.getLogger("rose_cart.inbox.worker")
 
@@ -146,14 +146,5 @@ class InboxWorker:
         return len(claimed)
 
     async def run(self, stop: asyncio.Event, idle: float = 0.2) -> None:
-        while not stop.is_set():
-            try:
-                busy = await self.step()
-            except Exception:  # the database may be briefly away; keep the loop alive
-                log.exception("inbox worker step failed")
-                busy = 0
-            if not busy:
-                try:
-                    await asyncio.wait_for(stop.wait(), idle)
-                except TimeoutError:
-                    pass
+        """Loop `step()` until `stop` is set; waits `idle` seconds when nothing is due."""
+        await repeat("inbox worker", self.step, stop, idle=idle)

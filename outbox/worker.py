@@ -41,7 +41,7 @@ from outbox.queue import Claimed, Result, bodies, claim, extend_leases, resolved
 from outbox.recorder import OutcomeLog
 from outbox.schedule import BREAKER_THRESHOLD, Outcome, classify, next_attempt, parse_retry_after
 from outbox.states import DeliveryState
-from store import Database, utcnow
+from store import Database, repeat, utcnow
 
 log = logging.getLogger("rose_cart.outbox.worker")
 
@@ -300,14 +300,4 @@ class DeliveryWorker:
 
     async def run(self, stop: asyncio.Event, idle: float = 1.0) -> None:
         """Loop `step()` until `stop` is set; waits `idle` seconds when nothing is due."""
-        while not stop.is_set():
-            try:
-                busy = await self.step()
-            except Exception:  # the database may be briefly away; keep the loop alive
-                log.exception("delivery worker step failed")
-                busy = 0
-            if not busy:
-                try:
-                    await asyncio.wait_for(stop.wait(), idle)
-                except TimeoutError:
-                    pass
+        await repeat("delivery worker", self.step, stop, idle=idle)

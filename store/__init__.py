@@ -2,12 +2,13 @@
 
 Owns the SQLAlchemy declarative ``Base`` that every package's tables derive from, the
 async engine and session factory (SQLite under DATA_DIR by default, PostgreSQL via
-asyncpg for scale-out), the unit-of-work helper, and the Alembic migrations that
-create every table. Imports nothing of ours.
+asyncpg for scale-out), the unit-of-work helper, the Alembic migrations that create
+every table, and the loop every background worker runs in. Imports nothing of ours.
 """
 
 from store.base import Base, utcnow
 from store.engine import Database, sqlite_url_for
+from store.loops import repeat
 from store.migrate import upgrade
 
-__all__ = ["Base", "Database", "sqlite_url_for", "upgrade", "utcnow"]
+__all__ = ["Base", "Database", "repeat", "sqlite_url_for", "upgrade", "utcnow"]

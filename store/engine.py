@@ -14,7 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from store.exceptions import UnsupportedDatabase
 
@@ -42,7 +47,9 @@ def make_engine(url: str, **options: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
         return engine
     if url.startswith("postgresql+asyncpg://"):
-        return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, **options)
+        return create_async_engine(
+            url, pool_size=10, max_overflow=10, pool_pre_ping=True, **options
+        )
     raise UnsupportedDatabase(
         f"unsupported database URL scheme in {url.split('://')[0]!r}: "
         "use sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db"

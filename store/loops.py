@@ -1,4 +1,8 @@
-"""Background loops: run a step until it finds nothing to do, then wait, until stopped."""
+"""Background loops over the database: run a step until it finds nothing to do, wait, repeat.
+
+Every worker (inbox, delivery, backfill, clean-up) is a `step()` that tests call
+directly and this loop runs in `serve` and `rose-cart worker`.
+"""
 
 from __future__ import annotations
 
