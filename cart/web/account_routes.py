@@ -14,6 +14,7 @@ from cart.accounts import (
     register,
 )
 from cart.carts import adopt_cart
+from cart.orders import adopt_orders
 from cart.sessions import log_in, log_out
 from cart.web.shop import item_count
 from cart.web.visit import Page, Visit, form_action, page, redirect, safe_next
@@ -40,6 +41,8 @@ async def _start_session(visit: Visit, account: AccountView) -> None:
     if visit.shopper.logged_in:
         await log_out(visit.session, visit.shopper)
     changes = await adopt_cart(visit.session, anonymous_cart, account.id) if anonymous_cart else []
+    if anonymous_cart:  # orders placed before logging in stay the shopper's
+        await adopt_orders(visit.session, anonymous_cart, account.id)
     visit.rotate(await log_in(visit.session, account.id), account)
     visit.flash.append(f"You are logged in as {account.email}.")
     if carried:

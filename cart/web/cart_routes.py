@@ -116,19 +116,6 @@ async def remove(visit: Visit, form: FormData) -> Response:
     return redirect(visit, _back(form))
 
 
-@form_action
-async def checkout(visit: Visit, form: FormData) -> Page:
-    # The payments issue replaces this route; until then say so plainly.
-    key = visit.request.path_params["page"]
-    return error_page(
-        "Checkout is not open yet",
-        "Paying online is coming soon. Your cart is kept as it is, so nothing is lost.",
-        501,
-        back_href=f"/cart/page/{key}",
-        back_label="Back to this cart",
-    )
-
-
 def shop_routes() -> list[Route]:
     return [
         Route("/", catalogue, methods=["GET"]),
@@ -139,5 +126,4 @@ def shop_routes() -> list[Route]:
         Route("/cart/lines/{line_id:int}/accept-price", accept_price, methods=["POST"]),
         Route("/cart/lines/{line_id:int}/remove", remove, methods=["POST"]),
         Route("/cart/page/{page}", page_cart, methods=["GET"]),
-        Route("/cart/page/{page}/checkout", checkout, methods=["POST"]),
     ]

@@ -1,0 +1,243 @@
+"""Checkout: turn one page cart into an order, in one transaction, exactly once.
+
+`place_order` locks the page cart's checkout-token row first (the statement is a
+write, so on SQLite it also takes the database's write lock before anything is read;
+on PostgreSQL the row lock serialises two tabs of one cart), then locks the lines,
+checks every line against the catalogue mirror as it is now, and refuses the whole
+checkout when any line of that page has a problem: the shopper is told which and why
+(`CheckoutProblem.problems`), and nothing changes. Otherwise it creates the order with a
+frozen snapshot of each item, detaches the lines, and publishes `Create(Order)` in the
+same transaction.
+
+The checkout token names one "generation" of a page cart. The same token, a double
+submit, a second tab or a retry all find the order already placed instead of placing a
+second one; once the shopper puts new things in that page cart, the next checkout
+starts a new generation.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from actor.identity import LocalActor
+from cart.carts import CartOwner
+from cart.catalog_models import ENTRY
+from cart.exceptions import CartError
+from cart.lines import detach_lines, view_cart
+from cart.money import Money, sum_by_currency
+from cart.order_models import CheckoutToken, ShopOrder, ShopOrderItem
+from cart.order_states import ClaimState, OrderStatus
+from cart.orders import announce_created, record
+from cart.totals import PageCart
+from store import utcnow
+
+PAYMENT_WINDOW = timedelta(minutes=30)  # SumUp checkout valid_until, and our expiry
+# A tab submitted this long after its page cart was checked out is shown that order.
+REPEAT_WINDOW = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason the page cart cannot be checked out, for the shopper."""
+
+    message: str
+    line_id: int | None = None
+    name: str | None = None
+
+
+class CheckoutProblem(CartError):
+    """The page cart cannot be checked out as it is; `problems` says what to fix."""
+
+    default_message = "Your order could not be placed. Please check your cart."
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = tuple(problems)
+        details = " ".join(
+            f"{p.name}: {p.message}" if p.name else p.message for p in self.problems
+        )
+        super().__init__(f"{self.default_message} {details}".strip())
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    order: ShopOrder
+    created: bool  # False: this checkout was placed before (double submit, second tab)
+
+
+def owner_key(owner: CartOwner) -> str:
+    return f"c:{owner.cart_id}" if owner.cart_id is not None else f"a:{owner.account_id}"
+
+
+def new_checkout_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def _insert(session: AsyncSession) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(CheckoutToken)
+
+
+async def _lock_token_row(
+    session: AsyncSession, owner: CartOwner, page_key: str, token: str, now: datetime
+) -> CheckoutToken:
+    key = owner_key(owner)
+    query = select(CheckoutToken).where(
+        CheckoutToken.owner_key == key, CheckoutToken.page_key == page_key
+    )
+    for candidate in (token, new_checkout_token()):
+        # A write first: on SQLite this takes the write lock before anything is read.
+        # (The second round covers a submitted token that another cart holds.)
+        await session.execute(
+            _insert(session)
+            .values(
+                owner_key=key, page_key=page_key, token=candidate, order_id=None, created_at=now
+            )
+            .on_conflict_do_nothing()
+        )
+        row = (
+            await session.execute(
+                query.with_for_update().execution_options(populate_existing=True)
+            )
+        ).scalar()
+        if row is not None:
+            return row
+    raise AssertionError("the checkout token row was neither there nor inserted")
+
+
+async def checkout_token_for(
+    session: AsyncSession, owner: CartOwner, page_key: str, *, now: datetime | None = None
+) -> str:
+    """The token to put in this page cart's checkout form (or use when a form has none).
+
+    Stable while the page cart is not checked out; a new one once it has been and new
+    lines are in it.
+    """
+    moment = now or utcnow()
+    row = await _lock_token_row(session, owner, page_key, new_checkout_token(), moment)
+    if row.order_id is not None:
+        view = await view_cart(session, owner, now=moment)
+        page = view.page(page_key)
+        if page is not None and page.lines:
+            row.token, row.order_id, row.created_at = new_checkout_token(), None, moment
+            await session.flush()
+    return row.token
+
+
+def _problems(page: PageCart) -> list[Problem]:
+    problems = [
+        Problem(line.message or "Please check this line.", line.id, line.item.name)
+        for line in page.problem_lines
+    ]
+    if not problems and len(sum_by_currency(line.line_total for line in page.lines)) > 1:
+        problems.append(
+            Problem("Items priced in different currencies cannot be paid for together.")
+        )
+    return problems
+
+
+async def place_order(
+    session: AsyncSession,
+    owner: CartOwner,
+    page_key: str,
+    checkout_token: str,
+    local_actor: LocalActor,
+    *,
+    now: datetime | None = None,
+    payment_window: timedelta = PAYMENT_WINDOW,
+) -> PlacedOrder:
+    """Place the order for one page cart, or find the one this checkout already placed.
+
+    Raises CheckoutProblem (nothing changed) when the page cart is empty or any of its
+    lines is stale or unavailable. Never commits: the caller's unit of work does.
+    """
+    moment = now or utcnow()
+    if not checkout_token or len(checkout_token) > 64:
+        checkout_token = new_checkout_token()
+    row = await _lock_token_row(session, owner, page_key, checkout_token, moment)
+    earlier = (
+        await session.execute(select(ShopOrder).where(ShopOrder.checkout_token == checkout_token))
+    ).scalar()
+    if earlier is not None and _owned(earlier, owner):
+        return PlacedOrder(earlier, created=False)
+
+    view = await view_cart(session, owner, now=moment, lock=True)
+    page = view.page(page_key)
+    if page is None or not page.lines:
+        if row.order_id is not None:
+            previous = await session.get(ShopOrder, row.order_id)
+            if previous is not None and moment - previous.created_at < REPEAT_WINDOW:
+                return PlacedOrder(previous, created=False)
+        raise CheckoutProblem([Problem("There is nothing in this cart to check out.")])
+    problems = _problems(page)
+    if problems:
+        raise CheckoutProblem(problems)
+
+    token = row.token if row.order_id is None else new_checkout_token()
+    order = _new_order(owner, page, token, local_actor, moment, payment_window)
+    session.add(order)
+    await session.flush()
+    items = [
+        ShopOrderItem(
+            order_id=order.id,
+            position=position,
+            item_ap_id=line.item.ap_id,
+            ap_actor_id=line.item.ap_actor_id,
+            kind=line.item.kind,
+            name=line.item.name,
+            unit_amount=line.item.price.amount,
+            currency=line.item.price.currency,
+            quantity=line.quantity,
+            claim_state=ClaimState.REQUESTED.value if line.item.kind == ENTRY else None,
+        )
+        for position, line in enumerate(page.lines)
+    ]
+    session.add_all(items)
+    row.token, row.order_id = order.checkout_token, order.id
+    await record(session, order.id, OrderStatus.PENDING.value, "Order placed", moment)
+    await detach_lines(session, owner, [line.id for line in page.lines])
+    await announce_created(session, order, items, local_actor, moment)
+    return PlacedOrder(order, created=True)
+
+
+def _owned(order: ShopOrder, owner: CartOwner) -> bool:
+    if owner.cart_id is not None:
+        return order.cart_id == owner.cart_id
+    return order.account_id == owner.account_id
+
+
+def _new_order(
+    owner: CartOwner,
+    page: PageCart,
+    token: str,
+    local_actor: LocalActor,
+    now: datetime,
+    payment_window: timedelta,
+) -> ShopOrder:
+    (total,) = sum_by_currency(line.item.price * line.quantity for line in page.lines)
+    public_id = uuid.uuid4().hex
+    return ShopOrder(
+        public_id=public_id,
+        ap_id=f"{local_actor.base_url}/orders/{public_id}",
+        cart_id=owner.cart_id,
+        account_id=owner.account_id,
+        page_key=page.key,
+        page_ap_id=page.page.ap_id if page.page is not None else None,
+        page_name=page.name,
+        page_url=page.page.url if page.page is not None else None,
+        status=OrderStatus.PENDING.value,
+        currency=total.currency,
+        total_amount=Money(total.amount, total.currency).quantized(),
+        checkout_token=token,
+        valid_until=now + payment_window,
+        refund_attempts=0,
+        created_at=now,
+        updated_at=now,
+    )

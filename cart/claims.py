@@ -1,0 +1,135 @@
+"""Calendar claims over federation: a calendar's Accept or Reject of one of our orders.
+
+Our `Create(Order)` asks each calendar that owns an entry in the order to hold it. The
+calendar answers with an `Accept` or a `Reject` whose `object` is the order's IRI:
+
+- Accept: that calendar's entries in the order are claimed (confirmed if already paid).
+- Reject before payment: the order fails, no money is taken, the shopper is shown the
+  calendar's `summary`, and `OrderCancelled` releases the other claims.
+- Reject after payment: the order goes to refund_requested and `OrderCancelled` is
+  published. The refund itself needs the network, which a handler must not use
+  (it runs in the inbox worker's transaction), so the reconciler step carries it out.
+
+Only a calendar that owns an entry in the order can answer for it; anything else is
+logged and ignored (an Accept of a Follow reaches these handlers too, and is not ours).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from actor.identity import LocalActor
+from cart.catalog_models import ENTRY
+from cart.order_models import ShopOrder, ShopOrderItem
+from cart.order_states import ClaimState, OrderStatus
+from cart.orders import (
+    announce_cancelled,
+    move_claims,
+    order_by_ap_id,
+    record,
+    transition,
+    void_order,
+)
+from inbox.registry import ANY, Delivery, Handler, HandlerRegistry
+from store import utcnow
+from vocab.model import Accept, Reject
+
+log = logging.getLogger("rose_cart.cart.claims")
+CALENDAR = "calendar"
+MAX_SUMMARY = 300
+
+
+async def _answered_order(session: AsyncSession, delivery: Delivery) -> ShopOrder | None:
+    """The order the activity answers, if the sender owns an entry in it."""
+    target = getattr(delivery.activity, "object", None)
+    if not isinstance(target, str):
+        return None  # an Accept/Reject of an embedded Follow: the follow handlers' business
+    order = await order_by_ap_id(session, target)
+    if order is None:
+        return None
+    owns = (
+        await session.execute(
+            select(ShopOrderItem.id).where(
+                ShopOrderItem.order_id == order.id,
+                ShopOrderItem.ap_actor_id == delivery.ap_actor_id,
+                ShopOrderItem.kind == ENTRY,
+            ).limit(1)
+        )
+    ).scalar()
+    if owns is None:
+        log.warning(
+            "answer for an order from an actor owning none of its entries",
+            extra={"ap_id": delivery.ap_id, "order": order.id},
+        )
+        return None
+    return order
+
+
+def _reason(summary: str | None) -> str:
+    text = " ".join((summary or "").split())[:MAX_SUMMARY]
+    return text or "The venue could not take this booking."
+
+
+def make_claim_handlers(
+    local_actor: LocalActor, clock: Callable[[], datetime] = utcnow
+) -> tuple[Handler, Handler]:
+    """`(handle_accept_order, handle_reject_order)`."""
+
+    async def handle_accept_order(session: AsyncSession, delivery: Delivery) -> None:
+        if not isinstance(delivery.activity, Accept):
+            return
+        order = await _answered_order(session, delivery)
+        if order is None:
+            return
+        moved = await move_claims(session, order.id, ClaimState.CLAIMED, owner=delivery.ap_actor_id)
+        if moved and order.status == OrderStatus.PAID:
+            await move_claims(session, order.id, ClaimState.CONFIRMED, owner=delivery.ap_actor_id)
+        if moved:
+            await record(session, order.id, order.status, "Booking accepted by the venue", clock())
+
+    async def handle_reject_order(session: AsyncSession, delivery: Delivery) -> None:
+        activity = delivery.activity
+        if not isinstance(activity, Reject):
+            return
+        order = await _answered_order(session, delivery)
+        if order is None:
+            return
+        now, sender = clock(), delivery.ap_actor_id
+        reason = _reason(activity.summary)
+        note = f"{order.page_name} could not take your booking: {reason}"
+        await move_claims(session, order.id, ClaimState.REJECTED, owner=sender)
+        status = OrderStatus(order.status)
+        if status is OrderStatus.PENDING:
+            await void_order(
+                session, order.id, OrderStatus.FAILED, local_actor,
+                note=note, shopper_note=note + " No payment was taken.", summary=reason, now=now,
+            )
+        elif status is OrderStatus.PAID:
+            refunding = await transition(
+                session, order.id, OrderStatus.REFUND_REQUESTED,
+                note=note + " Your payment will be refunded.",
+                shopper_note=note + " Your payment will be refunded.", now=now,
+            )
+            if refunding is not None:
+                await move_claims(session, order.id, ClaimState.RELEASED)
+                await announce_cancelled(session, refunding, local_actor, now, reason)
+        else:
+            log.info(
+                "Reject for an order that is %s", status, extra={"order": order.id}
+            )
+
+    return handle_accept_order, handle_reject_order
+
+
+def register_claim_handlers(
+    registry: HandlerRegistry, *, local_actor: LocalActor, clock: Callable[[], datetime] = utcnow
+) -> None:
+    """Accept/Reject of an Order IRI, from calendar peers (called once by service/)."""
+    accept, reject = make_claim_handlers(local_actor, clock)
+    registry.register("Accept", ANY, accept, senders={CALENDAR})
+    registry.register("Reject", ANY, reject, senders={CALENDAR})

@@ -1,0 +1,381 @@
+"""Orders after checkout: reading them, moving their state machine, announcing changes.
+
+`transition` is the only way an order's status changes. It is a conditional UPDATE
+("... WHERE status IN (the states the machine allows this move from)"), so when two
+callers race (two webhooks, a webhook and the return page) exactly one moves the order
+and the other learns it was already done; a move the machine does not declare raises
+`IllegalTransition`. Claims on calendar entries move the same way (`move_claims`).
+
+Every change is written to `order_status_history` for the shopper's order page, and
+announced (Create / OrderPaid / OrderCancelled) through the transactional outbox in
+the same transaction: to our followers, cc every actor that owns an item (PROTOCOL.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from actor.identity import LocalActor
+from cart.carts import CartOwner
+from cart.exceptions import NotFound
+from cart.money import Money
+from cart.order_models import (
+    OrderStatusChange,
+    ShopOrder,
+    ShopOrderItem,
+    order_id_from_number,
+)
+from cart.order_states import CLAIM, ORDER, ClaimState, OrderStatus
+from outbox.exceptions import IllegalTransition
+from outbox.publish import new_activity_id, publish
+from outbox.states import StateMachine
+from store import utcnow
+from vocab import builders
+from vocab.model import MonetaryAmount, Order, OrderItem, Page
+
+
+class OrderNotFound(NotFound):
+    default_message = "We could not find that order."
+
+
+def sources_for(machine: StateMachine, target: str) -> frozenset[str]:
+    """The states the machine allows a move to `target` from."""
+    return frozenset(source for source, targets in machine.moves.items() if target in targets)
+
+
+@dataclass(frozen=True)
+class OrderDetail:
+    """An order as its pages show it."""
+
+    order: ShopOrder
+    items: tuple[ShopOrderItem, ...]
+    history: tuple[OrderStatusChange, ...]
+
+    @property
+    def number(self) -> str:
+        return self.order.number
+
+    @property
+    def status(self) -> OrderStatus:
+        return OrderStatus(self.order.status)
+
+    @property
+    def total(self) -> Money:
+        return Money(self.order.total_amount, self.order.currency)
+
+    def unit_price(self, item: ShopOrderItem) -> Money:
+        return Money(item.unit_amount, item.currency)
+
+    def line_total(self, item: ShopOrderItem) -> Money:
+        return Money(item.unit_amount, item.currency) * item.quantity
+
+
+def total_of(order: ShopOrder) -> Money:
+    return Money(order.total_amount, order.currency)
+
+
+async def record(
+    session: AsyncSession, order_id: int, status: str, note: str | None, now: datetime
+) -> None:
+    session.add(OrderStatusChange(order_id=order_id, status=status, at=now, note=note))
+    await session.flush()
+
+
+async def _reload(session: AsyncSession, order_id: int) -> ShopOrder:
+    query = select(ShopOrder).where(ShopOrder.id == order_id)
+    order = (await session.execute(query.execution_options(populate_existing=True))).scalar()
+    if order is None:
+        raise OrderNotFound()
+    return order
+
+
+async def transition(
+    session: AsyncSession,
+    order_id: int,
+    target: OrderStatus,
+    *,
+    note: str | None = None,
+    now: datetime | None = None,
+    **changes: Any,
+) -> ShopOrder | None:
+    """Move the order to `target` (setting `changes` too), exactly once.
+
+    Returns the order when this call made the move; None when the order already is
+    in `target` (another caller won the race). Raises IllegalTransition when the
+    machine does not allow the move from where the order is.
+    """
+    moment = now or utcnow()
+    result = await session.execute(
+        update(ShopOrder)
+        .where(ShopOrder.id == order_id, ShopOrder.status.in_(sources_for(ORDER, target)))
+        .values(status=target.value, updated_at=moment, **changes)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount == 1:  # type: ignore[attr-defined]
+        await record(session, order_id, target.value, note, moment)
+        return await _reload(session, order_id)
+    current = (await _reload(session, order_id)).status
+    if current == target.value:
+        return None
+    raise IllegalTransition(ORDER.name, current, target.value)
+
+
+async def move_claims(
+    session: AsyncSession,
+    order_id: int,
+    target: ClaimState,
+    *,
+    owner: str | None = None,
+) -> int:
+    """Move every claim of the order (of one calendar when `owner` is given) that the
+    claim machine lets reach `target`; returns how many moved. Claims already past
+    that point are left alone: a late Accept does not undo a release."""
+    query = (
+        update(ShopOrderItem)
+        .where(
+            ShopOrderItem.order_id == order_id,
+            ShopOrderItem.claim_state.in_(sources_for(CLAIM, target)),
+        )
+        .values(claim_state=target.value)
+        .execution_options(synchronize_session=False)
+    )
+    if owner is not None:
+        query = query.where(ShopOrderItem.ap_actor_id == owner)
+    result = await session.execute(query)
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def get_order(session: AsyncSession, order_id: int) -> ShopOrder:
+    order = await session.get(ShopOrder, order_id)
+    if order is None:
+        raise OrderNotFound()
+    return order
+
+
+async def order_by_checkout_id(session: AsyncSession, checkout_id: str) -> ShopOrder | None:
+    query = select(ShopOrder).where(ShopOrder.checkout_id == checkout_id)
+    return (await session.execute(query)).scalar()
+
+
+async def order_by_ap_id(session: AsyncSession, ap_id: str) -> ShopOrder | None:
+    return (await session.execute(select(ShopOrder).where(ShopOrder.ap_id == ap_id))).scalar()
+
+
+def _owned_by(owner: CartOwner) -> Any:
+    if owner.cart_id is not None:
+        return ShopOrder.cart_id == owner.cart_id
+    return ShopOrder.account_id == owner.account_id
+
+
+async def items_of(session: AsyncSession, order_id: int) -> tuple[ShopOrderItem, ...]:
+    query = select(ShopOrderItem).where(ShopOrderItem.order_id == order_id)
+    return tuple((await session.execute(query.order_by(ShopOrderItem.position))).scalars())
+
+
+async def order_detail(session: AsyncSession, order: ShopOrder) -> OrderDetail:
+    history = (
+        await session.execute(
+            select(OrderStatusChange)
+            .where(OrderStatusChange.order_id == order.id)
+            .order_by(OrderStatusChange.id)
+        )
+    ).scalars()
+    return OrderDetail(order, await items_of(session, order.id), tuple(history))
+
+
+async def shopper_order(session: AsyncSession, owner: CartOwner, number: str) -> OrderDetail:
+    """The shopper's own order by its number; another shopper's raises OrderNotFound."""
+    order_id = order_id_from_number(number)
+    order = await session.get(ShopOrder, order_id) if order_id is not None else None
+    if order is None or not _matches(order, owner):
+        raise OrderNotFound()
+    return await order_detail(session, order)
+
+
+def _matches(order: ShopOrder, owner: CartOwner) -> bool:
+    if owner.cart_id is not None:
+        return order.cart_id == owner.cart_id
+    return order.account_id == owner.account_id
+
+
+async def shopper_orders(
+    session: AsyncSession, owner: CartOwner, *, limit: int = 100
+) -> tuple[ShopOrder, ...]:
+    query = select(ShopOrder).where(_owned_by(owner)).order_by(ShopOrder.id.desc()).limit(limit)
+    return tuple((await session.execute(query)).scalars())
+
+
+async def adopt_orders(session: AsyncSession, anonymous_cart_id: str, account_id: int) -> int:
+    """At login, the orders placed from the anonymous cart become the account's too
+    (call beside `cart.carts.adopt_cart`). Idempotent; returns how many moved."""
+    result = await session.execute(
+        update(ShopOrder)
+        .where(ShopOrder.cart_id == anonymous_cart_id)
+        .values(cart_id=None, account_id=account_id)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def count_by_status(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(select(ShopOrder.status, func.count()).group_by(ShopOrder.status))
+    return {status: int(count) for status, count in rows.all()}
+
+
+# -- what we announce -----------------------------------------------------------------------
+
+
+def _wire_money(amount: Money) -> MonetaryAmount:
+    return MonetaryAmount(amount=amount.quantized(), currency=amount.currency)
+
+
+def order_object(
+    order: ShopOrder, items: Sequence[ShopOrderItem], local_actor: LocalActor
+) -> Order:
+    page = (
+        Page(id=order.page_ap_id, name=order.page_name, url=order.page_url)
+        if order.page_ap_id
+        else None
+    )
+    return Order(
+        id=order.ap_id,
+        attributed_to=local_actor.id,
+        order_number=order.number,
+        order_status=OrderStatus(order.status).wire,
+        items=tuple(
+            OrderItem(
+                ordered_item=item.item_ap_id,
+                quantity=item.quantity,
+                price=_wire_money(Money(item.unit_amount, item.currency)),
+                name=item.name,
+            )
+            for item in items
+        ),
+        total=_wire_money(total_of(order)),
+        page=page,
+        published=order.created_at.replace(microsecond=0),
+    )
+
+
+def _addressing(
+    items: Iterable[ShopOrderItem], local_actor: LocalActor
+) -> tuple[list[str], list[str]]:
+    return builders.order_addressing(
+        followers=local_actor.followers, owners=[item.ap_actor_id for item in items]
+    )
+
+
+async def announce_created(
+    session: AsyncSession,
+    order: ShopOrder,
+    items: Sequence[ShopOrderItem],
+    local_actor: LocalActor,
+    now: datetime,
+) -> None:
+    to, cc = _addressing(items, local_actor)
+    await publish(
+        session,
+        builders.create(
+            actor=local_actor.id,
+            object=order_object(order, items, local_actor),
+            to=to,
+            cc=cc,
+            activity_id=new_activity_id(local_actor),
+            published=now.replace(microsecond=0),
+        ),
+        now=now,
+    )
+
+
+async def announce_paid(
+    session: AsyncSession, order: ShopOrder, local_actor: LocalActor, now: datetime
+) -> None:
+    to, cc = _addressing(await items_of(session, order.id), local_actor)
+    await publish(
+        session,
+        builders.order_paid(
+            actor=local_actor.id,
+            order_id=order.ap_id,
+            payment_reference=order.checkout_id or order.public_id,
+            total=_wire_money(total_of(order)),
+            to=to,
+            cc=cc,
+            activity_id=new_activity_id(local_actor),
+            published=now.replace(microsecond=0),
+        ),
+        now=now,
+    )
+
+
+async def announce_cancelled(
+    session: AsyncSession,
+    order: ShopOrder,
+    local_actor: LocalActor,
+    now: datetime,
+    summary: str | None = None,
+) -> None:
+    to, cc = _addressing(await items_of(session, order.id), local_actor)
+    await publish(
+        session,
+        builders.order_cancelled(
+            actor=local_actor.id,
+            order_id=order.ap_id,
+            summary=summary,
+            to=to,
+            cc=cc,
+            activity_id=new_activity_id(local_actor),
+            published=now.replace(microsecond=0),
+        ),
+        now=now,
+    )
+
+
+async def void_order(
+    session: AsyncSession,
+    order_id: int,
+    target: OrderStatus,
+    local_actor: LocalActor,
+    *,
+    note: str,
+    shopper_note: str | None = None,
+    summary: str | None = None,
+    now: datetime | None = None,
+) -> ShopOrder | None:
+    """pending -> expired/cancelled/failed: release the claims and publish OrderCancelled,
+    once. Returns the order if this call voided it."""
+    moment = now or utcnow()
+    changes: dict[str, Any] = {}
+    if shopper_note is not None:
+        changes["shopper_note"] = shopper_note
+    order = await transition(session, order_id, target, note=note, now=moment, **changes)
+    if order is None:
+        return None
+    await move_claims(session, order_id, ClaimState.RELEASED)
+    await announce_cancelled(session, order, local_actor, moment, summary or note)
+    return order
+
+
+__all__ = [
+    "IllegalTransition",
+    "adopt_orders",
+    "OrderDetail",
+    "OrderNotFound",
+    "announce_cancelled",
+    "announce_created",
+    "announce_paid",
+    "get_order",
+    "move_claims",
+    "order_by_checkout_id",
+    "order_detail",
+    "order_object",
+    "shopper_order",
+    "shopper_orders",
+    "transition",
+    "void_order",
+]

@@ -1,0 +1,100 @@
+"""Start paying for an order: create (or reuse) its hosted checkout at the provider.
+
+The network call happens between two short transactions, never inside one: the
+SQLite write lock and PostgreSQL row locks are not held while SumUp thinks. The
+checkout reference is the order's random `public_id`, so creating is idempotent at the
+provider (a 409 DUPLICATED_CHECKOUT is answered by reusing the checkout; the client
+does that) and a reference can never collide with another instance's orders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, update
+
+from cart.order_models import ShopOrder
+from cart.order_states import OrderStatus
+from cart.orders import get_order
+from payments import PaymentError, PaymentProvider, UnableToTakePayment
+from store import Database, utcnow
+
+
+@dataclass(frozen=True)
+class PaymentLinks:
+    """Where the provider sends its webhook, and where the shopper's browser returns."""
+
+    base_url: str
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.base_url.rstrip('/')}/webhooks/sumup"
+
+    def return_url(self, order: ShopOrder) -> str:
+        return f"{self.base_url.rstrip('/')}/checkout/return?order={order.number}"
+
+
+async def start_payment(
+    db: Database,
+    provider: PaymentProvider,
+    order_id: int,
+    links: PaymentLinks,
+    *,
+    now: datetime | None = None,
+) -> str:
+    """The hosted checkout URL to send the shopper to.
+
+    Raises UnableToTakePayment (its `shopper_message` is for the shopper) when the order
+    can no longer be paid, and the provider's PaymentErrors otherwise.
+    """
+    moment = now or utcnow()
+    async with db.transaction() as session:
+        order = await get_order(session, order_id)
+        if order.status != OrderStatus.PENDING:
+            raise UnableToTakePayment(
+                f"Order {order.number} is {order.status.replace('_', ' ')}, "
+                "so there is nothing to pay.",
+                f"start_payment on order {order.id} in status {order.status}",
+            )
+        if order.valid_until <= moment:
+            raise UnableToTakePayment(
+                "The time to pay for this order has run out. Please check out again.",
+                f"start_payment on order {order.id} past valid_until",
+            )
+        if order.checkout_id and order.checkout_url:
+            return order.checkout_url
+        reference, amount, currency = order.public_id, order.total_amount, order.currency
+        description = f"Order {order.number}: {order.page_name}"[:255]
+        valid_until, return_url = order.valid_until, links.return_url(order)
+
+    checkout = await provider.create_checkout(
+        reference=reference,
+        amount=amount,
+        currency=currency,
+        description=description,
+        return_url=links.webhook_url,
+        redirect_url=return_url,
+        valid_until=valid_until,
+    )
+    if checkout.reference != reference or not checkout.hosted_checkout_url:
+        raise PaymentError(
+            f"provider checkout {checkout.id} has reference {checkout.reference!r} "
+            f"and hosted URL {checkout.hosted_checkout_url!r}; expected reference {reference!r}"
+        )
+    async with db.transaction() as session:
+        await session.execute(
+            update(ShopOrder)
+            .where(
+                ShopOrder.id == order_id,
+                or_(ShopOrder.checkout_id.is_(None), ShopOrder.checkout_id == checkout.id),
+            )
+            .values(
+                checkout_id=checkout.id,
+                checkout_url=checkout.hosted_checkout_url,
+                provider_status=checkout.status.value,
+                updated_at=moment,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    return checkout.hosted_checkout_url

@@ -1,0 +1,278 @@
+"""Reconciliation: the provider's word on a checkout moves the order, exactly once.
+
+The webhook and the return page are only hints that something may have changed; both
+call `reconcile`, which fetches the checkout from the provider (never trusting a
+request body), compares reference, checkout id, amount and currency with the order,
+and moves the state machine in one transaction:
+
+- PAID and matching: pending -> paid, claims confirmed, `OrderPaid` published. If the
+  order was already void (expired, failed, cancelled), the money came late: the order
+  goes to refund_requested instead, and the next reconciler step refunds it.
+- PAID but not matching: nothing moves; the order is flagged for the operator.
+- EXPIRED, or still unpaid past `valid_until` (plus a grace for clock skew): expired,
+  claims released, `OrderCancelled` published.
+- FAILED is not final (the shopper may retry on the hosted page): only noted.
+
+`reconcile_pending` is the background step: it reconciles pending orders (lost
+webhooks), expires the ones whose time ran out, and carries out requested refunds
+under a lease (a refund the provider refuses leaves the order needs_refund).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from actor.identity import LocalActor
+from cart.order_models import ShopOrder
+from cart.order_states import ClaimState, OrderStatus
+from cart.orders import (
+    announce_paid,
+    get_order,
+    move_claims,
+    record,
+    transition,
+    void_order,
+)
+from payments import Checkout, CheckoutStatus, PaymentError, PaymentProvider, ProviderUnavailable
+from payments.provider import TransactionStatus
+from store import Database, utcnow
+
+log = logging.getLogger("rose_cart.cart.reconcile")
+EXPIRY_GRACE = timedelta(minutes=1)  # the provider's clock and ours may differ a little
+REFUND_LEASE = timedelta(minutes=2)
+POLL_AFTER = timedelta(minutes=2)  # lost-webhook polling starts this long after checkout
+MAX_REFUND_ATTEMPTS = 5  # transient provider failures; then the operator takes over
+EXPIRED_NOTE = "The time to pay ran out, so the order was cancelled."
+
+
+def mismatch(order: ShopOrder, checkout: Checkout) -> str | None:
+    """What about the provider's checkout does not match the order, if anything."""
+    problems = []
+    if checkout.id != order.checkout_id:
+        problems.append(f"checkout id {checkout.id!r} is not the order's {order.checkout_id!r}")
+    if checkout.reference != order.public_id:
+        problems.append(f"reference {checkout.reference!r} is not {order.public_id!r}")
+    if checkout.currency != order.currency:
+        problems.append(f"currency {checkout.currency} is not {order.currency}")
+    if checkout.amount != order.total_amount:
+        problems.append(f"amount {checkout.amount} is not {order.total_amount}")
+    return "; ".join(problems) or None
+
+
+async def apply_checkout(
+    session: AsyncSession,
+    order_id: int,
+    checkout: Checkout,
+    local_actor: LocalActor,
+    now: datetime,
+) -> OrderStatus:
+    """Move the order as the fetched checkout says; returns the order's status after."""
+    order = await get_order(session, order_id)
+    if order.provider_status != checkout.status.value:
+        order.provider_status = checkout.status.value
+    if checkout.status is CheckoutStatus.PAID:
+        wrong = mismatch(order, checkout)
+        if wrong is not None:
+            if order.flag is None:
+                order.flag = f"payment does not match the order: {wrong}"
+                await record(session, order.id, order.status, "Payment under review", now)
+                log.warning("payment mismatch", extra={"order": order.id, "detail": wrong})
+            return OrderStatus(order.status)
+        status = OrderStatus(order.status)
+        if status is OrderStatus.PENDING:
+            paid = await transition(
+                session,
+                order.id,
+                OrderStatus.PAID,
+                note="Payment received",
+                now=now,
+                paid_at=now,
+                transaction_id=checkout.transaction_id,
+            )
+            if paid is not None:
+                await move_claims(session, order.id, ClaimState.CONFIRMED)
+                await announce_paid(session, paid, local_actor, now)
+        elif status.is_void:
+            await transition(
+                session,
+                order.id,
+                OrderStatus.REFUND_REQUESTED,
+                note="Payment arrived after the order was cancelled: it will be refunded",
+                now=now,
+                transaction_id=checkout.transaction_id,
+            )
+        return OrderStatus((await get_order(session, order_id)).status)
+    if order.status == OrderStatus.PENDING and (
+        checkout.status is CheckoutStatus.EXPIRED or now > order.valid_until + EXPIRY_GRACE
+    ):
+        await void_order(
+            session, order.id, OrderStatus.EXPIRED, local_actor,
+            note=EXPIRED_NOTE, shopper_note=EXPIRED_NOTE, now=now,
+        )
+    return OrderStatus((await get_order(session, order_id)).status)
+
+
+async def reconcile(
+    db: Database,
+    provider: PaymentProvider,
+    order_id: int,
+    local_actor: LocalActor,
+    *,
+    now: datetime | None = None,
+) -> OrderStatus:
+    """Bring the order in line with the provider. Idempotent; safe to call concurrently.
+
+    Raises the provider's PaymentError (e.g. ProviderUnavailable) when it cannot be
+    asked; nothing changes then.
+    """
+    moment = now or utcnow()
+    async with db.transaction() as session:
+        order = await get_order(session, order_id)
+        checkout_id, status = order.checkout_id, OrderStatus(order.status)
+        expired = moment > order.valid_until + EXPIRY_GRACE
+    if checkout_id is None:
+        if status is OrderStatus.PENDING and expired:
+            async with db.transaction() as session:
+                await void_order(
+                    session, order_id, OrderStatus.EXPIRED, local_actor,
+                    note=EXPIRED_NOTE, shopper_note=EXPIRED_NOTE, now=moment,
+                )
+                return OrderStatus((await get_order(session, order_id)).status)
+        return status
+    checkout = await provider.fetch_checkout(checkout_id)
+    async with db.transaction() as session:
+        return await apply_checkout(session, order_id, checkout, local_actor, moment)
+
+
+@dataclass
+class StepReport:
+    reconciled: int = 0
+    refunded: int = 0
+    needs_refund: int = 0
+    errors: list[str] = field(default_factory=list)
+    more: bool = False  # the step hit its limit: run it again at once
+
+    def __bool__(self) -> bool:
+        # service.loops.repeat runs a step again at once while it returns something true.
+        return self.more
+
+
+async def carry_out_refund(
+    db: Database, provider: PaymentProvider, order_id: int, *, now: datetime | None = None
+) -> OrderStatus | None:
+    """Refund a refund_requested order through the provider, under a lease so two
+    reconcilers never refund twice. None when another worker holds it."""
+    moment = now or utcnow()
+    async with db.transaction() as session:
+        claimed = await session.execute(
+            update(ShopOrder)
+            .where(
+                ShopOrder.id == order_id,
+                ShopOrder.status == OrderStatus.REFUND_REQUESTED.value,
+                or_(ShopOrder.lease_until.is_(None), ShopOrder.lease_until < moment),
+            )
+            .values(
+                lease_until=moment + REFUND_LEASE,
+                refund_attempts=ShopOrder.refund_attempts + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        order = await get_order(session, order_id)
+        await session.refresh(order)
+        transaction_id, checkout_id = order.transaction_id, order.checkout_id
+        attempts = order.refund_attempts
+    failure: str | None = None
+    transient = False
+    try:
+        checkout = await provider.fetch_checkout(checkout_id) if checkout_id else None
+        done = checkout is not None and any(
+            t.status == TransactionStatus.REFUNDED for t in checkout.transactions
+        )
+        transaction_id = transaction_id or (checkout.transaction_id if checkout else None)
+        if not done:
+            if transaction_id is None:
+                raise PaymentError(f"order {order_id}: no paid transaction to refund")
+            await provider.refund(transaction_id)
+    except ProviderUnavailable as error:
+        failure, transient = str(error), attempts < MAX_REFUND_ATTEMPTS
+    except PaymentError as error:
+        failure = str(error)
+    async with db.transaction() as session:
+        if failure is None:
+            await transition(
+                session, order_id, OrderStatus.REFUNDED, note="Refunded", now=moment,
+                lease_until=None,
+            )
+            await move_claims(session, order_id, ClaimState.RELEASED)
+            return OrderStatus.REFUNDED
+        if transient:
+            order = await get_order(session, order_id)
+            order.lease_until = None
+            return OrderStatus.REFUND_REQUESTED
+        log.error("refund failed", extra={"order": order_id, "detail": failure})
+        await transition(
+            session, order_id, OrderStatus.NEEDS_REFUND,
+            note="The refund did not go through; we are looking into it",
+            now=moment, lease_until=None, flag=f"refund failed: {failure}",
+        )
+        return OrderStatus.NEEDS_REFUND
+
+
+async def reconcile_pending(
+    db: Database,
+    provider: PaymentProvider,
+    local_actor: LocalActor,
+    *,
+    now: datetime | None = None,
+    limit: int = 200,
+    poll_after: timedelta = POLL_AFTER,
+) -> StepReport:
+    """One reconciler step: pending orders (lost webhooks, expiry) and due refunds.
+
+    A pending order is asked about only once it is `poll_after` old: before that its
+    webhook or return page usually arrive, and each question costs a provider call.
+    """
+    moment = now or utcnow()
+    report = StepReport()
+    async with db.transaction() as session:
+        pending = (
+            await session.execute(
+                select(ShopOrder.id)
+                .where(
+                    ShopOrder.status == OrderStatus.PENDING.value,
+                    ShopOrder.flag.is_(None),
+                    ShopOrder.created_at <= moment - poll_after,
+                )
+                .order_by(ShopOrder.id)
+                .limit(limit)
+            )
+        ).scalars().all()
+        refunds = (
+            await session.execute(
+                select(ShopOrder.id)
+                .where(ShopOrder.status == OrderStatus.REFUND_REQUESTED.value)
+                .order_by(ShopOrder.id)
+                .limit(limit)
+            )
+        ).scalars().all()
+    report.more = len(pending) == limit or len(refunds) == limit
+    for order_id in pending:
+        try:
+            await reconcile(db, provider, order_id, local_actor, now=moment)
+            report.reconciled += 1
+        except PaymentError as error:
+            report.errors.append(f"order {order_id}: {error}")
+    for order_id in refunds:
+        outcome = await carry_out_refund(db, provider, order_id, now=moment)
+        if outcome is OrderStatus.REFUNDED:
+            report.refunded += 1
+        elif outcome is OrderStatus.NEEDS_REFUND:
+            report.needs_refund += 1
+    return report

@@ -1,0 +1,186 @@
+"""Checkout, the payment return page and SumUp's webhook.
+
+- `POST /cart/page/{page}/checkout` (CSRF checked): places the order in one unit of
+  work, then (after it has committed, never while holding a lock) creates the hosted
+  checkout and sends the browser there with a 303.
+- `GET /checkout/return?order=RA-…`: SumUp sends the browser here. It reconciles with
+  the provider first and then says what happened and what to do next.
+- `POST /webhooks/sumup`: no CSRF (SumUp posts it) and no trust in the body: it only
+  names a checkout, which is then fetched from the provider. A checkout that is not
+  ours is answered 2xx without calling anybody.
+
+What these routes need at run time is on `app.state`: `db`, `settings` (`base_url`),
+`actor` (the LocalActor) and `payment_provider` (a `payments.PaymentProvider`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from cart.checkout import CheckoutProblem, checkout_token_for, place_order
+from cart.exceptions import NotFound
+from cart.order_models import order_id_from_number
+from cart.orders import order_by_checkout_id, shopper_order
+from cart.payments_glue import PaymentLinks, start_payment
+from cart.reconcile import reconcile
+from cart.sessions import COOKIE_NAME, resolve
+from cart.web.config import NOTICE_COOKIE, web_config
+from cart.web.shop import owner_of
+from cart.web.visit import Page, Visit, form_action, page, redirect
+from payments import PaymentError, parse_webhook
+
+log = logging.getLogger("rose_cart.cart.checkout")
+MAX_WEBHOOK_BYTES = 64 * 1024
+TOKEN_FIELD = "checkout_token"  # noqa: S105 - a form field's name
+
+
+def _links(request: Request) -> PaymentLinks:
+    return PaymentLinks(request.app.state.settings.base_url)
+
+
+def _with_notices(request: Request, response: Response, messages: list[str]) -> Response:
+    config = web_config(request)
+    response.set_cookie(
+        NOTICE_COOKIE,
+        config.encode_notices(messages),
+        max_age=300,
+        path="/",
+        httponly=True,
+        secure=config.secure,
+        samesite="lax",
+    )
+    return response
+
+
+async def _go_and_pay(request: Request, order_id: int, number: str, placed: Response) -> Response:
+    """After the order is committed: to the provider's hosted page, or to the order page
+    with the reason when paying cannot start now."""
+    state = request.app.state
+    try:
+        url = await start_payment(state.db, state.payment_provider, order_id, _links(request))
+    except PaymentError as error:
+        log.warning("could not start payment", extra={"order": order_id, "detail": str(error)})
+        answer = RedirectResponse(f"/orders/{number}", status_code=303)
+        return _with_notices(request, answer, [error.shopper_message])
+    answer = RedirectResponse(url, status_code=303)
+    for name, value in placed.raw_headers:
+        if name == b"set-cookie":  # a session cookie the unit of work had to send
+            answer.raw_headers.append((name, value))
+    return answer
+
+
+async def checkout(request: Request) -> Response:
+    key = request.path_params["page"]
+    placed: dict[str, Any] = {}
+
+    async def place(visit: Visit, form: FormData) -> Response:
+        owner = owner_of(visit.shopper)
+        submitted = form.get(TOKEN_FIELD)
+        token = (
+            submitted
+            if isinstance(submitted, str) and submitted
+            else await checkout_token_for(visit.session, owner, key)
+        )
+        try:
+            result = await place_order(
+                visit.session, owner, key, token, request.app.state.actor
+            )
+        except CheckoutProblem as problem:
+            visit.flash.append("Your order was not placed. Please check these first:")
+            visit.flash.extend(
+                f"{p.name}: {p.message}" if p.name else p.message for p in problem.problems
+            )
+            return redirect(visit, f"/cart/page/{key}")
+        placed.update(id=result.order.id, number=result.order.number)
+        return redirect(visit, f"/orders/{result.order.number}")
+
+    response = await form_action(place)(request)
+    if "id" not in placed:
+        return response
+    return await _go_and_pay(request, placed["id"], placed["number"], response)
+
+
+async def pay_again(request: Request) -> Response:
+    """`POST /orders/{number}/pay`: back to the hosted page for a pending order."""
+    number = request.path_params["number"]
+    found: dict[str, Any] = {}
+
+    async def check(visit: Visit, form: FormData) -> Response:
+        detail = await shopper_order(visit.session, owner_of(visit.shopper), number)
+        found["id"] = detail.order.id
+        return redirect(visit, f"/orders/{number}")
+
+    response = await form_action(check)(request)
+    if "id" not in found:
+        return response
+    return await _go_and_pay(request, found["id"], number, response)
+
+
+async def _owned_order_id(request: Request, number: str) -> int | None:
+    db = request.app.state.db
+    async with db.transaction() as session:
+        cookie = request.cookies.get(COOKIE_NAME)
+        shopper = await resolve(session, web_config(request).cookies, cookie)
+        try:
+            return (await shopper_order(session, owner_of(shopper), number)).order.id
+        except NotFound:
+            return None
+
+
+@page
+async def _return_page(visit: Visit) -> Page:
+    number = visit.request.query_params.get("order", "")
+    detail = await shopper_order(visit.session, owner_of(visit.shopper), number)
+    return Page("checkout_return.html", {"detail": detail}, title=f"Order {detail.number}")
+
+
+async def checkout_return(request: Request) -> Response:
+    number = request.query_params.get("order", "")
+    order_id = await _owned_order_id(request, number) if order_id_from_number(number) else None
+    if order_id is not None:
+        state = request.app.state
+        try:
+            await reconcile(state.db, state.payment_provider, order_id, state.actor)
+        except PaymentError as error:
+            # The page says "still processing"; the webhook or the reconciler catches up.
+            log.warning("return page could not reconcile", extra={"detail": str(error)})
+    return await _return_page(request)
+
+
+async def sumup_webhook(request: Request) -> Response:
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_WEBHOOK_BYTES:
+            return Response(status_code=413)
+    notice = parse_webhook(body)
+    if notice is None:
+        return Response(status_code=204)  # SumUp asks us to ignore events we do not know
+    state = request.app.state
+    async with state.db.transaction() as session:
+        order = await order_by_checkout_id(session, notice.checkout_id)
+        order_id = order.id if order is not None else None
+    if order_id is None:
+        return Response(status_code=204)
+    try:
+        await reconcile(state.db, state.payment_provider, order_id, state.actor)
+    except PaymentError as error:
+        log.warning("webhook could not reconcile", extra={"detail": str(error)})
+        return Response(status_code=503)  # SumUp retries; the reconciler covers us anyway
+    return Response(status_code=204)
+
+
+def checkout_routes() -> list[Route]:
+    """Mount these before `cart_routes()`: they replace its placeholder checkout."""
+    return [
+        Route("/cart/page/{page}/checkout", checkout, methods=["POST"]),
+        Route("/checkout/return", checkout_return, methods=["GET"]),
+        Route("/orders/{number}/pay", pay_again, methods=["POST"]),
+        Route("/webhooks/sumup", sumup_webhook, methods=["POST"]),
+    ]

@@ -1,0 +1,51 @@
+"""The shopper's orders: the list, and one order with its items, totals and history."""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+from cart.order_states import OrderStatus
+from cart.orders import shopper_order, shopper_orders, total_of
+from cart.web.shop import owner_of
+from cart.web.visit import Page, Visit, page
+
+# What each status means for the shopper, and what to do next.
+STATUS_TEXT = {
+    OrderStatus.PENDING: "Waiting for payment",
+    OrderStatus.PAID: "Paid",
+    OrderStatus.EXPIRED: "Cancelled: not paid in time",
+    OrderStatus.CANCELLED: "Cancelled",
+    OrderStatus.FAILED: "Not placed",
+    OrderStatus.REFUND_REQUESTED: "Being refunded",
+    OrderStatus.REFUNDED: "Refunded",
+    OrderStatus.NEEDS_REFUND: "Refund delayed: we are on it",
+}
+
+
+def status_text(status: str) -> str:
+    return STATUS_TEXT.get(OrderStatus(status), status)
+
+
+@page
+async def orders_list(visit: Visit) -> Page:
+    found = await shopper_orders(visit.session, owner_of(visit.shopper))
+    rows = [(order, status_text(order.status), total_of(order)) for order in found]
+    return Page("orders.html", {"rows": rows}, title="Your orders")
+
+
+@page
+async def order_page(visit: Visit) -> Page:
+    number = visit.request.path_params["number"]
+    detail = await shopper_order(visit.session, owner_of(visit.shopper), number)
+    return Page(
+        "order_detail.html",
+        {"detail": detail, "status_text": status_text},
+        title=f"Order {detail.number}",
+    )
+
+
+def orders_routes() -> list[Route]:
+    return [
+        Route("/orders", orders_list, methods=["GET"]),
+        Route("/orders/{number}", order_page, methods=["GET"]),
+    ]

@@ -1,0 +1,82 @@
+"""Shared ground for the checkout, order, reconcile and claim tests."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from actor.identity import LocalActor
+from cart.carts import CartOwner
+from cart.catalog_models import key_for
+from cart.checkout import PlacedOrder, checkout_token_for, place_order
+from cart.lines import add_line
+from cart.order_models import ShopOrder
+from outbox.models import OutboxActivity
+from store import Database
+from tests.cart.catalog_factories import BAKERY, NOW, VENUE, entry, offer, product
+from tests.outbox.support import local_actor
+
+BAKERY_KEY = key_for(BAKERY.id)
+VENUE_KEY = key_for(VENUE.id)
+SHOPPER = CartOwner.anonymous("shopper-a")
+OTHER_SHOPPER = CartOwner.anonymous("shopper-b")
+
+_ACTOR: LocalActor | None = None
+
+
+def cart_actor() -> LocalActor:
+    global _ACTOR
+    if _ACTOR is None:
+        _ACTOR = local_actor()
+    return _ACTOR
+
+
+async def stock_shop(db: Database, at: datetime = NOW) -> dict[str, str]:
+    """A loaf and a rye at the bakery (market), a bread class at the hall (calendar)."""
+    async with db.transaction() as session:
+        return {
+            "loaf": await offer(session, product(42), at=at),
+            "rye": await offer(session, product(43, name="Rye", price="4.20"), at=at),
+            "class": await offer(session, entry(9), at=at),
+        }
+
+
+async def fill(db: Database, owner: CartOwner, *items: tuple[str, int]) -> None:
+    async with db.transaction() as session:
+        for ap_id, quantity in items:
+            await add_line(session, owner, ap_id, quantity, now=NOW)
+
+
+async def checkout(
+    db: Database,
+    owner: CartOwner = SHOPPER,
+    page_key: str = BAKERY_KEY,
+    submitted: str | None = None,
+    *,
+    now: datetime = NOW,
+) -> PlacedOrder:
+    async with db.transaction() as session:
+        token = submitted or await checkout_token_for(session, owner, page_key, now=now)
+        return await place_order(session, owner, page_key, token, cart_actor(), now=now)
+
+
+async def published(db: Database) -> list[dict[str, Any]]:
+    async with db.transaction() as session:
+        rows = (await session.execute(select(OutboxActivity).order_by(OutboxActivity.id))).scalars()
+        return [json.loads(row.body) for row in rows]
+
+
+def kinds(activities: list[dict[str, Any]]) -> list[str]:
+    out = []
+    for activity in activities:
+        kind = activity["type"]
+        out.append(kind[-1] if isinstance(kind, list) else kind)
+    return out
+
+
+async def orders(db: Database) -> list[ShopOrder]:
+    async with db.transaction() as session:
+        return list((await session.execute(select(ShopOrder).order_by(ShopOrder.id))).scalars())

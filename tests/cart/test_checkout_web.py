@@ -1,0 +1,246 @@
+"""The shopper's checkout through the web layer, with the SumUp sandbox on loopback.
+
+The sandbox sends no webhooks here (`webhook_shape="none"`): each test plays SumUp's
+webhook itself when it wants one, so what reaches the app is exactly what is tested.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from cart.accounts import Passwords
+from cart.web import configure_web
+from cart.web.checkout_routes import checkout_routes
+from cart.web.orders_routes import orders_routes
+from service.app import create_app
+from service.settings import Settings
+from tests.cart.catalog_factories import product
+from tests.cart.checkout_support import BAKERY_KEY, kinds, orders, published
+from tests.cart.web_support import (
+    CHEAP_PASSWORDS,
+    add,
+    csrf_token,
+    new_client,
+    seed,
+    with_cart_routes,
+)
+from tests.payments.support import SandboxHarness, press, running_sandbox
+
+
+class CountingProvider:
+    """The sandbox's client, counting the calls the app makes to the provider."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.calls = inner, 0
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self.inner, name)
+        if not callable(attribute):
+            return attribute
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            return await attribute(*args, **kwargs)
+
+        return counted
+
+
+@dataclass
+class Shop:
+    app: Starlette
+    sandbox: SandboxHarness
+    client: httpx.AsyncClient
+    provider: CountingProvider
+
+
+@pytest.fixture
+async def shop(settings: Settings) -> AsyncIterator[Shop]:
+    async with running_sandbox(webhook_shape="none") as harness:
+        app = create_app(settings)
+        app.router.routes[0:0] = [*checkout_routes(), *orders_routes()]
+        with_cart_routes(app)
+        async with app.router.lifespan_context(app):
+            configure_web(app.state, passwords=Passwords(CHEAP_PASSWORDS))
+            provider = CountingProvider(harness.client)
+            app.state.payment_provider = provider
+            async with new_client(app) as client:
+                yield Shop(app, harness, client, provider)
+
+
+async def _fill_cart(shop: Shop, price: str = "3.50") -> None:
+    (loaf,) = await seed(shop.app, product(42, price=price))
+    assert (await add(shop.client, loaf, 2)).status_code == 303
+
+
+async def _check_out(shop: Shop) -> httpx.Response:
+    page = await shop.client.get(f"/cart/page/{BAKERY_KEY}")
+    return await shop.client.post(
+        f"/cart/page/{BAKERY_KEY}/checkout", data={"csrf_token": csrf_token(page.text)}
+    )
+
+
+async def _to_hosted_page(shop: Shop) -> str:
+    answer = await _check_out(shop)
+    assert answer.status_code == 303, answer.text
+    location = answer.headers["location"]
+    assert location.startswith(shop.sandbox.origin + "/pay/")
+    return location
+
+
+def _path(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+async def test_checkout_sends_the_shopper_to_the_hosted_page_and_empties_that_cart(
+    shop: Shop,
+) -> None:
+    await _fill_cart(shop)
+    hosted = await _to_hosted_page(shop)
+
+    (order,) = await orders(shop.app.state.db)
+    assert order.checkout_url == hosted and order.status == "pending"
+    cart = await shop.client.get(f"/cart/page/{BAKERY_KEY}")
+    assert "Sourdough loaf" not in cart.text
+    hosted_page = await shop.sandbox.browser.get(hosted)
+    assert "7.00" in hosted_page.text
+
+
+async def test_a_checkout_without_the_csrf_token_places_nothing(shop: Shop) -> None:
+    await _fill_cart(shop)
+    answer = await shop.client.post(f"/cart/page/{BAKERY_KEY}/checkout", data={})
+    assert answer.status_code == 403
+    assert await orders(shop.app.state.db) == []
+
+
+async def test_a_double_submit_reaches_the_same_order_and_the_same_hosted_page(
+    shop: Shop,
+) -> None:
+    await _fill_cart(shop)
+    page = await shop.client.get(f"/cart/page/{BAKERY_KEY}")
+    form = {"csrf_token": csrf_token(page.text)}
+    first = await shop.client.post(f"/cart/page/{BAKERY_KEY}/checkout", data=form)
+    second = await shop.client.post(f"/cart/page/{BAKERY_KEY}/checkout", data=form)
+
+    assert first.headers["location"] == second.headers["location"]
+    assert len(await orders(shop.app.state.db)) == 1
+
+
+async def test_a_changed_price_sends_the_shopper_back_with_the_reason(shop: Shop) -> None:
+    await _fill_cart(shop)
+    await seed(shop.app, product(42, price="3.90"))  # the market changed it meanwhile
+
+    answer = await _check_out(shop)
+
+    assert answer.status_code == 303 and answer.headers["location"] == f"/cart/page/{BAKERY_KEY}"
+    back = await shop.client.get(answer.headers["location"])
+    assert "Your order was not placed" in back.text and "£3.90" in back.text
+    assert await orders(shop.app.state.db) == []
+
+
+async def test_paid_and_returned_without_any_webhook_the_return_page_says_paid(
+    shop: Shop,
+) -> None:
+    await _fill_cart(shop)
+    hosted = await _to_hosted_page(shop)
+
+    back = await press(shop.sandbox.browser, hosted, "pay")
+    assert back.status_code == 303
+    page = await shop.client.get(_path(back.headers["location"]))
+
+    assert page.status_code == 200
+    assert "RA-000001 is paid" in page.text and "£7.00" in page.text
+    assert kinds(await published(shop.app.state.db)) == ["Create", "OrderPaid"]
+
+
+async def test_a_declined_card_is_explained_and_the_shopper_can_try_again(shop: Shop) -> None:
+    await _fill_cart(shop)
+    hosted = await _to_hosted_page(shop)
+    await press(shop.sandbox.browser, hosted, "decline")
+
+    page = await shop.client.get("/checkout/return?order=RA-000001")
+
+    assert "did not go through" in page.text and "No money was taken" in page.text
+    again = await shop.client.post(
+        "/orders/RA-000001/pay", data={"csrf_token": csrf_token(page.text)}
+    )
+    assert again.status_code == 303 and again.headers["location"] == hosted
+
+
+@pytest.mark.parametrize("shape", ["legacy", "event"])
+async def test_a_webhook_alone_marks_the_order_paid(shop: Shop, shape: str) -> None:
+    await _fill_cart(shop)
+    hosted = await _to_hosted_page(shop)
+    await press(shop.sandbox.browser, hosted, "pay")
+    (order,) = await orders(shop.app.state.db)
+
+    body: dict[str, Any] = (
+        {"event_type": "CHECKOUT_STATUS_CHANGED", "id": order.checkout_id}
+        if shape == "legacy"
+        else {
+            "id": "evt-1",
+            "event_type": "checkout.status.updated",
+            "payload": {"checkout_id": order.checkout_id, "status": "PAID"},
+        }
+    )
+    answer = await shop.client.post("/webhooks/sumup", content=json.dumps(body))
+
+    assert answer.status_code in (200, 204)
+    (order,) = await orders(shop.app.state.db)
+    assert order.status == "paid"
+
+
+async def test_a_forged_webhook_changes_nothing(shop: Shop) -> None:
+    await _fill_cart(shop)
+    await _to_hosted_page(shop)
+    (order,) = await orders(shop.app.state.db)
+
+    forged = {
+        "id": "evt-forged",
+        "event_type": "checkout.status.updated",
+        "payload": {"checkout_id": order.checkout_id, "status": "PAID", "reference": "x"},
+    }
+    answer = await shop.client.post("/webhooks/sumup", content=json.dumps(forged))
+
+    assert answer.status_code in (200, 204)
+    (order,) = await orders(shop.app.state.db)
+    assert order.status == "pending"
+    assert kinds(await published(shop.app.state.db)) == ["Create"]
+
+
+async def test_a_webhook_for_an_unknown_checkout_is_answered_without_calling_out(
+    shop: Shop,
+) -> None:
+    before = shop.provider.calls
+    unknown = {"event_type": "CHECKOUT_STATUS_CHANGED", "id": "not-one-of-ours"}
+    junk = b"not json"
+    assert (
+        await shop.client.post("/webhooks/sumup", content=json.dumps(unknown))
+    ).status_code == 204
+    assert (await shop.client.post("/webhooks/sumup", content=junk)).status_code == 204
+    assert shop.provider.calls == before
+
+
+async def test_orders_list_and_detail_show_items_totals_and_history(shop: Shop) -> None:
+    await _fill_cart(shop)
+    hosted = await _to_hosted_page(shop)
+    back = await press(shop.sandbox.browser, hosted, "pay")
+    await shop.client.get(_path(back.headers["location"]))
+
+    listing = await shop.client.get("/orders")
+    detail = await shop.client.get("/orders/RA-000001")
+
+    assert "RA-000001" in listing.text and "Paid" in listing.text
+    assert "Sourdough loaf" in detail.text and "£7.00" in detail.text
+    assert detail.text.index("Order placed") < detail.text.index("Payment received")
+    async with new_client(shop.app) as stranger:
+        assert (await stranger.get("/orders/RA-000001")).status_code == 404
+        assert "RA-000001" not in (await stranger.get("/orders")).text

@@ -1,0 +1,97 @@
+"""Calendar answers to our orders: Accept claims the entries, Reject fails the order."""
+
+from __future__ import annotations
+
+from cart.claims import make_claim_handlers, register_claim_handlers
+from cart.orders import get_order, items_of
+from inbox.registry import Delivery, HandlerRegistry
+from store import Database
+from tests.cart.catalog_factories import CALENDAR, MARKET, NOW
+from tests.cart.checkout_support import (
+    SHOPPER,
+    VENUE_KEY,
+    cart_actor,
+    checkout,
+    fill,
+    kinds,
+    published,
+    stock_shop,
+)
+from vocab.model import Accept, Follow, Reject
+
+ACCEPT, REJECT = make_claim_handlers(cart_actor(), clock=lambda: NOW)
+
+
+def _answer(
+    kind: type[Accept] | type[Reject], order_ap_id: str, sender: str = CALENDAR, **extra: str
+) -> Delivery:
+    origin = sender.rsplit("/", 1)[0]
+    activity = kind(id=f"{origin}/activities/answer", actor=sender, object=order_ap_id, **extra)
+    return Delivery(activity.id, sender, activity, {})
+
+
+async def _placed_booking(db: Database):  # type: ignore[no-untyped-def]
+    shop = await stock_shop(db)
+    await fill(db, SHOPPER, (shop["class"], 1))
+    return (await checkout(db, page_key=VENUE_KEY)).order
+
+
+async def _state(db: Database, order_id: int) -> tuple[str, list[str | None], str | None]:
+    async with db.transaction() as session:
+        order = await get_order(session, order_id)
+        items = await items_of(session, order_id)
+    return order.status, [item.claim_state for item in items], order.shopper_note
+
+
+async def test_an_accept_from_the_calendar_claims_its_entries(db: Database) -> None:
+    order = await _placed_booking(db)
+    async with db.transaction() as session:
+        await ACCEPT(session, _answer(Accept, order.ap_id))
+    assert await _state(db, order.id) == ("pending", ["claimed"], None)
+
+
+async def test_an_answer_from_an_actor_owning_no_entry_changes_nothing(db: Database) -> None:
+    order = await _placed_booking(db)
+    async with db.transaction() as session:
+        await ACCEPT(session, _answer(Accept, order.ap_id, sender=MARKET))
+        await REJECT(session, _answer(Reject, order.ap_id, sender=MARKET))
+        await ACCEPT(session, _answer(Accept, "https://cart.test/orders/unknown"))
+        follow = Follow(
+            id="https://calendar.example/f", actor=CALENDAR, object="https://cart.test/actor"
+        )
+        await ACCEPT(
+            session,
+            Delivery(
+                "https://calendar.example/a",
+                CALENDAR,
+                Accept(id="https://calendar.example/a", actor=CALENDAR, object=follow),
+                {},
+            ),
+        )
+    assert await _state(db, order.id) == ("pending", ["requested"], None)
+    assert kinds(await published(db)) == ["Create"]
+
+
+async def test_a_reject_before_payment_fails_the_order_and_tells_the_shopper_why(
+    db: Database,
+) -> None:
+    order = await _placed_booking(db)
+    async with db.transaction() as session:
+        await REJECT(session, _answer(Reject, order.ap_id, summary="Fully booked"))
+        # A repeat (or a late Accept) changes nothing more.
+        await REJECT(session, _answer(Reject, order.ap_id, summary="Fully booked"))
+        await ACCEPT(session, _answer(Accept, order.ap_id))
+
+    status, claims, note = await _state(db, order.id)
+    assert (status, claims) == ("failed", ["rejected"])
+    assert note and "Fully booked" in note and "No payment was taken" in note
+    activities = await published(db)
+    assert kinds(activities) == ["Create", "OrderCancelled"]
+    assert activities[1]["summary"] == "Fully booked" and activities[1]["cc"] == [CALENDAR]
+
+
+def test_the_handlers_are_registered_for_calendar_peers_only() -> None:
+    registry = HandlerRegistry()
+    register_claim_handlers(registry, local_actor=cart_actor())
+    assert registry.allowed("Accept", None, {"calendar"})
+    assert not registry.allowed("Reject", None, {"market"})
