@@ -20,6 +20,8 @@ from starlette.types import ASGIApp
 
 import cart
 from cart.web import cart_routes, configure_web
+from cart.web.checkout_routes import checkout_routes
+from cart.web.orders_routes import orders_routes
 from actor.authorized import signed_get_verifier
 from actor.discovery import discovery_routes
 from actor.identity import LocalActor
@@ -30,6 +32,7 @@ from outbox.collections import outbox_routes
 from service.federation import build_federation, follow_peers
 from service.health import health_routes
 from service.logs import RequestIdMiddleware
+from service.payments import Payments
 from service.middleware import SecurityHeadersMiddleware
 from service.settings import Settings
 from service.vocabulary import vocabulary_routes
@@ -70,12 +73,14 @@ def create_app(settings: Settings) -> Starlette:
         db = Database(settings.resolved_database_url)
         federation = None
         try:
+            provider = await payments.start()
+            app.state.payment_provider = provider
             app.state.actor = await prepare(settings, db)
             app.state.db = db
             app.state.settings = settings
             configure_web(app.state)
             app.state.nodeinfo_metadata = nodeinfo_metadata()
-            federation = build_federation(settings, db, app.state.actor)
+            federation = build_federation(settings, db, app.state.actor, provider)
             app.state.federation = federation
             app.state.inbox_receiver = federation.receiver
             app.state.peer_iris = frozenset(peer.actor_id for peer in settings.peers)
@@ -90,8 +95,10 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             if federation is not None:
                 await federation.close()
+            await payments.stop()
             await db.dispose()
 
+    payments = Payments.for_settings(settings)
     routes = [
         # The inbox is the hottest path: matched first.
         *inbox_routes(),
@@ -99,7 +106,10 @@ def create_app(settings: Settings) -> Starlette:
         *discovery_routes(),
         *outbox_routes(),
         *vocabulary_routes,
+        *checkout_routes(),
+        *orders_routes(),
         *cart_routes(),
+        *payments.routes(),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     return RoseCartApp(

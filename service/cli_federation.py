@@ -279,12 +279,14 @@ def deliveries_retry(settings: Settings, ids: tuple[int, ...], retry_all: bool) 
 def worker(settings: Settings) -> None:
     """Run the inbox and delivery workers only (no web); any number may run at once."""
     from service.federation import build_federation, follow_peers
+    from service.payments import Payments
     from service.logs import configure_logging
 
     configure_logging(settings.log_level)
 
     async def work(db: Database, actor: LocalActor) -> None:
-        federation = build_federation(settings, db, actor)
+        payments = Payments.for_settings(settings)
+        federation = build_federation(settings, db, actor, await payments.start())
         stop = federation.stop
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -296,5 +298,6 @@ def worker(settings: Settings) -> None:
             await stop.wait()
         finally:
             await federation.close()
+            await payments.stop()
 
     _run(settings, work)

@@ -16,8 +16,10 @@ from actor.identity import LocalActor
 from actor.remote import RemoteActors
 from actor.signatures import SigningKey
 from cart.backfill_jobs import BackfillRunner, request_backfill
+from cart.claims import register_claim_handlers
 from cart.handlers import register_catalog_handlers
 from cart.purge import purge_anonymous_lines
+from cart.reconcile import reconcile_pending
 from cart.sessions import purge_expired_sessions
 from inbox.actor_handlers import register_actor_handlers
 from inbox.limits import RateLimiter
@@ -28,9 +30,9 @@ from inbox.writer import InboxWriter
 from outbox.followers import register_follow_handlers, send_follow
 from outbox.hosts import mark_contacted
 from outbox.worker import DeliveryWorker
-from service.loops import repeat
+from payments.provider import PaymentProvider
 from service.settings import Settings
-from store import Database
+from store import Database, repeat
 from vocab.parse import parse
 
 log = logging.getLogger("rose_cart.federation")
@@ -50,17 +52,26 @@ class Federation:
     delivery_worker: DeliveryWorker
     backfills: BackfillRunner
     purge: Callable[[], Awaitable[int]]
+    reconcile: Callable[[], Awaitable[object]]
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     def start_workers(self) -> None:
-        self.tasks.append(asyncio.create_task(self.inbox_worker.run(self.stop), name="inbox-worker"))
+        self.tasks.append(
+            asyncio.create_task(self.inbox_worker.run(self.stop), name="inbox-worker")
+        )
         self.tasks.append(
             asyncio.create_task(self.delivery_worker.run(self.stop), name="delivery-worker")
         )
-        loops = [("catalog-backfill", self.backfills.step, 5.0), ("cart-purge", self.purge, 3600.0)]
+        loops = [
+            ("catalog-backfill", self.backfills.step, 5.0),
+            ("payment-reconciler", self.reconcile, 30.0),
+            ("cart-purge", self.purge, 3600.0),
+        ]
         for name, step, idle in loops:
-            self.tasks.append(asyncio.create_task(repeat(name, step, self.stop, idle=idle), name=name))
+            self.tasks.append(
+                asyncio.create_task(repeat(name, step, self.stop, idle=idle), name=name)
+            )
 
     async def close(self) -> None:
         self.stop.set()
@@ -78,7 +89,9 @@ def roles_from(settings: Settings) -> dict[str, set[str]]:
     return roles
 
 
-def build_federation(settings: Settings, db: Database, actor: LocalActor) -> Federation:
+def build_federation(
+    settings: Settings, db: Database, actor: LocalActor, provider: PaymentProvider
+) -> Federation:
     auth = SignatureAuth(SigningKey(actor.key_id, actor.keys.rsa.private))
     fetcher = Fetcher(allow_private=settings.allow_private_addresses, auth=auth)
     remote = RemoteActors(db, fetcher)
@@ -97,6 +110,7 @@ def build_federation(settings: Settings, db: Database, actor: LocalActor) -> Fed
         registry, local_actor=actor, roles_of=roles_of, on_follow_accepted=on_follow_accepted
     )
     register_catalog_handlers(registry)
+    register_claim_handlers(registry, local_actor=actor)
     writer = InboxWriter(db)
     writer.start()
 
@@ -120,9 +134,14 @@ def build_federation(settings: Settings, db: Database, actor: LocalActor) -> Fed
             lines = await purge_anonymous_lines(session, max_age)
             return lines + await purge_expired_sessions(session)
 
+    async def reconcile() -> object:
+        # lost webhooks, expired checkouts, refunds asked for by a calendar's Reject
+        return await reconcile_pending(db, provider, actor)
+
     backfills = BackfillRunner(db, fetcher, auth)
     return Federation(
-        auth, fetcher, remote, registry, writer, receiver, worker, deliveries, backfills, purge
+        auth, fetcher, remote, registry, writer, receiver, worker, deliveries, backfills, purge,
+        reconcile,
     )
 
 
@@ -131,6 +150,8 @@ async def follow_peers(db: Database, actor: LocalActor, settings: Settings) -> i
     sent = 0
     async with db.transaction() as session:
         for peer in settings.peers:
-            if peer.role in ("market", "calendar") and await send_follow(session, actor, peer.actor_id):
+            if peer.role in ("market", "calendar") and await send_follow(
+                session, actor, peer.actor_id
+            ):
                 sent += 1
     return sent

@@ -23,6 +23,7 @@ MODEL_MODULES = (
     "cart.backfill_jobs",
     "cart.accounts",
     "cart.sessions",
+    "cart.order_models",
 )
 
 
