@@ -1,0 +1,125 @@
+"""The demo co-op in a real browser: three real processes, signed federation, the sandbox.
+
+A shopper buys a loaf and a class ticket and pays on the sandbox's hosted page; the
+calendar confirms the seat; once the class is full, the next shopper is refused and told
+why. The screenshots of the catalogue and of the paid order are the README's.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.demo.test_make_run import eventually, free_ports
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CLASS = "Pottery taster"  # two seats
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
+]
+
+
+@pytest.fixture
+def coop(tmp_path: Path) -> Iterator[dict[str, str]]:
+    cart, market, calendar = free_ports(3)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROSE_CART_")}
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "demo", "run", "--data-dir", str(tmp_path), "--cart-port", str(cart),
+         "--market-port", str(market), "--calendar-port", str(calendar)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    urls = {"shop": f"http://127.0.0.1:{cart}", "calendar": f"http://127.0.0.1:{calendar}"}
+    try:
+        def ready() -> bool:
+            try:
+                return CLASS in httpx.get(urls["shop"] + "/", timeout=5).text
+            except httpx.TransportError:
+                return False
+
+        eventually(ready, "the shop shows the calendar's classes", seconds=60)
+        yield urls
+    finally:
+        launcher.send_signal(signal.SIGINT)
+        launcher.wait(timeout=60)
+
+
+async def buy(browser, shop: str, *, with_loaf: bool, screenshot: str | None = None) -> str:  # type: ignore[no-untyped-def]
+    """One shopper: add the class (and a loaf), pay the hall's cart; returns the return page's heading."""
+    from playwright.async_api import expect
+
+    context = await browser.new_context(viewport={"width": 1000, "height": 900})
+    page = await context.new_page()
+    await page.goto(shop + "/")
+    if with_loaf:
+        await page.get_by_role("button", name="Add Sourdough loaf to cart").click()
+        await page.goto(shop + "/")
+    await page.get_by_role("button", name=f"Add ticket for {CLASS} to cart").click()
+    await page.goto(shop + "/cart")
+    await page.get_by_role("button", name="Checkout The Old School Hall").click()
+    await page.get_by_role("button", name="Pay").first.click()
+    heading = page.get_by_role("heading", level=1)
+    await expect(heading).to_contain_text("order RA-")
+    text = await heading.inner_text()
+    if screenshot:
+        await page.get_by_role("link", name="See the order").click()
+        ARTIFACTS.mkdir(exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / screenshot), full_page=True)
+    await context.close()
+    return text
+
+
+async def test_buying_a_class_confirms_the_seat_and_the_last_seat_is_not_sold_twice(
+    coop: dict[str, str],
+) -> None:
+    from playwright.async_api import async_playwright
+
+    shop, calendar = coop["shop"], coop["calendar"]
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            overview = await browser.new_page(viewport={"width": 1000, "height": 900})
+            await overview.goto(shop + "/")
+            ARTIFACTS.mkdir(exist_ok=True)
+            await overview.screenshot(path=str(ARTIFACTS / "catalogue.png"))
+
+            first = await buy(browser, shop, with_loaf=True, screenshot="order-paid.png")
+            assert re.search(r"order RA-\d+ is paid", first), first
+
+            def seats_confirmed(count: int) -> bool:
+                page = httpx.get(calendar + "/entries").text
+                return page.count('class="state-confirmed"') >= count  # booking rows
+
+            eventually(lambda: seats_confirmed(1), "the calendar shows the seat confirmed")
+            second = await buy(browser, shop, with_loaf=False)
+            assert "is paid" in second, second
+            eventually(lambda: seats_confirmed(2), "the second seat confirmed too")
+
+            def full_in_shop() -> bool:
+                page = httpx.get(shop + "/").text
+                card = page[page.index(CLASS):][:1500]
+                return f"for {CLASS}</span> to cart" not in card
+
+            eventually(full_in_shop, "the shop stops selling the full class")
+            latecomer = await browser.new_page()
+            await latecomer.goto(shop + "/")
+            card = latecomer.locator("li.item", has_text=CLASS)
+            assert await card.get_by_role("button").count() == 0
+            says = await card.inner_text()
+            assert re.search(r"full|sold out|no seats|not available|booked", says, re.I), says
+        finally:
+            await browser.close()
