@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
+from actor.negotiation import wants_activity_json
 from cart.order_states import OrderStatus
 from cart.orders import shopper_order, shopper_orders, total_of
+from cart.web.order_objects import order_document
 from cart.web.shop import owner_of
 from cart.web.visit import Page, Visit, page
 
@@ -44,8 +48,15 @@ async def order_page(visit: Visit) -> Page:
     )
 
 
+async def order(request: Request) -> Response:
+    """/orders/{x}: the shopper's page, or the order as AS2 for a peer that asks for it."""
+    if wants_activity_json(request.headers.get("accept")) == "as2":
+        return await order_document(request)
+    return await order_page(request)
+
+
 def orders_routes() -> list[Route]:
     return [
         Route("/orders", orders_list, methods=["GET"]),
-        Route("/orders/{number}", order_page, methods=["GET"]),
+        Route("/orders/{number}", order, methods=["GET"]),
     ]

@@ -1,0 +1,62 @@
+"""An order's IRI dereferences for the actors it involves, by signed GET, and for no one else."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from cart.carts import CartOwner
+from cart.catalog_models import key_for
+from cart.checkout import checkout_token_for, place_order
+from cart.lines import add_line
+from tests.cart.catalog_factories import BAKERY, offer, product
+from tests.inbox.conftest import Served
+from tests.support.peers import RemotePeer
+
+AS2 = "application/activity+json"
+
+
+async def place_an_order_from(served: Served, market: RemotePeer) -> tuple[str, str]:
+    now = datetime.now(UTC) - timedelta(minutes=1)
+    owner = CartOwner.anonymous("shopper-1")
+    loaf = product(1, owner=market.actor_id)
+    async with served.db.transaction() as session:
+        await offer(session, loaf, at=now)
+        await add_line(session, owner, loaf.id, 2, now=now)
+        token = await checkout_token_for(session, owner, key_for(BAKERY.id), now=now)
+        placed = await place_order(
+            session, owner, key_for(BAKERY.id), token, served.app.state.actor, now=now
+        )
+    return placed.order.ap_id, placed.order.number
+
+
+async def test_the_market_whose_loaf_was_ordered_reads_the_order_at_its_iri(
+    served: Served, market: RemotePeer
+) -> None:
+    iri, number = await place_an_order_from(served, market)
+    async with httpx.AsyncClient(auth=market.auth()) as client:
+        answer = await client.get(iri, headers={"Accept": AS2})
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith(AS2)
+    order = answer.json()
+    assert order["id"] == iri and order["orderNumber"] == number
+    assert order["type"] == ["Object", "Order"]
+    assert [item["quantity"] for item in order["items"]] == [2]
+    assert order["total"] == {"type": "MonetaryAmount", "amount": "7.00", "currency": "GBP"}
+
+
+async def test_strangers_and_unsigned_requests_learn_nothing(
+    served: Served, market: RemotePeer, stranger: RemotePeer
+) -> None:
+    iri, _ = await place_an_order_from(served, market)
+    async with httpx.AsyncClient() as client:
+        unsigned = await client.get(iri, headers={"Accept": AS2})
+        missing = await client.get(f"{served.base_url}/orders/nothing", headers={"Accept": AS2})
+    assert unsigned.status_code == 401
+    async with httpx.AsyncClient(auth=stranger.auth()) as client:
+        foreign = await client.get(iri, headers={"Accept": AS2})
+        unknown = await client.get(f"{served.base_url}/orders/nothing", headers={"Accept": AS2})
+    assert foreign.status_code == unknown.status_code == 404
+    assert foreign.json()["detail"] == unknown.json()["detail"]
+    assert missing.status_code == 401
