@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -58,6 +59,14 @@ def test_the_demo_co_op_federates_and_stops_cleanly(tmp_path: Path) -> None:
         eventually(catalogue_filled, "the cart's catalogue shows the market's and the calendar's pages")
         assert "£3.50" in httpx.get(shop).text  # the sourdough loaf, before the change
 
+        # A shopper puts the loaf in a cart, as the catalogue's form does.
+        shopper = httpx.Client(base_url=shop, follow_redirects=True)
+        catalogue = shopper.get("/").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', catalogue).group(1)  # type: ignore[union-attr]
+        loaf = re.search(r'name="item" value="([^"]+/sourdough)"', catalogue).group(1)  # type: ignore[union-attr]
+        added = shopper.post("/cart/lines", data={"csrf_token": token, "item": loaf, "quantity": "2"})
+        assert added.status_code == 200 and "£7.00" in shopper.get("/cart").text
+
         changed = subprocess.run(
             [sys.executable, "-m", "demo", "market", "--data-dir", str(tmp_path / "market"),
              "set-price", "sourdough", "9.87"],
@@ -65,6 +74,10 @@ def test_the_demo_co_op_federates_and_stops_cleanly(tmp_path: Path) -> None:
         )
         assert changed.returncode == 0, changed.stdout + changed.stderr
         eventually(lambda: "£9.87" in httpx.get(shop).text, "the new price reaches the shop")
+        open_cart = shopper.get("/cart").text
+        assert "Price changed" in open_cart
+        assert "<span class=\"visually-hidden\">was </span>£3.50" in open_cart
+        assert "<span class=\"visually-hidden\">now </span>£9.87" in open_cart
     finally:
         launcher.send_signal(signal.SIGINT)
         output, _ = launcher.communicate(timeout=60)
