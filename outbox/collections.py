@@ -123,7 +123,7 @@ async def _may_see_members(request: Request, session: AsyncSession) -> bool:
             "sign the request: members are shown to followers and peers only",
             headers={"WWW-Authenticate": 'Signature realm="rose-cart"'},
         )
-    peers = getattr(request.app.state, "peer_iris", frozenset())
+    peers: frozenset[str] = getattr(request.app.state, "peer_iris", frozenset())
     if viewer in peers or await _is_follower(session, viewer):
         return True
     raise HTTPException(403, f"{viewer} may see how many, not who: members are for followers and peers")
