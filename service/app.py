@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 import cart
+from cart.admin import admin_routes
 from cart.web import cart_routes, configure_web
 from cart.web.checkout_routes import checkout_routes
 from cart.web.orders_routes import orders_routes
@@ -109,6 +110,7 @@ def create_app(settings: Settings) -> Starlette:
         *checkout_routes(),
         *orders_routes(),
         *cart_routes(),
+        *admin_routes(),
         *payments.routes(),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]

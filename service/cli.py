@@ -11,7 +11,7 @@ import click
 from pydantic import ValidationError
 
 from actor.keys import ED25519, RSA, ensure_keys, rotate_keys
-from service import cli_federation
+from service import cli_federation, cli_operators, cli_orders
 from service.logs import configure_logging
 from service.settings import Settings
 from store import Database, upgrade
@@ -120,3 +120,5 @@ def keys_rotate(settings: Settings, only: str | None) -> None:
 
 
 cli_federation.register(main)
+cli_operators.register_commands(main)
+cli_orders.register_commands(main)

@@ -1,0 +1,84 @@
+"""Who may use the admin area, and the extra password check of destructive actions.
+
+The admin pages run through the shopper's `page`/`form_action` machinery (one unit of
+work, session cookie, CSRF check on every POST before the handler runs) with one more
+gate in front: anonymous visitors are sent to log in, and a logged-in account that is
+not an operator gets a 403 page. Refunds, rejecting a follow request and retrying every
+dead delivery also ask for the operator's password again (`confirm_password`), so an
+unattended logged-in browser cannot do them in one click.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from urllib.parse import quote
+
+from anyio import to_thread
+from starlette.datastructures import FormData
+from starlette.responses import RedirectResponse, Response
+
+from cart.accounts import MAX_PASSWORD_LENGTH, Account, Role
+from cart.web.visit import Endpoint, Page, Visit, error_page, form_action, page
+
+AdminHandler = Callable[[Visit], Awaitable[Response | Page]]
+AdminFormHandler = Callable[[Visit, FormData], Awaitable[Response | Page]]
+
+FORBIDDEN_MESSAGE = (
+    "This part of the site is for the co-op's operators, and your account is not one. "
+    "If you run this cart, ask another operator to run `rose-cart operators add` for you."
+)
+REAUTH_MESSAGE = (
+    "That password is not right, so nothing was changed. This action asks for your "
+    "password again because it cannot be undone."
+)
+
+
+def _denied(visit: Visit) -> Response | Page | None:
+    if visit.account is None:
+        url = visit.request.url
+        if visit.request.method != "GET":  # an action URL cannot be opened after logging in
+            target = "/admin"
+        else:
+            target = f"{url.path}?{url.query}" if url.query else url.path
+        return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
+    if visit.account.role != Role.OPERATOR:
+        return error_page("Operators only", FORBIDDEN_MESSAGE, 403)
+    return None
+
+
+def admin_page(handler: AdminHandler) -> Endpoint:
+    async def guarded(visit: Visit) -> Response | Page:
+        return _denied(visit) or await handler(visit)
+
+    guarded.__name__ = handler.__name__
+    return page(guarded)
+
+
+def admin_action(handler: AdminFormHandler) -> Endpoint:
+    """A POST of the admin area: CSRF is checked first (form_action), then the role."""
+
+    async def guarded(visit: Visit, form: FormData) -> Response | Page:
+        return _denied(visit) or await handler(visit, form)
+
+    guarded.__name__ = handler.__name__
+    return form_action(guarded)
+
+
+async def confirm_password(visit: Visit, form: FormData) -> bool:
+    """True when the form's `password` is the logged-in operator's current password."""
+    submitted = form.get("password")
+    if visit.account is None or not isinstance(submitted, str) or not submitted:
+        return False
+    account = await visit.session.get(Account, visit.account.id)
+    if account is None:
+        return False
+    # argon2 spends CPU on purpose: off the event loop.
+    return await to_thread.run_sync(
+        visit.config.passwords.verify, account.password_hash, submitted[:MAX_PASSWORD_LENGTH]
+    )
+
+
+def reauth_failed(back: str) -> Page:
+    return error_page(
+        "Password needed", REAUTH_MESSAGE, 403, back_href=back, back_label="Go back and try again"
+    )

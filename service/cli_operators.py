@@ -1,0 +1,113 @@
+"""`rose-cart operators add|list`: the accounts that may use the admin pages."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cart.accounts import (
+    Account,
+    AccountError,
+    Passwords,
+    Role,
+    email_key,
+    register,
+)
+from service.settings import Settings
+from store import Database, upgrade
+
+T = TypeVar("T")
+
+
+def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def run() -> T:
+        db = Database(settings.resolved_database_url)
+        try:
+            await upgrade(db.engine)
+            async with db.transaction() as session:
+                return await work(session)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+def register_commands(main: click.Group) -> None:
+    main.add_command(operators)
+
+
+@click.group()
+def operators() -> None:
+    """Operator accounts: who may use the admin pages at /admin."""
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        return line.rstrip("\r\n")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt="Repeat password"))
+
+
+@operators.command("add")
+@click.argument("email")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
+)
+@click.pass_obj
+def operators_add(settings: Settings, email: str, password_stdin: bool) -> None:
+    """Make EMAIL an operator: promotes an existing account, or creates one (asks a password)."""
+
+    async def find(session: AsyncSession) -> tuple[str, str] | None:
+        account = await session.scalar(select(Account).where(Account.email_key == email_key(email)))
+        if account is None:
+            return None
+        previous, account.role = account.role, Role.OPERATOR.value
+        return account.email, previous
+
+    found = _in_transaction(settings, find)
+    if found is not None:
+        stored, previous = found
+        if previous == Role.OPERATOR:
+            click.echo(f"{stored} already is an operator")
+        else:
+            click.echo(f"promoted {stored} to operator (the password is unchanged)")
+        return
+    password = _read_password(password_stdin)
+
+    async def create(session: AsyncSession) -> None:
+        await register(session, Passwords(), email, password, role=Role.OPERATOR)
+
+    try:
+        _in_transaction(settings, create)
+    except AccountError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(f"created operator {email}; log in at {settings.base_url}/login, then go to /admin")
+
+
+@operators.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def operators_list(settings: Settings, as_json: bool) -> None:
+    """Every operator account."""
+
+    async def work(session: AsyncSession) -> list[dict[str, Any]]:
+        rows = await session.execute(
+            select(Account).where(Account.role == Role.OPERATOR.value).order_by(Account.id)
+        )
+        return [{"email": a.email, "since": a.created_at} for a in rows.scalars()]
+
+    listed = _in_transaction(settings, work)
+    if as_json:
+        click.echo(json.dumps(listed, default=str, indent=2))
+        return
+    if not listed:
+        click.echo("no operators yet: rose-cart operators add EMAIL")
+    for row in listed:
+        click.echo(f"{row['email']}")

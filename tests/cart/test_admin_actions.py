@@ -1,0 +1,190 @@
+"""The operator's actions: accept/reject follows, retry deliveries, refund an order.
+
+Every action needs the page's CSRF token; the destructive ones (reject, retry all,
+refund) also the operator's password, and a wrong one changes nothing.
+"""
+# ruff: noqa: F811 - the admin_app/operator fixtures are imported, then named as parameters
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import httpx
+from sqlalchemy import select
+from starlette.applications import Starlette
+
+from cart.order_models import ShopOrder, order_id_from_number
+from outbox.models import Follower, OutboxActivity, OutboxDelivery
+from tests.cart.test_admin_pages import (  # noqa: F401
+    COOP,
+    PASSWORD,
+    admin_app,
+    anonymous,
+    operator,
+    seed_federation,
+    seed_paid_order,
+)
+from tests.cart.web_support import csrf_token
+
+
+async def _act(
+    client: httpx.AsyncClient, page: str, action: str, data: dict[str, str]
+) -> httpx.Response:
+    token = csrf_token((await client.get(page)).text)
+    return await client.post(action, data={"csrf_token": token, **data})
+
+
+async def _follower_state(app: Starlette, actor: str = COOP) -> str:
+    async with app.state.db.transaction() as session:
+        follower = await session.get(Follower, actor)
+        assert follower is not None
+        return follower.state
+
+
+async def _delivery_status(app: Starlette, delivery_id: int) -> str:
+    async with app.state.db.transaction() as session:
+        row = await session.get(OutboxDelivery, delivery_id)
+        assert row is not None
+        return row.status
+
+
+async def _activities(app: Starlette) -> list[str]:
+    async with app.state.db.transaction() as session:
+        query = select(OutboxActivity.activity_type).order_by(OutboxActivity.id)
+        rows = await session.execute(query)
+        return list(rows.scalars())
+
+
+async def test_accepting_a_follow_request_sends_our_accept(
+    admin_app: Starlette, operator: httpx.AsyncClient
+) -> None:
+    await seed_federation(admin_app)
+    answer = await _act(operator, "/admin/follows", "/admin/follows/accept", {"actor": COOP})
+    assert answer.status_code == 303 and answer.headers["location"] == "/admin/follows"
+    assert await _follower_state(admin_app) == "accepted"
+    assert (await _activities(admin_app))[-1] == "Accept"
+    page = await operator.get("/admin/follows")
+    assert "Accepted the follow request of " + COOP in page.text
+    assert "No follow requests are waiting." in page.text
+    again = await _act(operator, "/admin/follows", "/admin/follows/accept", {"actor": COOP})
+    assert again.status_code == 303
+    assert "has no pending follow request" in (await operator.get("/admin/follows")).text
+
+
+async def test_an_anonymous_action_is_sent_to_log_in_and_changes_nothing(
+    admin_app: Starlette, anonymous: httpx.AsyncClient
+) -> None:
+    await seed_federation(admin_app)
+    answer = await _act(anonymous, "/login", "/admin/follows/accept", {"actor": COOP})
+    assert answer.status_code == 303 and answer.headers["location"] == "/login?next=/admin"
+    assert await _follower_state(admin_app) == "pending"
+
+
+async def test_a_form_without_the_csrf_token_changes_nothing(
+    admin_app: Starlette, operator: httpx.AsyncClient
+) -> None:
+    ids = await seed_federation(admin_app)
+    for action, data in [
+        ("/admin/follows/accept", {"actor": COOP}),
+        ("/admin/deliveries/retry", {"delivery": str(ids["dead"])}),
+        ("/admin/deliveries/retry-all", {"password": PASSWORD}),
+    ]:
+        answer = await operator.post(action, data={"csrf_token": "forged", **data})
+        assert answer.status_code == 403, action
+        assert "did not carry the right token" in answer.text
+    assert await _follower_state(admin_app) == "pending"
+    assert await _delivery_status(admin_app, ids["dead"]) == "dead"
+
+
+async def test_rejecting_needs_the_password_again(
+    admin_app: Starlette, operator: httpx.AsyncClient
+) -> None:
+    await seed_federation(admin_app)
+    for wrong in ({}, {"password": "not my password"}):
+        answer = await _act(
+            operator, "/admin/follows", "/admin/follows/reject", {"actor": COOP, **wrong}
+        )
+        assert answer.status_code == 403
+        assert "nothing was changed" in answer.text
+    assert await _follower_state(admin_app) == "pending"
+    assert "Reject" not in await _activities(admin_app)
+    answer = await _act(
+        operator, "/admin/follows", "/admin/follows/reject", {"actor": COOP, "password": PASSWORD}
+    )
+    assert answer.status_code == 303
+    assert await _follower_state(admin_app) == "rejected"
+    assert (await _activities(admin_app))[-1] == "Reject"
+
+
+async def test_retrying_one_dead_delivery(
+    admin_app: Starlette, operator: httpx.AsyncClient
+) -> None:
+    ids = await seed_federation(admin_app)
+    answer = await _act(
+        operator, "/admin/deliveries", "/admin/deliveries/retry", {"delivery": str(ids["dead"])}
+    )
+    assert answer.status_code == 303
+    assert await _delivery_status(admin_app, ids["dead"]) == "pending"
+    page = (await operator.get("/admin/deliveries")).text
+    assert f"Delivery #{ids['dead']} is queued again" in page
+    assert "No dead deliveries." in page
+
+
+async def test_retrying_all_needs_the_password(
+    admin_app: Starlette, operator: httpx.AsyncClient
+) -> None:
+    ids = await seed_federation(admin_app)
+    wrong = await _act(
+        operator, "/admin/deliveries", "/admin/deliveries/retry-all", {"password": "guess"}
+    )
+    assert wrong.status_code == 403
+    assert await _delivery_status(admin_app, ids["dead"]) == "dead"
+    right = await _act(
+        operator, "/admin/deliveries", "/admin/deliveries/retry-all", {"password": PASSWORD}
+    )
+    assert right.status_code == 303
+    assert await _delivery_status(admin_app, ids["dead"]) == "pending"
+    assert "1 dead deliveries are queued again" in (await operator.get("/admin/deliveries")).text
+
+
+class RecordingProvider:
+    """Stands in for SumUp: remembers which transactions it was asked to refund."""
+
+    def __init__(self) -> None:
+        self.refunded: list[str] = []
+
+    async def fetch_checkout(self, checkout_id: str) -> None:
+        raise AssertionError("the seeded order has no checkout to fetch")
+
+    async def refund(self, transaction_id: str, amount: Decimal | None = None, **_: object) -> None:
+        self.refunded.append(transaction_id)
+
+
+async def _order_status(app: Starlette, number: str) -> str:
+    async with app.state.db.transaction() as session:
+        order = await session.get(ShopOrder, order_id_from_number(number))
+        assert order is not None
+        return order.status
+
+
+async def test_refunding_a_paid_order(admin_app: Starlette, operator: httpx.AsyncClient) -> None:
+    provider = RecordingProvider()
+    admin_app.state.payment_provider = provider
+    number = await seed_paid_order(admin_app)
+    page = f"/admin/orders/{number}"
+    wrong = await _act(operator, page, page + "/refund", {"password": "wrong password"})
+    assert wrong.status_code == 403
+    assert await _order_status(admin_app, number) == "paid" and provider.refunded == []
+    right = await _act(operator, page, page + "/refund", {"password": PASSWORD})
+    assert right.status_code == 303 and right.headers["location"] == page
+    assert provider.refunded == ["txn-123"]
+    assert await _order_status(admin_app, number) == "refunded"
+    shown = (await operator.get(page)).text
+    assert "Refund issued by op@coop.example" in shown
+    assert 'id="order-status">refunded<' in shown
+    assert "/refund" not in shown  # nothing left to refund: no form
+    again = await _act(operator, "/admin/orders", page + "/refund", {"password": PASSWORD})
+    assert again.status_code == 303
+    assert provider.refunded == ["txn-123"]
+    assert "nothing to refund" in (await operator.get(page)).text
+

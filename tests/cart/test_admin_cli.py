@@ -1,0 +1,100 @@
+"""`rose-cart operators add|list`, run as an operator runs them, on both engines."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from cart.accounts import Account, Passwords, authenticate
+from service.cli import main
+from store import Database
+from tests.conftest import TEST_SECRET
+
+
+@pytest.fixture
+def cli(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    for name, value in {
+        "ROSE_CART_DATA_DIR": str(tmp_path), "ROSE_CART_DATABASE_URL": database_url,
+        "ROSE_CART_SECRET_KEY": TEST_SECRET, "ROSE_CART_BASE_URL": "https://cart.test",
+    }.items():
+        monkeypatch.setenv(name, value)
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None, code: int = 0) -> str:
+        result = runner.invoke(main, list(args), input=input, catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    return run
+
+
+def _accounts(database_url: str) -> dict[str, str]:
+    async def go() -> dict[str, str]:
+        db = Database(database_url)
+        try:
+            async with db.transaction() as session:
+                rows = (await session.execute(select(Account))).scalars()
+                return {a.email: a.role for a in rows}
+        finally:
+            await db.dispose()
+
+    return asyncio.run(go())
+
+
+def _can_log_in(database_url: str, email: str, password: str) -> bool:
+    async def go() -> bool:
+        db = Database(database_url)
+        try:
+            async with db.transaction() as session:
+                await authenticate(session, Passwords(), email, password)
+                return True
+        finally:
+            await db.dispose()
+
+    return asyncio.run(go())
+
+
+def test_operators_add_creates_an_operator_from_stdin(cli, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    out = cli("operators", "add", "Op@Coop.example", "--password-stdin",
+              input="a long password\n")
+    assert "created operator Op@Coop.example" in out
+    assert _accounts(database_url) == {"Op@Coop.example": "operator"}
+    assert _can_log_in(database_url, "op@coop.example", "a long password")
+    listed = json.loads(cli("operators", "list", "--json"))
+    assert [row["email"] for row in listed] == ["Op@Coop.example"]
+
+
+def test_operators_add_prompts_twice(cli, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    out = cli("operators", "add", "op@coop.example",
+              input="first password 1\nsecond password\nsame password 1\nsame password 1\n")
+    assert "Repeat password" in out and "created operator" in out
+    assert _can_log_in(database_url, "op@coop.example", "same password 1")
+
+
+def test_operators_add_promotes_a_shopper_and_refuses_short_passwords(  # type: ignore[no-untyped-def]
+    cli, database_url: str
+) -> None:
+    out = cli("operators", "add", "short@coop.example", "--password-stdin", input="short\n", code=1)
+    assert "at least 10 characters" in out
+    assert "no operators yet" in cli("operators", "list")
+
+    async def shopper() -> None:
+        from cart.accounts import register
+
+        db = Database(database_url)
+        try:
+            async with db.transaction() as session:
+                await register(session, Passwords(), "ada@example.org", "shopper password")
+        finally:
+            await db.dispose()
+
+    asyncio.run(shopper())
+    assert "promoted ada@example.org" in cli("operators", "add", "ADA@example.org")
+    assert _accounts(database_url) == {"ada@example.org": "operator"}
+    assert "already is an operator" in cli("operators", "add", "ada@example.org")
+    assert cli("operators", "list").strip() == "ada@example.org"

@@ -1,0 +1,67 @@
+"""`rose-cart orders list|show|refund` and `rose-cart inbox log`, on both engines."""
+# ruff: noqa: F811 - the cli fixture is imported, then named as a parameter
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from sqlalchemy import update
+
+from cart.order_models import ShopOrder
+from cart.orders import record
+from inbox.models import InboxActivity
+from store import Database, upgrade, utcnow
+from tests.cart.checkout_support import SHOPPER, checkout, fill, stock_shop
+from tests.cart.test_admin_cli import cli  # noqa: F401
+
+
+def _seed(database_url: str) -> str:
+    async def go() -> str:
+        db = Database(database_url)
+        try:
+            await upgrade(db.engine)
+            shop = await stock_shop(db)
+            await fill(db, SHOPPER, (shop["loaf"], 2))
+            placed = await checkout(db)
+            now = utcnow()
+            async with db.transaction() as session:
+                await session.execute(
+                    update(ShopOrder).where(ShopOrder.id == placed.order.id)
+                    .values(status="paid", transaction_id="txn-9", paid_at=now)
+                )
+                await record(session, placed.order.id, "paid", "Payment received", now)
+                session.add(InboxActivity(
+                    ap_id="https://market.example/a/1", ap_actor_id="https://market.example/actor",
+                    activity_type="Update", object_type="Product", body="{}", status="failed",
+                    last_error="no price",
+                ))
+            return placed.order.number
+        finally:
+            await db.dispose()
+
+    return asyncio.run(go())
+
+
+def test_orders_list_show_and_refund(cli, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    number = _seed(database_url)
+    listed = json.loads(cli("orders", "list", "--status", "paid", "--json"))
+    assert [o["number"] for o in listed] == [number]
+    assert "no orders match" in cli("orders", "list", "--status", "refunded")
+    shown = json.loads(cli("orders", "show", number, "--json"))
+    assert shown["status"] == "paid" and shown["items"][0]["quantity"] == 2
+    assert [h["status"] for h in shown["history"]][-1] == "paid"
+    assert "refund of " + number + " requested" in cli("orders", "refund", number, "--yes")
+    shown = json.loads(cli("orders", "show", number, "--json"))
+    assert shown["status"] == "refund_requested"
+    assert shown["history"][-1]["note"] == "Refund issued from the command line"
+    assert "only paid orders are refunded" in cli("orders", "refund", number, "--yes", code=1)
+    assert "no order RA-999999" in cli("orders", "show", "RA-999999", code=1)
+
+
+def test_inbox_log(cli, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    _seed(database_url)
+    logged = json.loads(cli("inbox", "log", "--status", "failed", "--json"))
+    assert [(a["type"], a["last_error"]) for a in logged] == [("Update", "no price")]
+    assert "nothing in the inbox log" in cli("inbox", "log", "--status", "ignored")
+    assert "Update(Product)" in cli("inbox", "log")

@@ -1,0 +1,224 @@
+"""The operator's admin pages in-process: who may see them, and what each page shows.
+
+Fixtures here are shared with test_admin_actions.py (imported there).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import update
+from starlette.applications import Starlette
+
+from actor.schemes import PeerSignatureScheme
+from cart.accounts import Passwords, Role, register
+from cart.order_models import ShopOrder
+from cart.orders import record
+from cart.web import configure_web
+from inbox.models import InboxActivity
+from outbox.models import DeliveryHost, Follower, OutboxActivity, OutboxDelivery
+from service.app import create_app
+from service.settings import Settings, parse_peers
+from store import utcnow
+from tests.cart.checkout_support import SHOPPER, checkout, fill, stock_shop
+from tests.cart.web_support import CHEAP_PASSWORDS, login, new_client
+from tests.cart.web_support import register as register_shopper
+
+OPERATOR = "op@coop.example"
+PASSWORD = "operator password 1"  # noqa: S105
+MARKET = "https://market.example/actor"
+CALENDAR = "https://calendar.example/actor"
+COOP = "https://coop.example/actor"
+DEAD_INBOX = "https://gone.example/inbox"
+
+
+@pytest.fixture
+async def admin_app(settings: Settings) -> AsyncIterator[Starlette]:
+    peers = parse_peers(f"market={MARKET},calendar={CALENDAR}")
+    app = create_app(settings.model_copy(update={"peers": peers}))
+    async with app.router.lifespan_context(app):
+        config = configure_web(app.state, passwords=Passwords(CHEAP_PASSWORDS))
+        async with app.state.db.transaction() as session:
+            await register(session, config.passwords, OPERATOR, PASSWORD, role=Role.OPERATOR)
+        yield app
+
+
+@pytest.fixture
+async def anonymous(admin_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    async with new_client(admin_app) as client:
+        yield client
+
+
+@pytest.fixture
+async def operator(admin_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    async with new_client(admin_app) as client:
+        answer = await login(client, OPERATOR, PASSWORD)
+        assert answer.status_code == 303
+        yield client
+
+
+async def seed_federation(app: Starlette) -> dict[str, int]:
+    """A pending follow request, an accepted follower, a dead delivery, inbox rows, a host."""
+    now = utcnow()
+    async with app.state.db.transaction() as session:
+        session.add_all([
+            Follower(ap_actor_id=COOP, follow_ap_id=COOP + "#follow-1", state="pending",
+                     inbox="https://coop.example/inbox"),
+            Follower(ap_actor_id="https://old.example/actor", follow_ap_id="https://old.example/f",
+                     state="accepted", inbox="https://old.example/inbox"),
+            InboxActivity(ap_id=MARKET + "/activities/1", ap_actor_id=MARKET,
+                          activity_type="Update", object_type="Product", body="{}",
+                          status="failed", last_error="handler raised KeyError 'price'"),
+            InboxActivity(ap_id=MARKET + "/activities/2", ap_actor_id=MARKET,
+                          activity_type="Like", body="{}", status="ignored"),
+            DeliveryHost(host="https://gone.example", consecutive_failures=7,
+                         unavailable_since=now - timedelta(hours=2)),
+            PeerSignatureScheme(origin="https://market.example", scheme="rfc9421"),
+        ])
+        activity = OutboxActivity(ap_id="https://cart.test/activities/a1",
+                                  activity_type="Create", body="{}")
+        session.add(activity)
+        await session.flush()
+        dead = OutboxDelivery(activity_id=activity.id, inbox=DEAD_INBOX,
+                              host="https://gone.example", status="dead", attempts=9,
+                              last_status=503, last_error="Service Unavailable", finished_at=now)
+        session.add(dead)
+        await session.flush()
+        return {"dead": dead.id, "activity": activity.id}
+
+
+async def seed_paid_order(app: Starlette) -> str:
+    db = app.state.db
+    shop = await stock_shop(db)
+    await fill(db, SHOPPER, (shop["loaf"], 2))
+    placed = await checkout(db)
+    now = utcnow()
+    async with db.transaction() as session:
+        await session.execute(
+            update(ShopOrder).where(ShopOrder.id == placed.order.id)
+            .values(status="paid", transaction_id="txn-123", paid_at=now, created_at=now)
+        )
+        await record(session, placed.order.id, "paid", "Payment received", now)
+    return placed.order.number
+
+
+ADMIN_PAGES = ["/admin", "/admin/peers", "/admin/follows", "/admin/deliveries",
+               "/admin/inbox", "/admin/orders"]
+
+
+@pytest.mark.parametrize("path", ADMIN_PAGES)
+async def test_anonymous_visitors_are_sent_to_log_in(
+    anonymous: httpx.AsyncClient, path: str
+) -> None:
+    answer = await anonymous.get(path)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"/login?next={path}"
+
+
+async def test_a_shopper_account_gets_403(anonymous: httpx.AsyncClient) -> None:
+    await register_shopper(anonymous, "shopper@example.org")
+    for path in ADMIN_PAGES:
+        answer = await anonymous.get(path)
+        assert answer.status_code == 403, path
+        assert "Operators only" in answer.text
+
+
+async def test_a_shopper_cannot_act_either(
+    admin_app: Starlette, anonymous: httpx.AsyncClient
+) -> None:
+    await seed_federation(admin_app)
+    await register_shopper(anonymous, "shopper@example.org")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', (await anonymous.get("/")).text)
+    assert token
+    answer = await anonymous.post(
+        "/admin/follows/accept", data={"csrf_token": token.group(1), "actor": COOP}
+    )
+    assert answer.status_code == 403
+    async with admin_app.state.db.transaction() as session:
+        assert (await session.get(Follower, COOP)).state == "pending"  # type: ignore[union-attr]
+
+
+async def test_dashboard_counts_and_draws_charts(
+    admin_app: Starlette, operator: httpx.AsyncClient
+) -> None:
+    await seed_federation(admin_app)
+    await seed_paid_order(admin_app)
+    page = await operator.get("/admin")
+    assert page.status_code == 200
+    text = page.text
+    assert "<strong>1</strong> follow request waiting" in text
+    assert "<strong>1</strong> dead deliveries" in text
+    assert "<strong>1</strong> failed inbox activities" in text
+    assert "<strong>1</strong> paid orders" in text
+    assert text.count('<figure class="chart">') == 2
+    assert text.count('class="bar"') == 28  # 14 days, two charts
+    assert "Orders placed per day: 1 in 14 days" in text
+    today = utcnow()
+    assert f"<title>{today.day} {today:%b}: 1</title>" in text  # today's bar of orders
+    assert "Deliveries queued per day: 0 in 14 days" not in text
+    assert "<script" not in text
+
+
+async def test_peers_page_shows_role_follow_state_and_scheme(
+    admin_app: Starlette, operator: httpx.AsyncClient
+) -> None:
+    await seed_federation(admin_app)
+    text = (await operator.get("/admin/peers")).text
+    market_row = text[text.index(MARKET):].split("</tr>")[0]
+    assert "not sent" in market_row and "RFC 9421" in market_row and "UTC" in market_row
+    calendar_row = text[text.index(CALENDAR):].split("</tr>")[0]
+    assert "not learned yet" in calendar_row and "never" in calendar_row
+    assert "<td>market</td>" in text and "<td>calendar</td>" in text
+
+
+async def test_follows_page_lists_requests_and_followers(
+    admin_app: Starlette, operator: httpx.AsyncClient
+) -> None:
+    await seed_federation(admin_app)
+    text = (await operator.get("/admin/follows")).text
+    waiting = text.split("<h2>Followers</h2>")[0]
+    assert COOP in waiting and "Accept" in waiting and "Reject" in waiting
+    assert "asks for your password again" in waiting or "ask for your password again" in waiting
+    assert "https://old.example/actor" in text.split("<h2>Followers</h2>")[1]
+
+
+async def test_deliveries_page_shows_states_hosts_and_dead(
+    admin_app: Starlette, operator: httpx.AsyncClient
+) -> None:
+    ids = await seed_federation(admin_app)
+    text = (await operator.get("/admin/deliveries")).text
+    assert "https://gone.example" in text and "unavailable" in text
+    assert f'id="delivery-{ids["dead"]}"' in text
+    assert "Service Unavailable" in text
+    assert "Retry all dead deliveries" in text
+
+
+async def test_inbox_log_shows_outcomes_and_explains_rejections(
+    admin_app: Starlette, operator: httpx.AsyncClient
+) -> None:
+    await seed_federation(admin_app)
+    text = (await operator.get("/admin/inbox")).text
+    assert "handler raised KeyError &#39;price&#39;" in text
+    assert "ignored" in text and "Like" in text
+    assert "rejected</strong> at the door" in text and "not stored, by design" in text
+    failed_only = (await operator.get("/admin/inbox?status=failed")).text
+    assert "Update(Product)" in failed_only and "<td>Like" not in failed_only
+
+
+async def test_orders_search_and_detail(admin_app: Starlette, operator: httpx.AsyncClient) -> None:
+    number = await seed_paid_order(admin_app)
+    found = (await operator.get(f"/admin/orders?q={number}")).text
+    assert f'href="/admin/orders/{number}"' in found
+    paid = (await operator.get("/admin/orders?status=paid")).text
+    assert f'href="/admin/orders/{number}"' in paid
+    none = (await operator.get("/admin/orders?status=refunded")).text
+    assert "No orders match." in none
+    assert "No orders match." in (await operator.get("/admin/orders?q=banana")).text
+    detail = await operator.get(f"/admin/orders/{number}")
+    assert detail.status_code == 200
+    assert "Payment received" in detail.text and "Refund" in detail.text
+    assert (await operator.get("/admin/orders/RA-999999")).status_code == 404
