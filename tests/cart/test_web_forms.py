@@ -169,3 +169,23 @@ async def test_registering_keeps_the_anonymous_cart(
     page = (await web_client.get(response.headers["location"])).text
     assert "You are logged in as New@Example.org." in page
     assert '<span class="badge" data-cart-count>2</span>' in page
+
+
+async def test_logging_in_from_a_page_that_needed_it_goes_back_there(
+    web_app: Starlette, web_client: httpx.AsyncClient
+) -> None:
+    await register(web_client)
+    await post_form(web_client, "/logout", {}, csrf_from="/")
+    form = await web_client.get("/login", params={"next": "/orders"})
+    assert 'name="next" value="/orders"' in form.text
+    answer = await post_form(
+        web_client, "/login",
+        {"email": "ada@example.org", "password": "correct horse battery", "next": "/orders"},
+    )
+    assert answer.status_code == 303 and answer.headers["location"] == "/orders"
+    elsewhere = await post_form(
+        web_client, "/login",
+        {"email": "ada@example.org", "password": "correct horse battery",
+         "next": "https://evil.example/"},
+    )
+    assert elsewhere.headers["location"] in ("/", "/cart")
