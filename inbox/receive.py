@@ -84,25 +84,26 @@ class InboxReceiver:
             raise Rejected(problem.status, verified.reason.value, problem.detail)
         document = self._json(body)
         activity, ignored = self._parse(document)
-        signer = check_signer(verified, activity.actor if activity else document["actor"])
+        actor, activity_id = self._identity(document, activity)
+        signer = check_signer(verified, actor)
         if isinstance(signer, SignatureRejected):
             raise Rejected(401, signer.reason.value, signer.detail)
         kind = kind_of(activity) if activity else Kind(str(document.get("type")), None, ())
-        self._check_origin(document["actor"], document["id"], kind)
+        self._check_origin(actor, activity_id, kind)
         if not ignored and not self.registry.allowed(
-            kind.activity_type, kind.object_type, self.roles_of(document["actor"])
+            kind.activity_type, kind.object_type, self.roles_of(actor)
         ):
             raise Rejected(
                 403, "not-allowed",
-                f"{document['actor']} may not send {kind.activity_type}"
+                f"{actor} may not send {kind.activity_type}"
                 + (f" of {kind.object_type}" if kind.object_type else "") + " here",
             )
-        self.limiter.check(document["actor"])
+        self.limiter.check(actor)
         now = utcnow()
         new = await self.writer.store(
             {
-                "ap_id": document["id"],
-                "ap_actor_id": document["actor"],
+                "ap_id": activity_id,
+                "ap_actor_id": actor,
                 "activity_type": kind.activity_type[:64],
                 "object_type": kind.object_type,
                 "body": body.decode("utf-8"),
@@ -113,8 +114,27 @@ class InboxReceiver:
             }
         )
         if not new:
-            log.debug("repeat delivery", extra={"ap_id": document["id"]})
+            log.debug("repeat delivery", extra={"ap_id": activity_id})
         return ACCEPTED
+
+    @staticmethod
+    def _identity(document: dict[str, Any], activity: Any) -> tuple[str, str]:
+        """Who sends this and its id, as the parser read them, and only if the raw JSON agrees.
+
+        A document outside our exact context is read through JSON-LD, where an inline
+        context can rename keys: its raw "actor" could name a trusted peer while the
+        activity's real actor is the signer. Every later check and the stored row use one
+        identity, and a document that says two things about it is refused.
+        """
+        if activity is None:  # an activity type we ignore: _parse checked both are IRIs
+            return document["actor"], document["id"]
+        if document.get("actor") != activity.actor or document.get("id") != activity.id:
+            raise Rejected(
+                400, "ambiguous-identity",
+                "the activity's actor and id must be plain IRIs under the keys actor and id, "
+                "meaning the same with and without JSON-LD processing",
+            )
+        return activity.actor, activity.id
 
     @staticmethod
     def _json(body: bytes) -> dict[str, Any]:

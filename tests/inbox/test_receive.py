@@ -248,3 +248,36 @@ async def test_an_actor_deleting_itself_is_no_longer_trusted(served: Served, str
     answer = await stranger.deliver(served.inbox, follow)
     assert answer.status_code == 401
     assert len(await stored(served)) == 1
+
+
+async def test_an_inline_context_cannot_make_the_raw_actor_name_a_trusted_peer(
+    served: Served, market: RemotePeer, stranger: RemotePeer
+) -> None:
+    """Found in review: the raw "actor" said the market while JSON-LD read the signer."""
+    from vocab.contexts import outgoing_context
+
+    served.app.state.federation.registry.register("Create", "Product", _noop, senders={"market"})
+    renaming = {
+        "actor": "https://example.org/ignored#x",
+        "by": {"@id": "https://www.w3.org/ns/activitystreams#actor", "@type": "@id"},
+    }
+    spoof = {
+        "@context": [*outgoing_context(), renaming],
+        "id": market.new_id(), "type": "Create", "actor": market.actor_id, "by": stranger.actor_id,
+        "object": product(market, name="SPOOFED"),
+    }
+    before = await snapshot(served.db)
+    answer = await stranger.deliver(served.inbox, spoof)
+    await expect_rejected(served, answer, 400, "actor and id must be plain IRIs")
+    assert await snapshot(served.db) == before
+
+
+@pytest.mark.parametrize("shape", ["embedded", "list"])
+async def test_an_actor_given_as_an_object_or_a_list_is_a_clear_400_not_a_500(
+    served: Served, stranger: RemotePeer, shape: str
+) -> None:
+    follow = stranger.activity("Follow", f"{served.base_url}/actor")
+    follow["actor"] = {"id": stranger.actor_id} if shape == "embedded" else [stranger.actor_id]
+    answer = await stranger.deliver(served.inbox, follow)
+    assert answer.status_code == 400, answer.text
+    assert await stored(served) == []
