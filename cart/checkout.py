@@ -38,6 +38,7 @@ from cart.order_states import ClaimState, OrderStatus
 from cart.orders import announce_created, record
 from cart.totals import PageCart
 from store import utcnow
+from vocab.money import currency_minor_units
 
 PAYMENT_WINDOW = timedelta(minutes=30)  # SumUp checkout valid_until, and our expiry
 # A tab submitted this long after its page cart was checked out is shown that order.
@@ -131,10 +132,31 @@ async def checkout_token_for(
     return row.token
 
 
+def _finer_than_the_currency(price: Money) -> bool:
+    """A price with more decimals than its currency has (3.505 GBP) cannot be charged."""
+    places = MINOR_UNITS.get(price.currency)
+    exponent = price.amount.normalize().as_tuple().exponent  # 3.500 counts as 3.5
+    return places is not None and isinstance(exponent, int) and -exponent > places
+
+
+MINOR_UNITS = currency_minor_units()
+
+
 def _problems(page: PageCart) -> list[Problem]:
     problems = [
         Problem(line.message or "Please check this line.", line.id, line.item.name)
         for line in page.problem_lines
+    ]
+    problems += [
+        Problem(
+            f"{line.item.name} is priced at {line.current_price.plain()} "
+            f"{line.current_price.currency}, finer than the currency allows, so it cannot be "
+            "charged. Remove it to check out the rest.",
+            line.id,
+            line.item.name,
+        )
+        for line in page.ok_lines
+        if _finer_than_the_currency(line.current_price)
     ]
     if not problems and len(sum_by_currency(line.line_total for line in page.lines)) > 1:
         problems.append(

@@ -219,3 +219,18 @@ async def test_orders_placed_anonymously_follow_the_shopper_into_their_account(
         with pytest.raises(OrderNotFound):
             await shopper_order(session, SHOPPER, order.number)
     assert mine.order.id == order.id
+
+
+async def test_a_price_finer_than_its_currency_stops_checkout_instead_of_an_unpayable_order(
+    db: Database,
+) -> None:
+    """Found in review: 3.505 GBP was placed, then could never be charged by SumUp."""
+    async with db.transaction() as session:
+        odd = await offer(session, product(44, name="Odd loaf", price="3.505"))
+        fine = await offer(session, product(45, name="Rye", price="4.200"))  # 4.2: fine
+    await fill(db, SHOPPER, (odd, 1), (fine, 1))
+    with pytest.raises(CheckoutProblem) as raised:
+        await checkout(db)
+    [problem] = raised.value.problems
+    assert problem.name == "Odd loaf" and "3.505 GBP" in problem.message
+    assert await orders(db) == []
