@@ -98,6 +98,6 @@ async def load_memory(session: AsyncSession, origins: Iterable[str] | None = Non
 async def save_learned(session: AsyncSession, memory: SchemeMemory) -> int:
     """Write what `memory` learned since the last save; returns how many origins."""
     learned = memory.take_learned()
-    for origin, scheme in learned.items():
+    for origin, scheme in sorted(learned.items()):  # one lock order for every worker
         await remember_scheme(session, origin, scheme)
     return len(learned)
