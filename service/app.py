@@ -33,6 +33,7 @@ from outbox.collections import outbox_routes
 from service.federation import build_federation, follow_peers
 from service.health import health_routes
 from service.logs import RequestIdMiddleware
+from service.metrics import metrics_routes
 from service.payments import Payments
 from service.middleware import SecurityHeadersMiddleware
 from service.settings import Settings
@@ -104,6 +105,7 @@ def create_app(settings: Settings) -> Starlette:
         # The inbox is the hottest path: matched first.
         *inbox_routes(),
         *health_routes,
+        *metrics_routes,
         *discovery_routes(),
         *outbox_routes(),
         *vocabulary_routes,

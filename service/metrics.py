@@ -1,0 +1,127 @@
+"""`GET /metrics`: queue depths and outcomes in the Prometheus text exposition format.
+
+Every scrape reads the database afresh (a handful of COUNT ... GROUP BY queries over
+indexed status columns), so every web process reports the same numbers for the whole
+deployment: scrape any one of them. Nothing is kept in process memory, which is what
+lets N web and M worker processes share one PostgreSQL.
+
+The format is written by hand (version 0.0.4 of the text format:
+https://prometheus.io/docs/instrumenting/exposition_formats/) to avoid a dependency.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import column, func, select, table, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from cart.order_states import OrderStatus
+from inbox.models import InboxStatus
+from outbox.states import DeliveryState, FollowerState
+from store import Database
+
+log = logging.getLogger("rose_cart.metrics")
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class Family:
+    """One gauge family counted by a label column: every known label value is always emitted."""
+
+    name: str
+    help: str
+    table: str
+    column: str
+    label: str
+    known: tuple[str, ...]
+
+
+FAMILIES = (
+    Family(
+        "rose_cart_inbox_activities",
+        "Inbox activities by status (pending is the inbox queue depth).",
+        "inbox_activities",
+        "status",
+        "status",
+        tuple(InboxStatus),
+    ),
+    Family(
+        "rose_cart_outbox_deliveries",
+        "Outbox deliveries by state (pending is the delivery queue depth; dead needs an operator).",
+        "outbox_deliveries",
+        "status",
+        "state",
+        tuple(DeliveryState),
+    ),
+    Family(
+        "rose_cart_orders",
+        "Orders by status (pending orders are waiting for payment).",
+        "orders",
+        "status",
+        "status",
+        tuple(OrderStatus),
+    ),
+    Family(
+        "rose_cart_followers",
+        "Followers of our actor by state (pending ones wait for an operator).",
+        "followers",
+        "state",
+        "state",
+        tuple(FollowerState),
+    ),
+)
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+async def _count_by(session: AsyncSession, family: Family) -> dict[str, int]:
+    label = column(family.column)
+    rows = await session.execute(
+        select(label, func.count()).select_from(table(family.table)).group_by(label)
+    )
+    return {str(value): int(count) for value, count in rows.all()}
+
+
+async def collect(db: Database) -> str:
+    """The whole exposition text, read in one transaction."""
+    lines: list[str] = []
+    async with db.transaction() as session:
+        for family in FAMILIES:
+            found = await _count_by(session, family)
+            lines.append(f"# HELP {family.name} {family.help}")
+            lines.append(f"# TYPE {family.name} gauge")
+            for value in (*family.known, *sorted(set(found) - set(family.known))):
+                label = f'{family.label}="{_escape(value)}"'
+                lines.append(f"{family.name}{{{label}}} {found.get(value, 0)}")
+        backfills = await session.scalar(
+            text("SELECT COUNT(*) FROM catalog_backfills WHERE finished_at IS NULL")
+        )
+        lines.append(
+            "# HELP rose_cart_catalog_backfills_pending Catalogue backfills not finished yet."
+        )
+        lines.append("# TYPE rose_cart_catalog_backfills_pending gauge")
+        lines.append(f"rose_cart_catalog_backfills_pending {int(backfills or 0)}")
+    lines.append("# HELP rose_cart_up 1 when the metrics could be read from the database.")
+    lines.append("# TYPE rose_cart_up gauge")
+    lines.append("rose_cart_up 1")
+    return "\n".join(lines) + "\n"
+
+
+async def metrics(request: Request) -> Response:
+    try:
+        body = await collect(request.app.state.db)
+    except Exception as error:  # any database failure: say so in a form Prometheus reads
+        log.warning("metrics not readable", extra={"error": type(error).__name__})
+        body = "# TYPE rose_cart_up gauge\nrose_cart_up 0\n"
+        return PlainTextResponse(body, status_code=503, media_type=CONTENT_TYPE)
+    return PlainTextResponse(body, media_type=CONTENT_TYPE)
+
+
+metrics_routes = [Route("/metrics", metrics, methods=["GET"])]
