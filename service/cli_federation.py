@@ -46,6 +46,10 @@ def _emit(data: Any, as_json: bool, text: Callable[[], None]) -> None:
 def _run(settings: Settings, work: Callable[[Database, LocalActor], Awaitable[T]]) -> T:
     from service.app import prepare
 
+    # like `serve`: a first command on a fresh machine prepares the data directory itself
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.ensure_secret()
+
     async def run() -> T:
         db = Database(settings.resolved_database_url)
         try:
@@ -75,11 +79,14 @@ def register(main: click.Group) -> None:
     main.add_command(worker)
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.pass_obj
-def peers(settings: Settings, as_json: bool) -> None:
-    """The configured PEERS and where our follow of each stands."""
+@click.pass_context
+def peers(context: click.Context, as_json: bool) -> None:
+    """The configured PEERS and where our follow of each stands (or a subcommand)."""
+    if context.invoked_subcommand is not None:
+        return
+    settings: Settings = context.obj
 
     async def work(session: AsyncSession, _actor: LocalActor) -> list[dict[str, str]]:
         rows = {f.ap_object_id: f.state for f in (await session.execute(select(Follow))).scalars()}
@@ -97,6 +104,41 @@ def peers(settings: Settings, as_json: bool) -> None:
             click.echo(f"{peer['role']:<9} {peer['follow']:<9} {peer['actor']}")
 
     _emit(listed, as_json, text)
+
+
+@peers.command("backfill")
+@click.argument("iri")
+@click.pass_obj
+def peers_backfill(settings: Settings, iri: str) -> None:
+    """Fill the catalogue mirror again from a peer's catalog (signed, paged GETs)."""
+    from actor.fetch import Fetcher
+    from actor.http_auth import SignatureAuth
+    from actor.signatures import SigningKey
+    from cart.backfill import BackfillReport, backfill_catalog
+
+    role = next((p.role for p in settings.peers if p.actor_id == iri), None)
+
+    async def work(db: Database, actor: LocalActor) -> BackfillReport:
+        auth = SignatureAuth(SigningKey(actor.key_id, actor.keys.rsa.private))
+        fetcher = Fetcher(allow_private=settings.allow_private_addresses, auth=auth)
+        with click.progressbar(length=0, label="pages", file=sys.stderr, show_pos=True) as bar:
+
+            def progress(report: BackfillReport) -> None:
+                bar.label = f"page {report.pages}: {report.seen} items"
+                bar.update(1)
+
+            try:
+                return await backfill_catalog(db, fetcher, auth, iri, role=role, progress=progress)
+            finally:
+                await fetcher.aclose()
+
+    report = _run(settings, work)
+    click.echo(
+        f"{report.seen} items on {report.pages} pages: {report.created} new, {report.updated} "
+        f"updated, {report.unchanged} unchanged, {report.refused} refused, {report.failed} failed"
+    )
+    if not report.complete:
+        raise click.ClickException(f"stopped early: {report.error}")
 
 
 @click.group()
