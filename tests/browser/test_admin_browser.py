@@ -21,17 +21,11 @@ from cart.web import configure_web
 from outbox.models import Follower, OutboxDelivery
 from service.app import create_app
 from service.settings import Settings, parse_peers
-from tests.browser.test_cart_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 from tests.cart.test_admin_pages import COOP, MARKET, OPERATOR, PASSWORD, seed_federation
 from tests.cart.web_support import CHEAP_PASSWORDS
+from tests.support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, needs_chromium
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="needs Debian's Chromium at /usr/bin/chromium: apt-get install -y chromium",
-    ),
-]
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 
 def _free_port() -> int:

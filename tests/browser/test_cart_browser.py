@@ -23,27 +23,9 @@ from service.app import create_app
 from service.settings import Settings
 from tests.cart.catalog_factories import NOW, entry, offer, product
 from tests.cart.web_support import CHEAP_PASSWORDS, with_cart_routes
+from tests.support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, needs_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="needs Debian's Chromium at /usr/bin/chromium: apt-get install -y chromium",
-    ),
-]
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 
 def _free_port() -> int:

@@ -29,15 +29,13 @@ from service.settings import Settings
 from tests.cart.catalog_factories import offer, product
 from tests.cart.checkout_support import orders
 from tests.cart.web_support import CHEAP_PASSWORDS, with_cart_routes
+from tests.support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, needs_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 API_KEY, MERCHANT = "sup_sk_browser_test", "MBROWSER1"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Chromium at /usr/bin/chromium"),
+    needs_chromium,
 ]
 
 
@@ -111,7 +109,7 @@ async def test_a_shopper_pays_on_the_hosted_page_and_sees_the_paid_order(
             await expect(page.locator(".order-status")).to_have_text("Paid")
             await expect(page.get_by_text("Payment received")).to_be_visible()
             ARTIFACTS.mkdir(exist_ok=True)
-            await page.screenshot(path=str(ARTIFACTS / "order-paid.png"), full_page=True)
+            await page.screenshot(path=str(ARTIFACTS / "checkout-paid.png"), full_page=True)
         finally:
             await browser.close()
     (order,) = await orders(app.state.db)
