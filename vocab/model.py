@@ -52,7 +52,9 @@ class Order:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Product:
+class Offer:
+    """What a market product and a bookable calendar entry share: something for sale."""
+
     id: str
     attributed_to: str
     name: str
@@ -67,21 +69,15 @@ class Product:
 
 
 @dataclass(frozen=True, kw_only=True)
-class CalendarEntry:
-    id: str
-    attributed_to: str
-    name: str
-    price: MonetaryAmount
-    page: Page | None = None
+class Product(Offer):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class CalendarEntry(Offer):
     start_time: datetime | None = None
     end_time: datetime | None = None
     entry_state: str | None = None
-    available: bool | None = None
-    stock: int | None = None
-    url: str | None = None
-    summary: str | None = None
-    published: datetime | None = None
-    updated: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
