@@ -60,7 +60,9 @@ def _resource_matches(actor: LocalActor, resource: str) -> bool:
         return resource.rstrip("/") == actor.id
     account = resource[5:] if resource.lower().startswith("acct:") else resource
     if ":" in account.split("@")[0] and not resource.lower().startswith("acct:"):
-        raise HTTPException(400, f"unsupported resource scheme in {resource!r}: use acct: or https:")
+        raise HTTPException(
+            400, f"unsupported resource scheme in {resource!r}: use acct: or https:"
+        )
     user, at, host = account.lstrip("@").rpartition("@")
     if not at or not user or not host or any(c.isspace() for c in account):
         raise HTTPException(
@@ -91,12 +93,18 @@ async def webfinger(request: Request) -> Response:
 
 async def host_meta(request: Request) -> Response:
     base_url = local_actor(request).base_url
-    offers: list[tuple[str, str | None]] = [("application/xrd+xml", None), (JRD, None), (JSON, None)]
+    offers: list[tuple[str, str | None]] = [
+        ("application/xrd+xml", None),
+        (JRD, None),
+        (JSON, None),
+    ]
     if request.url.path.endswith(".json"):
         offers = offers[1:]
     chosen = choose(request.headers.get("accept"), offers)
     if chosen is None:
-        raise HTTPException(406, "host-meta is served as application/xrd+xml or application/jrd+json")
+        raise HTTPException(
+            406, "host-meta is served as application/xrd+xml or application/jrd+json"
+        )
     if chosen == "application/xrd+xml":
         return Response(documents.host_meta_xml(base_url), media_type=chosen, headers=CORS_ANY)
     return _json(documents.host_meta_json(base_url), chosen, CORS_ANY)
@@ -124,9 +132,7 @@ async def actor_profile(request: Request) -> Response:
     if representation == "html":
         page = _templates.get_template("profile.html").render(actor=actor)
         return HTMLResponse(page, headers=vary)
-    raise HTTPException(
-        406, "the actor is served as application/activity+json or as text/html"
-    )
+    raise HTTPException(406, "the actor is served as application/activity+json or as text/html")
 
 
 def discovery_routes() -> list[Route]:

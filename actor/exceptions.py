@@ -1,20 +1,20 @@
 """Errors of the actor package.
 
-    ActorError
-    ├── KeyUnsealError        a stored private key cannot be opened with this SECRET_KEY
-    ├── NotAcceptable         the client accepts none of the representations we serve
-    ├── FetchError            a remote document could not be fetched, or not trusted
-    │   ├── BlockedAddress    the host is not public (SSRF guard) or cannot be resolved
-    │   ├── FetchFailed       network error, timeout, unexpected status, or not a JSON object
-    │   ├── TooManyRedirects  more redirects than allowed
-    │   ├── RedirectLoop      a redirect leads back to a URL already visited
-    │   ├── NotActivityStreams  the answer's content type is not AS2
-    │   ├── IdMismatch        the document's id is not the URL it was fetched from
-    │   └── DocumentTooLarge  the answer is larger than the cap
-    ├── ProofError            a Data Integrity proof (FEP-8b32) cannot be made or does not verify
-    └── SignatureError        an HTTP signature cannot be made or read
-        ├── MalformedSignature  a signature, signature-input or date header cannot be parsed
-        └── MissingComponent    a component the signature covers is absent from the message
+ActorError
+├── KeyUnsealError        a stored private key cannot be opened with this SECRET_KEY
+├── NotAcceptable         the client accepts none of the representations we serve
+├── FetchError            a remote document could not be fetched, or not trusted
+│   ├── BlockedAddress    the host is not public (SSRF guard) or cannot be resolved
+│   ├── FetchFailed       network error, timeout, unexpected status, or not a JSON object
+│   ├── TooManyRedirects  more redirects than allowed
+│   ├── RedirectLoop      a redirect leads back to a URL already visited
+│   ├── NotActivityStreams  the answer's content type is not AS2
+│   ├── IdMismatch        the document's id is not the URL it was fetched from
+│   └── DocumentTooLarge  the answer is larger than the cap
+├── ProofError            a Data Integrity proof (FEP-8b32) cannot be made or does not verify
+└── SignatureError        an HTTP signature cannot be made or read
+    ├── MalformedSignature  a signature, signature-input or date header cannot be parsed
+    └── MissingComponent    a component the signature covers is absent from the message
 """
 
 

@@ -14,12 +14,16 @@ SKIP = {"harness", "__main__"}
 
 def main(names: list[str]) -> int:
     available = sorted(
-        m.name for m in pkgutil.iter_modules([str(HERE)]) if m.name not in SKIP and not m.name.startswith("_")
+        m.name
+        for m in pkgutil.iter_modules([str(HERE)])
+        if m.name not in SKIP and not m.name.startswith("_")
     )
     chosen = names or available
     unknown = [n for n in chosen if n not in available]
     if unknown:
-        print(f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(available) or 'none yet'}")
+        print(
+            f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(available) or 'none yet'}"
+        )
         return 2
     if not chosen:
         print("no benchmarks yet")

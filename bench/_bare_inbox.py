@@ -39,8 +39,15 @@ def main() -> None:
         return Response(status_code=202 if result.ok else 401)
 
     app = Starlette(routes=[Route("/actor/inbox", inbox, methods=["POST"])])
-    uvicorn.run(app, host="127.0.0.1", port=int(port), loop="uvloop", http="httptools",
-                access_log=False, log_level="warning")
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=int(port),
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+    )
 
 
 if __name__ == "__main__":

@@ -176,7 +176,6 @@ def serve(kind: str, port: int, data_dir: str) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-
 async def seed(data_dir: Path) -> None:
     from cart.catalog import upsert_object
     from store import Database, sqlite_url_for

@@ -57,8 +57,14 @@ class Sender:
     def app(self) -> Starlette:
         document = {
             "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
-            "id": self.actor, "type": "Service", "inbox": f"{self.actor}/inbox",
-            "publicKey": {"id": f"{self.actor}#main-key", "owner": self.actor, "publicKeyPem": self.pem.decode()},
+            "id": self.actor,
+            "type": "Service",
+            "inbox": f"{self.actor}/inbox",
+            "publicKey": {
+                "id": f"{self.actor}#main-key",
+                "owner": self.actor,
+                "publicKeyPem": self.pem.decode(),
+            },
         }
 
         async def actor(_request):  # type: ignore[no-untyped-def]
@@ -70,11 +76,16 @@ class Sender:
         key = SigningKey(f"{self.actor}#main-key", self.key)
         out = []
         for _ in range(count):
-            body = orjson.dumps({
-                "@context": "https://www.w3.org/ns/activitystreams",
-                "id": f"{self.base}/follows/{uuid.uuid4().hex}", "type": "Follow",
-                "actor": self.actor, "object": target, "padding": "x" * 1200,
-            })
+            body = orjson.dumps(
+                {
+                    "@context": "https://www.w3.org/ns/activitystreams",
+                    "id": f"{self.base}/follows/{uuid.uuid4().hex}",
+                    "type": "Follow",
+                    "actor": self.actor,
+                    "object": target,
+                    "padding": "x" * 1200,
+                }
+            )
             headers = {"Host": f"127.0.0.1:{port}", "Content-Type": "application/activity+json"}
             url = f"http://127.0.0.1:{port}/actor/inbox"
             headers.update(sign_request(Message.of("POST", url, headers, body), key))
@@ -82,13 +93,16 @@ class Sender:
         return out
 
 
-
-async def measure(sender: Sender, port: int, process: subprocess.Popen[bytes]) -> tuple[float, list[float], int]:
+async def measure(
+    sender: Sender, port: int, process: subprocess.Popen[bytes]
+) -> tuple[float, list[float], int]:
     await wait_ready(f"http://127.0.0.1:{port}/", process)
     target = f"http://127.0.0.1:{port}/actor"
     warm = await run_load("127.0.0.1", port, sender.deliveries(port, WARMUP, target), CONCURRENCY)
     assert set(warm.statuses) == {202}, f"warm-up answers: {dict(warm.statuses)}"
-    load = await run_load("127.0.0.1", port, sender.deliveries(port, DELIVERIES, target), CONCURRENCY)
+    load = await run_load(
+        "127.0.0.1", port, sender.deliveries(port, DELIVERIES, target), CONCURRENCY
+    )
     assert set(load.statuses) == {202}, f"answers: {dict(load.statuses)}"
     return load.rate, load.latencies, WARMUP + DELIVERIES
 
@@ -103,7 +117,15 @@ async def run() -> None:
         pem.write_bytes(sender.pem)
         bare_port = free_port()
         bare = subprocess.Popen(
-            [sys.executable, "-m", "bench._bare_inbox", str(bare_port), str(pem), f"{sender.actor}#main-key", sender.actor]
+            [
+                sys.executable,
+                "-m",
+                "bench._bare_inbox",
+                str(bare_port),
+                str(pem),
+                f"{sender.actor}#main-key",
+                sender.actor,
+            ]
         )
         try:
             bare_rate, bare_lat, _ = await measure(sender, bare_port, bare)
@@ -114,12 +136,21 @@ async def run() -> None:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("ROSE_CART_")}
         env.update(
-            ROSE_CART_DATA_DIR=tmp, ROSE_CART_BASE_URL=f"http://127.0.0.1:{port}", ROSE_CART_WORKERS="false",
-            ROSE_CART_ALLOW_PRIVATE_ADDRESSES="true", ROSE_CART_INBOX_RATE_LIMIT="0", ROSE_CART_LOG_LEVEL="WARNING",
+            ROSE_CART_DATA_DIR=tmp,
+            ROSE_CART_BASE_URL=f"http://127.0.0.1:{port}",
+            ROSE_CART_WORKERS="false",
+            ROSE_CART_ALLOW_PRIVATE_ADDRESSES="true",
+            ROSE_CART_INBOX_RATE_LIMIT="0",
+            ROSE_CART_LOG_LEVEL="WARNING",
         )
-        subprocess.run([sys.executable, "-m", "service", "init"], env=env, check=True, capture_output=True)
-        ours = subprocess.Popen([sys.executable, "-m", "service", "serve", "--port", str(port)], env=env,
-                                stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "service", "init"], env=env, check=True, capture_output=True
+        )
+        ours = subprocess.Popen(
+            [sys.executable, "-m", "service", "serve", "--port", str(port)],
+            env=env,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             our_rate, our_lat, sent = await measure(sender, port, ours)
         finally:
@@ -132,12 +163,20 @@ async def run() -> None:
     ms = 1000
     report(
         f"inbox: {DELIVERIES} signed 1.6 KB deliveries, {CONCURRENCY} connections, one server process",
-        [Figure("accepted + committed deliveries/s", our_rate, bare_rate, "req/s",
-                note="target ratio >= 0.5")],
+        [
+            Figure(
+                "accepted + committed deliveries/s",
+                our_rate,
+                bare_rate,
+                "req/s",
+                note="target ratio >= 0.5",
+            )
+        ],
         [
             f"ours: p50 {percentile(our_lat, 0.5) * ms:.2f} ms  p99 {percentile(our_lat, 0.99) * ms:.2f} ms",
             f"bare: p50 {percentile(bare_lat, 0.5) * ms:.2f} ms  p99 {percentile(bare_lat, 0.99) * ms:.2f} ms",
-            f"acknowledged {sent}, found committed {kept}" + ("" if kept == sent else "  <-- LOST WORK"),
+            f"acknowledged {sent}, found committed {kept}"
+            + ("" if kept == sent else "  <-- LOST WORK"),
         ],
     )
 

@@ -52,7 +52,11 @@ async def request_backfill(
     now = now or utcnow()
     job = await session.get(CatalogBackfill, actor_iri)
     if job is None:
-        session.add(CatalogBackfill(ap_actor_id=actor_iri, role=role, requested_at=now, due_at=now, attempts=0))
+        session.add(
+            CatalogBackfill(
+                ap_actor_id=actor_iri, role=role, requested_at=now, due_at=now, attempts=0
+            )
+        )
         return
     job.role, job.requested_at, job.due_at = role, now, now
     job.finished_at = job.last_error = None
@@ -65,8 +69,12 @@ def _retry_after(attempts: int) -> timedelta:
 
 class BackfillRunner:
     def __init__(
-        self, db: Database, fetcher: Fetcher, auth: httpx.Auth | None,
-        *, clock: Callable[[], datetime] = utcnow,
+        self,
+        db: Database,
+        fetcher: Fetcher,
+        auth: httpx.Auth | None,
+        *,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.db, self.fetcher, self.auth, self.clock = db, fetcher, auth, clock
 

@@ -61,9 +61,7 @@ class CheckoutProblem(CartError):
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = tuple(problems)
-        details = " ".join(
-            f"{p.name}: {p.message}" if p.name else p.message for p in self.problems
-        )
+        details = " ".join(f"{p.name}: {p.message}" if p.name else p.message for p in self.problems)
         super().__init__(f"{self.default_message} {details}".strip())
 
 
@@ -104,9 +102,7 @@ async def _lock_token_row(
             .on_conflict_do_nothing()
         )
         row = (
-            await session.execute(
-                query.with_for_update().execution_options(populate_existing=True)
-            )
+            await session.execute(query.with_for_update().execution_options(populate_existing=True))
         ).scalar()
         if row is not None:
             return row

@@ -54,11 +54,13 @@ async def _answered_order(session: AsyncSession, delivery: Delivery) -> ShopOrde
         return None
     owns = (
         await session.execute(
-            select(ShopOrderItem.id).where(
+            select(ShopOrderItem.id)
+            .where(
                 ShopOrderItem.order_id == order.id,
                 ShopOrderItem.ap_actor_id == delivery.ap_actor_id,
                 ShopOrderItem.kind == ENTRY,
-            ).limit(1)
+            )
+            .limit(1)
         )
     ).scalar()
     if owns is None:
@@ -106,22 +108,29 @@ def make_claim_handlers(
         status = OrderStatus(order.status)
         if status is OrderStatus.PENDING:
             await void_order(
-                session, order.id, OrderStatus.FAILED, local_actor,
-                note=note, shopper_note=note + " No payment was taken.", summary=reason, now=now,
+                session,
+                order.id,
+                OrderStatus.FAILED,
+                local_actor,
+                note=note,
+                shopper_note=note + " No payment was taken.",
+                summary=reason,
+                now=now,
             )
         elif status is OrderStatus.PAID:
             refunding = await transition(
-                session, order.id, OrderStatus.REFUND_REQUESTED,
+                session,
+                order.id,
+                OrderStatus.REFUND_REQUESTED,
                 note=note + " Your payment will be refunded.",
-                shopper_note=note + " Your payment will be refunded.", now=now,
+                shopper_note=note + " Your payment will be refunded.",
+                now=now,
             )
             if refunding is not None:
                 await move_claims(session, order.id, ClaimState.RELEASED)
                 await announce_cancelled(session, refunding, local_actor, now, reason)
         else:
-            log.info(
-                "Reject for an order that is %s", status, extra={"order": order.id}
-            )
+            log.info("Reject for an order that is %s", status, extra={"order": order.id})
 
     return handle_accept_order, handle_reject_order
 

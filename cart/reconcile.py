@@ -111,8 +111,13 @@ async def apply_checkout(
         checkout.status is CheckoutStatus.EXPIRED or now > order.valid_until + EXPIRY_GRACE
     ):
         await void_order(
-            session, order.id, OrderStatus.EXPIRED, local_actor,
-            note=EXPIRED_NOTE, shopper_note=EXPIRED_NOTE, now=now,
+            session,
+            order.id,
+            OrderStatus.EXPIRED,
+            local_actor,
+            note=EXPIRED_NOTE,
+            shopper_note=EXPIRED_NOTE,
+            now=now,
         )
     return OrderStatus((await get_order(session, order_id)).status)
 
@@ -139,8 +144,13 @@ async def reconcile(
         if status is OrderStatus.PENDING and expired:
             async with db.transaction() as session:
                 await void_order(
-                    session, order_id, OrderStatus.EXPIRED, local_actor,
-                    note=EXPIRED_NOTE, shopper_note=EXPIRED_NOTE, now=moment,
+                    session,
+                    order_id,
+                    OrderStatus.EXPIRED,
+                    local_actor,
+                    note=EXPIRED_NOTE,
+                    shopper_note=EXPIRED_NOTE,
+                    now=moment,
                 )
                 return OrderStatus((await get_order(session, order_id)).status)
         return status
@@ -207,7 +217,11 @@ async def carry_out_refund(
     async with db.transaction() as session:
         if failure is None:
             await transition(
-                session, order_id, OrderStatus.REFUNDED, note="Refunded", now=moment,
+                session,
+                order_id,
+                OrderStatus.REFUNDED,
+                note="Refunded",
+                now=moment,
                 lease_until=None,
             )
             await move_claims(session, order_id, ClaimState.RELEASED)
@@ -218,9 +232,13 @@ async def carry_out_refund(
             return OrderStatus.REFUND_REQUESTED
         log.error("refund failed", extra={"order": order_id, "detail": failure})
         await transition(
-            session, order_id, OrderStatus.NEEDS_REFUND,
+            session,
+            order_id,
+            OrderStatus.NEEDS_REFUND,
             note="The refund did not go through; we are looking into it",
-            now=moment, lease_until=None, flag=f"refund failed: {failure}",
+            now=moment,
+            lease_until=None,
+            flag=f"refund failed: {failure}",
         )
         return OrderStatus.NEEDS_REFUND
 
@@ -243,25 +261,33 @@ async def reconcile_pending(
     report = StepReport()
     async with db.transaction() as session:
         pending = (
-            await session.execute(
-                select(ShopOrder.id)
-                .where(
-                    ShopOrder.status == OrderStatus.PENDING.value,
-                    ShopOrder.flag.is_(None),
-                    ShopOrder.created_at <= moment - poll_after,
+            (
+                await session.execute(
+                    select(ShopOrder.id)
+                    .where(
+                        ShopOrder.status == OrderStatus.PENDING.value,
+                        ShopOrder.flag.is_(None),
+                        ShopOrder.created_at <= moment - poll_after,
+                    )
+                    .order_by(ShopOrder.id)
+                    .limit(limit)
                 )
-                .order_by(ShopOrder.id)
-                .limit(limit)
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         refunds = (
-            await session.execute(
-                select(ShopOrder.id)
-                .where(ShopOrder.status == OrderStatus.REFUND_REQUESTED.value)
-                .order_by(ShopOrder.id)
-                .limit(limit)
+            (
+                await session.execute(
+                    select(ShopOrder.id)
+                    .where(ShopOrder.status == OrderStatus.REFUND_REQUESTED.value)
+                    .order_by(ShopOrder.id)
+                    .limit(limit)
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     report.more = len(pending) == limit or len(refunds) == limit
     for order_id in pending:
         try:

@@ -187,7 +187,9 @@ def restore(data_dir: Path, product_id: str) -> None:
 
 
 @main.command("run")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True)
+@click.option(
+    "--data-dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True
+)
 @click.option("--cart-port", default=8000, show_default=True)
 @click.option("--market-port", default=8001, show_default=True)
 @click.option("--calendar-port", default=8002, show_default=True)

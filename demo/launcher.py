@@ -50,11 +50,42 @@ def services(data_dir: Path, cart_port: int, market_port: int, calendar_port: in
     }
     peer = [python, "-m", "demo"]
     return [
-        Service("market", market_port, [*peer, "market", "--port", str(market_port),
-                "--data-dir", str(data_dir / "market"), "--cart", cart_actor], base),
-        Service("calendar", calendar_port, [*peer, "calendar", "--port", str(calendar_port),
-                "--data-dir", str(data_dir / "calendar"), "--cart", cart_actor], base),
-        Service("cart", cart_port, [python, "-m", "service", "serve", "--port", str(cart_port)], cart_env),
+        Service(
+            "market",
+            market_port,
+            [
+                *peer,
+                "market",
+                "--port",
+                str(market_port),
+                "--data-dir",
+                str(data_dir / "market"),
+                "--cart",
+                cart_actor,
+            ],
+            base,
+        ),
+        Service(
+            "calendar",
+            calendar_port,
+            [
+                *peer,
+                "calendar",
+                "--port",
+                str(calendar_port),
+                "--data-dir",
+                str(data_dir / "calendar"),
+                "--cart",
+                cart_actor,
+            ],
+            base,
+        ),
+        Service(
+            "cart",
+            cart_port,
+            [python, "-m", "service", "serve", "--port", str(cart_port)],
+            cart_env,
+        ),
     ]
 
 
@@ -62,9 +93,13 @@ def wait_ready(service: Service, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + READY_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"the {service.name} stopped while starting (exit {process.returncode}); see its log above")
+            raise SystemExit(
+                f"the {service.name} stopped while starting (exit {process.returncode}); see its log above"
+            )
         try:
-            httpx.get(f"{service.url}/actor", headers={"Accept": "application/activity+json"}, timeout=2)
+            httpx.get(
+                f"{service.url}/actor", headers={"Accept": "application/activity+json"}, timeout=2
+            )
             return
         except httpx.TransportError:
             time.sleep(0.2)
@@ -83,7 +118,9 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
             process.wait()
 
 
-def run(data_dir: Path, cart_port: int = 8000, market_port: int = 8001, calendar_port: int = 8002) -> None:
+def run(
+    data_dir: Path, cart_port: int = 8000, market_port: int = 8001, calendar_port: int = 8002
+) -> None:
     started: list[subprocess.Popen[bytes]] = []
     stopping = False
 

@@ -45,7 +45,9 @@ def check_content_type(value: str | None) -> None:
         return
     if media == "application/ld+json":
         profiles = [
-            p.partition("=")[2].strip().strip('"') for p in params if p.lower().startswith("profile=")
+            p.partition("=")[2].strip().strip('"')
+            for p in params
+            if p.lower().startswith("profile=")
         ]
         if any(AS2_PROFILE in profile.split() for profile in profiles):
             return
@@ -53,8 +55,7 @@ def check_content_type(value: str | None) -> None:
         415,
         "unsupported-media-type",
         "send application/activity+json or "
-        f'application/ld+json; profile="{AS2_PROFILE}"'
-        + (f", not {value!r}" if value else ""),
+        f'application/ld+json; profile="{AS2_PROFILE}"' + (f", not {value!r}" if value else ""),
     )
 
 
@@ -87,7 +88,9 @@ class RateLimiter:
             self._buckets[sender] = (tokens, now)
             wait = max(1, int((1 - tokens) / self.rate + 0.999))
             raise Rejected(
-                429, "rate-limited", f"too many deliveries from {sender}; retry in {wait} s",
+                429,
+                "rate-limited",
+                f"too many deliveries from {sender}; retry in {wait} s",
                 headers={"Retry-After": str(wait)},
             )
         self._buckets[sender] = (tokens - 1, now)

@@ -19,7 +19,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from actor.starlette_adapter import verify_starlette_request
-from actor.verification import KeyResolver, Reason, Rejected as SignatureRejected, check_signer, problem_for
+from actor.verification import (
+    KeyResolver,
+    Reason,
+    check_signer,
+    problem_for,
+)
+from actor.verification import (
+    Rejected as SignatureRejected,
+)
 from inbox.exceptions import Rejected
 from inbox.limits import RateLimiter, check_content_type, read_capped
 from inbox.models import InboxStatus
@@ -94,9 +102,11 @@ class InboxReceiver:
             kind.activity_type, kind.object_type, self.roles_of(actor)
         ):
             raise Rejected(
-                403, "not-allowed",
+                403,
+                "not-allowed",
                 f"{actor} may not send {kind.activity_type}"
-                + (f" of {kind.object_type}" if kind.object_type else "") + " here",
+                + (f" of {kind.object_type}" if kind.object_type else "")
+                + " here",
             )
         self.limiter.check(actor)
         now = utcnow()
@@ -130,7 +140,8 @@ class InboxReceiver:
             return document["actor"], document["id"]
         if document.get("actor") != activity.actor or document.get("id") != activity.id:
             raise Rejected(
-                400, "ambiguous-identity",
+                400,
+                "ambiguous-identity",
                 "the activity's actor and id must be plain IRIs under the keys actor and id, "
                 "meaning the same with and without JSON-LD processing",
             )
@@ -153,9 +164,13 @@ class InboxReceiver:
         except UnsupportedType as error:
             if error.path in ("", "type") and _is_minimal_activity(document):
                 return None, True
-            raise Rejected(400, "invalid-activity", f"{error.path or '(document)'}: {error.message}") from error
+            raise Rejected(
+                400, "invalid-activity", f"{error.path or '(document)'}: {error.message}"
+            ) from error
         except ValidationError as error:
-            raise Rejected(400, "invalid-activity", f"{error.path or '(document)'}: {error.message}") from error
+            raise Rejected(
+                400, "invalid-activity", f"{error.path or '(document)'}: {error.message}"
+            ) from error
 
     @staticmethod
     def _check_origin(actor: str, activity_id: str, kind: Kind) -> None:
@@ -166,7 +181,8 @@ class InboxReceiver:
         for object_id in kind.object_ids:
             if not same_origin(object_id, actor):
                 raise Rejected(
-                    403, "foreign-object",
+                    403,
+                    "foreign-object",
                     f"{actor} may not {kind.activity_type.lower()} {object_id}: it is not on its origin",
                 )
 
@@ -188,10 +204,14 @@ class InboxReceiver:
 
 def _is_minimal_activity(document: dict[str, Any]) -> bool:
     def is_iri(value: object) -> bool:
-        return isinstance(value, str) and urlsplit(value).scheme in ("http", "https") and bool(
-            urlsplit(value).netloc
+        return (
+            isinstance(value, str)
+            and urlsplit(value).scheme in ("http", "https")
+            and bool(urlsplit(value).netloc)
         )
 
-    return is_iri(document.get("id")) and is_iri(document.get("actor")) and isinstance(
-        document.get("type"), str
+    return (
+        is_iri(document.get("id"))
+        and is_iri(document.get("actor"))
+        and isinstance(document.get("type"), str)
     )

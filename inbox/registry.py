@@ -50,7 +50,9 @@ class HandlerRegistry:
         senders: Collection[str] | None = None,
     ) -> None:
         allowed = frozenset(senders) if senders is not None else None
-        self._entries.setdefault((activity_type, object_type), []).append(Registration(handler, allowed))
+        self._entries.setdefault((activity_type, object_type), []).append(
+            Registration(handler, allowed)
+        )
 
     def lookup(self, activity_type: str, object_type: str | None) -> list[Registration]:
         exact = self._entries.get((activity_type, object_type), []) if object_type else []
@@ -59,7 +61,9 @@ class HandlerRegistry:
     def handlers_for(self, activity_type: str, object_type: str | None) -> list[Handler]:
         return [entry.handler for entry in self.lookup(activity_type, object_type)]
 
-    def allowed(self, activity_type: str, object_type: str | None, sender_roles: Collection[str]) -> bool:
+    def allowed(
+        self, activity_type: str, object_type: str | None, sender_roles: Collection[str]
+    ) -> bool:
         entries = self.lookup(activity_type, object_type)
         return not entries or any(
             entry.senders is None or entry.senders & set(sender_roles) for entry in entries

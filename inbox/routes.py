@@ -12,7 +12,9 @@ async def post_inbox(request: Request) -> Response:
     return response
 
 
-def inbox_routes(actor_inbox_path: str = "/actor/inbox", shared_path: str = "/inbox") -> list[Route]:
+def inbox_routes(
+    actor_inbox_path: str = "/actor/inbox", shared_path: str = "/inbox"
+) -> list[Route]:
     return [
         Route(actor_inbox_path, post_inbox, methods=["POST"]),
         Route(shared_path, post_inbox, methods=["POST"]),

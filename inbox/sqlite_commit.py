@@ -20,8 +20,15 @@ from typing import Any
 from store.engine import SQLITE_BUSY_TIMEOUT_MS
 
 COLUMNS = (
-    "ap_id", "ap_actor_id", "activity_type", "object_type", "body", "status",
-    "attempts", "received_at", "next_attempt_at",
+    "ap_id",
+    "ap_actor_id",
+    "activity_type",
+    "object_type",
+    "body",
+    "status",
+    "attempts",
+    "received_at",
+    "next_attempt_at",
 )
 # SQLite allows 32,766 bound parameters per statement.
 MAX_ROWS = 32_766 // len(COLUMNS)
@@ -29,7 +36,9 @@ MAX_ROWS = 32_766 // len(COLUMNS)
 
 def _sqlite_value(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+        return (
+            value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+        )
     return value
 
 

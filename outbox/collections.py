@@ -126,7 +126,9 @@ async def _may_see_members(request: Request, session: AsyncSession) -> bool:
     peers: frozenset[str] = getattr(request.app.state, "peer_iris", frozenset())
     if viewer in peers or await _is_follower(session, viewer):
         return True
-    raise HTTPException(403, f"{viewer} may see how many, not who: members are for followers and peers")
+    raise HTTPException(
+        403, f"{viewer} may see how many, not who: members are for followers and peers"
+    )
 
 
 def _page_number(request: Request) -> int:
@@ -138,7 +140,9 @@ def _page_number(request: Request) -> int:
     return int(value)
 
 
-async def _member_collection(request: Request, collection_id: str, members: Any, total: Any) -> Response:
+async def _member_collection(
+    request: Request, collection_id: str, members: Any, total: Any
+) -> Response:
     async with request.app.state.db.sessions() as session:
         count = int(await session.scalar(total) or 0)
         if "page" not in request.query_params:
@@ -146,8 +150,10 @@ async def _member_collection(request: Request, collection_id: str, members: Any,
         number = _page_number(request)
         await _may_see_members(request, session)
         rows = (
-            await session.execute(members.offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1))
-        ).scalars().all()
+            (await session.execute(members.offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
+            .scalars()
+            .all()
+        )
     document: dict[str, Any] = {
         "@context": outgoing_context(),
         "id": f"{collection_id}?page={number}",
@@ -164,7 +170,11 @@ async def _member_collection(request: Request, collection_id: str, members: Any,
 async def followers(request: Request) -> Response:
     actor: LocalActor = request.app.state.actor
     accepted = Follower.state == FollowerState.ACCEPTED
-    members = select(Follower.ap_actor_id).where(accepted).order_by(Follower.created_at, Follower.ap_actor_id)
+    members = (
+        select(Follower.ap_actor_id)
+        .where(accepted)
+        .order_by(Follower.created_at, Follower.ap_actor_id)
+    )
     return await _member_collection(
         request, actor.followers, members, select(func.count()).where(accepted)
     )
@@ -173,7 +183,9 @@ async def followers(request: Request) -> Response:
 async def following(request: Request) -> Response:
     actor: LocalActor = request.app.state.actor
     accepted = Follow.state == FollowState.ACCEPTED
-    members = select(Follow.ap_object_id).where(accepted).order_by(Follow.created_at, Follow.ap_object_id)
+    members = (
+        select(Follow.ap_object_id).where(accepted).order_by(Follow.created_at, Follow.ap_object_id)
+    )
     return await _member_collection(
         request, actor.following, members, select(func.count()).where(accepted)
     )

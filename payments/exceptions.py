@@ -23,8 +23,7 @@ Catch ``PaymentError`` in one place, after the more specific classes you handle 
 from __future__ import annotations
 
 GENERIC_SHOPPER_MESSAGE = (
-    "Something went wrong while talking to our payment provider. "
-    "Please try again in a few minutes."
+    "Something went wrong while talking to our payment provider. Please try again in a few minutes."
 )
 
 

@@ -19,8 +19,23 @@ from payments.exceptions import InvalidAmount
 _MINOR_UNITS: dict[str, int] = {
     **dict.fromkeys(
         (
-            "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX",
-            "UYI", "VND", "VUV", "XAF", "XOF", "XPF",
+            "BIF",
+            "CLP",
+            "DJF",
+            "GNF",
+            "ISK",
+            "JPY",
+            "KMF",
+            "KRW",
+            "PYG",
+            "RWF",
+            "UGX",
+            "UYI",
+            "VND",
+            "VUV",
+            "XAF",
+            "XOF",
+            "XPF",
         ),
         0,
     ),
@@ -31,8 +46,13 @@ _MINOR_UNITS: dict[str, int] = {
 
 def check_currency(currency: str) -> str:
     """The code itself if it looks like an ISO 4217 alphabetic code (three capitals)."""
-    if not (isinstance(currency, str) and len(currency) == 3 and currency.isascii()
-            and currency.isalpha() and currency.isupper()):
+    if not (
+        isinstance(currency, str)
+        and len(currency) == 3
+        and currency.isascii()
+        and currency.isalpha()
+        and currency.isupper()
+    ):
         raise InvalidAmount(f"{currency!r} is not an ISO 4217 currency code")
     return currency
 

@@ -273,7 +273,9 @@ class SumUpClient:
         existing = await self.find_by_reference(reference)
         if existing is None:
             raise DuplicateCheckout(
-                "create checkout", 409, error_code="DUPLICATED_CHECKOUT",
+                "create checkout",
+                409,
+                error_code="DUPLICATED_CHECKOUT",
                 detail=f"reference {reference!r} exists but the lookup found no checkout",
             )
         log.info("reusing SumUp checkout %s for reference %s", existing.id, reference)

@@ -19,23 +19,23 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 import cart
-from cart.admin import admin_routes
-from cart.web import cart_routes, configure_web
-from cart.web.checkout_routes import checkout_routes
-from cart.web.orders_routes import orders_routes
 from actor.authorized import signed_get_verifier
 from actor.discovery import discovery_routes
 from actor.identity import LocalActor
 from actor.keys import ensure_keys, load_keys
+from cart.admin import admin_routes
+from cart.web import cart_routes, configure_web
+from cart.web.checkout_routes import checkout_routes
+from cart.web.orders_routes import orders_routes
 from inbox.routes import inbox_routes
-from service.errors import exception_handlers
 from outbox.collections import outbox_routes
+from service.errors import exception_handlers
 from service.federation import build_federation, follow_peers
 from service.health import health_routes
 from service.logs import RequestIdMiddleware
 from service.metrics import metrics_routes
-from service.payments import Payments
 from service.middleware import SecurityHeadersMiddleware
+from service.payments import Payments
 from service.settings import Settings
 from service.vocabulary import vocabulary_routes
 from store import Database, upgrade

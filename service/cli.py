@@ -86,7 +86,9 @@ def serve(settings: Settings, host: str, port: int, no_workers: bool) -> None:
     settings.ensure_secret()
     if no_workers:
         settings = settings.model_copy(update={"workers": False})
-    click.echo(f"rose-cart serving {settings.base_url}/actor on http://{host}:{port}  (Ctrl-C stops)")
+    click.echo(
+        f"rose-cart serving {settings.base_url}/actor on http://{host}:{port}  (Ctrl-C stops)"
+    )
     uvicorn.run(
         create_app(settings),
         host=host,

@@ -175,7 +175,8 @@ def followers_pending(settings: Settings, as_json: bool) -> None:
 
     async def work(session: AsyncSession, _actor: LocalActor) -> list[dict[str, Any]]:
         return [
-            {"actor": f.ap_actor_id, "asked_at": f.created_at} for f in await pending_followers(session)
+            {"actor": f.ap_actor_id, "asked_at": f.created_at}
+            for f in await pending_followers(session)
         ]
 
     listed = _in_transaction(settings, work)
@@ -228,7 +229,9 @@ def follow(settings: Settings, iri: str) -> None:
         return await send_follow(session, actor, iri) is not None
 
     sent = _in_transaction(settings, work)
-    click.echo(f"follow of {iri} queued for delivery" if sent else f"{iri} already accepted our follow")
+    click.echo(
+        f"follow of {iri} queued for delivery" if sent else f"{iri} already accepted our follow"
+    )
 
 
 @click.command()
@@ -283,7 +286,9 @@ def deliveries_failed(settings: Settings, limit: int, as_json: bool) -> None:
         if not dead:
             click.echo("no dead deliveries")
         for d in dead:
-            click.echo(f"#{d['id']:<6} {d['last_status'] or '-':<4} {d['inbox']}  {d['last_error'] or ''}")
+            click.echo(
+                f"#{d['id']:<6} {d['last_status'] or '-':<4} {d['inbox']}  {d['last_error'] or ''}"
+            )
 
     _emit(dead, as_json, text)
 
@@ -295,7 +300,9 @@ def deliveries_failed(settings: Settings, limit: int, as_json: bool) -> None:
 def deliveries_retry(settings: Settings, ids: tuple[int, ...], retry_all: bool) -> None:
     """Put dead deliveries (by id, or --all) back in the queue, due now."""
     if not ids and not retry_all:
-        raise click.UsageError("name delivery ids (see `rose-cart deliveries failed`) or pass --all")
+        raise click.UsageError(
+            "name delivery ids (see `rose-cart deliveries failed`) or pass --all"
+        )
 
     async def work(db: Database, _actor: LocalActor) -> int:
         chosen = list(ids)
@@ -321,8 +328,8 @@ def deliveries_retry(settings: Settings, ids: tuple[int, ...], retry_all: bool) 
 def worker(settings: Settings) -> None:
     """Run the inbox and delivery workers only (no web); any number may run at once."""
     from service.federation import build_federation, follow_peers
-    from service.payments import Payments
     from service.logs import configure_logging
+    from service.payments import Payments
 
     configure_logging(settings.log_level)
 

@@ -69,7 +69,9 @@ def orders() -> None:
 @orders.command("list")
 @click.option("--number", default="", help="An order number (RA-000123).")
 @click.option(
-    "--status", default="", type=click.Choice(["", *[s.value for s in OrderStatus]]),
+    "--status",
+    default="",
+    type=click.Choice(["", *[s.value for s in OrderStatus]]),
     help="Only orders in this status.",
 )
 @click.option("--limit", default=50, show_default=True)
@@ -116,8 +118,13 @@ def orders_show(settings: Settings, number: str, as_json: bool) -> None:
             **_summary(detail.order),
             "transaction_id": detail.order.transaction_id,
             "items": [
-                {"name": i.name, "quantity": i.quantity, "unit": str(i.unit_amount),
-                 "kind": i.kind, "claim": i.claim_state}
+                {
+                    "name": i.name,
+                    "quantity": i.quantity,
+                    "unit": str(i.unit_amount),
+                    "kind": i.kind,
+                    "claim": i.claim_state,
+                }
                 for i in detail.items
             ],
             "history": [{"status": h.status, "at": h.at, "note": h.note} for h in detail.history],
@@ -156,7 +163,9 @@ def orders_refund(settings: Settings, number: str, yes: bool) -> None:
             return order.status
         try:
             await transition(
-                session, order.id, OrderStatus.REFUND_REQUESTED,
+                session,
+                order.id,
+                OrderStatus.REFUND_REQUESTED,
                 note="Refund issued from the command line",
             )
         except IllegalTransition:
@@ -182,7 +191,9 @@ def inbox_group() -> None:
 
 @inbox_group.command("log")
 @click.option(
-    "--status", default="", type=click.Choice(["", *[s.value for s in InboxStatus]]),
+    "--status",
+    default="",
+    type=click.Choice(["", *[s.value for s in InboxStatus]]),
     help="Only activities in this status.",
 )
 @click.option("--limit", default=100, show_default=True)
@@ -194,9 +205,16 @@ def inbox_log(settings: Settings, status: str, limit: int, as_json: bool) -> Non
     async def work(session: AsyncSession) -> list[dict[str, Any]]:
         rows = await queries.inbox_log(session, status or None, limit=limit)
         return [
-            {"id": a.ap_id, "actor": a.ap_actor_id, "type": a.activity_type,
-             "object_type": a.object_type, "status": a.status, "attempts": a.attempts,
-             "received_at": a.received_at, "last_error": a.last_error}
+            {
+                "id": a.ap_id,
+                "actor": a.ap_actor_id,
+                "type": a.activity_type,
+                "object_type": a.object_type,
+                "status": a.status,
+                "attempts": a.attempts,
+                "received_at": a.received_at,
+                "last_error": a.last_error,
+            }
             for a in rows
         ]
 

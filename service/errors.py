@@ -46,11 +46,15 @@ def problem_body(
 
 
 def wants_html(request: Request) -> bool:
-    accepted = choose(request.headers.get("accept"), [(PROBLEM_JSON, None), (JSON, None), (HTML, None)])
+    accepted = choose(
+        request.headers.get("accept"), [(PROBLEM_JSON, None), (JSON, None), (HTML, None)]
+    )
     return accepted == HTML
 
 
-def render_problem(request: Request, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+def render_problem(
+    request: Request, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response:
     if wants_html(request):
         page = _templates.get_template("error.html").render(problem=body)
         return HTMLResponse(page, status_code=body["status"], headers=headers)

@@ -140,7 +140,16 @@ def build_federation(
 
     backfills = BackfillRunner(db, fetcher, auth)
     return Federation(
-        auth, fetcher, remote, registry, writer, receiver, worker, deliveries, backfills, purge,
+        auth,
+        fetcher,
+        remote,
+        registry,
+        writer,
+        receiver,
+        worker,
+        deliveries,
+        backfills,
+        purge,
         reconcile,
     )
 

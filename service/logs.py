@@ -62,7 +62,9 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"").decode("latin-1")
+        given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"").decode(
+            "latin-1"
+        )
         request_id = given if given and _ACCEPTABLE_ID.match(given) else uuid.uuid4().hex
         token = _request_id.set(request_id)
         started = time.perf_counter()
@@ -72,7 +74,10 @@ class RequestIdMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
             await send(message)
 
         try:
@@ -86,6 +91,9 @@ class RequestIdMiddleware:
                     scope["method"],
                     scope["path"],
                     status,
-                    extra={"status": status, "ms": round((time.perf_counter() - started) * 1000, 2)},
+                    extra={
+                        "status": status,
+                        "ms": round((time.perf_counter() - started) * 1000, 2),
+                    },
                 )
             _request_id.reset(token)

@@ -71,7 +71,9 @@ class Settings(BaseSettings):
     workers: bool = Field(True, description="Run inbox/delivery workers inside `serve`.")
     log_level: str = Field("INFO", description="Python logging level name.")
     inbox_rate_limit: float = Field(
-        20.0, ge=0, description="Deliveries a second each sender may make to our inbox (0: no limit)."
+        20.0,
+        ge=0,
+        description="Deliveries a second each sender may make to our inbox (0: no limit).",
     )
     inbox_burst: int = Field(200, ge=1, description="How many deliveries a sender may burst.")
     cart_max_age_days: int = Field(
@@ -88,7 +90,9 @@ class Settings(BaseSettings):
     def _check_base_url(cls, value: str) -> str:
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"BASE_URL {value!r} must be an http(s) origin like https://cart.example")
+            raise ValueError(
+                f"BASE_URL {value!r} must be an http(s) origin like https://cart.example"
+            )
         if parts.path not in ("", "/") or parts.query or parts.fragment:
             raise ValueError(f"BASE_URL {value!r} must be an origin only, with no path")
         return value.rstrip("/")

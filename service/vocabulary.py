@@ -16,7 +16,9 @@ async def namespace(request: Request) -> Response:
     chosen = choose(request.headers.get("accept"), [(HTML, None), (LD_JSON, None), (JSON, None)])
     headers = {"Vary": "Accept", "Access-Control-Allow-Origin": "*"}
     if chosen == HTML:
-        return HTMLResponse(render_ns_page(f"{request.app.state.actor.base_url}/ns"), headers=headers)
+        return HTMLResponse(
+            render_ns_page(f"{request.app.state.actor.base_url}/ns"), headers=headers
+        )
     if chosen is None:
         raise HTTPException(406, "the vocabulary is served as application/ld+json or text/html")
     return JSONResponse(rose_context_document(), media_type=LD_JSON, headers=headers)

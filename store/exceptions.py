@@ -1,8 +1,8 @@
 """Errors of the store package.
 
-    StoreError
-    ├── UnsupportedDatabase   the database URL names an engine we do not run on
-    └── MigrationError        the schema could not be brought up to date
+StoreError
+├── UnsupportedDatabase   the database URL names an engine we do not run on
+└── MigrationError        the schema could not be brought up to date
 """
 
 

@@ -24,7 +24,6 @@ from starlette.applications import Starlette
 from service.app import create_app
 from service.settings import Settings
 from store import Database, sqlite_url_for, upgrade
-
 from tests.support.keypool import patch_key_generation
 
 POSTGRES_ENV = "ROSE_CART_TEST_POSTGRES_URL"
@@ -61,7 +60,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def postgres_url() -> Iterator[str]:
     admin = os.environ.get(POSTGRES_ENV)
     if not admin:
-        pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/postgres)")
+        pytest.skip(
+            f"PostgreSQL tests need {POSTGRES_ENV} (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/postgres)"
+        )
     name = f"rose_cart_test_{uuid.uuid4().hex[:12]}"
     base = admin.rsplit("/", 1)[0]
 
@@ -87,13 +88,17 @@ async def _truncate_all(url: str) -> None:
     try:
         async with db.engine.begin() as connection:
             names = (
-                await connection.execute(
-                    text(
-                        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-                        "AND tablename <> 'alembic_version'"
+                (
+                    await connection.execute(
+                        text(
+                            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                            "AND tablename <> 'alembic_version'"
+                        )
                     )
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
             if names:
                 joined = ", ".join(f'"{n}"' for n in names)
                 await connection.execute(text(f"TRUNCATE {joined} RESTART IDENTITY CASCADE"))
@@ -102,7 +107,9 @@ async def _truncate_all(url: str) -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[str]:
     """A migrated, empty database: once per engine."""
     if request.param == "sqlite":
         shutil.copy(sqlite_template, tmp_path / "rose-cart.sqlite3")

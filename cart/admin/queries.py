@@ -108,35 +108,45 @@ async def peers(session: AsyncSession, configured: Iterable[Any]) -> list[PeerRo
     iris = sorted({iri for _, iri in listed})
     origins = sorted({origin_of(iri) for iri in iris})
     follows = dict(
-        (await session.execute(
-            select(Follow.ap_object_id, Follow.state).where(Follow.ap_object_id.in_(iris))
-        )).all()
+        (
+            await session.execute(
+                select(Follow.ap_object_id, Follow.state).where(Follow.ap_object_id.in_(iris))
+            )
+        ).all()
     )
     followers = dict(
-        (await session.execute(
-            select(Follower.ap_actor_id, Follower.state).where(Follower.ap_actor_id.in_(iris))
-        )).all()
+        (
+            await session.execute(
+                select(Follower.ap_actor_id, Follower.state).where(Follower.ap_actor_id.in_(iris))
+            )
+        ).all()
     )
     heard = dict(
-        (await session.execute(
-            select(InboxActivity.ap_actor_id, func.max(InboxActivity.received_at))
-            .where(InboxActivity.ap_actor_id.in_(iris))
-            .group_by(InboxActivity.ap_actor_id)
-        )).all()
+        (
+            await session.execute(
+                select(InboxActivity.ap_actor_id, func.max(InboxActivity.received_at))
+                .where(InboxActivity.ap_actor_id.in_(iris))
+                .group_by(InboxActivity.ap_actor_id)
+            )
+        ).all()
     )
     reached = dict(
-        (await session.execute(
-            select(DeliveryHost.host, DeliveryHost.last_success_at).where(
-                DeliveryHost.host.in_(origins)
+        (
+            await session.execute(
+                select(DeliveryHost.host, DeliveryHost.last_success_at).where(
+                    DeliveryHost.host.in_(origins)
+                )
             )
-        )).all()
+        ).all()
     )
     schemes = dict(
-        (await session.execute(
-            select(PeerSignatureScheme.origin, PeerSignatureScheme.scheme).where(
-                PeerSignatureScheme.origin.in_(origins)
+        (
+            await session.execute(
+                select(PeerSignatureScheme.origin, PeerSignatureScheme.scheme).where(
+                    PeerSignatureScheme.origin.in_(origins)
+                )
             )
-        )).all()
+        ).all()
     )
     rows = []
     for role, iri in listed:
@@ -191,9 +201,7 @@ async def hosts(session: AsyncSession, limit: int = 200) -> list[HostRow]:
     )
     for host, status, count in rows.all():
         counts.setdefault(str(host), {})[str(status)] = int(count)
-    states = {
-        row.host: row for row in (await session.execute(select(DeliveryHost))).scalars()
-    }
+    states = {row.host: row for row in (await session.execute(select(DeliveryHost))).scalars()}
     result = []
     for host in sorted(set(counts) | set(states)):
         state = states.get(host)
@@ -230,8 +238,10 @@ async def search_orders(
     query = select(ShopOrder).order_by(ShopOrder.id.desc()).limit(limit)
     text = text.strip().upper()
     if text:
-        order_id = order_id_from_number(text) if text.startswith("RA-") else (
-            int(text) if text.isdigit() and len(text) <= 12 else None
+        order_id = (
+            order_id_from_number(text)
+            if text.startswith("RA-")
+            else (int(text) if text.isdigit() and len(text) <= 12 else None)
         )
         if order_id is None:
             return []

@@ -12,7 +12,7 @@ from cart.exceptions import InvalidQuantity, ItemNotFound, NotFound
 from cart.lines import accept_current_price, add_line, remove_line, set_quantity, view_cart
 from cart.totals import NO_PAGE_KEY, NO_PAGE_NAME, PageCart
 from cart.web.shop import owner_of
-from cart.web.visit import Page, Visit, error_page, form_action, page, redirect, safe_next
+from cart.web.visit import Page, Visit, form_action, page, redirect, safe_next
 from store import utcnow
 
 

@@ -88,9 +88,7 @@ async def checkout(request: Request) -> Response:
             else await checkout_token_for(visit.session, owner, key)
         )
         try:
-            result = await place_order(
-                visit.session, owner, key, token, request.app.state.actor
-            )
+            result = await place_order(visit.session, owner, key, token, request.app.state.actor)
         except CheckoutProblem as problem:
             visit.flash.append("Your order was not placed. Please check these first:")
             visit.flash.extend(

@@ -130,8 +130,7 @@ async def submit(request: Request) -> Response:
             return _page("Payment not found", "<h1>Payment not found</h1>", 404)
         return _page(
             "Form out of date",
-            "<h1>This form is out of date</h1>"
-            '<p><a href="">Reload the payment page</a></p>',
+            '<h1>This form is out of date</h1><p><a href="">Reload the payment page</a></p>',
             403,
         )
     if checkout is not None:

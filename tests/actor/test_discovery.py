@@ -48,7 +48,9 @@ async def test_given_our_acct_when_webfinger_then_the_self_link_leads_to_an_acto
     "accept",
     [AS2, 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"', f"{AS2}, */*"],
 )
-async def test_the_actor_answers_as2_to_every_as2_accept_header(client: httpx.AsyncClient, accept: str) -> None:
+async def test_the_actor_answers_as2_to_every_as2_accept_header(
+    client: httpx.AsyncClient, accept: str
+) -> None:
     answer = await client.get("/actor", headers={"Accept": accept})
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith(AS2)
@@ -62,7 +64,9 @@ async def test_a_browser_gets_an_html_profile_page(client: httpx.AsyncClient) ->
     assert "@cart@cart.test" in answer.text
 
 
-async def test_webfinger_also_finds_the_actor_by_its_iri_and_filters_by_rel(client: httpx.AsyncClient) -> None:
+async def test_webfinger_also_finds_the_actor_by_its_iri_and_filters_by_rel(
+    client: httpx.AsyncClient,
+) -> None:
     answer = await client.get(
         "/.well-known/webfinger", params={"resource": "https://cart.test/actor", "rel": "self"}
     )
@@ -106,10 +110,15 @@ async def test_two_resource_parameters_are_refused(client: httpx.AsyncClient) ->
 
 @pytest.mark.parametrize(
     ("path", "accept"),
-    [("/actor", "image/png"), ("/.well-known/webfinger?resource=acct:cart@cart.test", "text/html"),
-     ("/nodeinfo/2.1", "image/png")],
+    [
+        ("/actor", "image/png"),
+        ("/.well-known/webfinger?resource=acct:cart@cart.test", "text/html"),
+        ("/nodeinfo/2.1", "image/png"),
+    ],
 )
-async def test_an_accept_header_we_cannot_satisfy_gets_406(client: httpx.AsyncClient, path: str, accept: str) -> None:
+async def test_an_accept_header_we_cannot_satisfy_gets_406(
+    client: httpx.AsyncClient, path: str, accept: str
+) -> None:
     answer = await client.get(path, headers={"Accept": accept})
     assert answer.status_code == 406
     assert "served as" in answer.text
@@ -132,7 +141,9 @@ async def test_host_meta_points_at_webfinger_in_xml_and_json(client: httpx.Async
     assert as_json.json()["links"][0]["template"].endswith("resource={uri}")
 
 
-async def test_the_vocabulary_is_served_as_json_ld_and_documented_for_people(client: httpx.AsyncClient) -> None:
+async def test_the_vocabulary_is_served_as_json_ld_and_documented_for_people(
+    client: httpx.AsyncClient,
+) -> None:
     context = await client.get("/ns", headers={"Accept": "application/ld+json"})
     assert context.headers["content-type"].startswith("application/ld+json")
     terms = context.json()["@context"]

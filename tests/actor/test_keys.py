@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from sqlalchemy import select
 
 from actor.exceptions import KeyUnsealError
@@ -17,7 +17,9 @@ from store import Database
 SECRET = "s" * 48
 
 
-async def test_given_no_keys_when_ensured_twice_then_one_pair_of_each_kind_exists(db: Database) -> None:
+async def test_given_no_keys_when_ensured_twice_then_one_pair_of_each_kind_exists(
+    db: Database,
+) -> None:
     async with db.transaction() as session:
         assert await ensure_keys(session, SECRET) is True
     async with db.transaction() as session:
@@ -26,7 +28,9 @@ async def test_given_no_keys_when_ensured_twice_then_one_pair_of_each_kind_exist
     assert kinds == [ED25519, RSA]
 
 
-async def test_two_processes_creating_keys_at_once_end_with_one_active_key_each(database_url: str) -> None:
+async def test_two_processes_creating_keys_at_once_end_with_one_active_key_each(
+    database_url: str,
+) -> None:
     first, second = Database(database_url), Database(database_url)
 
     async def create(db: Database) -> None:
@@ -36,7 +40,11 @@ async def test_two_processes_creating_keys_at_once_end_with_one_active_key_each(
     try:
         await asyncio.gather(create(first), create(second))
         async with first.transaction() as session:
-            rows = (await session.execute(select(LocalKey).where(LocalKey.retired_at.is_(None)))).scalars().all()
+            rows = (
+                (await session.execute(select(LocalKey).where(LocalKey.retired_at.is_(None))))
+                .scalars()
+                .all()
+            )
         assert sorted(r.kind for r in rows) == [ED25519, RSA]
     finally:
         await first.dispose()
@@ -70,7 +78,9 @@ async def test_the_keys_sign_and_the_published_halves_verify(db: Database) -> No
     ed_public.verify(keys.ed25519.private.sign(b"hello"), b"hello")
 
 
-async def test_a_different_secret_cannot_open_the_keys_and_the_error_names_the_fix(db: Database) -> None:
+async def test_a_different_secret_cannot_open_the_keys_and_the_error_names_the_fix(
+    db: Database,
+) -> None:
     async with db.transaction() as session:
         await ensure_keys(session, SECRET)
     with pytest.raises(KeyUnsealError, match="ROSE_CART_SECRET_KEY"):
@@ -86,7 +96,11 @@ async def test_rotation_replaces_the_active_key_and_keeps_the_old_one_retired(db
         await rotate_keys(session, SECRET, (RSA,))
     async with db.transaction() as session:
         after = await load_keys(session, SECRET)
-        retired = (await session.execute(select(LocalKey).where(LocalKey.retired_at.is_not(None)))).scalars().all()
+        retired = (
+            (await session.execute(select(LocalKey).where(LocalKey.retired_at.is_not(None))))
+            .scalars()
+            .all()
+        )
     assert after.rsa.public_pem != before.rsa.public_pem
     assert after.ed25519.public_pem == before.ed25519.public_pem
     assert [r.public_pem for r in retired] == [before.rsa.public_pem]

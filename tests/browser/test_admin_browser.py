@@ -39,7 +39,10 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[str, Starlette, dict[str
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     settings = Settings(
-        base_url=base, data_dir=tmp_path, secret_key="browser-" + "k" * 40, workers=False,
+        base_url=base,
+        data_dir=tmp_path,
+        secret_key="browser-" + "k" * 40,
+        workers=False,
         peers=parse_peers(f"market={MARKET}"),
     )
     app = create_app(settings)
@@ -99,9 +102,11 @@ async def test_an_operator_accepts_a_follow_and_retries_a_dead_delivery(
             )
             await expect(page.get_by_text("No follow requests are waiting.")).to_be_visible()
 
-            await page.get_by_role("navigation", name="Admin").get_by_role(
-                "link", name="Deliveries"
-            ).click()
+            await (
+                page.get_by_role("navigation", name="Admin")
+                .get_by_role("link", name="Deliveries")
+                .click()
+            )
             await expect(page.locator("table").first).to_contain_text("unavailable")
             await page.get_by_role("button", name=f"Retry #{ids['dead']}").click()
             await expect(page.get_by_role("status")).to_contain_text(

@@ -187,4 +187,3 @@ async def test_refunding_a_paid_order(admin_app: Starlette, operator: httpx.Asyn
     assert again.status_code == 303
     assert provider.refunded == ["txn-123"]
     assert "nothing to refund" in (await operator.get(page)).text
-

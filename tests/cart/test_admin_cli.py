@@ -19,8 +19,10 @@ from tests.conftest import TEST_SECRET
 @pytest.fixture
 def cli(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     for name, value in {
-        "ROSE_CART_DATA_DIR": str(tmp_path), "ROSE_CART_DATABASE_URL": database_url,
-        "ROSE_CART_SECRET_KEY": TEST_SECRET, "ROSE_CART_BASE_URL": "https://cart.test",
+        "ROSE_CART_DATA_DIR": str(tmp_path),
+        "ROSE_CART_DATABASE_URL": database_url,
+        "ROSE_CART_SECRET_KEY": TEST_SECRET,
+        "ROSE_CART_BASE_URL": "https://cart.test",
     }.items():
         monkeypatch.setenv(name, value)
     runner = CliRunner()
@@ -60,8 +62,7 @@ def _can_log_in(database_url: str, email: str, password: str) -> bool:
 
 
 def test_operators_add_creates_an_operator_from_stdin(cli, database_url: str) -> None:  # type: ignore[no-untyped-def]
-    out = cli("operators", "add", "Op@Coop.example", "--password-stdin",
-              input="a long password\n")
+    out = cli("operators", "add", "Op@Coop.example", "--password-stdin", input="a long password\n")
     assert "created operator Op@Coop.example" in out
     assert _accounts(database_url) == {"Op@Coop.example": "operator"}
     assert _can_log_in(database_url, "op@coop.example", "a long password")
@@ -70,8 +71,12 @@ def test_operators_add_creates_an_operator_from_stdin(cli, database_url: str) ->
 
 
 def test_operators_add_prompts_twice(cli, database_url: str) -> None:  # type: ignore[no-untyped-def]
-    out = cli("operators", "add", "op@coop.example",
-              input="first password 1\nsecond password\nsame password 1\nsame password 1\n")
+    out = cli(
+        "operators",
+        "add",
+        "op@coop.example",
+        input="first password 1\nsecond password\nsame password 1\nsame password 1\n",
+    )
     assert "Repeat password" in out and "created operator" in out
     assert _can_log_in(database_url, "op@coop.example", "same password 1")
 

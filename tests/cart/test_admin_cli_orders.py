@@ -27,15 +27,22 @@ def _seed(database_url: str) -> str:
             now = utcnow()
             async with db.transaction() as session:
                 await session.execute(
-                    update(ShopOrder).where(ShopOrder.id == placed.order.id)
+                    update(ShopOrder)
+                    .where(ShopOrder.id == placed.order.id)
                     .values(status="paid", transaction_id="txn-9", paid_at=now)
                 )
                 await record(session, placed.order.id, "paid", "Payment received", now)
-                session.add(InboxActivity(
-                    ap_id="https://market.example/a/1", ap_actor_id="https://market.example/actor",
-                    activity_type="Update", object_type="Product", body="{}", status="failed",
-                    last_error="no price",
-                ))
+                session.add(
+                    InboxActivity(
+                        ap_id="https://market.example/a/1",
+                        ap_actor_id="https://market.example/actor",
+                        activity_type="Update",
+                        object_type="Product",
+                        body="{}",
+                        status="failed",
+                        last_error="no price",
+                    )
+                )
             return placed.order.number
         finally:
             await db.dispose()

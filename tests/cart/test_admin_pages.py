@@ -65,27 +65,59 @@ async def seed_federation(app: Starlette) -> dict[str, int]:
     """A pending follow request, an accepted follower, a dead delivery, inbox rows, a host."""
     now = utcnow()
     async with app.state.db.transaction() as session:
-        session.add_all([
-            Follower(ap_actor_id=COOP, follow_ap_id=COOP + "#follow-1", state="pending",
-                     inbox="https://coop.example/inbox"),
-            Follower(ap_actor_id="https://old.example/actor", follow_ap_id="https://old.example/f",
-                     state="accepted", inbox="https://old.example/inbox"),
-            InboxActivity(ap_id=MARKET + "/activities/1", ap_actor_id=MARKET,
-                          activity_type="Update", object_type="Product", body="{}",
-                          status="failed", last_error="handler raised KeyError 'price'"),
-            InboxActivity(ap_id=MARKET + "/activities/2", ap_actor_id=MARKET,
-                          activity_type="Like", body="{}", status="ignored"),
-            DeliveryHost(host="https://gone.example", consecutive_failures=7,
-                         unavailable_since=now - timedelta(hours=2)),
-            PeerSignatureScheme(origin="https://market.example", scheme="rfc9421"),
-        ])
-        activity = OutboxActivity(ap_id="https://cart.test/activities/a1",
-                                  activity_type="Create", body="{}")
+        session.add_all(
+            [
+                Follower(
+                    ap_actor_id=COOP,
+                    follow_ap_id=COOP + "#follow-1",
+                    state="pending",
+                    inbox="https://coop.example/inbox",
+                ),
+                Follower(
+                    ap_actor_id="https://old.example/actor",
+                    follow_ap_id="https://old.example/f",
+                    state="accepted",
+                    inbox="https://old.example/inbox",
+                ),
+                InboxActivity(
+                    ap_id=MARKET + "/activities/1",
+                    ap_actor_id=MARKET,
+                    activity_type="Update",
+                    object_type="Product",
+                    body="{}",
+                    status="failed",
+                    last_error="handler raised KeyError 'price'",
+                ),
+                InboxActivity(
+                    ap_id=MARKET + "/activities/2",
+                    ap_actor_id=MARKET,
+                    activity_type="Like",
+                    body="{}",
+                    status="ignored",
+                ),
+                DeliveryHost(
+                    host="https://gone.example",
+                    consecutive_failures=7,
+                    unavailable_since=now - timedelta(hours=2),
+                ),
+                PeerSignatureScheme(origin="https://market.example", scheme="rfc9421"),
+            ]
+        )
+        activity = OutboxActivity(
+            ap_id="https://cart.test/activities/a1", activity_type="Create", body="{}"
+        )
         session.add(activity)
         await session.flush()
-        dead = OutboxDelivery(activity_id=activity.id, inbox=DEAD_INBOX,
-                              host="https://gone.example", status="dead", attempts=9,
-                              last_status=503, last_error="Service Unavailable", finished_at=now)
+        dead = OutboxDelivery(
+            activity_id=activity.id,
+            inbox=DEAD_INBOX,
+            host="https://gone.example",
+            status="dead",
+            attempts=9,
+            last_status=503,
+            last_error="Service Unavailable",
+            finished_at=now,
+        )
         session.add(dead)
         await session.flush()
         return {"dead": dead.id, "activity": activity.id}
@@ -99,15 +131,22 @@ async def seed_paid_order(app: Starlette) -> str:
     now = utcnow()
     async with db.transaction() as session:
         await session.execute(
-            update(ShopOrder).where(ShopOrder.id == placed.order.id)
+            update(ShopOrder)
+            .where(ShopOrder.id == placed.order.id)
             .values(status="paid", transaction_id="txn-123", paid_at=now, created_at=now)
         )
         await record(session, placed.order.id, "paid", "Payment received", now)
     return placed.order.number
 
 
-ADMIN_PAGES = ["/admin", "/admin/peers", "/admin/follows", "/admin/deliveries",
-               "/admin/inbox", "/admin/orders"]
+ADMIN_PAGES = [
+    "/admin",
+    "/admin/peers",
+    "/admin/follows",
+    "/admin/deliveries",
+    "/admin/inbox",
+    "/admin/orders",
+]
 
 
 @pytest.mark.parametrize("path", ADMIN_PAGES)
@@ -168,9 +207,9 @@ async def test_peers_page_shows_role_follow_state_and_scheme(
 ) -> None:
     await seed_federation(admin_app)
     text = (await operator.get("/admin/peers")).text
-    market_row = text[text.index(MARKET):].split("</tr>")[0]
+    market_row = text[text.index(MARKET) :].split("</tr>")[0]
     assert "not sent" in market_row and "RFC 9421" in market_row and "UTC" in market_row
-    calendar_row = text[text.index(CALENDAR):].split("</tr>")[0]
+    calendar_row = text[text.index(CALENDAR) :].split("</tr>")[0]
     assert "not learned yet" in calendar_row and "never" in calendar_row
     assert "<td>market</td>" in text and "<td>calendar</td>" in text
 

@@ -179,13 +179,18 @@ async def test_logging_in_from_a_page_that_needed_it_goes_back_there(
     form = await web_client.get("/login", params={"next": "/orders"})
     assert 'name="next" value="/orders"' in form.text
     answer = await post_form(
-        web_client, "/login",
+        web_client,
+        "/login",
         {"email": "ada@example.org", "password": "correct horse battery", "next": "/orders"},
     )
     assert answer.status_code == 303 and answer.headers["location"] == "/orders"
     elsewhere = await post_form(
-        web_client, "/login",
-        {"email": "ada@example.org", "password": "correct horse battery",
-         "next": "https://evil.example/"},
+        web_client,
+        "/login",
+        {
+            "email": "ada@example.org",
+            "password": "correct horse battery",
+            "next": "https://evil.example/",
+        },
     )
     assert elsewhere.headers["location"] in ("/", "/cart")

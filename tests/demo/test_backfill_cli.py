@@ -19,23 +19,45 @@ def test_backfill_fills_the_mirror_with_progress_and_a_summary(tmp_path: Path) -
     [port] = free_ports(1)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROSE_CART_")}
     market = subprocess.Popen(
-        [sys.executable, "-m", "demo", "market", "--port", str(port), "--data-dir", str(tmp_path / "market")],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "demo",
+            "market",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path / "market"),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     actor = f"http://127.0.0.1:{port}/actor"
     try:
+
         def up() -> bool:
             try:
-                return httpx.get(actor, headers={"Accept": "application/activity+json"}).status_code == 200
+                return (
+                    httpx.get(actor, headers={"Accept": "application/activity+json"}).status_code
+                    == 200
+                )
             except httpx.TransportError:
                 return False
 
         eventually(up, "the market answers")
-        cart_env = {**env, "ROSE_CART_DATA_DIR": str(tmp_path / "cart"),
-                    "ROSE_CART_ALLOW_PRIVATE_ADDRESSES": "true", "ROSE_CART_PEERS": f"market={actor}"}
+        cart_env = {
+            **env,
+            "ROSE_CART_DATA_DIR": str(tmp_path / "cart"),
+            "ROSE_CART_ALLOW_PRIVATE_ADDRESSES": "true",
+            "ROSE_CART_PEERS": f"market={actor}",
+        }
         run = subprocess.run(
             [sys.executable, "-m", "service", "peers", "backfill", actor],
-            env=cart_env, capture_output=True, text=True, timeout=120,
+            env=cart_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
     finally:
         market.terminate()

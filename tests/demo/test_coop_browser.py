@@ -35,12 +35,27 @@ def coop(tmp_path: Path) -> Iterator[dict[str, str]]:
     cart, market, calendar = free_ports(3)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROSE_CART_")}
     launcher = subprocess.Popen(
-        [sys.executable, "-m", "demo", "run", "--data-dir", str(tmp_path), "--cart-port", str(cart),
-         "--market-port", str(market), "--calendar-port", str(calendar)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "demo",
+            "run",
+            "--data-dir",
+            str(tmp_path),
+            "--cart-port",
+            str(cart),
+            "--market-port",
+            str(market),
+            "--calendar-port",
+            str(calendar),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     urls = {"shop": f"http://127.0.0.1:{cart}", "calendar": f"http://127.0.0.1:{calendar}"}
     try:
+
         def ready() -> bool:
             try:
                 return CLASS in httpx.get(urls["shop"] + "/", timeout=5).text
@@ -86,7 +101,9 @@ async def test_buying_a_class_confirms_the_seat_and_the_last_seat_is_not_sold_tw
 
     shop, calendar = coop["shop"], coop["calendar"]
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
         try:
             overview = await browser.new_page(viewport={"width": 1000, "height": 900})
             await overview.goto(shop + "/")
@@ -107,7 +124,7 @@ async def test_buying_a_class_confirms_the_seat_and_the_last_seat_is_not_sold_tw
 
             def full_in_shop() -> bool:
                 page = httpx.get(shop + "/").text
-                card = page[page.index(CLASS):][:1500]
+                card = page[page.index(CLASS) :][:1500]
                 return f"for {CLASS}</span> to cart" not in card
 
             eventually(full_in_shop, "the shop stops selling the full class")

@@ -43,12 +43,28 @@ def test_the_demo_co_op_federates_and_stops_cleanly(tmp_path: Path) -> None:
     cart, market, calendar = free_ports(3)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROSE_CART_")}
     launcher = subprocess.Popen(
-        [sys.executable, "-m", "demo", "run", "--data-dir", str(tmp_path), "--cart-port", str(cart),
-         "--market-port", str(market), "--calendar-port", str(calendar)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "demo",
+            "run",
+            "--data-dir",
+            str(tmp_path),
+            "--cart-port",
+            str(cart),
+            "--market-port",
+            str(market),
+            "--calendar-port",
+            str(calendar),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     shop = f"http://127.0.0.1:{cart}/"
     try:
+
         def catalogue_filled() -> bool:
             try:
                 page = httpx.get(shop, timeout=5).text
@@ -56,7 +72,9 @@ def test_the_demo_co_op_federates_and_stops_cleanly(tmp_path: Path) -> None:
                 return False
             return "The Bakery" in page and "The Old School Hall" in page
 
-        eventually(catalogue_filled, "the cart's catalogue shows the market's and the calendar's pages")
+        eventually(
+            catalogue_filled, "the cart's catalogue shows the market's and the calendar's pages"
+        )
         assert "£3.50" in httpx.get(shop).text  # the sourdough loaf, before the change
 
         # A shopper puts the loaf in a cart, as the catalogue's form does.
@@ -64,20 +82,34 @@ def test_the_demo_co_op_federates_and_stops_cleanly(tmp_path: Path) -> None:
         catalogue = shopper.get("/").text
         token = re.search(r'name="csrf_token" value="([^"]+)"', catalogue).group(1)  # type: ignore[union-attr]
         loaf = re.search(r'name="item" value="([^"]+/sourdough)"', catalogue).group(1)  # type: ignore[union-attr]
-        added = shopper.post("/cart/lines", data={"csrf_token": token, "item": loaf, "quantity": "2"})
+        added = shopper.post(
+            "/cart/lines", data={"csrf_token": token, "item": loaf, "quantity": "2"}
+        )
         assert added.status_code == 200 and "£7.00" in shopper.get("/cart").text
 
         changed = subprocess.run(
-            [sys.executable, "-m", "demo", "market", "--data-dir", str(tmp_path / "market"),
-             "set-price", "sourdough", "9.87"],
-            env=env, capture_output=True, text=True, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "demo",
+                "market",
+                "--data-dir",
+                str(tmp_path / "market"),
+                "set-price",
+                "sourdough",
+                "9.87",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert changed.returncode == 0, changed.stdout + changed.stderr
         eventually(lambda: "£9.87" in httpx.get(shop).text, "the new price reaches the shop")
         open_cart = shopper.get("/cart").text
         assert "Price changed" in open_cart
-        assert "<span class=\"visually-hidden\">was </span>£3.50" in open_cart
-        assert "<span class=\"visually-hidden\">now </span>£9.87" in open_cart
+        assert '<span class="visually-hidden">was </span>£3.50' in open_cart
+        assert '<span class="visually-hidden">now </span>£9.87' in open_cart
     finally:
         launcher.send_signal(signal.SIGINT)
         output, _ = launcher.communicate(timeout=60)

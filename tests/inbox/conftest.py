@@ -59,16 +59,25 @@ def extra_peers() -> tuple[Peer, ...]:
 
 @pytest.fixture
 async def served(
-    tmp_path: Path, database_url: str, market: RemotePeer, db: Database,
-    inbox_settings_extra: dict[str, object], extra_peers: tuple[Peer, ...],
+    tmp_path: Path,
+    database_url: str,
+    market: RemotePeer,
+    db: Database,
+    inbox_settings_extra: dict[str, object],
+    extra_peers: tuple[Peer, ...],
 ) -> AsyncIterator[Served]:
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     settings = Settings(
-        base_url=base_url, data_dir=tmp_path, database_url=database_url, secret_key=TEST_SECRET,
-        workers=False, allow_private_addresses=True, peers=(Peer("market", market.actor_id), *extra_peers),
+        base_url=base_url,
+        data_dir=tmp_path,
+        database_url=database_url,
+        secret_key=TEST_SECRET,
+        workers=False,
+        allow_private_addresses=True,
+        peers=(Peer("market", market.actor_id), *extra_peers),
         **inbox_settings_extra,  # type: ignore[arg-type]
     )
     app = create_app(settings)

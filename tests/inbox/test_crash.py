@@ -36,18 +36,24 @@ async def wait_ready(base: str, server: subprocess.Popen[bytes]) -> None:
     raise AssertionError("serve did not become ready")
 
 
-async def test_a_delivery_acknowledged_just_before_a_sigkill_is_processed_once_after_restart(tmp_path: Path) -> None:
+async def test_a_delivery_acknowledged_just_before_a_sigkill_is_processed_once_after_restart(
+    tmp_path: Path,
+) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROSE_CART_")}
     env.update(
-        ROSE_CART_DATA_DIR=str(tmp_path), ROSE_CART_BASE_URL=base, ROSE_CART_WORKERS="false",
+        ROSE_CART_DATA_DIR=str(tmp_path),
+        ROSE_CART_BASE_URL=base,
+        ROSE_CART_WORKERS="false",
         ROSE_CART_ALLOW_PRIVATE_ADDRESSES="true",
     )
     async with remote_peer() as peer:
         server = subprocess.Popen(
-            [sys.executable, "-m", "service", "serve", "--port", str(port)], env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [sys.executable, "-m", "service", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             await wait_ready(base, server)

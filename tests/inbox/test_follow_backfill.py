@@ -23,16 +23,27 @@ def serve_catalog(market: RemotePeer) -> None:
     bakery = Page(id=market.app.url("/pages/bakery"), name="The Bakery")
     products = [
         Product(
-            id=market.app.url(f"/products/{n}"), attributed_to=market.actor_id, name=name,
-            price=MonetaryAmount(amount=Decimal(amount), currency="GBP"), page=bakery,
+            id=market.app.url(f"/products/{n}"),
+            attributed_to=market.actor_id,
+            name=name,
+            price=MonetaryAmount(amount=Decimal(amount), currency="GBP"),
+            page=bakery,
             updated=datetime(2026, 11, 24, 9, 0, tzinfo=UTC),
         )
         for n, (name, amount) in enumerate([("Sourdough loaf", "3.50"), ("Rye", "4.20")], start=1)
     ]
-    market.app.serve_json("/catalog", builders.ordered_collection(
-        id=market.catalog, total_items=2, first=market.app.url("/catalog/1")))
-    market.app.serve_json("/catalog/1", builders.ordered_collection_page(
-        id=market.app.url("/catalog/1"), part_of=market.catalog, items=products, next=None))
+    market.app.serve_json(
+        "/catalog",
+        builders.ordered_collection(
+            id=market.catalog, total_items=2, first=market.app.url("/catalog/1")
+        ),
+    )
+    market.app.serve_json(
+        "/catalog/1",
+        builders.ordered_collection_page(
+            id=market.app.url("/catalog/1"), part_of=market.catalog, items=products, next=None
+        ),
+    )
     market.publish_actor()
 
 

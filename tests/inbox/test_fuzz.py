@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.inbox.conftest import Served
 from tests.support.peers import RemotePeer
@@ -15,8 +16,14 @@ FUZZ = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=40),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=40),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 keys = st.sampled_from(["@context", "id", "type", "actor", "object", "to", "cc", "price", "items"])
@@ -26,8 +33,10 @@ header_values = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=1
 
 @FUZZ
 @given(
-    body=st.binary(max_size=2048) | activity_like.map(lambda d: httpx.Request("POST", "/", json=d).content),
-    content_type=st.sampled_from(["application/activity+json", "application/json", "text/html", ""]) | header_values,
+    body=st.binary(max_size=2048)
+    | activity_like.map(lambda d: httpx.Request("POST", "/", json=d).content),
+    content_type=st.sampled_from(["application/activity+json", "application/json", "text/html", ""])
+    | header_values,
     signature=header_values,
     digest=header_values,
 )
@@ -37,7 +46,8 @@ async def test_unsigned_or_garbled_deliveries_never_break_anything(
     before = await snapshot(served.db)
     async with httpx.AsyncClient() as client:
         answer = await client.post(
-            served.inbox, content=body,
+            served.inbox,
+            content=body,
             headers={"Content-Type": content_type, "Signature": signature, "Digest": digest},
         )
     assert answer.status_code < 500

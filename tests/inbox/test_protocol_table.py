@@ -36,8 +36,11 @@ def extra_peers(calendar: RemotePeer, coop: RemotePeer) -> tuple[Peer, ...]:
 
 def product(peer: RemotePeer, number: int, price: str, updated: str) -> dict[str, Any]:
     return {
-        "id": peer.app.url(f"/products/{number}"), "type": ["Object", "Product"],
-        "name": "Sourdough loaf", "attributedTo": peer.actor_id, "updated": updated,
+        "id": peer.app.url(f"/products/{number}"),
+        "type": ["Object", "Product"],
+        "name": "Sourdough loaf",
+        "attributedTo": peer.actor_id,
+        "updated": updated,
         "price": {"type": "MonetaryAmount", "amount": price, "currency": "GBP"},
         "page": {"id": peer.app.url("/pages/bakery"), "type": "Page", "name": "The Bakery"},
     }
@@ -45,10 +48,14 @@ def product(peer: RemotePeer, number: int, price: str, updated: str) -> dict[str
 
 def entry(peer: RemotePeer, number: int) -> dict[str, Any]:
     return {
-        "id": peer.app.url(f"/entries/{number}"), "type": ["Event", "CalendarEntry"],
-        "name": "Bread class", "attributedTo": peer.actor_id, "startTime": "2027-01-09T10:00:00Z",
+        "id": peer.app.url(f"/entries/{number}"),
+        "type": ["Event", "CalendarEntry"],
+        "name": "Bread class",
+        "attributedTo": peer.actor_id,
+        "startTime": "2027-01-09T10:00:00Z",
         "price": {"type": "MonetaryAmount", "amount": "25.00", "currency": "GBP"},
-        "entryState": "available", "updated": "2026-11-24T09:00:00Z",
+        "entryState": "available",
+        "updated": "2026-11-24T09:00:00Z",
     }
 
 
@@ -69,14 +76,20 @@ async def sent_types(served: Served) -> list[str]:
         return list((await session.execute(select(OutboxActivity.activity_type))).scalars())
 
 
-async def test_a_follow_from_a_coop_peer_is_accepted_at_once(served: Served, coop: RemotePeer) -> None:
+async def test_a_follow_from_a_coop_peer_is_accepted_at_once(
+    served: Served, coop: RemotePeer
+) -> None:
     await deliver_and_process(served, coop, coop.activity("Follow", f"{served.base_url}/actor"))
     assert await follower_state(served, coop.actor_id) == "accepted"
     assert await sent_types(served) == ["Accept"]
 
 
-async def test_a_follow_from_anyone_else_waits_for_the_operator(served: Served, stranger: RemotePeer) -> None:
-    await deliver_and_process(served, stranger, stranger.activity("Follow", f"{served.base_url}/actor"))
+async def test_a_follow_from_anyone_else_waits_for_the_operator(
+    served: Served, stranger: RemotePeer
+) -> None:
+    await deliver_and_process(
+        served, stranger, stranger.activity("Follow", f"{served.base_url}/actor")
+    )
     assert await follower_state(served, stranger.actor_id) == "pending"
     assert await sent_types(served) == []
 
@@ -115,6 +128,7 @@ async def test_calendar_entries_come_only_from_the_calendar_peer(
         item = await get_item(session, calendar.app.url("/entries/9"), datetime.now(UTC))
     assert item is not None and item.is_entry
     refused = await market.deliver(
-        served.inbox, {**market.activity("Create", entry(market, 9)), "@context": outgoing_context()}
+        served.inbox,
+        {**market.activity("Create", entry(market, 9)), "@context": outgoing_context()},
     )
     assert refused.status_code == 403

@@ -14,9 +14,13 @@ def inbox_settings_extra() -> dict[str, object]:
     return {"inbox_rate_limit": 1.0, "inbox_burst": 3}
 
 
-async def test_a_sender_over_its_rate_is_refused_429_with_retry_after(served: Served, stranger: RemotePeer) -> None:
+async def test_a_sender_over_its_rate_is_refused_429_with_retry_after(
+    served: Served, stranger: RemotePeer
+) -> None:
     answers = [
-        await stranger.deliver(served.inbox, stranger.activity("Follow", f"{served.base_url}/actor"))
+        await stranger.deliver(
+            served.inbox, stranger.activity("Follow", f"{served.base_url}/actor")
+        )
         for _ in range(4)
     ]
     assert [a.status_code for a in answers] == [202, 202, 202, 429]

@@ -21,7 +21,9 @@ PROBLEM = "application/problem+json"
 
 def product(peer: RemotePeer, **extra: Any) -> dict[str, Any]:
     return {
-        "id": peer.new_id("products"), "type": ["Object", "Product"], "name": "Sourdough loaf",
+        "id": peer.new_id("products"),
+        "type": ["Object", "Product"],
+        "name": "Sourdough loaf",
         "attributedTo": peer.actor_id,
         "price": {"type": "MonetaryAmount", "amount": "3.50", "currency": "GBP"},
         "page": {"id": f"{peer.base_url}/pages/bakery", "type": "Page", "name": "The Bakery"},
@@ -37,7 +39,9 @@ def with_rose_context(activity: dict[str, Any]) -> dict[str, Any]:
 
 async def stored(served: Served) -> list[InboxActivity]:
     async with served.db.transaction() as session:
-        return list((await session.execute(select(InboxActivity).order_by(InboxActivity.id))).scalars())
+        return list(
+            (await session.execute(select(InboxActivity).order_by(InboxActivity.id))).scalars()
+        )
 
 
 @pytest.mark.parametrize("scheme", [Scheme.CAVAGE, Scheme.RFC9421])
@@ -62,7 +66,9 @@ async def test_given_a_signed_follow_when_delivered_then_it_is_stored_before_202
     assert handled[0].activity.actor == stranger.actor_id
 
 
-async def test_a_repeat_delivery_is_answered_202_and_has_no_second_effect(served: Served, stranger: RemotePeer) -> None:
+async def test_a_repeat_delivery_is_answered_202_and_has_no_second_effect(
+    served: Served, stranger: RemotePeer
+) -> None:
     follow = stranger.activity("Follow", f"{served.base_url}/actor")
     first = await stranger.deliver(served.shared_inbox, follow)
     second = await stranger.deliver(served.inbox, follow)
@@ -70,7 +76,9 @@ async def test_a_repeat_delivery_is_answered_202_and_has_no_second_effect(served
     assert len(await stored(served)) == 1
 
 
-async def test_an_activity_type_we_do_not_handle_is_recorded_as_ignored(served: Served, stranger: RemotePeer) -> None:
+async def test_an_activity_type_we_do_not_handle_is_recorded_as_ignored(
+    served: Served, stranger: RemotePeer
+) -> None:
     like = stranger.activity("Like", f"{served.base_url}/actor")
     answer = await stranger.deliver(served.inbox, like)
     assert answer.status_code == 202, answer.text
@@ -78,7 +86,9 @@ async def test_an_activity_type_we_do_not_handle_is_recorded_as_ignored(served: 
     assert row.status == "ignored"
 
 
-async def test_a_product_from_the_market_peer_is_accepted(served: Served, market: RemotePeer) -> None:
+async def test_a_product_from_the_market_peer_is_accepted(
+    served: Served, market: RemotePeer
+) -> None:
     served.app.state.federation.registry.register("Create", "Product", _noop, senders={"market"})
     create = with_rose_context(market.activity("Create", product(market)))
     answer = await market.deliver(served.inbox, create)
@@ -104,7 +114,9 @@ async def test_a_delete_from_an_actor_that_is_gone_is_answered_202_and_stores_no
 # -- rejections: each one answers a problem, and changes nothing ---------------------------
 
 
-async def expect_rejected(served: Served, answer: httpx.Response, status: int, says: str) -> dict[str, Any]:
+async def expect_rejected(
+    served: Served, answer: httpx.Response, status: int, says: str
+) -> dict[str, Any]:
     assert answer.status_code == status, answer.text
     assert answer.headers["content-type"] == PROBLEM
     problem: dict[str, Any] = answer.json()
@@ -134,17 +146,24 @@ async def test_a_streamed_body_without_length_is_cut_off_at_256_kib(served: Serv
     await expect_rejected(served, answer, 413, "256 KiB")
 
 
-@pytest.mark.parametrize("content_type", ["application/json", "text/plain", "application/ld+json", ""])
-async def test_a_wrong_content_type_is_refused_415(served: Served, stranger: RemotePeer, content_type: str) -> None:
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "text/plain", "application/ld+json", ""]
+)
+async def test_a_wrong_content_type_is_refused_415(
+    served: Served, stranger: RemotePeer, content_type: str
+) -> None:
     follow = stranger.activity("Follow", f"{served.base_url}/actor")
     answer = await stranger.deliver(served.inbox, follow, content_type=content_type)
     await expect_rejected(served, answer, 415, "application/activity+json")
 
 
-async def test_ld_json_with_the_activitystreams_profile_is_accepted(served: Served, stranger: RemotePeer) -> None:
+async def test_ld_json_with_the_activitystreams_profile_is_accepted(
+    served: Served, stranger: RemotePeer
+) -> None:
     follow = stranger.activity("Follow", f"{served.base_url}/actor")
     answer = await stranger.deliver(
-        served.inbox, follow,
+        served.inbox,
+        follow,
         content_type='application/ld+json; profile="https://www.w3.org/ns/activitystreams"',
     )
     assert answer.status_code == 202, answer.text
@@ -169,7 +188,9 @@ async def test_a_signature_by_someone_else_than_the_actor_is_refused_401(
     await expect_rejected(served, answer, 401, "not")
 
 
-async def test_a_body_altered_after_signing_is_refused_401(served: Served, stranger: RemotePeer) -> None:
+async def test_a_body_altered_after_signing_is_refused_401(
+    served: Served, stranger: RemotePeer
+) -> None:
     follow = stranger.activity("Follow", f"{served.base_url}/actor")
 
     class Tamper(httpx.Auth):
@@ -198,34 +219,49 @@ async def test_a_body_that_is_not_a_json_object_is_refused_400(
     await expect_rejected(served, answer, 400, says)
 
 
-async def test_an_invalid_activity_is_refused_400_naming_the_path(served: Served, market: RemotePeer) -> None:
-    bad = with_rose_context(market.activity("Create", product(market, price={"type": "MonetaryAmount", "amount": 3.5, "currency": "GBP"})))
+async def test_an_invalid_activity_is_refused_400_naming_the_path(
+    served: Served, market: RemotePeer
+) -> None:
+    bad = with_rose_context(
+        market.activity(
+            "Create",
+            product(market, price={"type": "MonetaryAmount", "amount": 3.5, "currency": "GBP"}),
+        )
+    )
     answer = await market.deliver(served.inbox, bad)
     await expect_rejected(served, answer, 400, "object.price.amount")
 
 
-async def test_a_product_from_a_peer_that_is_not_a_market_is_refused_403(served: Served, stranger: RemotePeer) -> None:
+async def test_a_product_from_a_peer_that_is_not_a_market_is_refused_403(
+    served: Served, stranger: RemotePeer
+) -> None:
     served.app.state.federation.registry.register("Create", "Product", _noop, senders={"market"})
     create = with_rose_context(stranger.activity("Create", product(stranger)))
     answer = await stranger.deliver(served.inbox, create)
     await expect_rejected(served, answer, 403, "may not send Create of Product")
 
 
-async def test_an_object_on_another_origin_is_refused_403(served: Served, market: RemotePeer, stranger: RemotePeer) -> None:
+async def test_an_object_on_another_origin_is_refused_403(
+    served: Served, market: RemotePeer, stranger: RemotePeer
+) -> None:
     served.app.state.federation.registry.register("Create", "Product", _noop, senders={"market"})
     create = with_rose_context(market.activity("Create", product(stranger)))
     answer = await market.deliver(served.inbox, create)
     await expect_rejected(served, answer, 403, "not on its origin")
 
 
-async def test_an_activity_id_on_another_origin_is_refused_403(served: Served, market: RemotePeer, stranger: RemotePeer) -> None:
+async def test_an_activity_id_on_another_origin_is_refused_403(
+    served: Served, market: RemotePeer, stranger: RemotePeer
+) -> None:
     follow = market.activity("Follow", f"{served.base_url}/actor")
     follow["id"] = stranger.new_id()
     answer = await market.deliver(served.inbox, follow)
     await expect_rejected(served, answer, 403, "not on the origin")
 
 
-async def test_an_actor_updating_itself_is_refetched_at_next_use(served: Served, stranger: RemotePeer) -> None:
+async def test_an_actor_updating_itself_is_refetched_at_next_use(
+    served: Served, stranger: RemotePeer
+) -> None:
     worker = served.app.state.federation.inbox_worker
     update = stranger.activity("Update", stranger.actor_document())
     assert (await stranger.deliver(served.inbox, update)).status_code == 202
@@ -238,7 +274,9 @@ async def test_an_actor_updating_itself_is_refetched_at_next_use(served: Served,
     assert stranger.app.hits["/actor"] == fetched + 1
 
 
-async def test_an_actor_deleting_itself_is_no_longer_trusted(served: Served, stranger: RemotePeer) -> None:
+async def test_an_actor_deleting_itself_is_no_longer_trusted(
+    served: Served, stranger: RemotePeer
+) -> None:
     worker = served.app.state.federation.inbox_worker
     delete = stranger.activity("Delete", stranger.actor_id)
     assert (await stranger.deliver(served.inbox, delete)).status_code == 202
@@ -263,7 +301,10 @@ async def test_an_inline_context_cannot_make_the_raw_actor_name_a_trusted_peer(
     }
     spoof = {
         "@context": [*outgoing_context(), renaming],
-        "id": market.new_id(), "type": "Create", "actor": market.actor_id, "by": stranger.actor_id,
+        "id": market.new_id(),
+        "type": "Create",
+        "actor": market.actor_id,
+        "by": stranger.actor_id,
         "object": product(market, name="SPOOFED"),
     }
     before = await snapshot(served.db)

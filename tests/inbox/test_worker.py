@@ -28,13 +28,24 @@ class Clock:
         self.now += delta
 
 
-def row(ap_id: str, activity_type: str = "Follow", object_type: str | None = None, when: datetime | None = None) -> dict[str, Any]:
+def row(
+    ap_id: str,
+    activity_type: str = "Follow",
+    object_type: str | None = None,
+    when: datetime | None = None,
+) -> dict[str, Any]:
     when = when or datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
     document = {"id": ap_id, "type": activity_type, "actor": "https://peer.test/actor"}
     return {
-        "ap_id": ap_id, "ap_actor_id": "https://peer.test/actor", "activity_type": activity_type,
-        "object_type": object_type, "body": orjson.dumps(document).decode(), "status": InboxStatus.PENDING,
-        "attempts": 0, "received_at": when, "next_attempt_at": when,
+        "ap_id": ap_id,
+        "ap_actor_id": "https://peer.test/actor",
+        "activity_type": activity_type,
+        "object_type": object_type,
+        "body": orjson.dumps(document).decode(),
+        "status": InboxStatus.PENDING,
+        "attempts": 0,
+        "received_at": when,
+        "next_attempt_at": when,
     }
 
 
@@ -62,7 +73,9 @@ async def test_concurrent_deliveries_are_committed_together_and_duplicates_are_t
     assert await writer.store(row(ids[0])) is False
 
 
-async def test_a_failed_commit_is_reported_to_every_waiter(db: Database, writer: InboxWriter) -> None:
+async def test_a_failed_commit_is_reported_to_every_waiter(
+    db: Database, writer: InboxWriter
+) -> None:
     broken = row("https://peer.test/broken")
     broken["body"] = None  # NOT NULL: the whole batch fails
     with pytest.raises(Exception):
@@ -70,7 +83,9 @@ async def test_a_failed_commit_is_reported_to_every_waiter(db: Database, writer:
     assert await statuses(db) == {}
 
 
-async def test_given_a_pending_activity_when_stepped_then_its_handler_runs_once(db: Database, writer: InboxWriter) -> None:
+async def test_given_a_pending_activity_when_stepped_then_its_handler_runs_once(
+    db: Database, writer: InboxWriter
+) -> None:
     seen: list[Delivery] = []
 
     async def handle_follow(session: Any, delivery: Delivery) -> None:
@@ -87,7 +102,9 @@ async def test_given_a_pending_activity_when_stepped_then_its_handler_runs_once(
     assert await statuses(db) == {"https://peer.test/f/1": "done"}
 
 
-async def test_an_activity_without_a_handler_is_marked_ignored(db: Database, writer: InboxWriter) -> None:
+async def test_an_activity_without_a_handler_is_marked_ignored(
+    db: Database, writer: InboxWriter
+) -> None:
     await writer.store(row("https://peer.test/like/1", "Like"))
     worker = InboxWorker(db, HandlerRegistry(), parse=lambda d: d, clock=Clock())
     await worker.step()
@@ -122,7 +139,9 @@ async def test_a_failing_handler_rolls_back_its_writes_retries_with_backoff_then
     assert await worker.step() == 0, "a failed activity is not retried by itself"
 
 
-async def test_a_worker_that_lost_its_lease_rolls_back_instead_of_applying_twice(db: Database, writer: InboxWriter) -> None:
+async def test_a_worker_that_lost_its_lease_rolls_back_instead_of_applying_twice(
+    db: Database, writer: InboxWriter
+) -> None:
     clock = Clock()
     effects: list[str] = []
 
@@ -130,9 +149,7 @@ async def test_a_worker_that_lost_its_lease_rolls_back_instead_of_applying_twice
         effects.append(delivery.ap_id)
         # While we were busy, our lease expired and a second worker took the row.
         async with db.transaction() as other:
-            await other.execute(
-                text("UPDATE inbox_activities SET lease_token = 'someone-else'")
-            )
+            await other.execute(text("UPDATE inbox_activities SET lease_token = 'someone-else'"))
 
     registry = HandlerRegistry()
     registry.register("Follow", "*", slow_handler)
@@ -158,7 +175,9 @@ async def test_two_workers_stepping_at_once_process_each_activity_once(database_
         writer.start()
         await asyncio.gather(*(writer.store(row(f"https://peer.test/c/{i}")) for i in range(40)))
         await writer.stop()
-        workers = [InboxWorker(d, registry, parse=lambda d: d, clock=Clock(), batch=5) for d in dbs[1:]]
+        workers = [
+            InboxWorker(d, registry, parse=lambda d: d, clock=Clock(), batch=5) for d in dbs[1:]
+        ]
 
         async def drain(worker: InboxWorker) -> None:
             while await worker.step():
@@ -167,7 +186,9 @@ async def test_two_workers_stepping_at_once_process_each_activity_once(database_
         await asyncio.gather(*(drain(w) for w in workers))
         assert count == {f"https://peer.test/c/{i}": 1 for i in range(40)}
         async with dbs[0].transaction() as session:
-            done = (await session.execute(select(func.count()).where(InboxActivity.status == "done"))).scalar()
+            done = (
+                await session.execute(select(func.count()).where(InboxActivity.status == "done"))
+            ).scalar()
         assert done == 40
     finally:
         for d in dbs:
@@ -182,5 +203,9 @@ async def test_rows_written_by_the_group_commit_read_back_exactly_through_the_or
     async with db.transaction() as session:
         stored = (await session.execute(select(InboxActivity))).scalar_one()
     assert stored.received_at == when and stored.next_attempt_at == when
-    assert (stored.activity_type, stored.object_type, stored.status) == ("Create", "Product", "pending")
+    assert (stored.activity_type, stored.object_type, stored.status) == (
+        "Create",
+        "Product",
+        "pending",
+    )
     assert orjson.loads(stored.body)["id"] == "https://peer.test/t/1"

@@ -127,6 +127,8 @@ async def test_followers_and_peers_see_the_members_strangers_do_not(
 
 
 @pytest.mark.parametrize("page", ["0", "abc", "-1", "999999999"])
-async def test_a_bad_page_number_is_a_400(db: Database, client: httpx.AsyncClient, page: str) -> None:
+async def test_a_bad_page_number_is_a_400(
+    db: Database, client: httpx.AsyncClient, page: str
+) -> None:
     answer = await client.get(f"/followers?page={page}", headers=signed_by(FOLLOWER))
     assert answer.status_code == 400

@@ -88,7 +88,12 @@ class Processes:
 
     async def start(self, *args: str) -> asyncio.subprocess.Process:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "service", *args, cwd=ROOT, env=self.env,
+            sys.executable,
+            "-m",
+            "service",
+            *args,
+            cwd=ROOT,
+            env=self.env,
             stdout=asyncio.subprocess.DEVNULL,
         )
         self.started.append(process)

@@ -42,21 +42,35 @@ async def test_a_worker_killed_mid_inbox_processing_applies_each_follow_once(
         for n in range(PEERS):
             document = {
                 "@context": "https://www.w3.org/ns/activitystreams",
-                "id": f"{NOWHERE}/coop{n}/follows/1", "type": "Follow",
-                "actor": coop(n), "object": actor.id,
+                "id": f"{NOWHERE}/coop{n}/follows/1",
+                "type": "Follow",
+                "actor": coop(n),
+                "object": actor.id,
             }
-            session.add(InboxActivity(
-                ap_id=document["id"], ap_actor_id=coop(n), activity_type="Follow",
-                object_type=None, body=json.dumps(document), status=InboxStatus.PENDING,
-                attempts=0, received_at=now, next_attempt_at=now,
-            ))
+            session.add(
+                InboxActivity(
+                    ap_id=document["id"],
+                    ap_actor_id=coop(n),
+                    activity_type="Follow",
+                    object_type=None,
+                    body=json.dumps(document),
+                    status=InboxStatus.PENDING,
+                    attempts=0,
+                    received_at=now,
+                    next_attempt_at=now,
+                )
+            )
     peers = ",".join(f"coop={coop(n)}" for n in range(PEERS))
     processes = Processes(process_env(fresh_postgres, tmp_path, ROSE_CART_PEERS=peers))
 
     async def done() -> int:
         async with db.transaction() as session:
-            return int(await session.scalar(
-                select(func.count()).where(InboxActivity.status == InboxStatus.DONE)) or 0)
+            return int(
+                await session.scalar(
+                    select(func.count()).where(InboxActivity.status == InboxStatus.DONE)
+                )
+                or 0
+            )
 
     try:
         worker = await processes.start("worker")
@@ -75,8 +89,15 @@ async def test_a_worker_killed_mid_inbox_processing_applies_each_follow_once(
             await asyncio.sleep(0.05)
         async with db.transaction() as session:
             followers = (await session.execute(select(Follower.ap_actor_id, Follower.state))).all()
-            accepts = (await session.execute(
-                select(OutboxActivity.body).where(OutboxActivity.activity_type == "Accept"))).scalars().all()
+            accepts = (
+                (
+                    await session.execute(
+                        select(OutboxActivity.body).where(OutboxActivity.activity_type == "Accept")
+                    )
+                )
+                .scalars()
+                .all()
+            )
             statuses = set((await session.execute(select(InboxActivity.status))).scalars())
     finally:
         await processes.kill_all()

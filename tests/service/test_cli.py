@@ -57,8 +57,11 @@ def test_serve_answers_discovery_over_http_and_stops_cleanly_on_sigterm(tmp_path
     env = environment(tmp_path, ROSE_CART_BASE_URL=base)
     assert run(["init"], env).returncode == 0
     server = subprocess.Popen(
-        [*ROSE_CART, "serve", "--port", str(port)], env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [*ROSE_CART, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 30
@@ -71,7 +74,9 @@ def test_serve_answers_discovery_over_http_and_stops_cleanly_on_sigterm(tmp_path
             assert server.poll() is None, server.communicate()[1]
             assert time.monotonic() < deadline, "serve did not become ready in 30 s"
             time.sleep(0.1)
-        jrd = httpx.get(f"{base}/.well-known/webfinger", params={"resource": f"acct:cart@127.0.0.1:{port}"})
+        jrd = httpx.get(
+            f"{base}/.well-known/webfinger", params={"resource": f"acct:cart@127.0.0.1:{port}"}
+        )
         self_link = next(link["href"] for link in jrd.json()["links"] if link["rel"] == "self")
         actor = httpx.get(self_link, headers={"Accept": "application/activity+json"}).json()
         serialization.load_pem_public_key(actor["publicKey"]["publicKeyPem"].encode())

@@ -22,8 +22,10 @@ MARKET = "https://market.example/actor"
 @pytest.fixture
 def cli(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     for name, value in {
-        "ROSE_CART_DATA_DIR": str(tmp_path), "ROSE_CART_DATABASE_URL": database_url,
-        "ROSE_CART_SECRET_KEY": TEST_SECRET, "ROSE_CART_BASE_URL": "https://cart.test",
+        "ROSE_CART_DATA_DIR": str(tmp_path),
+        "ROSE_CART_DATABASE_URL": database_url,
+        "ROSE_CART_SECRET_KEY": TEST_SECRET,
+        "ROSE_CART_BASE_URL": "https://cart.test",
         "ROSE_CART_PEERS": f"market={MARKET}",
     }.items():
         monkeypatch.setenv(name, value)
@@ -66,9 +68,18 @@ def change(database_url: str, *statements) -> None:  # type: ignore[no-untyped-d
     asyncio.run(go())
 
 
-def test_a_pending_follow_request_is_listed_then_accepted_and_answered(cli, database_url: str) -> None:  # type: ignore[no-untyped-def]
-    change(database_url, Follower(ap_actor_id=STRANGER, follow_ap_id=f"{STRANGER}/follows/1",
-                                  state="pending", inbox=f"{STRANGER}/inbox"))
+def test_a_pending_follow_request_is_listed_then_accepted_and_answered(
+    cli, database_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    change(
+        database_url,
+        Follower(
+            ap_actor_id=STRANGER,
+            follow_ap_id=f"{STRANGER}/follows/1",
+            state="pending",
+            inbox=f"{STRANGER}/inbox",
+        ),
+    )
     listed = json.loads(cli("followers", "pending", "--json"))
     assert [row["actor"] for row in listed] == [STRANGER]
     assert "accepted" in cli("followers", "accept", STRANGER)
@@ -96,14 +107,23 @@ def test_follow_queues_a_follow_and_peers_shows_it_pending(cli, database_url: st
 
 def test_dead_deliveries_are_listed_and_retried(cli, database_url: str) -> None:  # type: ignore[no-untyped-def]
     cli("follow", MARKET)
-    change(database_url, update(OutboxDelivery).values(
-        status=DeliveryState.DEAD, inbox=f"{MARKET}/inbox", last_status=404, last_error="Not Found"))
+    change(
+        database_url,
+        update(OutboxDelivery).values(
+            status=DeliveryState.DEAD,
+            inbox=f"{MARKET}/inbox",
+            last_status=404,
+            last_error="Not Found",
+        ),
+    )
     status = json.loads(cli("deliveries", "status", "--json"))
     assert status["dead"] == 1
     [dead] = json.loads(cli("deliveries", "failed", "--json"))
     assert dead["last_status"] == 404
     assert "1 dead deliveries queued again" in cli("deliveries", "retry", "--all")
-    assert query(database_url, select(func.count()).where(OutboxDelivery.status == DeliveryState.DEAD)) == [(0,)]
+    assert query(
+        database_url, select(func.count()).where(OutboxDelivery.status == DeliveryState.DEAD)
+    ) == [(0,)]
 
 
 def test_retry_without_ids_says_how_to_name_them(cli) -> None:  # type: ignore[no-untyped-def]

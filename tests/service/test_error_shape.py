@@ -8,7 +8,9 @@ from starlette.routing import Route
 
 
 async def test_the_problem_json_shape_is_pinned(client: httpx.AsyncClient) -> None:
-    answer = await client.get("/no/such/page", headers={"Accept": "application/json", "X-Request-ID": "abc-123"})
+    answer = await client.get(
+        "/no/such/page", headers={"Accept": "application/json", "X-Request-ID": "abc-123"}
+    )
     assert answer.status_code == 404
     assert answer.headers["content-type"] == "application/problem+json"
     assert answer.json() == {
@@ -22,14 +24,18 @@ async def test_the_problem_json_shape_is_pinned(client: httpx.AsyncClient) -> No
     assert answer.headers["x-request-id"] == "abc-123"
 
 
-async def test_a_browser_gets_an_html_error_page_with_the_same_facts(client: httpx.AsyncClient) -> None:
+async def test_a_browser_gets_an_html_error_page_with_the_same_facts(
+    client: httpx.AsyncClient,
+) -> None:
     answer = await client.get("/no/such/page", headers={"Accept": "text/html,*/*;q=0.8"})
     assert answer.status_code == 404
     assert answer.headers["content-type"].startswith("text/html")
     assert "<h1>Not Found</h1>" in answer.text
 
 
-async def test_an_unhandled_error_is_a_500_problem_that_reveals_no_internals(app: Starlette, settings) -> None:  # type: ignore[no-untyped-def]
+async def test_an_unhandled_error_is_a_500_problem_that_reveals_no_internals(
+    app: Starlette, settings
+) -> None:  # type: ignore[no-untyped-def]
     async def explode(request):  # type: ignore[no-untyped-def]
         raise RuntimeError("secret internal detail")
 

@@ -12,7 +12,9 @@ async def test_a_running_service_is_live_and_ready(client: httpx.AsyncClient) ->
     assert ready.status_code == 200 and ready.json()["database"] == "ok"
 
 
-async def test_when_the_database_is_gone_readiness_says_so(app: Starlette, client: httpx.AsyncClient) -> None:
+async def test_when_the_database_is_gone_readiness_says_so(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
     await app.state.db.dispose()
 
     async def broken() -> None:

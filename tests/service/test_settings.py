@@ -26,8 +26,19 @@ def test_the_readme_documents_no_setting_that_does_not_exist() -> None:
 
 
 def test_the_contract_names_of_design_md_exist() -> None:
-    contract = {"BASE_URL", "USERNAME", "DATABASE_URL", "DATA_DIR", "SECRET_KEY", "PEERS",
-                "ALLOW_PRIVATE_ADDRESSES", "SUMUP_API_KEY", "SUMUP_MERCHANT_CODE", "SUMUP_API_URL", "WORKERS"}
+    contract = {
+        "BASE_URL",
+        "USERNAME",
+        "DATABASE_URL",
+        "DATA_DIR",
+        "SECRET_KEY",
+        "PEERS",
+        "ALLOW_PRIVATE_ADDRESSES",
+        "SUMUP_API_KEY",
+        "SUMUP_MERCHANT_CODE",
+        "SUMUP_API_URL",
+        "WORKERS",
+    }
     assert contract <= {name.upper() for name in Settings.model_fields}
 
 
@@ -58,7 +69,9 @@ def test_peers_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) ->
         ("ROSE_CART_USERNAME", "a b", "USERNAME"),
     ],
 )
-def test_bad_settings_say_what_is_wrong(monkeypatch: pytest.MonkeyPatch, name: str, value: str, says: str) -> None:
+def test_bad_settings_say_what_is_wrong(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, says: str
+) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError, match=re.escape(says)):
         Settings()

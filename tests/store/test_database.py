@@ -8,14 +8,16 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from actor.keys import LocalKey
 from service.schema import all_metadata
 from store import Database, upgrade
 from store.exceptions import UnsupportedDatabase
 from store.migrate import current_revision, head_revision
-from actor.keys import LocalKey
 
 
-async def test_given_a_migrated_database_when_migrating_again_then_nothing_changes(db: Database) -> None:
+async def test_given_a_migrated_database_when_migrating_again_then_nothing_changes(
+    db: Database,
+) -> None:
     before = await current_revision(db.engine)
     await upgrade(db.engine)
     await upgrade(db.engine)
@@ -70,7 +72,9 @@ async def test_naive_timestamps_are_refused_rather_than_guessed(db: Database) ->
     with pytest.raises(Exception, match="naive datetime"):
         async with db.transaction() as session:
             session.add(
-                LocalKey(kind="rsa", public_pem="x", private_sealed=b"x", created_at=datetime(2026, 1, 1))
+                LocalKey(
+                    kind="rsa", public_pem="x", private_sealed=b"x", created_at=datetime(2026, 1, 1)
+                )
             )
 
 

@@ -20,7 +20,9 @@ _cycle: Iterator[int] = itertools.cycle(range(POOL_SIZE))
 
 def pooled_rsa() -> rsa.RSAPrivateKey:
     if not _rsa:
-        _rsa.extend(rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(POOL_SIZE))
+        _rsa.extend(
+            rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(POOL_SIZE)
+        )
     return _rsa[next(_cycle)]
 
 

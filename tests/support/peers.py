@@ -21,8 +21,8 @@ from starlette.responses import JSONResponse, Response
 from actor.http_auth import SignatureAuth
 from actor.signatures import Scheme, SigningKey
 from tests.actor.loopback import Peer, running
-from vocab.contexts import outgoing_context
 from tests.support.keypool import pooled_rsa
+from vocab.contexts import outgoing_context
 
 AS2 = "application/activity+json"
 CONTEXT = ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"]
@@ -50,9 +50,13 @@ class RemotePeer:
         return f"{self.actor_id}#main-key"
 
     def public_pem(self) -> str:
-        return self.private.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode()
+        return (
+            self.private.public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode()
+        )
 
     def actor_document(self) -> dict[str, Any]:
         return {
@@ -63,7 +67,11 @@ class RemotePeer:
             "preferredUsername": self.username,
             "inbox": f"{self.actor_id}/inbox",
             "endpoints": {"sharedInbox": f"{self.base_url}/inbox"},
-            "publicKey": {"id": self.key_id, "owner": self.actor_id, "publicKeyPem": self.public_pem()},
+            "publicKey": {
+                "id": self.key_id,
+                "owner": self.actor_id,
+                "publicKeyPem": self.public_pem(),
+            },
             **({"catalog": self.catalog} if self.catalog else {}),
         }
 
@@ -91,16 +99,28 @@ class RemotePeer:
 
     def activity(self, activity_type: str, obj: Any, **extra: Any) -> dict[str, Any]:
         return {
-            "@context": CONTEXT, "id": self.new_id(), "type": activity_type,
-            "actor": self.actor_id, "object": obj, **extra,
+            "@context": CONTEXT,
+            "id": self.new_id(),
+            "type": activity_type,
+            "actor": self.actor_id,
+            "object": obj,
+            **extra,
         }
 
     def auth(self, scheme: Scheme = Scheme.CAVAGE) -> SignatureAuth:
-        return SignatureAuth(SigningKey(self.key_id, self.private), default=scheme, double_knock=False)
+        return SignatureAuth(
+            SigningKey(self.key_id, self.private), default=scheme, double_knock=False
+        )
 
     async def deliver(
-        self, inbox: str, document: Any, *, scheme: Scheme = Scheme.CAVAGE,
-        content_type: str = AS2, body: bytes | None = None, headers: dict[str, str] | None = None,
+        self,
+        inbox: str,
+        document: Any,
+        *,
+        scheme: Scheme = Scheme.CAVAGE,
+        content_type: str = AS2,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         payload = body if body is not None else json.dumps(document).encode()
         async with httpx.AsyncClient(auth=self.auth(scheme), timeout=10) as client:

@@ -18,7 +18,9 @@ async def snapshot(db: Database, *, caches: bool = False) -> dict[str, list[tupl
     async with db.engine.connect() as connection:
         names = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
         tables = {}
-        for name in sorted(n for n in names if n != "alembic_version" and (caches or n not in CACHES)):
+        for name in sorted(
+            n for n in names if n != "alembic_version" and (caches or n not in CACHES)
+        ):
             rows = (await connection.execute(text(f'SELECT * FROM "{name}"'))).all()
             tables[name] = sorted((tuple(r) for r in rows), key=repr)
         return tables

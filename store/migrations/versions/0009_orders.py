@@ -95,9 +95,7 @@ def upgrade() -> None:
         sa.Column("note", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_order_status_history"),
     )
-    op.create_index(
-        "ix_order_status_history_order_id", "order_status_history", ["order_id"]
-    )
+    op.create_index("ix_order_status_history_order_id", "order_status_history", ["order_id"])
     op.create_table(
         "checkout_tokens",
         sa.Column("owner_key", sa.String(80), nullable=False),
