@@ -34,7 +34,7 @@ _PARAM = re.compile(r'\s*([A-Za-z]+)\s*=\s*(?:"([^"]*)"|([0-9]+(?:\.[0-9]+)?))\s
 
 
 def default_headers(message: Message) -> tuple[str, ...]:
-    """What we sign: the PROTOCOL.md set for requests with a body, and for GETs."""
+    """What we sign: the docs/protocol.md set for requests with a body, and for GETs."""
     if message.method in ("GET", "HEAD"):
         return GET_HEADERS + (("accept",) if "accept" in message.headers else ())
     if "content-type" not in message.headers:

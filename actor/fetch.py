@@ -1,4 +1,4 @@
-"""Fetching one remote ActivityStreams document, the way PROTOCOL.md says we may trust it.
+"""Fetching one remote ActivityStreams document, the way docs/protocol.md says we may trust it.
 
 The answer must be AS2 (`application/activity+json`, or `application/ld+json` with the
 AS profile); its `id` must be the URL it finally came from, so a server cannot hand out

@@ -70,7 +70,7 @@ def sign_request(
     """The header fields (lower-case names) to add to `message` to sign it.
 
     Missing Date, Host, Digest or Content-Digest fields that the signature covers are
-    among them. `covered` defaults to PROTOCOL.md's set for the method and scheme.
+    among them. `covered` defaults to docs/protocol.md's set for the method and scheme.
     """
     stamp = time.time() if now is None else now
     if scheme is Scheme.RFC9421:

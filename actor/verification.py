@@ -1,4 +1,4 @@
-"""The verification policy for incoming signed requests (PROTOCOL.md, "HTTP signatures").
+"""The verification policy for incoming signed requests (docs/protocol.md, "HTTP signatures").
 
 Strict where it protects us, liberal where peers legitimately differ:
 - a signature is required, in either scheme; `hs2019` or no algorithm is accepted;

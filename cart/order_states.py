@@ -50,7 +50,7 @@ class OrderStatus(enum.StrEnum):
 
     @property
     def wire(self) -> str:
-        """`orderStatus` on the wire (PROTOCOL.md knows six values)."""
+        """`orderStatus` on the wire (docs/protocol.md knows six values)."""
         if self in (OrderStatus.REFUND_REQUESTED, OrderStatus.NEEDS_REFUND):
             return OrderStatus.PAID.value
         return self.value

@@ -8,7 +8,7 @@ and the other learns it was already done; a move the machine does not declare ra
 
 Every change is written to `order_status_history` for the shopper's order page, and
 announced (Create / OrderPaid / OrderCancelled) through the transactional outbox in
-the same transaction: to our followers, cc every actor that owns an item (PROTOCOL.md).
+the same transaction: to our followers, cc every actor that owns an item (docs/protocol.md).
 """
 
 from __future__ import annotations

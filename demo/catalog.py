@@ -1,6 +1,6 @@
 """What market and calendar share: their `catalog` collection and catalogue announcements.
 
-The `catalog` (PROTOCOL.md) is an OrderedCollection of the actor's current Products or
+The `catalog` (docs/protocol.md) is an OrderedCollection of the actor's current Products or
 CalendarEntries, paged through `first`/`next`, items embedded with our outgoing context.
 Changes are announced to followers (the cart) as Create/Update/Delete through the
 transactional `outbox.publish`, in the same transaction as the change itself.

@@ -1,6 +1,6 @@
 """POST to an inbox: refuse what we must, store what we accept, answer only after commit.
 
-The checks run in the order PROTOCOL.md answers them, cheapest first: body size (413),
+The checks run in the order docs/protocol.md answers them, cheapest first: body size (413),
 content type (415), signature (401), JSON and vocabulary (400), signer and origin rules
 (401/403), trust (403), per-sender rate (429), then dedupe and persist (202). A
 rejected delivery changes nothing: the only write is the final insert.

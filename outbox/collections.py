@@ -1,6 +1,6 @@
 """The outbox, followers and following collections, and each activity at its id.
 
-Nothing we publish is public (PROTOCOL.md: never as:Public), so what a viewer sees
+Nothing we publish is public (docs/protocol.md: never as:Public), so what a viewer sees
 depends on who provably asks: a signed GET, checked by the verifier service/ puts at
 `app.state.signed_get_verifier` (actor.authorized.signed_get_verifier). An activity is
 shown to the actors it was addressed to and, when it went to our followers collection,

@@ -1,4 +1,4 @@
-"""Builders for every activity the cart sends (PROTOCOL.md, "Messages the cart sends").
+"""Builders for every activity the cart sends (docs/protocol.md, "Messages the cart sends").
 
 Each returns the JSON document to publish, with our ``@context``. Ids come from the
 caller: an explicit ``activity_id`` or an injected minter (``IdMinter``), so builders
@@ -57,7 +57,7 @@ def _audience(values: Iterable[str], name: str) -> tuple[str, ...]:
     found: list[str] = []
     for value in values:
         if value in _PUBLIC:
-            raise AddressingError(f"{name}: we never address as:Public (PROTOCOL.md)")
+            raise AddressingError(f"{name}: we never address as:Public (docs/protocol.md)")
         iri(value, name)
         if value not in found:
             found.append(value)
@@ -229,6 +229,6 @@ def ordered_collection_page(
 
 
 def order_addressing(*, followers: str, owners: Iterable[str]) -> tuple[list[str], list[str]]:
-    """PROTOCOL.md: ``to`` our followers, ``cc`` every actor owning an item of the order."""
+    """docs/protocol.md: ``to`` our followers, ``cc`` every actor owning an item of the order."""
     cc = list(dict.fromkeys(o for o in owners if o != followers))
     return [followers], cc

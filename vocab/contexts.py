@@ -104,7 +104,7 @@ def rose_terms() -> dict[str, Any]:
 
 
 def outgoing_context() -> list[Any]:
-    """The ``@context`` of every document we send (PROTOCOL.md)."""
+    """The ``@context`` of every document we send (docs/protocol.md)."""
     return [AS2_CONTEXT, SECURITY_V1, rose_terms()]
 
 

@@ -7,7 +7,7 @@ VocabError
 │   ├── LimitExceeded     too deep, too long or too big: refused before any processing
 │   ├── UnsupportedType   no type we understand (or one we do not accept there)
 │   └── JsonLdFailure     JSON-LD processing (pyld) refused the document
-└── AddressingError       a builder was asked to address an activity against PROTOCOL.md
+└── AddressingError       a builder was asked to address an activity against docs/protocol.md
                           (e.g. to as:Public); a programming error on our side
 """
 

@@ -1,4 +1,4 @@
-"""What each rose: term means, for people: the /ns page and FEDERATION.md draw on it.
+"""What each rose: term means, for people: the /ns page and docs/protocol.md draw on it.
 
 The machine definition (IRI, @type, @container) lives in contexts/rose.jsonld; a test
 checks that every term there has an entry here and no entry is left over.

@@ -2,7 +2,7 @@
 
 Both parse paths end here: the fast path hands over the JSON as received, the JSON-LD
 path the result of compacting it against our context. A ``type`` may be a string or a
-list; the rose: type wins when present (PROTOCOL.md sends ``["Object", "Order"]``).
+list; the rose: type wins when present (docs/protocol.md sends ``["Object", "Order"]``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Typed values -> AS2-compacted JSON, shaped like PROTOCOL.md's example.
+"""Typed values -> AS2-compacted JSON, shaped like docs/protocol.md's example.
 
 Extension types travel with an AS2 fallback type (``["Object", "Order"]``) because
 many servers refuse a type they do not know. ``document(value)`` adds our

@@ -1,6 +1,6 @@
 """An order at its IRI, for other servers: AS2 JSON behind a signed GET.
 
-PROTOCOL.md: orders dereference, like activities, to followers and to the actors the
+docs/protocol.md: orders dereference, like activities, to followers and to the actors the
 order involves (the owners of its items), checked by authorized fetch. Anyone else gets
 the same 404 as for an order that does not exist, so order ids cannot be probed.
 """

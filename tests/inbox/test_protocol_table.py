@@ -1,4 +1,4 @@
-"""PROTOCOL.md's inbox table, row by row, through real signed HTTP from real peers."""
+"""docs/protocol.md's inbox table, row by row, through real signed HTTP from real peers."""
 
 from __future__ import annotations
 

@@ -48,7 +48,7 @@ async def test_a_worker_killed_mid_batch_leaves_nothing_undelivered(
         answered += 1
         return Response(status_code=202)
 
-    # A receiver that dedupes on the activity id, as PROTOCOL.md asks of receivers.
+    # A receiver that dedupes on the activity id, as docs/protocol.md asks of receivers.
     receiver = Receiver(ACTOR, answer=first_five_then_stall)
     key_file = tmp_path / "key.pem"
     key_file.write_bytes(

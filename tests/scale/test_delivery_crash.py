@@ -1,6 +1,6 @@
 """Real `rose-cart worker` processes over one PostgreSQL: killed mid-batch, run two at once.
 
-A receiver that dedupes on the activity id (as PROTOCOL.md asks of followers) must see
+A receiver that dedupes on the activity id (as docs/protocol.md asks of followers) must see
 every activity once in effect, and no delivery may be in flight twice at the same time.
 """
 

@@ -60,7 +60,7 @@ class RemotePeer:
 
     def actor_document(self) -> dict[str, Any]:
         return {
-            # `catalog` is a rose: term: a market says so with our context, as PROTOCOL.md asks
+            # `catalog` is a rose: term: a market says so with our context, as docs/protocol.md asks
             "@context": outgoing_context() if self.catalog else CONTEXT,
             "id": self.actor_id,
             "type": "Service",

@@ -1,4 +1,4 @@
-"""Typed sample values shared by the vocab tests (the PROTOCOL.md example and friends)."""
+"""Typed sample values shared by the vocab tests (the docs/protocol.md example and friends)."""
 
 from __future__ import annotations
 

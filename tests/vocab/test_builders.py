@@ -1,4 +1,4 @@
-"""Builders: PROTOCOL.md's shapes, ids, timestamps and addressing."""
+"""Builders: docs/protocol.md's shapes, ids, timestamps and addressing."""
 
 from __future__ import annotations
 

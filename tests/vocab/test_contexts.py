@@ -23,7 +23,7 @@ from vocab.contexts import (
 from vocab.glossary import TERMS
 from vocab.loader import offline_loader
 
-# PROTOCOL.md's vocabulary table, term by term: the contract our context must carry.
+# docs/protocol.md's vocabulary table, term by term: the contract our context must carry.
 PROTOCOL_TERMS = {
     "Order",
     "OrderItem",
