@@ -6,7 +6,10 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
 export ROSE_CART_DATA_DIR ?= data
 
-.PHONY: run serve test bench lint clean
+# The packages mypy checks strictly (tests are typed where it helps, not checked strictly).
+TYPED := actor inbox outbox vocab cart payments store service demo bench
+
+.PHONY: run serve test bench lint typecheck check clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "rose-cart needs Python >= 3.11; set PYTHON=python3.11")'
@@ -41,8 +44,17 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	@$(BIN)/python -m bench
 
+## lint: ruff's lint rules and its formatter, as CI runs them (fails on any finding)
 lint: $(VENV)/.installed-test
-	@$(BIN)/python -m ruff check . || echo "(install ruff into $(VENV) to lint)"
+	@$(BIN)/python -m ruff check .
+	@$(BIN)/python -m ruff format --check .
+
+## typecheck: mypy --strict over the application, the demo and the benchmarks
+typecheck: $(VENV)/.installed-test
+	@$(BIN)/python -m mypy $(TYPED)
+
+## check: what CI runs before the tests
+check: lint typecheck
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

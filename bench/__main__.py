@@ -22,7 +22,8 @@ def main(names: list[str]) -> int:
     unknown = [n for n in chosen if n not in available]
     if unknown:
         print(
-            f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(available) or 'none yet'}"
+            f"unknown benchmark(s): {', '.join(unknown)}; "
+            f"available: {', '.join(available) or 'none yet'}"
         )
         return 2
     if not chosen:

@@ -127,7 +127,7 @@ class Deployment:
         return origin
 
     async def start_web(self, count: int) -> None:
-        started = []
+        started: list[tuple[int, subprocess.Popen[bytes]]] = []
         for _ in range(count):
             port = (
                 self.web_ports[len(started)] if len(self.web_ports) > len(started) else free_port()

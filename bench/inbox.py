@@ -162,7 +162,8 @@ async def run() -> None:
     await sender_task
     ms = 1000
     report(
-        f"inbox: {DELIVERIES} signed 1.6 KB deliveries, {CONCURRENCY} connections, one server process",
+        f"inbox: {DELIVERIES} signed 1.6 KB deliveries, {CONCURRENCY} connections, "
+        "one server process",
         [
             Figure(
                 "accepted + committed deliveries/s",
@@ -173,8 +174,10 @@ async def run() -> None:
             )
         ],
         [
-            f"ours: p50 {percentile(our_lat, 0.5) * ms:.2f} ms  p99 {percentile(our_lat, 0.99) * ms:.2f} ms",
-            f"bare: p50 {percentile(bare_lat, 0.5) * ms:.2f} ms  p99 {percentile(bare_lat, 0.99) * ms:.2f} ms",
+            f"ours: p50 {percentile(our_lat, 0.5) * ms:.2f} ms  "
+            f"p99 {percentile(our_lat, 0.99) * ms:.2f} ms",
+            f"bare: p50 {percentile(bare_lat, 0.5) * ms:.2f} ms  "
+            f"p99 {percentile(bare_lat, 0.99) * ms:.2f} ms",
             f"acknowledged {sent}, found committed {kept}"
             + ("" if kept == sent else "  <-- LOST WORK"),
         ],

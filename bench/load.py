@@ -280,7 +280,8 @@ async def run() -> int:
             await deploy.start_web(2)
             deploy.start_workers(2)
             print(
-                f"load: {SHOPPERS} shoppers, {PEERS} peers, {SECONDS:.0f} s, 2 web + 2 worker processes on PostgreSQL"
+                f"load: {SHOPPERS} shoppers, {PEERS} peers, {SECONDS:.0f} s, "
+                "2 web + 2 worker processes on PostgreSQL"
             )
             stop = time.perf_counter() + SECONDS
             target = f"{deploy.origin}/actor"
@@ -318,7 +319,8 @@ async def run() -> int:
         lost.append(f"inbox: {found['inbox not processed']} not processed")
     if found["orders"] != orders_placed or found["Create activities"] != orders_placed:
         lost.append(
-            f"orders: placed {orders_placed}, found {found['orders']}, Create {found['Create activities']}"
+            f"orders: placed {orders_placed}, found {found['orders']}, "
+            f"Create {found['Create activities']}"
         )
     if found["orders without items"]:
         lost.append(f"{found['orders without items']} orders without items")
@@ -330,11 +332,13 @@ async def run() -> int:
     for kind, samples in sorted(stats.latencies.items()):
         print(
             f"  {kind:<16} {len(samples):>7} requests {len(samples) / SECONDS:>8.1f}/s  "
-            f"p50 {percentile(samples, 0.5) * ms:7.1f} ms  p99 {percentile(samples, 0.99) * ms:7.1f} ms"
+            f"p50 {percentile(samples, 0.5) * ms:7.1f} ms  "
+            f"p99 {percentile(samples, 0.99) * ms:7.1f} ms"
         )
     print(
         f"  orders placed {orders_placed}, inbox deliveries acknowledged {acknowledged}, "
-        f"deliveries to the follower {found['deliveries']}; queues drained {drain:.1f} s after the load"
+        f"deliveries to the follower {found['deliveries']}; "
+        f"queues drained {drain:.1f} s after the load"
     )
     print(f"  errors: {dict(stats.errors) or 'none'}")
     print(f"  lost work: {'; '.join(lost) or 'none'}")

@@ -227,7 +227,8 @@ def main() -> list[Figure]:
         hosts.terminate()
         hosts.join()
     report(
-        f"scale: {ACTIVITIES}x{HOSTS} deliveries, {INBOX_DELIVERIES} inbox deliveries, {os.cpu_count()} cores",
+        f"scale: {ACTIVITIES}x{HOSTS} deliveries, {INBOX_DELIVERIES} inbox deliveries, "
+        f"{os.cpu_count()} cores",
         figures,
     )
     print(f"  (took {time.perf_counter() - started:.1f} s)")

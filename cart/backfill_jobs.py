@@ -64,7 +64,7 @@ async def request_backfill(
 
 
 def _retry_after(attempts: int) -> timedelta:
-    return min(MAX_RETRY, FIRST_RETRY * 2 ** max(0, attempts - 1))
+    return min(MAX_RETRY, FIRST_RETRY * int(2 ** max(0, attempts - 1)))
 
 
 class BackfillRunner:

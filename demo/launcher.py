@@ -94,7 +94,8 @@ def wait_ready(service: Service, process: subprocess.Popen[bytes]) -> None:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit(
-                f"the {service.name} stopped while starting (exit {process.returncode}); see its log above"
+                f"the {service.name} stopped while starting (exit {process.returncode}); "
+                "see its log above"
             )
         try:
             httpx.get(

@@ -60,7 +60,7 @@ def kind_of(activity: Any) -> Kind:
     object_type = None if target is None or isinstance(target, str) else type(target).__name__
     object_ids: tuple[str, ...] = ()
     if activity_type in ("Create", "Update"):
-        object_ids = (target.id,) if object_type else ()
+        object_ids = (target.id,) if target is not None and object_type else ()
     elif activity_type == "Delete" and isinstance(target, str):
         object_ids = (target,)
     return Kind(activity_type, object_type, object_ids)
@@ -183,7 +183,8 @@ class InboxReceiver:
                 raise Rejected(
                     403,
                     "foreign-object",
-                    f"{actor} may not {kind.activity_type.lower()} {object_id}: it is not on its origin",
+                    f"{actor} may not {kind.activity_type.lower()} {object_id}: "
+                    "it is not on its origin",
                 )
 
     @staticmethod

@@ -38,7 +38,7 @@ class LeaseLost(Exception):
 
 
 def backoff(attempts: int) -> timedelta:
-    return FIRST_DELAY * (2 ** max(0, attempts - 1))
+    return FIRST_DELAY * int(2 ** max(0, attempts - 1))
 
 
 class InboxWorker:

@@ -14,10 +14,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.schema import Table
 
 from inbox.models import InboxActivity
 from inbox.sqlite_commit import SqliteCommitter
@@ -30,7 +31,7 @@ MAX_BATCH = 500
 def _insert_ignoring_duplicates(db: Database) -> Any:
     """INSERT … ON CONFLICT (ap_id) DO NOTHING RETURNING ap_id, in each engine's dialect."""
     # Core, not the ORM: ORM bulk inserts cost several times more per row here.
-    table = InboxActivity.__table__
+    table = cast(Table, InboxActivity.__table__)
     dialect_insert = sqlite_insert if db.is_sqlite else pg_insert
     statement = dialect_insert(table).on_conflict_do_nothing(index_elements=["ap_id"])
     return statement.returning(table.c.ap_id)

@@ -27,8 +27,9 @@ from outbox.followers import (
     send_follow,
     send_undo_follow,
 )
-from outbox.models import DeliveryState, Follow, Follower, OutboxDelivery
+from outbox.models import Follow, Follower, OutboxDelivery
 from outbox.queue import delivery_status, failed_deliveries, retry_deliveries
+from outbox.states import DeliveryState
 from service.settings import Settings
 from store import Database, utcnow
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import column, func, select, table, text
+from sqlalchemy import ColumnClause, column, func, select, table, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -82,7 +83,7 @@ def _escape(value: str) -> str:
 
 
 async def _count_by(session: AsyncSession, family: Family) -> dict[str, int]:
-    label = column(family.column)
+    label: ColumnClause[Any] = column(family.column)
     rows = await session.execute(
         select(label, func.count()).select_from(table(family.table)).group_by(label)
     )

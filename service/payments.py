@@ -32,7 +32,8 @@ class Payments:
         if settings.sumup_api_key is not None:
             if not settings.sumup_merchant_code:
                 raise ValueError(
-                    "ROSE_CART_SUMUP_API_KEY is set but ROSE_CART_SUMUP_MERCHANT_CODE is not: set both"
+                    "ROSE_CART_SUMUP_API_KEY is set but ROSE_CART_SUMUP_MERCHANT_CODE is not: "
+                    "set both"
                 )
             return cls(settings, None)
         sandbox = create_sandbox_app(

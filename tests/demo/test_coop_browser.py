@@ -70,7 +70,10 @@ def coop(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 
 async def buy(browser, shop: str, *, with_loaf: bool, screenshot: str | None = None) -> str:  # type: ignore[no-untyped-def]
-    """One shopper: add the class (and a loaf), pay the hall's cart; returns the return page's heading."""
+    """One shopper: add the class (and a loaf), pay the hall's cart.
+
+    Returns the return page's heading.
+    """
     from playwright.async_api import expect
 
     context = await browser.new_context(viewport={"width": 1000, "height": 900})
