@@ -97,10 +97,10 @@ def bare_app() -> Any:
     from starlette.responses import HTMLResponse
     from starlette.routing import Route
 
-    from cart.carts import CartOwner
-    from cart.catalog import ItemView, PageView
+    from cart.basket.carts import CartOwner
+    from cart.basket.totals import LineSnapshot, build_cart_view
+    from cart.catalog.mirror import ItemView, PageView
     from cart.money import Money
-    from cart.totals import LineSnapshot, build_cart_view
     from cart.web.templating import build_environment
 
     now = datetime.now(UTC)
@@ -177,7 +177,7 @@ def serve(kind: str, port: int, data_dir: str) -> None:
 
 
 async def seed(data_dir: Path) -> None:
-    from cart.catalog import upsert_object
+    from cart.catalog.mirror import upsert_object
     from store import Database, sqlite_url_for
 
     db = Database(sqlite_url_for(data_dir))

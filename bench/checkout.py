@@ -1,6 +1,6 @@
 """bench/checkout: placed orders/s and p99 checkout latency at 32 concurrent shoppers (SQLite).
 
-Ours is `cart.checkout.place_order` in one unit of work per shopper, as the checkout
+Ours is `cart.orders.checkout.place_order` in one unit of work per shopper, as the checkout
 route runs it: lock the page cart's token row and its lines, re-check every line against
 the mirror, create the order, items and history, detach the lines and publish
 Create(Order) to the outbox. The baseline, in the same run on an identical database,
@@ -57,9 +57,9 @@ def _actor() -> Any:
 
 async def _prepared(folder: Path) -> tuple[Any, list[str], str]:
     """A migrated database with two products and ORDERS carts of two lines each."""
-    from cart.carts import CartLine
-    from cart.catalog import upsert_object
-    from cart.catalog_models import key_for
+    from cart.basket.carts import CartLine
+    from cart.catalog.mirror import upsert_object
+    from cart.catalog.models import key_for
     from store import Database, sqlite_url_for, upgrade
     from vocab.model import MonetaryAmount, Page, Product
 
@@ -99,8 +99,8 @@ async def _prepared(folder: Path) -> tuple[Any, list[str], str]:
 
 
 async def _ours(db: Any, cart: str, page_key: str, actor: Any) -> None:
-    from cart.carts import CartOwner
-    from cart.checkout import new_checkout_token, place_order
+    from cart.basket.carts import CartOwner
+    from cart.orders.checkout import new_checkout_token, place_order
 
     async with db.transaction() as session:
         placed = await place_order(
@@ -111,8 +111,8 @@ async def _ours(db: Any, cart: str, page_key: str, actor: Any) -> None:
 
 async def _bare(db: Any, cart: str, page_key: str, actor: Any) -> None:
     """The same rows, written without any of our logic."""
-    from cart.carts import CartLine
-    from cart.order_models import CheckoutToken, OrderStatusChange, ShopOrder, ShopOrderItem
+    from cart.basket.carts import CartLine
+    from cart.orders.models import CheckoutToken, OrderStatusChange, ShopOrder, ShopOrderItem
     from outbox.models import OutboxActivity
 
     now = datetime.now(UTC)

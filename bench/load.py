@@ -50,8 +50,8 @@ from bench._deployment import (
     postgres_admin_url,
 )
 from bench.harness import percentile
-from cart.catalog import upsert_object
-from cart.catalog_models import key_for
+from cart.catalog.mirror import upsert_object
+from cart.catalog.models import key_for
 from outbox.models import Follower
 from outbox.states import FollowerState
 from store import Database, utcnow

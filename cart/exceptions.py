@@ -11,7 +11,7 @@
 
 Another shopper's line id raises `LineNotFound`, exactly like an id that never
 existed, so a probe learns nothing; nothing is changed before it is raised.
-Account/session errors are cart/accounts.py's own.
+Account/session errors are cart/identity/accounts.py's own.
 """
 
 from __future__ import annotations

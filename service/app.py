@@ -42,7 +42,7 @@ from store import Database, upgrade
 from vocab.ns_page import nodeinfo_metadata
 
 log = logging.getLogger("rose_cart.app")
-STATIC_DIR = Path(cart.__file__).parent / "static"
+STATIC_DIR = Path(cart.__file__).parent / "web" / "static"
 
 
 async def prepare(settings: Settings, db: Database) -> LocalActor:

@@ -115,7 +115,7 @@ def peers_backfill(settings: Settings, iri: str) -> None:
     from actor.fetch import Fetcher
     from actor.http_auth import SignatureAuth
     from actor.signatures import SigningKey
-    from cart.backfill import BackfillReport, backfill_catalog
+    from cart.catalog.backfill import BackfillReport, backfill_catalog
 
     role = next((p.role for p in settings.peers if p.actor_id == iri), None)
 

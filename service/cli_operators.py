@@ -12,7 +12,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cart.accounts import (
+from cart.identity.accounts import (
     Account,
     AccountError,
     Passwords,

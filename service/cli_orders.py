@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cart.admin import queries
 from cart.admin.order_routes import REFUNDABLE
-from cart.order_models import ShopOrder, order_id_from_number
-from cart.order_states import OrderStatus
-from cart.orders import OrderNotFound, get_order, order_detail, transition
+from cart.orders.models import ShopOrder, order_id_from_number
+from cart.orders.orders import OrderNotFound, get_order, order_detail, transition
+from cart.orders.states import OrderStatus
 from inbox.models import InboxStatus
 from outbox.exceptions import IllegalTransition
 from service.settings import Settings

@@ -15,12 +15,12 @@ from actor.http_auth import SignatureAuth
 from actor.identity import LocalActor
 from actor.remote import RemoteActors
 from actor.signatures import SigningKey
-from cart.backfill_jobs import BackfillRunner, request_backfill
-from cart.claims import register_claim_handlers
-from cart.handlers import register_catalog_handlers
-from cart.purge import purge_anonymous_lines
-from cart.reconcile import reconcile_pending
-from cart.sessions import purge_expired_sessions
+from cart.basket.purge import purge_anonymous_lines
+from cart.catalog.backfill_jobs import BackfillRunner, request_backfill
+from cart.catalog.handlers import register_catalog_handlers
+from cart.identity.sessions import purge_expired_sessions
+from cart.orders.claims import register_claim_handlers
+from cart.orders.reconcile import reconcile_pending
 from inbox.actor_handlers import register_actor_handlers
 from inbox.limits import RateLimiter
 from inbox.receive import InboxReceiver

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from cart.order_states import OrderStatus
+from cart.orders.states import OrderStatus
 from inbox.models import InboxStatus
 from outbox.states import DeliveryState, FollowerState
 from store import Database

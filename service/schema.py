@@ -18,12 +18,12 @@ MODEL_MODULES = (
     "actor.remote",
     "inbox.models",
     "outbox.models",
-    "cart.catalog_models",
-    "cart.carts",
-    "cart.backfill_jobs",
-    "cart.accounts",
-    "cart.sessions",
-    "cart.order_models",
+    "cart.catalog.models",
+    "cart.basket.carts",
+    "cart.catalog.backfill_jobs",
+    "cart.identity.accounts",
+    "cart.identity.sessions",
+    "cart.orders.models",
 )
 
 

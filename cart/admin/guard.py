@@ -17,7 +17,7 @@ from anyio import to_thread
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
-from cart.accounts import MAX_PASSWORD_LENGTH, Account, Role
+from cart.identity.accounts import MAX_PASSWORD_LENGTH, Account, Role
 from cart.web.visit import Endpoint, Page, Visit, error_page, form_action, page
 
 AdminHandler = Callable[[Visit], Awaitable[Response | Page]]

@@ -17,10 +17,10 @@ from starlette.routing import Route
 
 from cart.admin import queries
 from cart.admin.guard import admin_action, admin_page, confirm_password, reauth_failed
-from cart.order_models import ShopOrder, order_id_from_number
-from cart.order_states import OrderStatus
-from cart.orders import OrderNotFound, get_order, order_detail, total_of, transition
-from cart.reconcile import carry_out_refund
+from cart.orders.models import ShopOrder, order_id_from_number
+from cart.orders.orders import OrderNotFound, get_order, order_detail, total_of, transition
+from cart.orders.reconcile import carry_out_refund
+from cart.orders.states import OrderStatus
 from cart.web.orders_routes import status_text
 from cart.web.visit import Page, Visit, redirect
 from outbox.exceptions import IllegalTransition

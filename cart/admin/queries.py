@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from actor.schemes import PeerSignatureScheme, origin_of
-from cart.order_models import OrderStatusChange, ShopOrder, order_id_from_number
-from cart.order_states import OrderStatus
+from cart.orders.models import OrderStatusChange, ShopOrder, order_id_from_number
+from cart.orders.states import OrderStatus
 from inbox.models import InboxActivity, InboxStatus
 from outbox.models import DeliveryHost, Follow, Follower, OutboxDelivery
 from outbox.states import DeliveryState

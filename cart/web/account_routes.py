@@ -6,16 +6,16 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 from starlette.routing import Route
 
-from cart.accounts import (
+from cart.basket.carts import adopt_cart
+from cart.identity.accounts import (
     MIN_PASSWORD_LENGTH,
     AccountError,
     AccountView,
     authenticate,
     register,
 )
-from cart.carts import adopt_cart
-from cart.orders import adopt_orders
-from cart.sessions import log_in, log_out
+from cart.identity.sessions import log_in, log_out
+from cart.orders.orders import adopt_orders
 from cart.web.shop import item_count
 from cart.web.visit import Page, Visit, form_action, page, redirect, safe_next
 

@@ -6,11 +6,11 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 from starlette.routing import Route
 
-from cart.catalog import get_item_by_key, get_page_by_key, list_catalog
-from cart.catalog_models import ENTRY, CatalogItem
+from cart.basket.lines import accept_current_price, add_line, remove_line, set_quantity, view_cart
+from cart.basket.totals import NO_PAGE_KEY, NO_PAGE_NAME, PageCart
+from cart.catalog.mirror import get_item_by_key, get_page_by_key, list_catalog
+from cart.catalog.models import ENTRY, CatalogItem
 from cart.exceptions import InvalidQuantity, ItemNotFound, NotFound
-from cart.lines import accept_current_price, add_line, remove_line, set_quantity, view_cart
-from cart.totals import NO_PAGE_KEY, NO_PAGE_NAME, PageCart
 from cart.web.shop import owner_of
 from cart.web.visit import Page, Visit, form_action, page, redirect, safe_next
 from store import utcnow

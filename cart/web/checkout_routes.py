@@ -23,19 +23,19 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from cart.checkout import CheckoutProblem, checkout_token_for, place_order
 from cart.exceptions import NotFound
-from cart.order_models import order_id_from_number
-from cart.orders import order_by_checkout_id, shopper_order
-from cart.payments_glue import PaymentLinks, start_payment
-from cart.reconcile import reconcile
-from cart.sessions import COOKIE_NAME, resolve
+from cart.identity.sessions import COOKIE_NAME, resolve
+from cart.orders.checkout import CheckoutProblem, checkout_token_for, place_order
+from cart.orders.models import order_id_from_number
+from cart.orders.orders import order_by_checkout_id, shopper_order
+from cart.orders.payment import PaymentLinks, start_payment
+from cart.orders.reconcile import reconcile
 from cart.web.config import NOTICE_COOKIE, web_config
 from cart.web.shop import owner_of
 from cart.web.visit import Page, Visit, form_action, page, redirect
 from payments import PaymentError, parse_webhook
 
-log = logging.getLogger("rose_cart.cart.checkout")
+log = logging.getLogger("rose_cart.cart.orders.checkout")
 MAX_WEBHOOK_BYTES = 64 * 1024
 TOKEN_FIELD = "checkout_token"  # noqa: S105 - a form field's name
 

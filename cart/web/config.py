@@ -18,9 +18,9 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from jinja2 import Environment
 from starlette.requests import Request
 
-from cart.accounts import Passwords
-from cart.csrf import CsrfTokens
-from cart.sessions import SessionCookies
+from cart.identity.accounts import Passwords
+from cart.identity.sessions import SessionCookies
+from cart.web.csrf import CsrfTokens
 from cart.web.templating import build_environment
 
 

@@ -16,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from cart.accounts import AccountView, get_account
-from cart.sessions import COOKIE_NAME, resolve
+from cart.identity.accounts import AccountView, get_account
+from cart.identity.sessions import COOKIE_NAME, resolve
 from cart.web.config import WebConfig, web_config
 from cart.web.shop import item_count
 

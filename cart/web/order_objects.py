@@ -15,8 +15,8 @@ from starlette.responses import Response
 
 from actor.identity import LocalActor
 from actor.negotiation import AS2
-from cart.order_models import ShopOrder
-from cart.orders import items_of, order_object
+from cart.orders.models import ShopOrder
+from cart.orders.orders import items_of, order_object
 from outbox.collections import viewer_of
 from outbox.models import Follower
 from outbox.states import FollowerState

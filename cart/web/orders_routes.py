@@ -7,8 +7,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from actor.negotiation import wants_activity_json
-from cart.order_states import OrderStatus
-from cart.orders import shopper_order, shopper_orders, total_of
+from cart.orders.orders import shopper_order, shopper_orders, total_of
+from cart.orders.states import OrderStatus
 from cart.web.order_objects import order_document
 from cart.web.shop import owner_of
 from cart.web.visit import Page, Visit, page

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cart.carts import CartOwner
-from cart.lines import cart_item_count
-from cart.sessions import ShopperSession
+from cart.basket.carts import CartOwner
+from cart.basket.lines import cart_item_count
+from cart.identity.sessions import ShopperSession
 
 
 def owner_of(shopper: ShopperSession) -> CartOwner:

@@ -18,11 +18,11 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from cart.accounts import AccountView, get_account
-from cart.csrf import FIELD_NAME
 from cart.exceptions import CartError, NotFound
-from cart.sessions import COOKIE_NAME, ShopperSession, new_anonymous_session, resolve
+from cart.identity.accounts import AccountView, get_account
+from cart.identity.sessions import COOKIE_NAME, ShopperSession, new_anonymous_session, resolve
 from cart.web.config import NOTICE_COOKIE, WebConfig, web_config
+from cart.web.csrf import FIELD_NAME
 from cart.web.shop import item_count
 
 MAX_FORM_FIELDS = 50

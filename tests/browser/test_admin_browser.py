@@ -16,7 +16,7 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
-from cart.accounts import Passwords, Role, register
+from cart.identity.accounts import Passwords, Role, register
 from cart.web import configure_web
 from outbox.models import Follower, OutboxDelivery
 from service.app import create_app

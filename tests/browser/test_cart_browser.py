@@ -16,8 +16,8 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
-from cart.accounts import Passwords
-from cart.catalog import upsert_object
+from cart.catalog.mirror import upsert_object
+from cart.identity.accounts import Passwords
 from cart.web import configure_web
 from service.app import create_app
 from service.settings import Settings

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cart.catalog import Outcome, upsert_object
+from cart.catalog.mirror import Outcome, upsert_object
 from vocab.model import CalendarEntry, MonetaryAmount, Page, Product
 
 MARKET = "https://market.example/actor"

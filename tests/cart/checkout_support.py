@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import select
 
 from actor.identity import LocalActor
-from cart.carts import CartOwner
-from cart.catalog_models import key_for
-from cart.checkout import PlacedOrder, checkout_token_for, place_order
-from cart.lines import add_line
-from cart.order_models import ShopOrder
+from cart.basket.carts import CartOwner
+from cart.basket.lines import add_line
+from cart.catalog.models import key_for
+from cart.orders.checkout import PlacedOrder, checkout_token_for, place_order
+from cart.orders.models import ShopOrder
 from outbox.models import OutboxActivity
 from store import Database
 from tests.cart.catalog_factories import BAKERY, NOW, VENUE, entry, offer, product

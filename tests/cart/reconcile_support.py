@@ -10,8 +10,8 @@ from decimal import Decimal
 
 from sqlalchemy import update
 
-from cart.order_models import ShopOrder
-from cart.payments_glue import PaymentLinks, start_payment
+from cart.orders.models import ShopOrder
+from cart.orders.payment import PaymentLinks, start_payment
 from store import Database, utcnow
 from tests.cart.checkout_support import BAKERY_KEY, SHOPPER, VENUE_KEY, checkout, fill, stock_shop
 from tests.payments.support import SandboxHarness, press, running_sandbox

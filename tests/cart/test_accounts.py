@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import MetaData, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from cart.accounts import (
+from cart.identity.accounts import (
     Account,
     EmailTaken,
     InvalidCredentials,
@@ -20,7 +20,7 @@ from cart.accounts import (
     authenticate,
     register,
 )
-from cart.sessions import AccountSession
+from cart.identity.sessions import AccountSession
 from store import Database
 from tests.cart.web_support import CHEAP_PASSWORDS, login, web_app, web_client  # noqa: F401
 from tests.cart.web_support import register as register_form

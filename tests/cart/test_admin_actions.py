@@ -13,7 +13,7 @@ import httpx
 from sqlalchemy import select
 from starlette.applications import Starlette
 
-from cart.order_models import ShopOrder, order_id_from_number
+from cart.orders.models import ShopOrder, order_id_from_number
 from outbox.models import Follower, OutboxActivity, OutboxDelivery
 from tests.cart.test_admin_pages import (  # noqa: F401
     COOP,

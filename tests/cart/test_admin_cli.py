@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from cart.accounts import Account, Passwords, authenticate
+from cart.identity.accounts import Account, Passwords, authenticate
 from service.cli import main
 from store import Database
 from tests.conftest import TEST_SECRET
@@ -89,7 +89,7 @@ def test_operators_add_promotes_a_shopper_and_refuses_short_passwords(  # type: 
     assert "no operators yet" in cli("operators", "list")
 
     async def shopper() -> None:
-        from cart.accounts import register
+        from cart.identity.accounts import register
 
         db = Database(database_url)
         try:

@@ -8,8 +8,8 @@ import json
 
 from sqlalchemy import update
 
-from cart.order_models import ShopOrder
-from cart.orders import record
+from cart.orders.models import ShopOrder
+from cart.orders.orders import record
 from inbox.models import InboxActivity
 from store import Database, upgrade, utcnow
 from tests.cart.checkout_support import SHOPPER, checkout, fill, stock_shop

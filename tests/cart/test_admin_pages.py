@@ -15,9 +15,9 @@ from sqlalchemy import update
 from starlette.applications import Starlette
 
 from actor.schemes import PeerSignatureScheme
-from cart.accounts import Passwords, Role, register
-from cart.order_models import ShopOrder
-from cart.orders import record
+from cart.identity.accounts import Passwords, Role, register
+from cart.orders.models import ShopOrder
+from cart.orders.orders import record
 from cart.web import configure_web
 from inbox.models import InboxActivity
 from outbox.models import DeliveryHost, Follower, OutboxActivity, OutboxDelivery

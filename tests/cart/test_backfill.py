@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from actor.fetch import Fetcher
 from actor.http_auth import SignatureAuth
 from actor.signature_types import SigningKey
-from cart.backfill import BackfillReport, backfill_catalog
-from cart.catalog import get_item, list_catalog
+from cart.catalog.backfill import BackfillReport, backfill_catalog
+from cart.catalog.mirror import get_item, list_catalog
 from store import Database
 from tests.actor.loopback import Peer, running_peer
 from tests.cart.catalog_factories import NOW, entry, money, offer, product

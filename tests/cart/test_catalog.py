@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from cart.catalog import (
+from cart.catalog.mirror import (
     Outcome,
     get_item,
     get_item_by_key,
@@ -13,7 +13,7 @@ from cart.catalog import (
     upsert_object,
     withdraw_object,
 )
-from cart.catalog_models import key_for
+from cart.catalog.models import key_for
 from store import Database
 from tests.cart.catalog_factories import BAKERY, MARKET, NOW, VENUE, entry, offer, product
 

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-import cart.carts
-import cart.catalog_models
+import cart.basket.carts
+import cart.catalog.models
 from store import Database
 
 OURS = {"catalog_pages", "catalog_items", "cart_lines"}
@@ -33,9 +33,9 @@ async def test_the_cart_tables_match_their_models(db: Database) -> None:
 
     ours = MetaData()
     for table in (
-        cart.catalog_models.CatalogPage.__table__,
-        cart.catalog_models.CatalogItem.__table__,
-        cart.carts.CartLine.__table__,
+        cart.catalog.models.CatalogPage.__table__,
+        cart.catalog.models.CatalogItem.__table__,
+        cart.basket.carts.CartLine.__table__,
     ):
         table.to_metadata(ours)  # type: ignore[attr-defined]
 

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from cart.checkout import CheckoutProblem
-from cart.lines import view_cart
-from cart.orders import OrderNotFound, items_of, shopper_order
+from cart.basket.lines import view_cart
+from cart.orders.checkout import CheckoutProblem
+from cart.orders.orders import OrderNotFound, items_of, shopper_order
 from store import Database
 from tests.cart.catalog_factories import CALENDAR, MARKET, NOW, offer, product
 from tests.cart.checkout_support import (
@@ -205,8 +205,8 @@ async def test_another_shopper_cannot_see_the_order(db: Database) -> None:
 async def test_orders_placed_anonymously_follow_the_shopper_into_their_account(
     db: Database,
 ) -> None:
-    from cart.carts import CartOwner
-    from cart.orders import adopt_orders
+    from cart.basket.carts import CartOwner
+    from cart.orders.orders import adopt_orders
 
     shop = await stock_shop(db)
     await fill(db, SHOPPER, (shop["loaf"], 1))

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from cart.accounts import Passwords
+from cart.identity.accounts import Passwords
 from cart.web import configure_web
 from cart.web.checkout_routes import checkout_routes
 from cart.web.orders_routes import orders_routes

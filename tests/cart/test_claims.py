@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cart.claims import make_claim_handlers, register_claim_handlers
-from cart.orders import get_order, items_of
+from cart.orders.claims import make_claim_handlers, register_claim_handlers
+from cart.orders.orders import get_order, items_of
 from inbox.registry import Delivery, HandlerRegistry
 from store import Database
 from tests.cart.catalog_factories import CALENDAR, MARKET, NOW

@@ -8,8 +8,8 @@ from typing import Any
 
 import orjson
 
-from cart.catalog import get_item, list_catalog
-from cart.handlers import register_catalog_handlers
+from cart.catalog.handlers import register_catalog_handlers
+from cart.catalog.mirror import get_item, list_catalog
 from inbox.models import InboxActivity, InboxStatus
 from inbox.registry import Delivery, HandlerRegistry
 from inbox.worker import InboxWorker

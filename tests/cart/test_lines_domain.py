@@ -7,10 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from cart.carts import CartLine, CartOwner
-from cart.catalog import upsert_object, withdraw_object
-from cart.exceptions import InvalidQuantity, ItemNotAvailable, ItemNotFound, LineNotFound
-from cart.lines import (
+from cart.basket.carts import CartLine, CartOwner
+from cart.basket.lines import (
     accept_current_price,
     add_line,
     cart_item_count,
@@ -19,8 +17,10 @@ from cart.lines import (
     set_quantity,
     view_cart,
 )
+from cart.basket.totals import NO_PAGE_KEY, LineStatus
+from cart.catalog.mirror import upsert_object, withdraw_object
+from cart.exceptions import InvalidQuantity, ItemNotAvailable, ItemNotFound, LineNotFound
 from cart.money import Money
-from cart.totals import NO_PAGE_KEY, LineStatus
 from store import Database
 from tests.cart.catalog_factories import CALENDAR, MARKET, NOW, entry, offer, product
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from cart.order_models import CheckoutToken, OrderStatusChange, ShopOrder, ShopOrderItem
+from cart.orders.models import CheckoutToken, OrderStatusChange, ShopOrder, ShopOrderItem
 from store import Database
 
 OURS = {"orders", "order_items", "order_status_history", "checkout_tokens"}

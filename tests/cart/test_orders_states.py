@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cart.order_states import CLAIM, ORDER, ClaimState, OrderStatus
-from cart.orders import move_claims, order_detail, transition
+from cart.orders.orders import move_claims, order_detail, transition
+from cart.orders.states import CLAIM, ORDER, ClaimState, OrderStatus
 from outbox.exceptions import IllegalTransition
 from store import Database
 from tests.cart.catalog_factories import NOW

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from cart.carts import CartOwner
-from cart.lines import add_line, cart_item_count
-from cart.purge import purge_anonymous_lines
+from cart.basket.carts import CartOwner
+from cart.basket.lines import add_line, cart_item_count
+from cart.basket.purge import purge_anonymous_lines
 from store import Database
 from tests.cart.catalog_factories import NOW, offer, product
 

@@ -6,10 +6,10 @@ import asyncio
 from datetime import timedelta
 from decimal import Decimal
 
-from cart.claims import make_claim_handlers
-from cart.order_states import OrderStatus
-from cart.orders import get_order, items_of
-from cart.reconcile import carry_out_refund, reconcile, reconcile_pending
+from cart.orders.claims import make_claim_handlers
+from cart.orders.orders import get_order, items_of
+from cart.orders.reconcile import carry_out_refund, reconcile, reconcile_pending
+from cart.orders.states import OrderStatus
 from inbox.registry import Delivery
 from payments import ProviderUnavailable
 from payments.exceptions import RefundRefused
@@ -95,7 +95,7 @@ async def test_an_amount_mismatch_is_not_paid_but_flagged(db: Database) -> None:
         # The order says 7.00; pretend our record was 7.01 when the checkout was made.
         from sqlalchemy import update
 
-        from cart.order_models import ShopOrder
+        from cart.orders.models import ShopOrder
 
         async with db.transaction() as session:
             await session.execute(
@@ -150,7 +150,7 @@ async def test_a_payment_after_expiry_is_refunded(db: Database) -> None:
         await pay(harness, paying)
         # Our clock ran past valid_until before we heard of the payment.
         order, _ = await _order(db, paying.order_id)
-        from cart.orders import void_order
+        from cart.orders.orders import void_order
 
         async with db.transaction() as session:
             await void_order(session, order.id, OrderStatus.EXPIRED, cart_actor(), note="expired")

@@ -128,7 +128,7 @@ async def test_a_page_cart_shows_only_that_page_and_its_checkout_leads_to_paymen
 async def test_a_page_cart_of_a_known_page_without_lines_shows_an_empty_state(
     web_app: Starlette, web_client: httpx.AsyncClient
 ) -> None:
-    from cart.catalog_models import key_for
+    from cart.catalog.models import key_for
 
     await seed(web_app, product(1))
     page = await web_client.get(f"/cart/page/{key_for(BAKERY.id)}")
@@ -142,7 +142,7 @@ async def test_a_changed_price_shows_old_and_new_and_can_be_accepted(
 ) -> None:
     from datetime import timedelta
 
-    from cart.catalog import upsert_object
+    from cart.catalog.mirror import upsert_object
     from tests.cart.catalog_factories import NOW
 
     (loaf,) = await seed(web_app, product(1, name="Loaf", price="3.50"))
@@ -170,7 +170,7 @@ async def test_a_withdrawn_product_is_marked_and_left_out_of_the_subtotal(
 ) -> None:
     from datetime import timedelta
 
-    from cart.catalog import withdraw_object
+    from cart.catalog.mirror import withdraw_object
     from tests.cart.catalog_factories import MARKET, NOW
 
     loaf, rolls = await seed(

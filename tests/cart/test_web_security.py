@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 from starlette.applications import Starlette
 
-from cart.sessions import COOKIE_NAME
+from cart.identity.sessions import COOKIE_NAME
 from tests.cart.catalog_factories import product
 from tests.cart.web_support import (  # noqa: F401
     add,

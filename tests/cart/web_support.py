@@ -14,8 +14,8 @@ import pytest
 from argon2 import PasswordHasher
 from starlette.applications import Starlette
 
-from cart.accounts import Passwords
-from cart.sessions import COOKIE_NAME
+from cart.identity.accounts import Passwords
+from cart.identity.sessions import COOKIE_NAME
 from cart.web import cart_routes, configure_web
 from service.app import create_app
 from service.settings import Settings

@@ -11,7 +11,7 @@ import httpx
 import orjson
 from sqlalchemy import select
 
-from cart.catalog import get_item
+from cart.catalog.mirror import get_item
 from inbox.models import InboxActivity
 from outbox.publish import new_activity_id, publish
 from tests.demo.conftest import Coop

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 import demo
-from cart.catalog import get_item, list_catalog
+from cart.catalog.mirror import get_item, list_catalog
 from cart.money import Money
 from outbox.models import Follow, Follower
 from tests.demo.conftest import Coop

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from cart.backfill_jobs import CatalogBackfill
-from cart.catalog import list_catalog
+from cart.catalog.backfill_jobs import CatalogBackfill
+from cart.catalog.mirror import list_catalog
 from outbox.models import Follow
 from service.federation import follow_peers
 from tests.inbox.conftest import Served
@@ -85,11 +85,11 @@ async def test_a_finished_backfill_logs_cleanly_at_info(
 
     serve_catalog(market)
     async with served.db.transaction() as session:
-        from cart.backfill_jobs import request_backfill
+        from cart.catalog.backfill_jobs import request_backfill
 
         await request_backfill(session, market.actor_id, "market")
-    with caplog.at_level(logging.INFO, logger="rose_cart.cart.backfill"):
+    with caplog.at_level(logging.INFO, logger="rose_cart.cart.catalog.backfill"):
         await served.app.state.federation.backfills.step()
-    [record] = [r for r in caplog.records if r.name == "rose_cart.cart.backfill"]
+    [record] = [r for r in caplog.records if r.name == "rose_cart.cart.catalog.backfill"]
     assert record.getMessage() == "catalogue backfill done"
     assert record.items_created == 2  # type: ignore[attr-defined]

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from cart.carts import CartOwner
-from cart.catalog_models import key_for
-from cart.checkout import checkout_token_for, place_order
-from cart.lines import add_line
+from cart.basket.carts import CartOwner
+from cart.basket.lines import add_line
+from cart.catalog.models import key_for
+from cart.orders.checkout import checkout_token_for, place_order
 from tests.cart.catalog_factories import BAKERY, offer, product
 from tests.inbox.conftest import Served
 from tests.support.peers import RemotePeer

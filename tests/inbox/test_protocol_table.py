@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from cart.catalog import get_item
+from cart.catalog.mirror import get_item
 from outbox.models import Follower, OutboxActivity
 from service.settings import Peer
 from tests.inbox.conftest import Served

@@ -8,8 +8,8 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from cart.backfill_jobs import CatalogBackfill
-from cart.order_models import ShopOrder
+from cart.catalog.backfill_jobs import CatalogBackfill
+from cart.orders.models import ShopOrder
 from inbox.models import InboxActivity
 from outbox.models import Follower, OutboxActivity, OutboxDelivery
 from service import metrics

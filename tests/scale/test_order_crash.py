@@ -17,8 +17,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from cart.carts import CartLine
-from cart.order_models import OrderStatusChange, ShopOrder, ShopOrderItem
+from cart.basket.carts import CartLine
+from cart.orders.models import OrderStatusChange, ShopOrder, ShopOrderItem
 from outbox.models import OutboxActivity
 from payments.sandbox import create_sandbox_app
 from store import Database, utcnow

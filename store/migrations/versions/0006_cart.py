@@ -17,7 +17,7 @@ depends_on = None
 
 UTC = store.base.UTCDateTime
 IRI = 2048
-# Exact decimals are stored as text ("3.50"): cart.catalog_models.DecimalText.
+# Exact decimals are stored as text ("3.50"): cart.catalog.models.DecimalText.
 DECIMAL_TEXT = sa.String(40)
 
 

@@ -17,7 +17,7 @@ depends_on = None
 
 UTC = store.base.UTCDateTime
 IRI = 2048
-DECIMAL_TEXT = sa.String(40)  # cart.catalog_models.DecimalText
+DECIMAL_TEXT = sa.String(40)  # cart.catalog.models.DecimalText
 
 
 def upgrade() -> None:

@@ -20,7 +20,7 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cart.catalog_models import IRI, DecimalText
+from cart.catalog.models import IRI, DecimalText
 from store import Base, utcnow
 from store.base import UTCDateTime
 

@@ -24,10 +24,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actor.identity import LocalActor
-from cart.catalog_models import ENTRY
-from cart.order_models import ShopOrder, ShopOrderItem
-from cart.order_states import ClaimState, OrderStatus
-from cart.orders import (
+from cart.catalog.models import ENTRY
+from cart.orders.models import ShopOrder, ShopOrderItem
+from cart.orders.orders import (
     announce_cancelled,
     move_claims,
     order_by_ap_id,
@@ -35,11 +34,12 @@ from cart.orders import (
     transition,
     void_order,
 )
+from cart.orders.states import ClaimState, OrderStatus
 from inbox.registry import ANY, Delivery, Handler, HandlerRegistry
 from store import utcnow
 from vocab.model import Accept, Reject
 
-log = logging.getLogger("rose_cart.cart.claims")
+log = logging.getLogger("rose_cart.cart.orders.claims")
 CALENDAR = "calendar"
 MAX_SUMMARY = 300
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cart.carts import CartLine
+from cart.basket.carts import CartLine
 from store import utcnow
 
 DEFAULT_MAX_AGE = timedelta(days=30)

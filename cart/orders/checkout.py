@@ -28,15 +28,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actor.identity import LocalActor
-from cart.carts import CartOwner
-from cart.catalog_models import ENTRY
+from cart.basket.carts import CartOwner
+from cart.basket.lines import detach_lines, view_cart
+from cart.basket.totals import PageCart
+from cart.catalog.models import ENTRY
 from cart.exceptions import CartError
-from cart.lines import detach_lines, view_cart
 from cart.money import Money, sum_by_currency
-from cart.order_models import CheckoutToken, ShopOrder, ShopOrderItem
-from cart.order_states import ClaimState, OrderStatus
-from cart.orders import announce_created, record
-from cart.totals import PageCart
+from cart.orders.models import CheckoutToken, ShopOrder, ShopOrderItem
+from cart.orders.orders import announce_created, record
+from cart.orders.states import ClaimState, OrderStatus
 from store import utcnow
 from vocab.money import currency_minor_units
 

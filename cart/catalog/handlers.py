@@ -17,12 +17,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cart.catalog import Outcome, location_of, upsert_object, withdraw_object
+from cart.catalog.mirror import Outcome, location_of, upsert_object, withdraw_object
 from inbox.registry import ANY, Delivery, Handler, HandlerRegistry
 from store import utcnow
 from vocab.model import CalendarEntry, CatalogObject, Create, Delete, Product, Update
 
-log = logging.getLogger("rose_cart.cart.handlers")
+log = logging.getLogger("rose_cart.cart.catalog.handlers")
 MARKET = "market"
 CALENDAR = "calendar"
 

@@ -19,12 +19,12 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cart.carts import CartLine, CartOwner
-from cart.catalog import items_by_id, unavailable_reason
-from cart.catalog_models import ENTRY, CatalogItem
+from cart.basket.carts import CartLine, CartOwner
+from cart.basket.totals import CartView, LineSnapshot, build_cart_view
+from cart.catalog.mirror import items_by_id, unavailable_reason
+from cart.catalog.models import ENTRY, CatalogItem
 from cart.exceptions import InvalidQuantity, ItemNotAvailable, ItemNotFound, LineNotFound
 from cart.money import Money
-from cart.totals import CartView, LineSnapshot, build_cart_view
 from store import utcnow
 
 MAX_QUANTITY = 999

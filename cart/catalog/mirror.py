@@ -20,11 +20,11 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cart.catalog_models import ENTRY, PRODUCT, CatalogItem, CatalogPage, key_for
+from cart.catalog.models import ENTRY, PRODUCT, CatalogItem, CatalogPage, key_for
 from cart.money import Money
 from vocab.model import CalendarEntry, CatalogObject, Page
 
-log = logging.getLogger("rose_cart.cart.catalog")
+log = logging.getLogger("rose_cart.cart.catalog.mirror")
 MAX_LOCATION = 500
 
 

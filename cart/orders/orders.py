@@ -22,16 +22,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actor.identity import LocalActor
-from cart.carts import CartOwner
+from cart.basket.carts import CartOwner
 from cart.exceptions import NotFound
 from cart.money import Money
-from cart.order_models import (
+from cart.orders.models import (
     OrderStatusChange,
     ShopOrder,
     ShopOrderItem,
     order_id_from_number,
 )
-from cart.order_states import CLAIM, ORDER, ClaimState, OrderStatus
+from cart.orders.states import CLAIM, ORDER, ClaimState, OrderStatus
 from outbox.exceptions import IllegalTransition
 from outbox.publish import new_activity_id, publish
 from outbox.states import StateMachine
@@ -213,7 +213,7 @@ async def shopper_orders(
 
 async def adopt_orders(session: AsyncSession, anonymous_cart_id: str, account_id: int) -> int:
     """At login, the orders placed from the anonymous cart become the account's too
-    (call beside `cart.carts.adopt_cart`). Idempotent; returns how many moved."""
+    (call beside `cart.basket.carts.adopt_cart`). Idempotent; returns how many moved."""
     result = await session.execute(
         update(ShopOrder)
         .where(ShopOrder.cart_id == anonymous_cart_id)

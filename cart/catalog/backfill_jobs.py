@@ -21,11 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from actor.fetch import Fetcher
-from cart.backfill import BackfillReport, Progress, backfill_catalog
+from cart.catalog.backfill import BackfillReport, Progress, backfill_catalog
 from store import Base, Database, utcnow
 from store.base import UTCDateTime
 
-log = logging.getLogger("rose_cart.cart.backfill")
+log = logging.getLogger("rose_cart.cart.catalog.backfill")
 LEASE = timedelta(minutes=10)
 FIRST_RETRY = timedelta(minutes=1)
 MAX_RETRY = timedelta(hours=6)

@@ -28,9 +28,8 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actor.identity import LocalActor
-from cart.order_models import ShopOrder
-from cart.order_states import ClaimState, OrderStatus
-from cart.orders import (
+from cart.orders.models import ShopOrder
+from cart.orders.orders import (
     announce_paid,
     get_order,
     move_claims,
@@ -38,11 +37,12 @@ from cart.orders import (
     transition,
     void_order,
 )
+from cart.orders.states import ClaimState, OrderStatus
 from payments import Checkout, CheckoutStatus, PaymentError, PaymentProvider, ProviderUnavailable
 from payments.provider import TransactionStatus
 from store import Database, utcnow
 
-log = logging.getLogger("rose_cart.cart.reconcile")
+log = logging.getLogger("rose_cart.cart.orders.reconcile")
 EXPIRY_GRACE = timedelta(minutes=1)  # the provider's clock and ours may differ a little
 REFUND_LEASE = timedelta(minutes=2)
 POLL_AFTER = timedelta(minutes=2)  # lost-webhook polling starts this long after checkout

@@ -14,9 +14,9 @@ from datetime import datetime
 
 from sqlalchemy import or_, update
 
-from cart.order_models import ShopOrder
-from cart.order_states import OrderStatus
-from cart.orders import get_order
+from cart.orders.models import ShopOrder
+from cart.orders.orders import get_order
+from cart.orders.states import OrderStatus
 from payments import PaymentError, PaymentProvider, UnableToTakePayment
 from store import Database, utcnow
 

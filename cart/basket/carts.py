@@ -19,7 +19,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConst
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cart.catalog_models import ENTRY, CatalogItem, DecimalText
+from cart.catalog.models import ENTRY, CatalogItem, DecimalText
 from store import Base, utcnow
 from store.base import UTCDateTime
 

@@ -24,13 +24,13 @@ import httpx
 
 from actor.exceptions import FetchError
 from actor.fetch import Fetched, Fetcher
-from cart.catalog import Outcome, location_of, upsert_object
+from cart.catalog.mirror import Outcome, location_of, upsert_object
 from store import Database, utcnow
 from vocab.exceptions import ValidationError
 from vocab.model import Actor, CalendarEntry, OrderedCollection, Product
 from vocab.parse import parse
 
-log = logging.getLogger("rose_cart.cart.backfill")
+log = logging.getLogger("rose_cart.cart.catalog.backfill")
 MAX_PAGES = 500
 MAX_ITEMS = 20_000
 KINDS: dict[str | None, tuple[type, ...]] = {

@@ -1,6 +1,6 @@
 """The order's declared state machines: the order itself and each calendar claim.
 
-Declared once here and enforced by `cart.orders.transition` (which also does the
+Declared once here and enforced by `cart.orders.orders.transition` (which also does the
 conditional UPDATE that makes a move happen exactly once between concurrent callers).
 The graph is checked when this module is imported (outbox.states.StateMachine: every
 target declared, every state reachable), and a move not declared raises

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from cart.carts import CartOwner
-from cart.catalog import ItemView, PageView
+from cart.basket.carts import CartOwner
+from cart.catalog.mirror import ItemView, PageView
 from cart.money import Money, sum_by_currency
 
 NO_PAGE_KEY = "other"  # page carts of items their peer gave no page (never a catalog key)
