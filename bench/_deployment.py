@@ -26,6 +26,7 @@ from sqlalchemy import text
 from store import Database
 
 ROOT = Path(__file__).resolve().parents[1]
+SANDBOX_MERCHANT = "BENCH"
 
 
 def has_postgres() -> bool:
@@ -112,18 +113,28 @@ class Deployment:
         return process
 
     async def start_sandbox(self) -> str:
+        """One SumUp sandbox process for every web process (each one's own mounted sandbox
+        would keep its own books); they reach it with credentials, as they would SumUp."""
         port = free_port()
+        key = secrets.token_urlsafe(24)
         process = self.spawn(
-            "uvicorn",
-            "--factory",
-            "payments.sandbox.app:create_sandbox_app",
+            "payments.sandbox",
             "--port",
             str(port),
-            "--log-level",
-            "warning",
+            "--api-key",
+            key,
+            "--merchant-code",
+            SANDBOX_MERCHANT,
+            "--allow-origin",
+            self.env["ROSE_CART_BASE_URL"],
         )
         origin = f"http://127.0.0.1:{port}"
         await wait_ready(f"{origin}/", process)
+        self.env.update(
+            ROSE_CART_SUMUP_API_URL=origin,
+            ROSE_CART_SUMUP_API_KEY=key,
+            ROSE_CART_SUMUP_MERCHANT_CODE=SANDBOX_MERCHANT,
+        )
         return origin
 
     async def start_web(self, count: int) -> None:
@@ -176,7 +187,9 @@ async def deployment(
     found = Deployment(database_url, data_dir, [first], env=env)
     try:
         if sandbox:
-            env["ROSE_CART_SUMUP_API_URL"] = await found.start_sandbox()
+            await found.start_sandbox()
+        else:
+            env["ROSE_CART_SUMUP_SANDBOX"] = "true"  # a demo part: no real money moves
         subprocess.run(
             [sys.executable, "-m", "service", "init"],
             cwd=ROOT,

@@ -159,6 +159,7 @@ def our_app(port: int, data_dir: Path) -> Any:
         secret_key=SECRET,
         workers=False,
         log_level="WARNING",
+        sumup_sandbox=True,
     )
     app = create_app(settings)
     if not any(getattr(route, "path", None) == "/cart" for route in app.router.routes):

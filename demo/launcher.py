@@ -46,6 +46,9 @@ def services(data_dir: Path, cart_port: int, market_port: int, calendar_port: in
             f"market=http://{HOST}:{market_port}/actor,calendar=http://{HOST}:{calendar_port}/actor"
         ),
         "ROSE_CART_ALLOW_PRIVATE_ADDRESSES": "true",
+        # The demo takes "payments" on the built-in sandbox: an explicit choice, never a
+        # fallback (without it and without SumUp credentials, checkout refuses orders).
+        "ROSE_CART_SUMUP_SANDBOX": "true",
         "ROSE_CART_LOG_LEVEL": os.environ.get("ROSE_CART_LOG_LEVEL", "WARNING"),
     }
     peer = [python, "-m", "demo"]

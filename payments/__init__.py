@@ -1,7 +1,7 @@
 """payments: taking money.
 
 Owns the payment-provider protocol, the SumUp client, and a SumUp sandbox (a real HTTP
-app that speaks the same API subset) used when no SumUp credentials are set. Knows
+app that speaks the same API subset) for demos and tests. Knows
 amounts and references, never carts. Imports nothing of ours.
 
 Modules:
@@ -13,6 +13,7 @@ Modules:
 - ``webhooks``: ``parse_webhook`` turns either documented SumUp webhook body into "checkout
   X may have changed"; the body is never trusted beyond that;
 - ``exceptions``: errors sorted by who they are for (the shopper or the log);
+- ``unconfigured``: ``NotConfigured``, the provider of a shop that may not take money;
 - ``sandbox``: ``create_sandbox_app()`` and ``python -m payments.sandbox``.
 """
 

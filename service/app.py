@@ -77,6 +77,7 @@ def create_app(settings: Settings) -> Starlette:
         try:
             provider = await payments.start()
             app.state.payment_provider = provider
+            app.state.payments = payments
             app.state.actor = await prepare(settings, db)
             app.state.db = db
             app.state.settings = settings

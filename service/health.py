@@ -19,14 +19,17 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """The process can do its work: the database answers."""
+    """The process can do its work: the database answers. ``payments`` says how money is
+    taken (sumup, sandbox, or "not configured": browsing works, checkout refuses orders)."""
     try:
         await request.app.state.db.ping()
     except Exception as error:  # any failure to reach the database means not ready
         log.warning("database not reachable", extra={"error": type(error).__name__})
         body = problem_body(503, "the database is not reachable", request.url.path)
         return JSONResponse(body, status_code=503, media_type=PROBLEM_JSON)
-    return JSONResponse({"status": "ready", "database": "ok"})
+    payments = getattr(request.app.state, "payments", None)
+    mode = payments.mode if payments is not None else "not configured"
+    return JSONResponse({"status": "ready", "database": "ok", "payments": mode})
 
 
 health_routes = [

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from store import sqlite_url_for
@@ -67,7 +67,10 @@ class Settings(BaseSettings):
     )
     sumup_api_key: SecretStr | None = Field(None, description="SumUp API key (secret).")
     sumup_merchant_code: str | None = Field(None, description="SumUp merchant code.")
-    sumup_api_url: str | None = Field(None, description="SumUp API origin; sandbox when unset.")
+    sumup_api_url: str | None = Field(None, description="SumUp API origin; SumUp's own when unset.")
+    sumup_sandbox: bool = Field(
+        False, description="Serve the SumUp sandbox on our origin: a demo, no real money."
+    )
     workers: bool = Field(True, description="Run inbox/delivery workers inside `serve`.")
     log_level: str = Field("INFO", description="Python logging level name.")
     inbox_rate_limit: float = Field(
@@ -103,6 +106,15 @@ class Settings(BaseSettings):
         if not value or not all(c.isalnum() or c in "_-." for c in value):
             raise ValueError("USERNAME may hold letters, digits, '_', '-' and '.' only")
         return value
+
+    @model_validator(mode="after")
+    def _one_payment_choice(self) -> Settings:
+        if self.sumup_sandbox and (self.sumup_api_key is not None or self.sumup_api_url):
+            raise ValueError(
+                "ROSE_CART_SUMUP_SANDBOX=true serves the demo sandbox on this origin; it cannot "
+                "be combined with ROSE_CART_SUMUP_API_KEY or ROSE_CART_SUMUP_API_URL: choose one"
+            )
+        return self
 
     @property
     def resolved_database_url(self) -> str:

@@ -137,6 +137,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         database_url=database_url,
         secret_key=TEST_SECRET,
         workers=False,
+        sumup_sandbox=True,
     )
 
 

@@ -19,6 +19,7 @@ import logging
 from typing import Any
 
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -34,6 +35,7 @@ from cart.web.config import NOTICE_COOKIE, web_config
 from cart.web.shop import owner_of
 from cart.web.visit import Page, Visit, form_action, page, redirect
 from payments import PaymentError, parse_webhook
+from payments.unconfigured import NotConfigured
 
 log = logging.getLogger("rose_cart.cart.orders.checkout")
 MAX_WEBHOOK_BYTES = 64 * 1024
@@ -76,6 +78,10 @@ async def _go_and_pay(request: Request, order_id: int, number: str, placed: Resp
 
 
 async def checkout(request: Request) -> Response:
+    provider = request.app.state.payment_provider
+    if isinstance(provider, NotConfigured):
+        # Cheap and first: a shop that cannot take money places no order at all.
+        raise HTTPException(503, provider.shopper_message)
     key = request.path_params["page"]
     placed: dict[str, Any] = {}
 

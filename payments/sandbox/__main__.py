@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import secrets
+import sys
 from decimal import Decimal
 
 from payments.sandbox.app import create_sandbox_app
@@ -14,7 +16,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m payments.sandbox", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8090)
-    parser.add_argument("--api-key", help="accept only this Bearer key (default: any)")
+    parser.add_argument(
+        "--api-key", help="the Bearer key to accept (default: a new random one, printed)"
+    )
+    parser.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        help="an origin redirect_url and return_url may point at; repeat for more",
+    )
     parser.add_argument("--merchant-code", help="accept only this merchant (default: any)")
     parser.add_argument("--public-url", help="origin browsers use to reach the sandbox")
     parser.add_argument("--webhook-shape", choices=WEBHOOK_SHAPES, default="legacy")
@@ -29,8 +39,12 @@ def main(argv: list[str] | None = None) -> None:
         + ")",
     )
     args = parser.parse_args(argv)
+    api_key = args.api_key or secrets.token_urlsafe(24)
+    if not args.api_key:
+        print(f"sandbox API key: {api_key}", file=sys.stderr)
     app = create_sandbox_app(
-        api_key=args.api_key,
+        api_key=api_key,
+        allowed_origins=args.allow_origin,
         merchant_code=args.merchant_code,
         public_url=args.public_url,
         webhook_shape=args.webhook_shape,

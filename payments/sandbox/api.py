@@ -83,14 +83,14 @@ def forbidden() -> Response:
     )
 
 
-def authorized(request: Request, sandbox: Sandbox) -> bool:
+def authorized(request: Request, sandbox: Sandbox) -> str | None:
+    """The ledger owner of the request's Bearer key; None unless it is one of the keys the
+    sandbox was configured with."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        return False
-    if sandbox.api_key is None:
-        return True
-    return secrets.compare_digest(token.encode(), sandbox.api_key.encode())
+        return None
+    return sandbox.owner(token)
 
 
 def render_transaction(transaction: SandboxTransaction) -> dict[str, Any]:
@@ -184,6 +184,10 @@ def _parse_create(data: Any, sandbox: Sandbox) -> dict[str, Any] | Response:
             return validation_error("INVALID", name)
         if name != "description" and value is not None and not _is_url(value):
             return validation_error("INVALID", name)
+        if name != "description" and value is not None and not sandbox.allows(value):
+            # Served on a shop's origin, the sandbox would otherwise be an open redirect
+            # and a way to make it POST anywhere: only the allowed origins are taken.
+            return validation_error("INVALID", name)
     if data.get("purpose", "CHECKOUT") not in ("CHECKOUT", "SETUP_RECURRING_PAYMENT"):
         return validation_error("INVALID", "purpose")
     valid_until = None
@@ -217,7 +221,8 @@ def _parse_create(data: Any, sandbox: Sandbox) -> dict[str, Any] | Response:
 
 async def create_checkout(request: Request) -> Response:
     sandbox: Sandbox = request.app.state.sandbox
-    if not authorized(request, sandbox):
+    owner = authorized(request, sandbox)
+    if owner is None:
         return unauthorized()
     try:
         data = await _json_body(request)
@@ -227,7 +232,7 @@ async def create_checkout(request: Request) -> Response:
     if isinstance(parsed, Response):
         return parsed
     try:
-        checkout = sandbox.ledger.create(**parsed)
+        checkout = sandbox.ledger.create(**parsed, owner=owner)
     except LedgerError as refusal:
         return error(409, "DUPLICATED_CHECKOUT", refusal.message)
     body = render_checkout(checkout, sandbox, sandbox.origin(request), success=False)
@@ -236,19 +241,21 @@ async def create_checkout(request: Request) -> Response:
 
 async def list_checkouts(request: Request) -> Response:
     sandbox: Sandbox = request.app.state.sandbox
-    if not authorized(request, sandbox):
+    owner = authorized(request, sandbox)
+    if owner is None:
         return unauthorized()
-    found = sandbox.ledger.find(request.query_params.get("checkout_reference"))
+    found = sandbox.ledger.find(request.query_params.get("checkout_reference"), owner)
     origin = sandbox.origin(request)
     return json_response([render_checkout(item, sandbox, origin, success=True) for item in found])
 
 
 async def get_checkout(request: Request) -> Response:
     sandbox: Sandbox = request.app.state.sandbox
-    if not authorized(request, sandbox):
+    owner = authorized(request, sandbox)
+    if owner is None:
         return unauthorized()
     try:
-        checkout = sandbox.ledger.get(request.path_params["checkout_id"])
+        checkout = sandbox.ledger.get(request.path_params["checkout_id"], owner)
     except LedgerError:
         return error(404, "NOT_FOUND", "Resource not found")
     return json_response(render_checkout(checkout, sandbox, sandbox.origin(request), success=True))
@@ -256,7 +263,8 @@ async def get_checkout(request: Request) -> Response:
 
 async def refund_transaction(request: Request) -> Response:
     sandbox: Sandbox = request.app.state.sandbox
-    if not authorized(request, sandbox):
+    owner = authorized(request, sandbox)
+    if owner is None:
         return unauthorized()
     merchant_code = request.path_params["merchant_code"]
     if sandbox.merchant_code is not None and merchant_code != sandbox.merchant_code:
@@ -276,7 +284,7 @@ async def refund_transaction(request: Request) -> Response:
             return problem(400, "bad-request", "Bad Request", "amount must be greater than zero")
         amount = raw
     try:
-        sandbox.ledger.refund(merchant_code, request.path_params["transaction_id"], amount)
+        sandbox.ledger.refund(merchant_code, request.path_params["transaction_id"], amount, owner)
     except LedgerError as refusal:
         if refusal.kind == "not_found":
             return problem(404, "not-found", "Not Found", "Transaction not found")

@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from decimal import Decimal
 
+import httpx
 from starlette.applications import Starlette
 from starlette.routing import Route
 
@@ -26,7 +27,9 @@ from payments.sandbox.state import Sandbox
 
 def create_sandbox_app(
     *,
-    api_key: str | None = None,
+    api_key: str | Iterable[str],
+    allowed_origins: Iterable[str] = (),
+    http: httpx.AsyncClient | None = None,
     merchant_code: str | None = None,
     merchant_name: str = "Sandbox Merchant",
     public_url: str | None = None,
@@ -36,12 +39,16 @@ def create_sandbox_app(
     failing_amounts: Iterable[Decimal] = DEFAULT_FAILING_AMOUNTS,
     clock: Callable[[], datetime] = utc_now,
 ) -> Starlette:
-    """A sandbox app. ``api_key`` None accepts any non-empty Bearer key; ``merchant_code``
-    None accepts any merchant. ``webhook_shape`` is legacy, event, both or none;
+    """A sandbox app. It takes only the Bearer ``api_key`` (or any of several: each sees only
+    its own checkouts); ``redirect_url`` and ``return_url`` must be on one of
+    ``allowed_origins``; webhooks go through ``http`` when given (the host's guarded client).
+    ``merchant_code`` None accepts any merchant. ``webhook_shape`` is legacy, event, both or none;
     ``webhook_copies`` repeats each webhook; ``webhook_delay`` (seconds) sends them late.
     The ``Sandbox`` is ``app.state.sandbox``."""
     sandbox = Sandbox(
         api_key=api_key,
+        allowed_origins=allowed_origins,
+        http=http,
         merchant_code=merchant_code,
         merchant_name=merchant_name,
         public_url=public_url,

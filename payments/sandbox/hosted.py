@@ -4,7 +4,9 @@
 FAILED: SumUp's hosted page lets the shopper retry), a form with Pay and Decline. ``POST``
 checks the per-checkout form token, records the attempt, calls the ``return_url`` webhook,
 and then sends the browser on: to ``redirect_url`` once paid, back to this page (which says
-the payment was declined and offers another try) when the attempt failed.
+the payment was declined and offers another try) when the attempt failed. Both URLs were
+checked against the sandbox's allowed origins when the checkout was made, and are checked
+again here before use.
 """
 
 from __future__ import annotations
@@ -56,8 +58,8 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(html, status_code=status, headers=_HEADERS)
 
 
-def _back_link(checkout: SandboxCheckout, text: str) -> str:
-    if not checkout.redirect_url:
+def _back_link(checkout: SandboxCheckout, sandbox: Sandbox, text: str) -> str:
+    if not checkout.redirect_url or not sandbox.allows(checkout.redirect_url):
         return ""
     return f'<p><a href="{escape(checkout.redirect_url)}">{escape(text)}</a></p>'
 
@@ -74,14 +76,14 @@ def render_page(checkout: SandboxCheckout, sandbox: Sandbox) -> HTMLResponse:
     if checkout.status == "PAID":
         body = (
             f'{heading}{details}<p class="message ok" role="status">Paid. Thank you.</p>'
-            + _back_link(checkout, "Return to the shop")
+            + _back_link(checkout, sandbox, "Return to the shop")
         )
         return _page(f"Paid {amount}", body)
     if checkout.status == "EXPIRED":
         body = (
             f"{heading}{details}"
             '<p class="message failed" role="alert">This payment link has expired. '
-            "Nothing was charged.</p>" + _back_link(checkout, "Return to the shop")
+            "Nothing was charged.</p>" + _back_link(checkout, sandbox, "Return to the shop")
         )
         return _page("Payment link expired", body)
     notice = ""
@@ -98,7 +100,7 @@ def render_page(checkout: SandboxCheckout, sandbox: Sandbox) -> HTMLResponse:
         "</button>"
         '<button type="submit" name="action" value="decline">Decline</button></form>'
     )
-    back = _back_link(checkout, "Cancel and return to the shop")
+    back = _back_link(checkout, sandbox, "Cancel and return to the shop")
     body = f"{heading}{details}{notice}{form}{back}"
     return _page(f"Pay {amount}", body)
 
@@ -133,7 +135,7 @@ async def submit(request: Request) -> Response:
             '<h1>This form is out of date</h1><p><a href="">Reload the payment page</a></p>',
             403,
         )
-    if checkout is not None:
+    if checkout is not None and checkout.return_url and sandbox.allows(checkout.return_url):
         await sandbox.webhooks.notify(
             checkout.return_url,
             checkout_id=checkout.id,
@@ -142,6 +144,6 @@ async def submit(request: Request) -> Response:
         )
     else:
         checkout = sandbox.ledger.get(checkout_id)
-    if checkout.status == "PAID" and checkout.redirect_url:
+    if checkout.status == "PAID" and checkout.redirect_url and sandbox.allows(checkout.redirect_url):
         return RedirectResponse(checkout.redirect_url, status_code=303, headers=_HEADERS)
     return RedirectResponse(str(request.url), status_code=303, headers=_HEADERS)

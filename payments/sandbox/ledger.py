@@ -3,7 +3,9 @@
 I/O-free: the Starlette app validates requests and renders responses; this module holds the
 state machine (PENDING -> PAID | FAILED -> PAID | EXPIRED; a paid transaction SUCCESSFUL ->
 REFUNDED). The lock is a ``threading.Lock`` because every operation is short and synchronous
-and the app may be driven from tests on other threads.
+and the app may be driven from tests on other threads. Each checkout belongs to the API
+key that created it (``owner``): reads, lists and refunds see only that key's checkouts. The
+books hold at most ``max_checkouts``; the oldest go first.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ class SandboxCheckout:
     valid_until: datetime | None
     date: datetime
     hosted: bool
+    owner: str = ""  # the API key (as ``key_owner``) that created it: the only one to see it
     status: str = "PENDING"
     transactions: list[SandboxTransaction] = field(default_factory=list)
     # The hosted page's form token: a POST without it is refused (CSRF-ish, per checkout).
@@ -98,12 +101,14 @@ class Ledger:
         *,
         clock: Callable[[], datetime] = utc_now,
         failing_amounts: Iterable[Decimal] = DEFAULT_FAILING_AMOUNTS,
+        max_checkouts: int = 10_000,
     ) -> None:
         self.clock = clock
+        self.max_checkouts = max_checkouts
         self.failing_amounts = frozenset(failing_amounts)
         self._lock = threading.Lock()
         self._checkouts: dict[str, SandboxCheckout] = {}
-        self._by_reference: dict[tuple[str, str], str] = {}
+        self._by_reference: dict[tuple[str, str, str], str] = {}
 
     def _expire(self, checkout: SandboxCheckout) -> None:
         # Expiry is lazy: any read after valid_until sees EXPIRED, as the API would.
@@ -122,9 +127,10 @@ class Ledger:
         redirect_url: str | None,
         valid_until: datetime | None,
         hosted: bool,
+        owner: str = "",
     ) -> SandboxCheckout:
         with self._lock:
-            key = (merchant_code, reference)
+            key = (owner, merchant_code, reference)
             if key in self._by_reference:
                 raise LedgerError(
                     "duplicate",
@@ -142,25 +148,33 @@ class Ledger:
                 valid_until=valid_until,
                 date=self.clock(),
                 hosted=hosted,
+                owner=owner,
             )
             self._checkouts[checkout.id] = checkout
             self._by_reference[key] = checkout.id
+            while len(self._checkouts) > self.max_checkouts:
+                # The books live in memory: the oldest checkout goes (dicts keep order).
+                oldest = self._checkouts.pop(next(iter(self._checkouts)))
+                self._by_reference.pop((oldest.owner, oldest.merchant_code, oldest.reference))
             return checkout
 
-    def get(self, checkout_id: str) -> SandboxCheckout:
+    def get(self, checkout_id: str, owner: str | None = None) -> SandboxCheckout:
+        """A checkout by id; with ``owner`` (an API call), only one that key created."""
         with self._lock:
             checkout = self._checkouts.get(checkout_id)
-            if checkout is None:
+            if checkout is None or (owner is not None and checkout.owner != owner):
                 raise LedgerError("not_found", "Resource not found")
             self._expire(checkout)
             return checkout
 
-    def find(self, reference: str | None) -> list[SandboxCheckout]:
+    def find(self, reference: str | None, owner: str = "") -> list[SandboxCheckout]:
+        """The checkouts ``owner`` created, those with ``reference`` only if given."""
         with self._lock:
             found = [
                 checkout
                 for checkout in self._checkouts.values()
-                if reference is None or checkout.reference == reference
+                if checkout.owner == owner
+                and (reference is None or checkout.reference == reference)
             ]
             for checkout in found:
                 self._expire(checkout)
@@ -193,13 +207,14 @@ class Ledger:
             return checkout
 
     def refund(
-        self, merchant_code: str, transaction_id: str, amount: Decimal | None
+        self, merchant_code: str, transaction_id: str, amount: Decimal | None, owner: str = ""
     ) -> SandboxTransaction:
         with self._lock:
             transaction = next(
                 (
                     item
                     for checkout in self._checkouts.values()
+                    if checkout.owner == owner
                     for item in checkout.transactions
                     if item.id == transaction_id and item.merchant_code == merchant_code
                 ),

@@ -6,6 +6,10 @@ each), or ``none`` (a lost webhook). ``copies`` > 1 repeats every body (SumUp re
 may deliver twice); ``delay`` > 0 sends them later, in the background, so the browser can
 reach the shop's return page first. Immediate webhooks are sent before the hosted page
 answers, like a provider that notifies the server before redirecting the browser.
+
+The HTTP client is the host's to give: the shop passes one whose transport is its SSRF
+guard, so a webhook can never reach an address the shop itself would refuse. Without one
+the sender makes its own plain client (the standalone sandbox, tests on loopback).
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ class WebhookSender:
         copies: int = 1,
         delay: float = 0.0,
         timeout: float = 5.0,
+        http: httpx.AsyncClient | None = None,
     ) -> None:
         if shape not in WEBHOOK_SHAPES:
             raise ValueError(f"webhook shape must be one of {', '.join(WEBHOOK_SHAPES)}")
@@ -70,17 +75,19 @@ class WebhookSender:
         self.delay = delay
         self.deliveries: list[Delivery] = []
         self._timeout = timeout
-        self._http: httpx.AsyncClient | None = None
+        self._http: httpx.AsyncClient | None = http
+        self._owns_http = http is None
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        self._http = httpx.AsyncClient(timeout=self._timeout)
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=self._timeout)
 
     async def aclose(self) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._http is not None:
+        if self._http is not None and self._owns_http:
             await self._http.aclose()
             self._http = None
 
@@ -118,8 +125,9 @@ class WebhookSender:
         assert self._http is not None
         status: int | None = None
         try:
-            response = await self._http.post(url, json=body)
+            response = await self._http.post(url, json=body, timeout=self._timeout)
             status = response.status_code
-        except httpx.HTTPError as error:
+        except Exception as error:  # noqa: BLE001 - a refused address (the host's guard)
+            # or any network failure is the same to a provider: the webhook got no answer.
             log.warning("sandbox webhook to %s failed: %s", url, type(error).__name__)
         self.deliveries.append(Delivery(url, body, status))

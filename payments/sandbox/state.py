@@ -1,26 +1,59 @@
 """One running sandbox: its settings, its ledger and its webhook sender.
 
+The sandbox is a demo part that may be served on a shop's public origin, so it trusts
+nobody: every API call must carry one of the keys it was configured with (there is no
+"accept any key" mode), a key sees only the checkouts it created, and the URLs it sends
+browsers to (``redirect_url``) or calls back (``return_url``) must be on an allowed
+origin (the shop's own, when mounted there). Webhook calls go through the HTTP client the
+host gives it (the shop passes one behind its SSRF guard).
+
 Tests reach it as ``app.state.sandbox`` to move the clock, read the webhook deliveries or
 wait for delayed ones (``await sandbox.webhooks.drain()``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
+from urllib.parse import urlsplit
 
+import httpx
 from starlette.requests import Request
 
 from payments.sandbox.ledger import DEFAULT_FAILING_AMOUNTS, Ledger, utc_now
 from payments.sandbox.notify import WebhookSender
 
 
+def origin_of(url: str) -> str | None:
+    """``scheme://host:port`` of an http(s) URL, lower-cased with the port spelled out;
+    None for anything else (no host, another scheme, userinfo, a bad port)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+        return None
+    port = port or (443 if scheme == "https" else 80)
+    return f"{scheme}://{parts.hostname.lower()}:{port}"
+
+
+def key_owner(api_key: str) -> str:
+    """Who a key is, as the ledger records it: a digest, so no key is kept in the books."""
+    return hashlib.sha256(api_key.encode()).hexdigest()[:32]
+
+
 class Sandbox:
     def __init__(
         self,
         *,
-        api_key: str | None = None,
+        api_key: str | Iterable[str],
+        allowed_origins: Iterable[str] = (),
+        http: httpx.AsyncClient | None = None,
         merchant_code: str | None = None,
         merchant_name: str = "Sandbox Merchant",
         public_url: str | None = None,
@@ -30,16 +63,39 @@ class Sandbox:
         failing_amounts: Iterable[Decimal] = DEFAULT_FAILING_AMOUNTS,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        if api_key is not None and not api_key:
-            raise ValueError("api_key must be None (accept any) or a non-empty key")
-        self.api_key = api_key
+        keys = (api_key,) if isinstance(api_key, str) else tuple(api_key)
+        if not keys or not all(keys):
+            raise ValueError("the sandbox needs at least one non-empty API key")
+        self._owners = {key_owner(key): key for key in keys}
+        self.allowed_origins: set[str] = set()
+        for origin in allowed_origins:
+            self.allow_origin(origin)
         self.merchant_code = merchant_code
         self.merchant_name = merchant_name
         self.public_url = public_url.rstrip("/") if public_url else None
         self.ledger = Ledger(clock=clock, failing_amounts=failing_amounts)
         self.webhooks = WebhookSender(
-            shape=webhook_shape, copies=webhook_copies, delay=webhook_delay
+            shape=webhook_shape, copies=webhook_copies, delay=webhook_delay, http=http
         )
+
+    def owner(self, token: str) -> str | None:
+        """The ledger owner a Bearer token stands for, or None if it is not one of ours."""
+        owner = key_owner(token)
+        key = self._owners.get(owner)
+        if key is None or not secrets.compare_digest(token.encode(), key.encode()):
+            return None
+        return owner
+
+    def allow_origin(self, url: str) -> None:
+        origin = origin_of(url)
+        if origin is None:
+            raise ValueError(f"{url!r} is not an http(s) origin")
+        self.allowed_origins.add(origin)
+
+    def allows(self, url: str) -> bool:
+        """Whether the sandbox may send a browser to ``url`` or call it back."""
+        origin = origin_of(url)
+        return origin is not None and origin in self.allowed_origins
 
     def origin(self, request: Request) -> str:
         """Where browsers reach this sandbox: the configured public URL, else the request's

@@ -52,7 +52,9 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[str, Starlette]]:
     settings = Settings(
         base_url=base, data_dir=tmp_path, secret_key="browser-" + "k" * 40, workers=False
     )
-    sumup = create_sandbox_app(api_key=API_KEY, merchant_code=MERCHANT, merchant_name="The Bakery")
+    sumup = create_sandbox_app(
+        api_key=API_KEY, allowed_origins=[base], merchant_code=MERCHANT, merchant_name="The Bakery"
+    )
     app = create_app(settings)
     app.router.routes[0:0] = [*checkout_routes(), *orders_routes(), Mount("/sumup", sumup)]
     with_cart_routes(app)

@@ -65,6 +65,7 @@ async def test_a_purchase_end_to_end_ends_in_a_signed_order_paid_at_a_follower(
     with_cart_routes(app)
     async with running_sandbox() as sumup, app.router.lifespan_context(app):
         app.state.payment_provider = sumup.client
+        sumup.sandbox.allow_origin(origin)
         follower = Receiver(app.state.actor)
         async with running(follower) as follower_origin, serving(sock, app):
             follower.base_url = follower_origin

@@ -30,6 +30,8 @@ from payments.sumup import SumUpClient
 
 API_KEY = "sup_sk_sandbox_test_key_0123456789"
 MERCHANT = "MTEST123"
+# Where the tests' shops live: the sandbox sends browsers and webhooks nowhere else.
+SHOP_ORIGINS = ("https://cart.test",)
 
 
 @asynccontextmanager
@@ -148,11 +150,16 @@ async def running_receiver() -> AsyncIterator[Receiver]:
 async def running_sandbox(**options: Any) -> AsyncIterator[SandboxHarness]:
     clock = Clock()
     settings: dict[str, Any] = {"api_key": API_KEY, "merchant_code": MERCHANT, "clock": clock}
-    app = create_sandbox_app(**{**settings, **options})
-    async with running_receiver() as receiver, serve(app) as origin:
-        async with SumUpClient(api_key=API_KEY, merchant_code=MERCHANT, base_url=origin) as client:
-            async with httpx.AsyncClient(timeout=10) as browser:
-                yield SandboxHarness(origin, app.state.sandbox, clock, client, receiver, browser)
+    async with running_receiver() as receiver:
+        allowed = [receiver.origin, *SHOP_ORIGINS]
+        app = create_sandbox_app(**{"allowed_origins": allowed, **settings, **options})
+        async with serve(app) as origin:
+            async with SumUpClient(
+                api_key=API_KEY, merchant_code=MERCHANT, base_url=origin
+            ) as client:
+                async with httpx.AsyncClient(timeout=10) as browser:
+                    sandbox = app.state.sandbox
+                    yield SandboxHarness(origin, sandbox, clock, client, receiver, browser)
 
 
 @dataclass
@@ -168,11 +175,17 @@ class SharedSandbox:
 @contextmanager
 def shared_sandbox() -> Iterator[SharedSandbox]:
     clock = Clock()
-    app = create_sandbox_app(api_key=API_KEY, merchant_code=MERCHANT, clock=clock)
     receiver = Receiver()
-    with serve_in_thread(receiver.app()) as receiver_origin, serve_in_thread(app) as origin:
+    with serve_in_thread(receiver.app()) as receiver_origin:
         receiver.origin = receiver_origin
-        yield SharedSandbox(origin, app.state.sandbox, clock, receiver)
+        app = create_sandbox_app(
+            api_key=API_KEY,
+            allowed_origins=[receiver_origin, *SHOP_ORIGINS],
+            merchant_code=MERCHANT,
+            clock=clock,
+        )
+        with serve_in_thread(app) as origin:
+            yield SharedSandbox(origin, app.state.sandbox, clock, receiver)
 
 
 TOKEN = re.compile(r'name="token" value="([^"]+)"')

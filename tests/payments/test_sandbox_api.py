@@ -13,6 +13,7 @@ import pytest
 
 from payments import CheckoutStatus
 from payments.exceptions import InvalidRequest, NotAuthorized, NotFound, RefundRefused
+from payments.sandbox import create_sandbox_app
 from payments.sumup import SumUpClient
 from tests.payments.support import API_KEY, MERCHANT, SandboxHarness, press, running_sandbox
 
@@ -80,12 +81,11 @@ async def test_the_client_reports_a_wrong_key_as_not_authorized(harness: Sandbox
     assert "wrong" not in str(raised.value)
 
 
-async def test_any_key_is_accepted_when_none_is_configured() -> None:
-    async with running_sandbox(api_key=None) as harness:
-        answer = await harness.browser.get(
-            f"{harness.origin}/v0.1/checkouts", headers={"Authorization": "Bearer anything"}
-        )
-        assert answer.status_code == 200 and answer.json() == []
+@pytest.mark.parametrize("key", [None, "", ()])
+def test_a_sandbox_without_a_key_of_its_own_cannot_be_built(key: Any) -> None:
+    # There is no "accept any key" mode: served on a shop's origin, it would be anyone's.
+    with pytest.raises((ValueError, TypeError)):
+        create_sandbox_app(api_key=key)
 
 
 @pytest.mark.parametrize(

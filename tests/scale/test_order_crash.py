@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select, update
+from starlette.applications import Starlette
 
 from cart.basket.carts import CartLine
 from cart.orders.models import OrderStatusChange, ShopOrder, ShopOrderItem
@@ -25,7 +26,7 @@ from store import Database, utcnow
 from tests.cart.catalog_factories import offer, product
 from tests.cart.checkout_support import BAKERY_KEY
 from tests.cart.web_support import csrf_token
-from tests.payments.support import press, serve
+from tests.payments.support import API_KEY, MERCHANT, press, serve
 from tests.scale.conftest import Processes, prepared, process_env
 from tests.service.test_cli import free_port
 
@@ -48,16 +49,28 @@ async def fill_cart(shopper: httpx.AsyncClient, item: str) -> str:
     return csrf_token((await shopper.get(f"/cart/page/{BAKERY_KEY}")).text)
 
 
+def sandbox_app() -> Starlette:
+    """A SumUp sandbox shared by every process (the web processes' own would each keep
+    their own books): the deployment reaches it with credentials, as it would SumUp."""
+    return create_sandbox_app(api_key=API_KEY, merchant_code=MERCHANT)
+
+
 async def setup(
-    fresh_postgres: str, tmp_path: Path, sumup: str
+    fresh_postgres: str, tmp_path: Path, sumup: str, sandbox: Starlette
 ) -> tuple[Database, int, Processes, str]:
     port = free_port()
     origin = f"http://127.0.0.1:{port}"
+    sandbox.state.sandbox.allow_origin(origin)
     db, _actor = await prepared(fresh_postgres, tmp_path, origin)
     async with db.transaction() as session:
         item = await offer(session, product(42))
     env = process_env(
-        fresh_postgres, tmp_path, ROSE_CART_BASE_URL=origin, ROSE_CART_SUMUP_API_URL=sumup
+        fresh_postgres,
+        tmp_path,
+        ROSE_CART_BASE_URL=origin,
+        ROSE_CART_SUMUP_API_URL=sumup,
+        ROSE_CART_SUMUP_API_KEY=API_KEY,
+        ROSE_CART_SUMUP_MERCHANT_CODE=MERCHANT,
     )
     return db, port, Processes(env), item
 
@@ -67,8 +80,9 @@ async def test_a_web_process_killed_during_checkout_leaves_no_half_order(
     fresh_postgres: str, tmp_path: Path, seed: int
 ) -> None:
     rng = random.Random(seed)  # noqa: S311 - a reproducible kill moment, not a secret
-    async with serve(create_sandbox_app()) as sumup:
-        db, port, processes, item = await setup(fresh_postgres, tmp_path, sumup)
+    sandbox = sandbox_app()
+    async with serve(sandbox) as sumup:
+        db, port, processes, item = await setup(fresh_postgres, tmp_path, sumup, sandbox)
         try:
             await processes.serve(port)
             origin = f"http://127.0.0.1:{port}"
@@ -106,8 +120,9 @@ async def test_a_kill_between_the_payment_webhook_and_order_paid_pays_once_and_a
     fresh_postgres: str, tmp_path: Path, seed: int
 ) -> None:
     rng = random.Random(seed)  # noqa: S311 - a reproducible kill moment, not a secret
-    async with serve(create_sandbox_app()) as sumup:
-        db, port, processes, item = await setup(fresh_postgres, tmp_path, sumup)
+    sandbox = sandbox_app()
+    async with serve(sandbox) as sumup:
+        db, port, processes, item = await setup(fresh_postgres, tmp_path, sumup, sandbox)
         try:
             await processes.serve(port)
             async with (

@@ -1,0 +1,80 @@
+"""The whole service on a loopback port, as `rose-cart serve` runs it, for tests over HTTP.
+
+`live_shop` binds a free 127.0.0.1 port first (so BASE_URL is known before the app is
+built), runs the app under uvicorn with its lifespan in the test's event loop, and gives
+back the origin and the app (for `app.state.db` and friends). Settings default to a
+sandbox shop with no workers; pass any `Settings` field to change that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+
+from service.app import create_app
+from service.settings import Settings
+from tests.cart.web_support import csrf_token
+from tests.conftest import TEST_SECRET
+
+
+@dataclass
+class LiveShop:
+    origin: str
+    app: Starlette
+
+    def client(self, **options: Any) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.origin, timeout=30, **options)
+
+
+@asynccontextmanager
+async def live_shop(data_dir: Path, database_url: str, **settings: Any) -> AsyncIterator[LiveShop]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    origin = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    options: dict[str, Any] = {
+        "base_url": origin,
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "secret_key": TEST_SECRET,
+        "workers": False,
+        "sumup_sandbox": True,
+        "allow_private_addresses": True,
+    }
+    app = create_app(Settings(**{**options, **settings}))
+    config = uvicorn.Config(
+        app, lifespan="on", log_level="warning", ws="none", http="h11", access_log=False
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        for _ in range(1000):
+            if server.started or task.done():
+                break
+            await asyncio.sleep(0.01)
+        if not server.started:
+            raise RuntimeError("uvicorn did not start")
+        yield LiveShop(origin, app)
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+async def fill_page_cart(shopper: httpx.AsyncClient, item: str, page_key: str) -> str:
+    """Put one `item` in the shopper's cart through the web; the page cart's CSRF token."""
+    page = await shopper.get("/")
+    added = await shopper.post(
+        "/cart/lines", data={"csrf_token": csrf_token(page.text), "item": item, "quantity": "1"}
+    )
+    assert added.status_code == 303, added.text
+    return csrf_token((await shopper.get(f"/cart/page/{page_key}")).text)
