@@ -144,6 +144,7 @@ async def submit(request: Request) -> Response:
         )
     else:
         checkout = sandbox.ledger.get(checkout_id)
-    if checkout.status == "PAID" and checkout.redirect_url and sandbox.allows(checkout.redirect_url):
-        return RedirectResponse(checkout.redirect_url, status_code=303, headers=_HEADERS)
+    back = checkout.redirect_url
+    if checkout.status == "PAID" and back and sandbox.allows(back):
+        return RedirectResponse(back, status_code=303, headers=_HEADERS)
     return RedirectResponse(str(request.url), status_code=303, headers=_HEADERS)

@@ -15,7 +15,7 @@ from payments import CheckoutStatus
 from payments.exceptions import InvalidRequest, NotAuthorized, NotFound, RefundRefused
 from payments.sandbox import create_sandbox_app
 from payments.sumup import SumUpClient
-from tests.payments.support import API_KEY, MERCHANT, SandboxHarness, press, running_sandbox
+from tests.payments.support import API_KEY, MERCHANT, SandboxHarness, press
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 

@@ -131,9 +131,7 @@ async def test_the_sandbox_webhook_goes_through_the_ssrf_guard(
         arrived.append(await request.body())
         return Response(status_code=204)
 
-    async with live_shop(
-        tmp_path, database_url, allow_private_addresses=allow_private
-    ) as shop:
+    async with live_shop(tmp_path, database_url, allow_private_addresses=allow_private) as shop:
         shop.app.router.routes.insert(0, Route("/webhooks/sumup", count, methods=["POST"]))
         (loaf,) = await seed(shop.app, product(42))
         async with shop.client() as shopper, httpx.AsyncClient(timeout=30) as browser:
