@@ -63,7 +63,7 @@ class RateLimiter:
     """A token bucket per sender: `rate` deliveries a second, bursts up to `burst`.
 
     Held in process memory: with N web processes a sender gets N times the rate, which
-    is still a limit, and no process depends on another's memory (DESIGN.md).
+    is still a limit, and no process depends on another's memory (docs/design.md).
     """
 
     def __init__(

@@ -36,7 +36,7 @@ ANY = "*"  # the inbox registry's "any object type"
 
 class Delivery(Protocol):
     """What the inbox hands a handler (inbox.registry.Delivery; the outbox may not import
-    the inbox, DESIGN.md, so it names only the attributes it reads)."""
+    the inbox, docs/design.md, so it names only the attributes it reads)."""
 
     @property
     def ap_actor_id(self) -> str: ...

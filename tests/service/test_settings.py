@@ -1,4 +1,4 @@
-"""Settings: named as DESIGN.md's contract says, documented, secrets hidden."""
+"""Settings: named as docs/design.md's contract says, documented, secrets hidden."""
 
 from __future__ import annotations
 
