@@ -2,8 +2,10 @@
 
 Owns the SQLAlchemy declarative ``Base`` that every package's tables derive from, the
 async engine and session factory (SQLite under DATA_DIR by default, PostgreSQL via
-asyncpg for scale-out), the unit-of-work helper, the Alembic migrations that create
-every table, and the loop every background worker runs in. Imports nothing of ours.
+asyncpg for scale-out), the units of work (`await db.read(fn, ...)` /
+`await db.write(fn, ...)`: one plain sync function per unit, store/units.py), the
+Alembic migrations that create every table, and the loop every background worker runs
+in. Imports nothing of ours.
 """
 
 from store.base import Base, utcnow

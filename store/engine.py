@@ -1,9 +1,11 @@
-"""The async engine and session factory, configured for each engine's strengths.
+"""The engines, the session factory and the units of work, configured for each engine.
 
 SQLite runs in WAL mode with foreign keys on and a busy timeout, through one pooled
 connection per process: SQLite has a single writer, and several connections fighting
 for its lock made p99 latency 20x worse (PERFORMANCE.md). PostgreSQL uses asyncpg and
-an ordinary pool.
+an ordinary pool. Request paths use `read()` / `write()` (store/units.py): one plain
+function per unit of work, run in one hop; `transaction()` is for the paths not yet
+converted and for background work.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from store.exceptions import UnsupportedDatabase
+from store.units import BridgedUnits, P, T, ThreadUnits, Unit, Units
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
@@ -63,6 +66,29 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **options)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._units: Units | None = None
+
+    @property
+    def units(self) -> Units:
+        """Built on first use, so a Database that only migrates starts no thread."""
+        if self._units is None:
+            path = self.engine.url.database
+            if self.is_sqlite and path and path != ":memory:":
+                self._units = ThreadUnits(path, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS)
+            else:
+                self._units = BridgedUnits(self.engine)
+        return self._units
+
+    async def read(self, fn: Unit[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run `fn(session, *args)` on a committed snapshot; it must not write."""
+        return await self.units.read(fn, *args, **kwargs)
+
+    async def write(self, fn: Unit[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run `fn(session, *args)` as one unit of work; answered after its COMMIT.
+
+        If `fn` raises, nothing it did is kept and the exception is raised here.
+        """
+        return await self.units.write(fn, *args, **kwargs)
 
     @property
     def is_sqlite(self) -> bool:
@@ -79,4 +105,7 @@ class Database:
             await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        if self._units is not None:
+            units, self._units = self._units, None
+            await units.close()
         await self.engine.dispose()

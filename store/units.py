@@ -1,0 +1,271 @@
+"""Units of work: a request's database work is one plain function, run in one hop.
+
+A unit is a synchronous `fn(session, *args)` given a SQLAlchemy `Session` (sync ORM and
+Core both work on it). Request code hands it over with `await db.read(fn, ...)` or
+`await db.write(fn, ...)` and never sees a session: there is nothing it could hold across
+an await, a key fetch or a password hash. Those happen between units, not inside them.
+
+Why: through SQLAlchemy async + aiosqlite every statement cost 0.5-1 ms of CPU and one
+thread hand-off, and the one pooled connection was held across every await of a request
+(PERFORMANCE.md; docs/design.md "Units of work" has the figures behind this choice).
+
+On SQLite (`ThreadUnits`), in the manner of Datasette's `Database` (a write thread, read
+connections, functions sent to them):
+- **writes** go to one writer thread with its own connection. It takes every unit queued
+  while the last batch ran, opens one `BEGIN IMMEDIATE`, runs each unit inside its own
+  SAVEPOINT (a unit that raises rolls back to it and fails alone), then COMMITs once with
+  `synchronous=FULL`, and only then answers each caller: nothing is acknowledged before the
+  COMMIT that holds it (group commit, as inbox/writer.py does for deliveries).
+- **reads** run on a few reader threads, each with its own connection in WAL mode: a read
+  sees the last committed snapshot and never waits for the writer. Reader connections are
+  `query_only`, so a unit that writes through `read()` fails at once instead of racing.
+
+On PostgreSQL (`BridgedUnits`) the same function runs through the async engine's
+`run_sync` in one transaction per unit; PostgreSQL has no single writer to batch for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
+
+P = ParamSpec("P")
+T = TypeVar("T")
+Unit = Callable[Concatenate[Session, P], T]
+
+log = logging.getLogger("rose_cart.store.units")
+MAX_BATCH = 64  # units per COMMIT: bounds how long the first one in a batch waits
+READERS = 4
+
+
+class Units(Protocol):
+    async def read(self, fn: Unit[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T: ...
+    async def write(self, fn: Unit[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T: ...
+    async def close(self) -> None: ...
+
+
+def _sqlite_engine(path: str, *, begin: str, pragmas: tuple[str, ...]) -> Engine:
+    """A sync pysqlite engine whose transactions we open ourselves (BEGIN / BEGIN IMMEDIATE).
+
+    pysqlite's own transaction handling would break SAVEPOINTs, so it is switched off and
+    the `begin` event emits the statement (SQLAlchemy's documented recipe for pysqlite).
+    """
+    engine = create_engine(
+        f"sqlite+pysqlite:///{path}",
+        poolclass=NullPool,
+        connect_args={"check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        for pragma in pragmas:
+            dbapi_connection.execute(pragma)
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        connection.exec_driver_sql(begin)
+
+    return engine
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():  # the caller went away; the unit's outcome stands regardless
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+def _answer(
+    loop: asyncio.AbstractEventLoop,
+    future: asyncio.Future[Any],
+    result: Any,
+    error: BaseException | None,
+) -> None:
+    try:
+        loop.call_soon_threadsafe(_settle, future, result, error)
+    except RuntimeError:  # the loop has closed: nobody is waiting any more
+        pass
+
+
+_Job = tuple[
+    Callable[..., Any],
+    tuple[Any, ...],
+    dict[str, Any],
+    asyncio.AbstractEventLoop,
+    asyncio.Future[Any],
+]
+
+
+class _Writer:
+    """The one thread that writes: group commit with a savepoint per unit."""
+
+    def __init__(self, engine: Engine, max_batch: int) -> None:
+        self._engine = engine
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.batches = 0  # how many COMMITs; tests and benches read it
+
+    def submit(self, job: _Job) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="db-writer", daemon=True)
+                self._thread.start()
+        self._queue.put(job)
+
+    def stop(self) -> None:
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join()
+
+    def _run(self) -> None:
+        connection = self._engine.connect()
+        try:
+            stopping = False
+            while not stopping:
+                first = self._queue.get()
+                if first is None:
+                    break
+                jobs = [first]
+                while len(jobs) < self._max_batch:
+                    try:
+                        job = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if job is None:
+                        stopping = True
+                        break
+                    jobs.append(job)
+                self._batch(connection, jobs)
+        finally:
+            connection.close()
+
+    def _batch(self, connection: Connection, jobs: list[_Job]) -> None:
+        outcomes: list[tuple[Any, BaseException | None]] = []
+        try:
+            with connection.begin():  # BEGIN IMMEDIATE ... COMMIT once for the whole batch
+                for fn, args, kwargs, _, _ in jobs:
+                    outcomes.append(_in_savepoint(connection, fn, args, kwargs))
+        except Exception as failure:  # BEGIN or COMMIT failed: nothing of this batch is stored
+            log.exception("write batch failed", extra={"units": len(jobs)})
+            for _, _, _, loop, future in jobs:
+                _answer(loop, future, None, failure)
+            return
+        self.batches += 1
+        for (_, _, _, loop, future), (result, error) in zip(jobs, outcomes, strict=True):
+            _answer(loop, future, result, error)
+
+
+def _in_savepoint(
+    connection: Connection, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[Any, Exception | None]:
+    """Run one unit in a SAVEPOINT of the batch; its failure rolls back only itself."""
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    try:
+        result = fn(session, *args, **kwargs)
+        session.commit()  # RELEASE SAVEPOINT: durable with the batch's COMMIT
+        return result, None
+    except Exception as error:
+        session.rollback()  # ROLLBACK TO SAVEPOINT; if even that fails, the batch fails
+        return None, error
+    finally:
+        session.close()
+
+
+class ThreadUnits:
+    """SQLite: one writer thread (group commit) and reader threads on WAL snapshots."""
+
+    def __init__(
+        self, path: str, *, busy_timeout_ms: int, readers: int = READERS, max_batch: int = MAX_BATCH
+    ) -> None:
+        common = ("PRAGMA foreign_keys=ON", f"PRAGMA busy_timeout={busy_timeout_ms}")
+        self._write_engine = _sqlite_engine(
+            path,
+            begin="BEGIN IMMEDIATE",
+            # FULL: an acknowledged order survives power loss, not only a process crash.
+            pragmas=("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", *common),
+        )
+        self._read_engine = _sqlite_engine(
+            path, begin="BEGIN", pragmas=("PRAGMA query_only=ON", *common)
+        )
+        self.writer = _Writer(self._write_engine, max_batch)
+        self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="db-read")
+        self._local = threading.local()
+        self._connections: list[Connection] = []
+        self._connections_lock = threading.Lock()
+
+    async def write(self, fn: Unit[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self.writer.submit((fn, args, kwargs, loop, future))
+        return await future
+
+    async def read(self, fn: Unit[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, partial(self._read, fn, *args, **kwargs))
+
+    def _reader_connection(self) -> Connection:
+        connection: Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._read_engine.connect()
+            self._local.connection = connection
+            with self._connections_lock:
+                self._connections.append(connection)
+        return connection
+
+    def _read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        session = Session(bind=self._reader_connection(), expire_on_commit=False)
+        try:
+            return fn(session, *args, **kwargs)
+        finally:
+            session.close()  # ROLLBACK: the snapshot is let go at once
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self.writer.stop)
+        self._readers.shutdown(wait=True)
+        with self._connections_lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            connection.close()
+        self._write_engine.dispose()
+        self._read_engine.dispose()
+
+
+class BridgedUnits:
+    """PostgreSQL (and SQLite in memory): the same unit through the async engine's run_sync."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._read_only = engine.dialect.name == "postgresql"
+
+    async def write(self, fn: Unit[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        async with self._sessions() as session, session.begin():
+            return await session.run_sync(fn, *args, **kwargs)
+
+    async def read(self, fn: Unit[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        async with self._sessions() as session:
+            if self._read_only:  # as SQLite's query_only readers: a write here fails at once
+                await session.execute(text("SET TRANSACTION READ ONLY"))
+            return await session.run_sync(fn, *args, **kwargs)
+
+    async def close(self) -> None:
+        return None

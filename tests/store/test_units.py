@@ -1,0 +1,108 @@
+"""Units of work (store/units.py) on both engines: one hop, one commit, failures kept apart."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from actor.keys import LocalKey
+from store import Database, utcnow
+from store.units import ThreadUnits
+
+
+def _add_key(session: Session, label: str) -> int:
+    key = LocalKey(kind=label, public_pem="x", private_sealed=b"x", retired_at=utcnow())
+    session.add(key)
+    session.flush()
+    return key.id
+
+
+def _labels(session: Session) -> list[str]:
+    return sorted(session.scalars(select(LocalKey.kind)))
+
+
+def _add_then_fail(session: Session, label: str) -> None:
+    _add_key(session, label)
+    raise LookupError(f"{label} changed its mind")
+
+
+async def test_a_written_unit_is_seen_by_the_next_read(db: Database) -> None:
+    key_id = await db.write(_add_key, "first")
+    assert isinstance(key_id, int)
+    assert await db.read(_labels) == ["first"]
+
+
+async def test_a_unit_that_raises_keeps_nothing_and_fails_alone(db: Database) -> None:
+    outcomes = await asyncio.gather(
+        db.write(_add_key, "a"),
+        db.write(_add_then_fail, "b"),
+        db.write(_add_key, "c"),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[1], LookupError)
+    assert isinstance(outcomes[0], int) and isinstance(outcomes[2], int)
+    assert await db.read(_labels) == ["a", "c"]
+
+
+async def test_a_read_that_tries_to_write_fails_and_changes_nothing(db: Database) -> None:
+    with pytest.raises(Exception, match="(?i)read.?only|query_only|readonly"):
+        await db.read(_add_key, "sneaky")
+    assert await db.read(_labels) == []
+
+
+async def test_a_read_does_not_wait_for_a_write_in_progress(db: Database) -> None:
+    if not db.is_sqlite:
+        pytest.skip("on PostgreSQL a unit runs on the event loop (run_sync): it cannot block here")
+    started, release = threading.Event(), threading.Event()
+
+    def slow_write(session: Session) -> None:
+        _add_key(session, "slow")
+        started.set()
+        assert release.wait(30)
+
+    writing = asyncio.ensure_future(db.write(slow_write))
+    try:
+        assert await asyncio.to_thread(started.wait, 30)
+        # The writer holds its transaction open; the read sees the last committed state.
+        assert await asyncio.wait_for(db.read(_labels), 30) == []
+    finally:
+        release.set()
+        await writing
+    assert await db.read(_labels) == ["slow"]
+
+
+async def test_units_queued_behind_a_batch_share_one_commit_and_answer_after_it(
+    db: Database,
+) -> None:
+    if not db.is_sqlite:
+        pytest.skip("group commit is SQLite's writer thread")
+    units = db.units
+    assert isinstance(units, ThreadUnits)
+    path = db.engine.url.database
+    assert path is not None
+    started, release = threading.Event(), threading.Event()
+
+    def held(session: Session) -> None:
+        started.set()
+        assert release.wait(30)
+
+    first = asyncio.ensure_future(db.write(held))
+    assert await asyncio.to_thread(started.wait, 30)
+    before = units.writer.batches
+    queued = [asyncio.ensure_future(db.write(_add_key, f"k{n}")) for n in range(10)]
+    await asyncio.sleep(0)  # let every unit reach the writer's queue
+    release.set()
+    await first
+    for done in asyncio.as_completed(queued):
+        await done
+        # Answered means committed: another connection already sees the row.
+        with sqlite3.connect(path) as other:
+            (count,) = other.execute("SELECT count(*) FROM local_keys").fetchone()
+        assert count >= 1
+    assert units.writer.batches - before == 2  # the held unit, then all ten together
+    assert await db.read(lambda s: s.scalar(select(func.count()).select_from(LocalKey))) == 10
