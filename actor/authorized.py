@@ -15,7 +15,19 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from actor.starlette_adapter import verify_starlette_request
-from actor.verification import KeyResolver, Rejected, VerificationResult, problem_for
+from actor.verification import (
+    KeyResolver,
+    Rejected,
+    VerificationResult,
+    accept_signature,
+    problem_for,
+)
+
+# What a 401 for a GET says: sign, and how (RFC 9421 section 5.1).
+UNAUTHORIZED = {
+    "WWW-Authenticate": 'Signature realm="rose-cart"',
+    "Accept-Signature": accept_signature("GET"),
+}
 
 # Given the request, the outcome of checking its signature.
 Verifier = Callable[[Request], Awaitable[VerificationResult]]
@@ -42,8 +54,6 @@ async def require_signed_get(request: Request, verify: Verifier) -> str:
         raise HTTPException(
             status_code=problem.status,
             detail=f"{problem.title}: {problem.detail}",
-            headers={"WWW-Authenticate": 'Signature realm="rose-cart"'}
-            if problem.status == 401
-            else None,
+            headers=UNAUTHORIZED if problem.status == 401 else None,
         )
     return result.owner

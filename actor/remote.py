@@ -49,8 +49,10 @@ class RemoteActorRow(Base):
     ap_id: Mapped[str] = mapped_column(String(2048), primary_key=True)
     inbox: Mapped[str | None] = mapped_column(Text, nullable=True)
     shared_inbox: Mapped[str | None] = mapped_column(Text, nullable=True)
-    public_key_id: Mapped[str | None] = mapped_column(String(2048), nullable=True)
-    public_key_pem: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # {key id: publicKeyPem} of every publicKey entry the actor vouches for, in its order.
+    public_keys: Mapped[dict[str, str] | None] = mapped_column(
+        JSON(none_as_null=True), nullable=True
+    )
     # {key id: publicKeyMultibase} of the Ed25519 assertionMethod keys (FEP-521a).
     multikeys: Mapped[dict[str, str] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     document: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
@@ -76,16 +78,41 @@ def _pointer_owner(row: RemoteActorRow | None) -> str | None:
 
 
 def _key_in(row: RemoteActorRow | None, key_id: str, *, cached: bool = True) -> RemoteKey | None:
+    """The key `key_id` names in the row: a listed key id, or the actor IRI itself.
+
+    A keyId that is the bare actor IRI (activitypub-express, and servers signing that
+    way) means the actor's main key: its first publicKey, else its first Multikey.
+    """
     if row is None or row.gone_at is not None or row.document is None:
         return None
+    pems, multikeys = row.public_keys or {}, row.multikeys or {}
     public: PublicKey | None = None
-    if row.public_key_id == key_id and row.public_key_pem:
-        public = load_pem(row.public_key_pem)
-    elif row.multikeys and key_id in row.multikeys:
-        public = ed25519_from_multikey(row.multikeys[key_id])
+    if key_id in pems:
+        public = load_pem(pems[key_id])
+    elif key_id in multikeys:
+        public = ed25519_from_multikey(multikeys[key_id])
+    elif key_id == row.ap_id and (pems or multikeys):
+        public = (
+            load_pem(next(iter(pems.values())))
+            if pems
+            else ed25519_from_multikey(next(iter(multikeys.values())))
+        )
     if public is None:
         return None
     return RemoteKey(key_id=key_id, owner=row.ap_id, public_key=public, cached=cached)
+
+
+def why_no_key(row: RemoteActorRow | None, key_id: str) -> str:
+    """What an operator needs to hear when `key_id` cannot be used, from what we hold."""
+    actor = row.ap_id if row is not None else key_id.split("#", 1)[0]
+    if row is None or (row.document is None and row.gone_at is None):
+        return f"the actor {actor} could not be fetched to read the key {key_id}"
+    if row.gone_at is not None:
+        return f"the actor {actor} is gone (404/410), so its key {key_id} is not trusted"
+    listed = sorted({*(row.public_keys or {}), *(row.multikeys or {})})
+    if not listed:
+        return f"the actor {actor} lists no public key we can use"
+    return f"the actor {actor} does not list the key {key_id}; it lists " + ", ".join(listed)
 
 
 class RemoteActors:
@@ -149,6 +176,10 @@ class RemoteActors:
             await self._refetch_for_key(ap_id, key_id)
         row = await self._row_for_key(key_id)
         return _key_in(row, key_id, cached=False), row
+
+    async def why_no_key(self, key_id: str) -> str:
+        """Why `key_id` gave no key (after key_for said None), for the 401's detail."""
+        return why_no_key(await self._row_for_key(key_id), key_id)
 
     async def actor(self, ap_id: str, *, refresh: bool = False) -> RemoteActor | None:
         """The actor's document (for its inboxes), fetched when missing or stale."""
@@ -308,8 +339,7 @@ class RemoteActors:
         values = {
             "inbox": inbox if isinstance(inbox, str) else None,
             "shared_inbox": shared_inbox(document),
-            "public_key_id": keys.public_key_id,
-            "public_key_pem": keys.public_key_pem,
+            "public_keys": keys.public_keys,
             "multikeys": keys.multikeys,
             "document": document,
             "fetched_at": self.clock(),

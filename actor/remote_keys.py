@@ -1,7 +1,9 @@
 """Which keys a remote actor's document vouches for, and its shared inbox.
 
 Pure reading of fetched documents: a key counts only when it names the actor as its
-owner (or controller) and lives on the actor's own origin.
+owner (or controller) and lives on the actor's own origin. Every such key is kept: an
+actor may list several in a `publicKey` array and FEP-521a Multikeys in
+`assertionMethod`, and sign with any of them.
 """
 
 from __future__ import annotations
@@ -16,17 +18,21 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from actor.multibase import ed25519_from_multikey
 from actor.signature_types import PublicKey
 
+# An actor document is capped at 1 MiB by the fetcher; this caps what one actor may make
+# us store and try: real servers list one to three keys.
+MAX_KEYS = 16
+MAX_PEM = 20_000
+
 
 @dataclass(frozen=True)
 class ActorKeys:
     """The keys an actor document vouches for: publicKey entries and Multikeys it controls."""
 
-    public_key_id: str | None
-    public_key_pem: str | None
-    multikeys: dict[str, str]
+    public_keys: dict[str, str]  # {key id: publicKeyPem}, in the document's order
+    multikeys: dict[str, str]  # {key id: publicKeyMultibase}
 
     def ids(self) -> set[str]:
-        return {*self.multikeys, *([self.public_key_id] if self.public_key_id else [])}
+        return {*self.public_keys, *self.multikeys}
 
 
 def _entries(value: object) -> list[dict[str, Any]]:
@@ -49,16 +55,14 @@ def keys_of(document: dict[str, Any]) -> ActorKeys:
     on another origin, are ignored."""
     ap_id = document.get("id")
     if not isinstance(ap_id, str):
-        return ActorKeys(None, None, {})
-    key_id = pem = None
-    for entry in _entries(document.get("publicKey")):
-        if _own(entry, ap_id, "owner"):
-            if isinstance(entry.get("publicKeyPem"), str):
-                # The first is the one peers sign with; Mastodon and friends publish one.
-                key_id, pem = entry["id"], entry["publicKeyPem"]
-                break
+        return ActorKeys({}, {})
+    public_keys: dict[str, str] = {}
+    for entry in _entries(document.get("publicKey"))[:MAX_KEYS]:
+        pem = entry.get("publicKeyPem")
+        if _own(entry, ap_id, "owner") and isinstance(pem, str) and len(pem) <= MAX_PEM:
+            public_keys.setdefault(entry["id"], pem)
     multikeys: dict[str, str] = {}
-    for entry in _entries(document.get("assertionMethod")):
+    for entry in _entries(document.get("assertionMethod"))[:MAX_KEYS]:
         value = entry.get("publicKeyMultibase")
         if (
             entry.get("type") == "Multikey"
@@ -71,7 +75,7 @@ def keys_of(document: dict[str, Any]) -> ActorKeys:
             except ValueError:
                 continue
             multikeys[entry["id"]] = value
-    return ActorKeys(key_id, pem, multikeys)
+    return ActorKeys(public_keys, multikeys)
 
 
 def shared_inbox(document: dict[str, Any]) -> str | None:

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from actor.digests import DigestCheck, check_content_digest, check_digest
@@ -66,6 +66,14 @@ class KeyResolver(Protocol):
         and may answer with what it already holds.
         """
         ...
+
+
+@runtime_checkable
+class ExplainsMissingKeys(Protocol):
+    """A resolver that can say why it had no key: the actor could not be fetched, is
+    gone, or does not list that key id. The 401 then tells the peer's operator."""
+
+    async def why_no_key(self, key_id: str) -> str: ...
 
 
 class Reason(enum.StrEnum):
@@ -141,6 +149,17 @@ def problem_for(result: Rejected) -> Problem:
     if result.key_id:
         extra["key_id"] = result.key_id
     return Problem(status, title, result.detail, extra)
+
+
+def accept_signature(method: str) -> str:
+    """The RFC 9421 Accept-Signature a 401 carries: the components we need signed.
+
+    Draft-cavage signatures over the equivalent headers are accepted just the same.
+    """
+    components = '"@method" "@target-uri"'
+    if method.upper() in _BODY_METHODS:
+        components += ' "content-digest"'
+    return f"sig1=({components});created"
 
 
 def key_origin_matches(key_id: str, actor_id: str) -> bool:
@@ -287,6 +306,8 @@ async def _resolve(keys: KeyResolver, key_id: str, refresh: bool) -> RemoteKey |
             Reason.KEY_UNAVAILABLE, f"the key {key_id} cannot be fetched: {error}", key_id
         )
     if key is None:
+        if isinstance(keys, ExplainsMissingKeys):
+            return Rejected(Reason.KEY_UNAVAILABLE, await keys.why_no_key(key_id), key_id)
         return Rejected(
             Reason.KEY_UNAVAILABLE, f"no key {key_id} is known or can be fetched", key_id
         )

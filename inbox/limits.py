@@ -11,7 +11,9 @@ from starlette.requests import Request
 from inbox.exceptions import Rejected
 
 MAX_BODY = 256 * 1024
-AS2_PROFILE = "https://www.w3.org/ns/activitystreams"
+ACCEPTED_MEDIA_TYPES = frozenset(
+    {"application/activity+json", "application/ld+json", "application/json"}
+)
 
 
 async def read_capped(request: Request, limit: int = MAX_BODY) -> bytes:
@@ -38,24 +40,20 @@ async def read_capped(request: Request, limit: int = MAX_BODY) -> bytes:
 
 
 def check_content_type(value: str | None) -> None:
-    """application/activity+json, or application/ld+json with the ActivityStreams profile."""
-    media, *params = [part.strip() for part in (value or "").split(";")]
-    media = media.lower()
-    if media == "application/activity+json":
+    """An ActivityStreams document's media type, as real servers send it.
+
+    application/activity+json; application/ld+json with or without the ActivityStreams
+    profile (some servers omit it, some send other profiles beside it); and plain
+    application/json, which several servers post. The body is read as AS2 either way.
+    """
+    media = (value or "").split(";", 1)[0].strip().lower()
+    if media in ACCEPTED_MEDIA_TYPES:
         return
-    if media == "application/ld+json":
-        profiles = [
-            p.partition("=")[2].strip().strip('"')
-            for p in params
-            if p.lower().startswith("profile=")
-        ]
-        if any(AS2_PROFILE in profile.split() for profile in profiles):
-            return
     raise Rejected(
         415,
         "unsupported-media-type",
-        "send application/activity+json or "
-        f'application/ld+json; profile="{AS2_PROFILE}"' + (f", not {value!r}" if value else ""),
+        "send application/activity+json (or application/ld+json, application/json)"
+        + (f", not {value!r}" if value else ""),
     )
 
 

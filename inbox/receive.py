@@ -22,6 +22,7 @@ from actor.starlette_adapter import verify_starlette_request
 from actor.verification import (
     KeyResolver,
     Reason,
+    accept_signature,
     check_signer,
     problem_for,
 )
@@ -32,12 +33,15 @@ from inbox.exceptions import Rejected
 from inbox.limits import RateLimiter, check_content_type, read_capped
 from inbox.models import InboxStatus
 from inbox.registry import HandlerRegistry
+from inbox.unhandled import plainly_unhandled, record_of
 from inbox.writer import InboxWriter
 from store import utcnow
 from vocab.exceptions import UnsupportedType, ValidationError
 
 log = logging.getLogger("rose_cart.inbox")
 ACCEPTED = Response(status_code=202)
+# A 401 says how to sign (RFC 9421 section 5.1), for peers that read it.
+_UNAUTHORIZED = {"Accept-Signature": accept_signature("POST")}
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,8 @@ def kind_of(activity: Any) -> Kind:
     activity_type = type(activity).__name__
     target = getattr(activity, "object", None)
     object_type = None if target is None or isinstance(target, str) else type(target).__name__
+    if object_type == "FollowWithoutId":
+        object_type = "Follow"
     object_ids: tuple[str, ...] = ()
     if activity_type in ("Create", "Update"):
         object_ids = (target.id,) if target is not None and object_type else ()
@@ -89,13 +95,18 @@ class InboxReceiver:
             if self._is_gone_actor_deleting_itself(verified, body):
                 return ACCEPTED  # nothing to verify it with, and nothing left to do
             problem = problem_for(verified)
-            raise Rejected(problem.status, verified.reason.value, problem.detail)
+            raise Rejected(
+                problem.status,
+                verified.reason.value,
+                problem.detail,
+                _UNAUTHORIZED if problem.status == 401 else None,
+            )
         document = self._json(body)
         activity, ignored = self._parse(document)
         actor, activity_id = self._identity(document, activity)
         signer = check_signer(verified, actor)
         if isinstance(signer, SignatureRejected):
-            raise Rejected(401, signer.reason.value, signer.detail)
+            raise Rejected(401, signer.reason.value, signer.detail, _UNAUTHORIZED)
         kind = kind_of(activity) if activity else Kind(str(document.get("type")), None, ())
         self._check_origin(actor, activity_id, kind)
         if not ignored and not self.registry.allowed(
@@ -116,7 +127,7 @@ class InboxReceiver:
                 "ap_actor_id": actor,
                 "activity_type": kind.activity_type[:64],
                 "object_type": kind.object_type,
-                "body": body.decode("utf-8"),
+                "body": record_of(document) if ignored else body.decode("utf-8"),
                 "status": InboxStatus.IGNORED if ignored else InboxStatus.PENDING,
                 "attempts": 0,
                 "received_at": now,
@@ -158,11 +169,15 @@ class InboxReceiver:
         return document
 
     def _parse(self, document: dict[str, Any]) -> tuple[Any, bool]:
-        """The typed activity, or (None, True) for a well-formed activity we do not handle."""
+        """The typed activity, or (None, True) for a well-formed activity we do not handle:
+        of a type we do not know, or a Create/Update/Undo of an object type we do not
+        (a Mastodon Note mentioning us is answered 202, not 400)."""
+        if plainly_unhandled(document) and _is_minimal_activity(document):
+            return None, True  # before any JSON-LD work
         try:
             return self.parse(document), False
         except UnsupportedType as error:
-            if error.path in ("", "type") and _is_minimal_activity(document):
+            if error.path in ("", "type", "object.type") and _is_minimal_activity(document):
                 return None, True
             raise Rejected(
                 400, "invalid-activity", f"{error.path or '(document)'}: {error.message}"
@@ -195,12 +210,12 @@ class InboxReceiver:
             document = orjson.loads(body)
         except orjson.JSONDecodeError:
             return False
-        return (
-            isinstance(document, dict)
-            and document.get("type") == "Delete"
-            and isinstance(document.get("actor"), str)
-            and document.get("object") == document.get("actor")
-        )
+        if not isinstance(document, dict) or document.get("type") != "Delete":
+            return False
+        target = document.get("object")
+        if isinstance(target, dict):  # a Tombstone (Pleroma, Misskey) names it by id
+            target = target.get("id")
+        return isinstance(document.get("actor"), str) and target == document.get("actor")
 
 
 def _is_minimal_activity(document: dict[str, Any]) -> bool:

@@ -4,13 +4,16 @@ Nothing we publish is public (docs/protocol.md: never as:Public), so what a view
 depends on who provably asks: a signed GET, checked by the verifier service/ puts at
 `app.state.signed_get_verifier` (actor.authorized.signed_get_verifier). An activity is
 shown to the actors it was addressed to and, when it went to our followers collection,
-to accepted followers. Everyone gets the collections' summaries and counts; outbox pages
-list only what the viewer may see (for an anonymous viewer: nothing). Follower and
-following members are shown to nobody for now, only their counts.
+to accepted followers. The outbox's `totalItems` and pages count and list only what the
+viewer may see (for an anonymous viewer: nothing). Followers and following show their
+counts to everyone and their members to followers and peers; anyone else gets an empty
+first page. Every `first` we advertise answers 200 for every viewer: a client that
+walks a collection (Fedify's traverseCollection) must not meet a 401 on our own link.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -21,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from actor.authorized import require_signed_get
+from actor.authorized import UNAUTHORIZED, require_signed_get
 from actor.identity import LocalActor
 from actor.negotiation import AS2
 from outbox.models import Follow, Follower, OutboxActivity, OutboxAudience
@@ -74,12 +77,16 @@ def _summary(collection_id: str, total: int, first: str | None) -> dict[str, Any
 
 async def outbox(request: Request) -> Response:
     actor: LocalActor = request.app.state.actor
+    viewer = await viewer_of(request)
     async with request.app.state.db.sessions() as session:
-        if request.query_params.get("page") != "true":
-            total = await session.scalar(select(func.count()).select_from(OutboxActivity))
-            return _json(_summary(actor.outbox, int(total or 0), f"{actor.outbox}?page=true"))
-        viewer = await viewer_of(request)
         follower = await _is_follower(session, viewer)
+        if request.query_params.get("page") != "true":
+            total = await session.scalar(
+                select(func.count())
+                .select_from(OutboxActivity)
+                .where(_visible(viewer, follower, actor))
+            )
+            return _json(_summary(actor.outbox, int(total or 0), f"{actor.outbox}?page=true"))
         query = select(OutboxActivity.id, OutboxActivity.body).where(
             _visible(viewer, follower, actor)
         )
@@ -115,20 +122,13 @@ async def _may_see_members(request: Request, session: AsyncSession) -> bool:
 
     Who follows a co-op's cart, and whom it follows, is the co-op's business: the counts
     are public, the names are not. `app.state.peer_iris` holds the configured PEERS.
+    Anyone else is not refused (the page is one we advertise) but sees no members.
     """
     viewer = await viewer_of(request)
     if viewer is None:
-        raise HTTPException(
-            401,
-            "sign the request: members are shown to followers and peers only",
-            headers={"WWW-Authenticate": 'Signature realm="rose-cart"'},
-        )
+        return False
     peers: frozenset[str] = getattr(request.app.state, "peer_iris", frozenset())
-    if viewer in peers or await _is_follower(session, viewer):
-        return True
-    raise HTTPException(
-        403, f"{viewer} may see how many, not who: members are for followers and peers"
-    )
+    return viewer in peers or await _is_follower(session, viewer)
 
 
 def _page_number(request: Request) -> int:
@@ -148,12 +148,17 @@ async def _member_collection(
         if "page" not in request.query_params:
             return _json(_summary(collection_id, count, f"{collection_id}?page=1"))
         number = _page_number(request)
-        await _may_see_members(request, session)
-        rows = (
-            (await session.execute(members.offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
-            .scalars()
-            .all()
-        )
+        rows: Sequence[str] = []
+        if await _may_see_members(request, session):
+            rows = (
+                (
+                    await session.execute(
+                        members.offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
+                    )
+                )
+                .scalars()
+                .all()
+            )
     document: dict[str, Any] = {
         "@context": outgoing_context(),
         "id": f"{collection_id}?page={number}",
@@ -200,7 +205,7 @@ async def activity(request: Request) -> Response:
         raise HTTPException(
             401,
             "sign the request: activities are shown to their audience only",
-            headers={"WWW-Authenticate": 'Signature realm="rose-cart"'},
+            headers=UNAUTHORIZED,
         )
     async with request.app.state.db.sessions() as session:
         follower = await _is_follower(session, viewer)

@@ -32,6 +32,10 @@ from vocab.writer import document
 log = logging.getLogger("rose_cart.outbox.followers")
 
 ANY = "*"  # the inbox registry's "any object type"
+# How many of a follower's earlier Follow ids we remember for its Undos: a server that
+# re-sends a Follow under new ids (Mastodon on a retry, Misskey on a re-follow) may undo
+# any of them. Bounded, since the ids come from outside.
+EARLIER_FOLLOW_IDS = 8
 
 
 class Delivery(Protocol):
@@ -103,6 +107,9 @@ async def handle_follow(
         session.add(follower)
     elif follower.state in (FollowerState.REJECTED, FollowerState.REMOVED):
         await _move_follower(follower, FollowerState.PENDING)
+    if follower.follow_ap_id and follower.follow_ap_id != activity.id:
+        earlier = [i for i in follower.earlier_follow_ids or [] if i != follower.follow_ap_id]
+        follower.earlier_follow_ids = [*earlier, follower.follow_ap_id][-EARLIER_FOLLOW_IDS:]
     follower.follow_ap_id = activity.id
     if cached is not None:
         follower.inbox, follower.shared_inbox = cached.inbox, cached.shared_inbox
@@ -115,6 +122,24 @@ async def handle_follow(
         await _answer(session, local_actor, follower, model.Accept)
 
 
+def _undoes_follow_of_us(
+    target: model.Follow | model.FollowWithoutId | str,
+    follower: Follower,
+    local_actor: LocalActor,
+) -> bool:
+    """Whether an Undo's object is one of this follower's Follows of our actor.
+
+    By IRI or embedded with an id: any Follow id the follower sent us that we remember.
+    Embedded without an id (Fedify): known by who followed whom.
+    """
+    known = {follower.follow_ap_id, *(follower.earlier_follow_ids or [])}
+    if isinstance(target, str):
+        return target in known
+    if target.actor != follower.ap_actor_id or target.object != local_actor.id:
+        return False
+    return isinstance(target, model.FollowWithoutId) or target.id in known
+
+
 async def handle_undo(
     session: AsyncSession, delivery: Delivery, *, local_actor: LocalActor
 ) -> None:
@@ -124,14 +149,7 @@ async def handle_undo(
     follower = await session.get(Follower, delivery.ap_actor_id)
     if follower is None or follower.state == FollowerState.REMOVED:
         return
-    target = activity.object
-    if isinstance(target, model.Follow):
-        ours = target.object == local_actor.id and (
-            target.id == follower.follow_ap_id or not target.id
-        )
-    else:
-        ours = target == follower.follow_ap_id
-    if ours:
+    if _undoes_follow_of_us(activity.object, follower, local_actor):
         await _move_follower(follower, FollowerState.REMOVED)
 
 

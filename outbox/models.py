@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from outbox.states import DeliveryState, FollowerState, FollowState
@@ -88,6 +88,11 @@ class Follower(Base):
 
     ap_actor_id: Mapped[str] = mapped_column(String(2048), primary_key=True)
     follow_ap_id: Mapped[str] = mapped_column(String(2048))
+    # The ids of the follower's earlier Follows (newest last, at most EARLIER_FOLLOW_IDS):
+    # a server may Undo any Follow it sent, not only the last (outbox.followers).
+    earlier_follow_ids: Mapped[list[str] | None] = mapped_column(
+        JSON(none_as_null=True), nullable=True
+    )
     state: Mapped[str] = mapped_column(String(16), default=FollowerState.PENDING, index=True)
     # Copied from the actor cache when the follow arrives, so publish() needs no fetch.
     inbox: Mapped[str | None] = mapped_column(String(2048), nullable=True)

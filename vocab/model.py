@@ -136,10 +136,20 @@ class Follow(Activity):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Undo(Activity):
-    """Only an Undo of a Follow is in our contract: embedded, or by IRI."""
+class FollowWithoutId:
+    """A Follow embedded in an Undo without an id of its own (Fedify sends these): it is
+    known only by who followed whom."""
 
-    object: Follow | str
+    actor: str
+    object: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Undo(Activity):
+    """Only an Undo of a Follow is in our contract: embedded (with or without its id), or
+    by IRI."""
+
+    object: Follow | FollowWithoutId | str
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -22,6 +22,7 @@ from vocab.model import (
     Create,
     Delete,
     Follow,
+    FollowWithoutId,
     Multikey,
     Order,
     OrderCancelled,
@@ -295,6 +296,17 @@ def _follow_or_iri(node: Node, path: str, what: str) -> Follow | str:
 
 
 def read_undo(node: Node, path: str) -> Undo:
+    value = node.get("object")
+    if type(value) is list and len(value) == 1:
+        value = value[0]
+    if type(value) is dict and "id" not in value and "Follow" in f.types_of(value, path):
+        # Fedify's Undo embeds the Follow it undoes without the Follow's id.
+        where = f.at(path, "object")
+        without_id = FollowWithoutId(
+            actor=f.required_reference(value, "actor", where),
+            object=f.required_reference(value, "object", where),
+        )
+        return Undo(**_envelope(node, path), object=without_id)
     return Undo(**_envelope(node, path), object=_follow_or_iri(node, path, "Undo"))
 
 

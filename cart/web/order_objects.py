@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from actor.authorized import UNAUTHORIZED
 from actor.identity import LocalActor
 from actor.negotiation import AS2
 from cart.orders.models import ShopOrder
@@ -30,7 +31,7 @@ async def order_document(request: Request) -> Response:
         raise HTTPException(
             401,
             "sign the request: orders are shown to followers and the actors they involve",
-            headers={"WWW-Authenticate": 'Signature realm="rose-cart"'},
+            headers=UNAUTHORIZED,
         )
     public_id = request.path_params["number"]
     async with request.app.state.db.sessions() as session:

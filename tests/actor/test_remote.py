@@ -75,7 +75,7 @@ async def test_a_key_is_fetched_with_its_actor_and_stored(
         row = (await session.execute(select(RemoteActorRow))).scalar_one()
     assert row.inbox == peer.url("/users/alice/inbox")
     assert row.shared_inbox == peer.url("/inbox")
-    assert row.public_key_id == peer.url("/users/alice#main-key")
+    assert list(row.public_keys or {}) == [peer.url("/users/alice#main-key")]
     assert row.gone_at is None
 
 
@@ -311,8 +311,37 @@ def test_keys_claiming_another_owner_or_on_another_origin_are_ignored() -> None:
         },
     }
     keys = keys_of(document)
-    assert (keys.public_key_id, keys.public_key_pem, keys.multikeys) == (
-        "https://a.example/actor#k2",
-        "P2",
-        {},
-    )
+    assert (keys.public_keys, keys.multikeys) == ({"https://a.example/actor#k2": "P2"}, {})
+
+
+async def test_every_listed_key_verifies_and_the_bare_actor_iri_means_the_first(
+    peer: Peer, actors: RemoteActors
+) -> None:
+    document = actor_document(peer, OLD_KEY, ed_key=ED_KEY)
+    second = {
+        "id": peer.url("/users/alice#second-key"),
+        "owner": peer.url("/users/alice"),
+        "publicKeyPem": pem(NEW_KEY),
+    }
+    document["publicKey"] = [document["publicKey"], second]
+    peer.serve_json("/users/alice", document)
+
+    by_second = await actors.key_for(peer.url("/users/alice#second-key"))
+    assert by_second is not None and by_second.public_key == NEW_KEY.public_key()
+    by_actor = await actors.key_for(peer.url("/users/alice"))
+    assert by_actor is not None and by_actor.public_key == OLD_KEY.public_key()
+    assert by_actor.owner == peer.url("/users/alice")
+    assert peer.hits["/users/alice"] == 1  # one fetch served all three keys
+
+
+async def test_a_missing_key_is_explained_by_what_the_actor_lists(
+    peer: Peer, actors: RemoteActors
+) -> None:
+    peer.serve_json("/users/alice", actor_document(peer, OLD_KEY))
+    peer.serve("/users/bob", lambda _r: Response(status_code=503))
+    made_up = peer.url("/users/alice#made-up")
+    assert await actors.key_for(made_up) is None
+    why = await actors.why_no_key(made_up)
+    assert "does not list the key" in why and peer.url("/users/alice#main-key") in why
+    assert await actors.key_for(peer.url("/users/bob#main-key")) is None
+    assert "could not be fetched" in await actors.why_no_key(peer.url("/users/bob#main-key"))

@@ -147,7 +147,7 @@ async def test_a_streamed_body_without_length_is_cut_off_at_256_kib(served: Serv
 
 
 @pytest.mark.parametrize(
-    "content_type", ["application/json", "text/plain", "application/ld+json", ""]
+    "content_type", ["text/plain", "application/xml", "multipart/form-data; boundary=x", ""]
 )
 async def test_a_wrong_content_type_is_refused_415(
     served: Served, stranger: RemotePeer, content_type: str
@@ -157,15 +157,24 @@ async def test_a_wrong_content_type_is_refused_415(
     await expect_rejected(served, answer, 415, "application/activity+json")
 
 
-async def test_ld_json_with_the_activitystreams_profile_is_accepted(
-    served: Served, stranger: RemotePeer
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/activity+json",
+        "application/activity+json; charset=utf-8",
+        'application/ld+json; profile="https://www.w3.org/ns/activitystreams"',
+        'application/ld+json;profile="https://www.w3.org/ns/activitystreams"',  # no space
+        "application/ld+json",  # without the profile (Pleroma, PeerTube)
+        "Application/LD+JSON; charset=utf-8",
+        "application/json",  # what several servers post
+        "application/json; charset=utf-8",
+    ],
+)
+async def test_every_content_type_real_servers_post_is_accepted(
+    served: Served, stranger: RemotePeer, content_type: str
 ) -> None:
     follow = stranger.activity("Follow", f"{served.base_url}/actor")
-    answer = await stranger.deliver(
-        served.inbox,
-        follow,
-        content_type='application/ld+json; profile="https://www.w3.org/ns/activitystreams"',
-    )
+    answer = await stranger.deliver(served.inbox, follow, content_type=content_type)
     assert answer.status_code == 202, answer.text
 
 

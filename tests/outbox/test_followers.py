@@ -127,6 +127,49 @@ async def test_undo_of_the_follow_removes_the_follower(db: Database, registry: R
     assert await follower_state(db, COOP) == FollowerState.REMOVED
 
 
+@pytest.mark.parametrize(
+    "undone",
+    [
+        pytest.param(lambda: follow_of_us(COOP, 3), id="embedded-with-the-last-id"),
+        pytest.param(lambda: follow_of_us(COOP, 1), id="embedded-with-an-earlier-id"),
+        pytest.param(lambda: f"{COOP}/follows/2", id="an-earlier-id-by-iri"),
+        pytest.param(
+            lambda: model.FollowWithoutId(actor=COOP, object=ACTOR.id), id="embedded-without-id"
+        ),
+    ],
+)
+async def test_undo_of_any_follow_it_sent_removes_the_follower(
+    db: Database, registry: Registry, undone: Any
+) -> None:
+    for n in (1, 2, 3):  # the peer re-sent its Follow under new ids
+        await deliver(db, registry, COOP, follow_of_us(COOP, n))
+    undo = model.Undo(id=f"{COOP}/undo/1", actor=COOP, object=undone())
+    await deliver(db, registry, COOP, undo)
+    assert await follower_state(db, COOP) == FollowerState.REMOVED
+
+
+@pytest.mark.parametrize(
+    "undone",
+    [
+        pytest.param(lambda: f"{COOP}/likes/1", id="an-iri-that-is-no-follow-of-ours"),
+        pytest.param(
+            lambda: model.FollowWithoutId(actor=COOP, object=MARKET), id="a-follow-of-someone-else"
+        ),
+        pytest.param(
+            lambda: model.FollowWithoutId(actor=STRANGER, object=ACTOR.id),
+            id="someone-elses-follow",
+        ),
+    ],
+)
+async def test_an_undo_of_something_else_keeps_the_follower(
+    db: Database, registry: Registry, undone: Any
+) -> None:
+    await deliver(db, registry, COOP, follow_of_us(COOP))
+    undo = model.Undo(id=f"{COOP}/undo/1", actor=COOP, object=undone())
+    await deliver(db, registry, COOP, undo)
+    assert await follower_state(db, COOP) == FollowerState.ACCEPTED
+
+
 async def test_our_follow_accepted_by_a_peer_triggers_the_backfill(
     db: Database, registry: Registry, backfills: list[str]
 ) -> None:

@@ -1,0 +1,95 @@
+"""Activities we answer 202 and do not act on, recognised cheaply and recorded small.
+
+Ordinary servers send a cart actor things it has no use for: a Mastodon `Note` that
+mentions it (`Create`), its edit (`Update`), an `Undo` of a `Like`. Refusing them with
+a 4xx makes the sender retry or log an error, so they are acknowledged and recorded as
+ignored. Two things keep that cheap: a `Create`/`Update`/`Undo` whose embedded object is
+plainly of a type we never handle is recognised from the raw JSON, before any JSON-LD
+processing; and the row kept for the log holds only who sent what, never the body.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+# Verbs whose embedded object decides whether we act: ours to read only when the object
+# is one of our types, an actor, or a Follow.
+VERBS = frozenset({"Create", "Update", "Undo"})
+# Common AS2 and fediverse object types no handler of ours reads. Not here on purpose:
+# "Object" and "Event" (our fallback types), "Page" (our context redefines it),
+# "Follow" (an Undo of one is ours), actor types (an Update of an actor is ours).
+NEVER_HANDLED = frozenset(
+    {
+        "Note",
+        "Article",
+        "Question",
+        "Image",
+        "Video",
+        "Audio",
+        "Document",
+        "ChatMessage",
+        "Like",
+        "Announce",
+        "EmojiReact",
+        "Block",
+        "Add",
+        "Remove",
+        "Flag",
+    }
+)
+MAX_KEPT = 2048  # longest IRI we copy into the record
+
+
+def _types(value: Any) -> list[str] | None:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return value
+    return None
+
+
+def _redefined(context: Any, names: list[str]) -> bool:
+    """Whether an inline context gives one of these names another meaning."""
+    entries = context if isinstance(context, list) else [context]
+    return any(isinstance(entry, dict) and any(n in entry for n in names) for entry in entries)
+
+
+def plainly_unhandled(document: dict[str, Any]) -> bool:
+    """A Create/Update/Undo of an object whose every type is one we never handle."""
+    verb = document.get("type")
+    if not isinstance(verb, str) or verb not in VERBS:
+        return False
+    target = document.get("object")
+    if isinstance(target, list) and len(target) == 1:
+        target = target[0]
+    if not isinstance(target, dict):
+        return False
+    types = _types(target.get("type"))
+    if types is None or not all(name in NEVER_HANDLED for name in types):
+        return False
+    return not _redefined(document.get("@context"), types)
+
+
+def _short(value: Any) -> str | None:
+    return value if isinstance(value, str) and len(value) <= MAX_KEPT else None
+
+
+def record_of(document: dict[str, Any]) -> str:
+    """What an ignored delivery leaves in the log: its id, type, actor and object's id and
+    type (the body itself is not kept: it is not ours to store)."""
+    target = document.get("object")
+    if isinstance(target, list) and len(target) == 1:
+        target = target[0]
+    record: dict[str, Any] = {
+        "id": _short(document.get("id")),
+        "type": _short(document.get("type")),
+        "actor": _short(document.get("actor")),
+    }
+    if isinstance(target, dict):
+        types = _types(target.get("type")) or []
+        record["object"] = {"id": _short(target.get("id")), "type": [t[:64] for t in types[:4]]}
+    else:
+        record["object"] = _short(target)
+    return orjson.dumps(record).decode()
