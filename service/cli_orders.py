@@ -11,12 +11,12 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import inbox.log
 from cart.admin import queries
 from cart.admin.order_routes import REFUNDABLE
 from cart.orders.models import ShopOrder, order_id_from_number
 from cart.orders.orders import OrderNotFound, get_order, order_detail, transition
 from cart.orders.states import OrderStatus
-from inbox.models import InboxStatus
 from outbox.exceptions import IllegalTransition
 from service.settings import Settings
 from store import Database, upgrade
@@ -193,7 +193,7 @@ def inbox_group() -> None:
 @click.option(
     "--status",
     default="",
-    type=click.Choice(["", *[s.value for s in InboxStatus]]),
+    type=click.Choice(["", *inbox.log.STATUSES]),
     help="Only activities in this status.",
 )
 @click.option("--limit", default=100, show_default=True)
@@ -203,7 +203,7 @@ def inbox_log(settings: Settings, status: str, limit: int, as_json: bool) -> Non
     """Accepted inbox activities, newest first (rejected deliveries are never stored)."""
 
     async def work(session: AsyncSession) -> list[dict[str, Any]]:
-        rows = await queries.inbox_log(session, status or None, limit=limit)
+        rows = await inbox.log.recent(session, status or None, limit=limit)
         return [
             {
                 "id": a.ap_id,

@@ -11,7 +11,7 @@ from cart.admin import queries
 from cart.admin.charts import bar_chart
 from cart.admin.guard import admin_action, admin_page, confirm_password, reauth_failed
 from cart.web.visit import Page, Visit, redirect
-from inbox.models import InboxStatus
+from inbox import log as inbox_log
 from outbox.exceptions import OutboxError
 from outbox.followers import accept_follower, pending_followers, reject_follower
 from outbox.queue import delivery_status, failed_deliveries, retry_deliveries
@@ -114,11 +114,11 @@ async def retry_all(visit: Visit, form: FormData) -> Response | Page:
 @admin_page
 async def inbox_page(visit: Visit) -> Page:
     wanted = visit.request.query_params.get("status", "")
-    status = wanted if wanted in {s.value for s in InboxStatus} else ""
+    status = wanted if wanted in inbox_log.STATUSES else ""
     context = {
-        "activities": await queries.inbox_log(visit.session, status or None),
+        "activities": await inbox_log.recent(visit.session, status or None),
         "status": status,
-        "statuses": [s.value for s in InboxStatus],
+        "statuses": list(inbox_log.STATUSES),
     }
     return Page("admin/inbox.html", context, title="Inbox log")
 

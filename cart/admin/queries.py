@@ -18,7 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from actor.schemes import PeerSignatureScheme, origin_of
 from cart.orders.models import OrderStatusChange, ShopOrder, order_id_from_number
 from cart.orders.states import OrderStatus
-from inbox.models import InboxActivity, InboxStatus
+from inbox import log as inbox_log
 from outbox.models import DeliveryHost, Follow, Follower, OutboxDelivery
 from outbox.states import DeliveryState
 
@@ -78,8 +78,7 @@ async def _grouped(session: AsyncSession, column: InstrumentedAttribute[str]) ->
 async def dashboard(session: AsyncSession, today: date) -> Dashboard:
     deliveries = {state.value: 0 for state in DeliveryState}
     deliveries.update(await _grouped(session, OutboxDelivery.status))
-    inbox = {status.value: 0 for status in InboxStatus}
-    inbox.update(await _grouped(session, InboxActivity.status))
+    inbox = await inbox_log.counts_by_status(session)
     followers = await _grouped(session, Follower.state)
     return Dashboard(
         orders=await _grouped(session, ShopOrder.status),
@@ -121,15 +120,7 @@ async def peers(session: AsyncSession, configured: Iterable[Any]) -> list[PeerRo
             )
         ).all()
     )
-    heard = dict(
-        (
-            await session.execute(
-                select(InboxActivity.ap_actor_id, func.max(InboxActivity.received_at))
-                .where(InboxActivity.ap_actor_id.in_(iris))
-                .group_by(InboxActivity.ap_actor_id)
-            )
-        ).all()
-    )
+    heard = await inbox_log.last_heard(session, iris)
     reached = dict(
         (
             await session.execute(
@@ -220,15 +211,6 @@ async def hosts(session: AsyncSession, limit: int = 200) -> list[HostRow]:
         )
     result.sort(key=lambda h: (-(h.dead + h.held), -h.consecutive_failures, h.host))
     return result[:limit]
-
-
-async def inbox_log(
-    session: AsyncSession, status: str | None = None, limit: int = 100
-) -> Sequence[InboxActivity]:
-    query = select(InboxActivity).order_by(InboxActivity.id.desc()).limit(limit)
-    if status:
-        query = query.where(InboxActivity.status == status)
-    return (await session.execute(query)).scalars().all()
 
 
 async def search_orders(
