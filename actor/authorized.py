@@ -33,15 +33,18 @@ UNAUTHORIZED = {
 Verifier = Callable[[Request], Awaitable[VerificationResult]]
 
 
-def signed_get_verifier(keys: KeyResolver, *, scheme: str | None = None) -> Verifier:
+def signed_get_verifier(
+    keys: KeyResolver, *, scheme: str | None = None, base_url: str | None = None
+) -> Verifier:
     """The verifier routes use in production: our policy with `keys` as the key source.
 
-    `scheme` is the one peers used (from BASE_URL), for deployments behind a TLS proxy.
+    `base_url` (BASE_URL) gives the scheme peers used, for deployments behind a TLS proxy,
+    and the only host a signature may be made for; `scheme` alone keeps any host.
     """
 
     async def verify(request: Request) -> VerificationResult:
         # A GET has no body to bind; verification then insists only on target and host.
-        return await verify_starlette_request(request, b"", keys, scheme=scheme)
+        return await verify_starlette_request(request, b"", keys, scheme=scheme, base_url=base_url)
 
     return verify
 

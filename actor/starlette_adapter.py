@@ -14,7 +14,7 @@ from collections.abc import Callable
 from starlette.requests import Request
 
 from actor.signatures import Message
-from actor.verification import KeyResolver, VerificationResult, verify_request
+from actor.verification import KeyResolver, VerificationResult, authority_of, verify_request
 
 
 def message_from_request(request: Request, body: bytes, *, scheme: str | None = None) -> Message:
@@ -36,9 +36,16 @@ async def verify_starlette_request(
     keys: KeyResolver,
     *,
     scheme: str | None = None,
+    base_url: str | None = None,
     clock: Callable[[], float] = time.time,
 ) -> VerificationResult:
-    """For routes that require a signed request (inbox POSTs, authorized fetch GETs)."""
-    return await verify_request(
-        message_from_request(request, body, scheme=scheme), keys, clock=clock
-    )
+    """For routes that require a signed request (inbox POSTs, authorized fetch GETs).
+
+    `base_url` is ours (BASE_URL): it gives the scheme peers used and the only Host a
+    signed request may name. Without it (tests of the adapter alone) any Host passes.
+    """
+    if base_url is not None:
+        scheme = scheme or base_url.split("://", 1)[0]
+    message = message_from_request(request, body, scheme=scheme)
+    authority = authority_of(base_url) if base_url is not None else None
+    return await verify_request(message, keys, clock=clock, authority=authority)

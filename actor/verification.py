@@ -2,7 +2,9 @@
 
 Strict where it protects us, liberal where peers legitimately differ:
 - a signature is required, in either scheme; `hs2019` or no algorithm is accepted;
-- the request target must be signed; on GET the host (or `@authority`) too;
+- the request target and the host (or `@authority`) must be signed, and the host the
+  request was sent to must be ours (BASE_URL's authority): a signature binds a request
+  to one server, so a delivery signed for another instance cannot be replayed here;
 - a request with a body must sign a `Digest` or `Content-Digest` that matches the raw
   body bytes;
 - the signature time (`Date`, or `created`) is within an hour of now;
@@ -82,6 +84,7 @@ class Reason(enum.StrEnum):
     UNKNOWN_ALGORITHM = "unknown-algorithm"
     TARGET_UNSIGNED = "target-unsigned"
     HOST_UNSIGNED = "host-unsigned"
+    WRONG_HOST = "wrong-host"
     TIME_UNSIGNED = "time-unsigned"
     TOO_OLD = "too-old"
     FROM_THE_FUTURE = "from-the-future"
@@ -185,13 +188,23 @@ def check_signer(result: Verified, actor_id: str) -> VerificationResult:
     return result
 
 
+def authority_of(base_url: str) -> str:
+    """`https://Cart.example:443/` -> `cart.example`: what a Host must name to reach us."""
+    return Message.of("GET", base_url, {}).authority
+
+
 async def verify_request(
     message: Message,
     keys: KeyResolver,
     *,
     clock: Callable[[], float] = time.time,
+    authority: str | None = None,
 ) -> VerificationResult:
-    """Apply the policy to one request; the key comes from `keys`, the time from `clock`."""
+    """Apply the policy to one request; the key comes from `keys`, the time from `clock`.
+
+    `authority` is ours (`authority_of(BASE_URL)`): a request whose Host names another
+    server is refused before any key is looked up. Only tests of the pure policy omit it.
+    """
     try:
         parsed = parse_signature(message)
     except MalformedSignature as error:
@@ -202,6 +215,13 @@ async def verify_request(
             "sign the request (draft-cavage Signature or RFC 9421 Signature-Input)",
         )
     rejection = _check_headers(parsed, message, clock())
+    if rejection is None and authority is not None and message.authority != authority.lower():
+        rejection = Rejected(
+            Reason.WRONG_HOST,
+            f"the request is addressed to {message.host}, not to this server ({authority}): "
+            "a signature is valid only at the server it was made for",
+            parsed.key_id,
+        )
     if rejection is not None:
         return rejection
     try:
@@ -232,8 +252,13 @@ def _check_headers(parsed: ParsedSignature, message: Message, now: float) -> Rej
         return Rejected(
             Reason.TARGET_UNSIGNED, "the signature must cover the method and path", key_id
         )
-    if message.method in ("GET", "HEAD") and not host_signed:
-        return Rejected(Reason.HOST_UNSIGNED, "a signed GET must cover the host", key_id)
+    if not host_signed:
+        return Rejected(
+            Reason.HOST_UNSIGNED,
+            "the signature must cover the host (cavage `host`, RFC 9421 `@authority`), "
+            "which binds it to this server",
+            key_id,
+        )
     rejection = _check_time(parsed, message, now)
     if rejection is None:
         rejection = _check_digest(parsed, message)

@@ -193,7 +193,6 @@ class DemoNode:
         writer = InboxWriter(self.db)
         writer.start()
         self._closers.append(writer.stop)
-        scheme = self.site.base_url.split("://", 1)[0]
         receiver = InboxReceiver(
             keys=remote,
             parse=parse,
@@ -201,7 +200,7 @@ class DemoNode:
             writer=writer,
             roles_of=roles_of,
             limiter=RateLimiter(0.0, 1000),
-            scheme=scheme,
+            base_url=self.site.base_url,
         )
         self.inbox_worker = InboxWorker(self.db, registry, parse)
         self.delivery_worker = DeliveryWorker(
@@ -210,7 +209,7 @@ class DemoNode:
         self._closers.append(self.delivery_worker.aclose)
         app.state.actor, app.state.db, app.state.site = self.actor, self.db, self.site
         app.state.inbox_receiver = receiver
-        app.state.signed_get_verifier = signed_get_verifier(remote, scheme=scheme)
+        app.state.signed_get_verifier = signed_get_verifier(remote, base_url=self.site.base_url)
         app.state.peer_iris = frozenset([self.config.cart] if self.config.cart else [])
 
     async def step(self) -> int:

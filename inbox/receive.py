@@ -83,14 +83,18 @@ class InboxReceiver:
         roles_of: Callable[[str], Collection[str]],
         limiter: RateLimiter,
         scheme: str | None = None,
+        base_url: str | None = None,
     ) -> None:
         self.keys, self.parse, self.registry, self.writer = keys, parse, registry, writer
         self.roles_of, self.limiter, self.scheme = roles_of, limiter, scheme
+        self.base_url = base_url  # ours: a signature must name its host
 
     async def __call__(self, request: Request) -> Response:
         body = await read_capped(request)
         check_content_type(request.headers.get("content-type"))
-        verified = await verify_starlette_request(request, body, self.keys, scheme=self.scheme)
+        verified = await verify_starlette_request(
+            request, body, self.keys, scheme=self.scheme, base_url=self.base_url
+        )
         if isinstance(verified, SignatureRejected):
             if self._is_gone_actor_deleting_itself(verified, body):
                 return ACCEPTED  # nothing to verify it with, and nothing left to do

@@ -88,7 +88,7 @@ def create_app(settings: Settings) -> Starlette:
             app.state.inbox_receiver = federation.receiver
             app.state.peer_iris = frozenset(peer.actor_id for peer in settings.peers)
             app.state.signed_get_verifier = signed_get_verifier(
-                federation.remote, scheme=settings.base_url.split("://", 1)[0]
+                federation.remote, base_url=settings.base_url
             )
             if settings.workers:
                 await follow_peers(db, app.state.actor, settings)

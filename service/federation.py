@@ -121,7 +121,7 @@ def build_federation(
         writer=writer,
         roles_of=roles_of,
         limiter=RateLimiter(settings.inbox_rate_limit, settings.inbox_burst),
-        scheme=settings.base_url.split("://", 1)[0],
+        base_url=settings.base_url,
     )
     worker = InboxWorker(db, registry, parse, on_processed=mark_contacted)
     deliveries = DeliveryWorker(

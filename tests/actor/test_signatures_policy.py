@@ -18,6 +18,7 @@ from actor.verification import (
     RemoteKey,
     VerificationResult,
     Verified,
+    authority_of,
     check_signer,
     key_origin_matches,
     problem_for,
@@ -276,6 +277,49 @@ async def test_get_without_the_host_signed(peer_key: rsa.RSAPrivateKey) -> None:
     message = signed(peer_key, method="GET", covered=("(request-target)", "date"))
 
     rejected_for(await verify(message, keys_for(peer_key)), Reason.HOST_UNSIGNED)
+
+
+@pytest.mark.parametrize(
+    ("scheme", "covered"),
+    [
+        (Scheme.CAVAGE, ("(request-target)", "date", "digest")),
+        (Scheme.RFC9421, ("@method", "@path", "content-digest")),
+    ],
+)
+async def test_a_post_without_the_host_signed(
+    peer_key: rsa.RSAPrivateKey, scheme: Scheme, covered: tuple[str, ...]
+) -> None:
+    message = signed(peer_key, scheme=scheme, covered=covered)
+
+    rejection = rejected_for(await verify(message, keys_for(peer_key)), Reason.HOST_UNSIGNED)
+    assert problem_for(rejection).status == 401
+    assert "host" in rejection.detail
+
+
+@pytest.mark.parametrize("scheme", list(Scheme))
+@pytest.mark.parametrize("method", ["POST", "GET"])
+async def test_a_request_signed_for_another_server_is_refused_before_any_key_lookup(
+    peer_key: rsa.RSAPrivateKey, scheme: Scheme, method: str
+) -> None:
+    message = signed(peer_key, scheme=scheme, method=method, extra={"Host": "other.example"})
+    keys = keys_for(peer_key)
+
+    result = await verify_request(message, keys, clock=lambda: NOW, authority="cart.example")
+
+    rejection = rejected_for(result, Reason.WRONG_HOST)
+    assert problem_for(rejection).status == 401
+    assert "other.example" in rejection.detail and "cart.example" in rejection.detail
+    assert keys.calls == []
+
+
+@pytest.mark.parametrize("host", ["cart.example", "Cart.Example", "cart.example:443"])
+async def test_our_own_host_in_any_spelling_is_ours(peer_key: rsa.RSAPrivateKey, host: str) -> None:
+    message = signed(peer_key, url=f"https://{host}/actor/inbox", extra={"Host": host})
+    ours = authority_of("https://cart.example")
+
+    result = await verify_request(message, keys_for(peer_key), clock=lambda: NOW, authority=ours)
+
+    assert isinstance(result, Verified), result
 
 
 async def test_target_not_signed(peer_key: rsa.RSAPrivateKey) -> None:
