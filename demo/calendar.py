@@ -3,8 +3,9 @@
 When the cart places an order naming our entries (`Create` of an `Order`), the calendar
 holds the seats and answers `Accept`, or answers `Reject` with a `summary` the shopper
 can read ("Pottery taster is full"). `OrderPaid` confirms the seats, `OrderCancelled`
-releases them. Each change of the seats left is announced to followers as an `Update`
-of the entry, so the cart's catalogue shows what is left.
+releases them, `OrderRefunded` gives back the seats of the refunded lines. Each change
+of the seats left is announced to followers as an `Update` of the entry, so the cart's
+catalogue shows what is left. `demo.bookings` keeps which order holds which seats.
 
 The handlers run inside the inbox worker's transaction: they read and write rows and
 `publish()` (which only writes rows too); no network I/O happens here.
@@ -13,32 +14,46 @@ The handlers run inside the inbox worker's transaction: they read and write rows
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from demo.bookings import (
+    HOLDING,
+    move_bookings,
+    problems_with,
+    quantities,
+    release_refunded,
+    seats_taken,
+)
 from demo.catalog import announce, catalog_document, item_document, item_node, page_number
 from demo.models import DemoBooking, DemoEntry
 from demo.node import DemoNode, NodeConfig, Site
-from demo.pages import amount_of, minor_units, money, render
+from demo.pages import amount_of, minor_units, render
 from inbox.registry import ANY, Delivery, HandlerRegistry
 from outbox.publish import publish
 from store import utcnow
 from vocab import builders
-from vocab.model import CalendarEntry, MonetaryAmount, Order, OrderCancelled, OrderPaid, Page
+from vocab.model import (
+    CalendarEntry,
+    MonetaryAmount,
+    Order,
+    OrderCancelled,
+    OrderPaid,
+    OrderRefunded,
+    Page,
+)
 
 log = logging.getLogger("rose_cart.demo.calendar")
 VENUES = {"old-school": "The Old School Hall"}
-HOLDING = ("ordered", "confirmed")  # booking states that take a seat
 
 
 @dataclass(frozen=True)
@@ -158,49 +173,11 @@ async def seed_calendar(session: AsyncSession, site: Site) -> None:
         )
 
 
-async def seats_taken(session: AsyncSession, entry_ids: list[str] | None = None) -> Counter[str]:
-    query = (
-        select(DemoBooking.entry_id, func.sum(DemoBooking.quantity))
-        .where(DemoBooking.state.in_(HOLDING))
-        .group_by(DemoBooking.entry_id)
-    )
-    if entry_ids is not None:
-        query = query.where(DemoBooking.entry_id.in_(entry_ids))
-    return Counter({entry_id: int(taken) for entry_id, taken in await session.execute(query)})
-
-
 async def entries(session: AsyncSession) -> list[tuple[DemoEntry, int]]:
     """Every entry with its seats left, soonest first."""
     rows = (await session.execute(select(DemoEntry).order_by(DemoEntry.starts_at))).scalars()
     taken = await seats_taken(session)
     return [(row, row.capacity - taken[row.id]) for row in rows]
-
-
-def problems_with(
-    order: Order, wanted: Counter[str], rows: dict[str, DemoEntry], left: dict[str, int], site: Site
-) -> list[str]:
-    """Why this order cannot have its seats, in words for the shopper; empty if it can."""
-    problems = []
-    for item in order.items:
-        entry_id = site.local_id(item.ordered_item, "entries")
-        if entry_id is None:
-            continue  # a product or another calendar's entry: not ours to judge
-        row = rows.get(entry_id)
-        if row is None:
-            problems.append(f"{item.name or item.ordered_item} is not offered here")
-            continue
-        if item.price.currency != row.currency or item.price.amount != amount_of(row.price_minor):
-            problems.append(f"{row.name} now costs {money(row.price_minor, row.currency)}")
-    for entry_id, quantity in wanted.items():
-        row = rows.get(entry_id)
-        if row is None:
-            continue
-        if left[entry_id] <= 0:
-            problems.append(f"{row.name} is full")
-        elif quantity > left[entry_id]:
-            seats = "seat" if left[entry_id] == 1 else "seats"
-            problems.append(f"only {left[entry_id]} {seats} left for {row.name}")
-    return list(dict.fromkeys(problems))
 
 
 async def _announce_seats(session: AsyncSession, site: Site, entry_ids: set[str]) -> None:
@@ -218,11 +195,7 @@ async def _announce_seats(session: AsyncSession, site: Site, entry_ids: set[str]
 async def answer_order(session: AsyncSession, site: Site, sender: str, order: Order) -> str | None:
     """Hold the seats and Accept, or Reject with why; None if the order names none of ours
     or was answered before. Returns the summary of a Reject, "" for an Accept."""
-    wanted: Counter[str] = Counter()
-    for item in order.items:
-        entry_id = site.local_id(item.ordered_item, "entries")
-        if entry_id is not None:
-            wanted[entry_id] += item.quantity
+    wanted = quantities(site, order.items, "entries")
     if not wanted:
         return None
     answered = await session.execute(
@@ -271,23 +244,6 @@ async def answer_order(session: AsyncSession, site: Site, sender: str, order: Or
     return ""
 
 
-async def _move_bookings(
-    session: AsyncSession, sender: str, order_iri: str, states: tuple[str, ...], target: str
-) -> set[str]:
-    rows = await session.execute(
-        select(DemoBooking).where(
-            DemoBooking.order_iri == order_iri,
-            DemoBooking.ap_actor_id == sender,
-            DemoBooking.state.in_(states),
-        )
-    )
-    moved = set()
-    for booking in rows.scalars():
-        booking.state, booking.updated_at = target, utcnow()
-        moved.add(booking.entry_id)
-    return moved
-
-
 def register_calendar_handlers(registry: HandlerRegistry, node: DemoNode) -> None:
     site, cart = node.site, node.config.cart
 
@@ -309,21 +265,30 @@ def register_calendar_handlers(registry: HandlerRegistry, node: DemoNode) -> Non
     async def handle_order_paid(session: AsyncSession, delivery: Delivery) -> None:
         activity = delivery.activity
         if isinstance(activity, OrderPaid) and trusted(delivery):
-            await _move_bookings(
+            await move_bookings(
                 session, delivery.ap_actor_id, activity.object, ("ordered",), "confirmed"
             )
 
     async def handle_order_cancelled(session: AsyncSession, delivery: Delivery) -> None:
         activity = delivery.activity
         if isinstance(activity, OrderCancelled) and trusted(delivery):
-            released = await _move_bookings(
+            released = await move_bookings(
                 session, delivery.ap_actor_id, activity.object, HOLDING, "released"
             )
             if released:
                 await session.flush()
                 await _announce_seats(session, site, released)
 
+    async def handle_order_refunded(session: AsyncSession, delivery: Delivery) -> None:
+        activity = delivery.activity
+        if isinstance(activity, OrderRefunded) and trusted(delivery):
+            released = await release_refunded(session, site, delivery.ap_actor_id, activity)
+            if released:
+                await session.flush()
+                await _announce_seats(session, site, released)
+
     registry.register("Create", "Order", handle_create_order)
+    registry.register("OrderRefunded", ANY, handle_order_refunded)
     registry.register("OrderPaid", ANY, handle_order_paid)
     registry.register("OrderCancelled", ANY, handle_order_cancelled)
 

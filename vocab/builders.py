@@ -28,7 +28,9 @@ from vocab.model import (
     Order,
     OrderCancelled,
     OrderedCollection,
+    OrderItem,
     OrderPaid,
+    OrderRefunded,
     Reject,
     Undo,
     Update,
@@ -195,6 +197,30 @@ def order_cancelled(
         OrderCancelled(
             **_envelope(actor, activity_id, to, cc, published),
             object=iri(order_id, "object"),
+            summary=summary,
+        )
+    )
+
+
+def order_refunded(
+    *,
+    actor: str,
+    order_id: str,
+    total: MonetaryAmount,
+    to: Sequence[str],
+    cc: Sequence[str],
+    activity_id: str,
+    items: Sequence[OrderItem] = (),
+    summary: str | None = None,
+    published: datetime | None = None,
+) -> dict[str, Any]:
+    """Money went back for `items` (the refunded quantities), or for an amount alone."""
+    return document(
+        OrderRefunded(
+            **_envelope(actor, activity_id, to, cc, published),
+            object=iri(order_id, "object"),
+            total=total,
+            items=tuple(items),
             summary=summary,
         )
     )

@@ -59,6 +59,18 @@ TERMS: tuple[Term, ...] = (
         '{"type": ["Activity", "OrderCancelled"], "object": "https://cart.example/orders/7f1e"}',
     ),
     Term(
+        "OrderRefunded",
+        "activity type",
+        'activity (sent as ["Activity", "OrderRefunded"])',
+        "Money for the order named by `object` went back to the shopper: `total` is the "
+        "amount, `items` the refunded lines with the quantities refunded (none for an "
+        "amount alone). Peers release or restock exactly those lines.",
+        (("schema:RefundAction", SCHEMA + "RefundAction"),),
+        '{"type": ["Activity", "OrderRefunded"], "object": "https://cart.example/orders/7f1e", '
+        '"items": [{"type": "OrderItem", "orderedItem": "https://calendar.example/entries/9", '
+        '"quantity": 1, "price": {...}}], "total": {...}, "summary": "Class moved"}',
+    ),
+    Term(
         "Product",
         "type",
         'object (sent as ["Object", "Product"])',

@@ -196,6 +196,21 @@ class OrderCancelled(Activity):
 
 
 @dataclass(frozen=True, kw_only=True)
+class OrderRefunded(Activity):
+    """Money for part or all of the order named by ``object`` went back to the shopper.
+
+    ``items`` are the refunded lines (each with the quantity refunded): peers release
+    or restock exactly those; empty for a refund of an amount alone. ``total`` is the
+    amount refunded this time.
+    """
+
+    object: str
+    total: MonetaryAmount
+    items: tuple[OrderItem, ...] = ()
+    summary: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class OrderedCollection:
     """An OrderedCollection or OrderedCollectionPage (``is_page``)."""
 
@@ -210,6 +225,15 @@ class OrderedCollection:
 
 
 AnyActivity = (
-    Follow | Undo | Accept | Reject | Create | Update | Delete | OrderPaid | OrderCancelled
+    Follow
+    | Undo
+    | Accept
+    | Reject
+    | Create
+    | Update
+    | Delete
+    | OrderPaid
+    | OrderCancelled
+    | OrderRefunded
 )
 Parsed = AnyActivity | SharedObject | OrderItem | Page | MonetaryAmount | OrderedCollection

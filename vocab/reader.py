@@ -29,6 +29,7 @@ from vocab.model import (
     OrderedCollection,
     OrderItem,
     OrderPaid,
+    OrderRefunded,
     Page,
     Parsed,
     Product,
@@ -45,6 +46,7 @@ ROSE_TYPES = (
     "OrderItem",
     "OrderPaid",
     "OrderCancelled",
+    "OrderRefunded",
     "Product",
     "CalendarEntry",
     "Page",
@@ -126,20 +128,29 @@ def read_order_item(node: Node, path: str) -> OrderItem:
     )
 
 
-def read_order(node: Node, path: str) -> Order:
-    raw_items = node.get("items")
-    if raw_items is None:
-        raise ValidationError(f.at(path, "items"), "is required")
-    if type(raw_items) is dict:
-        raw_items = [raw_items]
-    if type(raw_items) is not list or not raw_items:
-        raise ValidationError(f.at(path, "items"), "must be a non-empty list of OrderItems")
+def _order_items(node: Node, path: str) -> list[OrderItem]:
+    """`items` as OrderItems (one embedded object counts as a list of one)."""
+    raw = node.get("items", [])
+    if type(raw) is dict:
+        raw = [raw]
     items_path = f.at(path, "items")
+    if type(raw) is not list:
+        raise ValidationError(items_path, "must be a non-empty list of OrderItems")
     items = []
-    for index, item in enumerate(raw_items):
+    for index, item in enumerate(raw):
         if type(item) is not dict:
             raise ValidationError(f.at(items_path, index), "must be an OrderItem object")
         items.append(read_order_item(item, f.at(items_path, index)))
+    return items
+
+
+def read_order(node: Node, path: str) -> Order:
+    if node.get("items") is None:
+        raise ValidationError(f.at(path, "items"), "is required")
+    items = _order_items(node, path)
+    if not items:
+        raise ValidationError(f.at(path, "items"), "must be a non-empty list of OrderItems")
+    items_path = f.at(path, "items")
     total = f.money(node, "total", path, required=True)
     assert total is not None  # noqa: S101 - required=True
     for index, item in enumerate(items):
@@ -361,6 +372,19 @@ def read_order_cancelled(node: Node, path: str) -> OrderCancelled:
     )
 
 
+def read_order_refunded(node: Node, path: str) -> OrderRefunded:
+    items = _order_items(node, path)
+    total = f.money(node, "total", path, required=True)
+    assert total is not None  # noqa: S101 - required=True
+    return OrderRefunded(
+        **_envelope(node, path),
+        object=f.required_reference(node, "object", path),
+        items=tuple(items),
+        total=total,
+        summary=f.text(node, "summary", path, limit=MAX_SUMMARY),
+    )
+
+
 def read_collection(node: Node, path: str) -> OrderedCollection:
     raw = node.get("orderedItems", [])
     if type(raw) is not list:
@@ -401,6 +425,7 @@ _READERS: dict[str, Callable[[Node, str], Any]] = {
     "Delete": read_delete,
     "OrderPaid": read_order_paid,
     "OrderCancelled": read_order_cancelled,
+    "OrderRefunded": read_order_refunded,
     "OrderedCollection": read_collection,
     "OrderedCollectionPage": read_collection,
 }

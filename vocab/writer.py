@@ -25,6 +25,7 @@ from vocab.model import (
     OrderedCollection,
     OrderItem,
     OrderPaid,
+    OrderRefunded,
     Page,
     Parsed,
     Product,
@@ -44,6 +45,7 @@ _ACTIVITY_TYPES: dict[type[Activity], str | list[str]] = {
     Delete: "Delete",
     OrderPaid: ["Activity", "OrderPaid"],
     OrderCancelled: ["Activity", "OrderCancelled"],
+    OrderRefunded: ["Activity", "OrderRefunded"],
 }
 
 
@@ -101,8 +103,12 @@ def _activity(value: Activity) -> dict[str, Any]:
     _set(out, "published", value.published)
     target: Any = getattr(value, "object")  # noqa: B009 - every concrete activity has one
     out["object"] = target if isinstance(target, str) else node(target)
-    if isinstance(value, Reject | OrderCancelled):
+    if isinstance(value, Reject | OrderCancelled | OrderRefunded):
         _set(out, "summary", value.summary)
+    if isinstance(value, OrderRefunded):
+        if value.items:
+            out["items"] = [_order_item(item) for item in value.items]
+        out["total"] = money(value.total)
     if isinstance(value, OrderPaid):
         out["paymentReference"] = value.payment_reference
         _set(out, "total", value.total)

@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 from starlette.routing import Route
 
+from actor.identity import LocalActor
 from cart.admin import queries
 from cart.admin.guard import admin_action, admin_page, confirm_password, reauth_failed
 from cart.orders.models import ShopOrder, order_id_from_number
@@ -68,9 +69,11 @@ async def order_page(visit: Visit) -> Page:
     return Page("admin/order.html", context, title=f"Order {detail.number}")
 
 
-async def _refund_now(db: Database, provider: object, order_id: int) -> None:
+async def _refund_now(
+    db: Database, provider: object, order_id: int, local_actor: LocalActor
+) -> None:
     try:
-        await carry_out_refund(db, provider, order_id)  # type: ignore[arg-type]
+        await carry_out_refund(db, provider, order_id, local_actor)  # type: ignore[arg-type]
     except Exception:  # the reconciler tries again; the operator sees refund_requested
         log.exception("refund attempt from the admin page failed", extra={"order": order_id})
 
@@ -108,7 +111,7 @@ async def refund(visit: Visit, form: FormData) -> Response | Page:
     state = visit.request.app.state
     provider = getattr(state, "payment_provider", None)
     if provider is not None:
-        response.background = BackgroundTask(_refund_now, state.db, provider, order_id)
+        response.background = BackgroundTask(_refund_now, state.db, provider, order_id, state.actor)
     return response
 
 

@@ -13,7 +13,7 @@ the same transaction: to our followers, cc every actor that owns an item (docs/p
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -235,6 +235,11 @@ def _wire_money(amount: Money) -> MonetaryAmount:
     return MonetaryAmount(amount=amount.quantized(), currency=amount.currency)
 
 
+def _wire_item(item: ShopOrderItem, quantity: int) -> OrderItem:
+    price = _wire_money(Money(item.unit_amount, item.currency))
+    return OrderItem(ordered_item=item.item_ap_id, quantity=quantity, price=price, name=item.name)
+
+
 def order_object(
     order: ShopOrder, items: Sequence[ShopOrderItem], local_actor: LocalActor
 ) -> Order:
@@ -248,15 +253,7 @@ def order_object(
         attributed_to=local_actor.id,
         order_number=order.number,
         order_status=OrderStatus(order.status).wire,
-        items=tuple(
-            OrderItem(
-                ordered_item=item.item_ap_id,
-                quantity=item.quantity,
-                price=_wire_money(Money(item.unit_amount, item.currency)),
-                name=item.name,
-            )
-            for item in items
-        ),
+        items=tuple(_wire_item(item, item.quantity) for item in items),
         total=_wire_money(total_of(order)),
         page=page,
         published=order.created_at.replace(microsecond=0),
@@ -293,23 +290,39 @@ async def announce_created(
     )
 
 
+async def _announce(
+    session: AsyncSession,
+    order: ShopOrder,
+    local_actor: LocalActor,
+    now: datetime,
+    build: Callable[..., dict[str, Any]],
+    **fields: Any,
+) -> None:
+    """Publish `build(...)` about the order, addressed as every order activity is."""
+    to, cc = _addressing(await items_of(session, order.id), local_actor)
+    document = build(
+        actor=local_actor.id,
+        order_id=order.ap_id,
+        to=to,
+        cc=cc,
+        activity_id=new_activity_id(local_actor),
+        published=now.replace(microsecond=0),
+        **fields,
+    )
+    await publish(session, document, now=now)
+
+
 async def announce_paid(
     session: AsyncSession, order: ShopOrder, local_actor: LocalActor, now: datetime
 ) -> None:
-    to, cc = _addressing(await items_of(session, order.id), local_actor)
-    await publish(
+    await _announce(
         session,
-        builders.order_paid(
-            actor=local_actor.id,
-            order_id=order.ap_id,
-            payment_reference=order.checkout_id or order.public_id,
-            total=_wire_money(total_of(order)),
-            to=to,
-            cc=cc,
-            activity_id=new_activity_id(local_actor),
-            published=now.replace(microsecond=0),
-        ),
-        now=now,
+        order,
+        local_actor,
+        now,
+        builders.order_paid,
+        payment_reference=order.checkout_id or order.public_id,
+        total=_wire_money(total_of(order)),
     )
 
 
@@ -320,19 +333,29 @@ async def announce_cancelled(
     now: datetime,
     summary: str | None = None,
 ) -> None:
-    to, cc = _addressing(await items_of(session, order.id), local_actor)
-    await publish(
+    await _announce(session, order, local_actor, now, builders.order_cancelled, summary=summary)
+
+
+async def announce_refunded(
+    session: AsyncSession,
+    order: ShopOrder,
+    local_actor: LocalActor,
+    now: datetime,
+    refunded: Sequence[tuple[ShopOrderItem, int]],
+    amount: Money,
+    summary: str | None = None,
+) -> None:
+    """OrderRefunded: `amount` went back, for `refunded` (line, quantity) pairs; the
+    peers that own those lines release or restock them."""
+    await _announce(
         session,
-        builders.order_cancelled(
-            actor=local_actor.id,
-            order_id=order.ap_id,
-            summary=summary,
-            to=to,
-            cc=cc,
-            activity_id=new_activity_id(local_actor),
-            published=now.replace(microsecond=0),
-        ),
-        now=now,
+        order,
+        local_actor,
+        now,
+        builders.order_refunded,
+        total=_wire_money(amount),
+        items=[_wire_item(item, quantity) for item, quantity in refunded],
+        summary=summary,
     )
 
 
@@ -369,6 +392,7 @@ __all__ = [
     "announce_cancelled",
     "announce_created",
     "announce_paid",
+    "announce_refunded",
     "get_order",
     "move_claims",
     "order_by_checkout_id",

@@ -31,9 +31,12 @@ from actor.identity import LocalActor
 from cart.orders.models import ShopOrder
 from cart.orders.orders import (
     announce_paid,
+    announce_refunded,
     get_order,
+    items_of,
     move_claims,
     record,
+    total_of,
     transition,
     void_order,
 )
@@ -173,10 +176,18 @@ class StepReport:
 
 
 async def carry_out_refund(
-    db: Database, provider: PaymentProvider, order_id: int, *, now: datetime | None = None
+    db: Database,
+    provider: PaymentProvider,
+    order_id: int,
+    local_actor: LocalActor,
+    *,
+    now: datetime | None = None,
 ) -> OrderStatus | None:
     """Refund a refund_requested order through the provider, under a lease so two
-    reconcilers never refund twice. None when another worker holds it."""
+    reconcilers never refund twice. None when another worker holds it.
+
+    Once the money is back, the claims are released and `OrderRefunded` naming every
+    line tells the peers, in the same transaction: the calendar frees the seats."""
     moment = now or utcnow()
     async with db.transaction() as session:
         claimed = await session.execute(
@@ -216,7 +227,7 @@ async def carry_out_refund(
         failure = str(error)
     async with db.transaction() as session:
         if failure is None:
-            await transition(
+            refunded = await transition(
                 session,
                 order_id,
                 OrderStatus.REFUNDED,
@@ -224,7 +235,18 @@ async def carry_out_refund(
                 now=moment,
                 lease_until=None,
             )
-            await move_claims(session, order_id, ClaimState.RELEASED)
+            if refunded is not None:
+                await move_claims(session, order_id, ClaimState.RELEASED)
+                items = await items_of(session, order_id)
+                await announce_refunded(
+                    session,
+                    refunded,
+                    local_actor,
+                    moment,
+                    [(item, item.quantity) for item in items],
+                    total_of(refunded),
+                    refunded.shopper_note,
+                )
             return OrderStatus.REFUNDED
         if transient:
             order = await get_order(session, order_id)
@@ -296,7 +318,7 @@ async def reconcile_pending(
         except PaymentError as error:
             report.errors.append(f"order {order_id}: {error}")
     for order_id in refunds:
-        outcome = await carry_out_refund(db, provider, order_id, now=moment)
+        outcome = await carry_out_refund(db, provider, order_id, local_actor, now=moment)
         if outcome is OrderStatus.REFUNDED:
             report.refunded += 1
         elif outcome is OrderStatus.NEEDS_REFUND:

@@ -192,7 +192,7 @@ async def test_a_calendar_reject_after_payment_refunds_through_the_provider(db: 
     assert order.shopper_note and "teacher ill" in order.shopper_note
     assert [item.claim_state for item in items] == ["rejected"]
     assert [t.status for t in checkout.transactions] == ["REFUNDED"]
-    assert kinds(await published(db)) == ["Create", "OrderPaid", "OrderCancelled"]
+    assert kinds(await published(db)) == ["Create", "OrderPaid", "OrderCancelled", "OrderRefunded"]
 
 
 class RefusingRefunds:
@@ -219,11 +219,17 @@ async def test_a_refused_refund_leaves_the_order_needing_a_refund(db: Database) 
             await handle_reject(session, _reject(order.ap_id, "Double booked"))
 
         flaky = RefusingRefunds(harness.client, ProviderUnavailable("refund: HTTP 503", 503))
-        assert await carry_out_refund(db, flaky, paying.order_id) is OrderStatus.REFUND_REQUESTED
+        assert (
+            await carry_out_refund(db, flaky, paying.order_id, cart_actor())
+            is OrderStatus.REFUND_REQUESTED
+        )
         refused = RefusingRefunds(
             harness.client, RefundRefused("refund", 409, error_code="NOT_ALLOWED")
         )
-        assert await carry_out_refund(db, refused, paying.order_id) is OrderStatus.NEEDS_REFUND
+        assert (
+            await carry_out_refund(db, refused, paying.order_id, cart_actor())
+            is OrderStatus.NEEDS_REFUND
+        )
 
     order, _ = await _order(db, paying.order_id)
     assert order.status == "needs_refund" and order.flag and "NOT_ALLOWED" in order.flag

@@ -125,6 +125,7 @@ async def coop(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[Coop]:
         secret_key=TEST_SECRET,
         workers=False,
         allow_private_addresses=True,
+        sumup_sandbox=True,
         peers=(Peer("market", f"{market_url}/actor"), Peer("calendar", f"{calendar_url}/actor")),
     )
     cart = create_app(settings)

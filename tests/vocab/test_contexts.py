@@ -29,6 +29,7 @@ PROTOCOL_TERMS = {
     "OrderItem",
     "OrderPaid",
     "OrderCancelled",
+    "OrderRefunded",
     "Product",
     "CalendarEntry",
     "Page",

@@ -23,6 +23,7 @@ from vocab.model import (
     OrderCancelled,
     OrderItem,
     OrderPaid,
+    OrderRefunded,
     Page,
     Product,
     Reject,
@@ -159,6 +160,14 @@ activities = st.one_of(
         **envelope,
     ),
     st.builds(OrderCancelled, object=iris, summary=optional(st.none(), names), **envelope),
+    st.builds(
+        OrderRefunded,
+        object=iris,
+        total=money(),
+        items=orders().map(lambda order: order.items[:2]),
+        summary=optional(st.none(), names),
+        **envelope,
+    ),
 )
 
 
