@@ -1,19 +1,15 @@
 """The outbox's declared state machines: followers, our follows, and deliveries.
 
-Each machine lists its states and the moves between them; the graph is checked when
-the machine is built (every target is a state, every state is reachable from the
-initial one), and `move()` refuses anything not declared, so a handler bug shows up
-as an `IllegalTransition` instead of a follower silently jumping from `rejected` to
-`accepted`.
+Each lists its states and the moves between them (store.states.StateMachine checks the
+graph when it is built), so a handler bug shows up as an `IllegalTransition` instead of
+a follower silently jumping from `rejected` to `accepted`.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from dataclasses import dataclass
 
-from outbox.exceptions import IllegalTransition
+from store.states import declare
 
 
 class FollowerState(enum.StrEnum):
@@ -39,51 +35,8 @@ class DeliveryState(enum.StrEnum):
     HELD = "held"  # its host is marked unavailable; released when the host contacts us
 
 
-@dataclass(frozen=True)
-class StateMachine:
-    name: str
-    initial: str
-    moves: Mapping[str, frozenset[str]]
-
-    def __post_init__(self) -> None:
-        states = set(self.moves)
-        if self.initial not in states:
-            raise ValueError(f"{self.name}: initial state {self.initial!r} is not declared")
-        for source, targets in self.moves.items():
-            unknown = targets - states
-            if unknown:
-                raise ValueError(f"{self.name}: {source!r} moves to undeclared {sorted(unknown)}")
-        reached, frontier = {self.initial}, [self.initial]
-        while frontier:
-            for target in self.moves[frontier.pop()]:
-                if target not in reached:
-                    reached.add(target)
-                    frontier.append(target)
-        if reached != states:
-            raise ValueError(f"{self.name}: unreachable states {sorted(states - reached)}")
-
-    def allows(self, current: str, target: str) -> bool:
-        return target in self.moves.get(current, frozenset())
-
-    def move(self, current: str, target: str) -> str:
-        """`target`, if the machine declares the move; else IllegalTransition."""
-        if not self.allows(current, target):
-            raise IllegalTransition(self.name, current, target)
-        return target
-
-
-def _machine(
-    name: str, initial: enum.StrEnum, moves: dict[enum.StrEnum, set[enum.StrEnum]]
-) -> StateMachine:
-    return StateMachine(
-        name,
-        initial.value,
-        {source.value: frozenset(t.value for t in targets) for source, targets in moves.items()},
-    )
-
-
 _F = FollowerState
-FOLLOWERS = _machine(
+FOLLOWERS = declare(
     "follower",
     _F.PENDING,
     {
@@ -95,7 +48,7 @@ FOLLOWERS = _machine(
 )
 
 _O = FollowState
-FOLLOWS = _machine(
+FOLLOWS = declare(
     "follow",
     _O.PENDING,
     {
@@ -107,7 +60,7 @@ FOLLOWS = _machine(
 )
 
 _D = DeliveryState
-DELIVERIES = _machine(
+DELIVERIES = declare(
     "delivery",
     _D.PENDING,
     {

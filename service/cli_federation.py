@@ -32,6 +32,7 @@ from outbox.queue import delivery_status, failed_deliveries, retry_deliveries
 from outbox.states import DeliveryState
 from service.settings import Settings
 from store import Database, utcnow
+from store.exceptions import IllegalTransition
 
 T = TypeVar("T")
 RETRY_CHUNK = 200
@@ -199,7 +200,7 @@ def _decide(settings: Settings, iri: str, accept: bool) -> None:
 
     try:
         _in_transaction(settings, work)
-    except OutboxError as error:
+    except (OutboxError, IllegalTransition) as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"{'accepted' if accept else 'rejected'} {iri}; the answer is queued for delivery")
 

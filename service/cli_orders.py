@@ -17,9 +17,9 @@ from cart.admin.order_routes import REFUNDABLE
 from cart.orders.models import ShopOrder, order_id_from_number
 from cart.orders.orders import OrderNotFound, get_order, order_detail, transition
 from cart.orders.states import OrderStatus
-from outbox.exceptions import IllegalTransition
 from service.settings import Settings
 from store import Database, upgrade
+from store.exceptions import IllegalTransition
 
 T = TypeVar("T")
 

@@ -2,7 +2,8 @@
 
 StoreError
 ├── UnsupportedDatabase   the database URL names an engine we do not run on
-└── MigrationError        the schema could not be brought up to date
+├── MigrationError        the schema could not be brought up to date
+└── IllegalTransition     a state machine was asked for a move it does not declare
 """
 
 
@@ -16,3 +17,11 @@ class UnsupportedDatabase(StoreError):
 
 class MigrationError(StoreError):
     pass
+
+
+class IllegalTransition(StoreError):
+    def __init__(self, machine: str, current: str, target: str) -> None:
+        super().__init__(f"{machine}: cannot move from {current!r} to {target!r}")
+        self.machine = machine
+        self.current = current
+        self.target = target

@@ -16,6 +16,7 @@ from outbox.exceptions import OutboxError
 from outbox.followers import accept_follower, pending_followers, reject_follower
 from outbox.queue import delivery_status, failed_deliveries, retry_deliveries
 from store import utcnow
+from store.exceptions import IllegalTransition
 
 DEAD_SHOWN = 100
 
@@ -58,7 +59,7 @@ async def _decide(visit: Visit, form: FormData, accept: bool) -> Response | Page
     decide = accept_follower if accept else reject_follower
     try:
         await decide(visit.session, visit.request.app.state.actor, actor_iri)
-    except OutboxError:
+    except (OutboxError, IllegalTransition):
         visit.flash.append(f"{actor_iri} has no pending follow request (already decided?).")
         return redirect(visit, "/admin/follows")
     verb = "Accepted" if accept else "Rejected"

@@ -24,8 +24,8 @@ from cart.orders.reconcile import carry_out_refund
 from cart.orders.states import OrderStatus
 from cart.web.orders_routes import status_text
 from cart.web.visit import Page, Visit, redirect
-from outbox.exceptions import IllegalTransition
 from store import Database, utcnow
+from store.exceptions import IllegalTransition
 
 log = logging.getLogger("rose_cart.admin")
 # Money was taken and not given back. Void orders reach refund_requested on their own

@@ -32,21 +32,15 @@ from cart.orders.models import (
     order_id_from_number,
 )
 from cart.orders.states import CLAIM, ORDER, ClaimState, OrderStatus
-from outbox.exceptions import IllegalTransition
 from outbox.publish import new_activity_id, publish
-from outbox.states import StateMachine
 from store import utcnow
+from store.exceptions import IllegalTransition
 from vocab import builders
 from vocab.model import MonetaryAmount, Order, OrderItem, Page
 
 
 class OrderNotFound(NotFound):
     default_message = "We could not find that order."
-
-
-def sources_for(machine: StateMachine, target: str) -> frozenset[str]:
-    """The states the machine allows a move to `target` from."""
-    return frozenset(source for source, targets in machine.moves.items() if target in targets)
 
 
 @dataclass(frozen=True)
@@ -113,7 +107,7 @@ async def transition(
     moment = now or utcnow()
     result = await session.execute(
         update(ShopOrder)
-        .where(ShopOrder.id == order_id, ShopOrder.status.in_(sources_for(ORDER, target)))
+        .where(ShopOrder.id == order_id, ShopOrder.status.in_(ORDER.sources_for(target)))
         .values(status=target.value, updated_at=moment, **changes)
         .execution_options(synchronize_session=False)
     )
@@ -140,7 +134,7 @@ async def move_claims(
         update(ShopOrderItem)
         .where(
             ShopOrderItem.order_id == order_id,
-            ShopOrderItem.claim_state.in_(sources_for(CLAIM, target)),
+            ShopOrderItem.claim_state.in_(CLAIM.sources_for(target)),
         )
         .values(claim_state=target.value)
         .execution_options(synchronize_session=False)

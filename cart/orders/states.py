@@ -2,9 +2,9 @@
 
 Declared once here and enforced by `cart.orders.orders.transition` (which also does the
 conditional UPDATE that makes a move happen exactly once between concurrent callers).
-The graph is checked when this module is imported (outbox.states.StateMachine: every
+The graph is checked when this module is imported (store.states.StateMachine: every
 target declared, every state reachable), and a move not declared raises
-`outbox.exceptions.IllegalTransition` instead of silently overwriting a status.
+`store.exceptions.IllegalTransition` instead of silently overwriting a status.
 
 Order:
 
@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import enum
 
-from outbox.states import StateMachine
+from store.states import declare
 
 
 class OrderStatus(enum.StrEnum):
@@ -64,14 +64,8 @@ class ClaimState(enum.StrEnum):
     RELEASED = "released"  # the order is void; the entry is free again
 
 
-def _machine(name: str, initial: enum.StrEnum, moves: dict[str, set[str]]) -> StateMachine:
-    return StateMachine(
-        name, initial.value, {source: frozenset(targets) for source, targets in moves.items()}
-    )
-
-
 _S = OrderStatus
-ORDER = _machine(
+ORDER = declare(
     "order",
     _S.PENDING,
     {
@@ -87,7 +81,7 @@ ORDER = _machine(
 )
 
 _C = ClaimState
-CLAIM = _machine(
+CLAIM = declare(
     "calendar claim",
     _C.REQUESTED,
     {

@@ -6,8 +6,8 @@ import pytest
 
 from cart.orders.orders import move_claims, order_detail, transition
 from cart.orders.states import CLAIM, ORDER, ClaimState, OrderStatus
-from outbox.exceptions import IllegalTransition
 from store import Database
+from store.exceptions import IllegalTransition
 from tests.cart.catalog_factories import NOW
 from tests.cart.checkout_support import SHOPPER, VENUE_KEY, checkout, fill, stock_shop
 

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from outbox.exceptions import IllegalTransition
 from outbox.followers import (
     accept_follower,
     pending_followers,
@@ -21,6 +20,7 @@ from outbox.followers import (
 from outbox.models import Follow, Follower, OutboxActivity
 from outbox.states import FollowerState, FollowState
 from store import Database
+from store.exceptions import IllegalTransition
 from tests.outbox.support import cache_actor, deliveries, local_actor
 from vocab import model
 

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from outbox.exceptions import IllegalTransition
 from outbox.schedule import (
     RETRY_WINDOW,
     Outcome,
@@ -16,7 +15,9 @@ from outbox.schedule import (
     next_attempt,
     parse_retry_after,
 )
-from outbox.states import DELIVERIES, FOLLOWERS, StateMachine
+from outbox.states import DELIVERIES, FOLLOWERS
+from store.exceptions import IllegalTransition
+from store.states import StateMachine
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
