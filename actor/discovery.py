@@ -7,7 +7,6 @@ the service's error handler turns it into problem+json or an HTML page.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,9 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from actor import documents
-from actor.identity import LocalActor
+from actor.icon import MEDIA_TYPE as ICON_MEDIA_TYPE
+from actor.icon import icon_png
+from actor.identity import LocalActor, software_version
 from actor.negotiation import AS2, JRD, JSON, choose, wants_activity_json
 
 _templates = Environment(
@@ -34,24 +35,16 @@ def local_actor(request: Request) -> LocalActor:
     return actor
 
 
-def software_version() -> str:
-    try:
-        return version("rose-cart")
-    except PackageNotFoundError:
-        return "0.0.0+unknown"
-
-
 def _json(data: Any, media_type: str, headers: dict[str, str] | None = None) -> Response:
     return JSONResponse(data, media_type=media_type, headers=headers)
 
 
-def _require_json_accepted(request: Request, *media_types: str) -> str:
+def _json_media_type(request: Request, *media_types: str) -> str:
+    """The JSON type the client prefers, else the first: a resource served only as JSON
+    answers JSON whatever the Accept header says (RFC 7033 section 4.2 for WebFinger;
+    clients send text/html, */*-less lists or nothing, and a 406 helps none of them)."""
     chosen = choose(request.headers.get("accept"), [(m, None) for m in media_types])
-    if chosen is None:
-        raise HTTPException(
-            406, f"this resource is served as {' or '.join(media_types)}; ask for one of them"
-        )
-    return chosen
+    return chosen or media_types[0]
 
 
 def _resource_matches(actor: LocalActor, resource: str) -> bool:
@@ -81,7 +74,7 @@ async def webfinger(request: Request) -> Response:
     resource = resources[0].strip()
     if len(resource) > MAX_RESOURCE_LENGTH:
         raise HTTPException(400, "the resource parameter is too long")
-    media_type = _require_json_accepted(request, JRD, JSON)
+    media_type = _json_media_type(request, JRD, JSON)
     if not _resource_matches(actor, resource):
         raise HTTPException(404, f"no account {resource!r} here; this server has {actor.acct}")
     document = documents.webfinger_document(actor)
@@ -111,16 +104,24 @@ async def host_meta(request: Request) -> Response:
 
 
 async def nodeinfo_links(request: Request) -> Response:
-    media_type = _require_json_accepted(request, JSON, JRD)
+    media_type = _json_media_type(request, JSON, JRD)
     return _json(documents.nodeinfo_links(local_actor(request).base_url), media_type, CORS_ANY)
 
 
 async def nodeinfo(request: Request) -> Response:
-    _require_json_accepted(request, JSON)
+    schema = request.path_params["schema"]
+    if schema not in documents.NODEINFO_VERSIONS:
+        raise HTTPException(404, "NodeInfo is served at /nodeinfo/2.1 and /nodeinfo/2.0")
     metadata = getattr(request.app.state, "nodeinfo_metadata", None)
-    body = documents.nodeinfo_document(local_actor(request), software_version(), metadata)
-    profile = f'application/json; profile="{documents.NODEINFO_21}#"'
+    actor = local_actor(request)
+    body = documents.nodeinfo_document(actor, software_version(), metadata, schema)
+    profile = f'application/json; profile="{documents.NODEINFO_VERSIONS[schema]}#"'
     return _json(body, profile, CORS_ANY)
+
+
+async def actor_icon(request: Request) -> Response:
+    headers = {"Cache-Control": "public, max-age=86400", **CORS_ANY}
+    return Response(icon_png(), media_type=ICON_MEDIA_TYPE, headers=headers)
 
 
 async def actor_profile(request: Request) -> Response:
@@ -132,7 +133,11 @@ async def actor_profile(request: Request) -> Response:
     if representation == "html":
         page = _templates.get_template("profile.html").render(actor=actor)
         return HTMLResponse(page, headers=vary)
-    raise HTTPException(406, "the actor is served as application/activity+json or as text/html")
+    raise HTTPException(
+        406,
+        "the actor is served as application/activity+json (also to application/json) "
+        "or as text/html",
+    )
 
 
 def discovery_routes() -> list[Route]:
@@ -141,6 +146,7 @@ def discovery_routes() -> list[Route]:
         Route("/.well-known/host-meta", host_meta, methods=["GET"]),
         Route("/.well-known/host-meta.json", host_meta, methods=["GET"]),
         Route("/.well-known/nodeinfo", nodeinfo_links, methods=["GET"]),
-        Route("/nodeinfo/2.1", nodeinfo, methods=["GET"]),
+        Route("/nodeinfo/{schema}", nodeinfo, methods=["GET"]),
         Route("/actor", actor_profile, methods=["GET"]),
+        Route("/actor/icon.png", actor_icon, methods=["GET"]),
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from actor.icon import MEDIA_TYPE as ICON_MEDIA_TYPE
 from actor.identity import LocalActor
 from actor.negotiation import AS2, HTML
 
@@ -11,7 +12,10 @@ AS2_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_V1 = "https://w3id.org/security/v1"
 DATA_INTEGRITY_V1 = "https://w3id.org/security/data-integrity/v1"
 MULTIKEY_V1 = "https://w3id.org/security/multikey/v1"
+NODEINFO_20 = "http://nodeinfo.diaspora.software/ns/schema/2.0"
 NODEINFO_21 = "http://nodeinfo.diaspora.software/ns/schema/2.1"
+NODEINFO_VERSIONS = {"2.0": NODEINFO_20, "2.1": NODEINFO_21}
+TOOT = "http://joinmastodon.org/ns#"
 PROFILE_PAGE_REL = "http://webfinger.net/rel/profile-page"
 
 
@@ -24,6 +28,8 @@ def actor_document(actor: LocalActor) -> dict[str, Any]:
             MULTIKEY_V1,
             {
                 "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+                "toot": TOOT,
+                "discoverable": "toot:discoverable",
                 # data-integrity/v1 defines assertionMethod only inside proofs
                 "assertionMethod": {
                     "@id": "https://w3id.org/security#assertionMethod",
@@ -44,6 +50,9 @@ def actor_document(actor: LocalActor) -> dict[str, Any]:
         "following": actor.following,
         "endpoints": {"sharedInbox": actor.shared_inbox},
         "manuallyApprovesFollowers": True,
+        # A co-op's cart is a public service: directories and search may list it.
+        "discoverable": True,
+        "icon": {"type": "Image", "mediaType": ICON_MEDIA_TYPE, "url": actor.icon},
         "publicKey": {
             "id": actor.key_id,
             "owner": actor.id,
@@ -58,6 +67,8 @@ def actor_document(actor: LocalActor) -> dict[str, Any]:
             }
         ],
     }
+    if actor.published is not None:
+        document["published"] = actor.published.strftime("%Y-%m-%dT%H:%M:%SZ")
     document.update(actor.extra)
     return document
 
@@ -89,20 +100,28 @@ def host_meta_json(base_url: str) -> dict[str, Any]:
 
 
 def nodeinfo_links(base_url: str) -> dict[str, Any]:
-    return {"links": [{"rel": NODEINFO_21, "href": f"{base_url}/nodeinfo/2.1"}]}
+    """Both schema versions we serve, newest first (FEP-f1d5); readers pick the one they know."""
+    return {
+        "links": [
+            {"rel": schema, "href": f"{base_url}/nodeinfo/{number}"}
+            for number, schema in sorted(NODEINFO_VERSIONS.items(), reverse=True)
+        ]
+    }
 
 
 def nodeinfo_document(
-    actor: LocalActor, version: str, metadata: dict[str, Any] | None = None
+    actor: LocalActor,
+    version: str,
+    metadata: dict[str, Any] | None = None,
+    schema: str = "2.1",
 ) -> dict[str, Any]:
+    """NodeInfo 2.1, or 2.0 (whose `software` has no repository or homepage)."""
+    software = {"name": "rose-cart", "version": version}
+    if schema != "2.0":
+        software["repository"] = software["homepage"] = "https://rose-ash.com/rose-cart"
     return {
-        "version": "2.1",
-        "software": {
-            "name": "rose-cart",
-            "version": version,
-            "repository": "https://rose-ash.com/rose-cart",
-            "homepage": "https://rose-ash.com/rose-cart",
-        },
+        "version": schema,
+        "software": software,
         "protocols": ["activitypub"],
         "services": {"inbound": [], "outbound": []},
         "openRegistrations": True,

@@ -28,6 +28,7 @@ from actor.exceptions import (
     TooManyRedirects,
 )
 from actor.guard import Resolver, guarded_transport, system_resolve
+from actor.identity import user_agent as product_user_agent
 from actor.negotiation import AS2, AS2_PROFILE, LD_JSON
 
 ACCEPT = f'{AS2}, {LD_JSON}; profile="{AS2_PROFILE}"'
@@ -91,7 +92,7 @@ class Fetcher:
         *,
         allow_private: bool = False,
         auth: httpx.Auth | None = None,
-        user_agent: str = "rose-cart",
+        user_agent: str | None = None,
         max_bytes: int = MAX_BYTES,
         max_redirects: int = MAX_REDIRECTS,
         timeout: httpx.Timeout = TIMEOUT,
@@ -112,7 +113,7 @@ class Fetcher:
             timeout=timeout,
             trust_env=False,
             follow_redirects=False,
-            headers={"Accept": ACCEPT, "User-Agent": user_agent},
+            headers={"Accept": ACCEPT, "User-Agent": user_agent or product_user_agent()},
         )
 
     async def aclose(self) -> None:

@@ -1,13 +1,32 @@
-"""A local actor: its IRIs, derived from one public origin, and its keys."""
+"""A local actor: its IRIs, derived from one public origin, its keys, and how we name
+ourselves to other servers (the User-Agent of every request we make)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 from urllib.parse import urlsplit
 
 from actor.keys import LocalKeys
+
+
+@cache
+def software_version() -> str:
+    try:
+        return version("rose-cart")
+    except PackageNotFoundError:
+        return "0.0.0+unknown"
+
+
+def user_agent(base_url: str | None = None) -> str:
+    """`rose-cart/1.2.0 (+https://cart.example/)`: product, version and where we live,
+    as servers expect of a peer (and log, and block by)."""
+    product = f"rose-cart/{software_version()}"
+    return f"{product} (+{base_url.rstrip('/')}/)" if base_url else product
 
 
 @dataclass(frozen=True)
@@ -57,6 +76,19 @@ class LocalActor:
     @property
     def shared_inbox(self) -> str:
         return f"{self.base_url}/inbox"
+
+    @property
+    def user_agent(self) -> str:
+        return user_agent(self.base_url)
+
+    @property
+    def published(self) -> datetime | None:
+        """When this actor came to be: its first key's creation."""
+        return self.keys.since
+
+    @property
+    def icon(self) -> str:
+        return f"{self.base_url}/actor/icon.png"
 
     @property
     def key_id(self) -> str:

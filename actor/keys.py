@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import Index, Integer, LargeBinary, String, Text, select, text
+from sqlalchemy import Index, Integer, LargeBinary, String, Text, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -95,6 +95,8 @@ class Ed25519Key:
 class LocalKeys:
     rsa: RsaKey
     ed25519: Ed25519Key
+    # When the first key of this instance was made (retired keys count): the actor's birth.
+    since: datetime | None = None
 
 
 def _private_der(key: rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey) -> bytes:
@@ -182,7 +184,9 @@ async def load_keys(session: AsyncSession, secret: str) -> LocalKeys:
     ed_private = _load_private(ed_row, secret)
     assert isinstance(rsa_private, rsa.RSAPrivateKey)
     assert isinstance(ed_private, ed25519.Ed25519PrivateKey)
+    since = await session.scalar(select(func.min(LocalKey.created_at)))
     return LocalKeys(
         rsa=RsaKey(rsa_row.public_pem, rsa_private),
         ed25519=Ed25519Key(ed_row.public_pem, ed_private),
+        since=since,
     )

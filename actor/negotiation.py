@@ -84,8 +84,11 @@ def choose(header: str | None, offers: list[tuple[str, str | None]]) -> str | No
 
 
 def wants_activity_json(header: str | None) -> str | None:
-    """AS2 JSON or an HTML page for an actor or object IRI: 'as2', 'html' or None."""
-    chosen = choose(header, [(HTML, None), (AS2, None), (LD_JSON, AS2_PROFILE)])
+    """AS2 JSON or an HTML page for an actor or object IRI: 'as2', 'html' or None.
+
+    Plain application/json gets the AS2 document too (it is JSON; clients and servers
+    that know no AS2 media type ask that way)."""
+    chosen = choose(header, [(HTML, None), (AS2, None), (LD_JSON, AS2_PROFILE), (JSON, None)])
     if chosen is None:
         return None
     return "html" if chosen == HTML else "as2"

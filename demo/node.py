@@ -180,7 +180,7 @@ class DemoNode:
 
     def _federate(self, app: Starlette) -> None:
         auth = SignatureAuth(SigningKey(self.actor.key_id, self.actor.keys.rsa.private))
-        fetcher = Fetcher(allow_private=True, auth=auth, user_agent="rose-cart-demo")
+        fetcher = Fetcher(allow_private=True, auth=auth, user_agent=self.actor.user_agent)
         self._closers.append(fetcher.aclose)
         remote = RemoteActors(self.db, fetcher)
         registry = HandlerRegistry()
@@ -204,7 +204,7 @@ class DemoNode:
         )
         self.inbox_worker = InboxWorker(self.db, registry, parse)
         self.delivery_worker = DeliveryWorker(
-            self.db, auth, remote=remote, allow_private=True, user_agent="rose-cart-demo"
+            self.db, auth, remote=remote, allow_private=True, user_agent=self.actor.user_agent
         )
         self._closers.append(self.delivery_worker.aclose)
         app.state.actor, app.state.db, app.state.site = self.actor, self.db, self.site

@@ -33,6 +33,7 @@ import httpx
 from actor.exceptions import BlockedAddress
 from actor.guard import guarded_transport
 from actor.http_auth import SignatureAuth
+from actor.identity import user_agent as product_user_agent
 from actor.negotiation import AS2
 from actor.remote import RemoteActorRow, RemoteActors
 from actor.schemes import load_memory, origin_of
@@ -99,7 +100,7 @@ class DeliveryWorker:
         timeout: httpx.Timeout = TIMEOUT,
         total_seconds: float = TOTAL_SECONDS,
         rand: Callable[[], float] = random.random,
-        user_agent: str = "rose-cart",
+        user_agent: str | None = None,
     ) -> None:
         self.db = db
         self.auth = auth
@@ -120,7 +121,7 @@ class DeliveryWorker:
             trust_env=False,
             timeout=timeout,
             follow_redirects=False,
-            headers={"User-Agent": user_agent},
+            headers={"User-Agent": user_agent or product_user_agent()},
         )
 
     async def aclose(self) -> None:

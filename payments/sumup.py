@@ -157,6 +157,7 @@ class SumUpClient:
         base_url: str = SUMUP_API_URL,
         http: httpx.AsyncClient | None = None,
         timeout: float = 10.0,
+        user_agent: str | None = None,
     ) -> None:
         if not api_key:
             raise ValueError("SumUp API key is empty")
@@ -166,7 +167,8 @@ class SumUpClient:
         self.merchant_code = merchant_code
         self.base_url = base_url.rstrip("/")
         self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(timeout=timeout)
+        headers = {"User-Agent": user_agent} if user_agent else None
+        self._http = http or httpx.AsyncClient(timeout=timeout, headers=headers)
         self._timeout = timeout
 
     def __repr__(self) -> str:

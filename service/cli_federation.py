@@ -122,7 +122,9 @@ def peers_backfill(settings: Settings, iri: str) -> None:
 
     async def work(db: Database, actor: LocalActor) -> BackfillReport:
         auth = SignatureAuth(SigningKey(actor.key_id, actor.keys.rsa.private))
-        fetcher = Fetcher(allow_private=settings.allow_private_addresses, auth=auth)
+        fetcher = Fetcher(
+            allow_private=settings.allow_private_addresses, auth=auth, user_agent=actor.user_agent
+        )
         with click.progressbar(length=0, label="pages", file=sys.stderr, show_pos=True) as bar:
 
             def progress(report: BackfillReport) -> None:

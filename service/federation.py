@@ -93,7 +93,9 @@ def build_federation(
     settings: Settings, db: Database, actor: LocalActor, provider: PaymentProvider
 ) -> Federation:
     auth = SignatureAuth(SigningKey(actor.key_id, actor.keys.rsa.private))
-    fetcher = Fetcher(allow_private=settings.allow_private_addresses, auth=auth)
+    fetcher = Fetcher(
+        allow_private=settings.allow_private_addresses, auth=auth, user_agent=actor.user_agent
+    )
     remote = RemoteActors(db, fetcher)
     registry = HandlerRegistry()
     peer_roles = roles_from(settings)
@@ -125,7 +127,11 @@ def build_federation(
     )
     worker = InboxWorker(db, registry, parse, on_processed=mark_contacted)
     deliveries = DeliveryWorker(
-        db, auth, remote=remote, allow_private=settings.allow_private_addresses
+        db,
+        auth,
+        remote=remote,
+        allow_private=settings.allow_private_addresses,
+        user_agent=actor.user_agent,
     )
     max_age = timedelta(days=settings.cart_max_age_days)
 

@@ -24,6 +24,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from actor.guard import guarded_transport
+from actor.identity import user_agent
 from payments.provider import PaymentProvider
 from payments.sandbox.app import create_sandbox_app
 from payments.sumup import SUMUP_API_URL, SumUpClient
@@ -93,6 +94,7 @@ class Payments:
                 api_key=settings.sumup_api_key.get_secret_value(),
                 merchant_code=settings.sumup_merchant_code,
                 base_url=settings.sumup_api_url or SUMUP_API_URL,
+                user_agent=user_agent(settings.base_url),
             )
         elif self.sandbox is not None:
             log.warning(
@@ -105,6 +107,7 @@ class Payments:
                 api_key=self._sandbox_key,
                 merchant_code=SANDBOX_MERCHANT,
                 base_url=f"{settings.base_url}{SANDBOX_PATH}",
+                user_agent=user_agent(settings.base_url),
             )
         else:
             log.error(

@@ -23,6 +23,7 @@ from actor.exceptions import (
     TooManyRedirects,
 )
 from actor.fetch import MAX_BYTES, Fetched, Fetcher, Gone, is_activity_streams
+from actor.identity import software_version, user_agent
 from tests.actor.loopback import Peer, running_peer
 
 
@@ -227,3 +228,25 @@ async def test_an_unreachable_peer_is_a_failure(fetcher: Fetcher) -> None:
         url = gone_peer.url("/actor")
     with pytest.raises(FetchFailed, match="failed"):
         await fetcher.fetch(url)
+
+
+async def test_we_name_ourselves_with_product_version_and_our_url(peer: Peer) -> None:
+    seen: list[str] = []
+
+    def record(request: Request) -> Response:
+        seen.append(request.headers["user-agent"])
+        return Response(status_code=410)
+
+    peer.serve("/who", record)
+    default, ours = (
+        Fetcher(allow_private=True),
+        Fetcher(allow_private=True, user_agent=user_agent("https://cart.example")),
+    )
+    try:
+        for fetching in (default, ours):
+            assert isinstance(await fetching.fetch(peer.url("/who")), Gone)
+    finally:
+        await default.aclose()
+        await ours.aclose()
+    version = software_version()
+    assert seen == [f"rose-cart/{version}", f"rose-cart/{version} (+https://cart.example/)"]
