@@ -33,6 +33,7 @@ from outbox.worker import DeliveryWorker
 from payments.provider import PaymentProvider
 from service.settings import Settings
 from store import Database, repeat
+from store.throttle import purge_throttle_hits
 from vocab.parse import parse
 
 log = logging.getLogger("rose_cart.federation")
@@ -138,7 +139,8 @@ def build_federation(
     async def purge() -> int:
         async with db.transaction() as session:
             lines = await purge_anonymous_lines(session, max_age)
-            return lines + await purge_expired_sessions(session)
+            hits = await purge_throttle_hits(session)
+            return lines + hits + await purge_expired_sessions(session)
 
     async def reconcile() -> object:
         # lost webhooks, expired checkouts, refunds asked for by a calendar's Reject

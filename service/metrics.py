@@ -25,6 +25,7 @@ from cart.orders.states import OrderStatus
 from inbox.models import InboxStatus
 from outbox.states import DeliveryState, FollowerState
 from store import Database
+from store.throttle import count_hits
 
 log = logging.getLogger("rose_cart.metrics")
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -109,6 +110,13 @@ async def collect(db: Database) -> str:
         )
         lines.append("# TYPE rose_cart_catalog_backfills_pending gauge")
         lines.append(f"rose_cart_catalog_backfills_pending {int(backfills or 0)}")
+        throttled = await count_hits(session)
+        lines.append(
+            "# HELP rose_cart_throttle_hits Counted login, registration, checkout and provider "
+            "attempts still in the throttle table (purged after a day)."
+        )
+        lines.append("# TYPE rose_cart_throttle_hits gauge")
+        lines.append(f"rose_cart_throttle_hits {throttled}")
     lines.append("# HELP rose_cart_up 1 when the metrics could be read from the database.")
     lines.append("# TYPE rose_cart_up gauge")
     lines.append("rose_cart_up 1")

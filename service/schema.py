@@ -24,6 +24,7 @@ MODEL_MODULES = (
     "cart.identity.accounts",
     "cart.identity.sessions",
     "cart.orders.models",
+    "store.throttle",
 )
 
 

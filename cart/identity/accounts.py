@@ -5,6 +5,11 @@ case-folded copy (`email_key`) under the unique constraint. Passwords are hashed
 argon2id (argon2-cffi's RFC 9106 defaults). When no account matches an email we still
 verify a password against a dummy hash, so "no such account" and "wrong password" take
 about the same time and an attacker cannot tell registered addresses by timing.
+
+The web's login and registration never hash while holding a database session: they read
+``Credentials`` in one short unit of work, run argon2 in a thread with no session open,
+and write in a new one (``confirm_login``, ``create_account``). ``register`` and
+``authenticate`` do it all in the caller's session: for the CLI and tests, not requests.
 """
 
 from __future__ import annotations
@@ -137,6 +142,60 @@ def _view(account: Account) -> AccountView:
     return AccountView(id=account.id, email=account.email, role=account.role)
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """What a password is checked against, read before (and apart from) the check."""
+
+    account_id: int
+    password_hash: str
+
+
+def check_registration(email: str, password: str) -> str:
+    """The address to register, or InvalidRegistration: cheap checks, before anything."""
+    email = _check_email(email)
+    _check_password(password)
+    return email
+
+
+async def find_credentials(session: AsyncSession, email: str) -> Credentials | None:
+    row = (
+        await session.execute(
+            select(Account.id, Account.password_hash).where(Account.email_key == email_key(email))
+        )
+    ).first()
+    return Credentials(row[0], row[1]) if row is not None else None
+
+
+async def create_account(
+    session: AsyncSession, email: str, password_hash: str, role: Role = Role.SHOPPER
+) -> AccountView | None:
+    """The new account, or None when the address has one already (maybe just now)."""
+    key = email_key(email)
+    if await session.scalar(select(Account.id).where(Account.email_key == key)) is not None:
+        return None
+    account = Account(email=email, email_key=key, password_hash=password_hash, role=role)
+    try:
+        async with session.begin_nested():
+            session.add(account)
+            await session.flush()
+    except IntegrityError:  # a concurrent registration won the race
+        return None
+    return _view(account)
+
+
+async def confirm_login(
+    session: AsyncSession, checked: Credentials, new_hash: str | None = None
+) -> AccountView | None:
+    """The account whose password was just checked, if it still has that password (it may
+    have changed or gone while argon2 ran); stores ``new_hash`` when the old one is weak."""
+    account = await session.get(Account, checked.account_id)
+    if account is None or account.password_hash != checked.password_hash:
+        return None
+    if new_hash is not None:
+        account.password_hash = new_hash
+    return _view(account)
+
+
 async def register(
     session: AsyncSession,
     passwords: Passwords,
@@ -144,28 +203,24 @@ async def register(
     password: str,
     role: Role = Role.SHOPPER,
 ) -> AccountView:
-    """Create an account; raises InvalidRegistration (or EmailTaken) with a message to show."""
-    email = _check_email(email)
-    _check_password(password)
-    key = email_key(email)
-    if await session.scalar(select(Account.id).where(Account.email_key == key)) is not None:
+    """Create an account; raises InvalidRegistration (or EmailTaken) with a message to show.
+    For the CLI: it hashes inside the caller's session."""
+    email = check_registration(email, password)
+    if await find_credentials(session, email) is not None:
         raise EmailTaken()
     # argon2 spends tens of milliseconds of CPU on purpose: off the event loop.
     password_hash = await to_thread.run_sync(passwords.hash, password)
-    account = Account(email=email, email_key=key, password_hash=password_hash, role=role)
-    try:
-        async with session.begin_nested():
-            session.add(account)
-            await session.flush()
-    except IntegrityError as exc:  # a concurrent registration won the race
-        raise EmailTaken() from exc
-    return _view(account)
+    account = await create_account(session, email, password_hash, role)
+    if account is None:
+        raise EmailTaken()
+    return account
 
 
 async def authenticate(
     session: AsyncSession, passwords: Passwords, email: str, password: str
 ) -> AccountView:
-    """The account for these credentials, or InvalidCredentials. Upgrades old hashes."""
+    """The account for these credentials, or InvalidCredentials. Upgrades old hashes.
+    For the CLI and tests: it verifies inside the caller's session."""
     account = await session.scalar(select(Account).where(Account.email_key == email_key(email)))
     ok = await to_thread.run_sync(
         passwords.verify, account.password_hash if account else None, password[:MAX_PASSWORD_LENGTH]

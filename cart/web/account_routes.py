@@ -1,23 +1,57 @@
-"""Register, log in, log out. Logging in rotates the session and adopts the anonymous cart."""
+"""Register, log in, log out. Logging in rotates the session and adopts the anonymous cart.
+
+Login and registration are what a stranger can drive hardest, so each runs in three steps
+(see ``cart.web.quotas``): a short unit of work that checks the CSRF token and the
+quotas, counts the attempt and reads the stored hash; argon2 in a thread with no database
+session open; then the form action proper, which writes. Over a quota: 429, and argon2 is
+never run. Registration answers exactly the same whether or not the address already has
+an account (no enumeration): both hash once and send the visitor to log in.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlencode
+
+from anyio import to_thread
 from starlette.datastructures import FormData
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from cart.basket.carts import adopt_cart
 from cart.identity.accounts import (
+    MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
-    AccountError,
     AccountView,
-    authenticate,
-    register,
+    Credentials,
+    InvalidCredentials,
+    InvalidRegistration,
+    check_registration,
+    confirm_login,
+    create_account,
+    email_key,
+    find_credentials,
 )
 from cart.identity.sessions import log_in, log_out
 from cart.orders.orders import adopt_orders
+from cart.web.config import web_config
+from cart.web.quotas import (
+    LOGIN_ACCOUNT,
+    LOGIN_ADDRESS,
+    REGISTER_ACCOUNT,
+    REGISTER_ADDRESS,
+    admit,
+    client_address,
+)
 from cart.web.shop import item_count
-from cart.web.visit import Page, Visit, form_action, page, redirect, safe_next
+from cart.web.visit import MAX_FORM_FIELDS, Page, Visit, form_action, page, redirect, safe_next
+from store.throttle import forget
+
+REGISTERED = (
+    "Thank you. Log in below with that e-mail address and the password you chose. "
+    "(If the address already had an account here, nothing about it was changed.)"
+)
 
 
 def _text(form: FormData, name: str, limit: int = 2048) -> str:
@@ -56,17 +90,54 @@ async def register_form(visit: Visit) -> Page:
     return _register_page()
 
 
-@form_action
-async def register_submit(visit: Visit, form: FormData) -> Response | Page:
-    email = _text(form, "email", 400)
+async def _with_form(request: Request, then: Callable[[FormData], Awaitable[Response]]) -> Response:
+    form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
     try:
-        account = await register(
-            visit.session, visit.config.passwords, email, _text(form, "password")
+        return await then(form)
+    finally:
+        await form.close()
+
+
+def account_exists(visit: Visit, email: str) -> None:
+    """Someone asked to register an address that has an account. The page they see is the
+    same as for a new address; the owner should hear of it instead.
+    Hook: when mail exists, queue "someone tried to register with your address" here
+    (in this unit of work, so it is sent only if the request commits)."""
+
+
+async def register_submit(request: Request) -> Response:
+    async def attempt(form: FormData) -> Response:
+        email, password = _text(form, "email", 400), _text(form, "password")
+        try:
+            email = check_registration(email, password)
+        except InvalidRegistration as exc:
+            refused = exc.message
+
+            async def show(visit: Visit, form: FormData) -> Page:
+                return _register_page(email, refused, 400)
+
+            return await form_action(show)(request)
+        checks = [(REGISTER_ACCOUNT, email_key(email)), (REGISTER_ADDRESS, client_address(request))]
+        admitted, existing = await admit(
+            request, form, checks, lambda session: find_credentials(session, email)
         )
-    except AccountError as exc:
-        return _register_page(email, exc.message, 400)
-    await _start_session(visit, account)
-    return redirect(visit, safe_next(form.get("next"), "/cart" if visit.flash[1:] else "/"))
+        # Known address or not, one hash: the answer takes as long either way.
+        passwords = web_config(request).passwords
+        hashed = await to_thread.run_sync(passwords.hash, password) if admitted else None
+
+        async def finish(visit: Visit, form: FormData) -> Response:
+            created = None
+            if existing is None and hashed is not None:
+                created = await create_account(visit.session, email, hashed)
+            if created is None:
+                account_exists(visit, email)
+            visit.flash.append(REGISTERED)
+            query = urlencode({"next": safe_next(form.get("next"), "/cart")})
+            return redirect(visit, f"/login?{query}")
+
+        return await form_action(finish)(request)
+
+    return await _with_form(request, attempt)
 
 
 @page
@@ -74,17 +145,35 @@ async def login_form(visit: Visit) -> Page:
     return _login_page()
 
 
-@form_action
-async def login_submit(visit: Visit, form: FormData) -> Response | Page:
-    email = _text(form, "email", 400)
-    try:
-        account = await authenticate(
-            visit.session, visit.config.passwords, email, _text(form, "password")
+async def login_submit(request: Request) -> Response:
+    async def attempt(form: FormData) -> Response:
+        email = _text(form, "email", 400)
+        password = _text(form, "password")[:MAX_PASSWORD_LENGTH]
+        checks = [(LOGIN_ACCOUNT, email_key(email)), (LOGIN_ADDRESS, client_address(request))]
+        admitted, stored = await admit(
+            request, form, checks, lambda session: find_credentials(session, email)
         )
-    except AccountError as exc:
-        return _login_page(email, exc.message, 400)
-    await _start_session(visit, account)
-    return redirect(visit, safe_next(form.get("next"), "/cart" if visit.flash[1:] else "/"))
+        checked: Credentials | None = None
+        new_hash: str | None = None
+        if admitted:  # argon2, with no database session open
+            passwords = web_config(request).passwords
+            stored_hash = stored.password_hash if stored else None
+            if await to_thread.run_sync(passwords.verify, stored_hash, password) and stored:
+                checked = stored
+                if passwords.needs_rehash(stored.password_hash):
+                    new_hash = await to_thread.run_sync(passwords.hash, password)
+
+        async def finish(visit: Visit, form: FormData) -> Response | Page:
+            account = await confirm_login(visit.session, checked, new_hash) if checked else None
+            if account is None:
+                return _login_page(email, InvalidCredentials.message, 400)
+            await forget(visit.session, [(LOGIN_ACCOUNT, email_key(email))])
+            await _start_session(visit, account)
+            return redirect(visit, safe_next(form.get("next"), "/cart" if visit.flash[1:] else "/"))
+
+        return await form_action(finish)(request)
+
+    return await _with_form(request, attempt)
 
 
 @form_action

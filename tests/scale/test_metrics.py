@@ -40,7 +40,8 @@ async def test_an_empty_instance_reports_every_queue_at_zero(client: httpx.Async
     assert values["rose_cart_up"] == 1
     # Every family is declared once, so Prometheus accepts the page.
     types = [line for line in answer.text.splitlines() if line.startswith("# TYPE")]
-    assert len(types) == len(set(types)) == 6
+    assert len(types) == len(set(types)) == 7
+    assert values["rose_cart_throttle_hits"] == 0
 
 
 async def test_queue_depths_and_outcomes_follow_the_database(

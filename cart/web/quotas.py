@@ -1,0 +1,91 @@
+"""What each anonymous path may cost us: the shop's quotas, and the gate in front of them.
+
+A stranger can drive login, registration and checkout as often as they like, and each
+costs real work: argon2 (tens of milliseconds of CPU by design), an order with its
+delivery to every follower, a checkout at the payment provider. Each is counted per
+client address and per account (or cart) in the database (``store.throttle``), so every
+web process shares the budget. Over it the answer is 429 with ``Retry-After`` (an HTML
+page for browsers, problem+json for API clients, by the service's error handler) and
+nothing else happens: no hash, no row, no provider call.
+
+``admit`` is the short unit of work in front of costly work: it checks the form's CSRF
+token (a forged form must not spend argon2 either), checks and counts the attempt, and
+may read what the costly step needs. It commits before the costly step runs, so no
+database connection is held across it. Under concurrency two requests may both see the
+last free slot: the overshoot is bounded by how many arrive at that same instant.
+
+The client address is the connection's (``request.client``): behind a reverse proxy,
+uvicorn's ``proxy_headers`` with ``FORWARDED_ALLOW_IPS`` make it the real one (see
+docs/deployment.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+from cart.identity.sessions import COOKIE_NAME, resolve
+from cart.web.config import web_config
+from cart.web.csrf import FIELD_NAME
+from store.throttle import Check, Quota, Throttled, record, wait_for
+
+T = TypeVar("T")
+
+# Password guesses: an account's failures, and an address's attempts (a success from an
+# address still counts there; it clears only the account's failures).
+LOGIN_ACCOUNT = Quota("login-account", 5, timedelta(minutes=15))
+LOGIN_ADDRESS = Quota("login-address", 30, timedelta(minutes=15))
+# Registrations: each costs an argon2 hash and, once mail exists, may send one.
+REGISTER_ACCOUNT = Quota("register-account", 3, timedelta(hours=1))
+REGISTER_ADDRESS = Quota("register-address", 10, timedelta(hours=1))
+# Orders: each is a row, a Create(Order) to every follower and a provider checkout.
+CHECKOUT_CART = Quota("checkout-cart", 5, timedelta(minutes=10))
+CHECKOUT_ADDRESS = Quota("checkout-address", 20, timedelta(minutes=10))
+# Provider calls a return page or a webhook may cause, per checkout (coalesced as well).
+PROVIDER_CHECKOUT = Quota("provider-checkout", 6, timedelta(minutes=1))
+
+TOO_MANY = (
+    "Too many attempts in a short time, so this one was not tried and nothing changed. "
+    "Please wait a little and try again."
+)
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def too_many(over: Throttled) -> HTTPException:
+    exc = HTTPException(429, TOO_MANY, headers={"Retry-After": str(over.retry_after)})
+    exc.extra = {"quota": over.quota.name, "retry_after": over.retry_after}  # type: ignore[attr-defined]
+    return exc
+
+
+async def _nothing(session: AsyncSession) -> None:
+    return None
+
+
+async def admit(
+    request: Request,
+    form: FormData,
+    checks: list[Check],
+    read: Callable[[AsyncSession], Awaitable[T]] = _nothing,  # type: ignore[assignment]
+) -> tuple[bool, T | None]:
+    """(True, what ``read`` found) once the attempt is counted; (False, None) when the
+    form's CSRF token is wrong (the form action then answers 403 itself). Raises the 429
+    HTTPException, having changed nothing, when any check is over its quota."""
+    config = web_config(request)
+    async with request.app.state.db.transaction() as session:
+        shopper = await resolve(session, config.cookies, request.cookies.get(COOKIE_NAME))
+        if not config.csrf.is_valid(shopper.sid, form.get(FIELD_NAME)):
+            return False, None
+        over = await wait_for(session, checks)
+        if over is not None:
+            raise too_many(over)
+        await record(session, checks)
+        return True, await read(session)

@@ -1,0 +1,134 @@
+"""Throttles in the database: how often a key (an account, a client address, a cart) may
+do something costly, seen alike by every process.
+
+Anything an anonymous client can drive over and over (a password guess, a registration,
+an order) is counted here, so N web processes behind a load balancer share one budget and
+a restart forgets nothing. One row per counted event (``throttle_hits``): a bucket and a
+time. A check reads at most ``limit`` rows of one bucket through the (bucket, at) index;
+the answer is how long to wait until the oldest of them leaves the window (the
+``Retry-After``), or None. Callers check before the costly work and record after it, and
+never record a refused attempt, so a bucket holds at most ``limit`` rows per window.
+
+Buckets name the key only by a digest: e-mail and IP addresses are never stored. The
+clean-up loop deletes hits older than ``RETENTION`` (longer than any window).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Index, Integer, String, delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from store.base import Base, UTCDateTime, utcnow
+
+RETENTION = timedelta(days=1)  # every Quota's window must be shorter
+BUCKET_LENGTH = 64
+
+
+class ThrottleHit(Base):
+    __tablename__ = "throttle_hits"
+    __table_args__ = (Index("ix_throttle_hits_bucket_at", "bucket", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(BUCKET_LENGTH))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+@dataclass(frozen=True)
+class Quota:
+    """At most ``limit`` counted events per ``window`` for each key of this ``name``."""
+
+    name: str
+    limit: int
+    window: timedelta
+
+    def __post_init__(self) -> None:
+        if self.limit < 1 or not timedelta(0) < self.window < RETENTION:
+            raise ValueError(f"quota {self.name}: limit >= 1 and a window under {RETENTION}")
+
+    def bucket(self, key: str) -> str:
+        digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+        return f"{self.name}:{digest}"[:BUCKET_LENGTH]
+
+
+class Throttled(Exception):
+    """Over a quota: try again in ``retry_after`` seconds (whole, at least 1)."""
+
+    def __init__(self, quota: Quota, retry_after: int) -> None:
+        super().__init__(f"over the {quota.name} quota; retry after {retry_after} s")
+        self.quota = quota
+        self.retry_after = retry_after
+
+
+Check = tuple[Quota, str]
+
+
+async def wait_for(
+    session: AsyncSession, checks: Iterable[Check], now: datetime | None = None
+) -> Throttled | None:
+    """The longest wait any of ``checks`` (quota, key) asks for, or None if all are free."""
+    moment = now or utcnow()
+    worst: Throttled | None = None
+    for quota, key in checks:
+        recent = (
+            await session.scalars(
+                select(ThrottleHit.at)
+                .where(
+                    ThrottleHit.bucket == quota.bucket(key),
+                    ThrottleHit.at > moment - quota.window,
+                )
+                .order_by(ThrottleHit.at.desc())
+                .limit(quota.limit)
+            )
+        ).all()
+        if len(recent) < quota.limit:
+            continue
+        seconds = max(1, math.ceil((recent[-1] + quota.window - moment).total_seconds()))
+        if worst is None or seconds > worst.retry_after:
+            worst = Throttled(quota, seconds)
+    return worst
+
+
+async def check(
+    session: AsyncSession, checks: Iterable[Check], now: datetime | None = None
+) -> None:
+    """Raise Throttled when any of ``checks`` is over its quota."""
+    over = await wait_for(session, checks, now)
+    if over is not None:
+        raise over
+
+
+async def record(
+    session: AsyncSession, checks: Iterable[Check], now: datetime | None = None
+) -> None:
+    """Count one event against each of ``checks``."""
+    moment = now or utcnow()
+    rows = [{"bucket": quota.bucket(key), "at": moment} for quota, key in checks]
+    if rows:
+        await session.execute(insert(ThrottleHit), rows)
+
+
+async def forget(session: AsyncSession, checks: Iterable[Check]) -> None:
+    """Drop the counted events of ``checks`` (a successful login clears its failures)."""
+    buckets = [quota.bucket(key) for quota, key in checks]
+    if buckets:
+        await session.execute(delete(ThrottleHit).where(ThrottleHit.bucket.in_(buckets)))
+
+
+async def purge_throttle_hits(
+    session: AsyncSession, older_than: timedelta = RETENTION, now: datetime | None = None
+) -> int:
+    """The retention rule: delete hits older than every window; returns how many."""
+    cutoff = (now or utcnow()) - older_than
+    result = await session.execute(delete(ThrottleHit).where(ThrottleHit.at < cutoff))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def count_hits(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(ThrottleHit)) or 0)

@@ -1,0 +1,203 @@
+"""Login and registration against a stranger who tries hard (issue 14), over real HTTP.
+
+Password guesses are counted per account and per client address in the database; over
+the quota the answer is 429 with Retry-After, argon2 does not run and nothing changes.
+argon2 never runs while the request holds a database connection. Registration answers
+the same whether or not the address has an account.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import func, select
+
+from cart.identity.accounts import Account, Passwords
+from cart.web.config import configure_web
+from cart.web.quotas import LOGIN_ACCOUNT, LOGIN_ADDRESS, REGISTER_ADDRESS
+from store.throttle import ThrottleHit
+from tests.cart.web_support import login, register, submit_registration
+from tests.support.shop import LiveShop, live_shop
+from tests.support.state import snapshot
+
+PASSWORD = "correct horse battery"  # noqa: S105
+WRONG = "not the password"  # noqa: S105
+
+
+class CountingPasswords(Passwords):
+    """Cheap argon2 that counts its runs and how many DB connections were out meanwhile."""
+
+    def __init__(self, shop: LiveShop) -> None:
+        super().__init__(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+        self.shop = shop
+        self.runs = 0
+        self.connections_held: list[int] = []
+
+    def _held(self) -> None:
+        self.runs += 1
+        self.connections_held.append(self.shop.app.state.db.engine.pool.checkedout())
+
+    def hash(self, password: str) -> str:
+        self._held()
+        return super().hash(password)
+
+    def verify(self, password_hash: str | None, password: str) -> bool:
+        self._held()
+        return super().verify(password_hash, password)
+
+
+@pytest.fixture
+async def shop(
+    tmp_path: Path, database_url: str
+) -> AsyncIterator[tuple[LiveShop, CountingPasswords]]:
+    async with live_shop(tmp_path, database_url) as running:
+        passwords = CountingPasswords(running)
+        configure_web(running.app.state, passwords=passwords)
+        yield running, passwords
+
+
+async def hits(shop: LiveShop) -> int:
+    async with shop.app.state.db.transaction() as session:
+        return int(await session.scalar(select(func.count()).select_from(ThrottleHit)) or 0)
+
+
+async def test_the_sixth_wrong_password_is_429_without_argon2_and_changes_nothing(
+    shop: tuple[LiveShop, CountingPasswords],
+) -> None:
+    running, passwords = shop
+    async with running.client(headers={"Accept": "text/html"}) as owner:
+        await register(owner)
+    async with running.client(headers={"Accept": "text/html"}) as guesser:
+        for _ in range(LOGIN_ACCOUNT.limit):
+            wrong = await login(guesser, "ada@example.org", WRONG)
+            assert wrong.status_code == 400 and "do not match an account" in wrong.text
+        runs = passwords.runs
+        before = await snapshot(running.app.state.db)
+
+        page = await login(guesser, "ada@example.org", WRONG + "!")
+        assert page.status_code == 429
+        assert page.headers["content-type"].startswith("text/html")
+        assert 0 < int(page.headers["retry-after"]) <= LOGIN_ACCOUNT.window.total_seconds()
+        assert "Too many attempts" in page.text
+        # Even the right password waits: the account's guesses are used up.
+        guesser.headers["Accept"] = "application/json"
+        api = await login(guesser, "ada@example.org", PASSWORD)
+        assert api.status_code == 429
+        assert api.headers["content-type"] == "application/problem+json"
+        problem = api.json()
+        assert problem["status"] == 429 and problem["quota"] == LOGIN_ACCOUNT.name
+        assert problem["retry_after"] == int(api.headers["retry-after"])
+
+        assert passwords.runs == runs  # argon2 ran for none of them
+        assert await snapshot(running.app.state.db) == before
+        assert "Logged in as" not in (await guesser.get("/")).text
+    assert passwords.connections_held and set(passwords.connections_held) == {0}
+
+
+async def test_one_address_guessing_many_accounts_is_stopped_too(
+    shop: tuple[LiveShop, CountingPasswords],
+) -> None:
+    running, passwords = shop
+    async with running.client(headers={"Accept": "text/html"}) as guesser:
+        for n in range(LOGIN_ADDRESS.limit):
+            answer = await login(guesser, f"someone{n}@example.org", "a guess at it")
+            assert answer.status_code == 400
+        runs, counted = passwords.runs, await hits(running)
+        refused = await login(guesser, "one-more@example.org", "a guess at it")
+        assert refused.status_code == 429 and "retry-after" in refused.headers
+        assert (passwords.runs, await hits(running)) == (runs, counted)
+
+
+async def test_a_good_login_clears_the_accounts_failures(
+    shop: tuple[LiveShop, CountingPasswords],
+) -> None:
+    running, _ = shop
+    async with running.client(headers={"Accept": "text/html"}) as shopper:
+        await register(shopper)
+        await shopper.post("/logout", data={"csrf_token": _csrf((await shopper.get("/")).text)})
+        for _ in range(LOGIN_ACCOUNT.limit - 1):
+            assert (await login(shopper, "ada@example.org", WRONG)).status_code == 400
+        assert (await login(shopper)).status_code == 303
+        await shopper.post("/logout", data={"csrf_token": _csrf((await shopper.get("/")).text)})
+        for _ in range(LOGIN_ACCOUNT.limit - 1):
+            assert (await login(shopper, "ada@example.org", WRONG + "?")).status_code == 400
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match
+    return match.group(1)
+
+
+def _same_page(html: str) -> str:
+    return re.sub(r'name="csrf_token" value="[^"]+"', "", html)
+
+
+async def test_registering_a_known_address_answers_exactly_as_a_new_one(
+    shop: tuple[LiveShop, CountingPasswords],
+) -> None:
+    running, passwords = shop
+    async with running.client(headers={"Accept": "text/html"}) as owner:
+        await register(owner, "known@example.org")
+
+    answers = []
+    for email in ("known@example.org", "new@example.org"):
+        async with running.client(headers={"Accept": "text/html"}) as visitor:
+            runs = passwords.runs
+            answer = await submit_registration(visitor, email, "a brand new password")
+            assert passwords.runs == runs + 1  # one hash either way: no timing tell
+            landing = await visitor.get(answer.headers["location"])
+            answers.append(
+                (
+                    answer.status_code,
+                    answer.headers["location"],
+                    sorted(visitor.cookies.keys()),
+                    landing.status_code,
+                    _same_page(landing.text),
+                )
+            )
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 303 and "Log in below" in answers[0][4]
+
+    async with running.client(headers={"Accept": "text/html"}) as check:
+        # The known account kept its password; the new one got the password it chose.
+        assert (await login(check, "known@example.org", "a brand new password")).status_code == 400
+        assert (await login(check, "known@example.org", PASSWORD)).status_code == 303
+    async with running.client(headers={"Accept": "text/html"}) as check:
+        assert (await login(check, "new@example.org", "a brand new password")).status_code == 303
+
+
+async def test_registrations_from_one_address_are_limited(
+    shop: tuple[LiveShop, CountingPasswords],
+) -> None:
+    running, passwords = shop
+    async with running.client(headers={"Accept": "text/html"}) as flood:
+        for n in range(REGISTER_ADDRESS.limit):
+            answer = await submit_registration(flood, f"bot{n}@example.org")
+            assert answer.status_code == 303
+        runs = passwords.runs
+        before = await snapshot(running.app.state.db)
+        refused = await submit_registration(flood, "bot-one-more@example.org")
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+        assert passwords.runs == runs
+        assert await snapshot(running.app.state.db) == before
+    async with running.app.state.db.transaction() as session:
+        count = await session.scalar(select(func.count()).select_from(Account))
+    assert count == REGISTER_ADDRESS.limit
+
+
+async def test_a_forged_login_form_spends_no_argon2(
+    shop: tuple[LiveShop, CountingPasswords],
+) -> None:
+    running, passwords = shop
+    async with running.client(headers={"Accept": "text/html"}) as forger:
+        await forger.get("/login")
+        answer = await forger.post(
+            "/login", data={"email": "ada@example.org", "password": "x" * 12, "csrf_token": "no"}
+        )
+        assert answer.status_code == 403
+    assert passwords.runs == 0 and await hits(running) == 0

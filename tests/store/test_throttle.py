@@ -1,0 +1,73 @@
+"""The database throttle: a quota per key, a wait that says how long, a retention rule."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from store import Database
+from store.throttle import (
+    RETENTION,
+    Quota,
+    ThrottleHit,
+    check,
+    count_hits,
+    forget,
+    purge_throttle_hits,
+    record,
+    wait_for,
+)
+from tests.scale.test_metrics import samples
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+GUESSES = Quota("test-guesses", 3, timedelta(minutes=10))
+ADDRESS = Quota("test-address", 5, timedelta(minutes=1))
+
+
+async def test_the_quota_counts_per_key_and_says_how_long_to_wait(db: Database) -> None:
+    async with db.transaction() as session:
+        for minute in range(3):
+            await check(session, [(GUESSES, "ada@example.org")], NOW + timedelta(minutes=minute))
+            await record(session, [(GUESSES, "ada@example.org")], NOW + timedelta(minutes=minute))
+        later = NOW + timedelta(minutes=4)
+        over = await wait_for(session, [(GUESSES, "ada@example.org")], later)
+        assert over is not None and over.quota is GUESSES
+        assert over.retry_after == 6 * 60  # the oldest hit leaves the window at minute 10
+        assert await wait_for(session, [(GUESSES, "bob@example.org")], later) is None
+        assert await wait_for(session, [(GUESSES, "ada@example.org")], NOW + GUESSES.window) is None
+        # The longest wait of several checks is the answer.
+        both = await wait_for(session, [(ADDRESS, "1.2.3.4"), (GUESSES, "ada@example.org")], later)
+        assert both is not None and both.quota is GUESSES
+
+
+async def test_keys_are_kept_only_as_digests_and_forget_clears_one_key(db: Database) -> None:
+    async with db.transaction() as session:
+        await record(session, [(GUESSES, "ada@example.org"), (ADDRESS, "192.0.2.7")], NOW)
+        buckets = (await session.scalars(select(ThrottleHit.bucket))).all()
+        assert all("ada" not in b and "192.0.2.7" not in b for b in buckets)
+        assert all(len(b) <= 64 for b in buckets)
+        await forget(session, [(GUESSES, "ada@example.org")])
+        assert await count_hits(session) == 1
+
+
+async def test_hits_older_than_every_window_are_purged(db: Database) -> None:
+    async with db.transaction() as session:
+        await record(session, [(GUESSES, "old")], NOW - RETENTION - timedelta(seconds=1))
+        await record(session, [(GUESSES, "recent")], NOW - timedelta(minutes=1))
+        assert await purge_throttle_hits(session, now=NOW) == 1
+        assert await count_hits(session) == 1
+
+
+def test_a_quota_window_must_fit_the_retention() -> None:
+    with pytest.raises(ValueError, match="window"):
+        Quota("too-long", 1, RETENTION)
+
+
+async def test_metrics_show_the_throttle_table(client: httpx.AsyncClient, db: Database) -> None:
+    async with db.transaction() as session:
+        await record(session, [(GUESSES, "a"), (GUESSES, "b")])
+    values = samples((await client.get("/metrics")).text)
+    assert values["rose_cart_throttle_hits"] == 2
