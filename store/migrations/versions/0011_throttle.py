@@ -1,7 +1,7 @@
 """throttle: counted events of login, register and checkout, shared by every process
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-28
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 
 import store.base
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
