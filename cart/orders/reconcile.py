@@ -9,8 +9,9 @@ and moves the state machine in one transaction:
   order was already void (expired, failed, cancelled), the money came late: the order
   goes to refund_requested instead, and the next reconciler step refunds it.
 - PAID but not matching: nothing moves; the order is flagged for the operator.
-- EXPIRED, or still unpaid past `valid_until` (plus a grace for clock skew): expired,
-  claims released, `OrderCancelled` published.
+- EXPIRED, or still unpaid past `valid_until` (plus a grace for clock skew), or a
+  checkout the provider no longer knows (404: it can never be paid): expired, claims
+  released, `OrderCancelled` published. Nothing stays pending.
 - FAILED is not final (the shopper may retry on the hosted page): only noted.
 
 `reconcile_pending` is the background step: it reconciles pending orders (lost
@@ -42,6 +43,7 @@ from cart.orders.orders import (
 )
 from cart.orders.states import ClaimState, OrderStatus
 from payments import Checkout, CheckoutStatus, PaymentError, PaymentProvider, ProviderUnavailable
+from payments.exceptions import NotFound
 from payments.provider import TransactionStatus
 from store import Database, utcnow
 
@@ -51,6 +53,10 @@ REFUND_LEASE = timedelta(minutes=2)
 POLL_AFTER = timedelta(minutes=2)  # lost-webhook polling starts this long after checkout
 MAX_REFUND_ATTEMPTS = 5  # transient provider failures; then the operator takes over
 EXPIRED_NOTE = "The time to pay ran out, so the order was cancelled."
+VANISHED_NOTE = (
+    "The payment page for this order no longer exists, so the order was cancelled. "
+    "No payment was taken."
+)
 
 
 def mismatch(order: ShopOrder, checkout: Checkout) -> str | None:
@@ -110,16 +116,23 @@ async def apply_checkout(
                 transaction_id=checkout.transaction_id,
             )
         return OrderStatus((await get_order(session, order_id)).status)
-    if order.status == OrderStatus.PENDING and (
-        checkout.status is CheckoutStatus.EXPIRED or now > order.valid_until + EXPIRY_GRACE
-    ):
+    if checkout.status is CheckoutStatus.EXPIRED or now > order.valid_until + EXPIRY_GRACE:
+        return await expire(session, order_id, local_actor, now, EXPIRED_NOTE)
+    return OrderStatus(order.status)
+
+
+async def expire(
+    session: AsyncSession, order_id: int, local_actor: LocalActor, now: datetime, note: str
+) -> OrderStatus:
+    """A pending order expires through the one void path; the order's status after."""
+    if (await get_order(session, order_id)).status == OrderStatus.PENDING:
         await void_order(
             session,
-            order.id,
+            order_id,
             OrderStatus.EXPIRED,
             local_actor,
-            note=EXPIRED_NOTE,
-            shopper_note=EXPIRED_NOTE,
+            note=note,
+            shopper_note=note,
             now=now,
         )
     return OrderStatus((await get_order(session, order_id)).status)
@@ -145,21 +158,24 @@ async def reconcile(
         expired = moment > order.valid_until + EXPIRY_GRACE
     if checkout_id is None:
         if status is OrderStatus.PENDING and expired:
-            async with db.transaction() as session:
-                await void_order(
-                    session,
-                    order_id,
-                    OrderStatus.EXPIRED,
-                    local_actor,
-                    note=EXPIRED_NOTE,
-                    shopper_note=EXPIRED_NOTE,
-                    now=moment,
-                )
-                return OrderStatus((await get_order(session, order_id)).status)
+            return await _expire(db, order_id, local_actor, moment, EXPIRED_NOTE)
         return status
-    checkout = await provider.fetch_checkout(checkout_id)
+    try:
+        checkout = await provider.fetch_checkout(checkout_id)
+    except NotFound:
+        # The provider lost the checkout (a sandbox restart; SumUp purges old ones): it
+        # can never be paid, so the order expires like any other.
+        log.warning("checkout unknown to the provider", extra={"order": order_id})
+        return await _expire(db, order_id, local_actor, moment, VANISHED_NOTE)
     async with db.transaction() as session:
         return await apply_checkout(session, order_id, checkout, local_actor, moment)
+
+
+async def _expire(
+    db: Database, order_id: int, local_actor: LocalActor, now: datetime, note: str
+) -> OrderStatus:
+    async with db.transaction() as session:
+        return await expire(session, order_id, local_actor, now, note)
 
 
 @dataclass

@@ -158,6 +158,12 @@ class Ledger:
                 self._by_reference.pop((oldest.owner, oldest.merchant_code, oldest.reference))
             return checkout
 
+    def forget(self) -> None:
+        """Lose every checkout, as a restart of the sandbox does (the books live in memory)."""
+        with self._lock:
+            self._checkouts.clear()
+            self._by_reference.clear()
+
     def get(self, checkout_id: str, owner: str | None = None) -> SandboxCheckout:
         """A checkout by id; with ``owner`` (an API call), only one that key created."""
         with self._lock:

@@ -3,12 +3,15 @@ sandbox's hosted page (mounted on the cart's own origin), and the operator's ref
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 from sqlalchemy import select
 
 from cart.catalog.models import key_for
 from cart.orders.models import ShopOrder
 from cart.orders.reconcile import reconcile_pending
+from payments.sandbox.state import Sandbox
 from tests.cart.web_support import csrf_token
 from tests.demo.conftest import Coop
 from tests.payments.support import press
@@ -57,8 +60,10 @@ async def buy(coop: Coop, shopper: httpx.AsyncClient, page_key: str) -> ShopOrde
     return await latest_order(coop)
 
 
-def sandbox(coop: Coop):  # type: ignore[no-untyped-def]
-    return coop.cart.state.payments.sandbox.state.sandbox
+def sandbox(coop: Coop) -> Sandbox:
+    """The SumUp sandbox mounted on the cart's origin."""
+    found: Sandbox = coop.cart.state.payments.sandbox.state.sandbox
+    return found
 
 
 async def latest_order(coop: Coop) -> ShopOrder:
@@ -69,10 +74,21 @@ async def latest_order(coop: Coop) -> ShopOrder:
 
 
 async def run_reconciler(coop: Coop) -> None:
-    """One step of the payment reconciler (refunds, expiry), then the co-op settles."""
+    """One step of the payment reconciler (refunds, lost webhooks, expiry), then the
+    co-op settles. Pending orders are asked about once they are a few minutes old:
+    `backdate` them first."""
     state = coop.cart.state
     await reconcile_pending(state.db, state.payments.client, state.actor)
     await coop.settle()
+
+
+async def backdate(coop: Coop, order_id: int, by: timedelta) -> None:
+    """Make the order `by` older (placed and due that much earlier)."""
+    async with coop.cart_db.transaction() as session:
+        order = await session.get(ShopOrder, order_id)
+        assert order is not None
+        order.created_at -= by
+        order.valid_until -= by
 
 
 async def venue_page(coop: Coop) -> str:

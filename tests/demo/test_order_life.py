@@ -3,18 +3,31 @@ order, the calendar and the market hear about, and act on."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import orjson
 from sqlalchemy import select
 
+from cart.orders.checkout import PAYMENT_WINDOW
 from cart.orders.orders import transition
 from cart.orders.states import OrderStatus
 from inbox.models import InboxActivity
 from outbox.models import OutboxActivity
 from tests.demo.conftest import Coop
-from tests.demo.shopping import add, buy, entry, run_reconciler, venue_key, venue_page
+from tests.demo.shopping import (
+    add,
+    backdate,
+    buy,
+    check_out,
+    entry,
+    latest_order,
+    run_reconciler,
+    sandbox,
+    venue_key,
+    venue_page,
+)
 
 
 async def sent(coop: Coop, kind: str) -> list[dict[str, Any]]:
@@ -53,3 +66,43 @@ async def test_refunding_a_paid_class_frees_the_seat_at_the_calendar(followed: C
         (entry(coop, "pottery"), 1)
     ]
     assert await calendar_heard(coop, "OrderRefunded") == ["OrderRefunded"]
+
+
+async def test_an_order_whose_sandbox_checkout_vanished_expires_and_the_seat_is_freed(
+    followed: Coop,
+) -> None:
+    coop = followed
+    async with httpx.AsyncClient(base_url=coop.urls["cart"], timeout=30) as shopper:
+        assert (await add(shopper, entry(coop, "pottery"))).status_code == 303
+        to_pay = await check_out(shopper, venue_key(coop))
+        assert to_pay.status_code == 303
+        await coop.settle()
+        assert "1 of 2 seats left" in await venue_page(coop), "the calendar holds the seat"
+        order = await latest_order(coop)
+
+        sandbox(coop).ledger.forget()  # the demo restarted: its checkouts are gone
+        await backdate(coop, order.id, timedelta(minutes=5))
+        await run_reconciler(coop)
+
+        order = await latest_order(coop)
+        assert order.status == "expired"
+        assert "2 of 2 seats left" in await venue_page(coop)
+        assert await calendar_heard(coop, "OrderCancelled") == ["OrderCancelled"]
+        page = (await shopper.get(f"/orders/{order.number}")).text
+        assert "no longer exists" in page and "Pay now" not in page
+
+
+async def test_a_pending_order_past_its_payment_window_is_never_offered_for_payment(
+    followed: Coop,
+) -> None:
+    coop = followed
+    async with httpx.AsyncClient(base_url=coop.urls["cart"], timeout=30) as shopper:
+        assert (await add(shopper, entry(coop, "pottery"))).status_code == 303
+        assert (await check_out(shopper, venue_key(coop))).status_code == 303
+        order = await latest_order(coop)
+        page = (await shopper.get(f"/orders/{order.number}")).text
+        assert "Pay now" in page and "kept for you until" in page
+        await backdate(coop, order.id, PAYMENT_WINDOW + timedelta(seconds=1))
+        for url in (f"/orders/{order.number}", f"/checkout/return?order={order.number}"):
+            page = (await shopper.get(url)).text
+            assert "Pay now" not in page and "time to pay" in page.lower(), url
