@@ -59,12 +59,21 @@ class Peer:
         await response(scope, receive, send)
 
 
-@asynccontextmanager
-async def running(app: Any) -> AsyncIterator[str]:
-    """Serve `app` with uvicorn on a free loopback port; yields its base URL."""
+def free_socket() -> socket.socket:
+    """A socket bound to a free port on 127.0.0.1, not yet listening."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@asynccontextmanager
+async def running(app: Any, sock: socket.socket | None = None) -> AsyncIterator[str]:
+    """Serve `app` with uvicorn on `sock` (a free loopback port if none); yields its base URL.
+
+    Pass a socket from `free_socket()` when the app must know its own URL before it runs.
+    """
+    sock = sock or free_socket()
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, lifespan="off", ws="none", log_level="warning", access_log=False)
     server = uvicorn.Server(config)

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 
 from service.app import create_app
 from service.settings import Peer, Settings
 from store import Database
+from tests.actor.loopback import free_socket, running
 from tests.conftest import TEST_SECRET
 from tests.support.peers import RemotePeer, remote_peer
 
@@ -66,9 +64,7 @@ async def served(
     inbox_settings_extra: dict[str, object],
     extra_peers: tuple[Peer, ...],
 ) -> AsyncIterator[Served]:
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock = free_socket()
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     settings = Settings(
         base_url=base_url,
@@ -81,14 +77,5 @@ async def served(
         **inbox_settings_extra,  # type: ignore[arg-type]
     )
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started:
-            await asyncio.sleep(0.01)
-        try:
-            yield Served(app, base_url, db)
-        finally:
-            server.should_exit = True
-            await task
-            sock.close()
+    async with app.router.lifespan_context(app), running(app, sock):
+        yield Served(app, base_url, db)
