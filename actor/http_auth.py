@@ -14,7 +14,8 @@ from collections.abc import Callable, Generator
 
 import httpx
 
-from actor.schemes import SchemeMemory, origin_of
+from actor.origin import origin_of
+from actor.schemes import SchemeMemory
 from actor.signatures import Message, Scheme, SigningKey, sign_request
 
 _REFUSED = frozenset({401, 403})

@@ -28,7 +28,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from actor.exceptions import FetchError
 from actor.fetch import Fetched, Fetcher, FetchResult, Gone
 from actor.multibase import ed25519_from_multikey
-from actor.remote_keys import keys_of, load_pem, origin, shared_inbox
+from actor.origin import same_origin
+from actor.remote_keys import keys_of, load_pem, shared_inbox
 from actor.signature_types import PublicKey
 from actor.verification import RemoteKey
 from store import Base, Database, utcnow
@@ -314,7 +315,7 @@ class RemoteActors:
         if not isinstance(owner, str) or owner == result.url:
             log.warning("the key document %s names no owner actor", result.url)
             return
-        if origin(owner) != origin(key_id):
+        if not same_origin(owner, key_id):
             log.warning("key %s claims an owner on another origin: %s", key_id, owner)
             return
         actor = await self._fetch(owner)

@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from actor.multibase import ed25519_from_multikey
+from actor.origin import same_origin
 from actor.signature_types import PublicKey
 
 # An actor document is capped at 1 MiB by the fetcher; this caps what one actor may make
@@ -46,7 +46,7 @@ def _own(entry: dict[str, Any], ap_id: str, owner_field: str) -> bool:
     return (
         isinstance(key_id, str)
         and entry.get(owner_field, ap_id) == ap_id
-        and origin(key_id) == origin(ap_id)
+        and same_origin(key_id, ap_id)
     )
 
 
@@ -91,8 +91,3 @@ def load_pem(pem: str) -> PublicKey | None:
     except ValueError:
         return None
     return key if isinstance(key, PublicKey) else None
-
-
-def origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme.lower(), parts.netloc.lower()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from sqlalchemy import String, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -29,12 +28,6 @@ class PeerSignatureScheme(Base):
     origin: Mapped[str] = mapped_column(String(255), primary_key=True)
     scheme: Mapped[str] = mapped_column(String(16), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
-
-
-def origin_of(url: str) -> str:
-    """`scheme://host[:port]`, lower-cased: what a scheme is remembered for."""
-    parts = urlsplit(url)
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
 
 
 class SchemeMemory:

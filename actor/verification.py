@@ -25,10 +25,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Protocol, runtime_checkable
-from urllib.parse import urlsplit
 
 from actor.digests import DigestCheck, check_content_digest, check_digest
 from actor.exceptions import ActorError, MalformedSignature, MissingComponent
+from actor.origin import same_origin
 from actor.signatures import (
     Message,
     ParsedSignature,
@@ -167,8 +167,7 @@ def accept_signature(method: str) -> str:
 
 def key_origin_matches(key_id: str, actor_id: str) -> bool:
     """Whether the key lives on the actor's origin (scheme, host and port)."""
-    key, actor = urlsplit(key_id), urlsplit(actor_id)
-    return (key.scheme.lower(), key.netloc.lower()) == (actor.scheme.lower(), actor.netloc.lower())
+    return same_origin(key_id, actor_id)
 
 
 def check_signer(result: Verified, actor_id: str) -> VerificationResult:

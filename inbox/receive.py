@@ -18,6 +18,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from actor.origin import same_origin
 from actor.starlette_adapter import verify_starlette_request
 from actor.verification import (
     KeyResolver,
@@ -51,11 +52,6 @@ class Kind:
     activity_type: str
     object_type: str | None
     object_ids: tuple[str, ...]  # ids the activity creates, changes or deletes
-
-
-def same_origin(a: str, b: str) -> bool:
-    x, y = urlsplit(a), urlsplit(b)
-    return (x.scheme.lower(), x.netloc.lower()) == (y.scheme.lower(), y.netloc.lower())
 
 
 def kind_of(activity: Any) -> Kind:

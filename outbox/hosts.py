@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actor.schemes import origin_of
+from actor.origin import origin_of
 from outbox.models import DeliveryHost, OutboxDelivery
 from outbox.schedule import UNAVAILABLE_AFTER, breaker_open_for
 from outbox.states import DeliveryState

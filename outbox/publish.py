@@ -24,8 +24,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actor.identity import LocalActor
+from actor.origin import origin_of
 from actor.remote import RemoteActorRow
-from actor.schemes import origin_of
 from outbox.exceptions import InvalidActivity
 from outbox.models import Follower, OutboxActivity, OutboxAudience, OutboxDelivery
 from outbox.states import DeliveryState, FollowerState

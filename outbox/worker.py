@@ -35,8 +35,9 @@ from actor.guard import guarded_transport
 from actor.http_auth import SignatureAuth
 from actor.identity import user_agent as product_user_agent
 from actor.negotiation import AS2
+from actor.origin import origin_of
 from actor.remote import RemoteActorRow, RemoteActors
-from actor.schemes import load_memory, origin_of
+from actor.schemes import load_memory
 from outbox.hosts import hold_for_unavailable_hosts, host_failures
 from outbox.queue import Claimed, Result, bodies, claim, extend_leases, resolved
 from outbox.recorder import OutcomeLog

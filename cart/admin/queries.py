@@ -15,7 +15,8 @@ from sqlalchemy import Date, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from actor.schemes import PeerSignatureScheme, origin_of
+from actor.origin import origin_of
+from actor.schemes import PeerSignatureScheme
 from cart.orders.models import OrderStatusChange, ShopOrder, order_id_from_number
 from cart.orders.states import OrderStatus
 from inbox import log as inbox_log

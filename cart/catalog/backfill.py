@@ -18,12 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from actor.exceptions import FetchError
 from actor.fetch import Fetched, Fetcher
+from actor.origin import same_origin
 from cart.catalog.mirror import Outcome, location_of, upsert_object
 from store import Database, utcnow
 from vocab.exceptions import ValidationError
@@ -73,17 +73,12 @@ class _Page:
     failed: int = 0
 
 
-def _same_origin(a: str, b: str) -> bool:
-    x, y = urlsplit(a), urlsplit(b)
-    return (x.scheme.lower(), x.netloc.lower()) == (y.scheme.lower(), y.netloc.lower())
-
-
 class _Reader:
     def __init__(self, fetcher: Fetcher, auth: httpx.Auth | None, actor: str) -> None:
         self.fetcher, self.auth, self.actor = fetcher, auth, actor
 
     async def document(self, url: str) -> dict[str, Any]:
-        if not _same_origin(url, self.actor):
+        if not same_origin(url, self.actor):
             raise FetchError(url, f"{url} is not on the origin of {self.actor}")
         fetched = await self.fetcher.fetch(url, auth=self.auth)
         if not isinstance(fetched, Fetched):

@@ -15,11 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from actor.origin import same_origin
 from cart.catalog.models import ENTRY, PRODUCT, CatalogItem, CatalogPage, key_for
 from cart.money import Money
 from vocab.model import CalendarEntry, CatalogObject, Page
@@ -104,14 +104,9 @@ def unavailable_reason(item: CatalogItem, now: datetime) -> str | None:
     return None
 
 
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme.lower(), parts.netloc.lower()
-
-
 def owned_by(obj: CatalogObject, sender: str) -> bool:
     """The object's id is on the sender's origin and it is attributed to the sender."""
-    return _origin(obj.id) == _origin(sender) and obj.attributed_to == sender
+    return same_origin(obj.id, sender) and obj.attributed_to == sender
 
 
 def location_of(node: Mapping[str, Any] | None) -> str | None:

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 from itsdangerous import BadData, URLSafeTimedSerializer
 from jinja2 import Environment
 from starlette.requests import Request
 
+from actor.origin import web_origin_of
 from cart.identity.accounts import Passwords
 from cart.identity.sessions import SessionCookies
 from cart.web.csrf import CsrfTokens
@@ -33,13 +33,6 @@ class SettingsLike(Protocol):
 NOTICE_COOKIE = "rose_cart_notice"
 _NOTICE_SALT = "rose-cart.notice.v1"
 _NOTICE_MAX_AGE = 300
-
-
-def origin_of(iri: str) -> str | None:
-    parts = urlsplit(iri)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
-    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 @dataclass
@@ -72,7 +65,7 @@ def build_config(settings: SettingsLike, passwords: Passwords | None = None) -> 
     secret = settings.secret()
     secure = settings.base_url.startswith("https://")
     peers: Iterable[Any] = getattr(settings, "peers", ()) or ()
-    origins = {origin_of(getattr(peer, "actor_id", "")) for peer in peers}
+    origins = {web_origin_of(getattr(peer, "actor_id", "")) for peer in peers}
     return WebConfig(
         base_url=settings.base_url,
         secure=secure,

@@ -21,7 +21,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from actor.http_auth import SignatureAuth
-from actor.schemes import SchemeMemory, load_memory, origin_of, remembered_scheme, save_learned
+from actor.origin import origin_of
+from actor.schemes import SchemeMemory, load_memory, remembered_scheme, save_learned
 from actor.signatures import Message, Scheme, SigningKey
 from actor.starlette_adapter import verify_starlette_request
 from actor.verification import Rejected, RemoteKey, Verified, problem_for, verify_request
