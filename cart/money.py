@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 
 from cart.exceptions import CurrencyMismatch, InvalidMoney
 from vocab.model import MonetaryAmount
-from vocab.money import currency_minor_units, format_amount, is_currency
+from vocab.money import finer_than_the_currency, format_amount, is_currency, minor_unit
 
 SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
 
@@ -88,15 +88,16 @@ class Money:
 
     def quantized(self) -> Decimal:
         """The amount padded to the currency's minor unit: 3.5 GBP -> 3.50."""
-        places = currency_minor_units().get(self.currency)
-        if places is None:
+        places = minor_unit(self.currency)
+        if places is None or finer_than_the_currency(self.amount, self.currency):
+            # More precision than the minor unit (a peer may send 6 places): never round
+            # money away silently; show it all.
             return self.amount
-        exponent = self.amount.as_tuple().exponent
-        if isinstance(exponent, int) and exponent >= -places:
-            return self.amount.quantize(Decimal(1).scaleb(-places))
-        # More precision than the minor unit (a peer may send 6 places): never round
-        # money away silently; show it all.
-        return self.amount
+        return self.amount.quantize(Decimal(1).scaleb(-places))
+
+    def finer_than_its_currency(self) -> bool:
+        """More decimals than the currency has (3.505 GBP): it cannot be charged."""
+        return finer_than_the_currency(self.amount, self.currency)
 
     def plain(self) -> str:
         """ "3.50": the amount without a symbol (forms, wire)."""

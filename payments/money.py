@@ -9,39 +9,23 @@ how orders and payments drift apart.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal, InvalidOperation
+from functools import cache
+from pathlib import Path
 
 from payments.exceptions import InvalidAmount
 
-# ISO 4217 minor units that differ from 2 (source: the ISO 4217 list maintained by SIX,
-# "List one: currency, code and minor unit"). Funds codes (CLF, UYW) included for
-# completeness; currencies not listed here use 2.
-_MINOR_UNITS: dict[str, int] = {
-    **dict.fromkeys(
-        (
-            "BIF",
-            "CLP",
-            "DJF",
-            "GNF",
-            "ISK",
-            "JPY",
-            "KMF",
-            "KRW",
-            "PYG",
-            "RWF",
-            "UGX",
-            "UYI",
-            "VND",
-            "VUV",
-            "XAF",
-            "XOF",
-            "XPF",
-        ),
-        0,
-    ),
-    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
-    **dict.fromkeys(("CLF", "UYW"), 4),
-}
+# ISO 4217 minor units: the project's one table, vocab/iso4217.json (its source is
+# recorded in the file). Read by path, not through vocab: payments imports nothing of
+# ours (docs/design.md). Codes without a minor unit (gold, SDR) or unknown use 2.
+ISO4217 = Path(__file__).resolve().parent.parent / "vocab" / "iso4217.json"
+
+
+@cache
+def _minor_units() -> dict[str, int | None]:
+    units: dict[str, int | None] = json.loads(ISO4217.read_text(encoding="utf-8"))["minor_units"]
+    return units
 
 
 def check_currency(currency: str) -> str:
@@ -59,7 +43,8 @@ def check_currency(currency: str) -> str:
 
 def minor_unit(currency: str) -> int:
     """How many decimals an amount in ``currency`` may have (ISO 4217 minor unit)."""
-    return _MINOR_UNITS.get(check_currency(currency), 2)
+    places = _minor_units().get(check_currency(currency))
+    return 2 if places is None else places
 
 
 def quantum(currency: str) -> Decimal:

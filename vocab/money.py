@@ -1,8 +1,10 @@
-"""Money on the wire: a decimal string amount and an ISO 4217 currency code.
+"""Money on the wire, and the ISO 4217 facts: codes, minor units, "finer than the currency".
 
 The code list (``iso4217.json``) is ISO 4217 List One as republished by the
 datasets/currency-codes project (source and commit recorded in the file); Python has
-no such list built in.
+no such list built in. It is the project's one table of currencies: the shop reads it
+through this module, and payments/money.py reads the same file at the provider edge
+(payments imports nothing of ours, docs/design.md).
 """
 
 from __future__ import annotations
@@ -23,6 +25,20 @@ def currency_minor_units() -> dict[str, int | None]:
     text = resources.files("vocab").joinpath("iso4217.json").read_text(encoding="utf-8")
     units: dict[str, int | None] = json.loads(text)["minor_units"]
     return units
+
+
+def minor_unit(currency: str) -> int | None:
+    """How many decimals `currency` has (2 for EUR, 0 for JPY); None when ISO 4217 gives
+    none (gold, SDR) or the code is unknown."""
+    return currency_minor_units().get(currency)
+
+
+def finer_than_the_currency(amount: Decimal, currency: str) -> bool:
+    """Whether `amount` has more decimals than `currency` has (3.505 GBP): such an amount
+    cannot be charged. Trailing zeros do not count (3.500 GBP is 3.50 GBP)."""
+    places = minor_unit(currency)
+    exponent = amount.normalize().as_tuple().exponent
+    return places is not None and isinstance(exponent, int) and -exponent > places
 
 
 def is_currency(code: str) -> bool:

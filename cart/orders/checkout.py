@@ -38,7 +38,6 @@ from cart.orders.models import CheckoutToken, ShopOrder, ShopOrderItem
 from cart.orders.orders import announce_created, record
 from cart.orders.states import ClaimState, OrderStatus
 from store import utcnow
-from vocab.money import currency_minor_units
 
 PAYMENT_WINDOW = timedelta(minutes=30)  # SumUp checkout valid_until, and our expiry
 # A tab submitted this long after its page cart was checked out is shown that order.
@@ -128,16 +127,6 @@ async def checkout_token_for(
     return row.token
 
 
-def _finer_than_the_currency(price: Money) -> bool:
-    """A price with more decimals than its currency has (3.505 GBP) cannot be charged."""
-    places = MINOR_UNITS.get(price.currency)
-    exponent = price.amount.normalize().as_tuple().exponent  # 3.500 counts as 3.5
-    return places is not None and isinstance(exponent, int) and -exponent > places
-
-
-MINOR_UNITS = currency_minor_units()
-
-
 def _problems(page: PageCart) -> list[Problem]:
     problems = [
         Problem(line.message or "Please check this line.", line.id, line.item.name)
@@ -152,7 +141,7 @@ def _problems(page: PageCart) -> list[Problem]:
             line.item.name,
         )
         for line in page.ok_lines
-        if _finer_than_the_currency(line.current_price)
+        if line.current_price.finer_than_its_currency()
     ]
     if not problems and len(sum_by_currency(line.line_total for line in page.lines)) > 1:
         problems.append(

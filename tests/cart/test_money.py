@@ -28,6 +28,15 @@ def test_more_precision_than_the_minor_unit_is_shown_not_rounded_away() -> None:
     assert Money.of("0.125", "GBP").plain() == "0.125"
 
 
+def test_trailing_zeros_are_not_precision_and_only_real_extra_digits_cannot_be_charged() -> None:
+    assert Money.of("3.500", "GBP").plain() == "3.50"
+    assert not Money.of("3.500", "GBP").finer_than_its_currency()
+    assert Money.of("3.505", "GBP").finer_than_its_currency()
+    assert Money.of("1.5", "JPY").finer_than_its_currency()
+    assert not Money.of("1.005", "KWD").finer_than_its_currency()
+    assert not Money.of("1.23456", "XAU").finer_than_its_currency()  # no minor unit
+
+
 def test_adding_two_currencies_is_refused() -> None:
     with pytest.raises(CurrencyMismatch):
         Money.of("1", "GBP") + Money.of("1", "EUR")
