@@ -124,6 +124,7 @@ def bare_app() -> Any:
             end_time=None,
             location=None,
             entry_state=None,
+            time_zone=None,
             withdrawn=False,
             unavailable_reason=None,
         )

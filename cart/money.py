@@ -2,8 +2,9 @@
 
 Adding or comparing amounts in two currencies raises `CurrencyMismatch` instead of
 producing a number that means nothing; sums over mixed currencies go through
-`sum_by_currency`, which keeps one total per currency. Display formatting knows the
-symbols of the currencies the co-op uses and falls back to "3.50 XYZ".
+`sum_by_currency`, which keeps one total per currency. Display formatting is Babel's
+(cart/locale.py): "£3.50", "CHF3.50"; it pads to the currency's minor unit and never
+rounds finer amounts away.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from cart.exceptions import CurrencyMismatch, InvalidMoney
+from cart.locale import spoken_money
 from vocab.model import MonetaryAmount
 from vocab.money import finer_than_the_currency, format_amount, is_currency, minor_unit
-
-SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -104,13 +104,8 @@ class Money:
         return format_amount(self.quantized())
 
     def format(self) -> str:
-        """For people: "£3.50", "€12.00", "-$1.00", or "3.50 CHF" without a known symbol."""
-        text = format_amount(abs(self.quantized()))
-        sign = "-" if self.amount < 0 else ""
-        symbol = SYMBOLS.get(self.currency)
-        if symbol is None:
-            return f"{sign}{text} {self.currency}"
-        return f"{sign}{symbol}{text}"
+        """For people: "£3.50", "€12.00", "-US$1.00", "CHF3.50" (the shop's locale)."""
+        return spoken_money(self.quantized(), self.currency)
 
     def __str__(self) -> str:
         return self.format()

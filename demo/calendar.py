@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,6 +55,7 @@ from vocab.model import (
 
 log = logging.getLogger("rose_cart.demo.calendar")
 VENUES = {"old-school": "The Old School Hall"}
+VENUE_ZONE = ZoneInfo("Europe/London")  # published on each entry as rose:timeZone
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,7 @@ def entry_value(site: Site, row: DemoEntry, left: int) -> CalendarEntry:
         start_time=row.starts_at,
         end_time=row.ends_at,
         entry_state="available",
+        time_zone=VENUE_ZONE.key,
         available=True,
         stock=left,
         published=row.published_at,
@@ -154,9 +157,11 @@ async def seed_calendar(session: AsyncSession, site: Site) -> None:
     """The demo entries, dated from the first start so they are always ahead of us."""
     if (await session.execute(select(DemoEntry.id).limit(1))).first() is not None:
         return
-    today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    today = utcnow().astimezone(VENUE_ZONE).date()
     for seed in SEEDS:
-        starts = today + timedelta(days=seed.days_ahead, hours=seed.start.hour)
+        # The class is at its hour in the venue's zone, whatever the season.
+        day = today + timedelta(days=seed.days_ahead)
+        starts = datetime.combine(day, seed.start, tzinfo=VENUE_ZONE).astimezone(UTC)
         session.add(
             DemoEntry(
                 id=seed.id,
@@ -348,7 +353,7 @@ async def entry_states(request: Request) -> Response:
 
 
 def _when(moment: datetime) -> str:
-    return moment.strftime("%a %d %b, %H:%M UTC")
+    return moment.astimezone(VENUE_ZONE).strftime("%a %d %b, %H:%M %Z")
 
 
 def calendar_routes() -> list[BaseRoute]:

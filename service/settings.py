@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -79,6 +80,10 @@ class Settings(BaseSettings):
         description="Deliveries a second each sender may make to our inbox (0: no limit).",
     )
     inbox_burst: int = Field(200, ge=1, description="How many deliveries a sender may burst.")
+    time_zone: str = Field(
+        "Europe/London",
+        description="IANA zone times are shown in when the calendar names none for its venue.",
+    )
     cart_max_age_days: int = Field(
         30, ge=1, description="Anonymous carts untouched this long are purged."
     )
@@ -99,6 +104,17 @@ class Settings(BaseSettings):
         if parts.path not in ("", "/") or parts.query or parts.fragment:
             raise ValueError(f"BASE_URL {value!r} must be an origin only, with no path")
         return value.rstrip("/")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _check_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"TIME_ZONE {value!r} is not an IANA time zone name like Europe/London"
+            ) from None
+        return value
 
     @field_validator("username")
     @classmethod

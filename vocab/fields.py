@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
+from zoneinfo import available_timezones
 
 from vocab.contexts import AS_NS, AS_PUBLIC, ROSE_NS
 from vocab.exceptions import ValidationError
@@ -161,6 +163,24 @@ def timestamp(node: Node, key: str, path: str) -> datetime | None:
     if parsed.tzinfo is None:
         raise ValidationError(at(path, key), "must carry a time zone (e.g. a trailing Z)")
     return parsed.astimezone(UTC)
+
+
+@cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def time_zone(node: Node, key: str, path: str) -> str | None:
+    """An IANA zone name; anything else (not a string, unknown, too long) reads as unsaid.
+
+    Liberal on purpose: a zone only changes how times are shown, and the reader of the
+    entry falls back to its own default zone, so a calendar with a newer zone database
+    than ours must not get its entries refused.
+    """
+    value = node.get(key)
+    if type(value) is not str or len(value) > 64 or value not in _known_zones():
+        return None
+    return value
 
 
 def money(node: Node, key: str, path: str, *, required: bool) -> MonetaryAmount | None:

@@ -216,6 +216,15 @@ TERMS: tuple[Term, ...] = (
         '"held"',
     ),
     Term(
+        "timeZone",
+        "property",
+        "string: an IANA time zone name",
+        "On a calendar entry: the zone of the venue, in which its times are shown to people "
+        "(`startTime` and `endTime` stay absolute instants).",
+        (("schema:scheduleTimezone", SCHEMA + "scheduleTimezone"),),
+        '"Europe/London"',
+    ),
+    Term(
         "paymentReference",
         "property",
         "string",

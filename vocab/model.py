@@ -78,6 +78,7 @@ class CalendarEntry(Offer):
     start_time: datetime | None = None
     end_time: datetime | None = None
     entry_state: str | None = None
+    time_zone: str | None = None  # the venue's IANA zone, for showing times to people
 
 
 @dataclass(frozen=True, kw_only=True)

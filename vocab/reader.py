@@ -209,6 +209,7 @@ def read_calendar_entry(node: Node, path: str) -> CalendarEntry:
         start_time=f.timestamp(node, "startTime", path),
         end_time=f.timestamp(node, "endTime", path),
         entry_state=f.choice(node, "entryState", path, ENTRY_STATES, required=False),
+        time_zone=f.time_zone(node, "timeZone", path),
     )
 
 

@@ -61,6 +61,7 @@ class ItemView:
     end_time: datetime | None
     location: str | None
     entry_state: str | None
+    time_zone: str | None  # the venue's zone; None: the shop's default
     withdrawn: bool
     unavailable_reason: str | None  # None: can be bought now
 
@@ -196,6 +197,7 @@ async def upsert_object(
         row.start_time, row.end_time = obj.start_time, obj.end_time
         row.entry_state = obj.entry_state
         row.location = location
+        row.time_zone = obj.time_zone
     row.updated_at = version if version is not None else row.updated_at
     row.received_at = now
     row.withdrawn_at = None
@@ -246,6 +248,7 @@ def item_view(row: CatalogItem, page: CatalogPage | None, now: datetime) -> Item
         end_time=row.end_time,
         location=row.location,
         entry_state=row.entry_state,
+        time_zone=row.time_zone,
         withdrawn=row.withdrawn_at is not None,
         unavailable_reason=unavailable_reason(row, now),
     )

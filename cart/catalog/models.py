@@ -87,6 +87,7 @@ class CatalogItem(Base):
     end_time: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     location: Mapped[str | None] = mapped_column(Text, nullable=True)
     entry_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the venue's
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

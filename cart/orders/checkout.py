@@ -203,6 +203,8 @@ async def place_order(
             currency=line.item.price.currency,
             quantity=line.quantity,
             claim_state=ClaimState.REQUESTED.value if line.item.kind == ENTRY else None,
+            start_time=line.item.start_time,
+            time_zone=line.item.time_zone,
         )
         for position, line in enumerate(page.lines)
     ]

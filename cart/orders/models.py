@@ -91,6 +91,9 @@ class ShopOrderItem(Base):
     currency: Mapped[str] = mapped_column(String(3))
     quantity: Mapped[int] = mapped_column(Integer)
     claim_state: Mapped[str | None] = mapped_column(String(16), nullable=True)  # entries only
+    # Entries only: when the class is, and the venue's zone to show it in.
+    start_time: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class OrderStatusChange(Base):

@@ -1,8 +1,8 @@
 """The web layer's start-up state, built once per app from the service's settings.
 
 cart/ may not import service/, so the settings object is read duck-typed: it needs
-`base_url`, `secret()` and `peers` (items with an `actor_id`). Everything derived from
-the secret (cookie signer, CSRF key, password hasher, templates) lives here, built on
+`base_url`, `secret()`, `peers` (items with an `actor_id`) and `time_zone`. Everything
+derived from the secret (cookie signer, CSRF key, password hasher, templates) lives here, built on
 first use and kept on `app.state.cart_web`; the lead may also build it in the lifespan
 with `configure_web(app.state)`.
 """
@@ -21,7 +21,7 @@ from actor.origin import web_origin_of
 from cart.identity.accounts import Passwords
 from cart.identity.sessions import SessionCookies
 from cart.web.csrf import CsrfTokens
-from cart.web.templating import build_environment
+from cart.web.templating import DEFAULT_ZONE, build_environment
 
 
 class SettingsLike(Protocol):
@@ -72,7 +72,7 @@ def build_config(settings: SettingsLike, passwords: Passwords | None = None) -> 
         cookies=SessionCookies(secret, secure=secure),
         csrf=CsrfTokens(secret),
         passwords=passwords or Passwords(),
-        templates=build_environment(),
+        templates=build_environment(getattr(settings, "time_zone", DEFAULT_ZONE)),
         notices=URLSafeTimedSerializer(secret, salt=_NOTICE_SALT),
         embedding_origins=frozenset(o for o in origins if o),
     )

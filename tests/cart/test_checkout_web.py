@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,8 +23,8 @@ from cart.web.checkout_routes import checkout_routes
 from cart.web.orders_routes import orders_routes
 from service.app import create_app
 from service.settings import Settings
-from tests.cart.catalog_factories import product
-from tests.cart.checkout_support import BAKERY_KEY, kinds, orders, published
+from tests.cart.catalog_factories import entry, product
+from tests.cart.checkout_support import BAKERY_KEY, VENUE_KEY, kinds, orders, published
 from tests.cart.web_support import (
     CHEAP_PASSWORDS,
     add,
@@ -244,3 +245,17 @@ async def test_orders_list_and_detail_show_items_totals_and_history(shop: Shop) 
     async with new_client(shop.app) as stranger:
         assert (await stranger.get("/orders/RA-000001")).status_code == 404
         assert "RA-000001" not in (await stranger.get("/orders")).text
+
+
+async def test_a_july_class_reads_19_bst_on_the_order_page(shop: Shop) -> None:
+    july = datetime(2027, 7, 17, 18, 0, tzinfo=UTC)  # 19:00 in London
+    (lesson,) = await seed(shop.app, replace(entry(9, start=july), time_zone="Europe/London"))
+    assert (await add(shop.client, lesson, 1)).status_code == 303
+    page = await shop.client.get(f"/cart/page/{VENUE_KEY}")
+    answer = await shop.client.post(
+        f"/cart/page/{VENUE_KEY}/checkout", data={"csrf_token": csrf_token(page.text)}
+    )
+    assert answer.status_code == 303
+    (order,) = await orders(shop.app.state.db)
+    detail = (await shop.client.get(f"/orders/{order.number}")).text
+    assert "Saturday 17 July 2027, 19:00 BST" in detail

@@ -12,15 +12,15 @@ from cart.exceptions import CurrencyMismatch, InvalidMoney
 from cart.money import Money, sum_by_currency
 
 
-def test_known_currencies_show_their_symbol_and_minor_units() -> None:
+def test_amounts_read_in_the_shop_locale_with_their_minor_units() -> None:
     assert Money.of("3.5", "GBP").format() == "£3.50"
     assert Money.of("12", "EUR").format() == "€12.00"
-    assert Money.of("-1", "USD").format() == "-$1.00"
-    assert str(Money.of("1000", "JPY")) == "1000 JPY"  # no minor unit, no symbol we know
+    assert Money.of("-1", "USD").format() == "-US$1.00"
+    assert str(Money.of("1000", "JPY")) == "JP¥1,000"  # no minor unit
 
 
-def test_other_currencies_fall_back_to_the_code_after_the_amount() -> None:
-    assert Money.of("3.5", "CHF").format() == "3.50 CHF"
+def test_currencies_without_a_local_symbol_read_with_their_code() -> None:
+    assert Money.of("3.5", "CHF").format() == "CHF3.50"  # en_GB's CLDR pattern
 
 
 def test_more_precision_than_the_minor_unit_is_shown_not_rounded_away() -> None:

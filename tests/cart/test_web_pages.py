@@ -57,7 +57,7 @@ async def test_an_entry_page_shows_date_time_and_place(
     text = page.text
     assert "Bread class" in text and "Village Hall" in text
     assert "Saturday 28 November 2026" in text  # NOW + 4 days
-    assert "10:00 – 12:00" in text
+    assert "10:00 GMT – 12:00 GMT" in text
     assert "Place</dt><dd>To be announced" in text  # the factory's entries give no location
 
 

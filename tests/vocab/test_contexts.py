@@ -47,6 +47,7 @@ PROTOCOL_TERMS = {
     "available",
     "stock",
     "entryState",
+    "timeZone",
     "paymentReference",
     "catalog",
 }
