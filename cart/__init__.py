@@ -4,8 +4,9 @@ Imports vocab, store, actor, outbox, inbox (its handler registry only) and payme
 Inside, the rooms, and the only arrows between them (docs/design.md; enforced by
 tests/test_import_rules.py):
 
-- `exceptions`: the shopper-facing errors; imports no room. `money`: the Money value
-  object; may import exceptions.
+- `exceptions`: the shopper-facing errors; imports no room. `locale`: how dates, times
+  and money read for people (Babel, time zones); imports no room. `money`: the Money
+  value object; may import exceptions, locale.
 - `catalog/`: the mirror of peers' products and entries, its backfill, its inbox
   handlers. May import money, exceptions.
 - `identity/`: accounts, passwords, server-side sessions. May import exceptions.
