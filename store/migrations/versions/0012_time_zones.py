@@ -4,8 +4,8 @@ An order item keeps the entry's start time and zone as a snapshot, like its name
 price, so the order page and its mails show when the class is, even after the
 calendar withdraws the entry.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-28
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 import store.base
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
