@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from actor.incoming import ANY, IncomingActivity
 from demo.bookings import (
     HOLDING,
     move_bookings,
@@ -39,7 +40,7 @@ from demo.catalog import announce, catalog_document, item_document, item_node, p
 from demo.models import DemoBooking, DemoEntry
 from demo.node import DemoNode, NodeConfig, Site
 from demo.pages import amount_of, minor_units, render
-from inbox.registry import ANY, Delivery, HandlerRegistry
+from inbox.registry import HandlerRegistry
 from outbox.publish import publish
 from store import utcnow
 from vocab import builders
@@ -252,13 +253,13 @@ async def answer_order(session: AsyncSession, site: Site, sender: str, order: Or
 def register_calendar_handlers(registry: HandlerRegistry, node: DemoNode) -> None:
     site, cart = node.site, node.config.cart
 
-    def trusted(delivery: Delivery) -> bool:
+    def trusted(delivery: IncomingActivity) -> bool:
         if cart is not None and delivery.ap_actor_id != cart:
             log.info("order message from a stranger ignored", extra={"ap_id": delivery.ap_id})
             return False
         return True
 
-    async def handle_create_order(session: AsyncSession, delivery: Delivery) -> None:
+    async def handle_create_order(session: AsyncSession, delivery: IncomingActivity) -> None:
         order = delivery.activity.object
         if not isinstance(order, Order) or not trusted(delivery):
             return
@@ -267,14 +268,14 @@ def register_calendar_handlers(registry: HandlerRegistry, node: DemoNode) -> Non
             return
         await answer_order(session, site, delivery.ap_actor_id, order)
 
-    async def handle_order_paid(session: AsyncSession, delivery: Delivery) -> None:
+    async def handle_order_paid(session: AsyncSession, delivery: IncomingActivity) -> None:
         activity = delivery.activity
         if isinstance(activity, OrderPaid) and trusted(delivery):
             await move_bookings(
                 session, delivery.ap_actor_id, activity.object, ("ordered",), "confirmed"
             )
 
-    async def handle_order_cancelled(session: AsyncSession, delivery: Delivery) -> None:
+    async def handle_order_cancelled(session: AsyncSession, delivery: IncomingActivity) -> None:
         activity = delivery.activity
         if isinstance(activity, OrderCancelled) and trusted(delivery):
             released = await move_bookings(
@@ -284,7 +285,7 @@ def register_calendar_handlers(registry: HandlerRegistry, node: DemoNode) -> Non
                 await session.flush()
                 await _announce_seats(session, site, released)
 
-    async def handle_order_refunded(session: AsyncSession, delivery: Delivery) -> None:
+    async def handle_order_refunded(session: AsyncSession, delivery: IncomingActivity) -> None:
         activity = delivery.activity
         if isinstance(activity, OrderRefunded) and trusted(delivery):
             released = await release_refunded(session, site, delivery.ap_actor_id, activity)

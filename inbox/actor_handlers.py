@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from actor.incoming import IncomingActivity
 from actor.remote import RemoteActors
-from inbox.registry import Delivery, HandlerRegistry
+from inbox.registry import HandlerRegistry
 
 
 def register_actor_handlers(registry: HandlerRegistry, remote: RemoteActors) -> None:
-    async def handle_update_actor(session: AsyncSession, delivery: Delivery) -> None:
+    async def handle_update_actor(session: AsyncSession, delivery: IncomingActivity) -> None:
         updated = delivery.activity.object.id
         if updated == delivery.ap_actor_id:
             await remote.expire(session, updated)
 
-    async def handle_delete(session: AsyncSession, delivery: Delivery) -> None:
+    async def handle_delete(session: AsyncSession, delivery: IncomingActivity) -> None:
         if delivery.activity.object == delivery.ap_actor_id:
             await remote.gone(session, delivery.ap_actor_id)
 

@@ -1,6 +1,8 @@
 """Who handles what: other packages register `handle_<verb>` functions here at start-up.
 
-The inbox knows nothing of carts or followers. A handler is registered for an activity
+The inbox knows nothing of carts or followers; what a handler is given
+(`IncomingActivity`) and its type live in actor/incoming.py, where every handler package
+may import them. A handler is registered for an activity
 type and an object type ("*" for any), with the peer roles allowed to send it (None:
 anyone). Several packages may handle one kind (a `Delete` may name an actor, a product
 or an entry): their handlers run in registration order, in one transaction. The receive
@@ -9,26 +11,10 @@ path asks `allowed()` before storing; the worker asks `handlers_for()`.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-ANY = "*"
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """What a handler is given: the stored activity, parsed, and who sent it."""
-
-    ap_id: str
-    ap_actor_id: str
-    activity: Any  # the vocab's typed activity
-    document: dict[str, Any]  # the JSON as received, for handlers that need more
-
-
-Handler = Callable[[AsyncSession, Delivery], Awaitable[None]]
+from actor.incoming import ANY, Handler
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,9 @@ import orjson
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from actor.incoming import IncomingActivity
 from inbox.models import InboxActivity, InboxStatus
-from inbox.registry import Delivery, HandlerRegistry
+from inbox.registry import HandlerRegistry
 from store import Database, repeat, utcnow
 
 log = logging.getLogger("rose_cart.inbox.worker")
@@ -98,7 +99,9 @@ class InboxWorker:
             status = InboxStatus.DONE if handlers else InboxStatus.IGNORED
             if handlers:
                 document = orjson.loads(row.body)
-                delivery = Delivery(row.ap_id, row.ap_actor_id, self.parse(document), document)
+                delivery = IncomingActivity(
+                    row.ap_id, row.ap_actor_id, self.parse(document), document
+                )
                 for handler in handlers:
                     await handler(session, delivery)
             if self.on_processed is not None:

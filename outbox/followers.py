@@ -14,12 +14,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Collection
 from functools import partial
-from typing import Any, Protocol
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actor.identity import LocalActor
+from actor.incoming import ANY, HandlerRegistrar, IncomingActivity
 from actor.remote import RemoteActorRow
 from outbox.exceptions import UnknownFollower
 from outbox.models import Follow, Follower, OutboxActivity
@@ -31,34 +31,10 @@ from vocab.writer import document
 
 log = logging.getLogger("rose_cart.outbox.followers")
 
-ANY = "*"  # the inbox registry's "any object type"
 # How many of a follower's earlier Follow ids we remember for its Undos: a server that
 # re-sends a Follow under new ids (Mastodon on a retry, Misskey on a re-follow) may undo
 # any of them. Bounded, since the ids come from outside.
 EARLIER_FOLLOW_IDS = 8
-
-
-class Delivery(Protocol):
-    """What the inbox hands a handler (inbox.registry.Delivery; the outbox may not import
-    the inbox, docs/design.md, so it names only the attributes it reads)."""
-
-    @property
-    def ap_actor_id(self) -> str: ...
-
-    @property
-    def activity(self) -> Any: ...
-
-
-class HandlerRegistry(Protocol):
-    def register(
-        self,
-        activity_type: str,
-        object_type: str,
-        handler: Callable[[AsyncSession, Any], Awaitable[None]],
-        *,
-        senders: Collection[str] | None = None,
-    ) -> None: ...
-
 
 RolesOf = Callable[[str], Collection[str]]
 # Called in the inbox worker's transaction when a peer accepts our Follow (catalogue backfill).
@@ -92,7 +68,7 @@ async def _move_follower(follower: Follower, target: FollowerState) -> None:
 
 
 async def handle_follow(
-    session: AsyncSession, delivery: Delivery, *, local_actor: LocalActor, roles_of: RolesOf
+    session: AsyncSession, delivery: IncomingActivity, *, local_actor: LocalActor, roles_of: RolesOf
 ) -> None:
     activity = delivery.activity
     if not isinstance(activity, model.Follow) or activity.object != local_actor.id:
@@ -141,7 +117,7 @@ def _undoes_follow_of_us(
 
 
 async def handle_undo(
-    session: AsyncSession, delivery: Delivery, *, local_actor: LocalActor
+    session: AsyncSession, delivery: IncomingActivity, *, local_actor: LocalActor
 ) -> None:
     activity = delivery.activity
     if not isinstance(activity, model.Undo):
@@ -202,7 +178,7 @@ async def remove_followers_at(session: AsyncSession, inbox: str) -> list[str]:
     return removed
 
 
-async def handle_delete_actor(session: AsyncSession, delivery: Delivery) -> None:
+async def handle_delete_actor(session: AsyncSession, delivery: IncomingActivity) -> None:
     """An actor deleted itself: it neither follows us nor is followed by us any more."""
     activity = delivery.activity
     if not isinstance(activity, model.Delete) or activity.object != delivery.ap_actor_id:
@@ -266,7 +242,7 @@ async def send_undo_follow(
     return await publish(session, document(undo))
 
 
-async def _our_follow(session: AsyncSession, delivery: Delivery) -> Follow | None:
+async def _our_follow(session: AsyncSession, delivery: IncomingActivity) -> Follow | None:
     target = delivery.activity.object
     follow_id = target.id if isinstance(target, model.Follow) else target
     follow = await session.get(Follow, delivery.ap_actor_id)
@@ -276,7 +252,10 @@ async def _our_follow(session: AsyncSession, delivery: Delivery) -> Follow | Non
 
 
 async def handle_accept(
-    session: AsyncSession, delivery: Delivery, *, on_follow_accepted: OnFollowAccepted | None = None
+    session: AsyncSession,
+    delivery: IncomingActivity,
+    *,
+    on_follow_accepted: OnFollowAccepted | None = None,
 ) -> None:
     if not isinstance(delivery.activity, model.Accept):
         return
@@ -296,7 +275,7 @@ async def handle_accept(
         await on_follow_accepted(session, follow.ap_object_id)
 
 
-async def handle_reject(session: AsyncSession, delivery: Delivery) -> None:
+async def handle_reject(session: AsyncSession, delivery: IncomingActivity) -> None:
     if not isinstance(delivery.activity, model.Reject):
         return
     follow = await _our_follow(session, delivery)
@@ -314,7 +293,7 @@ async def handle_reject(session: AsyncSession, delivery: Delivery) -> None:
 
 
 def register_follow_handlers(
-    registry: HandlerRegistry,
+    registry: HandlerRegistrar,
     *,
     local_actor: LocalActor,
     roles_of: RolesOf,

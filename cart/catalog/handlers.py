@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from actor.incoming import ANY, Handler, HandlerRegistrar, IncomingActivity
 from cart.catalog.mirror import Outcome, location_of, upsert_object, withdraw_object
-from inbox.registry import ANY, Delivery, Handler, HandlerRegistry
 from store import utcnow
 from vocab.model import CalendarEntry, CatalogObject, Create, Delete, Product, Update
 
@@ -41,7 +41,7 @@ def version_of(obj: CatalogObject, activity: Create | Update) -> datetime | None
 def make_catalog_handlers(clock: Callable[[], datetime] = utcnow) -> tuple[Handler, Handler]:
     """`(handle_upsert, handle_delete)`, reading the time from `clock`."""
 
-    async def handle_upsert(session: AsyncSession, delivery: Delivery) -> None:
+    async def handle_upsert(session: AsyncSession, delivery: IncomingActivity) -> None:
         activity: Create | Update = delivery.activity
         obj = activity.object
         if not isinstance(obj, Product | CalendarEntry):
@@ -61,7 +61,7 @@ def make_catalog_handlers(clock: Callable[[], datetime] = utcnow) -> tuple[Handl
                 extra={"ap_id": delivery.ap_id, "outcome": outcome.value},
             )
 
-    async def handle_delete(session: AsyncSession, delivery: Delivery) -> None:
+    async def handle_delete(session: AsyncSession, delivery: IncomingActivity) -> None:
         activity: Delete = delivery.activity
         if activity.object == delivery.ap_actor_id:
             return  # an actor deleting itself: the actor handlers' business
@@ -77,7 +77,7 @@ def make_catalog_handlers(clock: Callable[[], datetime] = utcnow) -> tuple[Handl
 
 
 def register_catalog_handlers(
-    registry: HandlerRegistry, *, clock: Callable[[], datetime] = utcnow
+    registry: HandlerRegistrar, *, clock: Callable[[], datetime] = utcnow
 ) -> None:
     """Products from market peers, calendar entries from calendar peers.
 

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actor.identity import LocalActor
+from actor.incoming import ANY, Handler, HandlerRegistrar, IncomingActivity
 from cart.catalog.models import ENTRY
 from cart.orders.models import ShopOrder, ShopOrderItem
 from cart.orders.orders import (
@@ -35,7 +36,6 @@ from cart.orders.orders import (
     void_order,
 )
 from cart.orders.states import ClaimState, OrderStatus
-from inbox.registry import ANY, Delivery, Handler, HandlerRegistry
 from store import utcnow
 from vocab.model import Accept, Reject
 
@@ -44,7 +44,7 @@ CALENDAR = "calendar"
 MAX_SUMMARY = 300
 
 
-async def _answered_order(session: AsyncSession, delivery: Delivery) -> ShopOrder | None:
+async def _answered_order(session: AsyncSession, delivery: IncomingActivity) -> ShopOrder | None:
     """The order the activity answers, if the sender owns an entry in it."""
     target = getattr(delivery.activity, "object", None)
     if not isinstance(target, str):
@@ -82,7 +82,7 @@ def make_claim_handlers(
 ) -> tuple[Handler, Handler]:
     """`(handle_accept_order, handle_reject_order)`."""
 
-    async def handle_accept_order(session: AsyncSession, delivery: Delivery) -> None:
+    async def handle_accept_order(session: AsyncSession, delivery: IncomingActivity) -> None:
         if not isinstance(delivery.activity, Accept):
             return
         order = await _answered_order(session, delivery)
@@ -94,7 +94,7 @@ def make_claim_handlers(
         if moved:
             await record(session, order.id, order.status, "Booking accepted by the venue", clock())
 
-    async def handle_reject_order(session: AsyncSession, delivery: Delivery) -> None:
+    async def handle_reject_order(session: AsyncSession, delivery: IncomingActivity) -> None:
         activity = delivery.activity
         if not isinstance(activity, Reject):
             return
@@ -136,7 +136,7 @@ def make_claim_handlers(
 
 
 def register_claim_handlers(
-    registry: HandlerRegistry, *, local_actor: LocalActor, clock: Callable[[], datetime] = utcnow
+    registry: HandlerRegistrar, *, local_actor: LocalActor, clock: Callable[[], datetime] = utcnow
 ) -> None:
     """Accept/Reject of an Order IRI, from calendar peers (called once by service/)."""
     accept, reject = make_claim_handlers(local_actor, clock)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from actor.incoming import IncomingActivity
 from cart.orders.claims import make_claim_handlers, register_claim_handlers
 from cart.orders.orders import get_order, items_of
-from inbox.registry import Delivery, HandlerRegistry
+from inbox.registry import HandlerRegistry
 from store import Database
 from tests.cart.catalog_factories import CALENDAR, MARKET, NOW
 from tests.cart.checkout_support import (
@@ -24,10 +25,10 @@ ACCEPT, REJECT = make_claim_handlers(cart_actor(), clock=lambda: NOW)
 
 def _answer(
     kind: type[Accept] | type[Reject], order_ap_id: str, sender: str = CALENDAR, **extra: str
-) -> Delivery:
+) -> IncomingActivity:
     origin = sender.rsplit("/", 1)[0]
     activity = kind(id=f"{origin}/activities/answer", actor=sender, object=order_ap_id, **extra)
-    return Delivery(activity.id, sender, activity, {})
+    return IncomingActivity(activity.id, sender, activity, {})
 
 
 async def _placed_booking(db: Database):  # type: ignore[no-untyped-def]
@@ -61,7 +62,7 @@ async def test_an_answer_from_an_actor_owning_no_entry_changes_nothing(db: Datab
         )
         await ACCEPT(
             session,
-            Delivery(
+            IncomingActivity(
                 "https://calendar.example/a",
                 CALENDAR,
                 Accept(id="https://calendar.example/a", actor=CALENDAR, object=follow),

@@ -8,10 +8,11 @@ from typing import Any
 
 import orjson
 
+from actor.incoming import IncomingActivity
 from cart.catalog.handlers import register_catalog_handlers
 from cart.catalog.mirror import get_item, list_catalog
 from inbox.models import InboxActivity, InboxStatus
-from inbox.registry import Delivery, HandlerRegistry
+from inbox.registry import HandlerRegistry
 from inbox.worker import InboxWorker
 from store import Database
 from tests.cart.catalog_factories import CALENDAR, MARKET, NOW, entry, product
@@ -66,7 +67,7 @@ async def deliver(db: Database, document: dict[str, Any], sender: str | None = N
     """What the worker does with one stored activity: every matching handler, one transaction."""
     activity = parse(document)
     kind = type(activity.object).__name__ if not isinstance(activity.object, str) else None
-    delivery = Delivery(document["id"], sender or document["actor"], activity, document)
+    delivery = IncomingActivity(document["id"], sender or document["actor"], activity, document)
     async with db.transaction() as session:
         for handler in registry().handlers_for(document["type"], kind):
             await handler(session, delivery)

@@ -6,11 +6,11 @@ import asyncio
 from datetime import timedelta
 from decimal import Decimal
 
+from actor.incoming import IncomingActivity
 from cart.orders.claims import make_claim_handlers
 from cart.orders.orders import get_order, items_of
 from cart.orders.reconcile import carry_out_refund, reconcile, reconcile_pending
 from cart.orders.states import OrderStatus
-from inbox.registry import Delivery
 from payments import ProviderUnavailable
 from payments.exceptions import RefundRefused
 from store import Database
@@ -163,14 +163,14 @@ async def test_a_payment_after_expiry_is_refunded(db: Database) -> None:
     assert [t.status for t in checkout.transactions] == ["REFUNDED"]
 
 
-def _reject(order_ap_id: str, summary: str) -> Delivery:
+def _reject(order_ap_id: str, summary: str) -> IncomingActivity:
     activity = Reject(
         id="https://calendar.example/activities/r1",
         actor=CALENDAR,
         object=order_ap_id,
         summary=summary,
     )
-    return Delivery(activity.id, CALENDAR, activity, {})
+    return IncomingActivity(activity.id, CALENDAR, activity, {})
 
 
 async def test_a_calendar_reject_after_payment_refunds_through_the_provider(db: Database) -> None:

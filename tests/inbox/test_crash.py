@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from inbox.registry import Delivery, HandlerRegistry
+from actor.incoming import IncomingActivity
+from inbox.registry import HandlerRegistry
 from inbox.worker import InboxWorker
 from store import Database, sqlite_url_for
 from tests.service.test_cli import free_port
@@ -67,7 +68,7 @@ async def test_a_delivery_acknowledged_just_before_a_sigkill_is_processed_once_a
 
     effects: list[str] = []
 
-    async def handle_follow(session: Any, delivery: Delivery) -> None:
+    async def handle_follow(session: Any, delivery: IncomingActivity) -> None:
         effects.append(delivery.ap_id)
 
     registry = HandlerRegistry()

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 from starlette.responses import Response
 
+from actor.incoming import IncomingActivity
 from actor.signatures import Scheme
 from inbox.models import InboxActivity
-from inbox.registry import Delivery
 from tests.inbox.conftest import Served
 from tests.support.peers import RemotePeer
 from tests.support.state import snapshot
@@ -48,9 +48,9 @@ async def stored(served: Served) -> list[InboxActivity]:
 async def test_given_a_signed_follow_when_delivered_then_it_is_stored_before_202_and_handled_once(
     served: Served, stranger: RemotePeer, scheme: Scheme
 ) -> None:
-    handled: list[Delivery] = []
+    handled: list[IncomingActivity] = []
 
-    async def handle_follow(session: Any, delivery: Delivery) -> None:
+    async def handle_follow(session: Any, delivery: IncomingActivity) -> None:
         handled.append(delivery)
 
     served.app.state.federation.registry.register("Follow", "*", handle_follow)
@@ -97,7 +97,7 @@ async def test_a_product_from_the_market_peer_is_accepted(
     assert (row.activity_type, row.object_type) == ("Create", "Product")
 
 
-async def _noop(session: Any, delivery: Delivery) -> None:
+async def _noop(session: Any, delivery: IncomingActivity) -> None:
     return None
 
 

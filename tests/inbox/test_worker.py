@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
+from actor.incoming import IncomingActivity
 from inbox.models import InboxActivity, InboxStatus
-from inbox.registry import Delivery, HandlerRegistry
+from inbox.registry import HandlerRegistry
 from inbox.worker import MAX_ATTEMPTS, InboxWorker, backoff
 from inbox.writer import InboxWriter
 from store import Database
@@ -89,9 +90,9 @@ async def test_a_failed_commit_is_reported_to_every_waiter(
 async def test_given_a_pending_activity_when_stepped_then_its_handler_runs_once(
     db: Database, writer: InboxWriter
 ) -> None:
-    seen: list[Delivery] = []
+    seen: list[IncomingActivity] = []
 
-    async def handle_follow(session: Any, delivery: Delivery) -> None:
+    async def handle_follow(session: Any, delivery: IncomingActivity) -> None:
         seen.append(delivery)
 
     registry = HandlerRegistry()
@@ -119,7 +120,7 @@ async def test_a_failing_handler_rolls_back_its_writes_retries_with_backoff_then
 ) -> None:
     clock = Clock()
 
-    async def handle_poison(session: Any, delivery: Delivery) -> None:
+    async def handle_poison(session: Any, delivery: IncomingActivity) -> None:
         # a write that must not survive the failure
         await session.execute(text("UPDATE inbox_activities SET ap_actor_id = 'tampered'"))
         raise ValueError("cannot digest this")
@@ -148,7 +149,7 @@ async def test_a_worker_that_lost_its_lease_rolls_back_instead_of_applying_twice
     clock = Clock()
     effects: list[str] = []
 
-    async def slow_handler(session: Any, delivery: Delivery) -> None:
+    async def slow_handler(session: Any, delivery: IncomingActivity) -> None:
         effects.append(delivery.ap_id)
         # While we were busy, our lease expired and a second worker took the row.
         async with db.transaction() as other:
@@ -169,7 +170,7 @@ async def test_two_workers_stepping_at_once_process_each_activity_once(database_
     try:
         count: dict[str, int] = {}
 
-        async def handle(session: Any, delivery: Delivery) -> None:
+        async def handle(session: Any, delivery: IncomingActivity) -> None:
             count[delivery.ap_id] = count.get(delivery.ap_id, 0) + 1
 
         registry = HandlerRegistry()
