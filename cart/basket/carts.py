@@ -19,7 +19,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConst
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cart.catalog.models import ENTRY, CatalogItem, DecimalText
+from cart.catalog.models import CatalogItem, DecimalText
 from store import Base, utcnow
 from store.base import UTCDateTime
 
@@ -95,8 +95,8 @@ async def adopt_cart(
 ) -> list[str]:
     """Move an anonymous cart's lines into the account's cart, at login.
 
-    Same product in both: quantities merged (bounded by stock); same calendar entry:
-    kept once. Returns what the shopper should be told, one sentence per change (lines
+    Same product or calendar entry in both: quantities merged (bounded by the stock or
+    seats left). Returns what the shopper should be told, one sentence per change (lines
     simply moved over need no comment). Idempotent: the anonymous cart is empty after.
     """
     moment = now or utcnow()
@@ -130,19 +130,14 @@ async def adopt_cart(
         if mine is None:
             line.cart_id, line.account_id, line.updated_at = None, account_id, moment
             continue
-        if item.kind == ENTRY:
-            changes.append(f"{item.name}: already in your cart, kept once")
-        else:
-            total = mine.quantity + line.quantity
-            kept = total if item.stock is None else max(1, min(total, item.stock))
-            sentence = (
-                f"{item.name}: quantities merged ({mine.quantity} + {line.quantity} = {total})"
-            )
-            if kept != total:
-                sentence += f"; only {item.stock} left, so your cart has {kept}"
-            changes.append(sentence)
-            mine.unit_amount, mine.currency = _merged_price(mine, line)
-            mine.quantity, mine.updated_at = kept, moment
+        total = mine.quantity + line.quantity
+        kept = total if item.stock is None else max(1, min(total, item.stock))
+        sentence = f"{item.name}: quantities merged ({mine.quantity} + {line.quantity} = {total})"
+        if kept != total:
+            sentence += f"; only {item.stock} left, so your cart has {kept}"
+        changes.append(sentence)
+        mine.unit_amount, mine.currency = _merged_price(mine, line)
+        mine.quantity, mine.updated_at = kept, moment
         await session.delete(line)
     await session.flush()
     return changes

@@ -45,7 +45,7 @@ def _check_quantity(quantity: int, minimum: int) -> None:
 
 
 def _limit(item: CatalogItem) -> int | None:
-    return 1 if item.kind == ENTRY else item.stock
+    return item.stock  # seats left for an entry, units left for a product
 
 
 def _bounded(item: CatalogItem, wanted: int) -> tuple[int, str | None]:
@@ -53,7 +53,8 @@ def _bounded(item: CatalogItem, wanted: int) -> tuple[int, str | None]:
     if limit is None or wanted <= limit:
         return wanted, None
     if item.kind == ENTRY:
-        return 1, f"{item.name} can only be booked once per cart."
+        seats = "seat" if limit == 1 else "seats"
+        return limit, f"Only {limit} {seats} left for {item.name}, so your cart has {limit}."
     return limit, f"Only {limit} of {item.name} left, so your cart has {limit}."
 
 
@@ -142,8 +143,6 @@ async def add_line(
         existing = await _line_for_item(session, owner, item.ap_id)
         if existing is None:  # pragma: no cover - the conflicting line was removed meanwhile
             raise ItemNotAvailable()
-    if item.kind == ENTRY:
-        return LineChange(existing.id, existing.quantity, f"{item.name} is already in your cart.")
     wanted, notice = _bounded(item, min(existing.quantity + quantity, MAX_QUANTITY))
     existing.quantity = wanted
     existing.unit_amount, existing.currency = item.price_amount, item.price_currency

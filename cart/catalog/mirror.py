@@ -75,9 +75,7 @@ class ItemView:
 
     @property
     def max_quantity(self) -> int | None:
-        """The most one cart may hold: 1 for an entry, the stock when the market gives it."""
-        if self.kind == ENTRY:
-            return 1
+        """The most one cart may hold: the seats or stock left, when the peer gives them."""
         return self.stock
 
 

@@ -57,6 +57,7 @@ def entry(
     start: datetime = NOW + timedelta(days=4),
     state: str | None = "available",
     updated: datetime | None = None,
+    seats: int | None = None,
 ) -> CalendarEntry:
     return CalendarEntry(
         id=f"https://calendar.example/entries/{number}",
@@ -68,6 +69,7 @@ def entry(
         end_time=start + timedelta(hours=2),
         entry_state=state,
         updated=updated,
+        stock=seats,
     )
 
 

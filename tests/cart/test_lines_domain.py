@@ -47,20 +47,18 @@ async def test_adding_a_product_twice_adds_up_the_quantity(db: Database) -> None
     assert page.subtotals == (gbp("10.50"),)
 
 
-async def test_a_calendar_entry_is_in_a_cart_once_with_quantity_one(db: Database) -> None:
+async def test_tickets_for_an_entry_add_up_to_its_seats_left(db: Database) -> None:
     async with db.transaction() as session:
-        class_ = await offer(session, entry())
+        class_ = await offer(session, entry(seats=3))
         asked_two = await add_line(session, ALICE, class_, 2, now=NOW)
-        again = await add_line(session, ALICE, class_, now=NOW)
+        again = await add_line(session, ALICE, class_, 2, now=NOW)
         assert asked_two.line_id is not None
-        changed = await set_quantity(session, ALICE, asked_two.line_id, 3, now=NOW)
+        changed = await set_quantity(session, ALICE, asked_two.line_id, 5, now=NOW)
         count = await cart_item_count(session, ALICE)
-    assert (
-        asked_two.quantity == 1
-        and asked_two.notice == "Bread class can only be booked once per cart."
-    )
-    assert again.notice == "Bread class is already in your cart."
-    assert changed.quantity == 1 and count == 1
+    assert asked_two.quantity == 2 and asked_two.notice is None
+    assert again.line_id == asked_two.line_id and again.quantity == 3
+    assert again.notice == "Only 3 seats left for Bread class, so your cart has 3."
+    assert changed.quantity == 3 and count == 3
 
 
 async def test_quantities_are_bounded_by_the_stock_the_market_gives(db: Database) -> None:

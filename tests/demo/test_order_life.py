@@ -4,6 +4,7 @@ order, the calendar and the market hear about, and act on."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -106,3 +107,23 @@ async def test_a_pending_order_past_its_payment_window_is_never_offered_for_paym
         for url in (f"/orders/{order.number}", f"/checkout/return?order={order.number}"):
             page = (await shopper.get(url)).text
             assert "Pay now" not in page and "time to pay" in page.lower(), url
+
+
+async def test_two_tickets_for_one_class_claim_two_seats_at_the_calendar(followed: Coop) -> None:
+    coop = followed
+    async with httpx.AsyncClient(base_url=coop.urls["cart"], timeout=30) as shopper:
+        shop = (await shopper.get("/")).text
+        card = shop[shop.index("Pottery taster") :][:1500]
+        assert "2 seats left" in card and "Tickets available" not in card
+        assert (await add(shopper, entry(coop, "pottery"))).status_code == 303
+        assert (await add(shopper, entry(coop, "pottery"))).status_code == 303
+        cart = (await shopper.get(f"/cart/page/{venue_key(coop)}")).text
+        assert 'name="quantity" value="2"' in cart and "already in your cart" not in cart
+        order = await buy(coop, shopper, venue_key(coop))
+    assert order.status == "paid" and order.total_amount == Decimal("70.00")
+    page = await venue_page(coop)
+    assert "0 of 2 seats left" in page and 'class="state-confirmed"' in page
+    async with httpx.AsyncClient(base_url=coop.urls["cart"], timeout=30) as shopper:
+        shop = (await shopper.get("/")).text
+    card = shop[shop.index("Pottery taster") :][:1500]
+    assert "Sold out" in card, "the shop learns both seats are gone"
