@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from functools import cache
 from typing import Any
 
 import httpcore
@@ -164,6 +166,14 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+@cache
+def tls_context() -> ssl.SSLContext:
+    """The one TLS client context of the process: loading the CA bundle costs ~0.3 s, and
+    every transport (fetcher, delivery worker, backfill) would otherwise load its own.
+    A context is safe to share between connections and is never changed after this."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 def guarded_transport(
     *,
     allow_private: bool = False,
@@ -172,12 +182,12 @@ def guarded_transport(
     limits: httpx.Limits = DEFAULT_LIMITS,
 ) -> httpx.AsyncHTTPTransport:
     """An httpx transport whose every new connection goes through GuardedBackend."""
-    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+    transport = httpx.AsyncHTTPTransport(verify=tls_context(), limits=limits, trust_env=False)
     # httpx offers no public hook for the network backend; its transport is a thin
     # adapter over this one httpcore pool, so we give it ours, built the way httpx
     # builds its own. tests/actor/test_guard.py fails loudly if this stops working.
     transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(trust_env=False),
+        ssl_context=tls_context(),
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,
