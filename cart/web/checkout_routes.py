@@ -2,12 +2,16 @@
 
 - `POST /cart/page/{page}/checkout` (CSRF checked): places the order in one unit of
   work, then (after it has committed, never while holding a lock) creates the hosted
-  checkout and sends the browser there with a 303.
+  checkout and sends the browser there with a 303. A shop without a payment provider
+  answers 503 before anything; new orders are counted per cart and per client address
+  (`cart.web.quotas`), and over the quota the answer is 429 with nothing placed.
 - `GET /checkout/return?order=RA-…`: SumUp sends the browser here. It reconciles with
-  the provider first and then says what happened and what to do next.
+  the provider first (coalesced and rate-limited per order: `cart.web.provider_calls`)
+  and then says what happened and what to do next.
 - `POST /webhooks/sumup`: no CSRF (SumUp posts it) and no trust in the body: it only
-  names a checkout, which is then fetched from the provider. A checkout that is not
-  ours is answered 2xx without calling anybody.
+  names a checkout, which is then fetched from the provider (same limits; inside the
+  window 429, and SumUp retries). A checkout that is not ours is answered 2xx without
+  calling anybody.
 
 What these routes need at run time is on `app.state`: `db`, `settings` (`base_url`),
 `actor` (the LocalActor) and `payment_provider` (a `payments.PaymentProvider`).
@@ -26,16 +30,18 @@ from starlette.routing import Route
 
 from cart.exceptions import NotFound
 from cart.identity.sessions import COOKIE_NAME, resolve
-from cart.orders.checkout import CheckoutProblem, checkout_token_for, place_order
+from cart.orders.checkout import CheckoutProblem, checkout_token_for, owner_key, place_order
 from cart.orders.models import order_id_from_number
 from cart.orders.orders import order_by_checkout_id, shopper_order
 from cart.orders.payment import PaymentLinks, start_payment
-from cart.orders.reconcile import reconcile
 from cart.web.config import NOTICE_COOKIE, web_config
+from cart.web.provider_calls import provider_calls
+from cart.web.quotas import CHECKOUT_ADDRESS, CHECKOUT_CART, client_address, too_many
 from cart.web.shop import owner_of
 from cart.web.visit import Page, Visit, form_action, page, redirect
 from payments import PaymentError, parse_webhook
 from payments.unconfigured import NotConfigured
+from store.throttle import Throttled, record, wait_for
 
 log = logging.getLogger("rose_cart.cart.orders.checkout")
 MAX_WEBHOOK_BYTES = 64 * 1024
@@ -93,6 +99,12 @@ async def checkout(request: Request) -> Response:
             if isinstance(submitted, str) and submitted
             else await checkout_token_for(visit.session, owner, key)
         )
+        # Each new order is a row, a Create(Order) to every follower and a provider
+        # checkout: counted per cart and per address, checked before any of that work.
+        checks = [(CHECKOUT_CART, owner_key(owner)), (CHECKOUT_ADDRESS, client_address(request))]
+        over = await wait_for(visit.session, checks)
+        if over is not None:
+            raise too_many(over)
         try:
             result = await place_order(visit.session, owner, key, token, request.app.state.actor)
         except CheckoutProblem as problem:
@@ -101,6 +113,8 @@ async def checkout(request: Request) -> Response:
                 f"{p.name}: {p.message}" if p.name else p.message for p in problem.problems
             )
             return redirect(visit, f"/cart/page/{key}")
+        if result.created:
+            await record(visit.session, checks)
         placed.update(id=result.order.id, number=result.order.number)
         return redirect(visit, f"/orders/{result.order.number}")
 
@@ -148,12 +162,9 @@ async def checkout_return(request: Request) -> Response:
     number = request.query_params.get("order", "")
     order_id = await _owned_order_id(request, number) if order_id_from_number(number) else None
     if order_id is not None:
-        state = request.app.state
-        try:
-            await reconcile(state.db, state.payment_provider, order_id, state.actor)
-        except PaymentError as error:
-            # The page says "still processing"; the webhook or the reconciler catches up.
-            log.warning("return page could not reconcile", extra={"detail": str(error)})
+        # Skipped inside the window: the page shows what we know ("still processing" at
+        # worst); the webhook or the reconciler catches up.
+        await provider_calls(request.app.state).reconcile(request.app.state, order_id)
     return await _return_page(request)
 
 
@@ -172,10 +183,10 @@ async def sumup_webhook(request: Request) -> Response:
         order_id = order.id if order is not None else None
     if order_id is None:
         return Response(status_code=204)
-    try:
-        await reconcile(state.db, state.payment_provider, order_id, state.actor)
-    except PaymentError as error:
-        log.warning("webhook could not reconcile", extra={"detail": str(error)})
+    outcome = await provider_calls(state).reconcile(state, order_id)
+    if isinstance(outcome, Throttled):
+        raise too_many(outcome)  # SumUp retries later; the reconciler covers us anyway
+    if outcome is not None:
         return Response(status_code=503)  # SumUp retries; the reconciler covers us anyway
     return Response(status_code=204)
 

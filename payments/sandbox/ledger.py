@@ -110,6 +110,10 @@ class Ledger:
         self._checkouts: dict[str, SandboxCheckout] = {}
         self._by_reference: dict[tuple[str, str, str], str] = {}
 
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._checkouts)
+
     def _expire(self, checkout: SandboxCheckout) -> None:
         # Expiry is lazy: any read after valid_until sees EXPIRED, as the API would.
         if checkout.can_pay and checkout.valid_until and self.clock() >= checkout.valid_until:
