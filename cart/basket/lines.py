@@ -151,6 +151,32 @@ async def add_line(
     return LineChange(existing.id, wanted, notice)
 
 
+async def restore_line(
+    session: AsyncSession, owner: CartOwner, item_ap_id: str, quantity: int, now: datetime
+) -> str | None:
+    """Put `quantity` of an item back in the cart, from an order the shopper cancelled.
+
+    Not bounded by the stock or seats left: they still count what that order held. An
+    item that can no longer be bought for another reason is not put back: the answer
+    says why, for the shopper (None when it went back).
+    """
+    item = await session.get(CatalogItem, item_ap_id)
+    if item is None:
+        return "It is no longer offered."
+    reason = unavailable_reason(item, now, counting_stock=False)
+    if reason is not None:
+        return reason
+    existing = await _line_for_item(session, owner, item.ap_id)
+    if existing is None and await _insert_line(session, owner, item, quantity, now) is not None:
+        return None
+    existing = existing or await _line_for_item(session, owner, item.ap_id)
+    if existing is not None:
+        existing.quantity = min(existing.quantity + quantity, MAX_QUANTITY)
+        existing.updated_at = now
+        await session.flush()
+    return None
+
+
 async def set_quantity(
     session: AsyncSession,
     owner: CartOwner,

@@ -87,8 +87,13 @@ class CatalogSection:
     items: tuple[ItemView, ...]
 
 
-def unavailable_reason(item: CatalogItem, now: datetime) -> str | None:
-    """Why this item cannot be bought at `now`, in words for the shopper; None if it can."""
+def unavailable_reason(
+    item: CatalogItem, now: datetime, *, counting_stock: bool = True
+) -> str | None:
+    """Why this item cannot be bought at `now`, in words for the shopper; None if it can.
+
+    `counting_stock=False` leaves the stock out (lines put back from a cancelled order:
+    the stock still counts what that order held)."""
     if item.withdrawn_at is not None:
         return "No longer offered."
     if item.kind == ENTRY:
@@ -98,7 +103,7 @@ def unavailable_reason(item: CatalogItem, now: datetime) -> str | None:
             return "This event has already started."
     elif item.available is False:
         return "Not available at the moment."
-    if item.stock == 0:
+    if counting_stock and item.stock == 0:
         return "Sold out."
     return None
 

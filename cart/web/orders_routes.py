@@ -1,17 +1,20 @@
-"""The shopper's orders: the list, and one order with its items, totals and history."""
+"""The shopper's orders: the list, one order with its items, totals and history, and
+cancelling an unpaid one."""
 
 from __future__ import annotations
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from actor.negotiation import wants_activity_json
+from cart.orders.cancel import cancel_unpaid
 from cart.orders.orders import shopper_order, shopper_orders, total_of
 from cart.orders.states import OrderStatus
 from cart.web.order_objects import order_document
 from cart.web.shop import owner_of
-from cart.web.visit import Page, Visit, page
+from cart.web.visit import Page, Visit, form_action, page, redirect
 
 # What each status means for the shopper, and what to do next.
 STATUS_TEXT = {
@@ -48,6 +51,16 @@ async def order_page(visit: Visit) -> Page:
     )
 
 
+async def cancel(visit: Visit, form: FormData) -> Response:
+    """`POST /orders/{number}/cancel`: the shopper calls off an unpaid order."""
+    number = visit.request.path_params["number"]
+    actor = visit.request.app.state.actor
+    done = await cancel_unpaid(visit.session, owner_of(visit.shopper), number, actor)
+    visit.flash.append(f"Order {done.number} is cancelled and its items are back in your cart.")
+    visit.flash.extend(f"Not put back: {line}" for line in done.not_restored)
+    return redirect(visit, f"/orders/{done.number}")
+
+
 async def order(request: Request) -> Response:
     """/orders/{x}: the shopper's page, or the order as AS2 for a peer that asks for it."""
     if wants_activity_json(request.headers.get("accept")) == "as2":
@@ -59,4 +72,5 @@ def orders_routes() -> list[Route]:
     return [
         Route("/orders", orders_list, methods=["GET"]),
         Route("/orders/{number}", order, methods=["GET"]),
+        Route("/orders/{number}/cancel", form_action(cancel), methods=["POST"]),
     ]

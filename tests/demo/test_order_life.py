@@ -16,6 +16,7 @@ from cart.orders.orders import transition
 from cart.orders.states import OrderStatus
 from inbox.models import InboxActivity
 from outbox.models import OutboxActivity
+from tests.cart.web_support import csrf_token
 from tests.demo.conftest import Coop
 from tests.demo.shopping import (
     add,
@@ -127,3 +128,37 @@ async def test_two_tickets_for_one_class_claim_two_seats_at_the_calendar(followe
         shop = (await shopper.get("/")).text
     card = shop[shop.index("Pottery taster") :][:1500]
     assert "Sold out" in card, "the shop learns both seats are gone"
+
+
+async def test_a_shopper_cancels_an_unpaid_order_the_calendar_frees_the_seats_and_the_cart_refills(
+    followed: Coop,
+) -> None:
+    coop = followed
+    async with httpx.AsyncClient(base_url=coop.urls["cart"], timeout=30) as shopper:
+        assert (await add(shopper, entry(coop, "pottery"), 2)).status_code == 303
+        assert (await check_out(shopper, venue_key(coop))).status_code == 303
+        await coop.settle()
+        assert "0 of 2 seats left" in await venue_page(coop)
+        order = await latest_order(coop)
+        page = (await shopper.get(f"/orders/{order.number}")).text
+        cancelled = await shopper.post(
+            f"/orders/{order.number}/cancel",
+            data={"csrf_token": csrf_token(page), "next": f"/orders/{order.number}"},
+        )
+        assert cancelled.status_code == 303
+        page = (await shopper.get(cancelled.headers["location"])).text
+        assert "is cancelled and its items are back in your cart" in page
+        assert "You cancelled this order" in page and "Pay now" not in page
+        await coop.settle()
+        assert "2 of 2 seats left" in await venue_page(coop)
+        assert await calendar_heard(coop, "OrderCancelled") == ["OrderCancelled"]
+        cart = (await shopper.get(f"/cart/page/{venue_key(coop)}")).text
+        assert "Pottery taster" in cart and 'name="quantity" value="2"' in cart
+
+        again = await shopper.post(
+            f"/orders/{order.number}/cancel",
+            data={"csrf_token": csrf_token(cart), "next": f"/orders/{order.number}"},
+        )
+        page = (await shopper.get(again.headers["location"])).text
+        assert "cannot be cancelled" in page
+    assert (await latest_order(coop)).status == "cancelled"
