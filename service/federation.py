@@ -21,6 +21,7 @@ from cart.catalog.handlers import register_catalog_handlers
 from cart.identity.sessions import purge_expired_sessions
 from cart.orders.claims import register_claim_handlers
 from cart.orders.reconcile import reconcile_pending
+from cart.orders.retention import forget_unpaid
 from inbox.actor_handlers import register_actor_handlers
 from inbox.limits import RateLimiter
 from inbox.receive import InboxReceiver
@@ -139,7 +140,7 @@ def build_federation(
     async def purge() -> int:
         async with db.transaction() as session:
             lines = await purge_anonymous_lines(session, max_age)
-            hits = await purge_throttle_hits(session)
+            hits = await purge_throttle_hits(session) + await forget_unpaid(session, max_age)
             return lines + hits + await purge_expired_sessions(session)
 
     async def reconcile() -> object:

@@ -1,0 +1,48 @@
+"""Retention for what anonymous checkouts leave behind.
+
+An order keeps no name, e-mail or postal address: what ties an anonymous shopper to it is
+the anonymous cart id (their cookie's cart) and the provider's hosted-page URL. Orders that
+were never paid (expired, cancelled, failed) are kept as records (peers were told about
+them and may dereference them), but after ``UNPAID_KEEP`` their link to the anonymous cart
+and the payment URL are cleared. Checkout tokens of anonymous carts (one row per page cart
+that ever checked out) go after the same time: the anonymous cart itself is purged by then.
+The clean-up loop runs ``forget_unpaid`` with the cart purge.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cart.orders.models import CheckoutToken, ShopOrder
+from cart.orders.states import OrderStatus
+from store import utcnow
+
+UNPAID_KEEP = timedelta(days=30)
+VOID = tuple(status.value for status in OrderStatus if status.is_void)
+
+
+async def forget_unpaid(
+    session: AsyncSession, older_than: timedelta = UNPAID_KEEP, now: datetime | None = None
+) -> int:
+    """Unlink old unpaid anonymous orders and drop old anonymous checkout tokens; returns
+    how many rows changed."""
+    cutoff = (now or utcnow()) - older_than
+    unlinked = await session.execute(
+        update(ShopOrder)
+        .where(
+            ShopOrder.status.in_(VOID),
+            ShopOrder.cart_id.is_not(None),
+            ShopOrder.updated_at < cutoff,
+        )
+        .values(cart_id=None, checkout_url=None)
+        .execution_options(synchronize_session=False)
+    )
+    tokens = await session.execute(
+        delete(CheckoutToken)
+        .where(CheckoutToken.owner_key.like("c:%"), CheckoutToken.created_at < cutoff)
+        .execution_options(synchronize_session=False)
+    )
+    return int(unlinked.rowcount) + int(tokens.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,61 @@
+"""Old unpaid anonymous orders lose their link to the shopper; paid ones keep theirs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+
+from cart.orders.models import CheckoutToken, ShopOrder
+from cart.orders.retention import UNPAID_KEEP, forget_unpaid
+from store import Database
+from tests.cart.checkout_support import (
+    NOW,
+    OTHER_SHOPPER,
+    SHOPPER,
+    checkout,
+    fill,
+    orders,
+    stock_shop,
+)
+
+
+async def test_old_unpaid_anonymous_orders_are_unlinked_and_their_tokens_dropped(
+    db: Database,
+) -> None:
+    shop = await stock_shop(db)
+    await fill(db, SHOPPER, (shop["loaf"], 1))
+    expired = (await checkout(db, SHOPPER)).order
+    await fill(db, OTHER_SHOPPER, (shop["loaf"], 1))
+    paid = (await checkout(db, OTHER_SHOPPER)).order
+    old = NOW - UNPAID_KEEP - timedelta(days=1)
+    async with db.transaction() as session:
+        for order, status in ((expired, "expired"), (paid, "paid")):
+            await session.execute(
+                update(ShopOrder)
+                .where(ShopOrder.id == order.id)
+                .values(status=status, updated_at=old, checkout_url="https://pay.example/x")
+            )
+        await session.execute(update(CheckoutToken).values(created_at=old))
+
+    async with db.transaction() as session:
+        assert await forget_unpaid(session, now=NOW) == 3  # one order, two tokens
+    after = {order.id: order for order in await orders(db)}
+    assert after[expired.id].cart_id is None and after[expired.id].checkout_url is None
+    assert after[expired.id].status == "expired" and after[expired.id].total_amount
+    assert after[paid.id].cart_id == OTHER_SHOPPER.cart_id
+    assert after[paid.id].checkout_url == "https://pay.example/x"
+    async with db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(CheckoutToken)) == 0
+        assert await forget_unpaid(session, now=NOW) == 0
+
+
+async def test_recent_unpaid_orders_keep_their_link(db: Database) -> None:
+    shop = await stock_shop(db)
+    await fill(db, SHOPPER, (shop["loaf"], 1))
+    order = (await checkout(db, SHOPPER)).order
+    async with db.transaction() as session:
+        await session.execute(update(ShopOrder).values(status="expired", updated_at=NOW))
+        assert await forget_unpaid(session, now=NOW + timedelta(days=1)) == 0
+    (kept,) = await orders(db)
+    assert kept.id == order.id and kept.cart_id == SHOPPER.cart_id
