@@ -14,7 +14,7 @@ import hashlib
 import re
 from collections.abc import Callable
 
-from http_sfv.dictionary import Dictionary
+import http_sf
 
 # Algorithms we compute and accept, by their lower-cased token. RFC 3230 tokens are
 # case-insensitive (peers send "SHA-256", "sha-256" and "Sha-256").
@@ -31,9 +31,10 @@ _BYTES_MEMBER = re.compile(r"\s*([a-z*][a-z0-9_.*-]*)=:([A-Za-z0-9+/]*={0,2}):\s
 def parse_byte_sequences(value: str) -> dict[str, bytes]:
     """A structured-field dictionary of byte sequences (`Signature`, `Content-Digest`).
 
-    The common shape is read with one regular expression: http_sfv validates byte
-    sequences a character at a time, which cost ~40 µs for an RSA signature. Anything
-    else (parameters, other types) goes through http_sfv. Raises ValueError.
+    The common shape is read with one regular expression: a general structured-field
+    parser validates byte sequences a character at a time, which cost ~40 µs for an RSA
+    signature. Anything else (parameters, other types) goes through http_sf. Raises
+    ValueError.
     """
     members: dict[str, bytes] = {}
     for part in value.split(","):
@@ -48,16 +49,17 @@ def parse_byte_sequences(value: str) -> dict[str, bytes]:
 
 
 def _parse_with_sfv(value: str) -> dict[str, bytes]:
-    parsed = Dictionary()
     try:
-        parsed.parse(value.encode("ascii"))
+        parsed = http_sf.parse(value.encode("ascii"), tltype="dictionary")
     except UnicodeEncodeError as error:
         raise ValueError("not ASCII") from error
+    assert isinstance(parsed, dict)
     members: dict[str, bytes] = {}
     for name, member in parsed.items():
-        if not isinstance(getattr(member, "value", None), bytes):
+        item = member[0] if isinstance(member, tuple) else member
+        if type(item) is not bytes:
             raise ValueError(f"{name} is not a byte sequence")
-        members[name] = member.value
+        members[name] = item
     return members
 
 

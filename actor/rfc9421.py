@@ -2,7 +2,8 @@
 
 The signature base is one `"component": value` line per covered component and a
 final `"@signature-params"` line holding the serialized Signature-Input member
-(RFC 9421 section 2.5). Structured fields are read and written with `http_sfv`.
+(RFC 9421 section 2.5). Structured fields (RFC 9651) are read with `http_sf`, the
+maintained successor of the deprecated `http_sfv`, and the common shapes written here.
 Components with parameters (`;sf`, `;key`, `;req`, `;bs`) are not supported: no peer
 we federate with sends them, and refusing is safer than guessing.
 """
@@ -11,9 +12,9 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
-from http_sfv.dictionary import Dictionary
-from http_sfv.item import InnerList
+import http_sf
 
 from actor.digests import content_digest_header, parse_byte_sequences
 from actor.exceptions import MalformedSignature, MissingComponent
@@ -54,7 +55,7 @@ def signature_params(covered: Sequence[str], params: Mapping[str, object]) -> st
     """The `@signature-params` value: the serialized Signature-Input member.
 
     Written here for the plain strings, integers and booleans every signer uses
-    (http_sfv's serializer cost ~13 µs a request); None for anything else.
+    (a general serializer cost ~13 µs a request); None for anything else.
     """
     parts = ["(" + " ".join(_sf_string(c) for c in covered) + ")"]
     for name, value in params.items():
@@ -111,12 +112,13 @@ def component_value(message: Message, name: str) -> str:
     return value
 
 
-def _dictionary(value: str, header: str) -> Dictionary:
-    parsed = Dictionary()
+def _dictionary(value: str, header: str) -> dict[str, Any]:
+    """Member name -> (value, parameters), as http_sf parses a dictionary."""
     try:
-        parsed.parse(value.encode("ascii"))
+        parsed = http_sf.parse(value.encode("ascii"), tltype="dictionary")
     except (ValueError, UnicodeEncodeError) as error:
         raise MalformedSignature(f"the {header} header is not a structured dictionary") from error
+    assert isinstance(parsed, dict)
     return parsed
 
 
@@ -139,30 +141,32 @@ def parse(message: Message) -> ParsedSignature | None:
     if label is None:
         raise MalformedSignature("no label appears in both Signature-Input and Signature")
     member, signature = inputs[label], signatures[label]
-    if not isinstance(member, InnerList):
+    items, params = member if isinstance(member, tuple) else (member, {})
+    if not isinstance(items, list):
         raise MalformedSignature(f"signature input {label!r} is not an inner list")
     covered: list[str] = []
-    for item in member:
-        if not isinstance(item.value, str) or item.params:
+    for item in items:
+        value, item_params = item if isinstance(item, tuple) else (item, {})
+        if type(value) is not str or item_params:
             raise MalformedSignature("components must be plain strings without parameters")
-        covered.append(item.value)
-    key_id = member.params.get("keyid")
-    if not isinstance(key_id, str) or not key_id:
+        covered.append(value)
+    key_id = params.get("keyid")
+    if type(key_id) is not str or not key_id:
         raise MalformedSignature(f"signature {label!r} has no keyid")
-    algorithm = member.params.get("alg")
-    created, expires = member.params.get("created"), member.params.get("expires")
+    algorithm = params.get("alg")
+    created, expires = params.get("created"), params.get("expires")
     for stamp in (created, expires):
         if stamp is not None and (not isinstance(stamp, int) or isinstance(stamp, bool)):
             raise MalformedSignature("created and expires must be integers")
     return ParsedSignature(
         scheme=Scheme.RFC9421,
         key_id=key_id,
-        algorithm=algorithm.lower() if isinstance(algorithm, str) else None,
+        algorithm=algorithm.lower() if type(algorithm) is str else None,
         covered=tuple(covered),
         created=created,
         expires=expires,
         signature=signature,
-        params=signature_params(covered, member.params) or str(member),
+        params=signature_params(covered, params) or http_sf.ser([(items, params)]),
         label=label,
     )
 
