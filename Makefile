@@ -7,7 +7,7 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 export ROSE_CART_DATA_DIR ?= data
 
 # The packages mypy checks strictly (tests are typed where it helps, not checked strictly).
-TYPED := actor inbox outbox vocab cart payments store service demo bench
+TYPED := actor inbox outbox vocab cart payments store service demo bench mail
 
 .PHONY: run serve test bench lint typecheck check clean
 

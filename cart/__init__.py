@@ -1,6 +1,7 @@
 """cart: the shop, in one room per job.
 
-Imports vocab, store, actor, outbox, inbox (its read API, inbox.log, only) and payments.
+Imports vocab, store, actor, outbox, inbox (its read API, inbox.log, only), payments and
+mail.
 Inside, the rooms, and the only arrows between them (docs/design.md; enforced by
 tests/test_import_rules.py):
 

@@ -28,10 +28,12 @@ from inbox.receive import InboxReceiver
 from inbox.registry import HandlerRegistry
 from inbox.worker import InboxWorker
 from inbox.writer import InboxWriter
+from mail.sender import MailSender
 from outbox.followers import register_follow_handlers, send_follow
 from outbox.hosts import mark_contacted
 from outbox.worker import DeliveryWorker
 from payments.provider import PaymentProvider
+from service.mailing import build_mail_sender
 from service.settings import Settings
 from store import Database, repeat
 from store.throttle import purge_throttle_hits
@@ -55,6 +57,7 @@ class Federation:
     backfills: BackfillRunner
     purge: Callable[[], Awaitable[int]]
     reconcile: Callable[[], Awaitable[object]]
+    mail: MailSender | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -70,6 +73,8 @@ class Federation:
             ("payment-reconciler", self.reconcile, 30.0),
             ("cart-purge", self.purge, 3600.0),
         ]
+        if self.mail is not None:
+            loops += [("mail-sender", self.mail.step, 5.0), ("mail-purge", self.mail.purge, 3600.0)]
         for name, step, idle in loops:
             self.tasks.append(
                 asyncio.create_task(repeat(name, step, self.stop, idle=idle), name=name)
@@ -160,6 +165,7 @@ def build_federation(
         backfills,
         purge,
         reconcile,
+        mail=build_mail_sender(settings, db),
     )
 
 

@@ -84,6 +84,14 @@ class Settings(BaseSettings):
         "Europe/London",
         description="IANA zone times are shown in when the calendar names none for its venue.",
     )
+    smtp_url: SecretStr | None = Field(
+        None,
+        description="smtp://user:pass@host:587 (STARTTLS) or smtps://host:465; unset: kept.",
+    )
+    mail_from: str | None = Field(None, description="The From of every mail we send.")
+    mail_retention_days: int = Field(
+        30, ge=1, description="Sent, kept and given-up mails are deleted after this long."
+    )
     cart_max_age_days: int = Field(
         30, ge=1, description="Anonymous carts untouched this long are purged."
     )
@@ -115,6 +123,18 @@ class Settings(BaseSettings):
                 f"TIME_ZONE {value!r} is not an IANA time zone name like Europe/London"
             ) from None
         return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _check_smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            parts = urlsplit(value.get_secret_value())
+            if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+                # never echo the value: it may hold the password
+                raise ValueError(
+                    "SMTP_URL must look like smtp://user:pass@host:587 or smtps://host"
+                )
+        return value if value is not None and value.get_secret_value() else None
 
     @field_validator("username")
     @classmethod

@@ -34,6 +34,7 @@ from cart.basket.totals import PageCart
 from cart.catalog.models import ENTRY
 from cart.exceptions import CartError
 from cart.money import Money, sum_by_currency
+from cart.orders.contact import Contact, queue_order_mail
 from cart.orders.models import CheckoutToken, ShopOrder, ShopOrderItem
 from cart.orders.orders import announce_created, record
 from cart.orders.states import ClaimState, OrderStatus
@@ -159,6 +160,7 @@ async def place_order(
     *,
     now: datetime | None = None,
     payment_window: timedelta = PAYMENT_WINDOW,
+    contact: Contact | None = None,
 ) -> PlacedOrder:
     """Place the order for one page cart, or find the one this checkout already placed.
 
@@ -189,6 +191,9 @@ async def place_order(
 
     token = row.token if row.order_id is None else new_checkout_token()
     order = _new_order(owner, page, token, local_actor, moment, payment_window)
+    if contact is not None:
+        order.contact_name, order.contact_email = contact.name, contact.email
+        order.contact_phone = contact.phone
     session.add(order)
     await session.flush()
     items = [
@@ -211,6 +216,7 @@ async def place_order(
     session.add_all(items)
     row.token, row.order_id = order.checkout_token, order.id
     await record(session, order.id, OrderStatus.PENDING.value, "Order placed", moment)
+    queue_order_mail(session, order, "order.placed", moment)
     await detach_lines(session, owner, [line.id for line in page.lines])
     await announce_created(session, order, items, local_actor, moment)
     return PlacedOrder(order, created=True)

@@ -67,6 +67,10 @@ class ShopOrder(Base):
     # For the shopper: why the order failed or was cancelled.
     shopper_note: Mapped[str | None] = mapped_column(Text, nullable=True)
     refund_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Whom to reach about it, as given at checkout: stays here, never on the wire.
+    contact_name: Mapped[str | None] = mapped_column(Text, nullable=True)
+    contact_email: Mapped[str | None] = mapped_column(String(320), nullable=True, index=True)
+    contact_phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -25,6 +25,7 @@ from actor.identity import LocalActor
 from cart.basket.carts import CartOwner
 from cart.exceptions import NotFound
 from cart.money import Money
+from cart.orders.contact import queue_status_mail
 from cart.orders.models import (
     OrderStatusChange,
     ShopOrder,
@@ -118,7 +119,9 @@ async def transition(
     )
     if result.rowcount == 1:  # type: ignore[attr-defined]
         await record(session, order_id, target.value, note, moment)
-        return await _reload(session, order_id)
+        moved = await _reload(session, order_id)
+        queue_status_mail(session, moved, target.value, moment)
+        return moved
     current = (await _reload(session, order_id)).status
     if current == target.value:
         return None
@@ -186,6 +189,15 @@ async def order_detail(session: AsyncSession, order: ShopOrder) -> OrderDetail:
         )
     ).scalars()
     return OrderDetail(order, await items_of(session, order.id), tuple(history))
+
+
+async def order_by_public_id(session: AsyncSession, public_id: str) -> OrderDetail:
+    """The order a signed link names (the link was checked: no owner to match)."""
+    query = select(ShopOrder).where(ShopOrder.public_id == public_id)
+    order = (await session.execute(query)).scalar()
+    if order is None:
+        raise OrderNotFound()
+    return await order_detail(session, order)
 
 
 async def shopper_order(session: AsyncSession, owner: CartOwner, number: str) -> OrderDetail:

@@ -31,6 +31,7 @@ from starlette.routing import Route
 from cart.exceptions import NotFound
 from cart.identity.sessions import COOKIE_NAME, resolve
 from cart.orders.checkout import CheckoutProblem, checkout_token_for, owner_key, place_order
+from cart.orders.contact import ContactProblem, read_contact
 from cart.orders.models import order_id_from_number
 from cart.orders.orders import order_by_checkout_id, shopper_order
 from cart.orders.payment import PaymentLinks, start_payment
@@ -106,7 +107,14 @@ async def checkout(request: Request) -> Response:
         if over is not None:
             raise too_many(over)
         try:
-            result = await place_order(visit.session, owner, key, token, request.app.state.actor)
+            contact = read_contact(form.get("name"), form.get("email"), form.get("phone"))
+        except ContactProblem as problem:
+            visit.flash.append(f"Your order was not placed. {problem}")
+            return redirect(visit, f"/cart/page/{key}")
+        try:
+            result = await place_order(
+                visit.session, owner, key, token, request.app.state.actor, contact=contact
+            )
         except CheckoutProblem as problem:
             visit.flash.append("Your order was not placed. Please check these first:")
             visit.flash.extend(

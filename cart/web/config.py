@@ -21,6 +21,7 @@ from actor.origin import web_origin_of
 from cart.identity.accounts import Passwords
 from cart.identity.sessions import SessionCookies
 from cart.web.csrf import CsrfTokens
+from cart.web.order_links import OrderLinks
 from cart.web.templating import DEFAULT_ZONE, build_environment
 
 
@@ -45,6 +46,7 @@ class WebConfig:
     templates: Environment
     notices: URLSafeTimedSerializer
     embedding_origins: frozenset[str]
+    links: OrderLinks
 
     def encode_notices(self, messages: list[str]) -> str:
         return str(self.notices.dumps(messages))
@@ -75,6 +77,7 @@ def build_config(settings: SettingsLike, passwords: Passwords | None = None) -> 
         templates=build_environment(getattr(settings, "time_zone", DEFAULT_ZONE)),
         notices=URLSafeTimedSerializer(secret, salt=_NOTICE_SALT),
         embedding_origins=frozenset(o for o in origins if o),
+        links=OrderLinks(secret, settings.base_url),
     )
 
 

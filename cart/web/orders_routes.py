@@ -9,9 +9,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from actor.negotiation import wants_activity_json
+from cart.exceptions import NotFound
 from cart.orders.cancel import cancel_unpaid
-from cart.orders.orders import shopper_order, shopper_orders, total_of
+from cart.orders.orders import order_by_public_id, shopper_order, shopper_orders, total_of
 from cart.orders.states import OrderStatus
+from cart.web.order_links import LinkExpired, LinkInvalid
 from cart.web.order_objects import order_document
 from cart.web.shop import owner_of
 from cart.web.visit import Page, Visit, form_action, page, redirect
@@ -27,6 +29,10 @@ STATUS_TEXT = {
     OrderStatus.REFUNDED: "Refunded",
     OrderStatus.NEEDS_REFUND: "Refund delayed: we are on it",
 }
+
+
+class LinkNotValid(NotFound):
+    default_message = "This link does not open an order: it may have been cut short or changed."
 
 
 def status_text(status: str) -> str:
@@ -61,6 +67,25 @@ async def cancel(visit: Visit, form: FormData) -> Response:
     return redirect(visit, f"/orders/{done.number}")
 
 
+@page
+async def linked_order_page(visit: Visit) -> Page:
+    """/orders/link/{token}: the order a mail's signed link names, for whoever holds it."""
+    try:
+        public_id = visit.config.links.public_id_from(visit.request.path_params["token"])
+    except LinkExpired:
+        raise LinkNotValid(
+            "This link has expired. Log in to see your orders, or ask the shop."
+        ) from None
+    except LinkInvalid:
+        raise LinkNotValid() from None
+    detail = await order_by_public_id(visit.session, public_id)
+    return Page(
+        "order_detail.html",
+        {"detail": detail, "status_text": status_text, "by_link": True},
+        title=f"Order {detail.number}",
+    )
+
+
 async def order(request: Request) -> Response:
     """/orders/{x}: the shopper's page, or the order as AS2 for a peer that asks for it."""
     if wants_activity_json(request.headers.get("accept")) == "as2":
@@ -73,4 +98,5 @@ def orders_routes() -> list[Route]:
         Route("/orders", orders_list, methods=["GET"]),
         Route("/orders/{number}", order, methods=["GET"]),
         Route("/orders/{number}/cancel", form_action(cancel), methods=["POST"]),
+        Route("/orders/link/{token}", linked_order_page, methods=["GET"]),
     ]

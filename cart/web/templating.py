@@ -54,10 +54,11 @@ def format_time(env: Environment, value: datetime | None, zone: str | None = Non
     return spoken_time(value, _zone(env, zone)) if value is not None else ""
 
 
-def build_environment(time_zone: str = DEFAULT_ZONE) -> Environment:
+def build_environment(time_zone: str = DEFAULT_ZONE, *, html: bool = True) -> Environment:
+    """The pages' environment; `html=False` only for the plain text part of mails."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
-        autoescape=True,
+        autoescape=html,  # noqa: S701 - off only for the text part of mails
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

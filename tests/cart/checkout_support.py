@@ -13,6 +13,7 @@ from cart.basket.carts import CartOwner
 from cart.basket.lines import add_line
 from cart.catalog.models import key_for
 from cart.orders.checkout import PlacedOrder, checkout_token_for, place_order
+from cart.orders.contact import Contact
 from cart.orders.models import ShopOrder
 from outbox.models import OutboxActivity
 from store import Database
@@ -57,10 +58,13 @@ async def checkout(
     submitted: str | None = None,
     *,
     now: datetime = NOW,
+    contact: Contact | None = None,
 ) -> PlacedOrder:
     async with db.transaction() as session:
         token = submitted or await checkout_token_for(session, owner, page_key, now=now)
-        return await place_order(session, owner, page_key, token, cart_actor(), now=now)
+        return await place_order(
+            session, owner, page_key, token, cart_actor(), now=now, contact=contact
+        )
 
 
 async def published(db: Database) -> list[dict[str, Any]]:

@@ -259,3 +259,28 @@ async def test_a_july_class_reads_19_bst_on_the_order_page(shop: Shop) -> None:
     (order,) = await orders(shop.app.state.db)
     detail = (await shop.client.get(f"/orders/{order.number}")).text
     assert "Saturday 17 July 2027, 19:00 BST" in detail
+
+
+async def test_a_guest_gives_name_and_email_at_checkout_and_the_order_keeps_them(
+    shop: Shop,
+) -> None:
+    await _fill_cart(shop)
+    page = await shop.client.get(f"/cart/page/{BAKERY_KEY}")
+    assert 'name="email"' in page.text and 'autocomplete="name"' in page.text
+    form = {"csrf_token": csrf_token(page.text), "name": "Ada", "email": "not-an-address"}
+    refused = await shop.client.post(f"/cart/page/{BAKERY_KEY}/checkout", data=form)
+    assert refused.headers["location"] == f"/cart/page/{BAKERY_KEY}"
+    assert "an e-mail address" in (await shop.client.get(refused.headers["location"])).text
+    assert await orders(shop.app.state.db) == []
+
+    form |= {"email": "ada@example.org", "phone": "01632 960000"}
+    placed = await shop.client.post(f"/cart/page/{BAKERY_KEY}/checkout", data=form)
+    assert placed.status_code == 303
+    (order,) = await orders(shop.app.state.db)
+    assert (order.contact_name, order.contact_email, order.contact_phone) == (
+        "Ada",
+        "ada@example.org",
+        "01632 960000",
+    )
+    (created,) = [a for a in await published(shop.app.state.db) if "Create" in str(a["type"])]
+    assert "ada@example.org" not in json.dumps(created) and "Ada" not in json.dumps(created)

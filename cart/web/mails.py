@@ -1,0 +1,97 @@
+"""The words of the shopper's mails: subject, a plain text part and an HTML part.
+
+mail/ sends rows that only name an order and a kind; this renderer, handed to the mail
+worker at composition time, reads the order in a unit of work and fills the templates
+in cart/web/templates/mail/. A receipt carries the seller (the page), the lines with
+their times in the venue's zone, the total and the payment reference; every mail
+carries the signed link that opens the order without an account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from jinja2 import Environment
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cart.money import Money
+from cart.orders.models import ShopOrder, ShopOrderItem
+from cart.web.order_links import OrderLinks
+from mail.sender import Rendered
+
+# kind -> (subject, what happened, in one sentence)
+ORDER_MAILS = {
+    "order.placed": (
+        "Your order {number} with {page}",
+        "We have your order. It is waiting for payment.",
+    ),
+    "order.paid": (
+        "Receipt for your order {number}",
+        "Thank you: your payment is received. This is your receipt.",
+    ),
+    "order.cancelled": ("Your order {number} is cancelled", "Your order is cancelled."),
+    "order.expired": (
+        "Your order {number} was not paid in time",
+        "Your order was not paid in time, so it is cancelled. No money was taken.",
+    ),
+    "order.failed": (
+        "Your order {number} could not be placed",
+        "{page} could not take your order. No money was taken.",
+    ),
+    "order.refund_requested": (
+        "Your order {number} is being refunded",
+        "{page} could not take your order, so your payment is being refunded.",
+    ),
+    "order.refunded": ("Your order {number} is refunded", "Your payment has been refunded."),
+}
+
+
+def _line(item: ShopOrderItem) -> dict[str, Any]:
+    unit = Money(item.unit_amount, item.currency)
+    return {
+        "name": item.name,
+        "quantity": item.quantity,
+        "unit": unit,
+        "total": unit * item.quantity,
+        "start_time": item.start_time,
+        "time_zone": item.time_zone,
+        "rejected": item.claim_state == "rejected",
+    }
+
+
+def order_mail_renderer(
+    html: Environment, text: Environment, links: OrderLinks
+) -> Callable[[Session, str, int | None, int | None], Rendered | None]:
+    def render(
+        session: Session, kind: str, order_id: int | None, account_id: int | None
+    ) -> Rendered | None:
+        words = ORDER_MAILS.get(kind)
+        order = session.get(ShopOrder, order_id) if order_id is not None else None
+        if words is None or order is None:
+            return None
+        items = session.scalars(
+            select(ShopOrderItem)
+            .where(ShopOrderItem.order_id == order.id)
+            .order_by(ShopOrderItem.position)
+        ).all()
+        facts = {"number": order.number, "page": order.page_name}
+        context = {
+            "kind": kind,
+            "order": order,
+            "lines": [_line(item) for item in items],
+            "total": Money(order.total_amount, order.currency),
+            "headline": words[1].format(**facts),
+            "receipt": kind == "order.paid",
+            "reference": order.transaction_id or order.checkout_id,
+            "link": links.url_for(order.public_id),
+            "link_days": links.max_age // 86_400,
+        }
+        return Rendered(
+            subject=words[0].format(**facts),
+            text=text.get_template("mail/order.txt").render(context),
+            html=html.get_template("mail/order.html").render(context),
+        )
+
+    return render

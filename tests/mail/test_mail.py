@@ -1,0 +1,192 @@
+"""Transactional mail: one mail per order change, written with it, delivered to a real
+SMTP server on loopback (aiosmtpd), retried while that server is down, kept as .eml
+files when no server is configured; and the signed order link the mails carry."""
+
+# ruff: noqa: F811 - fixtures are imported, then named as parameters
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import httpx
+import pytest
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from pydantic import SecretStr
+from sqlalchemy import select
+from starlette.applications import Starlette
+
+from cart.orders.contact import Contact
+from cart.orders.models import ShopOrder
+from cart.orders.orders import transition
+from cart.orders.states import OrderStatus
+from cart.web.order_links import SALT
+from mail.models import KEPT, QUEUED, SENT, OutgoingMail
+from mail.transport import parse_smtp_url
+from service.mailing import build_mail_sender
+from service.settings import Settings
+from store import Database, utcnow
+from tests.cart.checkout_support import SHOPPER, checkout, fill, stock_shop
+from tests.cart.test_admin_pages import admin_app, operator  # noqa: F401
+from tests.cart.web_support import new_client
+from tests.conftest import TEST_SECRET
+from tests.mail.support import free_port, parts, smtp_server
+
+ADA = Contact("Ada Lovelace", "ada@example.org", "+44 20 7946 0000")
+
+
+async def mails(db: Database) -> list[OutgoingMail]:
+    async with db.transaction() as session:
+        query = select(OutgoingMail).order_by(OutgoingMail.id)
+        return list((await session.execute(query)).scalars())
+
+
+async def placed_order(db: Database, contact: Contact | None = ADA) -> ShopOrder:
+    shop = await stock_shop(db)
+    await fill(db, SHOPPER, (shop["loaf"], 2))
+    return (await checkout(db, contact=contact)).order
+
+
+async def pay(db: Database, order_id: int) -> ShopOrder | None:
+    async with db.transaction() as session:
+        return await transition(
+            session, order_id, OrderStatus.PAID, transaction_id="TXN-4242", paid_at=utcnow()
+        )
+
+
+def smtp_settings(settings: Settings, port: int) -> Settings:
+    return settings.model_copy(update={"smtp_url": SecretStr(f"smtp://127.0.0.1:{port}")})
+
+
+async def test_each_order_change_queues_exactly_one_mail_in_its_transaction(
+    db: Database,
+) -> None:
+    order = await placed_order(db)
+    assert [(m.kind, m.to_address, m.order_id) for m in await mails(db)] == [
+        ("order.placed", "ada@example.org", order.id)
+    ]
+    assert await pay(db, order.id) is not None
+    assert await pay(db, order.id) is None  # the second payment notice moves nothing
+    assert [m.kind for m in await mails(db)] == ["order.placed", "order.paid"]
+
+
+async def test_a_change_that_does_not_commit_leaves_no_mail_behind(db: Database) -> None:
+    order = await placed_order(db)
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as session:
+            await transition(session, order.id, OrderStatus.PAID)
+            raise RuntimeError("the process dies before COMMIT")
+    assert [m.kind for m in await mails(db)] == ["order.placed"]
+    async with db.transaction() as session:
+        assert (await session.get(ShopOrder, order.id)).status == "pending"  # type: ignore[union-attr]
+
+
+async def test_an_order_without_a_contact_sends_nothing(db: Database) -> None:
+    await placed_order(db, contact=None)
+    assert await mails(db) == []
+
+
+async def test_mails_reach_a_real_smtp_server_with_text_html_receipt_and_link(
+    db: Database, settings: Settings
+) -> None:
+    order = await placed_order(db)
+    await pay(db, order.id)
+    port = free_port()
+    with smtp_server(port) as mailbox:
+        sender = build_mail_sender(smtp_settings(settings, port), db)
+        assert await sender.step() == 2
+    placed, receipt = mailbox.to("ada@example.org")
+    assert placed["Subject"] == "Your order RA-000001 with The Bakery"
+    assert receipt["Subject"] == "Receipt for your order RA-000001"
+    text, html = parts(receipt)
+    for part in (text, html):
+        assert "Ada Lovelace" in part and "The Bakery" in part and "Sourdough loaf" in part
+        assert "£3.50" in part and "£7.00" in part and "TXN-4242" in part
+        assert "https://cart.test/orders/link/" in part
+    assert "TXN-4242" not in parts(placed)[0]  # a reference only on the receipt
+    assert {m.status for m in await mails(db)} == {SENT}
+
+
+async def test_while_the_server_is_down_the_mail_waits_and_is_sent_once_it_is_back(
+    db: Database, settings: Settings
+) -> None:
+    await placed_order(db)
+    port = free_port()  # nothing listens here yet
+    sender = build_mail_sender(smtp_settings(settings, port), db)
+    assert await sender.step() == 1
+    (waiting,) = await mails(db)
+    assert (waiting.status, waiting.attempts) == (QUEUED, 1) and waiting.last_error
+    assert await sender.step() == 0  # backing off, not hammering
+    with smtp_server(port) as mailbox:
+        sender.clock = lambda: utcnow() + timedelta(hours=2)
+        assert await sender.step() == 1
+    assert len(mailbox.to("ada@example.org")) == 1
+    (sent,) = await mails(db)
+    assert (sent.status, sent.attempts) == (SENT, 2)
+
+
+async def test_without_smtp_mails_are_kept_as_eml_files_and_shown_to_operators(
+    admin_app: Starlette, operator: httpx.AsyncClient, settings: Settings
+) -> None:
+    db = admin_app.state.db
+    await placed_order(db)
+    sender = build_mail_sender(settings, db)
+    assert await sender.step() == 1
+    (kept,) = await mails(db)
+    assert kept.status == KEPT
+    eml = Path(settings.data_dir) / "mail" / f"{kept.id:08d}.eml"
+    message = message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert message["Subject"] == "Your order RA-000001 with The Bakery"
+    listing = (await operator.get("/admin/mail")).text
+    assert "ada@example.org" in listing and "Your order RA-000001 with The Bakery" in listing
+    one = (await operator.get(f"/admin/mail/{kept.id}")).text
+    assert "Sourdough loaf" in one
+
+
+async def test_the_retention_rule_removes_old_mail_rows_and_files(
+    db: Database, settings: Settings
+) -> None:
+    await placed_order(db)
+    sender = build_mail_sender(settings, db)
+    await sender.step()
+    (kept,) = await mails(db)
+    eml = Path(settings.data_dir) / "mail" / f"{kept.id:08d}.eml"
+    assert eml.exists() and await sender.purge() == 0  # young mail stays
+    sender.clock = lambda: utcnow() + timedelta(days=31)
+    assert await sender.purge() == 1
+    assert await mails(db) == [] and not eml.exists()
+
+
+class _LongAgo(TimestampSigner):
+    def get_timestamp(self) -> int:
+        return int(time.time()) - 91 * 86_400
+
+
+async def test_the_signed_link_opens_the_order_without_a_cookie_until_altered_or_expired(
+    admin_app: Starlette,
+) -> None:
+    order = await placed_order(admin_app.state.db)
+    link = admin_app.state.cart_web.links.url_for(order.public_id)
+    path = link.removeprefix("https://cart.test")
+    async with new_client(admin_app) as stranger:  # a fresh browser: no cookie at all
+        page = await stranger.get(path)
+        assert page.status_code == 200
+        assert "Order RA-000001" in page.text and "Sourdough loaf" in page.text
+        altered = path[:-2] + ("AA" if not path.endswith("AA") else "BB")
+        assert (await stranger.get(altered)).status_code == 404
+        expired = URLSafeTimedSerializer(TEST_SECRET, salt=SALT, signer=_LongAgo).dumps(
+            order.public_id
+        )
+        answer = await stranger.get(f"/orders/link/{expired}")
+        assert answer.status_code == 404 and "expired" in answer.text
+        assert (await stranger.get(f"/orders/{order.number}")).status_code == 404  # no cookie
+
+
+def test_the_smtp_password_never_shows_in_the_settings_or_the_transport() -> None:
+    url = "smtps://shop:hunter2-secret@mail.example:465"
+    settings = Settings(smtp_url=url)
+    assert "hunter2" not in repr(settings)
+    transport = parse_smtp_url(url)
+    assert transport.implicit_tls and transport.port == 465 and "hunter2" not in repr(transport)
