@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -9,8 +10,9 @@ import pytest
 from sqlalchemy import select
 from starlette.responses import Response
 
+from actor.http_auth import SignatureAuth
 from actor.incoming import IncomingActivity
-from actor.signatures import Scheme
+from actor.signatures import Scheme, SigningKey
 from inbox.models import InboxActivity
 from tests.inbox.conftest import Served
 from tests.support.peers import RemotePeer
@@ -185,6 +187,28 @@ async def test_an_unsigned_delivery_is_refused_401(served: Served, stranger: Rem
             served.inbox, json=follow, headers={"Content-Type": "application/activity+json"}
         )
     await expect_rejected(served, answer, 401, "sign the request")
+    # RFC 9421 section 5.1: the 401 says what to sign.
+    assert answer.headers["accept-signature"] == (
+        'sig1=("@method" "@target-uri" "content-digest");created'
+    )
+
+
+async def test_a_key_the_actor_does_not_list_is_refused_saying_which_it_lists(
+    served: Served, stranger: RemotePeer
+) -> None:
+    follow = stranger.activity("Follow", f"{served.base_url}/actor")
+    auth = SignatureAuth(
+        SigningKey(f"{stranger.actor_id}#other-key", stranger.private), double_knock=False
+    )
+    async with httpx.AsyncClient(auth=auth) as client:
+        answer = await client.post(
+            served.inbox,
+            content=json.dumps(follow).encode(),
+            headers={"Content-Type": "application/activity+json"},
+        )
+    problem = await expect_rejected(served, answer, 401, "does not list the key")
+    assert stranger.key_id in problem["detail"]  # the one it does list
+    assert "accept-signature" in answer.headers
 
 
 async def test_a_signature_by_someone_else_than_the_actor_is_refused_401(

@@ -110,7 +110,9 @@ async def test_an_activity_dereferences_to_its_audience_only(
         assert response.status_code == 200
         assert response.headers["content-type"] == "application/activity+json"
         assert orjson.loads(response.content) == create_note(ACTOR, 0, cc=(MARKET,))
-    assert (await client.get(path)).status_code == 401
+    unsigned = await client.get(path)
+    assert unsigned.status_code == 401
+    assert unsigned.headers["accept-signature"] == 'sig1=("@method" "@target-uri");created'
     assert (await client.get(path, headers=signed_by(STRANGER))).status_code == 404
     other = create_note(ACTOR, 1)["id"].removeprefix(ACTOR.base_url)
     assert (await client.get(other, headers=signed_by(MARKET))).status_code == 404  # not addressed
