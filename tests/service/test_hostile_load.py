@@ -1,0 +1,50 @@
+"""A shopper buys while strangers attack (issue 14): the purchase completes, no 5xx.
+
+A small pool of attackers runs every money-side abusive pattern of `bench/_attackers.py`
+in a bounded loop (password guessing, registration and checkout floods, return-page and
+webhook floods, probing the demo sandbox), each from a loopback address of its own, while
+a shopper on another address buys a loaf and pays on the sandbox's hosted page. No timing
+is asserted: only that the purchase completes and nobody was answered a 5xx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from bench._attackers import ATTACKS, Target, purchase
+from cart.identity.accounts import Passwords
+from cart.web.config import configure_web
+from tests.cart.catalog_factories import product
+from tests.cart.checkout_support import BAKERY_KEY
+from tests.cart.web_support import CHEAP_PASSWORDS, seed
+from tests.support.shop import live_shop
+
+ROUNDS = 15
+
+
+async def test_a_purchase_completes_while_every_attack_runs(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with live_shop(tmp_path, database_url) as shop:
+        configure_web(shop.app.state, passwords=Passwords(CHEAP_PASSWORDS))
+        (loaf,) = await seed(shop.app, product(42))
+        target = Target(shop.origin, loaf, BAKERY_KEY)
+        attackers = [
+            attack(target, f"127.0.0.{10 + n}", ROUNDS) for n, attack in enumerate(ATTACKS.values())
+        ]
+        running = asyncio.gather(*attackers)
+        paid, statuses = await purchase(target, "127.0.0.2")
+        answered = await running
+
+    assert paid, f"the shopper's purchase did not complete: {statuses}"
+    assert all(status < 500 for status in statuses), statuses
+    for name, seen in zip(ATTACKS, answered, strict=True):
+        assert not [s for s in seen if s >= 500], f"{name} was answered {seen}"
+        assert sum(seen.values()) > 0
+    by_name = dict(zip(ATTACKS, answered, strict=True))
+    # Each pattern met its limit (nothing unbounded got through).
+    assert by_name["login-guessing"][429] > 0
+    assert by_name["register-flood"][429] > 0
+    assert by_name["checkout-flood"][429] > 0
+    assert set(by_name["sandbox-probing"]) == {401}
