@@ -15,6 +15,7 @@ from actor.http_auth import SignatureAuth
 from actor.identity import LocalActor
 from actor.remote import RemoteActors
 from actor.signatures import SigningKey
+from cart.admin.audit import purge_audit
 from cart.basket.purge import purge_anonymous_lines
 from cart.catalog.backfill_jobs import BackfillRunner, request_backfill
 from cart.catalog.handlers import register_catalog_handlers
@@ -146,7 +147,8 @@ def build_federation(
         async with db.transaction() as session:
             lines = await purge_anonymous_lines(session, max_age)
             hits = await purge_throttle_hits(session) + await forget_unpaid(session, max_age)
-            return lines + hits + await purge_expired_sessions(session)
+            audit = await purge_audit(session)
+            return lines + hits + audit + await purge_expired_sessions(session)
 
     async def reconcile() -> object:
         # lost webhooks, expired checkouts, refunds asked for by a calendar's Reject

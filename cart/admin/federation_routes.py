@@ -8,8 +8,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cart.admin import queries
+from cart.admin.audit import recent_actions
 from cart.admin.charts import bar_chart
 from cart.admin.guard import admin_action, admin_page, confirm_password, reauth_failed
+from cart.admin.takings import takings_per_day
 from cart.web.visit import Page, Visit, redirect
 from inbox import log as inbox_log
 from outbox.exceptions import OutboxError
@@ -34,7 +36,13 @@ async def dashboard(visit: Visit) -> Page:
         bar_chart("Orders placed per day", board.orders_per_day),
         bar_chart("Deliveries queued per day", board.deliveries_per_day),
     ]
-    return Page("admin/dashboard.html", {"board": board, "charts": charts}, title="Admin")
+    context = {
+        "board": board,
+        "charts": charts,
+        "takings": await takings_per_day(visit.session, now.date()),
+        "actions": await recent_actions(visit.session),
+    }
+    return Page("admin/dashboard.html", context, title="Admin")
 
 
 @admin_page

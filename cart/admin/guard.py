@@ -17,6 +17,7 @@ from anyio import to_thread
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
+from cart.admin.audit import record_action
 from cart.identity.accounts import MAX_PASSWORD_LENGTH, Account, Role
 from cart.web.visit import Endpoint, Page, Visit, error_page, form_action, page
 
@@ -58,7 +59,19 @@ def admin_action(handler: AdminFormHandler) -> Endpoint:
     """A POST of the admin area: CSRF is checked first (form_action), then the role."""
 
     async def guarded(visit: Visit, form: FormData) -> Response | Page:
-        return _denied(visit) or await handler(visit, form)
+        denied = _denied(visit)
+        answer = denied or await handler(visit, form)
+        if visit.account is not None:
+            # In the action's own transaction: logged exactly when it happened.
+            refused = denied is not None or (isinstance(answer, Page) and answer.status >= 400)
+            record_action(
+                visit.session,
+                visit.account.email,
+                handler.__name__,
+                visit.request.url.path,
+                "refused" if refused else "done",
+            )
+        return answer
 
     guarded.__name__ = handler.__name__
     return form_action(guarded)

@@ -217,18 +217,30 @@ async def hosts(session: AsyncSession, limit: int = 200) -> list[HostRow]:
 async def search_orders(
     session: AsyncSession, text: str = "", status: str = "", limit: int = 50
 ) -> Sequence[ShopOrder]:
-    """Orders by number (RA-000123 or 123) and/or status, newest first."""
+    """Orders by number (RA-000123 or 123), by the customer's e-mail (exact, any case) or
+    name (a part of it, any case), and/or status; newest first."""
     query = select(ShopOrder).order_by(ShopOrder.id.desc()).limit(limit)
-    text = text.strip().upper()
+    text = text.strip()
     if text:
-        order_id = (
-            order_id_from_number(text)
-            if text.startswith("RA-")
-            else (int(text) if text.isdigit() and len(text) <= 12 else None)
-        )
-        if order_id is None:
-            return []
-        query = query.where(ShopOrder.id == order_id)
+        upper = text.upper()
+        if upper.startswith("RA-") or text.isdigit():
+            order_id = (
+                order_id_from_number(upper)
+                if upper.startswith("RA-")
+                else (int(text) if len(text) <= 12 else None)
+            )
+            if order_id is None:
+                return []
+            query = query.where(ShopOrder.id == order_id)
+        elif "@" in text:
+            query = query.where(func.lower(ShopOrder.contact_email) == text.lower())
+        else:
+            pattern = (
+                "%"
+                + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                + "%"
+            )
+            query = query.where(func.lower(ShopOrder.contact_name).like(pattern, escape="\\"))
     if status:
         if status not in {s.value for s in OrderStatus}:
             return []

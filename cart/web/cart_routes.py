@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from starlette.datastructures import FormData
-from starlette.responses import Response
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from cart.basket.lines import accept_current_price, add_line, remove_line, set_quantity, view_cart
@@ -116,11 +119,22 @@ async def remove(visit: Visit, form: FormData) -> Response:
     return redirect(visit, _back(form))
 
 
+FAVICON = Path(__file__).resolve().parent / "static" / "favicon.svg"
+
+
+async def favicon(request: Request) -> Response:
+    """Browsers ask for /favicon.ico whatever the page links; answer with our icon."""
+    return FileResponse(
+        FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"}
+    )
+
+
 def shop_routes() -> list[Route]:
     return [
         Route("/", catalogue, methods=["GET"]),
         Route("/entries/{key}", entry, methods=["GET"]),
         Route("/cart", cart_overview, methods=["GET"]),
+        Route("/favicon.ico", favicon, methods=["GET"]),
         Route("/cart/lines", add_to_cart, methods=["POST"]),
         Route("/cart/lines/{line_id:int}/quantity", change_quantity, methods=["POST"]),
         Route("/cart/lines/{line_id:int}/accept-price", accept_price, methods=["POST"]),

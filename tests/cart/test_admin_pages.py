@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 
 from actor.schemes import PeerSignatureScheme
 from cart.identity.accounts import Passwords, Role, register
+from cart.orders.contact import Contact
 from cart.orders.models import ShopOrder
 from cart.orders.orders import record
 from cart.web import configure_web
@@ -260,4 +261,24 @@ async def test_orders_search_and_detail(admin_app: Starlette, operator: httpx.As
     detail = await operator.get(f"/admin/orders/{number}")
     assert detail.status_code == 200
     assert "Payment received" in detail.text and "Refund" in detail.text
+    assert '<a href="/admin">Admin</a>' in detail.text and "Your orders" in detail.text
     assert (await operator.get("/admin/orders/RA-999999")).status_code == 404
+
+
+async def test_orders_are_found_by_customer_email_or_name_with_their_contact_shown(
+    admin_app: Starlette, operator: httpx.AsyncClient
+) -> None:
+    db = admin_app.state.db
+    shop = await stock_shop(db)
+    await fill(db, SHOPPER, (shop["loaf"], 1))
+    await checkout(db, contact=Contact("Grace Hopper", "Grace@Example.org", "01632 960001"))
+    for query in ("grace@example.org", "hopper", "GRACE h"):
+        listing = (await operator.get("/admin/orders", params={"q": query})).text
+        assert "RA-000001" in listing and "Grace@Example.org" in listing, query
+    nobody = (await operator.get("/admin/orders", params={"q": "ada@example.org"})).text
+    assert "RA-000001" not in nobody
+    wildcard = (await operator.get("/admin/orders", params={"q": "%"})).text
+    assert "RA-000001" not in wildcard  # a % is a character, not a wildcard
+    detail = (await operator.get("/admin/orders/RA-000001")).text
+    assert "Grace Hopper" in detail and "01632 960001" in detail
+    assert "Waiting for payment" in detail  # the status in words

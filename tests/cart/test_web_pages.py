@@ -184,3 +184,13 @@ async def test_a_withdrawn_product_is_marked_and_left_out_of_the_subtotal(
     assert "Withdrawn" in page and "No longer offered" in page
     assert 'Subtotal: <span class="price">£1.00</span>' in page
     assert "left out of the subtotal" in page and "once it is fixed or removed" in page
+
+
+async def test_the_header_links_your_orders_and_the_browser_finds_an_icon(
+    web_client: httpx.AsyncClient,
+) -> None:
+    page = (await web_client.get("/")).text
+    assert '<a href="/orders">Your orders</a>' in page
+    assert '<a href="/admin">Admin</a>' not in page  # for operators only
+    icon = await web_client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
