@@ -1,10 +1,10 @@
 """Retention for what anonymous checkouts leave behind.
 
-An order keeps no name, e-mail or postal address: what ties an anonymous shopper to it is
-the anonymous cart id (their cookie's cart) and the provider's hosted-page URL. Orders that
-were never paid (expired, cancelled, failed) are kept as records (peers were told about
-them and may dereference them), but after ``UNPAID_KEEP`` their link to the anonymous cart
-and the payment URL are cleared. Checkout tokens of anonymous carts (one row per page cart
+An order keeps the contact the shopper gave at checkout (name, e-mail, phone) and, for a
+guest, the anonymous cart id (their cookie's cart) and the provider's hosted-page URL.
+Orders that were never paid (expired, cancelled, failed) are kept as records (peers were
+told about them and may dereference them), but after ``UNPAID_KEEP`` their contact, their
+link to the anonymous cart and the payment URL are cleared: nobody is owed anything. Checkout tokens of anonymous carts (one row per page cart
 that ever checked out) go after the same time: the anonymous cart itself is purged by then.
 The clean-up loop runs ``forget_unpaid`` with the cart purge.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cart.orders.models import CheckoutToken, ShopOrder
@@ -27,17 +27,28 @@ VOID = tuple(status.value for status in OrderStatus if status.is_void)
 async def forget_unpaid(
     session: AsyncSession, older_than: timedelta = UNPAID_KEEP, now: datetime | None = None
 ) -> int:
-    """Unlink old unpaid anonymous orders and drop old anonymous checkout tokens; returns
+    """Forget who placed old unpaid orders and drop old anonymous checkout tokens; returns
     how many rows changed."""
     cutoff = (now or utcnow()) - older_than
     unlinked = await session.execute(
         update(ShopOrder)
         .where(
             ShopOrder.status.in_(VOID),
-            ShopOrder.cart_id.is_not(None),
+            or_(
+                ShopOrder.cart_id.is_not(None),
+                ShopOrder.contact_name.is_not(None),
+                ShopOrder.contact_email.is_not(None),
+                ShopOrder.contact_phone.is_not(None),
+            ),
             ShopOrder.updated_at < cutoff,
         )
-        .values(cart_id=None, checkout_url=None)
+        .values(
+            cart_id=None,
+            checkout_url=None,
+            contact_name=None,
+            contact_email=None,
+            contact_phone=None,
+        )
         .execution_options(synchronize_session=False)
     )
     tokens = await session.execute(

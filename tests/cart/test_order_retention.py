@@ -1,4 +1,4 @@
-"""Old unpaid anonymous orders lose their link to the shopper; paid ones keep theirs."""
+"""Old unpaid orders forget who placed them; paid ones keep their contact."""
 
 from __future__ import annotations
 
@@ -34,17 +34,31 @@ async def test_old_unpaid_anonymous_orders_are_unlinked_and_their_tokens_dropped
             await session.execute(
                 update(ShopOrder)
                 .where(ShopOrder.id == order.id)
-                .values(status=status, updated_at=old, checkout_url="https://pay.example/x")
+                .values(
+                    status=status,
+                    updated_at=old,
+                    checkout_url="https://pay.example/x",
+                    contact_name="Ada Lovelace",
+                    contact_email="ada@example.org",
+                    contact_phone="+44 20 7946 0000",
+                )
             )
         await session.execute(update(CheckoutToken).values(created_at=old))
 
     async with db.transaction() as session:
         assert await forget_unpaid(session, now=NOW) == 3  # one order, two tokens
     after = {order.id: order for order in await orders(db)}
-    assert after[expired.id].cart_id is None and after[expired.id].checkout_url is None
+    forgotten = after[expired.id]
+    assert forgotten.cart_id is None and forgotten.checkout_url is None
+    assert (forgotten.contact_name, forgotten.contact_email, forgotten.contact_phone) == (
+        None,
+        None,
+        None,
+    )
     assert after[expired.id].status == "expired" and after[expired.id].total_amount
     assert after[paid.id].cart_id == OTHER_SHOPPER.cart_id
     assert after[paid.id].checkout_url == "https://pay.example/x"
+    assert after[paid.id].contact_email == "ada@example.org"
     async with db.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(CheckoutToken)) == 0
         assert await forget_unpaid(session, now=NOW) == 0
