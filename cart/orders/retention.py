@@ -4,8 +4,9 @@ An order keeps the contact the shopper gave at checkout (name, e-mail, phone) an
 guest, the anonymous cart id (their cookie's cart) and the provider's hosted-page URL.
 Orders that were never paid (expired, cancelled, failed) are kept as records (peers were
 told about them and may dereference them), but after ``UNPAID_KEEP`` their contact, their
-link to the anonymous cart and the payment URL are cleared: nobody is owed anything. Checkout tokens of anonymous carts (one row per page cart
-that ever checked out) go after the same time: the anonymous cart itself is purged by then.
+link to the anonymous cart and the payment URL are cleared: nobody is owed anything.
+Checkout tokens of anonymous carts (one row per page cart that ever checked out) go after
+the same time: the anonymous cart itself is purged by then.
 The clean-up loop runs ``forget_unpaid`` with the cart purge.
 """
 
