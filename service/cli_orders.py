@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import click
@@ -13,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import inbox.log
 from cart.admin import queries
-from cart.admin.order_routes import REFUNDABLE
 from cart.orders.models import ShopOrder, order_id_from_number
-from cart.orders.orders import OrderNotFound, get_order, order_detail, transition
+from cart.orders.orders import OrderNotFound, get_order, order_detail
+from cart.orders.refunds import REFUNDABLE, NotRefundable, RefundAsk, request_refund
 from cart.orders.states import OrderStatus
 from service.settings import Settings
 from store import Database, upgrade
@@ -148,39 +149,53 @@ def orders_show(settings: Settings, number: str, as_json: bool) -> None:
     _emit(shown, as_json, text)
 
 
+def _line(text: str) -> tuple[int, int]:
+    position, _, quantity = text.partition("=")
+    if not (position.isdigit() and quantity.isdigit()) or len(text) > 16:
+        raise click.BadParameter(f"{text!r}: write LINE=QUANTITY, e.g. 2=1")
+    return int(position), int(quantity)
+
+
 @orders.command("refund")
 @click.argument("number")
+@click.option(
+    "--line", "lines", multiple=True, metavar="LINE=QTY", help="Refund QTY of line LINE (from 1)."
+)
+@click.option("--amount", type=Decimal, help="Refund this amount instead of whole lines.")
+@click.option("--reason", default="", help="Why; the shopper reads it.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
-def orders_refund(settings: Settings, number: str, yes: bool) -> None:
-    """Refund a paid order: the running service's reconciler asks the payment provider."""
+def orders_refund(
+    settings: Settings,
+    number: str,
+    lines: tuple[str, ...],
+    amount: Decimal | None,
+    reason: str,
+    yes: bool,
+) -> None:
+    """Refund a paid order, in full or some lines or an amount: the running service's
+    reconciler asks the payment provider."""
+    ask = RefundAsk(reason=reason, lines=dict(_line(text) for text in lines), amount=amount)
+    whole = not ask.lines and amount is None
     if not yes:
-        click.confirm(f"Refund order {number} in full? This cannot be undone", abort=True)
+        what = "in full" if whole else "in part"
+        click.confirm(f"Refund order {number} {what}? This cannot be undone", abort=True)
 
-    async def work(session: AsyncSession) -> str | None:
+    async def work(session: AsyncSession) -> str:
         order = await _order(session, number)
         if order.status not in REFUNDABLE:
-            return order.status
-        try:
-            await transition(
-                session,
-                order.id,
-                OrderStatus.REFUND_REQUESTED,
-                note="Refund issued from the command line",
-            )
-        except IllegalTransition:
-            return (await get_order(session, order.id)).status
-        return None
+            raise NotRefundable(f"order {number} is {order.status}: only paid orders are refunded")
+        return str(await request_refund(session, order.id, ask, by="the command line"))
 
     try:
-        refused = _in_transaction(settings, work)
+        giving = _in_transaction(settings, work)
     except OrderNotFound as error:
         raise click.ClickException(f"no order {number}") from error
-    if refused is not None:
-        raise click.ClickException(f"order {number} is {refused}: only paid orders are refunded")
+    except (NotRefundable, IllegalTransition) as error:
+        raise click.ClickException(str(error)) from error
     click.echo(
-        f"refund of {number} requested; the service's payment reconciler carries it out "
-        f"(see `rose-cart orders show {number}`)"
+        f"refund of {number} requested ({giving}); the service's payment reconciler "
+        f"carries it out (see `rose-cart orders show {number}`)"
     )
 
 

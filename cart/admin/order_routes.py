@@ -1,14 +1,16 @@
 """Admin pages about orders: search, detail with status history, and the refund action.
 
-A refund moves the order to `refund_requested` in the request's transaction (the same
-state the reconciler carries out), then, once that has committed, asks the payment
-provider right away in a background task so the operator sees the outcome on the next
-reload; if that attempt cannot finish, the reconciler loop retries it.
+A refund (whole, or some lines or an amount, always with a reason the shopper sees:
+cart.orders.refunds) is recorded in the request's transaction, then, once that has
+committed, asked of the payment provider right away in a background task so the
+operator sees the outcome on the next reload; if that attempt cannot finish, the
+reconciler loop retries it.
 """
 
 from __future__ import annotations
 
 import logging
+from decimal import Decimal, InvalidOperation
 
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
@@ -19,18 +21,25 @@ from actor.identity import LocalActor
 from cart.admin import queries
 from cart.admin.guard import admin_action, admin_page, confirm_password, reauth_failed
 from cart.orders.models import ShopOrder, order_id_from_number
-from cart.orders.orders import OrderNotFound, get_order, order_detail, total_of, transition
+from cart.orders.orders import OrderNotFound, get_order, order_detail, total_of
 from cart.orders.reconcile import carry_out_refund
+from cart.orders.refunds import (
+    REFUNDABLE,
+    NotRefundable,
+    RefundAsk,
+    carry_out_partial,
+    partial_refunds,
+    refunds_shown,
+    request_refund,
+)
 from cart.orders.states import OrderStatus
 from cart.web.orders_routes import status_text
 from cart.web.visit import Page, Visit, redirect
+from payments import PaymentProvider
 from store import Database, utcnow
 from store.exceptions import IllegalTransition
 
 log = logging.getLogger("rose_cart.admin")
-# Money was taken and not given back. Void orders reach refund_requested on their own
-# (the reconciler sees a late payment); an operator refunds only these two.
-REFUNDABLE = frozenset({OrderStatus.PAID.value, OrderStatus.NEEDS_REFUND.value})
 
 
 @admin_page
@@ -64,16 +73,21 @@ async def order_page(visit: Visit) -> Page:
     context = {
         "detail": detail,
         "refundable": detail.order.status in REFUNDABLE,
+        "refunds": await refunds_shown(visit.session, order.id),
         "status_text": status_text,
     }
     return Page("admin/order.html", context, title=f"Order {detail.number}")
 
 
 async def _refund_now(
-    db: Database, provider: object, order_id: int, local_actor: LocalActor
+    db: Database, provider: PaymentProvider, order_id: int, local_actor: LocalActor
 ) -> None:
     try:
-        await carry_out_refund(db, provider, order_id, local_actor)  # type: ignore[arg-type]
+        await carry_out_refund(db, provider, order_id, local_actor)
+        async with db.transaction() as session:
+            due = [r.id for r in await partial_refunds(session, order_id) if r.state == "requested"]
+        for refund_id in due:
+            await carry_out_partial(db, provider, refund_id, local_actor)
     except Exception:  # the reconciler tries again; the operator sees refund_requested
         log.exception("refund attempt from the admin page failed", extra={"order": order_id})
 
@@ -86,25 +100,16 @@ async def refund(visit: Visit, form: FormData) -> Response | Page:
         return reauth_failed(back)
     order = await _order(visit, number)
     order_id = order.id
-    if order.status not in REFUNDABLE:
-        visit.flash.append(f"Order {number} is not paid, so there is nothing to refund.")
-        return redirect(visit, back)
+    who = visit.account.email if visit.account else "an operator"
     try:
-        moved = await transition(
-            visit.session,
-            order_id,
-            OrderStatus.REFUND_REQUESTED,
-            note="Refund issued by the shop",  # who: the audit log (cart/admin/audit.py)
-            now=utcnow(),
-        )
-    except IllegalTransition:
-        moved = None
-    if moved is None:
-        visit.flash.append(f"Order {number} changed meanwhile; look at its status again.")
+        ask = _refund_ask(form)
+        giving = await request_refund(visit.session, order_id, ask, by=who, now=utcnow())
+    except (NotRefundable, IllegalTransition) as error:
+        visit.flash.append(str(error) if isinstance(error, NotRefundable) else "Order changed.")
         return redirect(visit, back)
     visit.flash.append(
-        f"Refund of order {number} requested from the payment provider. Reload to see "
-        "whether it went through."
+        f"Refund of {giving} for order {number} requested from the payment provider. "
+        "Reload to see whether it went through."
     )
     response = redirect(visit, back)
     state = visit.request.app.state
@@ -112,6 +117,27 @@ async def refund(visit: Visit, form: FormData) -> Response | Page:
     if provider is not None:
         response.background = BackgroundTask(_refund_now, state.db, provider, order_id, state.actor)
     return response
+
+
+def _refund_ask(form: FormData) -> RefundAsk:
+    """The refund form: `line-N` quantities, or an `amount`, and a `reason`."""
+    lines: dict[int, int] = {}
+    for name, value in form.multi_items():
+        if name.startswith("line-") and name[5:].isdigit() and str(value).strip():
+            text = str(value).strip()
+            if not text.isdigit() or len(text) > 6:
+                raise NotRefundable(f"{text!r} is not a quantity.")
+            lines[int(name[5:])] = int(text)
+    amount_text = str(form.get("amount", "")).strip().lstrip("£")
+    amount = None
+    if amount_text:
+        try:
+            amount = Decimal(amount_text) if len(amount_text) <= 20 else None
+        except InvalidOperation:
+            amount = None
+        if amount is None or not amount.is_finite():
+            raise NotRefundable(f"{amount_text!r} is not an amount; write it like 12.50.")
+    return RefundAsk(reason=str(form.get("reason", "")), lines=lines, amount=amount)
 
 
 def order_routes() -> list[Route]:

@@ -118,3 +118,24 @@ class CheckoutToken(Base):
     token: Mapped[str] = mapped_column(String(64), unique=True)
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OrderRefund(Base):
+    """A refund asked of a paid order: a partial one (carried out from here), or the
+    record of a whole one (state `whole`: the order itself moves)."""
+
+    __tablename__ = "order_refunds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(DecimalText)
+    currency: Mapped[str] = mapped_column(String(3))
+    lines: Mapped[str] = mapped_column(Text)  # JSON [[order_item_id, quantity], ...]
+    reason: Mapped[str] = mapped_column(Text)  # shown to the shopper
+    requested_by: Mapped[str] = mapped_column(Text)  # the operator's eyes only
+    state: Mapped[str] = mapped_column(String(16), index=True)  # requested, done, failed, whole
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    failure: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

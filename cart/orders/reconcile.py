@@ -41,6 +41,7 @@ from cart.orders.orders import (
     transition,
     void_order,
 )
+from cart.orders.refunds import carry_out_partial, due_partial_refunds
 from cart.orders.states import ClaimState, OrderStatus
 from payments import Checkout, CheckoutStatus, PaymentError, PaymentProvider, ProviderUnavailable
 from payments.exceptions import NotFound
@@ -339,4 +340,11 @@ async def reconcile_pending(
             report.refunded += 1
         elif outcome is OrderStatus.NEEDS_REFUND:
             report.needs_refund += 1
+    async with db.transaction() as session:
+        partial = await due_partial_refunds(session, limit)
+    report.more = report.more or len(partial) == limit
+    for refund_id in partial:
+        state = await carry_out_partial(db, provider, refund_id, local_actor, now=moment)
+        report.refunded += state == "done"
+        report.needs_refund += state == "failed"
     return report

@@ -12,6 +12,7 @@ from actor.negotiation import wants_activity_json
 from cart.exceptions import NotFound
 from cart.orders.cancel import cancel_unpaid
 from cart.orders.orders import order_by_public_id, shopper_order, shopper_orders, total_of
+from cart.orders.refunds import refunds_shown
 from cart.orders.states import OrderStatus
 from cart.web.order_links import LinkExpired, LinkInvalid
 from cart.web.order_objects import order_document
@@ -50,9 +51,10 @@ async def orders_list(visit: Visit) -> Page:
 async def order_page(visit: Visit) -> Page:
     number = visit.request.path_params["number"]
     detail = await shopper_order(visit.session, owner_of(visit.shopper), number)
+    refunds = await refunds_shown(visit.session, detail.order.id)
     return Page(
         "order_detail.html",
-        {"detail": detail, "status_text": status_text},
+        {"detail": detail, "status_text": status_text, "refunds": refunds},
         title=f"Order {detail.number}",
     )
 
@@ -79,9 +81,10 @@ async def linked_order_page(visit: Visit) -> Page:
     except LinkInvalid:
         raise LinkNotValid() from None
     detail = await order_by_public_id(visit.session, public_id)
+    refunds = await refunds_shown(visit.session, detail.order.id)
     return Page(
         "order_detail.html",
-        {"detail": detail, "status_text": status_text, "by_link": True},
+        {"detail": detail, "status_text": status_text, "by_link": True, "refunds": refunds},
         title=f"Order {detail.number}",
     )
 

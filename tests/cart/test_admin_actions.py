@@ -180,10 +180,9 @@ async def test_refunding_a_paid_order(admin_app: Starlette, operator: httpx.Asyn
     assert provider.refunded == ["txn-123"]
     assert await _order_status(admin_app, number) == "refunded"
     shown = (await operator.get(page)).text
-    assert (
-        "Refund issued by the shop" in shown
-        and "op@coop.example" not in shown.split("Status history")[1]
-    )
+    history = shown.split("Status history")[1].split("Refunds asked for")[0]
+    assert "Refund requested: Refunded by the shop." in history and "op@coop.example" not in history
+    assert "(whole, by op@coop.example)" in shown
     assert 'id="order-status">refunded<' in shown
     assert "/refund" not in shown  # nothing left to refund: no form
     again = await _act(operator, "/admin/orders", page + "/refund", {"password": PASSWORD})

@@ -58,11 +58,19 @@ def test_orders_list_show_and_refund(cli, database_url: str) -> None:  # type: i
     shown = json.loads(cli("orders", "show", number, "--json"))
     assert shown["status"] == "paid" and shown["items"][0]["quantity"] == 2
     assert [h["status"] for h in shown["history"]][-1] == "paid"
-    assert "refund of " + number + " requested" in cli("orders", "refund", number, "--yes")
+    one = ("orders", "refund", number, "--line", "1=1", "--reason", "One was burnt", "--yes")
+    assert f"refund of {number} requested (£3.50)" in cli(*one)
     shown = json.loads(cli("orders", "show", number, "--json"))
-    assert shown["status"] == "refund_requested"
-    assert shown["history"][-1]["note"] == "Refund issued from the command line"
-    assert "only paid orders are refunded" in cli("orders", "refund", number, "--yes", code=1)
+    assert shown["status"] == "paid", "a partial refund leaves the order paid"
+    assert shown["history"][-1]["note"] == "Refund of £3.50 requested: One was burnt"
+    assert "at most 1 can still be refunded" in cli(*one[:4], "1=2", "--yes", code=1)
+    assert "The order has no line 2." in cli(*one[:4], "2=1", "--yes", code=1)
+    assert "at most £3.50" in cli("orders", "refund", number, "--amount", "4", "--yes", code=1)
+    assert f"refund of {number} requested (£3.50)" in cli("orders", "refund", number, "--yes")
+    shown = json.loads(cli("orders", "show", number, "--json"))
+    assert shown["status"] == "paid", "what is left goes as one more partial refund"
+    assert shown["history"][-1]["note"] == "Refund of £3.50 requested: Refunded by the shop."
+    assert "already been refunded in full" in cli("orders", "refund", number, "--yes", code=1)
     assert "no order RA-999999" in cli("orders", "show", "RA-999999", code=1)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from cart.orders.checkout import PAYMENT_WINDOW
 from cart.orders.orders import transition
+from cart.orders.refunds import RefundAsk, request_refund
 from cart.orders.states import OrderStatus
 from inbox.models import InboxActivity
 from outbox.models import OutboxActivity
@@ -162,3 +163,35 @@ async def test_a_shopper_cancels_an_unpaid_order_the_calendar_frees_the_seats_an
         page = (await shopper.get(again.headers["location"])).text
         assert "cannot be cancelled" in page
     assert (await latest_order(coop)).status == "cancelled"
+
+
+async def test_a_partial_refund_of_one_ticket_frees_one_seat_and_the_shopper_sees_why(
+    followed: Coop,
+) -> None:
+    coop = followed
+    async with httpx.AsyncClient(base_url=coop.urls["cart"], timeout=30) as shopper:
+        assert (await add(shopper, entry(coop, "pottery"), 2)).status_code == 303
+        order = await buy(coop, shopper, venue_key(coop))
+        assert "0 of 2 seats left" in await venue_page(coop)
+
+        async with coop.cart_db.transaction() as session:
+            ask = RefundAsk(reason="One of you could not come", lines={1: 1})
+            giving = await request_refund(session, order.id, ask, by="ops@example.org")
+        assert str(giving) == "£35.00"
+        await run_reconciler(coop)
+
+        page = await venue_page(coop)
+        assert "1 of 2 seats left" in page, "the calendar gives back one seat of two"
+        (refunded,) = await sent(coop, "OrderRefunded")
+        assert refunded["summary"] == "One of you could not come"
+        assert refunded["total"]["amount"] == "35.00"
+        assert [(i["orderedItem"], i["quantity"]) for i in refunded["items"]] == [
+            (entry(coop, "pottery"), 1)
+        ]
+        shown = (await shopper.get(f"/orders/{order.number}")).text
+    assert "£35.00" in shown and "1 × Pottery taster" in shown
+    assert "One of you could not come" in shown and "ops@example.org" not in shown
+    assert (await latest_order(coop)).status == "paid"
+    assert order.checkout_id is not None
+    paid = sandbox(coop).ledger.get(order.checkout_id)
+    assert [t.refunded for t in paid.transactions] == [Decimal("35.00")], "half went back"

@@ -1,0 +1,269 @@
+"""Refunds the operator asks for: the whole order, or some lines or an amount, with a reason.
+
+`request_refund` (the admin page and `rose-cart orders refund` both call it) checks the
+ask against what is left to refund and records it in the caller's transaction:
+
+- all that was paid, with no earlier partial refund: the order itself moves to
+  refund_requested and the reconciler refunds it (cart.orders.reconcile), releasing
+  every claim and publishing `OrderRefunded` naming every line;
+- anything less: an `order_refunds` row; the order stays paid. `carry_out_partial`
+  asks the provider for that amount under a lease, then records it and publishes
+  `OrderRefunded` naming the refunded lines (the peers release those seats or restock
+  those units) in one transaction.
+
+The reason is the shopper's to read (order page, history, the peers' `summary`); who
+pressed the button is kept for the operator only (`requested_by`, the log).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from actor.identity import LocalActor
+from cart.exceptions import CartError
+from cart.money import Money
+from cart.orders.models import OrderRefund, ShopOrderItem
+from cart.orders.orders import (
+    announce_refunded,
+    get_order,
+    items_of,
+    move_claims,
+    record,
+    total_of,
+    transition,
+)
+from cart.orders.states import ClaimState, OrderStatus
+from payments import PaymentError, PaymentProvider, ProviderUnavailable
+from store import Database, utcnow
+
+log = logging.getLogger("rose_cart.cart.orders.refunds")
+MAX_REASON = 300
+DEFAULT_REASON = "Refunded by the shop."
+LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 5
+WHOLE = "whole"  # an order_refunds row that only records a whole refund's who and why
+REFUNDABLE = frozenset({OrderStatus.PAID.value, OrderStatus.NEEDS_REFUND.value})
+
+
+class NotRefundable(CartError):
+    default_message = "That refund cannot be made."
+
+
+@dataclass(frozen=True)
+class RefundAsk:
+    """What the operator asks: lines by position (1-based) and quantity, or an amount;
+    neither: all that is left to refund."""
+
+    reason: str
+    lines: Mapping[int, int] = field(default_factory=dict)
+    amount: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class RefundShown:
+    """A refund as the order pages show it (`by` on the operator's pages only)."""
+
+    amount: Money
+    lines: tuple[tuple[str, int], ...]  # (name, quantity)
+    reason: str
+    state: str
+    by: str
+
+
+def _lines_of(refund: OrderRefund) -> list[tuple[int, int]]:
+    return [(int(item_id), int(quantity)) for item_id, quantity in json.loads(refund.lines)]
+
+
+async def partial_refunds(session: AsyncSession, order_id: int) -> list[OrderRefund]:
+    query = select(OrderRefund).where(OrderRefund.order_id == order_id).order_by(OrderRefund.id)
+    return list((await session.execute(query)).scalars())
+
+
+async def refunds_shown(session: AsyncSession, order_id: int) -> list[RefundShown]:
+    names = {item.id: item.name for item in await items_of(session, order_id)}
+    return [
+        RefundShown(
+            Money(refund.amount, refund.currency),
+            tuple((names.get(item_id, "?"), quantity) for item_id, quantity in _lines_of(refund)),
+            refund.reason,
+            refund.state,
+            refund.requested_by,
+        )
+        for refund in await partial_refunds(session, order_id)
+    ]
+
+
+def _clean_reason(reason: str) -> str:
+    text = " ".join(reason.split()) or DEFAULT_REASON
+    if len(text) > MAX_REASON:
+        raise NotRefundable(f"Please keep the reason under {MAX_REASON} characters.")
+    return text
+
+
+def _wanted(ask: RefundAsk, items: Sequence[ShopOrderItem], left: Counter[int]) -> Counter[int]:
+    """order item id -> quantity refunded, checked against what is left of each line."""
+    by_position = {position: item for position, item in enumerate(items, start=1)}
+    wanted: Counter[int] = Counter()
+    for position, quantity in ask.lines.items():
+        item = by_position.get(position)
+        if item is None:
+            raise NotRefundable(f"The order has no line {position}.")
+        if quantity < 0 or quantity > left[item.id]:
+            raise NotRefundable(f"{item.name}: at most {left[item.id]} can still be refunded.")
+        if quantity:
+            wanted[item.id] = quantity
+    return wanted
+
+
+async def request_refund(
+    session: AsyncSession, order_id: int, ask: RefundAsk, *, by: str, now: datetime | None = None
+) -> Money:
+    """Record the refund (see the module docstring); the amount to be refunded.
+
+    Raises NotRefundable, with words for the operator, and changes nothing then."""
+    moment = now or utcnow()
+    reason = _clean_reason(ask.reason)
+    order = await get_order(session, order_id)
+    if order.status not in REFUNDABLE:
+        raise NotRefundable(f"Order {order.number} is not paid, so there is nothing to refund.")
+    items = await items_of(session, order_id)
+    earlier = [
+        r for r in await partial_refunds(session, order_id) if r.state not in ("failed", WHOLE)
+    ]
+    left = Counter({item.id: item.quantity for item in items})
+    for done in earlier:
+        for item_id, quantity in _lines_of(done):
+            left[item_id] -= quantity
+    money_left = total_of(order).amount - sum((r.amount for r in earlier), Decimal(0))
+    if money_left <= 0:
+        raise NotRefundable(f"Order {order.number} has already been refunded in full.")
+    everything = not ask.lines and ask.amount is None  # all that is left
+    wanted = +left if everything else _wanted(ask, items, left)
+    unit = {item.id: item.unit_amount for item in items}
+    amount = (
+        money_left
+        if everything
+        else ask.amount
+        if ask.amount is not None
+        else sum((unit[item_id] * quantity for item_id, quantity in wanted.items()), Decimal(0))
+    )
+    giving = Money(Money(amount, order.currency).quantized(), order.currency)
+    if not giving.amount > 0 or giving.amount > money_left:
+        raise NotRefundable(
+            f"A refund must be more than 0 and at most {Money(money_left, order.currency)}."
+        )
+    log.info("refund requested", extra={"order": order.id, "by": by, "amount": str(giving)})
+    if not earlier and giving.amount == total_of(order).amount:
+        moved = await transition(
+            session,
+            order_id,
+            OrderStatus.REFUND_REQUESTED,
+            note=f"Refund requested: {reason}",
+            shopper_note=f"Your payment is being refunded in full: {reason}",
+            now=moment,
+        )
+        if moved is None:
+            raise NotRefundable(f"Order {order.number} changed meanwhile; look at it again.")
+        state = WHOLE  # a record of who asked and why; the order itself is refunded
+    else:
+        state = "requested"
+    session.add(
+        OrderRefund(
+            order_id=order_id,
+            amount=giving.amount,
+            currency=order.currency,
+            lines=json.dumps(sorted(wanted.items())),
+            reason=reason,
+            requested_by=by,
+            state=state,
+            attempts=0,
+            created_at=moment,
+        )
+    )
+    if state == WHOLE:
+        return giving
+    await record(session, order_id, order.status, f"Refund of {giving} requested: {reason}", moment)
+    return giving
+
+
+async def due_partial_refunds(session: AsyncSession, limit: int) -> list[int]:
+    query = select(OrderRefund.id).where(OrderRefund.state == "requested")
+    return list((await session.execute(query.order_by(OrderRefund.id).limit(limit))).scalars())
+
+
+async def carry_out_partial(
+    db: Database,
+    provider: PaymentProvider,
+    refund_id: int,
+    local_actor: LocalActor,
+    *,
+    now: datetime | None = None,
+) -> str | None:
+    """Ask the provider for one requested partial refund; its state after, or None when
+    another worker holds it. Done: history, and `OrderRefunded` for its lines."""
+    moment = now or utcnow()
+    async with db.transaction() as session:
+        claimed = await session.execute(
+            update(OrderRefund)
+            .where(
+                OrderRefund.id == refund_id,
+                OrderRefund.state == "requested",
+                or_(OrderRefund.lease_until.is_(None), OrderRefund.lease_until < moment),
+            )
+            .values(lease_until=moment + LEASE, attempts=OrderRefund.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        refund = await session.get(OrderRefund, refund_id, populate_existing=True)
+        assert refund is not None  # noqa: S101 - claimed just now
+        order = await get_order(session, refund.order_id)
+        transaction_id, amount, currency = order.transaction_id, refund.amount, refund.currency
+        attempts = refund.attempts
+    failure, transient = None, False
+    try:
+        if transaction_id is None:
+            raise PaymentError(f"refund {refund_id}: the order has no paid transaction")
+        await provider.refund(transaction_id, amount, currency=currency)
+    except ProviderUnavailable as error:
+        failure, transient = str(error), attempts < MAX_ATTEMPTS
+    except PaymentError as error:
+        failure = str(error)
+    async with db.transaction() as session:
+        refund = await session.get(OrderRefund, refund_id, populate_existing=True)
+        assert refund is not None  # noqa: S101 - rows are never deleted
+        refund.lease_until = None
+        if transient:
+            return refund.state
+        order = await get_order(session, refund.order_id)
+        if failure is not None:
+            log.error("partial refund failed", extra={"refund": refund_id, "detail": failure})
+            refund.state, refund.failure = "failed", failure
+            order.flag = f"partial refund of {Money(amount, currency)} failed: {failure}"
+            return refund.state
+        refund.state, refund.done_at = "done", moment
+        money = Money(amount, currency)
+        await record(session, order.id, order.status, f"Refunded {money}: {refund.reason}", moment)
+        items = {item.id: item for item in await items_of(session, order.id)}
+        lines = [(items[item_id], quantity) for item_id, quantity in _lines_of(refund)]
+        await announce_refunded(session, order, local_actor, moment, lines, money, refund.reason)
+        await _refunded_in_full(session, order.id, moment)
+        return refund.state
+
+
+async def _refunded_in_full(session: AsyncSession, order_id: int, now: datetime) -> None:
+    """Partial refunds that add up to all that was paid leave the order refunded."""
+    order = await get_order(session, order_id)
+    done = [r.amount for r in await partial_refunds(session, order_id) if r.state == "done"]
+    if sum(done, Decimal(0)) >= total_of(order).amount and order.status == OrderStatus.PAID:
+        await transition(session, order_id, OrderStatus.REFUNDED, note="Refunded in full", now=now)
+        await move_claims(session, order_id, ClaimState.RELEASED)
