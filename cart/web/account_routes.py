@@ -32,6 +32,7 @@ from cart.identity.accounts import (
     create_account,
     email_key,
     find_credentials,
+    get_account,
 )
 from cart.identity.sessions import log_in, log_out
 from cart.orders.orders import adopt_orders
@@ -46,6 +47,7 @@ from cart.web.quotas import (
 )
 from cart.web.shop import item_count
 from cart.web.visit import MAX_FORM_FIELDS, Page, Visit, form_action, page, redirect, safe_next
+from mail.queue import queue_mail
 from store.throttle import forget
 
 REGISTERED = (
@@ -98,11 +100,20 @@ async def _with_form(request: Request, then: Callable[[FormData], Awaitable[Resp
         await form.close()
 
 
-def account_exists(visit: Visit, email: str) -> None:
+async def account_exists(visit: Visit, email: str) -> None:
     """Someone asked to register an address that has an account. The page they see is the
-    same as for a new address; the owner should hear of it instead.
-    Hook: when mail exists, queue "someone tried to register with your address" here
-    (in this unit of work, so it is sent only if the request commits)."""
+    same as for a new address; the owner hears of it by mail instead (queued in this unit
+    of work, so only if the request commits; at most REGISTER_ACCOUNT an hour)."""
+    found = await find_credentials(visit.session, email)
+    if found is not None:
+        account = await get_account(visit.session, found.account_id)
+        if account is not None:
+            queue_mail(
+                visit.session,
+                kind="account.register_attempt",
+                to=account.email,
+                account_id=account.id,
+            )
 
 
 async def register_submit(request: Request) -> Response:
@@ -129,8 +140,8 @@ async def register_submit(request: Request) -> Response:
             created = None
             if existing is None and hashed is not None:
                 created = await create_account(visit.session, email, hashed)
-            if created is None:
-                account_exists(visit, email)
+            if created is None and hashed is not None:
+                await account_exists(visit, email)
             visit.flash.append(REGISTERED)
             query = urlencode({"next": safe_next(form.get("next"), "/cart")})
             return redirect(visit, f"/login?{query}")

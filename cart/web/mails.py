@@ -10,6 +10,7 @@ carries the signed link that opens the order without an account.
 from __future__ import annotations
 
 from collections.abc import Callable
+from html import escape
 from typing import Any
 
 from jinja2 import Environment
@@ -48,6 +49,26 @@ ORDER_MAILS = {
 }
 
 
+# Mails about an account (no order): kind -> (subject, body). Registration answers the same
+# whether or not an address has an account; its owner hears about the attempt instead.
+ACCOUNT_MAILS = {
+    "account.register_attempt": (
+        "Someone tried to create an account with your address",
+        "Someone (perhaps you) asked to create an account with this e-mail address, which "
+        "already has one. Nothing was changed. If it was you, log in with your password. "
+        "If it was not, you can ignore this mail: your account and password are as before.",
+    ),
+}
+
+
+def account_mail(kind: str) -> Rendered | None:
+    words = ACCOUNT_MAILS.get(kind)
+    if words is None:
+        return None
+    subject, body = words
+    return Rendered(subject=subject, text=body + "\n", html=f"<p>{escape(body)}</p>")
+
+
 def _line(item: ShopOrderItem) -> dict[str, Any]:
     unit = Money(item.unit_amount, item.currency)
     return {
@@ -67,6 +88,8 @@ def order_mail_renderer(
     def render(
         session: Session, kind: str, order_id: int | None, account_id: int | None
     ) -> Rendered | None:
+        if kind in ACCOUNT_MAILS:
+            return account_mail(kind)
         words = ORDER_MAILS.get(kind)
         order = session.get(ShopOrder, order_id) if order_id is not None else None
         if words is None or order is None:

@@ -18,7 +18,9 @@ from sqlalchemy import func, select
 
 from cart.identity.accounts import Account, Passwords
 from cart.web.config import configure_web
+from cart.web.mails import account_mail
 from cart.web.quotas import LOGIN_ACCOUNT, LOGIN_ADDRESS, REGISTER_ADDRESS
+from mail.models import OutgoingMail
 from store.throttle import ThrottleHit
 from tests.cart.web_support import login, register, submit_registration
 from tests.support.shop import LiveShop, live_shop
@@ -162,6 +164,16 @@ async def test_registering_a_known_address_answers_exactly_as_a_new_one(
             )
     assert answers[0] == answers[1]
     assert answers[0][0] == 303 and "Log in below" in answers[0][4]
+    # The owner of the known address hears of the attempt; nobody else gets a mail.
+    async with running.app.state.db.transaction() as session:
+        mails = (
+            await session.execute(
+                select(OutgoingMail.kind, OutgoingMail.to_address).where(
+                    OutgoingMail.kind.like("account.%")
+                )
+            )
+        ).all()
+    assert [tuple(mail) for mail in mails] == [("account.register_attempt", "known@example.org")]
 
     async with running.client(headers={"Accept": "text/html"}) as check:
         # The known account kept its password; the new one got the password it chose.
@@ -201,3 +213,10 @@ async def test_a_forged_login_form_spends_no_argon2(
         )
         assert answer.status_code == 403
     assert passwords.runs == 0 and await hits(running) == 0
+
+
+def test_the_owner_is_told_in_plain_words_and_nothing_else_is_rendered() -> None:
+    mail = account_mail("account.register_attempt")
+    assert mail is not None and "already has one" in mail.text
+    assert mail.html is not None and mail.html.startswith("<p>")
+    assert account_mail("account.something-else") is None
