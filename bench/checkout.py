@@ -5,7 +5,8 @@ route runs it: lock the page cart's token row and its lines, re-check every line
 the mirror, create the order, items and history, detach the lines and publish
 Create(Order) to the outbox. The baseline, in the same run on an identical database,
 is a bare SQLAlchemy Core transaction writing the same rows (token, order, items,
-history, outbox activity, deleted lines) with none of our logic or checks.
+history, outbox activity, deleted lines, the order-placed mail row) with none of our
+logic or checks. Both sides give a contact, so the mail row is in both transactions.
 
 `python -m bench checkout` (BENCH_CHECKOUT_ORDERS sets how many orders each side places).
 """
@@ -101,10 +102,17 @@ async def _prepared(folder: Path) -> tuple[Any, list[str], str]:
 async def _ours(db: Any, cart: str, page_key: str, actor: Any) -> None:
     from cart.basket.carts import CartOwner
     from cart.orders.checkout import new_checkout_token, place_order
+    from cart.orders.contact import Contact
 
+    contact = Contact("Bench Shopper", f"{cart}@bench.example")
     async with db.transaction() as session:
         placed = await place_order(
-            session, CartOwner.anonymous(cart), page_key, new_checkout_token(), actor
+            session,
+            CartOwner.anonymous(cart),
+            page_key,
+            new_checkout_token(),
+            actor,
+            contact=contact,
         )
         assert placed.created
 
@@ -113,6 +121,7 @@ async def _bare(db: Any, cart: str, page_key: str, actor: Any) -> None:
     """The same rows, written without any of our logic."""
     from cart.basket.carts import CartLine
     from cart.orders.models import CheckoutToken, OrderStatusChange, ShopOrder, ShopOrderItem
+    from mail.models import OutgoingMail
     from outbox.models import OutboxActivity
 
     now = datetime.now(UTC)
@@ -146,6 +155,8 @@ async def _bare(db: Any, cart: str, page_key: str, actor: Any) -> None:
                     refund_attempts=0,
                     created_at=now,
                     updated_at=now,
+                    contact_name="Bench Shopper",
+                    contact_email=f"{cart}@bench.example",
                 )
                 .returning(ShopOrder.id)
             )
@@ -176,6 +187,17 @@ async def _bare(db: Any, cart: str, page_key: str, actor: Any) -> None:
             .values(order_id=order_id)
         )
         await session.execute(delete(CartLine).where(CartLine.cart_id == cart))
+        await session.execute(
+            insert(OutgoingMail).values(
+                kind="order.placed",
+                to_address=f"{cart}@bench.example",
+                order_id=order_id,
+                status="queued",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
         await session.execute(
             insert(OutboxActivity).values(
                 ap_id=f"{actor.base_url}/activities/{public_id}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlencode
 
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
@@ -54,6 +55,8 @@ async def orders_page(visit: Visit) -> Page:
         "statuses": [s.value for s in OrderStatus],
         "total_of": total_of,
         "status_text": status_text,
+        "pages": sorted({(o.page_key, o.page_name) for o in found}, key=lambda p: p[1]),
+        "query": urlencode({"q": text, "status": status}),
     }
     return Page("admin/orders.html", context, title="Orders")
 

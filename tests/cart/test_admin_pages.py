@@ -5,13 +5,15 @@ Fixtures here are shared with test_admin_actions.py (imported there).
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from starlette.applications import Starlette
 
 from actor.schemes import PeerSignatureScheme
@@ -144,6 +146,7 @@ ADMIN_PAGES = [
     "/admin",
     "/admin/peers",
     "/admin/follows",
+    "/admin/mail",
     "/admin/deliveries",
     "/admin/inbox",
     "/admin/orders",
@@ -282,3 +285,29 @@ async def test_orders_are_found_by_customer_email_or_name_with_their_contact_sho
     detail = (await operator.get("/admin/orders/RA-000001")).text
     assert "Grace Hopper" in detail and "01632 960001" in detail
     assert "Waiting for payment" in detail  # the status in words
+
+
+async def test_operators_download_the_orders_and_a_packing_list_as_csv(
+    admin_app: Starlette, operator: httpx.AsyncClient, anonymous: httpx.AsyncClient
+) -> None:
+    number = await seed_paid_order(admin_app)
+    async with admin_app.state.db.transaction() as session:
+        order = (await session.execute(select(ShopOrder))).scalar_one()
+        order.contact_name, order.contact_email = "=HYPERLINK(1)", "eve@example.org"
+        page_key = order.page_key
+    listing = (await operator.get("/admin/orders")).text
+    assert f"/admin/packing.csv?page={page_key}" in listing
+    orders = await operator.get("/admin/orders.csv", params={"q": "eve@example.org"})
+    assert orders.headers["content-type"].startswith("text/csv")
+    assert "attachment" in orders.headers["content-disposition"]
+    header, row = list(csv.reader(io.StringIO(orders.text)))
+    assert header[:5] == ["number", "placed_utc", "shop", "customer", "email"]
+    assert row[0] == number and row[3] == "'=HYPERLINK(1)" and row[4] == "eve@example.org"
+    packing = await operator.get("/admin/packing.csv", params={"page": page_key})
+    rows = list(csv.reader(io.StringIO(packing.text)))
+    assert rows[0][:5] == ["customer", "email", "phone", "order", "item"]
+    assert [r[3] for r in rows[1:]] and {r[3] for r in rows[1:]} == {number}
+    assert (await anonymous.get("/admin/packing.csv", params={"page": page_key})).status_code in (
+        303,
+        403,
+    )

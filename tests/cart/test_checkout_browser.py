@@ -99,6 +99,8 @@ async def test_a_shopper_pays_on_the_hosted_page_and_sees_the_paid_order(
             await page.get_by_label("Quantity of Sourdough loaf").fill("2")
             await page.get_by_role("button", name="Add Sourdough loaf to cart").click()
             await page.locator("a.cart-mini").click()
+            await page.get_by_label("Name", exact=True).fill("Ada Lovelace")
+            await page.get_by_label("E-mail", exact=True).fill("ada@example.org")
             await page.get_by_role("button", name="Checkout The Bakery").click()
 
             await expect(page.get_by_role("heading", name="Pay The Bakery")).to_be_visible()

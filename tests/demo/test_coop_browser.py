@@ -84,6 +84,8 @@ async def buy(browser, shop: str, *, with_loaf: bool, screenshot: str | None = N
         await page.goto(shop + "/")
     await page.get_by_role("button", name=f"Add ticket for {CLASS} to cart").click()
     await page.goto(shop + "/cart")
+    await page.get_by_label("Name", exact=True).fill("Ada Lovelace")
+    await page.get_by_label("E-mail", exact=True).fill("ada@example.org")
     await page.get_by_role("button", name="Checkout The Old School Hall").click()
     await page.get_by_role("button", name="Pay").first.click()
     heading = page.get_by_role("heading", level=1)

@@ -1,0 +1,150 @@
+"""A guest and an operator in a real browser (headless Chromium via Playwright), with
+mail delivered to a real SMTP server on loopback (aiosmtpd):
+
+the guest buys with a name and an e-mail, pays on the sandbox's hosted page, receives
+the confirmation and the receipt in the local mailbox, and opens the order from the
+receipt's signed link in a fresh browser context (no cookie); an operator finds the
+order by the guest's e-mail and downloads the packing list for the shop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from pydantic import SecretStr
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from cart.identity.accounts import Passwords, Role, register
+from cart.web import configure_web
+from mail.sender import MailSender
+from payments.sandbox import create_sandbox_app
+from payments.sumup import SumUpClient
+from service.app import create_app
+from service.mailing import build_mail_sender
+from service.settings import Settings
+from tests.cart.catalog_factories import offer, product
+from tests.cart.test_admin_pages import OPERATOR, PASSWORD
+from tests.cart.web_support import CHEAP_PASSWORDS
+from tests.mail.support import Mailbox, free_port, parts, smtp_server
+from tests.support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, needs_chromium
+
+API_KEY, MERCHANT = "sup_sk_people_test", "MPEOPLE1"
+GUEST = "ada@example.org"
+LINK = re.compile(r"http://127\.0\.0\.1:\d+/orders/link/[A-Za-z0-9_.\-]+")
+
+pytestmark = [pytest.mark.browser, needs_chromium]
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[tuple[str, Starlette, MailSender, Mailbox]]:
+    port, smtp_port = free_port(), free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = Settings(
+        base_url=base,
+        data_dir=tmp_path,
+        secret_key="browser-" + "k" * 40,
+        workers=False,
+        smtp_url=SecretStr(f"smtp://127.0.0.1:{smtp_port}"),
+    )
+    sumup = create_sandbox_app(
+        api_key=API_KEY, allowed_origins=[base], merchant_code=MERCHANT, merchant_name="The Bakery"
+    )
+    app = create_app(settings)
+    app.router.routes[0:0] = [Mount("/sumup", sumup)]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    task = asyncio.create_task(server.serve())
+    await sumup.state.sandbox.webhooks.start()
+    provider = SumUpClient(api_key=API_KEY, merchant_code=MERCHANT, base_url=f"{base}/sumup")
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.02)
+        config = configure_web(app.state, passwords=Passwords(CHEAP_PASSWORDS))
+        app.state.payment_provider = provider
+        async with app.state.db.transaction() as session:
+            await offer(session, product(1, name="Sourdough loaf", price="3.50"))
+            await register(session, config.passwords, OPERATOR, PASSWORD, role=Role.OPERATOR)
+        with smtp_server(smtp_port) as mailbox:
+            yield base, app, build_mail_sender(settings, app.state.db), mailbox
+    finally:
+        await provider.aclose()
+        await sumup.state.sandbox.aclose()
+        server.should_exit = True
+        await task
+
+
+async def _mails_for(sender: MailSender, mailbox: Mailbox, count: int) -> None:
+    """Run the mail worker until `count` mails reached the guest's mailbox."""
+    for _ in range(50):
+        if len(mailbox.to(GUEST)) >= count:
+            return
+        if not await sender.step():
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"{count} mails expected, {len(mailbox.to(GUEST))} arrived")
+
+
+async def test_a_guest_buys_gets_the_receipt_by_mail_and_an_operator_packs_the_order(
+    served: tuple[str, Starlette, MailSender, Mailbox],
+) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    base, _app, sender, mailbox = served
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        try:
+            guest = await (await browser.new_context()).new_page()
+            await guest.goto(base + "/")
+            await guest.get_by_role("button", name="Add Sourdough loaf to cart").click()
+            await guest.goto(base + "/cart")
+            await guest.get_by_label("Name", exact=True).fill("Ada Lovelace")
+            await guest.get_by_label("E-mail", exact=True).fill(GUEST)
+            await guest.get_by_role("button", name="Checkout The Bakery").click()
+            await guest.get_by_role("button", name="Pay").first.click()
+            await expect(guest.get_by_role("heading", level=1)).to_contain_text(
+                "order RA-000001 is paid"
+            )
+
+            await _mails_for(sender, mailbox, 2)
+            placed, receipt = mailbox.to(GUEST)
+            assert placed["Subject"] == "Your order RA-000001 with The Bakery"
+            text, _html = parts(receipt)
+            assert "Sourdough loaf" in text and "£3.50" in text
+            link = LINK.search(text)
+            assert link is not None, text
+
+            stranger = await (await browser.new_context()).new_page()  # no cookie at all
+            await stranger.goto(link.group(0))
+            await expect(stranger.get_by_role("heading", level=1)).to_have_text("Order RA-000001")
+            await expect(stranger.locator(".order-status")).to_have_text("Paid")
+
+            operator = await (await browser.new_context(accept_downloads=True)).new_page()
+            await operator.goto(base + "/login?next=/admin/orders")
+            await operator.get_by_label("Email address").fill(OPERATOR)
+            await operator.get_by_label("Password").fill(PASSWORD)
+            await operator.get_by_role("button", name="Log in").click()
+            await operator.get_by_label("Number, e-mail or name").fill(GUEST)
+            await operator.get_by_role("button", name="Search").click()
+            await expect(operator.get_by_role("link", name="RA-000001")).to_be_visible()
+            await expect(operator.get_by_text("Ada Lovelace")).to_be_visible()
+            async with operator.expect_download() as waiting:
+                await operator.get_by_role("link", name="The Bakery").click()
+            download = await waiting.value
+            saved = await download.path()
+            packing = await asyncio.to_thread(Path.read_text, saved, "utf-8")
+            assert "Ada Lovelace" in packing and "Sourdough loaf" in packing
+            assert "RA-000001" in packing
+            ARTIFACTS.mkdir(exist_ok=True)
+            await operator.screenshot(path=str(ARTIFACTS / "admin-orders-by-email.png"))
+        finally:
+            await browser.close()
