@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
-from anyio import to_thread
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -43,6 +42,7 @@ from cart.web.quotas import (
     REGISTER_ACCOUNT,
     REGISTER_ADDRESS,
     admit,
+    argon2,
     client_address,
 )
 from cart.web.shop import item_count
@@ -134,7 +134,7 @@ async def register_submit(request: Request) -> Response:
         )
         # Known address or not, one hash: the answer takes as long either way.
         passwords = web_config(request).passwords
-        hashed = await to_thread.run_sync(passwords.hash, password) if admitted else None
+        hashed = await argon2(request, passwords.hash, password) if admitted else None
 
         async def finish(visit: Visit, form: FormData) -> Response:
             created = None
@@ -169,10 +169,10 @@ async def login_submit(request: Request) -> Response:
         if admitted:  # argon2, with no database session open
             passwords = web_config(request).passwords
             stored_hash = stored.password_hash if stored else None
-            if await to_thread.run_sync(passwords.verify, stored_hash, password) and stored:
+            if await argon2(request, passwords.verify, stored_hash, password) and stored:
                 checked = stored
                 if passwords.needs_rehash(stored.password_hash):
-                    new_hash = await to_thread.run_sync(passwords.hash, password)
+                    new_hash = await argon2(request, passwords.hash, password)
 
         async def finish(visit: Visit, form: FormData) -> Response | Page:
             account = await confirm_login(visit.session, checked, new_hash) if checked else None

@@ -14,6 +14,10 @@ may read what the costly step needs. It commits before the costly step runs, so 
 database connection is held across it. Under concurrency two requests may both see the
 last free slot: the overshoot is bounded by how many arrive at that same instant.
 
+argon2 runs in a worker thread, one at a time per process (``argon2``): password work
+queued by a crowd waits its turn without a database connection, and the event loop keeps
+a core for everyone else's pages.
+
 The client address is the connection's (``request.client``): behind a reverse proxy,
 uvicorn's ``proxy_headers`` with ``FORWARDED_ALLOW_IPS`` make it the real one (see
 docs/deployment.md).
@@ -23,8 +27,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from anyio import CapacityLimiter, to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -54,6 +59,15 @@ TOO_MANY = (
     "Too many attempts in a short time, so this one was not tried and nothing changed. "
     "Please wait a little and try again."
 )
+
+
+async def argon2(request: Request, work: Callable[..., T], *args: Any) -> T:
+    """Run password hashing or verification off the event loop, one at a time here."""
+    state = request.app.state
+    limiter = getattr(state, "password_limiter", None)
+    if limiter is None:
+        limiter = state.password_limiter = CapacityLimiter(1)
+    return await to_thread.run_sync(work, *args, limiter=limiter)
 
 
 def client_address(request: Request) -> str:
