@@ -8,6 +8,7 @@ answer, says what to try, and on Ctrl-C (or SIGTERM) stops all three and waits f
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -122,6 +123,21 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
             process.wait()
 
 
+DEMO_SETTINGS = "demo-settings.json"
+
+
+def write_demo_settings(data_dir: Path, cart_env: dict[str, str]) -> Path:
+    """The demo cart's ROSE_CART_* settings (no secret: that stays in its secret_key file),
+    so that `rose-cart` run in a shell finds the demo's cart as the README says."""
+    folder = data_dir / "cart"
+    folder.mkdir(parents=True, exist_ok=True)
+    chosen = {k: v for k, v in cart_env.items() if k.startswith("ROSE_CART_")}
+    chosen["ROSE_CART_DATA_DIR"] = str((data_dir / "cart").resolve())
+    path = folder / DEMO_SETTINGS
+    path.write_text(json.dumps(chosen, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
 def run(
     data_dir: Path, cart_port: int = 8000, market_port: int = 8001, calendar_port: int = 8002
 ) -> None:
@@ -139,6 +155,7 @@ def run(
     signal.signal(signal.SIGINT, on_signal)
     try:
         chosen = services(data_dir, cart_port, market_port, calendar_port)
+        write_demo_settings(data_dir, chosen[-1].env)
         subprocess.run([sys.executable, "-m", "service", "init"], env=chosen[-1].env, check=True)
         for service in chosen:
             print(f"-> starting the {service.name} on {service.url}", flush=True)

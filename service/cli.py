@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -19,9 +20,36 @@ from store import Database, upgrade
 T = TypeVar("T")
 
 
+DEMO_SETTINGS = "demo-settings.json"  # written by demo/launcher.py for `make run`'s cart
+
+
+def demo_settings(settings: Settings) -> Settings | None:
+    """The demo cart's settings when `rose-cart` runs where `make run` keeps its data.
+
+    `make run` runs the cart with DATA_DIR/cart and its peers in its own environment; a
+    shell has neither. Rather than create a second, empty database under DATA_DIR (and
+    fail the login that follows), use the demo cart's, saying so. Only when nothing
+    points elsewhere: no DATABASE_URL and no database in DATA_DIR itself.
+    """
+    if settings.database_url or (settings.data_dir / "rose-cart.sqlite3").exists():
+        return None
+    path = settings.data_dir / "cart" / DEMO_SETTINGS
+    if not path.is_file():
+        return None
+    values = json.loads(path.read_text(encoding="utf-8"))
+    fields = {
+        key.removeprefix("ROSE_CART_").lower(): value
+        for key, value in values.items()
+        if isinstance(key, str) and key.startswith("ROSE_CART_") and isinstance(value, str)
+    }
+    click.echo(f"(using the demo cart that `make run` keeps in {path.parent})", err=True)
+    return Settings.model_validate(fields)
+
+
 def load_settings() -> Settings:
     try:
-        return Settings()
+        settings = Settings()
+        return demo_settings(settings) or settings
     except ValidationError as error:
         for problem in error.errors():
             name = "ROSE_CART_" + "_".join(str(p) for p in problem["loc"]).upper()
