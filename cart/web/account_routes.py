@@ -37,13 +37,12 @@ from cart.identity.sessions import log_in, log_out
 from cart.orders.orders import adopt_orders
 from cart.web.config import web_config
 from cart.web.quotas import (
-    LOGIN_ACCOUNT,
-    LOGIN_ADDRESS,
     REGISTER_ACCOUNT,
     REGISTER_ADDRESS,
     admit,
     argon2,
     client_address,
+    login_checks,
 )
 from cart.web.shop import item_count
 from cart.web.visit import MAX_FORM_FIELDS, Page, Visit, form_action, page, redirect, safe_next
@@ -160,7 +159,7 @@ async def login_submit(request: Request) -> Response:
     async def attempt(form: FormData) -> Response:
         email = _text(form, "email", 400)
         password = _text(form, "password")[:MAX_PASSWORD_LENGTH]
-        checks = [(LOGIN_ACCOUNT, email_key(email)), (LOGIN_ADDRESS, client_address(request))]
+        checks = login_checks(email_key(email), client_address(request))
         admitted, stored = await admit(
             request, form, checks, lambda session: find_credentials(session, email)
         )
@@ -178,7 +177,7 @@ async def login_submit(request: Request) -> Response:
             account = await confirm_login(visit.session, checked, new_hash) if checked else None
             if account is None:
                 return _login_page(email, InvalidCredentials.message, 400)
-            await forget(visit.session, [(LOGIN_ACCOUNT, email_key(email))])
+            await forget(visit.session, checks[:2])  # the account's; the address keeps its own
             await _start_session(visit, account)
             return redirect(visit, safe_next(form.get("next"), "/cart" if visit.flash[1:] else "/"))
 

@@ -42,10 +42,23 @@ from store.throttle import Check, Quota, Throttled, record, wait_for
 
 T = TypeVar("T")
 
-# Password guesses: an account's failures, and an address's attempts (a success from an
-# address still counts there; it clears only the account's failures).
-LOGIN_ACCOUNT = Quota("login-account", 5, timedelta(minutes=15))
+# Password guesses, counted per account from one address (so a stranger elsewhere cannot
+# lock the owner out with five wrong passwords), per account from anywhere (a spread-out
+# guesser), and per address over all accounts. A success clears the account's counts; an
+# address keeps its own.
+LOGIN_GUESSES = Quota("login-guesses", 5, timedelta(minutes=15))
+LOGIN_ACCOUNT = Quota("login-account", 50, timedelta(minutes=15))
 LOGIN_ADDRESS = Quota("login-address", 30, timedelta(minutes=15))
+
+
+def login_checks(email_key: str, address: str) -> list[Check]:
+    return [
+        (LOGIN_GUESSES, f"{email_key}\n{address}"),
+        (LOGIN_ACCOUNT, email_key),
+        (LOGIN_ADDRESS, address),
+    ]
+
+
 # Registrations: each costs an argon2 hash and, once mail exists, may send one.
 REGISTER_ACCOUNT = Quota("register-account", 3, timedelta(hours=1))
 REGISTER_ADDRESS = Quota("register-address", 10, timedelta(hours=1))

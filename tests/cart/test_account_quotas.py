@@ -12,6 +12,7 @@ import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
@@ -19,7 +20,7 @@ from sqlalchemy import func, select
 from cart.identity.accounts import Account, Passwords
 from cart.web.config import configure_web
 from cart.web.mails import account_mail
-from cart.web.quotas import LOGIN_ACCOUNT, LOGIN_ADDRESS, REGISTER_ADDRESS
+from cart.web.quotas import LOGIN_ADDRESS, LOGIN_GUESSES, REGISTER_ADDRESS
 from mail.models import OutgoingMail
 from store.throttle import ThrottleHit
 from tests.cart.web_support import login, register, submit_registration
@@ -74,7 +75,7 @@ async def test_the_sixth_wrong_password_is_429_without_argon2_and_changes_nothin
     async with running.client(headers={"Accept": "text/html"}) as owner:
         await register(owner)
     async with running.client(headers={"Accept": "text/html"}) as guesser:
-        for _ in range(LOGIN_ACCOUNT.limit):
+        for _ in range(LOGIN_GUESSES.limit):
             wrong = await login(guesser, "ada@example.org", WRONG)
             assert wrong.status_code == 400 and "do not match an account" in wrong.text
         runs = passwords.runs
@@ -83,7 +84,7 @@ async def test_the_sixth_wrong_password_is_429_without_argon2_and_changes_nothin
         page = await login(guesser, "ada@example.org", WRONG + "!")
         assert page.status_code == 429
         assert page.headers["content-type"].startswith("text/html")
-        assert 0 < int(page.headers["retry-after"]) <= LOGIN_ACCOUNT.window.total_seconds()
+        assert 0 < int(page.headers["retry-after"]) <= LOGIN_GUESSES.window.total_seconds()
         assert "Too many attempts" in page.text
         # Even the right password waits: the account's guesses are used up.
         guesser.headers["Accept"] = "application/json"
@@ -91,13 +92,28 @@ async def test_the_sixth_wrong_password_is_429_without_argon2_and_changes_nothin
         assert api.status_code == 429
         assert api.headers["content-type"] == "application/problem+json"
         problem = api.json()
-        assert problem["status"] == 429 and problem["quota"] == LOGIN_ACCOUNT.name
+        assert problem["status"] == 429 and problem["quota"] == LOGIN_GUESSES.name
         assert problem["retry_after"] == int(api.headers["retry-after"])
 
         assert passwords.runs == runs  # argon2 ran for none of them
         assert await snapshot(running.app.state.db) == before
         assert "Logged in as" not in (await guesser.get("/")).text
     assert passwords.connections_held and set(passwords.connections_held) == {0}
+
+
+async def test_a_stranger_elsewhere_cannot_lock_the_owner_out(
+    shop: tuple[LiveShop, CountingPasswords],
+) -> None:
+    running, _ = shop
+    elsewhere = httpx.AsyncHTTPTransport(local_address="127.0.0.3")
+    async with running.client(headers={"Accept": "text/html"}) as owner:
+        await register(owner)
+        await owner.post("/logout", data={"csrf_token": _csrf((await owner.get("/")).text)})
+        async with running.client(headers={"Accept": "text/html"}, transport=elsewhere) as other:
+            for _ in range(LOGIN_GUESSES.limit):
+                await login(other, "ada@example.org", WRONG)
+            assert (await login(other, "ada@example.org", WRONG)).status_code == 429
+        assert (await login(owner, "ada@example.org", PASSWORD)).status_code == 303
 
 
 async def test_one_address_guessing_many_accounts_is_stopped_too(
@@ -121,11 +137,11 @@ async def test_a_good_login_clears_the_accounts_failures(
     async with running.client(headers={"Accept": "text/html"}) as shopper:
         await register(shopper)
         await shopper.post("/logout", data={"csrf_token": _csrf((await shopper.get("/")).text)})
-        for _ in range(LOGIN_ACCOUNT.limit - 1):
+        for _ in range(LOGIN_GUESSES.limit - 1):
             assert (await login(shopper, "ada@example.org", WRONG)).status_code == 400
         assert (await login(shopper)).status_code == 303
         await shopper.post("/logout", data={"csrf_token": _csrf((await shopper.get("/")).text)})
-        for _ in range(LOGIN_ACCOUNT.limit - 1):
+        for _ in range(LOGIN_GUESSES.limit - 1):
             assert (await login(shopper, "ada@example.org", WRONG + "?")).status_code == 400
 
 
