@@ -38,6 +38,7 @@ from demo.images import product_svg
 from demo.models import DemoProduct
 from demo.node import DemoNode, NodeConfig, Site
 from demo.pages import amount_of, csrf_ok, csrf_token, minor_units, render, with_csrf_cookie
+from demo.sales import register_sales_handlers
 from inbox.registry import HandlerRegistry
 from outbox.models import OutboxActivity
 from store import utcnow
@@ -315,8 +316,18 @@ def market_routes() -> list[BaseRoute]:
     ]
 
 
-def register_market_handlers(_registry: HandlerRegistry, _node: DemoNode) -> None:
-    """The market answers nothing beyond Follow/Undo (the node's); orders are the cart's."""
+async def announce_stock(session: AsyncSession, site: Site, rows: list[DemoProduct]) -> None:
+    """An Update of each product whose stock changed (a sale, a cancel, a refund)."""
+    for row in rows:
+        row.updated_at = utcnow()
+        if not row.withdrawn:
+            value = product_value(site, row)
+            await announce(session, site, "Update", value, product_extras(site, row))
+
+
+def register_market_handlers(registry: HandlerRegistry, node: DemoNode) -> None:
+    """Orders: the market claims stock as the calendar claims seats (demo.sales)."""
+    register_sales_handlers(registry, node, announce_stock)
 
 
 def market_node(config: NodeConfig) -> DemoNode:

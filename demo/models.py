@@ -70,6 +70,19 @@ class DemoBooking(DemoBase):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class DemoSale(DemoBase):
+    """Units one order took of one product (the market's claim), and what became of them."""
+
+    __tablename__ = "demo_sales"
+
+    order_iri: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    product_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ap_actor_id: Mapped[str] = mapped_column(String(2048))  # the cart that ordered
+    quantity: Mapped[int] = mapped_column(Integer)  # still taken (a refund gives some back)
+    state: Mapped[str] = mapped_column(String(16))  # sold, returned, refused
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 async def create_demo_tables(engine: AsyncEngine) -> None:
     """Create the demo tables that are missing; a no-op on later starts."""
     async with engine.begin() as connection:

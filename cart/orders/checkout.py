@@ -30,14 +30,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from actor.identity import LocalActor
 from cart.basket.carts import CartOwner
 from cart.basket.lines import detach_lines, view_cart
-from cart.basket.totals import PageCart
-from cart.catalog.models import ENTRY
+from cart.basket.totals import LineView, PageCart
 from cart.exceptions import CartError
 from cart.money import Money, sum_by_currency
 from cart.orders.contact import Contact, queue_order_mail
 from cart.orders.models import CheckoutToken, ShopOrder, ShopOrderItem
 from cart.orders.orders import announce_created, record
 from cart.orders.states import ClaimState, OrderStatus
+from cart.orders.stock import short_lines
 from store import utcnow
 
 PAYMENT_WINDOW = timedelta(minutes=30)  # SumUp checkout valid_until, and our expiry
@@ -186,6 +186,10 @@ async def place_order(
                 return PlacedOrder(previous, created=False)
         raise CheckoutProblem([Problem("There is nothing in this cart to check out.")])
     problems = _problems(page)
+    if not problems:
+        problems = [
+            _short(line, left) for line, left in await short_lines(session, page.lines, moment)
+        ]
     if problems:
         raise CheckoutProblem(problems)
 
@@ -207,7 +211,7 @@ async def place_order(
             unit_amount=line.item.price.amount,
             currency=line.item.price.currency,
             quantity=line.quantity,
-            claim_state=ClaimState.REQUESTED.value if line.item.kind == ENTRY else None,
+            claim_state=ClaimState.REQUESTED.value,
             start_time=line.item.start_time,
             time_zone=line.item.time_zone,
         )
@@ -220,6 +224,14 @@ async def place_order(
     await detach_lines(session, owner, [line.id for line in page.lines])
     await announce_created(session, order, items, local_actor, moment)
     return PlacedOrder(order, created=True)
+
+
+def _short(line: LineView, left: int) -> Problem:
+    if left == 0:
+        message = "Sold out: the last ones have just been ordered. Remove it to check out the rest."
+    else:
+        message = f"Only {left} left now: please lower the quantity to {left}."
+    return Problem(message, line.id, line.item.name)
 
 
 def _owned(order: ShopOrder, owner: CartOwner) -> bool:

@@ -1,17 +1,21 @@
-"""Calendar claims over federation: a calendar's Accept or Reject of one of our orders.
+"""Claims over federation: a calendar's or market's Accept or Reject of one of our orders.
 
-Our `Create(Order)` asks each calendar that owns an entry in the order to hold it. The
-calendar answers with an `Accept` or a `Reject` whose `object` is the order's IRI:
+Our `Create(Order)` asks each calendar and market that owns an item in the order to
+hold it (seats, stock). The peer answers with an `Accept` or a `Reject` whose `object`
+is the order's IRI:
 
-- Accept: that calendar's entries in the order are claimed (confirmed if already paid).
+- Accept: that peer's items in the order are claimed (confirmed if already paid).
 - Reject before payment: the order fails, no money is taken, the shopper is shown the
-  calendar's `summary`, and `OrderCancelled` releases the other claims.
+  peer's `summary`, and `OrderCancelled` releases the other claims.
 - Reject after payment: the order goes to refund_requested and `OrderCancelled` is
   published. The refund itself needs the network, which a handler must not use
   (it runs in the inbox worker's transaction), so the reconciler step carries it out.
 
-Only a calendar that owns an entry in the order can answer for it; anything else is
-logged and ignored (an Accept of a Follow reaches these handlers too, and is not ours).
+A peer that never answers (an older market) does not hold the order up: it can be paid
+as before, and cart.orders.stock counts its unanswered quantities against the mirrored
+stock (docs/protocol.md, "Claims"). Only a peer that owns an item in the order can
+answer for it; anything else is logged and ignored (an Accept of a Follow reaches these
+handlers too, and is not ours).
 """
 
 from __future__ import annotations
@@ -25,7 +29,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actor.identity import LocalActor
 from actor.incoming import ANY, Handler, HandlerRegistrar, IncomingActivity
-from cart.catalog.models import ENTRY
 from cart.orders.models import ShopOrder, ShopOrderItem
 from cart.orders.orders import (
     announce_cancelled,
@@ -41,11 +44,12 @@ from vocab.model import Accept, Reject
 
 log = logging.getLogger("rose_cart.cart.orders.claims")
 CALENDAR = "calendar"
+MARKET = "market"
 MAX_SUMMARY = 300
 
 
 async def _answered_order(session: AsyncSession, delivery: IncomingActivity) -> ShopOrder | None:
-    """The order the activity answers, if the sender owns an entry in it."""
+    """The order the activity answers, if the sender owns an item in it."""
     target = getattr(delivery.activity, "object", None)
     if not isinstance(target, str):
         return None  # an Accept/Reject of an embedded Follow: the follow handlers' business
@@ -58,14 +62,13 @@ async def _answered_order(session: AsyncSession, delivery: IncomingActivity) -> 
             .where(
                 ShopOrderItem.order_id == order.id,
                 ShopOrderItem.ap_actor_id == delivery.ap_actor_id,
-                ShopOrderItem.kind == ENTRY,
             )
             .limit(1)
         )
     ).scalar()
     if owns is None:
         log.warning(
-            "answer for an order from an actor owning none of its entries",
+            "answer for an order from an actor owning none of its items",
             extra={"ap_id": delivery.ap_id, "order": order.id},
         )
         return None
@@ -74,7 +77,7 @@ async def _answered_order(session: AsyncSession, delivery: IncomingActivity) -> 
 
 def _reason(summary: str | None) -> str:
     text = " ".join((summary or "").split())[:MAX_SUMMARY]
-    return text or "The venue could not take this booking."
+    return text or "The seller could not take this order."
 
 
 def make_claim_handlers(
@@ -92,7 +95,7 @@ def make_claim_handlers(
         if moved and order.status == OrderStatus.PAID:
             await move_claims(session, order.id, ClaimState.CONFIRMED, owner=delivery.ap_actor_id)
         if moved:
-            await record(session, order.id, order.status, "Booking accepted by the venue", clock())
+            await record(session, order.id, order.status, "Accepted by the seller", clock())
 
     async def handle_reject_order(session: AsyncSession, delivery: IncomingActivity) -> None:
         activity = delivery.activity
@@ -103,7 +106,7 @@ def make_claim_handlers(
             return
         now, sender = clock(), delivery.ap_actor_id
         reason = _reason(activity.summary)
-        note = f"{order.page_name} could not take your booking: {reason}"
+        note = f"{order.page_name} could not take your order: {reason}"
         await move_claims(session, order.id, ClaimState.REJECTED, owner=sender)
         status = OrderStatus(order.status)
         if status is OrderStatus.PENDING:
@@ -140,5 +143,5 @@ def register_claim_handlers(
 ) -> None:
     """Accept/Reject of an Order IRI, from calendar peers (called once by service/)."""
     accept, reject = make_claim_handlers(local_actor, clock)
-    registry.register("Accept", ANY, accept, senders={CALENDAR})
-    registry.register("Reject", ANY, reject, senders={CALENDAR})
+    registry.register("Accept", ANY, accept, senders={CALENDAR, MARKET})
+    registry.register("Reject", ANY, reject, senders={CALENDAR, MARKET})

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cart.catalog.models import IRI, DecimalText
@@ -83,6 +83,8 @@ class ShopOrder(Base):
 
 class ShopOrderItem(Base):
     __tablename__ = "order_items"
+    # cart.orders.stock counts a product's unanswered claims at every checkout.
+    __table_args__ = (Index("ix_order_items_item_ap_id_claim_state", "item_ap_id", "claim_state"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)

@@ -18,7 +18,7 @@ Order:
 reconciler's decision) and carried out by the reconciler step; a refund the provider
 refuses leaves `needs_refund`, which the operator sees.
 
-Calendar claim, per order item that is a calendar entry:
+Claim, per order item (a calendar entry's seats, a market product's units):
 
     requested ──> claimed ──> confirmed (order paid)
         │            └──────> released (order void)

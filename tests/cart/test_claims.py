@@ -91,8 +91,9 @@ async def test_a_reject_before_payment_fails_the_order_and_tells_the_shopper_why
     assert activities[1]["summary"] == "Fully booked" and activities[1]["cc"] == [CALENDAR]
 
 
-def test_the_handlers_are_registered_for_calendar_peers_only() -> None:
+def test_the_handlers_are_registered_for_calendar_and_market_peers_only() -> None:
     registry = HandlerRegistry()
     register_claim_handlers(registry, local_actor=cart_actor())
     assert registry.allowed("Accept", None, {"calendar"})
-    assert not registry.allowed("Reject", None, {"market"})
+    assert registry.allowed("Reject", None, {"market"})
+    assert not registry.allowed("Reject", None, {"coop"})
