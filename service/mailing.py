@@ -29,7 +29,10 @@ def build_mail_sender(settings: Settings, db: Database) -> MailSender:
     config = build_config(settings)
     smtp = settings.smtp_url.get_secret_value() if settings.smtp_url is not None else None
     render = order_mail_renderer(
-        config.templates, build_environment(settings.time_zone, html=False), config.links
+        config.templates,
+        build_environment(settings.time_zone, html=False),
+        config.links,
+        config.resets,
     )
     return MailSender(
         db,

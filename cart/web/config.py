@@ -22,6 +22,7 @@ from cart.identity.accounts import Passwords
 from cart.identity.sessions import SessionCookies
 from cart.web.csrf import CsrfTokens
 from cart.web.order_links import OrderLinks
+from cart.web.password_links import PasswordResets
 from cart.web.templating import DEFAULT_ZONE, build_environment
 
 
@@ -47,6 +48,7 @@ class WebConfig:
     notices: URLSafeTimedSerializer
     embedding_origins: frozenset[str]
     links: OrderLinks
+    resets: PasswordResets
 
     def encode_notices(self, messages: list[str]) -> str:
         return str(self.notices.dumps(messages))
@@ -78,6 +80,7 @@ def build_config(settings: SettingsLike, passwords: Passwords | None = None) -> 
         notices=URLSafeTimedSerializer(secret, salt=_NOTICE_SALT),
         embedding_origins=frozenset(o for o in origins if o),
         links=OrderLinks(secret, settings.base_url),
+        resets=PasswordResets(secret, settings.base_url),
     )
 
 

@@ -17,9 +17,11 @@ from jinja2 import Environment
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cart.identity.accounts import Account
 from cart.money import Money
 from cart.orders.models import ShopOrder, ShopOrderItem
 from cart.web.order_links import OrderLinks
+from cart.web.password_links import PasswordResets
 from mail.sender import Rendered
 
 # kind -> (subject, what happened, in one sentence)
@@ -82,12 +84,34 @@ def _line(item: ShopOrderItem) -> dict[str, Any]:
     }
 
 
+def password_reset_mail(
+    session: Session, account_id: int | None, resets: PasswordResets
+) -> Rendered | None:
+    account = session.get(Account, account_id) if account_id is not None else None
+    if account is None:
+        return None
+    link = resets.url_for(account.id, account.password_hash)
+    body = (
+        "Someone (perhaps you) asked to choose a new password for the account with this "
+        "e-mail address. To do so, open this link within an hour; it works once:"
+    )
+    after = "If it was not you, ignore this mail: your password is as before."
+    return Rendered(
+        subject="Choose a new password",
+        text=f"{body}\n\n{link}\n\n{after}\n",
+        html=f'<p>{escape(body)}</p><p><a href="{escape(link)}">Choose a new password</a></p>'
+        f"<p>{after}</p>",
+    )
+
+
 def order_mail_renderer(
-    html: Environment, text: Environment, links: OrderLinks
+    html: Environment, text: Environment, links: OrderLinks, resets: PasswordResets
 ) -> Callable[[Session, str, int | None, int | None], Rendered | None]:
     def render(
         session: Session, kind: str, order_id: int | None, account_id: int | None
     ) -> Rendered | None:
+        if kind == "account.password_reset":
+            return password_reset_mail(session, account_id, resets)
         if kind in ACCOUNT_MAILS:
             return account_mail(kind)
         words = ORDER_MAILS.get(kind)

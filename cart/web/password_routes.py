@@ -1,0 +1,139 @@
+"""Forgotten passwords: a mail with a signed link, valid an hour and for one use.
+
+`/password/forgot` answers the same whether or not the address has an account (no
+enumeration); when it has, one "account.password_reset" mail is queued in the request's
+unit of work. The attempt counts against the login quotas, so the form cannot be used to
+flood a mailbox. The link signs the account id and a digest of the current password
+hash: it stops working after an hour (itsdangerous) or as soon as the password changes,
+so it opens once. The new password is hashed off the event loop, as at registration.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from cart.identity.accounts import (
+    MIN_PASSWORD_LENGTH,
+    Account,
+    InvalidRegistration,
+    check_registration,
+    email_key,
+    find_credentials,
+)
+from cart.web.config import web_config
+from cart.web.password_links import tag_of
+from cart.web.quotas import LOGIN_ACCOUNT, LOGIN_ADDRESS, admit, argon2, client_address
+from cart.web.visit import MAX_FORM_FIELDS, Page, Visit, form_action, page, redirect
+from mail.queue import queue_mail
+
+SENT = (
+    "If an account has that address, we have sent it a link to choose a new password. "
+    "The link works for an hour."
+)
+
+
+@page
+async def forgot_form(visit: Visit) -> Page:
+    return Page("password_forgot.html", {"email": ""}, title="Forgotten password")
+
+
+async def forgot_submit(request: Request) -> Response:
+    form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+    try:
+        raw = form.get("email")
+        email = raw.strip()[:400] if isinstance(raw, str) else ""
+        checks = [(LOGIN_ACCOUNT, email_key(email)), (LOGIN_ADDRESS, client_address(request))]
+        admitted, found = await admit(
+            request, form, checks, lambda session: find_credentials(session, email)
+        )
+
+        async def finish(visit: Visit, form: FormData) -> Response:
+            if admitted and found is not None:
+                account = await visit.session.get(Account, found.account_id)
+                if account is not None:
+                    queue_mail(
+                        visit.session,
+                        kind="account.password_reset",
+                        to=account.email,
+                        account_id=account.id,
+                    )
+            visit.flash.append(SENT)
+            return redirect(visit, "/login")
+
+        return await form_action(finish)(request)
+    finally:
+        await form.close()
+
+
+async def _account_for(visit: Visit, token: str) -> Account | None:
+    claimed = web_config(visit.request).resets.account_id_from(token)
+    if claimed is None:
+        return None
+    account = await visit.session.get(Account, claimed[0])
+    if account is None or tag_of(account.password_hash) != claimed[1]:
+        return None  # used already (the password changed) or the account is gone
+    return account
+
+
+@page
+async def reset_form(visit: Visit) -> Page:
+    token = visit.request.path_params["token"]
+    account = await _account_for(visit, token)
+    return Page(
+        "password_reset.html",
+        {"valid": account is not None, "error": None, "minimum": MIN_PASSWORD_LENGTH},
+        title="Choose a new password",
+        status=200 if account is not None else 400,
+    )
+
+
+async def reset_submit(request: Request) -> Response:
+    token = request.path_params["token"]
+    form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+    try:
+        raw = form.get("password")
+        password = raw if isinstance(raw, str) else ""
+        hashed = None
+        try:
+            check_registration("someone@example.org", password)
+        except InvalidRegistration as exc:
+            problem: str | None = exc.message
+        else:
+            problem = None
+            hashed = await argon2(request, web_config(request).passwords.hash, password)
+
+        async def finish(visit: Visit, form: FormData) -> Response | Page:
+            account = await _account_for(visit, token)
+            if account is None or hashed is None:
+                context = {
+                    "valid": account is not None,
+                    "error": problem,
+                    "minimum": MIN_PASSWORD_LENGTH,
+                }
+                return Page(
+                    "password_reset.html", context, title="Choose a new password", status=400
+                )
+            await visit.session.execute(
+                update(Account)
+                .where(Account.id == account.id, Account.password_hash == account.password_hash)
+                .values(password_hash=hashed)
+            )
+            visit.flash.append("Your password is changed. Log in with the new one.")
+            return redirect(visit, "/login")
+
+        return await form_action(finish)(request)
+    finally:
+        await form.close()
+
+
+def password_routes() -> list[Route]:
+    return [
+        Route("/password/forgot", forgot_form, methods=["GET"]),
+        Route("/password/forgot", forgot_submit, methods=["POST"]),
+        Route("/password/reset/{token}", reset_form, methods=["GET"]),
+        Route("/password/reset/{token}", reset_submit, methods=["POST"]),
+    ]

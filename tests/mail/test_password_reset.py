@@ -1,0 +1,80 @@
+"""A forgotten password: the same answer for any address, one mail for a known one, and
+a link that works once, for an hour, and lets the new password log in."""
+
+# ruff: noqa: F811 - fixtures are imported, then named as parameters
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from sqlalchemy import select
+from starlette.applications import Starlette
+
+from cart.identity.accounts import Account
+from cart.web.password_links import RESET_SALT, tag_of
+from mail.models import OutgoingMail
+from service.mailing import build_mail_sender
+from tests.cart.web_support import csrf_token, login, new_client, register, web_app  # noqa: F401
+from tests.conftest import TEST_SECRET
+
+LINK = re.compile(r"https://cart\.test(/password/reset/[A-Za-z0-9_.\-]+)")
+
+
+async def _ask(client: httpx.AsyncClient, email: str) -> httpx.Response:
+    form = await client.get("/password/forgot")
+    return await client.post(
+        "/password/forgot", data={"csrf_token": csrf_token(form.text), "email": email}
+    )
+
+
+async def _reset(client: httpx.AsyncClient, path: str, password: str) -> httpx.Response:
+    form = await client.get(path)
+    return await client.post(path, data={"csrf_token": csrf_token(form.text), "password": password})
+
+
+class _LongAgo(TimestampSigner):
+    def get_timestamp(self) -> int:
+        return int(time.time()) - 2 * 3600
+
+
+async def test_a_forgotten_password_is_changed_through_a_link_that_works_once(
+    web_app: Starlette,
+) -> None:
+    async with new_client(web_app) as ada:
+        assert (await register(ada, "ada@example.org", "first password 123")).status_code == 303
+    async with new_client(web_app) as visitor:
+        known = await _ask(visitor, "ada@example.org")
+        unknown = await _ask(visitor, "nobody@example.org")
+        assert known.status_code == unknown.status_code == 303
+        assert (await visitor.get(known.headers["location"])).text.count("If an account") == 1
+    async with web_app.state.db.transaction() as session:
+        rows = (await session.execute(select(OutgoingMail))).scalars().all()
+    assert [(m.kind, m.to_address) for m in rows] == [("account.password_reset", "ada@example.org")]
+
+    sender = build_mail_sender(web_app.state.settings, web_app.state.db)
+    assert await sender.step() == 1
+    async with web_app.state.db.transaction() as session:
+        (mail,) = (await session.execute(select(OutgoingMail))).scalars().all()
+    match = LINK.search(mail.text_body or "")
+    assert match is not None, mail.text_body
+    path = match.group(1)
+
+    async with new_client(web_app) as ada:
+        assert (await _reset(ada, path, "short")).status_code == 400  # refused, link kept
+        done = await _reset(ada, path, "second password 456")
+        assert done.status_code == 303 and done.headers["location"] == "/login"
+        assert (await ada.get(path)).status_code == 400  # used: it opens no more
+        assert (await login(ada, "ada@example.org", "first password 123")).status_code != 303
+        assert (await login(ada, "ada@example.org", "second password 456")).status_code == 303
+
+    async with web_app.state.db.transaction() as session:
+        account = (await session.execute(select(Account))).scalar_one()
+        payload = [account.id, tag_of(account.password_hash)]
+    fresh = URLSafeTimedSerializer(TEST_SECRET, salt=RESET_SALT).dumps(payload)
+    old = URLSafeTimedSerializer(TEST_SECRET, salt=RESET_SALT, signer=_LongAgo).dumps(payload)
+    async with new_client(web_app) as late:
+        assert (await late.get(f"/password/reset/{fresh}")).status_code == 200
+        assert (await late.get(f"/password/reset/{old}")).status_code == 400  # over an hour
