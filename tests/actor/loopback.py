@@ -6,16 +6,13 @@ requests it receives, so a test can tell whether a fetch really went out.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
-import socket
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
-import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from starlette.requests import Request
@@ -23,6 +20,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from actor.multibase import ed25519_multikey
+from tests.support.loopback import serving
 
 AS2 = "application/activity+json"
 Handler = Callable[[Request], Response]
@@ -59,41 +57,10 @@ class Peer:
         await response(scope, receive, send)
 
 
-def free_socket() -> socket.socket:
-    """A socket bound to a free port on 127.0.0.1, not yet listening."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-@asynccontextmanager
-async def running(app: Any, sock: socket.socket | None = None) -> AsyncIterator[str]:
-    """Serve `app` with uvicorn on `sock` (a free loopback port if none); yields its base URL.
-
-    Pass a socket from `free_socket()` when the app must know its own URL before it runs.
-    """
-    sock = sock or free_socket()
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, lifespan="off", ws="none", log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
-
-
 @asynccontextmanager
 async def running_peer() -> AsyncIterator[Peer]:
     peer = Peer()
-    async with running(peer) as base_url:
+    async with serving(peer, lifespan="off") as base_url:
         peer.base_url = base_url
         yield peer
 

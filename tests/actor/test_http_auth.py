@@ -6,14 +6,11 @@ peer sees: which scheme arrives first, how many requests, and what we remember."
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import httpx
 import pytest
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -27,6 +24,7 @@ from actor.signatures import Message, Scheme, SigningKey
 from actor.starlette_adapter import verify_starlette_request
 from actor.verification import Rejected, RemoteKey, Verified, problem_for, verify_request
 from store import Database
+from tests.support.loopback import serving
 
 ACTOR = "https://cart.example/actor"
 KEY_ID = f"{ACTOR}#main-key"
@@ -153,12 +151,6 @@ def test_the_sync_client_double_knocks_too(our_key: rsa.RSAPrivateKey) -> None:
 # --- a real server on loopback, and the memory in the database ------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 async def rfc9421_only_server(our_key: rsa.RSAPrivateKey) -> AsyncIterator[tuple[str, Peer]]:
     remote = peer(our_key, Scheme.RFC9421)
@@ -176,23 +168,8 @@ async def rfc9421_only_server(our_key: rsa.RSAPrivateKey) -> AsyncIterator[tuple
         )
 
     app = Starlette(routes=[Route("/inbox", inbox, methods=["POST"])])
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="none"
-        )
-    )
-    task = asyncio.create_task(server.serve())
-    # uvicorn offers a flag, not an event, to say it is listening.
-    while not server.started:  # noqa: ASYNC110
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}", remote
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(app, lifespan="off") as origin:
+        yield origin, remote
 
 
 async def test_double_knock_against_a_real_server_is_remembered_in_the_database(

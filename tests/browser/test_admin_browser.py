@@ -7,13 +7,10 @@ dashboard in test-artifacts/admin.png.
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 
 from cart.identity.accounts import Passwords, Role, register
@@ -21,23 +18,18 @@ from cart.web import configure_web
 from outbox.models import Follower, OutboxDelivery
 from service.app import create_app
 from service.settings import Settings, parse_peers
-from tests.cart.test_admin_pages import COOP, MARKET, OPERATOR, PASSWORD, seed_federation
+from tests.cart.admin_support import COOP, MARKET, OPERATOR, PASSWORD, seed_federation
 from tests.cart.web_support import CHEAP_PASSWORDS
 from tests.support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from tests.support.loopback import free_socket, origin_of, serving
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[tuple[str, Starlette, dict[str, int]]]:
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
+    sock = free_socket()
+    base = origin_of(sock)
     settings = Settings(
         base_url=base,
         data_dir=tmp_path,
@@ -46,23 +38,12 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[str, Starlette, dict[str
         peers=parse_peers(f"market={MARKET}"),
     )
     app = create_app(settings)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.02)
+    async with serving(app, sock):
         config = configure_web(app.state, passwords=Passwords(CHEAP_PASSWORDS))
         async with app.state.db.transaction() as session:
             await register(session, config.passwords, OPERATOR, PASSWORD, role=Role.OPERATOR)
         ids = await seed_federation(app)
         yield base, app, ids
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def test_an_operator_accepts_a_follow_and_retries_a_dead_delivery(

@@ -7,13 +7,10 @@ Needs /usr/bin/chromium (`apt-get install -y chromium`); skipped, saying so, wit
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 
 from cart.catalog.mirror import upsert_object
@@ -24,33 +21,20 @@ from service.settings import Settings
 from tests.cart.catalog_factories import NOW, entry, offer, product
 from tests.cart.web_support import CHEAP_PASSWORDS, with_cart_routes
 from tests.support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from tests.support.loopback import free_socket, origin_of, serving
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[tuple[str, Starlette]]:
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
+    sock = free_socket()
+    base = origin_of(sock)
     settings = Settings(
         base_url=base, data_dir=tmp_path, secret_key="browser-" + "k" * 40, workers=False
     )
     app = with_cart_routes(create_app(settings))
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.02)
+    async with serving(app, sock):
         configure_web(app.state, passwords=Passwords(CHEAP_PASSWORDS))
         async with app.state.db.transaction() as session:
             await offer(session, product(1, name="Sourdough loaf", price="3.50"))
@@ -65,9 +49,6 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[str, Starlette]]:
                 location="Church Lane 4",
             )
         yield base, app
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def test_a_shopper_fills_a_cart_logs_in_and_keeps_it(served: tuple[str, Starlette]) -> None:

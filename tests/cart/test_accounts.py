@@ -22,7 +22,7 @@ from cart.identity.accounts import (
 )
 from cart.identity.sessions import AccountSession
 from store import Database
-from tests.cart.web_support import CHEAP_PASSWORDS, login, web_app, web_client  # noqa: F401
+from tests.cart.web_support import CHEAP_PASSWORDS, login
 from tests.cart.web_support import submit_registration as register_form
 
 PASSWORDS = Passwords(CHEAP_PASSWORDS)

@@ -15,15 +15,7 @@ from starlette.applications import Starlette
 
 from cart.orders.models import ShopOrder, order_id_from_number
 from outbox.models import Follower, OutboxActivity, OutboxDelivery
-from tests.cart.test_admin_pages import (  # noqa: F401
-    COOP,
-    PASSWORD,
-    admin_app,
-    anonymous,
-    operator,
-    seed_federation,
-    seed_paid_order,
-)
+from tests.cart.admin_support import COOP, PASSWORD, seed_federation, seed_paid_order
 from tests.cart.web_support import csrf_token
 
 

@@ -4,35 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 
-import pytest
-from click.testing import CliRunner
 from sqlalchemy import select
 
 from cart.identity.accounts import Account, Passwords, authenticate
-from service.cli import main
 from store import Database
-from tests.conftest import TEST_SECRET
-
-
-@pytest.fixture
-def cli(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    for name, value in {
-        "ROSE_CART_DATA_DIR": str(tmp_path),
-        "ROSE_CART_DATABASE_URL": database_url,
-        "ROSE_CART_SECRET_KEY": TEST_SECRET,
-        "ROSE_CART_BASE_URL": "https://cart.test",
-    }.items():
-        monkeypatch.setenv(name, value)
-    runner = CliRunner()
-
-    def run(*args: str, input: str | None = None, code: int = 0) -> str:
-        result = runner.invoke(main, list(args), input=input, catch_exceptions=False)
-        assert result.exit_code == code, result.output
-        return result.output
-
-    return run
 
 
 def _accounts(database_url: str) -> dict[str, str]:

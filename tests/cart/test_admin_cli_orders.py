@@ -13,7 +13,6 @@ from cart.orders.orders import record
 from inbox.models import InboxActivity
 from store import Database, upgrade, utcnow
 from tests.cart.checkout_support import SHOPPER, checkout, fill, stock_shop
-from tests.cart.test_admin_cli import cli  # noqa: F401
 
 
 def _seed(database_url: str) -> str:

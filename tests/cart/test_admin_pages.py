@@ -1,6 +1,6 @@
 """The operator's admin pages in-process: who may see them, and what each page shows.
 
-Fixtures here are shared with test_admin_actions.py (imported there).
+The fixtures are in tests/cart/conftest.py, the seeded state in admin_support.py.
 """
 
 from __future__ import annotations
@@ -8,139 +8,25 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import AsyncIterator
-from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 from starlette.applications import Starlette
 
-from actor.schemes import PeerSignatureScheme
-from cart.identity.accounts import Passwords, Role, register
 from cart.orders.contact import Contact
 from cart.orders.models import ShopOrder
-from cart.orders.orders import record
-from cart.web import configure_web
-from inbox.models import InboxActivity
-from outbox.models import DeliveryHost, Follower, OutboxActivity, OutboxDelivery
-from service.app import create_app
-from service.settings import Settings, parse_peers
+from outbox.models import Follower
 from store import utcnow
+from tests.cart.admin_support import (
+    CALENDAR,
+    COOP,
+    MARKET,
+    seed_federation,
+    seed_paid_order,
+)
 from tests.cart.checkout_support import SHOPPER, checkout, fill, stock_shop
-from tests.cart.web_support import CHEAP_PASSWORDS, login, new_client
 from tests.cart.web_support import register as register_shopper
-
-OPERATOR = "op@coop.example"
-PASSWORD = "operator password 1"  # noqa: S105
-MARKET = "https://market.example/actor"
-CALENDAR = "https://calendar.example/actor"
-COOP = "https://coop.example/actor"
-DEAD_INBOX = "https://gone.example/inbox"
-
-
-@pytest.fixture
-async def admin_app(settings: Settings) -> AsyncIterator[Starlette]:
-    peers = parse_peers(f"market={MARKET},calendar={CALENDAR}")
-    app = create_app(settings.model_copy(update={"peers": peers}))
-    async with app.router.lifespan_context(app):
-        config = configure_web(app.state, passwords=Passwords(CHEAP_PASSWORDS))
-        async with app.state.db.transaction() as session:
-            await register(session, config.passwords, OPERATOR, PASSWORD, role=Role.OPERATOR)
-        yield app
-
-
-@pytest.fixture
-async def anonymous(admin_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    async with new_client(admin_app) as client:
-        yield client
-
-
-@pytest.fixture
-async def operator(admin_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    async with new_client(admin_app) as client:
-        answer = await login(client, OPERATOR, PASSWORD)
-        assert answer.status_code == 303
-        yield client
-
-
-async def seed_federation(app: Starlette) -> dict[str, int]:
-    """A pending follow request, an accepted follower, a dead delivery, inbox rows, a host."""
-    now = utcnow()
-    async with app.state.db.transaction() as session:
-        session.add_all(
-            [
-                Follower(
-                    ap_actor_id=COOP,
-                    follow_ap_id=COOP + "#follow-1",
-                    state="pending",
-                    inbox="https://coop.example/inbox",
-                ),
-                Follower(
-                    ap_actor_id="https://old.example/actor",
-                    follow_ap_id="https://old.example/f",
-                    state="accepted",
-                    inbox="https://old.example/inbox",
-                ),
-                InboxActivity(
-                    ap_id=MARKET + "/activities/1",
-                    ap_actor_id=MARKET,
-                    activity_type="Update",
-                    object_type="Product",
-                    body="{}",
-                    status="failed",
-                    last_error="handler raised KeyError 'price'",
-                ),
-                InboxActivity(
-                    ap_id=MARKET + "/activities/2",
-                    ap_actor_id=MARKET,
-                    activity_type="Like",
-                    body="{}",
-                    status="ignored",
-                ),
-                DeliveryHost(
-                    host="https://gone.example",
-                    consecutive_failures=7,
-                    unavailable_since=now - timedelta(hours=2),
-                ),
-                PeerSignatureScheme(origin="https://market.example", scheme="rfc9421"),
-            ]
-        )
-        activity = OutboxActivity(
-            ap_id="https://cart.test/activities/a1", activity_type="Create", body="{}"
-        )
-        session.add(activity)
-        await session.flush()
-        dead = OutboxDelivery(
-            activity_id=activity.id,
-            inbox=DEAD_INBOX,
-            host="https://gone.example",
-            status="dead",
-            attempts=9,
-            last_status=503,
-            last_error="Service Unavailable",
-            finished_at=now,
-        )
-        session.add(dead)
-        await session.flush()
-        return {"dead": dead.id, "activity": activity.id}
-
-
-async def seed_paid_order(app: Starlette) -> str:
-    db = app.state.db
-    shop = await stock_shop(db)
-    await fill(db, SHOPPER, (shop["loaf"], 2))
-    placed = await checkout(db)
-    now = utcnow()
-    async with db.transaction() as session:
-        await session.execute(
-            update(ShopOrder)
-            .where(ShopOrder.id == placed.order.id)
-            .values(status="paid", transaction_id="txn-123", paid_at=now, created_at=now)
-        )
-        await record(session, placed.order.id, "paid", "Payment received", now)
-    return placed.order.number
-
 
 ADMIN_PAGES = [
     "/admin",

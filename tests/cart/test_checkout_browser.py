@@ -8,13 +8,10 @@ checkout's redirect through, as it does for SumUp's real https origin.
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
@@ -30,6 +27,7 @@ from tests.cart.catalog_factories import offer, product
 from tests.cart.checkout_support import orders
 from tests.cart.web_support import CHEAP_PASSWORDS, with_cart_routes
 from tests.support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from tests.support.loopback import free_socket, origin_of, serving
 
 API_KEY, MERCHANT = "sup_sk_browser_test", "MBROWSER1"
 
@@ -39,16 +37,10 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[tuple[str, Starlette]]:
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
+    sock = free_socket()
+    base = origin_of(sock)
     settings = Settings(
         base_url=base, data_dir=tmp_path, secret_key="browser-" + "k" * 40, workers=False
     )
@@ -58,27 +50,18 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[str, Starlette]]:
     app = create_app(settings)
     app.router.routes[0:0] = [*checkout_routes(), *orders_routes(), Mount("/sumup", sumup)]
     with_cart_routes(app)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    task = asyncio.create_task(server.serve())
     await sumup.state.sandbox.webhooks.start()  # a mounted app gets no lifespan of its own
     provider = SumUpClient(api_key=API_KEY, merchant_code=MERCHANT, base_url=f"{base}/sumup")
     try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.02)
-        configure_web(app.state, passwords=Passwords(CHEAP_PASSWORDS))
-        app.state.payment_provider = provider
-        async with app.state.db.transaction() as session:
-            await offer(session, product(1, name="Sourdough loaf", price="3.50"))
-        yield base, app
+        async with serving(app, sock):
+            configure_web(app.state, passwords=Passwords(CHEAP_PASSWORDS))
+            app.state.payment_provider = provider
+            async with app.state.db.transaction() as session:
+                await offer(session, product(1, name="Sourdough loaf", price="3.50"))
+            yield base, app
     finally:
         await provider.aclose()
         await sumup.state.sandbox.aclose()
-        server.should_exit = True
-        await task
 
 
 async def test_a_shopper_pays_on_the_hosted_page_and_sees_the_paid_order(

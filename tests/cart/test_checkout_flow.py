@@ -4,54 +4,29 @@ on loopback, which verifies our signature."""
 
 from __future__ import annotations
 
-import asyncio
-import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
-import uvicorn
 
 from cart.web.checkout_routes import checkout_routes
 from cart.web.orders_routes import orders_routes
 from outbox.worker import DeliveryWorker
 from service.app import create_app
 from service.settings import Settings
-from tests.actor.loopback import running
 from tests.cart.catalog_factories import product
 from tests.cart.checkout_support import BAKERY_KEY, orders
 from tests.cart.web_support import csrf_token, seed, with_cart_routes
 from tests.conftest import TEST_SECRET
 from tests.outbox.support import Receiver, add_follower, signature_auth
 from tests.payments.support import press, running_sandbox
-
-
-@asynccontextmanager
-async def serving(sock: socket.socket, app: Any) -> AsyncIterator[None]:
-    config = uvicorn.Config(app, lifespan="off", log_level="warning", ws="none", http="h11")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        for _ in range(500):
-            if server.started or task.done():
-                break
-            await asyncio.sleep(0.01)
-        assert server.started, "uvicorn did not start"
-        yield
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+from tests.support.loopback import free_socket, origin_of, serving
 
 
 async def test_a_purchase_end_to_end_ends_in_a_signed_order_paid_at_a_follower(
     tmp_path: Path, database_url: str
 ) -> None:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    origin = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock = free_socket()
+    origin = origin_of(sock)
     settings = Settings(
         base_url=origin,
         data_dir=tmp_path,
@@ -67,7 +42,10 @@ async def test_a_purchase_end_to_end_ends_in_a_signed_order_paid_at_a_follower(
         app.state.payment_provider = sumup.client
         sumup.sandbox.allow_origin(origin)
         follower = Receiver(app.state.actor)
-        async with running(follower) as follower_origin, serving(sock, app):
+        async with (
+            serving(follower, lifespan="off") as follower_origin,
+            serving(app, sock, lifespan="off"),
+        ):
             follower.base_url = follower_origin
             db = app.state.db
             await add_follower(db, f"{follower_origin}/actor", f"{follower_origin}/inbox")

@@ -8,7 +8,7 @@ import httpx
 from starlette.applications import Starlette
 
 from tests.cart.catalog_factories import entry, product
-from tests.cart.web_support import (  # noqa: F401
+from tests.cart.web_support import (
     add,
     line_ids,
     login,
@@ -17,8 +17,6 @@ from tests.cart.web_support import (  # noqa: F401
     post_form,
     register,
     seed,
-    web_app,
-    web_client,
 )
 
 

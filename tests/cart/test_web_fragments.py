@@ -11,14 +11,7 @@ from starlette.applications import Starlette
 
 from cart.web.config import build_config
 from tests.cart.catalog_factories import product
-from tests.cart.web_support import (  # noqa: F401
-    EMBEDDING_ORIGIN,
-    add,
-    register,
-    seed,
-    web_app,
-    web_client,
-)
+from tests.cart.web_support import EMBEDDING_ORIGIN, add, register, seed
 
 
 async def test_the_cart_badge_counts_items_and_links_to_the_cart(

@@ -8,7 +8,7 @@ import httpx
 from starlette.applications import Starlette
 
 from tests.cart.catalog_factories import BAKERY, VENUE, entry, product
-from tests.cart.web_support import add, line_ids, post_form, seed, web_app, web_client  # noqa: F401
+from tests.cart.web_support import add, line_ids, post_form, seed
 
 
 async def test_given_an_empty_mirror_the_catalogue_says_nothing_is_on_sale(

@@ -9,9 +9,8 @@ from starlette.applications import Starlette
 
 from cart.identity.sessions import COOKIE_NAME
 from tests.cart.catalog_factories import product
-from tests.cart.web_support import (  # noqa: F401
+from tests.cart.web_support import (
     add,
-    csrf_token,
     line_ids,
     login,
     logout,
@@ -21,8 +20,6 @@ from tests.cart.web_support import (  # noqa: F401
     seed,
     session_cookie,
     token,
-    web_app,
-    web_client,
 )
 
 

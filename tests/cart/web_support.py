@@ -1,24 +1,18 @@
-"""Fixtures and helpers for the shopper web tests: the service app plus cart_routes().
+"""Helpers for the shopper web tests: clients, CSRF tokens, logging in, seeding.
 
-Import the fixtures into a test module with
-`from tests.cart.web_support import web_app, web_client  # noqa: F401`.
+The fixtures (`web_app`, `web_client`) are in tests/cart/conftest.py.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 from argon2 import PasswordHasher
 from starlette.applications import Starlette
 
-from cart.identity.accounts import Passwords
 from cart.identity.sessions import COOKIE_NAME
-from cart.web import cart_routes, configure_web
-from service.app import create_app
-from service.settings import Settings
+from cart.web import cart_routes
 from tests.cart.catalog_factories import offer
 
 EMBEDDING_ORIGIN = "https://market.example"
@@ -34,25 +28,10 @@ def with_cart_routes(app: Starlette) -> Starlette:
     return app
 
 
-@pytest.fixture
-async def web_app(settings: Settings) -> AsyncIterator[Starlette]:
-    app = with_cart_routes(create_app(settings))
-    async with app.router.lifespan_context(app):
-        config = configure_web(app.state, passwords=Passwords(CHEAP_PASSWORDS))
-        config.embedding_origins = frozenset({EMBEDDING_ORIGIN})
-        yield app
-
-
 def new_client(app: Starlette, base_url: str = "https://cart.test") -> httpx.AsyncClient:
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url=base_url, headers={"Accept": "text/html"}
     )
-
-
-@pytest.fixture
-async def web_client(web_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    async with new_client(web_app) as client:
-        yield client
 
 
 def csrf_token(html: str) -> str:

@@ -7,7 +7,6 @@ themselves: `Coop.settle()` steps every worker until nothing is left to do.
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import socket
 from collections.abc import AsyncIterator
@@ -16,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 
 from demo.calendar import calendar_node
@@ -27,6 +25,7 @@ from service.federation import Federation, follow_peers
 from service.settings import Peer, Settings
 from store import Database, sqlite_url_for
 from tests.conftest import TEST_SECRET
+from tests.support.loopback import free_socket, origin_of, serving
 
 
 @dataclass
@@ -60,25 +59,14 @@ class Coop:
 
 
 def _bind() -> tuple[socket.socket, str]:
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock, f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock = free_socket()
+    return sock, origin_of(sock)
 
 
 @asynccontextmanager
 async def _served(app: Starlette, sock: socket.socket) -> AsyncIterator[None]:
-    async with app.router.lifespan_context(app):
-        server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
-            await asyncio.sleep(0.01)
-        try:
-            yield
-        finally:
-            server.should_exit = True
-            await task
-            sock.close()
+    async with app.router.lifespan_context(app), serving(app, sock, lifespan="off"):
+        yield
 
 
 def _data_dir(tmp_path: Path, name: str, template: Path) -> Path:

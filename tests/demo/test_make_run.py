@@ -14,17 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.loopback import free_ports
+
 pytestmark = pytest.mark.slow
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [int(sock.getsockname()[1]) for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
 
 
 def eventually(check, what: str, seconds: float = 30) -> None:  # type: ignore[no-untyped-def]

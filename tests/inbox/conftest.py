@@ -1,4 +1,10 @@
-"""An inbox served for real: our app on a loopback port, peers on their own ports."""
+"""An inbox served in process, its peers for real on their own loopback ports.
+
+What the inbox tests are about is what the inbox does with a signed delivery, not the
+socket it came over: our app is reached through httpx.ASGITransport (`in_process`), while
+each peer serves its actor document and keys over real HTTP, since fetching a key is the
+network part of verifying a signature.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +18,8 @@ from starlette.applications import Starlette
 from service.app import create_app
 from service.settings import Peer, Settings
 from store import Database
-from tests.actor.loopback import free_socket, running
 from tests.conftest import TEST_SECRET
+from tests.support.loopback import free_port, in_process
 from tests.support.peers import RemotePeer, remote_peer
 
 
@@ -64,8 +70,7 @@ async def served(
     inbox_settings_extra: dict[str, object],
     extra_peers: tuple[Peer, ...],
 ) -> AsyncIterator[Served]:
-    sock = free_socket()
-    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    base_url = f"http://127.0.0.1:{free_port()}"  # no server listens there: never dialled
     settings = Settings(
         base_url=base_url,
         data_dir=tmp_path,
@@ -77,5 +82,6 @@ async def served(
         **inbox_settings_extra,  # type: ignore[arg-type]
     )
     app = create_app(settings)
-    async with app.router.lifespan_context(app), running(app, sock):
-        yield Served(app, base_url, db)
+    async with app.router.lifespan_context(app):
+        with in_process(base_url, app):
+            yield Served(app, base_url, db)

@@ -17,7 +17,7 @@ from actor.incoming import IncomingActivity
 from inbox.registry import HandlerRegistry
 from inbox.worker import InboxWorker
 from store import Database, sqlite_url_for
-from tests.service.test_cli import free_port
+from tests.support.loopback import free_port
 from tests.support.peers import remote_peer
 from vocab.parse import parse
 

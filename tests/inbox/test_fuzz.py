@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.inbox.conftest import Served
+from tests.support.loopback import client
 from tests.support.peers import RemotePeer
 from tests.support.state import snapshot
 
@@ -44,8 +45,8 @@ async def test_unsigned_or_garbled_deliveries_never_break_anything(
     served: Served, body: bytes, content_type: str, signature: str, digest: str
 ) -> None:
     before = await snapshot(served.db)
-    async with httpx.AsyncClient() as client:
-        answer = await client.post(
+    async with client() as http:
+        answer = await http.post(
             served.inbox,
             content=body,
             headers={"Content-Type": content_type, "Signature": signature, "Digest": digest},

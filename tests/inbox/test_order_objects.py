@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import httpx
-
 from cart.basket.carts import CartOwner
 from cart.basket.lines import add_line
 from cart.catalog.models import key_for
 from cart.orders.checkout import checkout_token_for, place_order
 from tests.cart.catalog_factories import BAKERY, offer, product
 from tests.inbox.conftest import Served
+from tests.support.loopback import client
 from tests.support.peers import RemotePeer
 
 AS2 = "application/activity+json"
@@ -35,8 +34,8 @@ async def test_the_market_whose_loaf_was_ordered_reads_the_order_at_its_iri(
     served: Served, market: RemotePeer
 ) -> None:
     iri, number = await place_an_order_from(served, market)
-    async with httpx.AsyncClient(auth=market.auth()) as client:
-        answer = await client.get(iri, headers={"Accept": AS2})
+    async with client(auth=market.auth()) as http:
+        answer = await http.get(iri, headers={"Accept": AS2})
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"].startswith(AS2)
     order = answer.json()
@@ -50,13 +49,13 @@ async def test_strangers_and_unsigned_requests_learn_nothing(
     served: Served, market: RemotePeer, stranger: RemotePeer
 ) -> None:
     iri, _ = await place_an_order_from(served, market)
-    async with httpx.AsyncClient() as client:
-        unsigned = await client.get(iri, headers={"Accept": AS2})
-        missing = await client.get(f"{served.base_url}/orders/nothing", headers={"Accept": AS2})
+    async with client() as http:
+        unsigned = await http.get(iri, headers={"Accept": AS2})
+        missing = await http.get(f"{served.base_url}/orders/nothing", headers={"Accept": AS2})
     assert unsigned.status_code == 401
-    async with httpx.AsyncClient(auth=stranger.auth()) as client:
-        foreign = await client.get(iri, headers={"Accept": AS2})
-        unknown = await client.get(f"{served.base_url}/orders/nothing", headers={"Accept": AS2})
+    async with client(auth=stranger.auth()) as http:
+        foreign = await http.get(iri, headers={"Accept": AS2})
+        unknown = await http.get(f"{served.base_url}/orders/nothing", headers={"Accept": AS2})
     assert foreign.status_code == unknown.status_code == 404
     assert foreign.json()["detail"] == unknown.json()["detail"]
     assert missing.status_code == 401

@@ -15,6 +15,7 @@ from actor.incoming import IncomingActivity
 from actor.signatures import Scheme, SigningKey
 from inbox.models import InboxActivity
 from tests.inbox.conftest import Served
+from tests.support.loopback import client
 from tests.support.peers import RemotePeer
 from tests.support.state import snapshot
 
@@ -141,8 +142,8 @@ async def test_a_streamed_body_without_length_is_cut_off_at_256_kib(served: Serv
         for _ in range(400):
             yield b"x" * 1024
 
-    async with httpx.AsyncClient() as client:
-        answer = await client.post(
+    async with client() as http:
+        answer = await http.post(
             served.inbox, content=chunks(), headers={"Content-Type": "application/activity+json"}
         )
     await expect_rejected(served, answer, 413, "256 KiB")
@@ -182,8 +183,8 @@ async def test_every_content_type_real_servers_post_is_accepted(
 
 async def test_an_unsigned_delivery_is_refused_401(served: Served, stranger: RemotePeer) -> None:
     follow = stranger.activity("Follow", f"{served.base_url}/actor")
-    async with httpx.AsyncClient() as client:
-        answer = await client.post(
+    async with client() as http:
+        answer = await http.post(
             served.inbox, json=follow, headers={"Content-Type": "application/activity+json"}
         )
     await expect_rejected(served, answer, 401, "sign the request")
@@ -234,8 +235,8 @@ async def test_a_body_altered_after_signing_is_refused_401(
             signed.stream = httpx.ByteStream(signed.content.replace(b"Follow", b"Folloq"))
             yield signed
 
-    async with httpx.AsyncClient(auth=Tamper()) as client:
-        answer = await client.post(
+    async with client(auth=Tamper()) as http:
+        answer = await http.post(
             served.inbox, json=follow, headers={"Content-Type": "application/activity+json"}
         )
     await expect_rejected(served, answer, 401, "digest")

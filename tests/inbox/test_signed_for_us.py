@@ -14,6 +14,7 @@ import pytest
 
 from actor.signatures import Message, Scheme, SigningKey, sign_request
 from tests.inbox.conftest import Served
+from tests.support.loopback import client
 from tests.support.peers import AS2, RemotePeer
 from tests.support.state import snapshot
 
@@ -63,10 +64,8 @@ async def test_a_post_whose_signature_leaves_out_the_host_is_refused(
         SigningKey(stranger.key_id, stranger.private),
         covered=("(request-target)", "date", "digest"),
     )
-    async with httpx.AsyncClient(timeout=10) as client:
-        answer = await client.post(
-            served.inbox, content=body, headers={"Content-Type": AS2, **added}
-        )
+    async with client(timeout=10) as http:
+        answer = await http.post(served.inbox, content=body, headers={"Content-Type": AS2, **added})
 
     problem = problem_of(answer, 401, "host-unsigned")
     assert "host" in str(problem["detail"])
@@ -77,8 +76,8 @@ async def test_a_post_whose_signature_leaves_out_the_host_is_refused(
 async def test_a_signed_get_made_for_another_host_is_refused(
     served: Served, stranger: RemotePeer
 ) -> None:
-    async with httpx.AsyncClient(auth=stranger.auth(), timeout=10) as client:
-        answer = await client.get(
+    async with client(auth=stranger.auth(), timeout=10) as http:
+        answer = await http.get(
             f"{served.base_url}/actor/outbox?page=true",
             headers={"Accept": AS2, "Host": "coop-b.example"},
         )

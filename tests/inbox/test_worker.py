@@ -18,17 +18,7 @@ from inbox.registry import HandlerRegistry
 from inbox.worker import MAX_ATTEMPTS, InboxWorker, backoff
 from inbox.writer import InboxWriter
 from store import Database
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
+from tests.support.clock import Clock
 
 
 def row(

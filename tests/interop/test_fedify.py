@@ -26,10 +26,10 @@ from outbox.states import FollowerState
 from service.app import create_app
 from service.settings import Peer, Settings
 from store import Database, utcnow
-from tests.actor.loopback import free_socket, running
 from tests.cart.catalog_factories import BAKERY, offer, product
 from tests.conftest import TEST_SECRET
 from tests.interop.fedify import Fedify, running_fedify
+from tests.support.loopback import free_socket, serving
 from tests.support.peers import RemotePeer, remote_peer
 
 pytestmark = pytest.mark.slow
@@ -77,7 +77,7 @@ async def cart(
         peers=(Peer("market", market.actor_id), Peer("coop", fedify.actor_id)),
     )
     app = create_app(settings)
-    async with app.router.lifespan_context(app), running(app, sock):
+    async with app.router.lifespan_context(app), serving(app, sock, lifespan="off"):
         yield app, app.state.db
 
 

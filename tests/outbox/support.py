@@ -12,7 +12,7 @@ import base64
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpsig
@@ -54,17 +54,6 @@ def local_actor(base_url: str = "https://cart.test") -> LocalActor:
 
 def signature_auth(actor: LocalActor) -> SignatureAuth:
     return SignatureAuth(SigningKey(actor.key_id, actor.keys.rsa.private))
-
-
-class Clock:
-    def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
 
 
 class OurKey:

@@ -18,10 +18,8 @@ from outbox.publish import publish
 from outbox.states import DeliveryState
 from outbox.worker import DeliveryWorker
 from store import Database
-from tests.actor.loopback import running
 from tests.outbox.support import (
     RSA_KEY,
-    Clock,
     Receiver,
     add_follower,
     create_note,
@@ -29,6 +27,8 @@ from tests.outbox.support import (
     local_actor,
     signature_auth,
 )
+from tests.support.clock import Clock
+from tests.support.loopback import serving
 
 ACTOR = local_actor()
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +58,7 @@ async def test_a_worker_killed_mid_batch_leaves_nothing_undelivered(
             serialization.NoEncryption(),
         )
     )
-    async with running(receiver) as base_url:
+    async with serving(receiver, lifespan="off") as base_url:
         receiver.base_url = base_url
         await add_follower(db, "https://x/ann", receiver.url("/inbox"))
         await add_follower(db, "https://y/bob", receiver.url("/bob/inbox"))
@@ -92,7 +92,7 @@ async def test_a_worker_killed_mid_batch_leaves_nothing_undelivered(
         arrivals_before = len(receiver.arrivals)
         stalled.set()
 
-        clock = Clock()
+        clock = Clock.from_wall_time()
         clock.advance(timedelta(minutes=6))  # the dead worker's lease runs out
         worker = DeliveryWorker(db, signature_auth(ACTOR), clock=clock, allow_private=True)
         try:

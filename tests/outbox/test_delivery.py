@@ -24,9 +24,8 @@ from outbox.schedule import backoff
 from outbox.states import DeliveryState, FollowerState
 from outbox.worker import DeliveryWorker
 from store import Database
-from tests.actor.loopback import running, running_peer
+from tests.actor.loopback import running_peer
 from tests.outbox.support import (
-    Clock,
     Receiver,
     add_follower,
     create_note,
@@ -34,6 +33,8 @@ from tests.outbox.support import (
     local_actor,
     signature_auth,
 )
+from tests.support.clock import Clock
+from tests.support.loopback import serving
 
 ACTOR = local_actor()
 
@@ -41,14 +42,14 @@ ACTOR = local_actor()
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
     inbox = Receiver(ACTOR)
-    async with running(inbox) as base_url:
+    async with serving(inbox, lifespan="off") as base_url:
         inbox.base_url = base_url
         yield inbox
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock.from_wall_time()
 
 
 @pytest.fixture

@@ -6,19 +6,13 @@ client, the sandbox's webhook calls and the receiver all cross real sockets.
 
 from __future__ import annotations
 
-import asyncio
 import re
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,81 +21,13 @@ from starlette.routing import Route
 from payments import CheckoutNotice, parse_webhook
 from payments.sandbox import Sandbox, create_sandbox_app
 from payments.sumup import SumUpClient
+from tests.support.clock import Clock
+from tests.support.loopback import serving, serving_in_thread
 
 API_KEY = "sup_sk_sandbox_test_key_0123456789"
 MERCHANT = "MTEST123"
 # Where the tests' shops live: the sandbox sends browsers and webhooks nowhere else.
 SHOP_ORIGINS = ("https://cart.test",)
-
-
-@asynccontextmanager
-async def serve(app: Any) -> AsyncIterator[str]:
-    """Run ``app`` on a free loopback port; yields its origin."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, lifespan="on", log_level="warning", ws="none", http="h11", access_log=False
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        for _ in range(500):
-            if server.started or task.done():
-                break
-            await asyncio.sleep(0.01)
-        if not server.started:
-            raise RuntimeError("uvicorn did not start")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
-
-
-@contextmanager
-def serve_in_thread(app: Any) -> Iterator[str]:
-    """Run ``app`` on a free loopback port in its own thread and event loop.
-
-    For servers shared by many tests: starting uvicorn costs little, stopping it costs a
-    main-loop tick, and the payments tests would otherwise pay that hundreds of times.
-    """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, lifespan="on", log_level="warning", ws="none", http="h11", access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        for _ in range(500):
-            if server.started or not thread.is_alive():
-                break
-            time.sleep(0.01)
-        if not server.started:
-            raise RuntimeError("uvicorn did not start")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
-class Clock:
-    """The sandbox's clock, moved by tests instead of waiting for expiry."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
 
 
 @dataclass
@@ -141,19 +67,19 @@ class SandboxHarness:
 @asynccontextmanager
 async def running_receiver() -> AsyncIterator[Receiver]:
     receiver = Receiver()
-    async with serve(receiver.app()) as o:
+    async with serving(receiver.app()) as o:
         receiver.origin = o
         yield receiver
 
 
 @asynccontextmanager
 async def running_sandbox(**options: Any) -> AsyncIterator[SandboxHarness]:
-    clock = Clock()
+    clock = Clock.from_wall_time()
     settings: dict[str, Any] = {"api_key": API_KEY, "merchant_code": MERCHANT, "clock": clock}
     async with running_receiver() as receiver:
         allowed = [receiver.origin, *SHOP_ORIGINS]
         app = create_sandbox_app(**{"allowed_origins": allowed, **settings, **options})
-        async with serve(app) as origin:
+        async with serving(app) as origin:
             async with SumUpClient(
                 api_key=API_KEY, merchant_code=MERCHANT, base_url=origin
             ) as client:
@@ -174,9 +100,9 @@ class SharedSandbox:
 
 @contextmanager
 def shared_sandbox() -> Iterator[SharedSandbox]:
-    clock = Clock()
+    clock = Clock.from_wall_time()
     receiver = Receiver()
-    with serve_in_thread(receiver.app()) as receiver_origin:
+    with serving_in_thread(receiver.app()) as receiver_origin:
         receiver.origin = receiver_origin
         app = create_sandbox_app(
             api_key=API_KEY,
@@ -184,7 +110,7 @@ def shared_sandbox() -> Iterator[SharedSandbox]:
             merchant_code=MERCHANT,
             clock=clock,
         )
-        with serve_in_thread(app) as origin:
+        with serving_in_thread(app) as origin:
             yield SharedSandbox(origin, app.state.sandbox, clock, receiver)
 
 

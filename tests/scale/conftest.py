@@ -118,6 +118,14 @@ class Processes:
             process.send_signal(signal.SIGKILL)
         await process.wait()
 
+    async def stop(self, *processes: asyncio.subprocess.Process) -> None:
+        """SIGTERM, then wait for the exit: a worker finishes the turn it is in, then stops."""
+        for process in processes:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes:
+            await asyncio.wait_for(process.wait(), timeout=60)
+
     async def kill_all(self) -> None:
         for process in self.started:
             await self.kill(process)

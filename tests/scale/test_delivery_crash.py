@@ -21,9 +21,9 @@ from outbox.models import OutboxDelivery
 from outbox.publish import publish
 from outbox.states import DeliveryState
 from store import Database, utcnow
-from tests.actor.loopback import running
 from tests.outbox.support import Receiver, add_follower, create_note, deliveries
 from tests.scale.conftest import Processes, prepared, process_env
+from tests.support.loopback import serving
 
 pytestmark = pytest.mark.slow
 FOLLOWERS = 3
@@ -88,7 +88,7 @@ async def test_a_worker_killed_at_a_random_point_mid_batch_loses_and_doubles_not
     receiver = Receiver(actor, answer=answer)
     processes = Processes(process_env(fresh_postgres, tmp_path))
     try:
-        async with running(receiver) as base_url:
+        async with serving(receiver, lifespan="off") as base_url:
             receiver.base_url = base_url
             expected = await publish_notes(db, actor, receiver, 60)
             worker = await processes.start("worker")
@@ -127,7 +127,7 @@ async def test_two_workers_at_once_never_send_one_delivery_twice(
     receiver = Receiver(actor, answer=answer)
     processes = Processes(process_env(fresh_postgres, tmp_path))
     try:
-        async with running(receiver) as base_url:
+        async with serving(receiver, lifespan="off") as base_url:
             receiver.base_url = base_url
             expected = await publish_notes(db, actor, receiver, 80)
             await asyncio.gather(processes.start("worker"), processes.start("worker"))

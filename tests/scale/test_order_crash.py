@@ -26,9 +26,9 @@ from store import Database, utcnow
 from tests.cart.catalog_factories import offer, product
 from tests.cart.checkout_support import BAKERY_KEY
 from tests.cart.web_support import csrf_token
-from tests.payments.support import API_KEY, MERCHANT, press, serve
+from tests.payments.support import API_KEY, MERCHANT, press
 from tests.scale.conftest import Processes, prepared, process_env
-from tests.service.test_cli import free_port
+from tests.support.loopback import free_port, serving
 
 pytestmark = pytest.mark.slow
 
@@ -81,7 +81,7 @@ async def test_a_web_process_killed_during_checkout_leaves_no_half_order(
 ) -> None:
     rng = random.Random(seed)  # noqa: S311 - a reproducible kill moment, not a secret
     sandbox = sandbox_app()
-    async with serve(sandbox) as sumup:
+    async with serving(sandbox) as sumup:
         db, port, processes, item = await setup(fresh_postgres, tmp_path, sumup, sandbox)
         try:
             await processes.serve(port)
@@ -121,7 +121,7 @@ async def test_a_kill_between_the_payment_webhook_and_order_paid_pays_once_and_a
 ) -> None:
     rng = random.Random(seed)  # noqa: S311 - a reproducible kill moment, not a secret
     sandbox = sandbox_app()
-    async with serve(sandbox) as sumup:
+    async with serving(sandbox) as sumup:
         db, port, processes, item = await setup(fresh_postgres, tmp_path, sumup, sandbox)
         try:
             await processes.serve(port)
@@ -145,7 +145,7 @@ async def test_a_kill_between_the_payment_webhook_and_order_paid_pays_once_and_a
                         update(ShopOrder).values(created_at=utcnow() - timedelta(minutes=5))
                     )
                 # Every path that may pay the order, at once: two reconcilers and the shopper.
-                await asyncio.gather(processes.start("worker"), processes.start("worker"))
+                workers = await asyncio.gather(processes.start("worker"), processes.start("worker"))
                 back = await shopper.get(paid.headers["location"])
                 assert back.status_code == 200
                 for _ in range(200):
@@ -153,7 +153,8 @@ async def test_a_kill_between_the_payment_webhook_and_order_paid_pays_once_and_a
                     if statuses:
                         break
                     await asyncio.sleep(0.05)
-                await asyncio.sleep(1.0)  # let the racing reconcilers finish their turn
+                # Let the racing reconcilers finish the turn they are in: stop them and wait.
+                await processes.stop(*workers)
         finally:
             await processes.kill_all()
         paid_orders = await count(db, ShopOrder, ShopOrder.status == "paid")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,13 +13,9 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from tests.support.loopback import free_port
+
 ROSE_CART = [sys.executable, "-m", "service"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def environment(tmp_path: Path, **extra: str) -> dict[str, str]:

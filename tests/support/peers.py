@@ -20,8 +20,9 @@ from starlette.responses import JSONResponse, Response
 
 from actor.http_auth import SignatureAuth
 from actor.signatures import Scheme, SigningKey
-from tests.actor.loopback import Peer, running
+from tests.actor.loopback import Peer
 from tests.support.keypool import pooled_rsa
+from tests.support.loopback import client, serving
 from vocab.contexts import outgoing_context
 
 AS2 = "application/activity+json"
@@ -123,8 +124,8 @@ class RemotePeer:
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         payload = body if body is not None else json.dumps(document).encode()
-        async with httpx.AsyncClient(auth=self.auth(scheme), timeout=10) as client:
-            return await client.post(
+        async with client(auth=self.auth(scheme), timeout=10) as http:
+            return await http.post(
                 inbox, content=payload, headers={"Content-Type": content_type, **(headers or {})}
             )
 
@@ -132,7 +133,7 @@ class RemotePeer:
 @asynccontextmanager
 async def remote_peer(username: str = "peer") -> AsyncIterator[RemotePeer]:
     app = Peer()
-    async with running(app) as base_url:
+    async with serving(app, lifespan="off") as base_url:
         app.base_url = base_url
         peer = RemotePeer(app, username)
         peer.publish_actor()

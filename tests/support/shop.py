@@ -8,8 +8,6 @@ sandbox shop with no workers; pass any `Settings` field to change that.
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 
 from service.app import create_app
 from service.settings import Settings
 from tests.cart.web_support import csrf_token
 from tests.conftest import TEST_SECRET
+from tests.support.loopback import free_socket, origin_of, serving
 
 
 @dataclass
@@ -37,10 +35,8 @@ class LiveShop:
 
 @asynccontextmanager
 async def live_shop(data_dir: Path, database_url: str, **settings: Any) -> AsyncIterator[LiveShop]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    origin = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock = free_socket()
+    origin = origin_of(sock)
     options: dict[str, Any] = {
         "base_url": origin,
         "data_dir": data_dir,
@@ -51,23 +47,8 @@ async def live_shop(data_dir: Path, database_url: str, **settings: Any) -> Async
         "allow_private_addresses": True,
     }
     app = create_app(Settings(**{**options, **settings}))
-    config = uvicorn.Config(
-        app, lifespan="on", log_level="warning", ws="none", http="h11", access_log=False
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        for _ in range(1000):
-            if server.started or task.done():
-                break
-            await asyncio.sleep(0.01)
-        if not server.started:
-            raise RuntimeError("uvicorn did not start")
+    async with serving(app, sock):
         yield LiveShop(origin, app)
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 async def fill_page_cart(shopper: httpx.AsyncClient, item: str, page_key: str) -> str:

@@ -1,0 +1,89 @@
+"""Fixtures of the cart tests: the web app in process, its clients, the admin, the CLI.
+
+Test modules take them by name; helpers that are not fixtures stay in web_support.py,
+admin_support.py and checkout_support.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from starlette.applications import Starlette
+
+from cart.identity.accounts import Passwords, Role, register
+from cart.web import configure_web
+from service.app import create_app
+from service.cli import main
+from service.settings import Settings, parse_peers
+from tests.cart.admin_support import CALENDAR, MARKET, OPERATOR, PASSWORD
+from tests.cart.web_support import (
+    CHEAP_PASSWORDS,
+    EMBEDDING_ORIGIN,
+    login,
+    new_client,
+    with_cart_routes,
+)
+from tests.conftest import TEST_SECRET
+
+
+@pytest.fixture
+async def web_app(settings: Settings) -> AsyncIterator[Starlette]:
+    app = with_cart_routes(create_app(settings))
+    async with app.router.lifespan_context(app):
+        config = configure_web(app.state, passwords=Passwords(CHEAP_PASSWORDS))
+        config.embedding_origins = frozenset({EMBEDDING_ORIGIN})
+        yield app
+
+
+@pytest.fixture
+async def web_client(web_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    async with new_client(web_app) as client:
+        yield client
+
+
+@pytest.fixture
+async def admin_app(settings: Settings) -> AsyncIterator[Starlette]:
+    peers = parse_peers(f"market={MARKET},calendar={CALENDAR}")
+    app = create_app(settings.model_copy(update={"peers": peers}))
+    async with app.router.lifespan_context(app):
+        config = configure_web(app.state, passwords=Passwords(CHEAP_PASSWORDS))
+        async with app.state.db.transaction() as session:
+            await register(session, config.passwords, OPERATOR, PASSWORD, role=Role.OPERATOR)
+        yield app
+
+
+@pytest.fixture
+async def anonymous(admin_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    async with new_client(admin_app) as client:
+        yield client
+
+
+@pytest.fixture
+async def operator(admin_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    async with new_client(admin_app) as client:
+        answer = await login(client, OPERATOR, PASSWORD)
+        assert answer.status_code == 303
+        yield client
+
+
+@pytest.fixture
+def cli(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    for name, value in {
+        "ROSE_CART_DATA_DIR": str(tmp_path),
+        "ROSE_CART_DATABASE_URL": database_url,
+        "ROSE_CART_SECRET_KEY": TEST_SECRET,
+        "ROSE_CART_BASE_URL": "https://cart.test",
+    }.items():
+        monkeypatch.setenv(name, value)
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None, code: int = 0) -> str:
+        result = runner.invoke(main, list(args), input=input, catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    return run

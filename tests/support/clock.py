@@ -1,0 +1,27 @@
+"""The one test clock: a `now` callable the test moves instead of waiting for time to pass.
+
+Code that reads the time takes a `clock: Callable[[], datetime]` (docs/design.md); tests
+pass a `Clock` and `advance()` it past a lease, a backoff or an expiry.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+START = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or START
+
+    @classmethod
+    def from_wall_time(cls) -> Clock:
+        """Starting at the real time, for code that also compares with wall-clock times."""
+        return cls(datetime.now(UTC).replace(microsecond=0))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
