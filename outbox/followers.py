@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from actor.identity import LocalActor
 from actor.incoming import ANY, HandlerRegistrar, IncomingActivity
 from actor.remote import RemoteActorRow
+from actor.roles import PeerRole
 from outbox.exceptions import UnknownFollower
 from outbox.models import Follow, Follower, OutboxActivity
 from outbox.publish import new_activity_id, publish
@@ -93,7 +94,7 @@ async def handle_follow(
     if follower.state == FollowerState.ACCEPTED:
         # A repeated Follow (the peer lost our Accept): answer it again.
         await _answer(session, local_actor, follower, model.Accept)
-    elif "coop" in roles_of(sender):
+    elif PeerRole.COOP in roles_of(sender):
         await _move_follower(follower, FollowerState.ACCEPTED)
         await _answer(session, local_actor, follower, model.Accept)
 

@@ -14,6 +14,7 @@ from actor.fetch import Fetcher
 from actor.http_auth import SignatureAuth
 from actor.identity import LocalActor
 from actor.remote import RemoteActors
+from actor.roles import CATALOGUE_ROLES
 from actor.signatures import SigningKey
 from cart.admin.audit import purge_audit
 from cart.basket.purge import purge_anonymous_lines
@@ -112,7 +113,7 @@ def build_federation(
         return peer_roles.get(actor_id, ())
 
     async def on_follow_accepted(session: AsyncSession, peer: str) -> None:
-        roles = [r for r in roles_of(peer) if r in ("market", "calendar")]
+        roles = [r for r in roles_of(peer) if r in CATALOGUE_ROLES]
         await request_backfill(session, peer, roles[0] if roles else None)
 
     register_actor_handlers(registry, remote)
@@ -176,8 +177,6 @@ async def follow_peers(db: Database, actor: LocalActor, settings: Settings) -> i
     sent = 0
     async with db.transaction() as session:
         for peer in settings.peers:
-            if peer.role in ("market", "calendar") and await send_follow(
-                session, actor, peer.actor_id
-            ):
+            if peer.role in CATALOGUE_ROLES and await send_follow(session, actor, peer.actor_id):
                 sent += 1
     return sent

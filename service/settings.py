@@ -9,17 +9,17 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from actor.roles import PeerRole
 from store import sqlite_url_for
 
-PeerRole = Literal["market", "calendar", "coop"]
-PEER_ROLES: tuple[str, ...] = ("market", "calendar", "coop")
+PEER_ROLES: tuple[str, ...] = tuple(PeerRole)
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def parse_peers(value: str) -> tuple[Peer, ...]:
             )
         if urlsplit(iri).scheme not in ("http", "https") or not urlsplit(iri).netloc:
             raise ValueError(f"PEERS entry {item!r}: {iri!r} is not an http(s) actor IRI")
-        peers.append(Peer(role, iri))
+        peers.append(Peer(PeerRole(role), iri))
     return tuple(peers)
 
 

@@ -24,6 +24,7 @@ import httpx
 from actor.exceptions import FetchError
 from actor.fetch import Fetched, Fetcher
 from actor.origin import same_origin
+from actor.roles import PeerRole
 from cart.catalog.mirror import Outcome, location_of, upsert_object
 from store import Database, utcnow
 from vocab.exceptions import ValidationError
@@ -34,8 +35,8 @@ log = logging.getLogger("rose_cart.cart.catalog.backfill")
 MAX_PAGES = 500
 MAX_ITEMS = 20_000
 KINDS: dict[str | None, tuple[type, ...]] = {
-    "market": (Product,),
-    "calendar": (CalendarEntry,),
+    PeerRole.MARKET: (Product,),
+    PeerRole.CALENDAR: (CalendarEntry,),
     None: (Product, CalendarEntry),
 }
 

@@ -18,13 +18,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actor.incoming import ANY, Handler, HandlerRegistrar, IncomingActivity
+from actor.roles import PeerRole
 from cart.catalog.mirror import Outcome, location_of, upsert_object, withdraw_object
 from store import utcnow
 from vocab.model import CalendarEntry, CatalogObject, Create, Delete, Product, Update
 
 log = logging.getLogger("rose_cart.cart.catalog.handlers")
-MARKET = "market"
-CALENDAR = "calendar"
+MARKET, CALENDAR = PeerRole.MARKET, PeerRole.CALENDAR
 
 
 def _embedded_object(document: dict[str, Any]) -> dict[str, Any] | None:

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actor.identity import LocalActor
 from actor.incoming import ANY, Handler, HandlerRegistrar, IncomingActivity
+from actor.roles import PeerRole
 from cart.orders.models import ShopOrder, ShopOrderItem
 from cart.orders.orders import (
     announce_cancelled,
@@ -43,8 +44,7 @@ from store import utcnow
 from vocab.model import Accept, Reject
 
 log = logging.getLogger("rose_cart.cart.orders.claims")
-CALENDAR = "calendar"
-MARKET = "market"
+CALENDAR, MARKET = PeerRole.CALENDAR, PeerRole.MARKET
 MAX_SUMMARY = 300
 
 
