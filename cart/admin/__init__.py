@@ -1,7 +1,7 @@
 """cart.admin: the operator's pages (peers, follows, deliveries, inbox log, orders, mail).
 
 `admin_routes()` is what the app factory mounts next to `cart_routes()`. Every page
-needs a logged-in account with role `operator` (see `cart.admin.guard`).
+needs a logged-in account with role `operator` (see `cart.admin.access`).
 """
 
 from __future__ import annotations

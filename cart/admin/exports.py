@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cart.admin import queries
-from cart.admin.guard import admin_page
+from cart.admin.access import admin_page
 from cart.money import Money
 from cart.orders.models import ShopOrder, ShopOrderItem
 from cart.orders.orders import total_of

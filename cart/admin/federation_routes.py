@@ -8,9 +8,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cart.admin import queries
+from cart.admin.access import admin_action, admin_page, confirm_password, reauth_failed
 from cart.admin.audit import recent_actions
 from cart.admin.charts import bar_chart
-from cart.admin.guard import admin_action, admin_page, confirm_password, reauth_failed
 from cart.admin.takings import takings_per_day
 from cart.web.visit import Page, Visit, redirect
 from inbox import log as inbox_log

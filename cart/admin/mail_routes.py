@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from cart.admin.guard import admin_page
+from cart.admin.access import admin_page
 from cart.exceptions import NotFound
 from cart.web.visit import Page, Visit
 from mail.read import one_mail, recent_mail

@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from actor.identity import LocalActor
 from cart.admin import queries
-from cart.admin.guard import admin_action, admin_page, confirm_password, reauth_failed
+from cart.admin.access import admin_action, admin_page, confirm_password, reauth_failed
 from cart.orders.models import ShopOrder, order_id_from_number
 from cart.orders.orders import OrderNotFound, get_order, order_detail, total_of
 from cart.orders.reconcile import carry_out_refund
