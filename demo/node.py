@@ -37,12 +37,12 @@ from actor.remote import RemoteActors
 from actor.signatures import SigningKey
 from demo.models import create_demo_tables
 from demo.pages import stylesheet
-from inbox.limits import RateLimiter
+from inbox.admission import RateLimiter
+from inbox.group_commit import InboxWriter
 from inbox.receive import InboxReceiver
 from inbox.registry import HandlerRegistry
 from inbox.routes import inbox_routes
 from inbox.worker import InboxWorker
-from inbox.writer import InboxWriter
 from outbox.collections import outbox_routes
 from outbox.followers import register_follow_handlers
 from outbox.worker import DeliveryWorker

@@ -30,12 +30,12 @@ from actor.verification import (
 from actor.verification import (
     Rejected as SignatureRejected,
 )
+from inbox.admission import RateLimiter, check_content_type, read_capped
 from inbox.exceptions import Rejected
-from inbox.limits import RateLimiter, check_content_type, read_capped
+from inbox.group_commit import InboxWriter
 from inbox.models import InboxStatus
 from inbox.registry import HandlerRegistry
 from inbox.unhandled import plainly_unhandled, record_of
-from inbox.writer import InboxWriter
 from store import utcnow
 from vocab.exceptions import UnsupportedType, ValidationError
 

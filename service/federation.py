@@ -25,11 +25,11 @@ from cart.orders.claims import register_claim_handlers
 from cart.orders.reconcile import reconcile_pending
 from cart.orders.retention import forget_unpaid
 from inbox.actor_handlers import register_actor_handlers
-from inbox.limits import RateLimiter
+from inbox.admission import RateLimiter
+from inbox.group_commit import InboxWriter
 from inbox.receive import InboxReceiver
 from inbox.registry import HandlerRegistry
 from inbox.worker import InboxWorker
-from inbox.writer import InboxWriter
 from mail.sender import MailSender
 from outbox.followers import register_follow_handlers, send_follow
 from outbox.hosts import mark_contacted

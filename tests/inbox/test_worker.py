@@ -13,10 +13,10 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from actor.incoming import IncomingActivity
+from inbox.group_commit import InboxWriter
 from inbox.models import InboxActivity, InboxStatus
 from inbox.registry import HandlerRegistry
 from inbox.worker import MAX_ATTEMPTS, InboxWorker, backoff
-from inbox.writer import InboxWriter
 from store import Database
 from tests.support.clock import Clock
 

@@ -24,7 +24,7 @@ from inbox.models import InboxActivity
 from inbox.sqlite_commit import SqliteCommitter
 from store import Database
 
-log = logging.getLogger("rose_cart.inbox.writer")
+log = logging.getLogger("rose_cart.inbox.group_commit")
 MAX_BATCH = 500
 
 
