@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,7 +31,7 @@ from actor.origin import same_origin
 from actor.remote_keys import keys_of, load_pem, shared_inbox
 from actor.signature_types import PublicKey
 from actor.verification import RemoteKey
-from store import Base, Database, utcnow
+from store import Base, Clock, Database, utcnow
 from store.base import UTCDateTime
 
 log = logging.getLogger(__name__)
@@ -126,7 +125,7 @@ class RemoteActors:
         *,
         ttl: timedelta = DEFAULT_TTL,
         refresh_interval: timedelta = DEFAULT_REFRESH_INTERVAL,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = utcnow,
         memo_seconds: float = 300.0,
     ) -> None:
         self.db = db

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from actor.incoming import IncomingActivity
 from inbox.models import InboxActivity, InboxStatus
 from inbox.registry import HandlerRegistry
-from store import Database, repeat, utcnow
+from store import Clock, Database, repeat, utcnow
 
 log = logging.getLogger("rose_cart.inbox.worker")
 
@@ -49,7 +49,7 @@ class InboxWorker:
         registry: HandlerRegistry,
         parse: Callable[[dict[str, Any]], Any],
         *,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = utcnow,
         batch: int = 50,
         max_attempts: int = MAX_ATTEMPTS,
         on_processed: Callable[[AsyncSession, str], Awaitable[object]] | None = None,

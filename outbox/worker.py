@@ -43,7 +43,7 @@ from outbox.queue import Claimed, Result, bodies, claim, extend_leases, resolved
 from outbox.recorder import OutcomeLog
 from outbox.schedule import BREAKER_THRESHOLD, Outcome, classify, next_attempt, parse_retry_after
 from outbox.states import DeliveryState
-from store import Database, repeat, utcnow
+from store import Clock, Database, repeat, utcnow
 
 log = logging.getLogger("rose_cart.outbox.worker")
 
@@ -91,7 +91,7 @@ class DeliveryWorker:
         auth: SignatureAuth,
         *,
         remote: RemoteActors | None = None,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = utcnow,
         transport: httpx.AsyncBaseTransport | None = None,
         allow_private: bool = False,
         concurrency: int = 32,

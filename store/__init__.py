@@ -8,9 +8,9 @@ Alembic migrations that create every table, and the loop every background worker
 in. Imports nothing of ours.
 """
 
-from store.base import Base, utcnow
+from store.base import Base, Clock, utcnow
 from store.engine import Database, sqlite_url_for
 from store.loops import repeat
 from store.migrate import upgrade
 
-__all__ = ["Base", "Database", "repeat", "sqlite_url_for", "upgrade", "utcnow"]
+__all__ = ["Base", "Clock", "Database", "repeat", "sqlite_url_for", "upgrade", "utcnow"]

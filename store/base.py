@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData
@@ -16,6 +17,13 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# The one clock convention (docs/design.md): a component that needs the time takes a
+# `clock: Clock` (default `utcnow`) where it is built; the functions it calls for one
+# piece of work take that moment as `now: datetime`, so one unit of work sees one time,
+# and a test moves time by passing tests/support/clock.Clock.
+Clock = Callable[[], datetime]
 
 
 def utcnow() -> datetime:

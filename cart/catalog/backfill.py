@@ -26,7 +26,7 @@ from actor.fetch import Fetched, Fetcher
 from actor.origin import same_origin
 from actor.roles import PeerRole
 from cart.catalog.mirror import Outcome, location_of, upsert_object
-from store import Database, utcnow
+from store import Clock, Database, utcnow
 from vocab.exceptions import ValidationError
 from vocab.model import Actor, CalendarEntry, OrderedCollection, Product
 from vocab.parse import parse
@@ -155,7 +155,7 @@ async def backfill_catalog(
     progress: Progress | None = None,
     max_pages: int = MAX_PAGES,
     max_items: int = MAX_ITEMS,
-    clock: Callable[[], datetime] = utcnow,
+    clock: Clock = utcnow,
 ) -> BackfillReport:
     """Mirror `actor_iri`'s catalogue. `role` ("market"/"calendar") limits what we take
     to Products/CalendarEntries; `progress` is called after each page is committed."""

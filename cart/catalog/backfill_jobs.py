@@ -11,7 +11,6 @@ lease ends. Nothing is lost between the Accept and the mirror being filled.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
@@ -22,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from actor.fetch import Fetcher
 from cart.catalog.backfill import BackfillReport, Progress, backfill_catalog
-from store import Base, Database, utcnow
+from store import Base, Clock, Database, utcnow
 from store.base import UTCDateTime
 
 log = logging.getLogger("rose_cart.cart.catalog.backfill")
@@ -74,7 +73,7 @@ class BackfillRunner:
         fetcher: Fetcher,
         auth: httpx.Auth | None,
         *,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = utcnow,
     ) -> None:
         self.db, self.fetcher, self.auth, self.clock = db, fetcher, auth, clock
 

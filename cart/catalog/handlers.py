@@ -11,7 +11,6 @@ logged and ignored, never retried: a retry cannot make it right.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from actor.incoming import ANY, Handler, HandlerRegistrar, IncomingActivity
 from actor.roles import PeerRole
 from cart.catalog.mirror import Outcome, location_of, upsert_object, withdraw_object
-from store import utcnow
+from store import Clock, utcnow
 from vocab.model import CalendarEntry, CatalogObject, Create, Delete, Product, Update
 
 log = logging.getLogger("rose_cart.cart.catalog.handlers")
@@ -38,7 +37,7 @@ def version_of(obj: CatalogObject, activity: Create | Update) -> datetime | None
     return obj.updated or activity.published or obj.published
 
 
-def make_catalog_handlers(clock: Callable[[], datetime] = utcnow) -> tuple[Handler, Handler]:
+def make_catalog_handlers(clock: Clock = utcnow) -> tuple[Handler, Handler]:
     """`(handle_upsert, handle_delete)`, reading the time from `clock`."""
 
     async def handle_upsert(session: AsyncSession, delivery: IncomingActivity) -> None:
@@ -76,9 +75,7 @@ def make_catalog_handlers(clock: Callable[[], datetime] = utcnow) -> tuple[Handl
     return handle_upsert, handle_delete
 
 
-def register_catalog_handlers(
-    registry: HandlerRegistrar, *, clock: Callable[[], datetime] = utcnow
-) -> None:
+def register_catalog_handlers(registry: HandlerRegistrar, *, clock: Clock = utcnow) -> None:
     """Products from market peers, calendar entries from calendar peers.
 
     A Delete names only an IRI, so it is registered for any object type; the handler

@@ -21,8 +21,6 @@ handlers too, and is not ours).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,7 +38,7 @@ from cart.orders.orders import (
     void_order,
 )
 from cart.orders.states import ClaimState, OrderStatus
-from store import utcnow
+from store import Clock, utcnow
 from vocab.model import Accept, Reject
 
 log = logging.getLogger("rose_cart.cart.orders.claims")
@@ -80,9 +78,7 @@ def _reason(summary: str | None) -> str:
     return text or "The seller could not take this order."
 
 
-def make_claim_handlers(
-    local_actor: LocalActor, clock: Callable[[], datetime] = utcnow
-) -> tuple[Handler, Handler]:
+def make_claim_handlers(local_actor: LocalActor, clock: Clock = utcnow) -> tuple[Handler, Handler]:
     """`(handle_accept_order, handle_reject_order)`."""
 
     async def handle_accept_order(session: AsyncSession, delivery: IncomingActivity) -> None:
@@ -139,7 +135,7 @@ def make_claim_handlers(
 
 
 def register_claim_handlers(
-    registry: HandlerRegistrar, *, local_actor: LocalActor, clock: Callable[[], datetime] = utcnow
+    registry: HandlerRegistrar, *, local_actor: LocalActor, clock: Clock = utcnow
 ) -> None:
     """Accept/Reject of an Order IRI, from calendar peers (called once by service/)."""
     accept, reject = make_claim_handlers(local_actor, clock)
