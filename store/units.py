@@ -15,7 +15,7 @@ connections, functions sent to them):
   while the last batch ran, opens one `BEGIN IMMEDIATE`, runs each unit inside its own
   SAVEPOINT (a unit that raises rolls back to it and fails alone), then COMMITs once with
   `synchronous=FULL`, and only then answers each caller: nothing is acknowledged before the
-  COMMIT that holds it (group commit, as inbox/writer.py does for deliveries).
+  COMMIT that holds it (group commit, as inbox/group_commit.py does for deliveries).
 - **reads** run on a few reader threads, each with its own connection in WAL mode: a read
   sees the last committed snapshot and never waits for the writer. Reader connections are
   `query_only`, so a unit that writes through `read()` fails at once instead of racing.
