@@ -17,6 +17,9 @@ def inbox_settings_extra() -> dict[str, object]:
 async def test_a_sender_over_its_rate_is_refused_429_with_retry_after(
     served: Served, stranger: RemotePeer
 ) -> None:
+    # Time stands still for the limiter: the bucket refills by the clock, not by how fast
+    # this machine happens to sign and send four deliveries.
+    served.app.state.inbox_receiver.limiter.clock = lambda: 1000.0
     answers = [
         await stranger.deliver(
             served.inbox, stranger.activity("Follow", f"{served.base_url}/actor")

@@ -201,8 +201,8 @@ async def test_a_key_the_actor_does_not_list_is_refused_saying_which_it_lists(
     auth = SignatureAuth(
         SigningKey(f"{stranger.actor_id}#other-key", stranger.private), double_knock=False
     )
-    async with httpx.AsyncClient(auth=auth) as client:
-        answer = await client.post(
+    async with client(auth=auth) as http:
+        answer = await http.post(
             served.inbox,
             content=json.dumps(follow).encode(),
             headers={"Content-Type": "application/activity+json"},

@@ -39,6 +39,7 @@ from outbox.states import FollowerState
 from tests.actor.loopback import Peer, pem, running_peer
 from tests.inbox.conftest import Served
 from tests.support.keypool import pooled_rsa
+from tests.support.loopback import client
 
 SHAPES: dict[str, dict[str, Any]] = json.loads(
     (Path(__file__).parents[1] / "data" / "servers" / "shapes.json").read_text()
@@ -155,8 +156,8 @@ class Server:
 
     async def deliver(self, inbox: str, activity: dict[str, Any]) -> httpx.Response:
         body = json.dumps({"@context": [AS2, "https://w3id.org/security/v1"], **activity}).encode()
-        async with httpx.AsyncClient(timeout=10) as client:
-            return await client.post(inbox, content=body, headers=self.signed_headers(inbox, body))
+        async with client(timeout=10) as http:
+            return await http.post(inbox, content=body, headers=self.signed_headers(inbox, body))
 
     # -- the messages, as this server shapes them ----------------------------------------
 
