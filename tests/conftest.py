@@ -26,6 +26,9 @@ from service.settings import Settings
 from store import Database, sqlite_url_for, upgrade
 from tests.support.keypool import patch_key_generation
 
+# Fixtures shared across folders (the web app, its clients, the admin, the CLI).
+pytest_plugins = ["tests.support.web_fixtures"]
+
 POSTGRES_ENV = "ROSE_CART_TEST_POSTGRES_URL"
 TEST_SECRET = "test-secret-" + "x" * 40
 

@@ -28,8 +28,8 @@ from payments.sumup import SumUpClient
 from service.app import create_app
 from service.mailing import build_mail_sender
 from service.settings import Settings
+from tests.cart.admin_support import OPERATOR, PASSWORD
 from tests.cart.catalog_factories import offer, product
-from tests.cart.test_admin_pages import OPERATOR, PASSWORD
 from tests.cart.web_support import CHEAP_PASSWORDS
 from tests.mail.support import Mailbox, free_port, parts, smtp_server
 from tests.support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, needs_chromium

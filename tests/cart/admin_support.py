@@ -1,7 +1,7 @@
 """The admin tests' world: an operator, the configured peers, and seeded federation state.
 
 Shared by tests/cart/test_admin_*.py and the browser test; the fixtures built on it
-(`admin_app`, `anonymous`, `operator`) are in tests/cart/conftest.py.
+(`admin_app`, `anonymous`, `operator`) are in tests/support/web_fixtures.py.
 """
 
 from __future__ import annotations

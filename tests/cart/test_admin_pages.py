@@ -1,6 +1,6 @@
 """The operator's admin pages in-process: who may see them, and what each page shows.
 
-The fixtures are in tests/cart/conftest.py, the seeded state in admin_support.py.
+The fixtures are in tests/support/web_fixtures.py, the seeded state in admin_support.py.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Helpers for the shopper web tests: clients, CSRF tokens, logging in, seeding.
 
-The fixtures (`web_app`, `web_client`) are in tests/cart/conftest.py.
+The fixtures (`web_app`, `web_client`) are in tests/support/web_fixtures.py.
 """
 
 from __future__ import annotations

@@ -29,7 +29,6 @@ from service.mailing import build_mail_sender
 from service.settings import Settings
 from store import Database, utcnow
 from tests.cart.checkout_support import SHOPPER, checkout, fill, stock_shop
-from tests.cart.test_admin_pages import admin_app, operator  # noqa: F401
 from tests.cart.web_support import new_client
 from tests.conftest import TEST_SECRET
 from tests.mail.support import free_port, parts, smtp_server

@@ -1,7 +1,9 @@
-"""Fixtures of the cart tests: the web app in process, its clients, the admin, the CLI.
+"""Fixtures for every test of the web side: the app in process, its clients, the admin, the CLI.
 
-Test modules take them by name; helpers that are not fixtures stay in web_support.py,
-admin_support.py and checkout_support.py.
+Registered for the whole suite by tests/conftest.py (`pytest_plugins`), so a test in any
+folder takes them by name instead of importing them from another test module. Helpers
+that are not fixtures stay in tests/cart/web_support.py, admin_support.py and
+checkout_support.py.
 """
 
 from __future__ import annotations
