@@ -14,11 +14,18 @@ from cart.web.account_routes import account_routes
 from cart.web.cart_routes import shop_routes
 from cart.web.config import configure_web
 from cart.web.fragments import fragment_routes
+from cart.web.my_data_routes import my_data_routes
 from cart.web.password_routes import password_routes
 
 
 def cart_routes() -> list[BaseRoute]:
-    return [*shop_routes(), *account_routes(), *password_routes(), *fragment_routes()]
+    return [
+        *shop_routes(),
+        *account_routes(),
+        *password_routes(),
+        *my_data_routes(),
+        *fragment_routes(),
+    ]
 
 
 __all__ = ["cart_routes", "configure_web"]

@@ -1,0 +1,155 @@
+"""The shopper's own data: download it all as JSON, or delete the account.
+
+`/account` shows both. The export holds the account and every order placed from it,
+with the contact given and the lines. Deleting asks for the password again, then, in
+one unit of work: the orders stay for the co-op's accounts but are anonymised (no
+account, no cart, no name, e-mail or phone), mails still queued for the account or its
+address are dropped, its cart lines and sessions go, and the account row is deleted.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from anyio import to_thread
+from sqlalchemy import delete, or_, select, update
+from starlette.datastructures import FormData
+from starlette.responses import Response
+from starlette.routing import Route
+
+from cart.basket.carts import CartLine
+from cart.identity.accounts import MAX_PASSWORD_LENGTH, Account
+from cart.identity.sessions import log_out
+from cart.money import Money
+from cart.orders.models import ShopOrder, ShopOrderItem
+from cart.web.visit import Page, Visit, error_page, form_action, page, redirect
+from mail.models import OutgoingMail
+
+
+def _when(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+@page
+async def account_page(visit: Visit) -> Page | Response:
+    if visit.account is None:
+        return redirect(visit, "/login?next=/account")
+    return Page("account.html", {}, title="Your account")
+
+
+async def _orders_of(visit: Visit, account_id: int) -> list[dict[str, Any]]:
+    orders = (
+        await visit.session.execute(
+            select(ShopOrder).where(ShopOrder.account_id == account_id).order_by(ShopOrder.id)
+        )
+    ).scalars()
+    out = []
+    for order in orders:
+        items = (
+            await visit.session.execute(
+                select(ShopOrderItem)
+                .where(ShopOrderItem.order_id == order.id)
+                .order_by(ShopOrderItem.position)
+            )
+        ).scalars()
+        out.append(
+            {
+                "number": order.number,
+                "placed": _when(order.created_at),
+                "status": order.status,
+                "shop": order.page_name,
+                "total": Money(order.total_amount, order.currency).plain(),
+                "currency": order.currency,
+                "contact": {
+                    "name": order.contact_name,
+                    "email": order.contact_email,
+                    "phone": order.contact_phone,
+                },
+                "items": [
+                    {
+                        "name": item.name,
+                        "quantity": item.quantity,
+                        "unit_price": Money(item.unit_amount, item.currency).plain(),
+                        "starts": _when(item.start_time),
+                    }
+                    for item in items
+                ],
+            }
+        )
+    return out
+
+
+@page
+async def export(visit: Visit) -> Page | Response:
+    if visit.account is None:
+        return redirect(visit, "/login?next=/account")
+    account = await visit.session.get(Account, visit.account.id)
+    assert account is not None
+    document = {
+        "account": {
+            "email": account.email,
+            "role": account.role,
+            "created": _when(account.created_at),
+        },
+        "orders": await _orders_of(visit, account.id),
+    }
+    return Response(
+        json.dumps(document, indent=2, ensure_ascii=False),
+        media_type="application/json",
+        headers={
+            "Content-Disposition": 'attachment; filename="my-data.json"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+async def erase(visit: Visit, form: FormData) -> Response | Page:
+    if visit.account is None:
+        return redirect(visit, "/login?next=/account")
+    account = await visit.session.get(Account, visit.account.id)
+    submitted = form.get("password")
+    good = (
+        account is not None
+        and isinstance(submitted, str)
+        and await to_thread.run_sync(
+            visit.config.passwords.verify,
+            account.password_hash,
+            submitted[:MAX_PASSWORD_LENGTH],
+        )
+    )
+    if account is None or not good:
+        return error_page(
+            "Password needed",
+            "That password is not right, so nothing was deleted.",
+            403,
+            back_href="/account",
+            back_label="Go back and try again",
+        )
+    session = visit.session
+    await session.execute(
+        update(ShopOrder)
+        .where(ShopOrder.account_id == account.id)
+        .values(
+            account_id=None, cart_id=None, contact_name=None, contact_email=None, contact_phone=None
+        )
+    )
+    await session.execute(
+        delete(OutgoingMail).where(
+            OutgoingMail.status == "queued",
+            or_(OutgoingMail.account_id == account.id, OutgoingMail.to_address == account.email),
+        )
+    )
+    await session.execute(delete(CartLine).where(CartLine.account_id == account.id))
+    visit.rotate(await log_out(session, visit.shopper), None)
+    await session.delete(account)
+    visit.flash.append("Your account is deleted. Orders you placed are kept without your name.")
+    return redirect(visit, "/")
+
+
+def my_data_routes() -> list[Route]:
+    return [
+        Route("/account", account_page, methods=["GET"]),
+        Route("/account/export", export, methods=["GET"]),
+        Route("/account/delete", form_action(erase), methods=["POST"]),
+    ]
