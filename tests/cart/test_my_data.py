@@ -1,8 +1,6 @@
 """A shopper's own data: the JSON export, and deleting the account with orders kept
 anonymised."""
 
-# ruff: noqa: F811 - fixtures are imported, then named as parameters
-
 from __future__ import annotations
 
 import json
@@ -15,7 +13,7 @@ from cart.identity.accounts import Account
 from cart.orders.contact import Contact
 from cart.orders.models import ShopOrder
 from tests.cart.checkout_support import checkout, fill, stock_shop
-from tests.cart.web_support import csrf_token, login, new_client, register, web_app  # noqa: F401
+from tests.cart.web_support import csrf_token, login, new_client, register
 
 PASSWORD = "correct horse battery"  # noqa: S105
 

@@ -1,8 +1,6 @@
 """A forgotten password: the same answer for any address, one mail for a known one, and
 a link that works once, for an hour, and lets the new password log in."""
 
-# ruff: noqa: F811 - fixtures are imported, then named as parameters
-
 from __future__ import annotations
 
 import re
@@ -17,7 +15,7 @@ from cart.identity.accounts import Account
 from cart.web.password_links import RESET_SALT, tag_of
 from mail.models import OutgoingMail
 from service.mailing import build_mail_sender
-from tests.cart.web_support import csrf_token, login, new_client, register, web_app  # noqa: F401
+from tests.cart.web_support import csrf_token, login, new_client, register
 from tests.conftest import TEST_SECRET
 
 LINK = re.compile(r"https://cart\.test(/password/reset/[A-Za-z0-9_.\-]+)")
