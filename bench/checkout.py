@@ -57,7 +57,7 @@ def _actor() -> Any:
 
 
 async def _prepared(folder: Path) -> tuple[Any, list[str], str]:
-    """A migrated database with two products and ORDERS carts of two lines each."""
+    """A migrated database with two products in stock and ORDERS carts of two lines each."""
     from cart.basket.carts import CartLine
     from cart.catalog.mirror import upsert_object
     from cart.catalog.models import key_for
@@ -74,6 +74,9 @@ async def _prepared(folder: Path) -> tuple[Any, list[str], str]:
             name=f"Loaf {n}",
             price=MonetaryAmount(amount=Decimal("3.50"), currency="GBP"),
             page=Page(id=PAGE, name="The Bakery"),
+            # A stock figure, so checkout's stock check (cart.orders.stock) runs on every
+            # order, counting all the orders before it: the market never answers here.
+            stock=ORDERS * 2 + 10,
         )
         for n in (1, 2)
     ]

@@ -14,9 +14,11 @@ until it publishes a newer figure, or for `UNANSWERED_FOR` at most (by then its
 operator has counted the sale by hand).
 
 Race safety: `place_order` writes the checkout-token row before anything is read, so
-on SQLite checkouts are serialised by the database's one writer; on PostgreSQL the
-product rows are locked here (`FOR UPDATE`, in IRI order, so two checkouts never wait
-on each other in a circle) before their held quantities are counted.
+on SQLite checkouts are serialised by the database's one writer (the figures read with
+the cart's lines are current); on PostgreSQL the product rows are locked here
+(`FOR UPDATE`, in IRI order, so two checkouts never wait on each other in a circle) and
+their figures read again before the held quantities are counted. The count is one
+query, on an index of order items by item and claim state.
 """
 
 from __future__ import annotations
@@ -38,25 +40,24 @@ HOLDING = (OrderStatus.PENDING.value, OrderStatus.PAID.value)
 
 
 async def held_unanswered(
-    session: AsyncSession, items: Sequence[CatalogItem], now: datetime
+    session: AsyncSession, ap_ids: Sequence[str], now: datetime
 ) -> Counter[str]:
     """Per product IRI: quantities our orders hold that its market has not answered yet,
-    placed after the figure we mirror (and within UNANSWERED_FOR)."""
-    held: Counter[str] = Counter()
-    for item in items:
-        since = max(item.updated_at or item.received_at, now - UNANSWERED_FOR)
-        query = (
-            select(func.coalesce(func.sum(ShopOrderItem.quantity), 0))
-            .join(ShopOrder, ShopOrder.id == ShopOrderItem.order_id)
-            .where(
-                ShopOrderItem.item_ap_id == item.ap_id,
-                ShopOrderItem.claim_state == ClaimState.REQUESTED.value,
-                ShopOrder.status.in_(HOLDING),
-                ShopOrder.created_at >= since,
-            )
+    placed after the figure we mirror (and within UNANSWERED_FOR). One query."""
+    query = (
+        select(ShopOrderItem.item_ap_id, func.sum(ShopOrderItem.quantity))
+        .join(ShopOrder, ShopOrder.id == ShopOrderItem.order_id)
+        .join(CatalogItem, CatalogItem.ap_id == ShopOrderItem.item_ap_id)
+        .where(
+            ShopOrderItem.item_ap_id.in_(ap_ids),
+            ShopOrderItem.claim_state == ClaimState.REQUESTED.value,
+            ShopOrder.status.in_(HOLDING),
+            ShopOrder.created_at >= func.coalesce(CatalogItem.updated_at, CatalogItem.received_at),
+            ShopOrder.created_at >= now - UNANSWERED_FOR,
         )
-        held[item.ap_id] = int((await session.execute(query)).scalar_one())
-    return held
+        .group_by(ShopOrderItem.item_ap_id)
+    )
+    return Counter({ap_id: int(held) for ap_id, held in await session.execute(query)})
 
 
 async def short_lines(
@@ -64,21 +65,22 @@ async def short_lines(
 ) -> list[tuple[LineView, int]]:
     """The product lines that want more than is left once our unanswered orders are
     counted, each with what is left (0: sold out)."""
-    counted = sorted(
-        {line.item.ap_id for line in lines if line.item.kind == PRODUCT and line.item.stock}
-    )
+    stock = {line.item.ap_id: line.item.stock for line in lines if line.item.kind == PRODUCT}
+    counted = sorted(ap_id for ap_id, figure in stock.items() if figure)
     if not counted:
         return []
-    rows = await session.execute(
-        select(CatalogItem)
-        .where(CatalogItem.ap_id.in_(counted))
-        .order_by(CatalogItem.ap_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    items = list(rows.scalars())
-    held = await held_unanswered(session, items, now)
-    left = {item.ap_id: max(0, (item.stock or 0) - held[item.ap_id]) for item in items}
+    if session.get_bind().dialect.name == "postgresql":
+        # Lock the products, then read their figures again: they may have moved while
+        # we waited for another checkout's lock.
+        locked = await session.execute(
+            select(CatalogItem.ap_id, CatalogItem.stock)
+            .where(CatalogItem.ap_id.in_(counted))
+            .order_by(CatalogItem.ap_id)
+            .with_for_update()
+        )
+        stock.update(dict(locked.tuples().all()))
+    held = await held_unanswered(session, counted, now)
+    left = {ap_id: max(0, (stock[ap_id] or 0) - held[ap_id]) for ap_id in counted}
     return [
         (line, left[line.item.ap_id])
         for line in lines
