@@ -141,3 +141,37 @@ async def test_buying_a_class_confirms_the_seat_and_the_last_seat_is_not_sold_tw
             assert re.search(r"full|sold out|no seats|not available|booked", says, re.I), says
         finally:
             await browser.close()
+
+
+async def test_buying_two_tickets_for_one_class_takes_both_seats(coop: dict[str, str]) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    shop, calendar = coop["shop"], coop["calendar"]
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        try:
+            page = await browser.new_page(viewport={"width": 1000, "height": 900})
+            await page.goto(shop + "/")
+            card = page.locator("li.item", has_text=CLASS)
+            await expect(card).to_contain_text("2 seats left")
+            await card.get_by_label(f"Tickets for {CLASS}").fill("2")
+            await card.get_by_role("button", name=f"Add ticket for {CLASS} to cart").click()
+            await page.goto(shop + "/cart")
+            await expect(page.get_by_label(f"Quantity of {CLASS}")).to_have_value("2")
+            await page.get_by_label("Name", exact=True).fill("Ada Lovelace")
+            await page.get_by_label("E-mail", exact=True).fill("ada@example.org")
+            await page.get_by_role("button", name="Checkout The Old School Hall").click()
+            await page.get_by_role("button", name="Pay").first.click()
+            heading = page.get_by_role("heading", level=1)
+            await expect(heading).to_contain_text("is paid")
+            await expect(page.locator("body")).to_contain_text("£70.00")
+
+            def both_seats_taken() -> bool:
+                entries = httpx.get(calendar + "/entries").text
+                return "0 of 2 seats left" in entries and 'class="state-confirmed"' in entries
+
+            eventually(both_seats_taken, "the calendar confirms two seats for the one order")
+        finally:
+            await browser.close()
