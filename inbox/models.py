@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from store import Base, utcnow
 from store.base import UTCDateTime
+from store.lease import Leased
 
 
 class InboxStatus(enum.StrEnum):
@@ -19,7 +20,7 @@ class InboxStatus(enum.StrEnum):
     FAILED = "failed"  # the handler kept failing; an operator can look and retry
 
 
-class InboxActivity(Base):
+class InboxActivity(Leased, Base):
     __tablename__ = "inbox_activities"
     __table_args__ = (Index("ix_inbox_activities_due", "status", "next_attempt_at"),)
 
@@ -33,7 +34,5 @@ class InboxActivity(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    lease_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import or_, select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actor.incoming import IncomingActivity
 from inbox.models import InboxActivity, InboxStatus
 from inbox.registry import HandlerRegistry
 from store import Clock, Database, repeat, utcnow
+from store.lease import RELEASED, claim, held_by
 
 log = logging.getLogger("rose_cart.inbox.worker")
 
@@ -65,30 +65,23 @@ class InboxWorker:
         self.on_processed = on_processed
 
     async def _claim(self) -> list[tuple[int, str]]:
-        now, token = self.clock(), uuid.uuid4().hex
-        due = (
-            select(InboxActivity.id)
-            .where(
-                InboxActivity.status == InboxStatus.PENDING,
-                InboxActivity.next_attempt_at <= now,
-                or_(InboxActivity.lease_until.is_(None), InboxActivity.lease_until < now),
-            )
-            .order_by(InboxActivity.id)
-            .limit(self.batch)
-            # PostgreSQL: concurrent workers skip each other's rows; SQLite ignores this
-            # and serialises the whole statement under its one write lock instead.
-            .with_for_update(skip_locked=True)
-        )
-        claim = (
-            update(InboxActivity)
-            .where(InboxActivity.id.in_(due.scalar_subquery()))
-            .values(lease_token=token, lease_until=now + LEASE, attempts=InboxActivity.attempts + 1)
-            .returning(InboxActivity.id)
-            .execution_options(synchronize_session=False)
-        )
+        now = self.clock()
         async with self.db.transaction() as session:
-            ids = sorted((await session.execute(claim)).scalars())
-        return [(row_id, token) for row_id in ids]
+            lease, rows = await claim(
+                session,
+                InboxActivity,
+                now=now,
+                length=LEASE,
+                due=[
+                    InboxActivity.status == InboxStatus.PENDING,
+                    InboxActivity.next_attempt_at <= now,
+                ],
+                order_by=[InboxActivity.id],
+                limit=self.batch,
+                returning=[InboxActivity.id],
+                values={"attempts": InboxActivity.attempts + 1},
+            )
+        return [(row_id, lease.token) for (row_id,) in sorted(rows)]
 
     async def _process(self, row_id: int, token: str) -> None:
         async with self.db.transaction() as session:
@@ -108,14 +101,8 @@ class InboxWorker:
                 await self.on_processed(session, row.ap_actor_id)
             marked = await session.execute(
                 update(InboxActivity)
-                .where(InboxActivity.id == row_id, InboxActivity.lease_token == token)
-                .values(
-                    status=status,
-                    processed_at=self.clock(),
-                    lease_token=None,
-                    lease_until=None,
-                    last_error=None,
-                )
+                .where(InboxActivity.id == row_id, held_by(InboxActivity, token))
+                .values(status=status, processed_at=self.clock(), last_error=None, **RELEASED)
                 .execution_options(synchronize_session=False)
             )
             if marked.rowcount != 1:  # type: ignore[attr-defined]

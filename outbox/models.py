@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from outbox.states import DeliveryState, FollowerState, FollowState
 from store import Base, utcnow
 from store.base import UTCDateTime
+from store.lease import Leased
 
 
 class OutboxActivity(Base):
@@ -40,7 +41,7 @@ class OutboxAudience(Base):
     iri: Mapped[str] = mapped_column(String(2048), primary_key=True, index=True)
 
 
-class OutboxDelivery(Base):
+class OutboxDelivery(Leased, Base):
     __tablename__ = "outbox_deliveries"
     __table_args__ = (
         UniqueConstraint("activity_id", "inbox"),
@@ -61,8 +62,6 @@ class OutboxDelivery(Base):
     # Start of the current 72 h retry window: publish, an operator retry, a release.
     retry_from: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    lease_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)  # HTTP status
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,27 +1,28 @@
 """The delivery queue in the database: claiming due rows, recording outcomes, operator views.
 
-A claim is one committed statement that leases a batch of due rows (PostgreSQL: `FOR
-UPDATE SKIP LOCKED`, so concurrent workers take disjoint batches; SQLite: the statement
-runs under its single write lock). A row whose lease has expired (its worker died) is
-due again, so a delivery is never lost, only perhaps sent twice: delivery is at least
-once, and receivers dedupe on the stable activity id. Outcomes are written for a whole
-batch in one transaction, each conditional on the lease still being ours.
+A claim (store/lease.py) is one committed statement that leases a batch of due rows
+(PostgreSQL: `FOR UPDATE SKIP LOCKED`, so concurrent workers take disjoint batches;
+SQLite: the statement runs under its single write lock). A row whose lease has expired
+(its worker died) is due again, so a delivery is never lost, only perhaps sent twice:
+delivery is at least once, and receivers dedupe on the stable activity id. Outcomes are
+written for a whole batch in one transaction, each conditional on the lease still ours.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outbox.hosts import blocked_hosts
 from outbox.models import OutboxActivity, OutboxDelivery
 from outbox.states import DELIVERIES, DeliveryState
+from store.lease import RELEASED, extend_statement, held_by
+from store.lease import claim as lease_rows
 
 
 @dataclass(frozen=True)
@@ -39,24 +40,19 @@ class Claimed:
 async def claim(
     session: AsyncSession, *, now: datetime, lease: timedelta, limit: int
 ) -> list[Claimed]:
-    token = uuid.uuid4().hex
-    due = (
-        select(OutboxDelivery.id)
-        .where(
+    taken, rows = await lease_rows(
+        session,
+        OutboxDelivery,
+        now=now,
+        length=lease,
+        due=[
             OutboxDelivery.status == DeliveryState.PENDING,
             OutboxDelivery.next_attempt_at <= now,
-            or_(OutboxDelivery.lease_until.is_(None), OutboxDelivery.lease_until < now),
             blocked_hosts(now),
-        )
-        .order_by(OutboxDelivery.next_attempt_at, OutboxDelivery.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    statement = (
-        update(OutboxDelivery)
-        .where(OutboxDelivery.id.in_(due.scalar_subquery()))
-        .values(lease_token=token, lease_until=now + lease)
-        .returning(
+        ],
+        order_by=[OutboxDelivery.next_attempt_at, OutboxDelivery.id],
+        limit=limit,
+        returning=[
             OutboxDelivery.id,
             OutboxDelivery.activity_id,
             OutboxDelivery.inbox,
@@ -64,21 +60,15 @@ async def claim(
             OutboxDelivery.recipient,
             OutboxDelivery.attempts,
             OutboxDelivery.retry_from,
-        )
-        .execution_options(synchronize_session=False)
+        ],
     )
-    rows = (await session.execute(statement)).all()
-    return sorted((Claimed(*row, token=token) for row in rows), key=lambda c: c.id)
+    claimed = (Claimed(**row._mapping, token=taken.token) for row in rows)
+    return sorted(claimed, key=lambda c: c.id)
 
 
 async def extend_leases(session: AsyncSession, token: str, until: datetime) -> int:
     """Push out the lease of the rows still held under `token` (finished rows hold none)."""
-    result = await session.execute(
-        update(OutboxDelivery)
-        .where(OutboxDelivery.lease_token == token)
-        .values(lease_until=until)
-        .execution_options(synchronize_session=False)
-    )
+    result = await session.execute(extend_statement(OutboxDelivery, token, until))
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -93,7 +83,7 @@ async def bodies(session: AsyncSession, activity_ids: Iterable[int]) -> dict[int
 
 
 def _ours(delivery_id: int, token: str) -> Any:
-    return and_(OutboxDelivery.id == delivery_id, OutboxDelivery.lease_token == token)
+    return and_(OutboxDelivery.id == delivery_id, held_by(OutboxDelivery, token))
 
 
 @dataclass(frozen=True)
@@ -122,7 +112,7 @@ async def finish(session: AsyncSession, results: Sequence[Result], *, now: datet
                 update(OutboxDelivery)
                 .where(
                     OutboxDelivery.id.in_(ids[start : start + 500]),
-                    OutboxDelivery.lease_token == token,
+                    held_by(OutboxDelivery, token),
                 )
                 .values(
                     status=DeliveryState.DONE,
@@ -130,8 +120,7 @@ async def finish(session: AsyncSession, results: Sequence[Result], *, now: datet
                     last_status=status,
                     last_error=None,
                     finished_at=now,
-                    lease_token=None,
-                    lease_until=None,
+                    **RELEASED,
                 )
                 .execution_options(synchronize_session=False)
             )
@@ -144,8 +133,7 @@ async def finish(session: AsyncSession, results: Sequence[Result], *, now: datet
             "attempts": OutboxDelivery.attempts + 1,
             "last_status": result.status,
             "last_error": result.error[:2000] if result.error else None,
-            "lease_token": None,
-            "lease_until": None,
+            **RELEASED,
         }
         if result.state is DeliveryState.PENDING and result.next_attempt_at is not None:
             values["next_attempt_at"] = result.next_attempt_at
@@ -167,7 +155,7 @@ async def release(session: AsyncSession, claimed: Sequence[Claimed]) -> None:
         await session.execute(
             update(OutboxDelivery)
             .where(_ours(item.id, item.token))
-            .values(lease_token=None, lease_until=None)
+            .values(**RELEASED)
             .execution_options(synchronize_session=False)
         )
 

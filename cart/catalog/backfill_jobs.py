@@ -15,7 +15,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import JSON, Integer, String, Text, or_, select, update
+from sqlalchemy import JSON, Integer, String, Text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -23,6 +23,7 @@ from actor.fetch import Fetcher
 from cart.catalog.backfill import BackfillReport, Progress, backfill_catalog
 from store import Base, Clock, Database, utcnow
 from store.base import UTCDateTime
+from store.lease import Leased, claim
 
 log = logging.getLogger("rose_cart.cart.catalog.backfill")
 LEASE = timedelta(minutes=10)
@@ -30,14 +31,13 @@ FIRST_RETRY = timedelta(minutes=1)
 MAX_RETRY = timedelta(hours=6)
 
 
-class CatalogBackfill(Base):
+class CatalogBackfill(Leased, Base):
     __tablename__ = "catalog_backfills"
 
     ap_actor_id: Mapped[str] = mapped_column(String(2048), primary_key=True)
     role: Mapped[str | None] = mapped_column(String(16), nullable=True)
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -79,29 +79,28 @@ class BackfillRunner:
 
     async def _claim(self) -> CatalogBackfill | None:
         now = self.clock()
-        due = (
-            select(CatalogBackfill.ap_actor_id)
-            .where(
-                CatalogBackfill.finished_at.is_(None),
-                CatalogBackfill.due_at <= now,
-                or_(CatalogBackfill.lease_until.is_(None), CatalogBackfill.lease_until < now),
-            )
-            .order_by(CatalogBackfill.due_at)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-        claim = (
-            update(CatalogBackfill)
-            .where(CatalogBackfill.ap_actor_id.in_(due.scalar_subquery()))
-            .values(lease_until=now + LEASE, attempts=CatalogBackfill.attempts + 1)
-            .returning(CatalogBackfill.ap_actor_id, CatalogBackfill.role, CatalogBackfill.attempts)
-            .execution_options(synchronize_session=False)
-        )
         async with self.db.transaction() as session:
-            row = (await session.execute(claim)).first()
-        if row is None:
+            lease, rows = await claim(
+                session,
+                CatalogBackfill,
+                now=now,
+                length=LEASE,
+                due=[CatalogBackfill.finished_at.is_(None), CatalogBackfill.due_at <= now],
+                order_by=[CatalogBackfill.due_at],
+                limit=1,
+                returning=[
+                    CatalogBackfill.ap_actor_id,
+                    CatalogBackfill.role,
+                    CatalogBackfill.attempts,
+                ],
+                values={"attempts": CatalogBackfill.attempts + 1},
+            )
+        if not rows:
             return None
-        return CatalogBackfill(ap_actor_id=row[0], role=row[1], attempts=row[2])
+        ((actor, role, attempts),) = rows
+        return CatalogBackfill(
+            ap_actor_id=actor, role=role, attempts=attempts, lease_token=lease.token
+        )
 
     async def step(self, progress: Progress | None = None) -> BackfillReport | None:
         """Run one due backfill, if any; returns its report."""
@@ -114,8 +113,9 @@ class BackfillRunner:
         now = self.clock()
         async with self.db.transaction() as session:
             row = await session.get(CatalogBackfill, job.ap_actor_id)
-            if row is not None:
-                row.lease_until = None
+            # Only while the lease is ours: a worker that took over owns the outcome.
+            if row is not None and row.lease_token == job.lease_token:
+                row.lease_token = row.lease_until = None
                 row.report = asdict(report)
                 if report.complete:
                     row.finished_at, row.last_error = now, None

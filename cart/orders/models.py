@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from cart.catalog.models import IRI, DecimalText
 from store import Base, utcnow
 from store.base import UTCDateTime
+from store.lease import Leased
 
 ORDER_NUMBER_PREFIX = "RA-"
 
@@ -38,7 +39,7 @@ def order_id_from_number(number: str) -> int | None:
     return int(digits)
 
 
-class ShopOrder(Base):
+class ShopOrder(Leased, Base):
     __tablename__ = "orders"
     __table_args__ = {"sqlite_autoincrement": True}
 
@@ -71,7 +72,6 @@ class ShopOrder(Base):
     contact_name: Mapped[str | None] = mapped_column(Text, nullable=True)
     contact_email: Mapped[str | None] = mapped_column(String(320), nullable=True, index=True)
     contact_phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -25,7 +25,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actor.identity import LocalActor
@@ -47,6 +47,7 @@ from payments import Checkout, CheckoutStatus, PaymentError, PaymentProvider, Pr
 from payments.exceptions import NotFound
 from payments.provider import TransactionStatus
 from store import Database, utcnow
+from store.lease import RELEASED, claim
 
 log = logging.getLogger("rose_cart.cart.orders.reconcile")
 EXPIRY_GRACE = timedelta(minutes=1)  # the provider's clock and ours may differ a little
@@ -207,20 +208,18 @@ async def carry_out_refund(
     line tells the peers, in the same transaction: the calendar frees the seats."""
     moment = now or utcnow()
     async with db.transaction() as session:
-        claimed = await session.execute(
-            update(ShopOrder)
-            .where(
-                ShopOrder.id == order_id,
-                ShopOrder.status == OrderStatus.REFUND_REQUESTED.value,
-                or_(ShopOrder.lease_until.is_(None), ShopOrder.lease_until < moment),
-            )
-            .values(
-                lease_until=moment + REFUND_LEASE,
-                refund_attempts=ShopOrder.refund_attempts + 1,
-            )
-            .execution_options(synchronize_session=False)
+        _, claimed = await claim(
+            session,
+            ShopOrder,
+            now=moment,
+            length=REFUND_LEASE,
+            due=[ShopOrder.id == order_id, ShopOrder.status == OrderStatus.REFUND_REQUESTED.value],
+            order_by=[ShopOrder.id],
+            limit=1,
+            returning=[ShopOrder.id],
+            values={"refund_attempts": ShopOrder.refund_attempts + 1},
         )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        if not claimed:
             return None
         order = await get_order(session, order_id)
         await session.refresh(order)
@@ -250,7 +249,7 @@ async def carry_out_refund(
                 OrderStatus.REFUNDED,
                 note="Refunded",
                 now=moment,
-                lease_until=None,
+                **RELEASED,
             )
             if refunded is not None:
                 await move_claims(session, order_id, ClaimState.RELEASED)
@@ -267,7 +266,7 @@ async def carry_out_refund(
             return OrderStatus.REFUNDED
         if transient:
             order = await get_order(session, order_id)
-            order.lease_until = None
+            order.lease_token = order.lease_until = None
             return OrderStatus.REFUND_REQUESTED
         log.error("refund failed", extra={"order": order_id, "detail": failure})
         await transition(
@@ -276,7 +275,7 @@ async def carry_out_refund(
             OrderStatus.NEEDS_REFUND,
             note="The refund did not go through; we are looking into it",
             now=moment,
-            lease_until=None,
+            **RELEASED,
             flag=f"refund failed: {failure}",
         )
         return OrderStatus.NEEDS_REFUND
