@@ -20,9 +20,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.schema import Table
 
-from inbox.models import InboxActivity
+from inbox.models import INBOX_CHANNEL, InboxActivity
 from inbox.sqlite_commit import SqliteCommitter
 from store import Database
+from store.wakeups import notify_sql
 
 log = logging.getLogger("rose_cart.inbox.group_commit")
 MAX_BATCH = 500
@@ -102,7 +103,13 @@ class InboxWriter:
         for row in rows:
             unique.setdefault(row["ap_id"], row)
         if self._sqlite is not None:
-            return dict.fromkeys(await self._sqlite.commit(list(unique.values())), True)
-        async with self.db.engine.begin() as connection:
-            result = await connection.execute(self._statement, list(unique.values()))
-            return {ap_id: True for ap_id in result.scalars()}
+            new = dict.fromkeys(await self._sqlite.commit(list(unique.values())), True)
+        else:
+            async with self.db.engine.begin() as connection:
+                result = await connection.execute(self._statement, list(unique.values()))
+                new = {ap_id: True for ap_id in result.scalars()}
+                if new:  # delivered to every process's listener when this commits
+                    await connection.execute(*notify_sql(INBOX_CHANNEL))
+        if new:
+            self.db.wakeups.fire(INBOX_CHANNEL)
+        return new

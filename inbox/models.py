@@ -12,6 +12,9 @@ from store import Base, utcnow
 from store.base import UTCDateTime
 from store.lease import Leased
 
+# The wake-up channel a commit fires when it stored activities (store/wakeups.py).
+INBOX_CHANNEL = "inbox"
+
 
 class InboxStatus(enum.StrEnum):
     PENDING = "pending"  # acknowledged (202), waiting for the worker

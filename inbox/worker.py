@@ -21,7 +21,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actor.incoming import IncomingActivity
-from inbox.models import InboxActivity, InboxStatus
+from inbox.models import INBOX_CHANNEL, InboxActivity, InboxStatus
 from inbox.registry import HandlerRegistry
 from store import Clock, Database, repeat, utcnow
 from store.lease import RELEASED, claim, held_by
@@ -32,6 +32,9 @@ LEASE = timedelta(seconds=120)
 MAX_ATTEMPTS = 8
 # 10 s, 20 s, 40 s … 640 s between attempts: about 21 minutes from first try to `failed`.
 FIRST_DELAY = timedelta(seconds=10)
+# Work written is announced (store/wakeups.py), and so is a retry we schedule when it
+# falls due; this poll finds only a lease that ran out or another process's retry.
+SAFETY_POLL = 60.0
 
 
 class LeaseLost(Exception):
@@ -116,6 +119,8 @@ class InboxWorker:
             gave_up = row.attempts >= self.max_attempts
             row.status = InboxStatus.FAILED if gave_up else InboxStatus.PENDING
             row.next_attempt_at = self.clock() + backoff(row.attempts)
+            if not gave_up:
+                self.db.wakeups.fire_later(INBOX_CHANNEL, backoff(row.attempts).total_seconds())
             row.lease_token = row.lease_until = None
             row.last_error = f"{type(error).__name__}: {error}"[:2000]
         log.warning(
@@ -135,6 +140,8 @@ class InboxWorker:
                 await self._record_failure(row_id, token, error)
         return len(claimed)
 
-    async def run(self, stop: asyncio.Event, idle: float = 0.2) -> None:
-        """Loop `step()` until `stop` is set; waits `idle` seconds when nothing is due."""
-        await repeat("inbox worker", self.step, stop, idle=idle)
+    async def run(self, stop: asyncio.Event, idle: float = SAFETY_POLL) -> None:
+        """Loop `step()` until `stop` is set. When nothing is due it sleeps until a commit
+        stores an activity (a wake-up), or `idle` seconds for retries and lost leases."""
+        wake = self.db.wakeups.event(INBOX_CHANNEL)
+        await repeat("inbox worker", self.step, stop, idle=idle, wake=wake)

@@ -19,6 +19,9 @@ from store import Base, utcnow
 from store.base import UTCDateTime
 from store.lease import Leased
 
+# The wake-up channel a commit fires when it queued deliveries (store/wakeups.py).
+DELIVERIES_CHANNEL = "deliveries"
+
 
 class OutboxActivity(Base):
     __tablename__ = "outbox_activities"

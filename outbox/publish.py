@@ -27,9 +27,15 @@ from actor.identity import LocalActor
 from actor.origin import origin_of
 from actor.remote import RemoteActorRow
 from outbox.exceptions import InvalidActivity
-from outbox.models import Follower, OutboxActivity, OutboxAudience, OutboxDelivery
+from outbox.models import (
+    DELIVERIES_CHANNEL,
+    Follower,
+    OutboxActivity,
+    OutboxAudience,
+    OutboxDelivery,
+)
 from outbox.states import DeliveryState, FollowerState
-from store import utcnow
+from store import utcnow, wake
 
 AS_PUBLIC = {"https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"}
 
@@ -137,4 +143,5 @@ async def publish(
     values += [{**base, "inbox": None, "host": None, "recipient": r} for r in sorted(unresolved)]
     if values:
         await session.execute(insert(OutboxDelivery), values)
+        wake(session, DELIVERIES_CHANNEL)
     return row

@@ -19,8 +19,9 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outbox.hosts import blocked_hosts
-from outbox.models import OutboxActivity, OutboxDelivery
+from outbox.models import DELIVERIES_CHANNEL, OutboxActivity, OutboxDelivery
 from outbox.states import DELIVERIES, DeliveryState
+from store import wake
 from store.lease import RELEASED, extend_statement, held_by
 from store.lease import claim as lease_rows
 
@@ -232,6 +233,7 @@ async def retry_deliveries(
     if ids != "all":
         condition = and_(condition, OutboxDelivery.id.in_(list(ids)))
     DELIVERIES.move(DeliveryState.DEAD, DeliveryState.PENDING)
+    wake(session, DELIVERIES_CHANNEL)
     result = await session.execute(
         update(OutboxDelivery)
         .where(condition)

@@ -18,6 +18,7 @@ from datetime import datetime
 from actor.schemes import SchemeMemory, save_learned
 from outbox.followers import remove_followers_at
 from outbox.hosts import record_failures, record_successes
+from outbox.models import DELIVERIES_CHANNEL
 from outbox.queue import Claimed, Result, finish, release
 from store import Database
 
@@ -87,6 +88,10 @@ class OutcomeLog:
                         if removed:
                             log.info("inbox gone; followers removed", extra={"followers": removed})
                 await save_learned(session, self.memory)
+        retries = [r.next_attempt_at for r in results if r.next_attempt_at is not None]
+        if retries:  # wake the worker when the first retry falls due
+            seconds = (min(retries) - self.now).total_seconds()
+            self.db.wakeups.fire_later(DELIVERIES_CHANNEL, seconds)
         if written != len(results):
             self.lost += len(results) - written
             log.info(

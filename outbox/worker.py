@@ -39,6 +39,7 @@ from actor.origin import origin_of
 from actor.remote import RemoteActorRow, RemoteActors
 from actor.schemes import load_memory
 from outbox.hosts import hold_for_unavailable_hosts, host_failures
+from outbox.models import DELIVERIES_CHANNEL
 from outbox.queue import Claimed, Result, bodies, claim, extend_leases, resolved
 from outbox.recorder import OutcomeLog
 from outbox.schedule import BREAKER_THRESHOLD, Outcome, classify, next_attempt, parse_retry_after
@@ -50,6 +51,10 @@ log = logging.getLogger("rose_cart.outbox.worker")
 LEASE = timedelta(minutes=5)
 TIMEOUT = httpx.Timeout(connect=5.0, read=15.0, write=10.0, pool=30.0)
 TOTAL_SECONDS = 30.0  # one delivery, double-knock included
+# Queued deliveries are announced (store/wakeups.py), and so is a retry we schedule when
+# it falls due; this poll finds a lease that ran out, a breaker that closed, another
+# process's retry.
+SAFETY_POLL = 60.0
 
 
 def _retryable_block(error: BlockedAddress) -> bool:
@@ -300,6 +305,8 @@ class DeliveryWorker:
                 outcomes.add(Result(item, DeliveryState.DONE, None))
         return ready
 
-    async def run(self, stop: asyncio.Event, idle: float = 1.0) -> None:
-        """Loop `step()` until `stop` is set; waits `idle` seconds when nothing is due."""
-        await repeat("delivery worker", self.step, stop, idle=idle)
+    async def run(self, stop: asyncio.Event, idle: float = SAFETY_POLL) -> None:
+        """Loop `step()` until `stop` is set. When nothing is due it sleeps until a commit
+        queues deliveries (a wake-up), or `idle` seconds for retries and lost leases."""
+        wake = self.db.wakeups.event(DELIVERIES_CHANNEL)
+        await repeat("delivery worker", self.step, stop, idle=idle, wake=wake)

@@ -18,7 +18,7 @@ from actor.roles import CATALOGUE_ROLES
 from actor.signatures import SigningKey
 from cart.admin.audit import purge_audit
 from cart.basket.purge import purge_anonymous_lines
-from cart.catalog.backfill_jobs import BackfillRunner, request_backfill
+from cart.catalog.backfill_jobs import BACKFILL_CHANNEL, BackfillRunner, request_backfill
 from cart.catalog.handlers import register_catalog_handlers
 from cart.identity.sessions import purge_expired_sessions
 from cart.orders.claims import register_claim_handlers
@@ -27,12 +27,14 @@ from cart.orders.retention import forget_unpaid
 from inbox.actor_handlers import register_actor_handlers
 from inbox.admission import RateLimiter
 from inbox.group_commit import InboxWriter
+from inbox.models import INBOX_CHANNEL
 from inbox.receive import InboxReceiver
 from inbox.registry import HandlerRegistry
 from inbox.worker import InboxWorker
 from mail.sender import MailSender
 from outbox.followers import register_follow_handlers, send_follow
 from outbox.hosts import mark_contacted
+from outbox.models import DELIVERIES_CHANNEL
 from outbox.worker import DeliveryWorker
 from payments.provider import PaymentProvider
 from service.mailing import build_mail_sender
@@ -70,17 +72,26 @@ class Federation:
         self.tasks.append(
             asyncio.create_task(self.delivery_worker.run(self.stop), name="delivery-worker")
         )
+        wakeups = self.backfills.db.wakeups
         loops = [
-            ("catalog-backfill", self.backfills.step, 5.0),
-            ("payment-reconciler", self.reconcile, 30.0),
-            ("cart-purge", self.purge, 3600.0),
+            ("catalog-backfill", self.backfills.step, 60.0, wakeups.event(BACKFILL_CHANNEL)),
+            ("payment-reconciler", self.reconcile, 30.0, None),
+            ("cart-purge", self.purge, 3600.0, None),
         ]
         if self.mail is not None:
-            loops += [("mail-sender", self.mail.step, 5.0), ("mail-purge", self.mail.purge, 3600.0)]
-        for name, step, idle in loops:
+            loops += [
+                ("mail-sender", self.mail.step, 5.0, None),
+                ("mail-purge", self.mail.purge, 3600.0, None),
+            ]
+        for name, step, idle, wake in loops:
             self.tasks.append(
-                asyncio.create_task(repeat(name, step, self.stop, idle=idle), name=name)
+                asyncio.create_task(repeat(name, step, self.stop, idle=idle, wake=wake), name=name)
             )
+        # PostgreSQL: wake when another process (a web process, the CLI) writes work.
+        channels = [INBOX_CHANNEL, DELIVERIES_CHANNEL, BACKFILL_CHANNEL]
+        self.tasks.append(
+            asyncio.create_task(self.backfills.db.listen(channels, self.stop), name="listen")
+        )
 
     async def close(self) -> None:
         self.stop.set()

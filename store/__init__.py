@@ -4,13 +4,14 @@ Owns the SQLAlchemy declarative ``Base`` that every package's tables derive from
 async engine and session factory (SQLite under DATA_DIR by default, PostgreSQL via
 asyncpg for scale-out), the units of work (`await db.read(fn, ...)` /
 `await db.write(fn, ...)`: one plain sync function per unit, store/units.py), the
-Alembic migrations that create every table, and the loop every background worker runs
-in. Imports nothing of ours.
+Alembic migrations that create every table, the loop every background worker runs in,
+and the wake-ups that end its sleep when work is written. Imports nothing of ours.
 """
 
 from store.base import Base, Clock, utcnow
 from store.engine import Database, sqlite_url_for
 from store.loops import repeat
 from store.migrate import upgrade
+from store.wakeups import wake
 
-__all__ = ["Base", "Clock", "Database", "repeat", "sqlite_url_for", "upgrade", "utcnow"]
+__all__ = ["Base", "Clock", "Database", "repeat", "sqlite_url_for", "upgrade", "utcnow", "wake"]

@@ -10,7 +10,8 @@ converted and for background work.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
 
 from store.exceptions import UnsupportedDatabase
 from store.units import BridgedUnits, P, T, ThreadUnits, Unit, Units
+from store.wakeups import WAKEUPS, Wakeups, listen
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
@@ -65,7 +67,11 @@ class Database:
     def __init__(self, url: str, **options: Any) -> None:
         self.url = url
         self.engine = make_engine(url, **options)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Commits fire the channels their transaction named (store/wakeups.py).
+        self.wakeups = Wakeups()
+        self.sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, info={WAKEUPS: self.wakeups}
+        )
         self._units: Units | None = None
 
     @property
@@ -99,6 +105,14 @@ class Database:
         """A unit of work: commits when the block ends, rolls back if it raises."""
         async with self.sessions() as session, session.begin():
             yield session
+
+    async def listen(self, channels: Collection[str], stop: asyncio.Event) -> None:
+        """Until `stop`: fire this process's wake-ups when another process commits work
+        (PostgreSQL LISTEN/NOTIFY). On SQLite there is nothing to do: it is one process."""
+        if self.is_sqlite:
+            return
+        dsn = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        await listen(dsn, self.wakeups, channels, stop)
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:

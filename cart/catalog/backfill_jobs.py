@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from actor.fetch import Fetcher
 from cart.catalog.backfill import BackfillReport, Progress, backfill_catalog
-from store import Base, Clock, Database, utcnow
+from store import Base, Clock, Database, utcnow, wake
 from store.base import UTCDateTime
 from store.lease import Leased, claim
 
@@ -29,6 +29,7 @@ log = logging.getLogger("rose_cart.cart.catalog.backfill")
 LEASE = timedelta(minutes=10)
 FIRST_RETRY = timedelta(minutes=1)
 MAX_RETRY = timedelta(hours=6)
+BACKFILL_CHANNEL = "backfills"  # fired when a job is requested (store/wakeups.py)
 
 
 class CatalogBackfill(Leased, Base):
@@ -49,6 +50,7 @@ async def request_backfill(
 ) -> None:
     """In the caller's transaction: (re)fill the mirror from this peer's catalogue."""
     now = now or utcnow()
+    wake(session, BACKFILL_CHANNEL)
     job = await session.get(CatalogBackfill, actor_iri)
     if job is None:
         session.add(

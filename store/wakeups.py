@@ -1,0 +1,145 @@
+"""Waking workers when work is written, instead of polling for it.
+
+A transaction that writes work for a worker (an inbox row, a delivery, a backfill job)
+names the worker's channel with `wake(session, channel)`. When that transaction
+commits, and only then, the channel fires:
+
+- in this process, through `Wakeups`: every loop waiting on the channel wakes at once
+  (the events are set thread-safely, so a commit on a database thread works too);
+- on PostgreSQL also through `NOTIFY`, sent inside the transaction, which PostgreSQL
+  delivers to listeners when it commits and drops when it rolls back. `listen()` holds
+  one connection per process that LISTENs and fires the local events, so a `rose-cart
+  worker` process wakes when a web process writes.
+
+A wake-up is a hint, never the only way to find work: a worker still polls, rarely,
+for what no write announces (a lease that ran out, a retry another process scheduled),
+and after a lost listener connection it looks once at everything. A retry this process
+schedules wakes it when due (`fire_later`). Writers outside a Session (the
+inbox's group commit) call `Wakeups.fire` after their COMMIT and `notify_sql` inside it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session, SessionTransaction
+
+from store.loops import first_of
+
+log = logging.getLogger("rose_cart.store.wakeups")
+
+PREFIX = "rose_cart_"  # PostgreSQL channels are per database; the prefix keeps ours apart
+WAKEUPS = "rose_cart.wakeups"  # Session.info key: this database's Wakeups
+PENDING = "rose_cart.wake"  # Session.info key: channels to fire on commit
+RECONNECT = (1.0, 30.0)  # the listener's first and longest wait before reconnecting
+
+
+class Wakeups:
+    """The channels of one Database in this process and the events waiting on them."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
+
+    def event(self, channel: str) -> asyncio.Event:
+        """An event set whenever `channel` fires; the caller clears it before looking."""
+        waiter = asyncio.Event()
+        self._events.setdefault(channel, []).append((asyncio.get_running_loop(), waiter))
+        return waiter
+
+    @property
+    def channels(self) -> list[str]:
+        return sorted(self._events)
+
+    def fire(self, *channels: str) -> None:
+        """Wake every loop waiting on these channels; safe to call from any thread."""
+        for channel in channels:
+            for loop, waiter in self._events.get(channel, ()):
+                if loop.is_closed():
+                    continue
+                try:
+                    running = asyncio.get_running_loop()
+                except RuntimeError:
+                    running = None
+                if running is loop:
+                    waiter.set()
+                else:
+                    loop.call_soon_threadsafe(waiter.set)
+
+    def fire_later(self, channel: str, seconds: float) -> None:
+        """Wake this process's loops on `channel` in `seconds`: when a retry it just
+        scheduled falls due, so the safety poll need not come round often for it."""
+        delay = max(0.0, seconds)
+        for loop, waiter in self._events.get(channel, ()):
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(loop.call_later, delay, waiter.set)
+
+
+def wake(session: Any, *channels: str) -> None:
+    """Fire these channels when the session's transaction commits (async or sync session)."""
+    info = session.info
+    info.setdefault(PENDING, set()).update(channels)
+
+
+def notify_sql(channel: str) -> tuple[Any, dict[str, str]]:
+    """The statement that sends a PostgreSQL NOTIFY on `channel` inside a transaction."""
+    return text("SELECT pg_notify(:channel, '')"), {"channel": PREFIX + channel}
+
+
+@event.listens_for(Session, "before_commit")
+def _notify_before_commit(session: Session) -> None:
+    channels = session.info.get(PENDING)
+    if not channels or session.get_bind().dialect.name != "postgresql":
+        return
+    for channel in sorted(channels):
+        session.execute(*notify_sql(channel))
+
+
+@event.listens_for(Session, "after_commit")
+def _fire_after_commit(session: Session) -> None:
+    channels = session.info.pop(PENDING, None)
+    wakeups = session.info.get(WAKEUPS)
+    if channels and wakeups is not None:
+        wakeups.fire(*channels)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_on_rollback(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost transaction ended without a commit
+        session.info.pop(PENDING, None)
+
+
+async def listen(
+    dsn: str, wakeups: Wakeups, channels: Collection[str], stop: asyncio.Event
+) -> None:
+    """LISTEN on `channels` until `stop`, firing `wakeups`; reconnects after a failure."""
+    import asyncpg  # only PostgreSQL deployments have (and need) it
+
+    delay = RECONNECT[0]
+    while not stop.is_set():
+        lost = asyncio.Event()
+        try:
+            connection = await asyncpg.connect(dsn)
+        except (OSError, asyncpg.PostgresError) as error:
+            log.warning("cannot LISTEN for work; retrying", extra={"error": str(error)})
+        else:
+            try:
+                connection.add_termination_listener(lambda _connection, done=lost: done.set())
+                for channel in channels:
+                    await connection.add_listener(
+                        PREFIX + channel,
+                        lambda _c, _pid, name, _payload: wakeups.fire(name.removeprefix(PREFIX)),
+                    )
+                # Whatever was written while we were not listening: look once.
+                wakeups.fire(*channels)
+                delay = RECONNECT[0]
+                await first_of(stop, lost)
+            finally:
+                if not connection.is_closed():
+                    await connection.close(timeout=5)
+        if not stop.is_set():
+            await first_of(stop, seconds=delay)
+            delay = min(RECONNECT[1], delay * 2)
