@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actor.origin import same_origin
+from cart.catalog.indexing import index_words, place
 from cart.catalog.models import ENTRY, PRODUCT, CatalogItem, CatalogPage, key_for
 from cart.money import Money
 from vocab.model import CalendarEntry, CatalogObject, Page
@@ -185,6 +186,7 @@ async def upsert_object(
     if obj.page is not None:
         await _upsert_page(session, obj.page, now)
     outcome = Outcome.UPDATED
+    renamed = row is None or row.name != obj.name
     if row is None:
         row = CatalogItem(ap_id=obj.id, key=key_for(obj.id), kind=kind, ap_actor_id=sender)
         outcome = Outcome.CREATED
@@ -204,9 +206,12 @@ async def upsert_object(
     row.updated_at = version if version is not None else row.updated_at
     row.received_at = now
     row.withdrawn_at = None
+    place(row)
     if outcome is Outcome.CREATED:
         session.add(row)
     await session.flush()
+    if renamed:
+        await index_words(session, row)
     return outcome
 
 

@@ -13,7 +13,7 @@ import hashlib
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -21,6 +21,10 @@ from store import Base, utcnow
 from store.base import UTCDateTime
 
 IRI = 2048
+# Byte order on both engines ("C" on PostgreSQL, SQLite's default), so a prefix is a
+# range of the index and keyset paging agrees with ORDER BY.
+SORTABLE = String(160).with_variant(String(160, collation="C"), "postgresql")
+WORD = String(48).with_variant(String(48, collation="C"), "postgresql")
 PRODUCT = "product"
 ENTRY = "entry"
 
@@ -67,6 +71,8 @@ class CatalogItem(Base):
     """A `Product` (kind "product") or `CalendarEntry` (kind "entry") from its owner."""
 
     __tablename__ = "catalog_items"
+    # A shelf (one page's items in display order) is read a screenful at a time.
+    __table_args__ = (Index("ix_catalog_items_shelf", "page_key", "sort_key", "key"),)
 
     ap_id: Mapped[str] = mapped_column(String(IRI), primary_key=True)
     key: Mapped[str] = mapped_column(String(32), unique=True)
@@ -91,3 +97,16 @@ class CatalogItem(Base):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Kept by cart.catalog.shelf.index_item on every write: the key of the page ("" for
+    # none) and the position on its shelf (products by name, then entries by start).
+    page_key: Mapped[str] = mapped_column(String(32), default="")
+    sort_key: Mapped[str] = mapped_column(SORTABLE, default="")
+
+
+class CatalogWord(Base):
+    """One word of an item's name, for the catalogue's search box (prefix matches)."""
+
+    __tablename__ = "catalog_words"
+
+    word: Mapped[str] = mapped_column(WORD, primary_key=True)
+    item_key: Mapped[str] = mapped_column(ForeignKey("catalog_items.key"), primary_key=True)

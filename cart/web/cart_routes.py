@@ -1,4 +1,4 @@
-"""The catalogue, entry pages, the cart overview, page carts and the line forms."""
+"""Entry pages, the cart overview, page carts and line forms (catalogue: catalogue_routes)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from starlette.routing import Route
 
 from cart.basket.lines import accept_current_price, add_line, remove_line, set_quantity, view_cart
 from cart.basket.totals import NO_PAGE_KEY, NO_PAGE_NAME, PageCart
-from cart.catalog.mirror import get_item_by_key, get_page_by_key, list_catalog
+from cart.catalog.mirror import get_item_by_key, get_page_by_key
 from cart.catalog.models import ENTRY, CatalogItem
 from cart.exceptions import InvalidQuantity, ItemNotFound, NotFound
+from cart.web.catalogue_routes import catalogue
 from cart.web.shop import owner_of
 from cart.web.visit import Page, Visit, form_action, page, redirect, safe_next
 from store import utcnow
@@ -28,12 +29,6 @@ def _quantity(form: FormData) -> int:
 
 def _back(form: FormData) -> str:
     return safe_next(form.get("next"), "/cart")
-
-
-@page
-async def catalogue(visit: Visit) -> Page:
-    sections = await list_catalog(visit.session, utcnow())
-    return Page("catalogue.html", {"sections": sections, "next_path": "/"}, title="Catalogue")
 
 
 @page
