@@ -80,9 +80,11 @@ class Database:
         if self._units is None:
             path = self.engine.url.database
             if self.is_sqlite and path and path != ":memory:":
-                self._units = ThreadUnits(path, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS)
+                self._units = ThreadUnits(
+                    path, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS, wakeups=self.wakeups
+                )
             else:
-                self._units = BridgedUnits(self.engine)
+                self._units = BridgedUnits(self.engine, self.wakeups)
         return self._units
 
     async def read(self, fn: Unit[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:

@@ -40,6 +40,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from store.wakeups import WAKEUPS, Wakeups, pending
+
 P = ParamSpec("P")
 T = TypeVar("T")
 Unit = Callable[Concatenate[Session, P], T]
@@ -113,8 +115,9 @@ _Job = tuple[
 class _Writer:
     """The one thread that writes: group commit with a savepoint per unit."""
 
-    def __init__(self, engine: Engine, max_batch: int) -> None:
+    def __init__(self, engine: Engine, max_batch: int, wakeups: Wakeups | None = None) -> None:
         self._engine = engine
+        self._wakeups = wakeups
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -159,30 +162,41 @@ class _Writer:
 
     def _batch(self, connection: Connection, jobs: list[_Job]) -> None:
         outcomes: list[tuple[Any, BaseException | None]] = []
+        woken: set[str] = set()
         try:
             with connection.begin():  # BEGIN IMMEDIATE ... COMMIT once for the whole batch
                 for fn, args, kwargs, _, _ in jobs:
-                    outcomes.append(_in_savepoint(connection, fn, args, kwargs))
+                    outcomes.append(_in_savepoint(connection, fn, args, kwargs, woken))
         except Exception as failure:  # BEGIN or COMMIT failed: nothing of this batch is stored
             log.exception("write batch failed", extra={"units": len(jobs)})
             for _, _, _, loop, future in jobs:
                 _answer(loop, future, None, failure)
             return
         self.batches += 1
+        if woken and self._wakeups is not None:
+            self._wakeups.fire(*woken)
         for (_, _, _, loop, future), (result, error) in zip(jobs, outcomes, strict=True):
             _answer(loop, future, result, error)
 
 
 def _in_savepoint(
-    connection: Connection, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    connection: Connection,
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    woken: set[str],
 ) -> tuple[Any, Exception | None]:
-    """Run one unit in a SAVEPOINT of the batch; its failure rolls back only itself."""
+    """Run one unit in a SAVEPOINT of the batch; its failure rolls back only itself.
+
+    The wake-up channels a kept unit named are added to `woken`, fired after the COMMIT.
+    """
     session = Session(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
     try:
         result = fn(session, *args, **kwargs)
         session.commit()  # RELEASE SAVEPOINT: durable with the batch's COMMIT
+        woken |= pending(session)
         return result, None
     except Exception as error:
         session.rollback()  # ROLLBACK TO SAVEPOINT; if even that fails, the batch fails
@@ -195,7 +209,13 @@ class ThreadUnits:
     """SQLite: one writer thread (group commit) and reader threads on WAL snapshots."""
 
     def __init__(
-        self, path: str, *, busy_timeout_ms: int, readers: int = READERS, max_batch: int = MAX_BATCH
+        self,
+        path: str,
+        *,
+        busy_timeout_ms: int,
+        readers: int = READERS,
+        max_batch: int = MAX_BATCH,
+        wakeups: Wakeups | None = None,
     ) -> None:
         common = ("PRAGMA foreign_keys=ON", f"PRAGMA busy_timeout={busy_timeout_ms}")
         self._write_engine = _sqlite_engine(
@@ -207,7 +227,7 @@ class ThreadUnits:
         self._read_engine = _sqlite_engine(
             path, begin="BEGIN", pragmas=("PRAGMA query_only=ON", *common)
         )
-        self.writer = _Writer(self._write_engine, max_batch)
+        self.writer = _Writer(self._write_engine, max_batch, wakeups)
         self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="db-read")
         self._local = threading.local()
         self._connections: list[Connection] = []
@@ -253,8 +273,10 @@ class ThreadUnits:
 class BridgedUnits:
     """PostgreSQL (and SQLite in memory): the same unit through the async engine's run_sync."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+    def __init__(self, engine: AsyncEngine, wakeups: Wakeups | None = None) -> None:
+        # With the Wakeups in its info, a unit's COMMIT fires the channels it named.
+        info = {WAKEUPS: wakeups} if wakeups is not None else {}
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False, info=info)
         self._read_only = engine.dialect.name == "postgresql"
 
     async def write(self, fn: Unit[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:

@@ -98,18 +98,30 @@ def _notify_before_commit(session: Session) -> None:
         session.execute(*notify_sql(channel))
 
 
+# Sessions of `Database.sessions` carry their Wakeups and fire on their own COMMIT. A
+# unit's session (store/units.py) commits only a SAVEPOINT of its batch: the writer
+# thread collects its channels (`pending`) and fires them after the batch's COMMIT.
+
+
 @event.listens_for(Session, "after_commit")
 def _fire_after_commit(session: Session) -> None:
-    channels = session.info.pop(PENDING, None)
     wakeups = session.info.get(WAKEUPS)
-    if channels and wakeups is not None:
-        wakeups.fire(*channels)
+    if wakeups is not None:
+        channels = session.info.pop(PENDING, None)
+        if channels:
+            wakeups.fire(*channels)
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_on_rollback(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:  # the outermost transaction ended without a commit
+    # The outermost transaction ended without a commit (a commit popped them already).
+    if transaction.parent is None and WAKEUPS in session.info:
         session.info.pop(PENDING, None)
+
+
+def pending(session: Session) -> set[str]:
+    """The channels a committed unit named, for a writer that commits them later."""
+    return set(session.info.get(PENDING, ()))
 
 
 async def listen(

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from store import Database, repeat, wake
 
@@ -79,3 +80,20 @@ async def test_on_postgresql_another_process_commit_wakes_the_listener(
         stop.set()
         await asyncio.wait_for(listener, timeout=10)
         await worker.dispose()
+
+
+async def test_a_unit_of_work_wakes_the_worker_once_its_batch_committed(db: Database) -> None:
+    woken = db.wakeups.event(CHANNEL)
+
+    def announce(session: Session, fail: bool) -> None:
+        session.execute(text("SELECT 1"))
+        wake(session, CHANNEL)
+        if fail:
+            raise RuntimeError("this unit rolls back, and so does its wake-up")
+
+    with pytest.raises(RuntimeError):
+        await db.write(announce, True)
+    await asyncio.sleep(0)
+    assert not woken.is_set(), "a rolled-back unit announced work"
+    await db.write(announce, False)
+    await asyncio.wait_for(woken.wait(), timeout=10)
