@@ -249,7 +249,7 @@ def start(kind: str, port: int, data_dir: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "bench.cart", "serve", kind, str(port), data_dir],
         env=env,
-        stderr=subprocess.DEVNULL,
+        stderr=None if os.environ.get("BENCH_SERVER_STDERR") else subprocess.DEVNULL,
     )
 
 

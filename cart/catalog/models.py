@@ -107,6 +107,8 @@ class CatalogWord(Base):
     """One word of an item's name, for the catalogue's search box (prefix matches)."""
 
     __tablename__ = "catalog_words"
+    # By item: replacing an item's words, and checking a second word of a query.
+    __table_args__ = (Index("ix_catalog_words_item", "item_key", "word"),)
 
     word: Mapped[str] = mapped_column(WORD, primary_key=True)
     item_key: Mapped[str] = mapped_column(ForeignKey("catalog_items.key"), primary_key=True)

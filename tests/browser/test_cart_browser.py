@@ -137,3 +137,49 @@ async def test_a_shopper_fills_a_cart_logs_in_and_keeps_it(served: tuple[str, St
             await context.close()
         finally:
             await browser.close()
+
+
+async def test_a_shopper_searches_and_pages_a_large_catalogue(
+    served: tuple[str, Starlette],
+) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    from tests.support.catalogue import fill_catalogue
+
+    base, app = served
+    await fill_catalogue(app.state.db, 120, pages=2)  # 60 a stall: more than one screen
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        try:
+            context = await browser.new_context(viewport={"width": 1000, "height": 900})
+            page = await context.new_page()
+            await page.goto(base + "/")
+            search = page.get_by_role("search")
+            await search.get_by_label("Search the catalogue by name").fill("sourd")
+            await search.get_by_role("button", name="Search").press("Enter")
+            await expect(
+                page.get_by_role("heading", name="Search results for “sourd”", level=1)
+            ).to_be_visible()
+            await expect(page.locator("li.item")).to_have_count(1)
+            await page.get_by_role("button", name="Add Sourdough loaf to cart").click()
+            await expect(page.get_by_role("status")).to_contain_text(
+                "Added to your cart: Sourdough loaf"
+            )
+            # Back where the shopper was: the results, the query still in the box.
+            await expect(page.get_by_label("Search the catalogue by name")).to_have_value("sourd")
+
+            await page.get_by_role("link", name="Back to the catalogue").click()
+            await page.get_by_role("link", name="More from Stall 001").click()
+            await expect(page.get_by_role("heading", name="Stall 001", level=1)).to_be_visible()
+            first = await page.locator("li.item h3").all_inner_texts()
+            await page.get_by_role("link", name="Next items").click()
+            rest = await page.locator("li.item h3").all_inner_texts()
+            assert len(first) == 48 and len(rest) == 12 and not set(first) & set(rest)
+            await expect(page.get_by_role("link", name="Next items")).to_have_count(0)
+            ARTIFACTS.mkdir(exist_ok=True)
+            await page.screenshot(path=str(ARTIFACTS / "catalogue-shelf.png"), full_page=True)
+            await context.close()
+        finally:
+            await browser.close()

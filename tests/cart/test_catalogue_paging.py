@@ -18,8 +18,8 @@ import httpx
 from starlette.applications import Starlette
 
 from cart.catalog.shelf import FRONT_ITEMS, FRONT_PAGES, SHELF_ITEMS
-from tests.cart.catalogue_fill import fill_catalogue, item_name
 from tests.cart.web_support import web_app, web_client  # noqa: F401
+from tests.support.catalogue import fill_catalogue, item_name
 
 ITEMS = 10_000
 STALLS = 25

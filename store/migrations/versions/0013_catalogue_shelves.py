@@ -54,6 +54,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("word", "item_key", name=op.f("pk_catalog_words")),
     )
+    op.create_index("ix_catalog_words_item", "catalog_words", ["item_key", "word"])
     connection = op.get_bind()
     items = sa.table(
         "catalog_items",

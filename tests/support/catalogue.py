@@ -1,4 +1,4 @@
-"""A large catalogue mirror, written in bulk with the same derived columns as the mirror.
+"""A large catalogue mirror for tests and benches, written in bulk like the mirror writes it.
 
 Ten thousand items through `upsert_object` one by one take minutes on a shared machine;
 this writes the rows and their search words with two multi-row INSERTs per page, using
@@ -17,7 +17,7 @@ from cart.catalog.indexing import MAX_WORDS, place, words_of
 from cart.catalog.models import PRODUCT, CatalogItem, CatalogPage, CatalogWord, key_for
 from store import Database
 
-MARKET = "https://market.example/actor"
+MARKET = "https://stalls.example/actor"
 NOUNS = ("loaf", "jam", "honey", "cheese", "apples", "cider", "soap", "candle", "mug", "scarf")
 ADJECTIVES = ("small", "large", "organic", "smoked", "wild", "golden", "spiced", "rustic")
 
@@ -27,12 +27,15 @@ def item_name(number: int) -> str:
     return f"{ADJECTIVES[number % 8].title()} {NOUNS[(number // 8) % 10]} no {number}"
 
 
-async def fill_catalogue(db: Database, items: int, *, pages: int = 10) -> list[CatalogPage]:
+async def fill_catalogue(
+    db: Database, items: int, *, pages: int = 10, first: int = 0
+) -> list[CatalogPage]:
+    """Items `first` .. `items - 1`, spread over `pages` shops (created when `first` is 0)."""
     now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
     shops = [
         CatalogPage(
-            ap_id=f"https://market.example/pages/{n}",
-            key=key_for(f"https://market.example/pages/{n}"),
+            ap_id=f"https://stalls.example/pages/{n}",
+            key=key_for(f"https://stalls.example/pages/{n}"),
             name=f"Stall {n:03d}",
             url=None,
             updated_at=now,
@@ -41,8 +44,8 @@ async def fill_catalogue(db: Database, items: int, *, pages: int = 10) -> list[C
     ]
     rows: list[dict[str, Any]] = []
     words: list[dict[str, str]] = []
-    for number in range(items):
-        ap_id = f"https://market.example/products/{number}"
+    for number in range(first, items):
+        ap_id = f"https://stalls.example/products/{number}"
         row = CatalogItem(
             ap_id=ap_id,
             key=key_for(ap_id),
@@ -72,8 +75,9 @@ async def fill_catalogue(db: Database, items: int, *, pages: int = 10) -> list[C
         )
         words += [{"word": w, "item_key": row.key} for w in words_of(row.name)[:MAX_WORDS]]
     async with db.transaction() as session:
-        session.add_all(shops)
-        await session.flush()
+        if first == 0:
+            session.add_all(shops)
+            await session.flush()
         for start in range(0, len(rows), 1000):
             await session.execute(insert(CatalogItem), rows[start : start + 1000])
         for start in range(0, len(words), 2000):
