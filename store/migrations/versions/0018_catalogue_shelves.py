@@ -1,7 +1,7 @@
 """catalogue shelves and search: a shelf position per item, its page's key, name words
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-11-28
 """
 
@@ -11,8 +11,8 @@ import re
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
-down_revision = "0012"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
