@@ -15,12 +15,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from store import Base, utcnow
 from store.base import UTCDateTime
+from store.lease import Leased
 
 QUEUED, SENT, KEPT, DEAD = "queued", "sent", "kept", "dead"
 MAX_ADDRESS = 320  # RFC 3696 errata: 64 + 1 + 255
 
+# The wake-up channel a commit fires when it queued mail (store/wakeups.py).
+MAIL_CHANNEL = "mail"
 
-class OutgoingMail(Base):
+
+class OutgoingMail(Leased, Base):
     __tablename__ = "outgoing_mail"
     __table_args__ = (Index("ix_outgoing_mail_due", "status", "next_attempt_at"),)
 
@@ -33,7 +37,6 @@ class OutgoingMail(Base):
     status: Mapped[str] = mapped_column(String(16), default=QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     # Filled once, at the first attempt, so every retry sends the same message.
     subject: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from mail.models import MAX_ADDRESS, QUEUED, OutgoingMail
-from store import utcnow
+from mail.models import MAIL_CHANNEL, MAX_ADDRESS, QUEUED, OutgoingMail
+from store import utcnow, wake
 
 
 def is_address(value: str) -> bool:
@@ -50,4 +50,5 @@ def queue_mail(
             created_at=moment,
         )
     )
+    wake(session, MAIL_CHANNEL)
     return True

@@ -20,12 +20,13 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from mail.models import DEAD, KEPT, QUEUED, SENT, OutgoingMail
+from mail.models import DEAD, KEPT, MAIL_CHANNEL, QUEUED, SENT, OutgoingMail
 from mail.transport import KeptMail, Transport
 from store import Database, utcnow
+from store.lease import claim_statement, new_lease
 
 log = logging.getLogger("rose_cart.mail")
 MAX_ATTEMPTS = 12
@@ -64,20 +65,27 @@ def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
 
 
 def claim_due(session: Session, now: datetime, limit: int) -> list[Claimed]:
-    rows = session.scalars(
-        select(OutgoingMail)
-        .where(
-            OutgoingMail.status == QUEUED,
-            OutgoingMail.next_attempt_at <= now,
-            or_(OutgoingMail.lease_until.is_(None), OutgoingMail.lease_until < now),
-        )
-        .order_by(OutgoingMail.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
+    statement = claim_statement(
+        OutgoingMail,
+        new_lease(now, LEASE),
+        now=now,
+        due=[OutgoingMail.status == QUEUED, OutgoingMail.next_attempt_at <= now],
+        order_by=[OutgoingMail.id],
+        limit=limit,
+        returning=[
+            OutgoingMail.id,
+            OutgoingMail.kind,
+            OutgoingMail.to_address,
+            OutgoingMail.order_id,
+            OutgoingMail.account_id,
+            OutgoingMail.created_at,
+            OutgoingMail.subject,
+            OutgoingMail.text_body,
+            OutgoingMail.html_body,
+        ],
+    )
     claimed = []
-    for row in rows:
-        row.lease_until = now + LEASE
+    for row in sorted(session.execute(statement).all(), key=lambda r: r.id):
         words = None
         if row.subject is not None and row.text_body is not None:
             words = Rendered(row.subject, row.text_body, row.html_body)
@@ -108,7 +116,7 @@ def record_outcome(
     if row is None:
         return DEAD
     row.attempts += 1
-    row.lease_until = None
+    row.lease_token = row.lease_until = None
     if error is None:
         row.status, row.sent_at, row.last_error = status, now, None
     else:
@@ -185,6 +193,8 @@ class MailSender:
         )
         if error is not None:
             log.warning("mail not sent", extra={"mail": mail.id, "status": status, "error": error})
+            if status == QUEUED:  # wake when the earliest possible retry falls due
+                self.db.wakeups.fire_later(MAIL_CHANNEL, FIRST_RETRY * 0.8)
 
     async def purge(self) -> int:
         """The retention rule: handled mails and their kept files go after `retention`."""

@@ -31,6 +31,7 @@ from inbox.models import INBOX_CHANNEL
 from inbox.receive import InboxReceiver
 from inbox.registry import HandlerRegistry
 from inbox.worker import InboxWorker
+from mail.models import MAIL_CHANNEL
 from mail.sender import MailSender
 from outbox.followers import register_follow_handlers, send_follow
 from outbox.hosts import mark_contacted
@@ -80,7 +81,7 @@ class Federation:
         ]
         if self.mail is not None:
             loops += [
-                ("mail-sender", self.mail.step, 5.0, None),
+                ("mail-sender", self.mail.step, 60.0, wakeups.event(MAIL_CHANNEL)),
                 ("mail-purge", self.mail.purge, 3600.0, None),
             ]
         for name, step, idle, wake in loops:
@@ -88,7 +89,7 @@ class Federation:
                 asyncio.create_task(repeat(name, step, self.stop, idle=idle, wake=wake), name=name)
             )
         # PostgreSQL: wake when another process (a web process, the CLI) writes work.
-        channels = [INBOX_CHANNEL, DELIVERIES_CHANNEL, BACKFILL_CHANNEL]
+        channels = [INBOX_CHANNEL, DELIVERIES_CHANNEL, BACKFILL_CHANNEL, MAIL_CHANNEL]
         self.tasks.append(
             asyncio.create_task(self.backfills.db.listen(channels, self.stop), name="listen")
         )

@@ -1,4 +1,4 @@
-"""lease tokens on catalogue backfills and orders: every leased table claims one way
+"""lease tokens on catalogue backfills, orders and mail: every leased table claims one way
 
 Revision ID: 0017
 Revises: 0016
@@ -13,7 +13,7 @@ down_revision = "0016"
 branch_labels = None
 depends_on = None
 
-TABLES = ("catalog_backfills", "orders")
+TABLES = ("catalog_backfills", "orders", "outgoing_mail")
 
 
 def upgrade() -> None:
