@@ -7,8 +7,6 @@ word of its name, even one deep in the catalogue. No timing is asserted (bench/c
 measures cost); the bound on items and bytes per page is what keeps it cheap.
 """
 
-# ruff: noqa: F811 - the web_app/web_client fixtures are imported, then named as parameters
-
 from __future__ import annotations
 
 import html
@@ -18,7 +16,6 @@ import httpx
 from starlette.applications import Starlette
 
 from cart.catalog.shelf import FRONT_ITEMS, FRONT_PAGES, SHELF_ITEMS
-from tests.cart.web_support import web_app, web_client  # noqa: F401
 from tests.support.catalogue import fill_catalogue, item_name
 
 ITEMS = 10_000
