@@ -11,7 +11,7 @@ but an answer: the thing is gone.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpcore
@@ -84,6 +84,16 @@ def _same_url(document_id: object, url: httpx.URL) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class FetchLimits:
+    """How much one fetch may cost us: bytes, redirects, per-phase and total time."""
+
+    max_bytes: int = MAX_BYTES
+    max_redirects: int = MAX_REDIRECTS
+    timeout: httpx.Timeout = field(default_factory=lambda: TIMEOUT)
+    total_seconds: float = TOTAL_SECONDS
+
+
 class Fetcher:
     """Fetches AS2 documents through one pooled, guarded client; built once at start-up."""
 
@@ -93,17 +103,15 @@ class Fetcher:
         allow_private: bool = False,
         auth: httpx.Auth | None = None,
         user_agent: str | None = None,
-        max_bytes: int = MAX_BYTES,
-        max_redirects: int = MAX_REDIRECTS,
-        timeout: httpx.Timeout = TIMEOUT,
-        total_seconds: float = TOTAL_SECONDS,
+        limits: FetchLimits = FetchLimits(),  # noqa: B008 (frozen, shared safely)
         resolve: Resolver = system_resolve,
         network_backend: httpcore.AsyncNetworkBackend | None = None,
     ) -> None:
         self.auth = auth
-        self.max_bytes = max_bytes
-        self.max_redirects = max_redirects
-        self.total_seconds = total_seconds
+        self.max_bytes = limits.max_bytes
+        self.max_redirects = limits.max_redirects
+        self.total_seconds = limits.total_seconds
+        timeout = limits.timeout
         guarded = guarded_transport(
             allow_private=allow_private, resolve=resolve, network_backend=network_backend
         )

@@ -22,7 +22,7 @@ from actor.exceptions import (
     RedirectLoop,
     TooManyRedirects,
 )
-from actor.fetch import MAX_BYTES, Fetched, Fetcher, Gone, is_activity_streams
+from actor.fetch import MAX_BYTES, Fetched, Fetcher, FetchLimits, Gone, is_activity_streams
 from actor.identity import software_version, user_agent
 from tests.actor.loopback import Peer, running_peer
 
@@ -215,7 +215,7 @@ async def test_a_peer_that_trickles_forever_is_cut_off_by_the_overall_deadline(p
     peer.serve(
         "/slow", lambda _r: StreamingResponse(trickle(), media_type="application/activity+json")
     )
-    fetcher = Fetcher(allow_private=True, total_seconds=0.3)
+    fetcher = Fetcher(allow_private=True, limits=FetchLimits(total_seconds=0.3))
     try:
         with pytest.raises(FetchFailed, match="took longer than 0.3 s"):
             await fetcher.fetch(peer.url("/slow"))
