@@ -1,0 +1,127 @@
+"""bench/federation: signed Follows received AND applied per second, against the bare verifier.
+
+The same pre-signed 1.6 KB Follows as bench/inbox, over real loopback HTTP, to one
+`rose-cart serve` process with its workers on (SQLite WAL). The clock stops when the
+inbox worker has applied every one (no row of `inbox_activities` left pending), so the
+figure is sustained federation, not only acknowledgement. The baseline is the bare
+verify endpoint (bench/_bare_inbox.py) in the same run. Target: ratio >= 0.5.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import uvicorn
+
+from bench._loadgen import run_load, wait_ready
+from bench.harness import Figure, report
+from bench.inbox import CONCURRENCY, Sender, free_port
+from bench.inbox import measure as measure_bare
+
+FOLLOWS = int(os.environ.get("BENCH_FEDERATION_FOLLOWS", "3000"))
+WARMUP = 200
+
+
+def pending(database: Path) -> int:
+    with sqlite3.connect(database) as connection:
+        (count,) = connection.execute(
+            "SELECT count(*) FROM inbox_activities WHERE status = 'pending'"
+        ).fetchone()
+    return int(count)
+
+
+async def applied_rate(sender: Sender, data: Path) -> tuple[float, float]:
+    """(received/s, received-and-applied/s) for FOLLOWS Follows to one serve process."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROSE_CART_")}
+    env.update(
+        ROSE_CART_DATA_DIR=str(data),
+        ROSE_CART_BASE_URL=f"http://127.0.0.1:{port}",
+        ROSE_CART_WORKERS="true",
+        ROSE_CART_ALLOW_PRIVATE_ADDRESSES="true",
+        ROSE_CART_INBOX_RATE_LIMIT="0",
+        ROSE_CART_LOG_LEVEL="WARNING",
+        ROSE_CART_SUMUP_SANDBOX="true",
+    )
+    subprocess.run(
+        [sys.executable, "-m", "service", "init"], env=env, check=True, capture_output=True
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "service", "serve", "--port", str(port)],
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
+    database = data / "rose-cart.sqlite3"
+    try:
+        await wait_ready(f"http://127.0.0.1:{port}/", server)
+        target = f"http://127.0.0.1:{port}/actor"
+        warm = await run_load("127.0.0.1", port, sender.deliveries(port, WARMUP, target), 8)
+        assert set(warm.statuses) == {202}, f"warm-up answers: {dict(warm.statuses)}"
+        while pending(database):
+            await asyncio.sleep(0.05)
+        follows = sender.deliveries(port, FOLLOWS, target)
+        started = time.perf_counter()
+        load = await run_load("127.0.0.1", port, follows, CONCURRENCY)
+        assert set(load.statuses) == {202}, f"answers: {dict(load.statuses)}"
+        while pending(database):
+            await asyncio.sleep(0.02)
+        applied = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait()
+    return FOLLOWS / load.seconds, FOLLOWS / applied
+
+
+async def run() -> None:
+    sender_port = free_port()
+    sender = Sender(sender_port)
+    web = uvicorn.Server(uvicorn.Config(sender.app(), port=sender_port, log_level="warning"))
+    sender_task = asyncio.create_task(web.serve())
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            pem = Path(tmp) / "sender.pem"
+            pem.write_bytes(sender.pem)
+            bare_port = free_port()
+            bare = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "bench._bare_inbox",
+                    str(bare_port),
+                    str(pem),
+                    f"{sender.actor}#main-key",
+                    sender.actor,
+                ]
+            )
+            try:
+                bare_rate, _, _ = await measure_bare(sender, bare_port, bare)
+            finally:
+                bare.terminate()
+                bare.wait()
+            received, applied = await applied_rate(sender, Path(tmp))
+    finally:
+        web.should_exit = True
+        await sender_task
+    report(
+        f"federation: {FOLLOWS} signed Follows, {CONCURRENCY} connections, one serve process "
+        "with its workers, until every one is applied",
+        [
+            Figure(
+                "received and applied Follows/s", applied, bare_rate, "/s", note="target >= 0.5"
+            ),
+            Figure("received (202) Follows/s", received, bare_rate, "/s"),
+        ],
+    )
+
+
+def main() -> None:
+    started = time.perf_counter()
+    asyncio.run(run())
+    print(f"  (took {time.perf_counter() - started:.1f} s)")
