@@ -41,6 +41,18 @@ async def entry(visit: Visit) -> Page:
 
 
 @page
+async def product(visit: Visit) -> Page:
+    """A market product's own page: its description from the market, price and stock."""
+    key = visit.request.path_params["key"]
+    item = await get_item_by_key(visit.session, key, utcnow())
+    if item is None or item.is_entry or item.withdrawn:
+        raise NotFound("We could not find that product. It may have been withdrawn by its shop.")
+    return Page(
+        "product.html", {"item": item, "next_path": f"/products/{item.key}"}, title=item.name
+    )
+
+
+@page
 async def cart_overview(visit: Visit) -> Page:
     cart = await view_cart(visit.session, owner_of(visit.shopper))
     return Page(
@@ -128,6 +140,7 @@ def shop_routes() -> list[Route]:
     return [
         Route("/", catalogue, methods=["GET"]),
         Route("/entries/{key}", entry, methods=["GET"]),
+        Route("/products/{key}", product, methods=["GET"]),
         Route("/cart", cart_overview, methods=["GET"]),
         Route("/favicon.ico", favicon, methods=["GET"]),
         Route("/cart/lines", add_to_cart, methods=["POST"]),

@@ -4,6 +4,7 @@ loaf is sold once, and a market's Reject fails an unpaid order or refunds a paid
 from __future__ import annotations
 
 import asyncio
+import re
 
 import httpx
 from sqlalchemy import select, update
@@ -115,3 +116,20 @@ async def test_a_market_reject_after_payment_refunds_the_shopper(followed: Coop)
         page = (await shopper.get(f"/orders/{order.number}")).text
     assert "Sourdough loaf is sold out" in page and "refunded" in page.lower()
     assert await market_stock(coop, "sourdough") == 0, "nothing was taken from the stock"
+
+
+async def test_a_product_has_its_own_page_with_the_markets_description(followed: Coop) -> None:
+    coop = followed
+    async with httpx.AsyncClient(base_url=coop.urls["cart"], timeout=30) as shopper:
+        card = await shop_card(coop, "Sourdough loaf")
+        assert "Slow-risen, baked this morning." in card
+        found = re.search(
+            r'<a href="(/products/\w+)">Sourdough loaf</a>', (await shopper.get("/")).text
+        )
+        assert found, "the catalogue card links to the product's page"
+        link = found.group(1)
+        page = await shopper.get(link)
+        assert page.status_code == 200
+        assert "<h1>Sourdough loaf</h1>" in page.text
+        assert "Slow-risen, baked this morning." in page.text and "12 left" in page.text
+        assert (await shopper.get("/products/" + "0" * 32)).status_code == 404
