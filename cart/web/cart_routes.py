@@ -90,14 +90,19 @@ async def add_to_cart(visit: Visit, form: FormData) -> Response:
         raise ItemNotFound()
     quantity = _quantity(form)
     change = await add_line(visit.session, owner_of(visit.shopper), item_id, quantity)
+    # add_line has just loaded the item: this comes from the session, not the database.
+    item = await visit.session.get(CatalogItem, item_id)
     if change.notice:
         visit.flash.append(change.notice)
     else:
-        # add_line has just loaded the item: this comes from the session, not the database.
-        item = await visit.session.get(CatalogItem, item_id)
         name = item.name if item is not None else "It"
         visit.flash.append(f"Added to your cart: {name} (you now have {change.quantity}).")
-    return redirect(visit, _back(form))
+    back = _back(form)
+    if item is not None and back == "/":
+        # Back to the item, not the top of the catalogue: the browser scrolls to it and
+        # starts keyboard navigation there; the notice (role=status) is announced.
+        back = f"/#item-{item.key}"
+    return redirect(visit, back)
 
 
 @form_action

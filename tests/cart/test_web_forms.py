@@ -25,8 +25,10 @@ async def test_adding_goes_back_to_the_page_the_shopper_was_on_and_says_what_hap
 ) -> None:
     (loaf,) = await seed(web_app, product(1, name="Loaf"))
     response = await add(web_client, loaf, 2, next_path="/")
-    assert response.status_code == 303 and response.headers["location"] == "/"
+    back = response.headers["location"]
+    assert response.status_code == 303 and back.startswith("/#item-")  # back to the item
     page = (await web_client.get("/")).text
+    assert f'id="{back[2:]}" tabindex="-1"' in page
     assert "Added to your cart: Loaf (you now have 2)." in page
     assert "Added to your cart" not in (await web_client.get("/")).text  # a notice is shown once
 
