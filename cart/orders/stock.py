@@ -78,7 +78,7 @@ async def short_lines(
             .order_by(CatalogItem.ap_id)
             .with_for_update()
         )
-        stock.update(dict(locked.tuples().all()))
+        stock.update({ap_id: figure for ap_id, figure in locked})
     held = await held_unanswered(session, counted, now)
     left = {ap_id: max(0, (stock[ap_id] or 0) - held[ap_id]) for ap_id in counted}
     return [

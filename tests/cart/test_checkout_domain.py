@@ -234,3 +234,26 @@ async def test_a_price_finer_than_its_currency_stops_checkout_instead_of_an_unpa
     [problem] = raised.value.problems
     assert problem.name == "Odd loaf" and "3.505 GBP" in problem.message
     assert await orders(db) == []
+
+
+async def test_two_shoppers_checking_out_the_last_loaf_at_once_place_one_order(
+    db: Database, database_url: str
+) -> None:
+    """Race-safe on SQLite (one writer) and PostgreSQL (the product rows are locked)."""
+    async with db.transaction() as session:
+        loaf = await offer(session, product(42, stock=1))
+    await fill(db, SHOPPER, (loaf, 1))
+    await fill(db, OTHER_SHOPPER, (loaf, 1))
+    other = Database(database_url)
+    try:
+        results = await asyncio.gather(
+            checkout(db, SHOPPER), checkout(other, OTHER_SHOPPER), return_exceptions=True
+        )
+    finally:
+        await other.dispose()
+
+    placed = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, CheckoutProblem)]
+    assert len(placed) == 1 and len(refused) == 1, results
+    assert refused[0].problems[0].message.startswith("Sold out")
+    assert len(await orders(db)) == 1
