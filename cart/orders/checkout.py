@@ -41,7 +41,8 @@ from cart.orders.stock import short_lines
 from store import utcnow
 
 PAYMENT_WINDOW = timedelta(minutes=30)  # SumUp checkout valid_until, and our expiry
-# A tab submitted this long after its page cart was checked out is shown that order.
+# A tab submitted this long after its page cart was checked out is shown that order, while
+# it still waits for payment (a paid or void one is history, not this checkout's answer).
 REPEAT_WINDOW = timedelta(hours=1)
 
 
@@ -182,7 +183,11 @@ async def place_order(
     if page is None or not page.lines:
         if row.order_id is not None:
             previous = await session.get(ShopOrder, row.order_id)
-            if previous is not None and moment - previous.created_at < REPEAT_WINDOW:
+            if (
+                previous is not None
+                and previous.status == OrderStatus.PENDING.value
+                and moment - previous.created_at < REPEAT_WINDOW
+            ):
                 return PlacedOrder(previous, created=False)
         raise CheckoutProblem([Problem("There is nothing in this cart to check out.")])
     problems = _problems(page)

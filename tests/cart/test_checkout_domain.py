@@ -257,3 +257,21 @@ async def test_two_shoppers_checking_out_the_last_loaf_at_once_place_one_order(
     assert len(placed) == 1 and len(refused) == 1, results
     assert refused[0].problems[0].message.startswith("Sold out")
     assert len(await orders(db)) == 1
+
+
+async def test_an_empty_checkout_after_payment_does_not_show_the_old_paid_order(
+    db: Database,
+) -> None:
+    from cart.orders.orders import transition
+    from cart.orders.states import OrderStatus
+
+    shop = await stock_shop(db)
+    await fill(db, SHOPPER, (shop["loaf"], 1))
+    first = await checkout(db)
+    async with db.transaction() as session:
+        token = first.order.checkout_token
+        await transition(session, first.order.id, OrderStatus.PAID, now=NOW)
+    with pytest.raises(CheckoutProblem, match="nothing in this cart"):
+        await checkout(db, submitted="a-new-tab-token", now=NOW + timedelta(minutes=5))
+    again = await checkout(db, submitted=token, now=NOW + timedelta(minutes=5))
+    assert again.order.id == first.order.id and not again.created  # the same form, resent
