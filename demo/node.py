@@ -195,7 +195,6 @@ class DemoNode:
         self._closers.append(writer.stop)
         receiver = InboxReceiver(
             keys=remote,
-            parse=parse,
             registry=registry,
             writer=writer,
             roles_of=roles_of,

@@ -1,10 +1,18 @@
-"""The cheap checks that come before any cryptography: body size, content type, rate."""
+"""The cheap checks: body size and content type before any cryptography; then, from the
+verified signer alone and before the body is read as an activity, its rates.
+
+Rates are token buckets: one per sender (RateLimiter), and for senders we do not
+follow (no role in PEERS) a bucket per host and one for all of them together
+(StrangerBudget), because a sender who mints actors has a fresh per-actor bucket for
+each and only its host, or the total, bounds what it makes us store.
+"""
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 
@@ -71,8 +79,10 @@ class RateLimiter:
         *,
         clock: Callable[[], float] = time.monotonic,
         max_senders: int = 10_000,
+        describe: Callable[[str], str] = lambda sender: f"from {sender}",
     ) -> None:
         self.rate, self.burst, self.clock, self.max_senders = rate, burst, clock, max_senders
+        self.describe = describe
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
 
     def check(self, sender: str) -> None:
@@ -88,9 +98,40 @@ class RateLimiter:
             raise Rejected(
                 429,
                 "rate-limited",
-                f"too many deliveries from {sender}; retry in {wait} s",
+                f"too many deliveries {self.describe(sender)}; retry in {wait} s",
                 headers={"Retry-After": str(wait)},
             )
         self._buckets[sender] = (tokens - 1, now)
         if len(self._buckets) > self.max_senders:
             self._buckets.popitem(last=False)
+
+
+class StrangerBudget:
+    """What senders we do not follow may make us store: per host, and all together.
+
+    Over either budget a delivery is refused 429 (with Retry-After) before its body is
+    read as an activity; a real server retries later, a flood stops costing us rows.
+    """
+
+    def __init__(
+        self,
+        *,
+        host_rate: float,
+        host_burst: int,
+        total_rate: float,
+        total_burst: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.hosts = RateLimiter(
+            host_rate, host_burst, clock=clock, describe=lambda host: f"from actors on {host}"
+        )
+        self.total = RateLimiter(
+            total_rate,
+            total_burst,
+            clock=clock,
+            describe=lambda _: "from actors we do not follow; the inbox is busy",
+        )
+
+    def check(self, sender: str) -> None:
+        self.hosts.check(urlsplit(sender).netloc.lower())
+        self.total.check("*")

@@ -1,9 +1,16 @@
 """POST to an inbox: refuse what we must, store what we accept, answer only after commit.
 
 The checks run in the order docs/protocol.md answers them, cheapest first: body size (413),
-content type (415), signature (401), JSON and vocabulary (400), signer and origin rules
-(401/403), trust (403), per-sender rate (429), then dedupe and persist (202). A
-rejected delivery changes nothing: the only write is the final insert.
+content type (415), signature (401), then from the verified signer alone its rates (429:
+per sender, and for senders we do not follow per host and in total), JSON and
+vocabulary (400), signer and origin rules (401/403), trust (403), then dedupe and
+persist (202). A rejected delivery changes nothing: the only write is the final insert.
+
+JSON-LD processing (pyld) of a crafted context costs seconds of CPU on the event loop,
+so only peers we follow get it: a sender we do not follow must send what the strict
+fast path reads (vocab/fastpath.py), or is refused 400 before pyld runs. When pyld did
+run, the row holds the compacted document in our terms, so the worker's parse of it is
+the fast path: no stored body is processed twice.
 """
 
 from __future__ import annotations
@@ -30,14 +37,15 @@ from actor.verification import (
 from actor.verification import (
     Rejected as SignatureRejected,
 )
-from inbox.admission import RateLimiter, check_content_type, read_capped
+from inbox.admission import RateLimiter, StrangerBudget, check_content_type, read_capped
 from inbox.exceptions import Rejected
 from inbox.group_commit import InboxWriter
 from inbox.models import InboxStatus
 from inbox.registry import HandlerRegistry
 from inbox.unhandled import plainly_unhandled, record_of
 from store import utcnow
-from vocab.exceptions import UnsupportedType, ValidationError
+from vocab.exceptions import NeedsJsonLd, UnsupportedType, ValidationError
+from vocab.parse import Reading, read_activity
 
 log = logging.getLogger("rose_cart.inbox")
 ACCEPTED = Response(status_code=202)
@@ -73,16 +81,18 @@ class InboxReceiver:
         self,
         *,
         keys: KeyResolver,
-        parse: Callable[[dict[str, Any]], Any],
         registry: HandlerRegistry,
         writer: InboxWriter,
         roles_of: Callable[[str], Collection[str]],
         limiter: RateLimiter,
+        strangers: StrangerBudget | None = None,
+        read: Callable[..., Reading] = read_activity,
         scheme: str | None = None,
         base_url: str | None = None,
     ) -> None:
-        self.keys, self.parse, self.registry, self.writer = keys, parse, registry, writer
+        self.keys, self.read, self.registry, self.writer = keys, read, registry, writer
         self.roles_of, self.limiter, self.scheme = roles_of, limiter, scheme
+        self.strangers = strangers
         self.base_url = base_url  # ours: a signature must name its host
 
     async def __call__(self, request: Request) -> Response:
@@ -101,8 +111,12 @@ class InboxReceiver:
                 problem.detail,
                 _UNAUTHORIZED if problem.status == 401 else None,
             )
+        trusted = bool(self.roles_of(verified.owner))
+        self.limiter.check(verified.owner)
+        if not trusted and self.strangers is not None:
+            self.strangers.check(verified.owner)
         document = self._json(body)
-        activity, ignored = self._parse(document)
+        activity, ignored, compacted = self._parse(document, json_ld=trusted)
         actor, activity_id = self._identity(document, activity)
         signer = check_signer(verified, actor)
         if isinstance(signer, SignatureRejected):
@@ -119,15 +133,20 @@ class InboxReceiver:
                 + (f" of {kind.object_type}" if kind.object_type else "")
                 + " here",
             )
-        self.limiter.check(actor)
         now = utcnow()
+        if ignored:
+            stored = record_of(document)
+        elif compacted is not None:
+            stored = orjson.dumps(compacted).decode()
+        else:
+            stored = body.decode("utf-8")
         new = await self.writer.store(
             {
                 "ap_id": activity_id,
                 "ap_actor_id": actor,
                 "activity_type": kind.activity_type[:64],
                 "object_type": kind.object_type,
-                "body": record_of(document) if ignored else body.decode("utf-8"),
+                "body": stored,
                 "status": InboxStatus.IGNORED if ignored else InboxStatus.PENDING,
                 "attempts": 0,
                 "received_at": now,
@@ -168,17 +187,22 @@ class InboxReceiver:
             raise Rejected(400, "invalid-json", "the body must be a JSON object")
         return document
 
-    def _parse(self, document: dict[str, Any]) -> tuple[Any, bool]:
-        """The typed activity, or (None, True) for a well-formed activity we do not handle:
-        of a type we do not know, or a Create/Update/Undo of an object type we do not
-        (a Mastodon Note mentioning us is answered 202, not 400)."""
+    def _parse(
+        self, document: dict[str, Any], *, json_ld: bool
+    ) -> tuple[Any, bool, dict[str, Any] | None]:
+        """(activity, ignored, compacted): the typed activity, or (None, True, None) for a
+        well-formed activity we do not handle: of a type we do not know, or a
+        Create/Update/Undo of an object type we do not (a Mastodon Note mentioning us is
+        answered 202, not 400). `compacted` is set when JSON-LD processing ran."""
         if plainly_unhandled(document) and _is_minimal_activity(document):
-            return None, True  # before any JSON-LD work
+            return None, True, None  # before any JSON-LD work
         try:
-            return self.parse(document), False
+            reading = self.read(document, json_ld=json_ld)
+        except NeedsJsonLd as error:
+            raise Rejected(400, "needs-json-ld", f"{error.path}: {error.message}") from error
         except UnsupportedType as error:
             if error.path in ("", "type", "object.type") and _is_minimal_activity(document):
-                return None, True
+                return None, True, None
             raise Rejected(
                 400, "invalid-activity", f"{error.path or '(document)'}: {error.message}"
             ) from error
@@ -186,6 +210,7 @@ class InboxReceiver:
             raise Rejected(
                 400, "invalid-activity", f"{error.path or '(document)'}: {error.message}"
             ) from error
+        return reading.parsed, False, reading.compacted
 
     @staticmethod
     def _check_origin(actor: str, activity_id: str, kind: Kind) -> None:

@@ -25,11 +25,12 @@ from cart.orders.claims import register_claim_handlers
 from cart.orders.reconcile import reconcile_pending
 from cart.orders.retention import forget_unpaid
 from inbox.actor_handlers import register_actor_handlers
-from inbox.admission import RateLimiter
+from inbox.admission import RateLimiter, StrangerBudget
 from inbox.group_commit import InboxWriter
 from inbox.models import INBOX_CHANNEL
 from inbox.receive import InboxReceiver
 from inbox.registry import HandlerRegistry
+from inbox.retention import purge_ignored
 from inbox.worker import InboxWorker
 from mail.models import MAIL_CHANNEL
 from mail.sender import MailSender
@@ -77,7 +78,8 @@ class Federation:
         loops = [
             ("catalog-backfill", self.backfills.step, 60.0, wakeups.event(BACKFILL_CHANNEL)),
             ("payment-reconciler", self.reconcile, 30.0, None),
-            ("cart-purge", self.purge, 3600.0, None),
+            # every 10 minutes: the inbox budgets allow ~12k ignored records in that time
+            ("cart-purge", self.purge, 600.0, None),
         ]
         if self.mail is not None:
             loops += [
@@ -139,11 +141,16 @@ def build_federation(
 
     receiver = InboxReceiver(
         keys=remote,
-        parse=parse,
         registry=registry,
         writer=writer,
         roles_of=roles_of,
         limiter=RateLimiter(settings.inbox_rate_limit, settings.inbox_burst),
+        strangers=StrangerBudget(
+            host_rate=settings.inbox_host_rate,
+            host_burst=settings.inbox_host_burst,
+            total_rate=settings.inbox_strangers_rate,
+            total_burst=settings.inbox_strangers_burst,
+        ),
         base_url=settings.base_url,
     )
     worker = InboxWorker(db, registry, parse, on_processed=mark_contacted)
@@ -156,12 +163,16 @@ def build_federation(
     )
     max_age = timedelta(days=settings.cart_max_age_days)
 
+    ignored_age = timedelta(days=settings.inbox_ignored_days)
+
     async def purge() -> int:
+        """The clean-up loop: every table that grows from outside has its rule here."""
         async with db.transaction() as session:
             lines = await purge_anonymous_lines(session, max_age)
             hits = await purge_throttle_hits(session) + await forget_unpaid(session, max_age)
             audit = await purge_audit(session)
-            return lines + hits + audit + await purge_expired_sessions(session)
+            removed = lines + hits + audit + await purge_expired_sessions(session)
+            return removed + await purge_ignored(session, ignored_age, settings.inbox_ignored_max)
 
     async def reconcile() -> object:
         # lost webhooks, expired checkouts, refunds asked for by a calendar's Reject

@@ -92,6 +92,28 @@ class Settings(BaseSettings):
     mail_retention_days: int = Field(
         30, ge=1, description="Sent, kept and given-up mails are deleted after this long."
     )
+    inbox_host_rate: float = Field(
+        2.0,
+        ge=0,
+        description="Deliveries a second from actors we do not follow, per host (0: no limit).",
+    )
+    inbox_host_burst: int = Field(
+        60, ge=1, description="How many deliveries actors on one host we do not follow may burst."
+    )
+    inbox_strangers_rate: float = Field(
+        20.0,
+        ge=0,
+        description="Deliveries a second from all actors we do not follow together (0: no limit).",
+    )
+    inbox_strangers_burst: int = Field(
+        300, ge=1, description="How many deliveries all actors we do not follow may burst."
+    )
+    inbox_ignored_days: int = Field(
+        7, ge=1, description="Ignored inbox records older than this are deleted."
+    )
+    inbox_ignored_max: int = Field(
+        50_000, ge=1, description="At most this many ignored inbox records are kept (newest)."
+    )
     cart_max_age_days: int = Field(
         30, ge=1, description="Anonymous carts untouched this long are purged."
     )

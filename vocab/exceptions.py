@@ -6,7 +6,8 @@ VocabError
 │   │                     turns it into a 400 problem detail)
 │   ├── LimitExceeded     too deep, too long or too big: refused before any processing
 │   ├── UnsupportedType   no type we understand (or one we do not accept there)
-│   └── JsonLdFailure     JSON-LD processing (pyld) refused the document
+│   ├── JsonLdFailure     JSON-LD processing (pyld) refused the document
+│   └── NeedsJsonLd       only JSON-LD processing could read it, and that was not offered
 └── AddressingError       a builder was asked to address an activity against docs/protocol.md
                           (e.g. to as:Public); a programming error on our side
 """
@@ -37,6 +38,10 @@ class UnsupportedType(ValidationError):
 
 
 class JsonLdFailure(ValidationError):
+    pass
+
+
+class NeedsJsonLd(ValidationError):
     pass
 
 

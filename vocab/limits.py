@@ -10,8 +10,8 @@
 | integers | within signed 64 bits | what a JSON-LD processor and PostgreSQL can hold |
 
 The same walk records what the fast path needs to know: every key used, every type
-name, and whether anything (a nested ``@context``, ``@``-keywords, prefixed or full-IRI
-keys) means only a JSON-LD processor can say what the document says.
+name, the ``@context`` of any embedded object, and whether anything (``@``-keywords,
+prefixed or full-IRI keys) means only a JSON-LD processor can say what the document says.
 """
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ class Shape:
     types: set[str] = field(default_factory=set)
     needs_json_ld: bool = False
     containers: int = 0
+    # The @context of each embedded object that has its own (an actor in an Update):
+    # the fast path may still read it when those contexts give our terms our meaning.
+    nested_contexts: list[Any] = field(default_factory=list)
 
 
 class _Breach(Exception):
@@ -95,7 +98,12 @@ def _object(value: dict[str, Any], depth: int, shape: Shape, top: bool = False) 
     try:
         for key, item in value.items():
             if key[:1] == "@" or ":" in key:
-                if top and key == "@context":
+                if key == "@context":
+                    if not top:
+                        shape.nested_contexts.append(item)
+                        scratch = Shape()  # term definitions, not properties
+                        _value(item, depth + 1, scratch)
+                        shape.containers += scratch.containers
                     continue
                 shape.needs_json_ld = True
             elif key == "type":

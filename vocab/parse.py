@@ -6,19 +6,25 @@
    our meaning (vocab/fastpath.py): read the JSON as it is.
 3. Otherwise: JSON-LD compaction against our reading context with pyld and the
    offline loader (nothing is fetched), then the same typed reading.
+
+`read_activity` is the inbox's entry: it can refuse step 3 (for senders we do not
+trust: JSON-LD processing of a crafted context costs seconds of CPU) and, when step 3
+ran, hands back the compacted document under our reading context, which is what the
+inbox stores so that the worker's parse of it takes the fast path.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from pyld import jsonld
 
-from vocab.contexts import outgoing_context, reading_context
-from vocab.exceptions import JsonLdFailure, ValidationError
+from vocab.contexts import READING_EXTRAS, outgoing_context, reading_context
+from vocab.exceptions import JsonLdFailure, NeedsJsonLd, ValidationError
 from vocab.fastpath import may_skip_json_ld
 from vocab.limits import inspect
 from vocab.loader import offline_loader
@@ -52,6 +58,39 @@ def parse(
     if may_skip_json_ld(data.get("@context"), shape):
         return read(data)
     return read(compact(data, loader=loader))
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A document read: the typed value, and (when JSON-LD ran) what it said in our terms."""
+
+    parsed: Parsed
+    # The compacted document with a context the fast path reads; None when the document
+    # as received took the fast path already.
+    compacted: dict[str, Any] | None = None
+
+
+def read_activity(
+    document: bytes | str | Mapping[str, Any],
+    *,
+    json_ld: bool = True,
+    loader: DocumentLoader = offline_loader,
+) -> Reading:
+    """Like `parse`; with `json_ld=False` raise NeedsJsonLd instead of running pyld."""
+    data = load_json(document)
+    shape = inspect(data, trusted_context=_OURS)
+    if may_skip_json_ld(data.get("@context"), shape):
+        return Reading(read(data))
+    if not json_ld:
+        raise NeedsJsonLd(
+            "@context",
+            "only JSON-LD processing could read this document, and we do that only for "
+            "peers we follow: use the ActivityStreams context, with any extension terms "
+            "as plain inline definitions that do not redefine ours",
+        )
+    compacted = compact(data, loader=loader)
+    parsed = read(compacted)
+    return Reading(parsed, {"@context": [*outgoing_context(), READING_EXTRAS], **compacted})
 
 
 def takes_fast_path(document: bytes | str | Mapping[str, Any]) -> bool:

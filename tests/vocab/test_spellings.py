@@ -13,7 +13,8 @@ from tests.vocab.samples import ACTOR, CALENDAR, CART, FOLLOWERS, MARKET, NOON, 
 from vocab import builders as b
 from vocab.contexts import AS2_CONTEXT, SECURITY_V1, rose_terms
 from vocab.exceptions import UnsupportedType, ValidationError
-from vocab.parse import parse, takes_fast_path
+from vocab.parse import compact, parse, takes_fast_path
+from vocab.reader import read
 
 ROSE = "https://rose-ash.com/ns#"
 AS = "https://www.w3.org/ns/activitystreams#"
@@ -98,8 +99,34 @@ def test_extra_inline_contexts_read_the_same() -> None:
         {"schema": "http://schema.org#"},
     ]
     document["sensitive"] = False
-    assert not takes_fast_path(document)
+    # plain inline term definitions that leave ours alone keep the fast path...
+    assert takes_fast_path(document)
     assert parse(document) == EXPECTED
+    # ...and read what JSON-LD processing reads
+    assert read(compact(document)) == EXPECTED
+
+
+def test_an_inline_context_that_redefines_a_term_we_read_goes_through_json_ld() -> None:
+    document = ours()
+    document["@context"] = [*ours()["@context"], {"name": "http://schema.org#name"}]
+    assert not takes_fast_path(document)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"@vocab": "https://e.example/"},
+        {"@base": "https://e.example/"},
+        {"Product": {"@id": "rose:Product", "@context": {"name": "as:summary"}}},
+        {"ex:term": "https://e.example/term"},
+    ],
+)
+def test_an_inline_context_beyond_plain_definitions_goes_through_json_ld(
+    extra: dict[str, object],
+) -> None:
+    document = ours()
+    document["@context"] = [*ours()["@context"], extra]
+    assert not takes_fast_path(document)
 
 
 def test_our_context_by_url_reads_the_same() -> None:

@@ -1,0 +1,117 @@
+"""Senders who mint actors: what they can make us store is bounded per host and in total.
+
+The per-actor limit cannot hold them (each delivery comes from a fresh actor), so actors
+we do not follow share a budget per host and one all together; what we do keep of an
+ignored activity is a one-line record, deleted by the clean-up loop's retention rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import func, select, update
+
+from inbox.models import InboxActivity, InboxStatus
+from store import utcnow
+from tests.inbox.conftest import Served
+from tests.support.minting import deliver_as, like_from, minted_actor
+from tests.support.peers import RemotePeer, remote_peer
+
+HOST_BURST = 12
+TOTAL_BURST = 20
+
+
+@pytest.fixture
+def inbox_settings_extra() -> dict[str, object]:
+    # Rates so low that no token comes back while the test runs: the bursts are the caps.
+    return {
+        "inbox_host_rate": 0.0001,
+        "inbox_host_burst": HOST_BURST,
+        "inbox_strangers_rate": 0.0001,
+        "inbox_strangers_burst": TOTAL_BURST,
+        "inbox_ignored_max": 5,
+    }
+
+
+@pytest.fixture
+async def second_host() -> AsyncIterator[RemotePeer]:
+    async with remote_peer("elsewhere") as peer:
+        yield peer
+
+
+async def ignored_rows(served: Served) -> list[InboxActivity]:
+    async with served.db.transaction() as session:
+        query = select(InboxActivity).where(InboxActivity.status == InboxStatus.IGNORED)
+        return list((await session.execute(query)).scalars())
+
+
+async def likes_from_minted_actors(
+    served: Served, peer: RemotePeer, count: int, start: int = 0
+) -> list[httpx.Response]:
+    answers = []
+    for number in range(start, start + count):
+        actor_id = minted_actor(peer, number)
+        like = like_from(peer, actor_id, f"{served.base_url}/actor")
+        answers.append(await deliver_as(peer, actor_id, served.inbox, like))
+    return answers
+
+
+async def test_likes_from_minted_actors_on_one_host_store_at_most_the_host_budget(
+    served: Served, stranger: RemotePeer
+) -> None:
+    answers = await likes_from_minted_actors(served, stranger, 2 * HOST_BURST)
+
+    codes = [answer.status_code for answer in answers]
+    assert codes == [202] * HOST_BURST + [429] * HOST_BURST
+    refused = answers[-1]
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["type"].endswith("rate-limited")
+    assert "127.0.0.1" in refused.json()["detail"]  # the host, not the minted actor
+    assert int(refused.headers["retry-after"]) >= 1
+    rows = await ignored_rows(served)
+    assert len(rows) == HOST_BURST
+    assert all(len(row.body) < 600 for row in rows)  # a record, not the body
+
+
+async def test_actors_we_do_not_follow_share_one_budget_across_hosts_and_peers_keep_theirs(
+    served: Served, stranger: RemotePeer, second_host: RemotePeer, market: RemotePeer
+) -> None:
+    first = await likes_from_minted_actors(served, stranger, HOST_BURST)
+    second = await likes_from_minted_actors(served, second_host, HOST_BURST)
+
+    accepted = [a for a in first + second if a.status_code == 202]
+    assert len(accepted) == TOTAL_BURST
+    assert all(a.status_code == 429 for a in second[TOTAL_BURST - HOST_BURST :])
+    assert len(await ignored_rows(served)) == TOTAL_BURST
+    # The market is a peer we follow: strangers' floods do not spend its budget.
+    follow = market.activity("Follow", f"{served.base_url}/actor")
+    assert (await market.deliver(served.inbox, follow)).status_code == 202
+
+
+async def test_the_clean_up_loop_keeps_ignored_records_young_and_few(
+    served: Served, stranger: RemotePeer
+) -> None:
+    await likes_from_minted_actors(served, stranger, 10)
+    async with served.db.transaction() as session:
+        oldest = select(InboxActivity.id).order_by(InboxActivity.id).limit(2)
+        await session.execute(
+            update(InboxActivity)
+            .where(InboxActivity.id.in_(oldest.scalar_subquery()))
+            .values(received_at=utcnow() - timedelta(days=8))
+            .execution_options(synchronize_session=False)
+        )
+
+    removed = await served.app.state.federation.purge()
+
+    rows = await ignored_rows(served)
+    assert removed >= 5 and len(rows) == 5  # 2 too old, then 3 over the cap of 5
+    assert min(row.received_at for row in rows) > utcnow() - timedelta(days=7)
+    async with httpx.AsyncClient() as client:
+        metrics = (await client.get(f"{served.base_url}/metrics")).text
+    assert 'rose_cart_inbox_activities{status="ignored"} 5' in metrics
+    async with served.db.transaction() as session:
+        total = await session.scalar(select(func.count()).select_from(InboxActivity))
+    assert total == 5
