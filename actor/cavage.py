@@ -25,6 +25,7 @@ from actor.signature_types import (
     key_kind,
     sign_bytes,
 )
+from vocab.numbers import parse_natural, parse_timestamp
 
 POST_HEADERS = ("(request-target)", "host", "date", "digest", "content-type")
 GET_HEADERS = ("(request-target)", "host", "date")
@@ -122,10 +123,10 @@ def parse(message: Message) -> ParsedSignature | None:
 def _integer(value: str | None) -> int | None:
     if value is None:
         return None
-    try:
-        return int(float(value))
-    except ValueError as error:
-        raise MalformedSignature(f"{value!r} is not a timestamp") from error
+    seconds = parse_timestamp(value)
+    if seconds is None:
+        raise MalformedSignature(f"{value!r} is not a timestamp")
+    return seconds
 
 
 def signing_strings(parsed: ParsedSignature, message: Message) -> list[bytes]:
@@ -136,7 +137,7 @@ def signing_strings(parsed: ParsedSignature, message: Message) -> list[bytes]:
         targets.append(message.path)
     hosts = [message.host]
     name, colon, port = message.host.rpartition(":")
-    if colon and port.isdigit() and "host" in parsed.covered:
+    if colon and parse_natural(port) is not None and "host" in parsed.covered:
         hosts.append(name)
     return [
         "\n".join(

@@ -30,6 +30,7 @@ from actor.exceptions import (
 from actor.guard import Resolver, guarded_transport, system_resolve
 from actor.identity import user_agent as product_user_agent
 from actor.negotiation import AS2, AS2_PROFILE, LD_JSON
+from vocab.numbers import parse_natural
 
 ACCEPT = f'{AS2}, {LD_JSON}; profile="{AS2_PROFILE}"'
 MAX_BYTES = 1024 * 1024
@@ -216,8 +217,8 @@ class Fetcher:
 
     async def _body(self, url: httpx.URL, response: httpx.Response) -> bytes:
         too_large = DocumentTooLarge(str(url), f"{url} is larger than {self.max_bytes} bytes")
-        declared = response.headers.get("Content-Length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        declared = parse_natural(response.headers.get("Content-Length"))
+        if declared is not None and declared > self.max_bytes:
             raise too_large
         chunks: list[bytes] = []
         size = 0

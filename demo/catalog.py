@@ -26,6 +26,7 @@ from store import utcnow
 from vocab import builders
 from vocab.contexts import outgoing_context
 from vocab.model import CatalogObject
+from vocab.numbers import parse_natural
 from vocab.writer import node
 
 PAGE_SIZE = 5
@@ -58,9 +59,10 @@ def page_number(request: Request) -> int | None:
     value = request.query_params.get("page")
     if value is None:
         return None
-    if not value.isdigit() or not 1 <= int(value) <= 10_000:
+    number = parse_natural(value, max_digits=5)
+    if number is None or not 1 <= number <= 10_000:
         raise HTTPException(400, "page must be a page number from 1")
-    return int(value)
+    return number
 
 
 def catalog_document(site: Site, items: Sequence[dict[str, Any]], page: int | None) -> Response:

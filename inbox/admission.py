@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 
 from inbox.exceptions import Rejected
+from vocab.numbers import parse_natural
 
 MAX_BODY = 256 * 1024
 ACCEPTED_MEDIA_TYPES = frozenset(
@@ -28,9 +29,10 @@ async def read_capped(request: Request, limit: int = MAX_BODY) -> bytes:
     """The body, read chunk by chunk; refused as soon as it passes `limit` bytes."""
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.isdigit():
+        length = parse_natural(declared)
+        if length is None:
             raise Rejected(400, "bad-content-length", "the Content-Length header is not a number")
-        if int(declared) > limit:
+        if length > limit:
             raise Rejected(413, "too-large", f"the body is over {limit // 1024} KiB")
     chunks, size = [], 0
     receive = request.receive

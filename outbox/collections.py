@@ -30,6 +30,7 @@ from actor.negotiation import AS2
 from outbox.models import Follow, Follower, OutboxActivity, OutboxAudience
 from outbox.states import FollowerState, FollowState
 from vocab.contexts import outgoing_context
+from vocab.numbers import parse_natural
 
 PAGE_SIZE = 20
 _SIGNED = ("signature", "signature-input")
@@ -92,9 +93,10 @@ async def outbox(request: Request) -> Response:
         )
         before = request.query_params.get("max_id")
         if before is not None:
-            if not before.isdigit():
+            below = parse_natural(before)
+            if below is None:
                 raise HTTPException(400, "max_id must be a number")
-            query = query.where(OutboxActivity.id < int(before))
+            query = query.where(OutboxActivity.id < below)
         rows = (
             await session.execute(query.order_by(OutboxActivity.id.desc()).limit(PAGE_SIZE + 1))
         ).all()
@@ -135,9 +137,10 @@ def _page_number(request: Request) -> int:
     value = request.query_params.get("page", "")
     if value == "true":
         return 1
-    if not value.isdigit() or not 1 <= int(value) <= 100_000:
+    number = parse_natural(value, max_digits=6)
+    if number is None or not 1 <= number <= 100_000:
         raise HTTPException(400, "page must be true or a page number from 1")
-    return int(value)
+    return number
 
 
 async def _member_collection(

@@ -30,6 +30,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
+from vocab.numbers import parse_natural
+
 FIRST_RETRY = timedelta(minutes=1)
 MAX_RETRY = timedelta(hours=12)
 RETRY_WINDOW = timedelta(hours=72)
@@ -88,8 +90,9 @@ def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return timedelta(seconds=int(value))
+    seconds = parse_natural(value, max_digits=9)
+    if seconds is not None:
+        return timedelta(seconds=seconds)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -19,6 +19,7 @@ from outbox.followers import accept_follower, pending_followers, reject_follower
 from outbox.queue import delivery_status, failed_deliveries, retry_deliveries
 from store import utcnow
 from store.exceptions import IllegalTransition
+from vocab.numbers import parse_natural
 
 DEAD_SHOWN = 100
 
@@ -101,8 +102,9 @@ async def deliveries_page(visit: Visit) -> Page:
 async def retry_one(visit: Visit, form: FormData) -> Response:
     raw = _text(form, "delivery", 20)
     retried = 0
-    if raw.isdigit():
-        retried = await retry_deliveries(visit.session, [int(raw)], now=utcnow())
+    delivery_id = parse_natural(raw)
+    if delivery_id is not None:
+        retried = await retry_deliveries(visit.session, [delivery_id], now=utcnow())
     visit.flash.append(
         f"Delivery #{raw} is queued again, due now."
         if retried

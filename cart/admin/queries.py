@@ -22,6 +22,7 @@ from cart.orders.states import OrderStatus
 from inbox import log as inbox_log
 from outbox.models import DeliveryHost, Follow, Follower, OutboxDelivery
 from outbox.states import DeliveryState
+from vocab.numbers import parse_natural
 
 CHART_DAYS = 14
 SCHEME_NAMES = {"cavage": "draft-cavage", "rfc9421": "RFC 9421"}
@@ -223,12 +224,9 @@ async def search_orders(
     text = text.strip()
     if text:
         upper = text.upper()
-        if upper.startswith("RA-") or text.isdigit():
-            order_id = (
-                order_id_from_number(upper)
-                if upper.startswith("RA-")
-                else (int(text) if len(text) <= 12 else None)
-            )
+        number = parse_natural(text, max_digits=12)
+        if upper.startswith("RA-") or number is not None:
+            order_id = order_id_from_number(upper) if upper.startswith("RA-") else number
             if order_id is None:
                 return []
             query = query.where(ShopOrder.id == order_id)

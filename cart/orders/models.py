@@ -24,6 +24,7 @@ from cart.catalog.models import IRI, DecimalText
 from store import Base, utcnow
 from store.base import UTCDateTime
 from store.lease import Leased
+from vocab.numbers import parse_natural
 
 ORDER_NUMBER_PREFIX = "RA-"
 
@@ -34,9 +35,7 @@ def order_number(order_id: int) -> str:
 
 def order_id_from_number(number: str) -> int | None:
     digits = number[len(ORDER_NUMBER_PREFIX) :] if number.startswith(ORDER_NUMBER_PREFIX) else ""
-    if not digits.isdigit() or len(digits) > 12:
-        return None
-    return int(digits)
+    return parse_natural(digits, max_digits=12)
 
 
 class ShopOrder(Leased, Base):

@@ -18,13 +18,15 @@ from cart.web.catalogue_routes import catalogue
 from cart.web.shop import owner_of
 from cart.web.visit import Page, Visit, form_action, page, redirect, safe_next
 from store import utcnow
+from vocab.numbers import parse_natural
 
 
 def _quantity(form: FormData) -> int:
     raw = form.get("quantity")
-    if not isinstance(raw, str) or not raw.strip().isdigit() or len(raw.strip()) > 6:
+    quantity = parse_natural(raw.strip(), max_digits=6) if isinstance(raw, str) else None
+    if quantity is None:
         raise InvalidQuantity("Please enter a whole number for the quantity, like 2.")
-    return int(raw.strip())
+    return quantity
 
 
 def _back(form: FormData) -> str:

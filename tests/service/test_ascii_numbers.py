@@ -1,0 +1,100 @@
+"""Numbers from the network are ASCII digits: `'²'.isdigit()` is true and `int('²')` raises.
+
+Every numeric input a shopper or a peer controls, spelled with a superscript or another
+script's digits, is a clear 400/404 (or the form's own message), never a 500, and
+changes nothing. Over real HTTP: the whole app under uvicorn on loopback.
+"""
+
+# ruff: noqa: F811 - fixtures are imported, then named as parameters
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from cart.basket.carts import CartLine
+from tests.cart.catalog_factories import offer, product
+from tests.cart.web_support import csrf_token, line_ids
+from tests.inbox.conftest import (  # noqa: F401
+    Served,
+    extra_peers,
+    inbox_settings_extra,
+    market,
+    served,
+)
+from tests.support.state import snapshot
+
+NOT_DIGITS = ["²", "١٢", "1²", "٣"]
+
+
+@pytest.fixture
+async def browser(served: Served) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        base_url=served.base_url, headers={"Accept": "text/html"}, timeout=10
+    ) as client:
+        yield client
+
+
+async def seed_loaf(served: Served) -> str:
+    async with served.db.transaction() as session:
+        return await offer(session, product(1, name="Loaf"))
+
+
+async def lines(served: Served) -> list[tuple[str, int]]:
+    async with served.db.transaction() as session:
+        rows = await session.execute(select(CartLine.item_ap_id, CartLine.quantity))
+        return sorted((item, quantity) for item, quantity in rows.all())
+
+
+@pytest.mark.parametrize("bad", NOT_DIGITS)
+async def test_a_quantity_in_other_digits_is_the_forms_message_not_a_500(
+    served: Served, browser: httpx.AsyncClient, bad: str
+) -> None:
+    loaf = await seed_loaf(served)
+    token = csrf_token((await browser.get("/")).text)
+    added = await browser.post(
+        "/cart/lines", data={"csrf_token": token, "item": loaf, "quantity": "2", "next": "/cart"}
+    )
+    assert added.status_code == 303
+    (line,) = line_ids((await browser.get("/cart")).text)
+    before = await lines(served)
+
+    for path in ("/cart/lines", f"/cart/lines/{line}/quantity"):
+        answer = await browser.post(
+            path, data={"csrf_token": token, "item": loaf, "quantity": bad, "next": "/cart"}
+        )
+        assert answer.status_code == 303, answer.text
+        page = (await browser.get("/cart")).text
+        assert "whole number" in page
+    assert await lines(served) == before == [(loaf, 2)]
+
+
+@pytest.mark.parametrize("bad", NOT_DIGITS)
+async def test_an_order_number_in_other_digits_is_not_found(
+    served: Served, browser: httpx.AsyncClient, bad: str
+) -> None:
+    before = await snapshot(served.db)
+    answer = await browser.get(f"/orders/RA-{bad}")
+    assert answer.status_code == 404, answer.text
+    back = await browser.get("/checkout/return", params={"order": f"RA-{bad}"})
+    assert back.status_code < 500, back.text
+    assert await snapshot(served.db) == before
+
+
+@pytest.mark.parametrize("bad", NOT_DIGITS)
+@pytest.mark.parametrize(
+    "path",
+    ["/followers?page={}", "/following?page={}", "/actor/outbox?page=true&max_id={}"],
+)
+async def test_a_collection_page_in_other_digits_is_a_400(
+    served: Served, bad: str, path: str
+) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        answer = await client.get(
+            served.base_url + path.format(bad), headers={"Accept": "application/activity+json"}
+        )
+    assert answer.status_code == 400, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
