@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from actor.exceptions import FetchError
 from actor.fetch import Fetched, Fetcher, FetchResult, Gone
+from actor.fetch_budget import KeyFetchBudget
 from actor.multibase import ed25519_from_multikey
 from actor.origin import same_origin
 from actor.remote_keys import keys_of, load_pem, shared_inbox
@@ -127,9 +128,12 @@ class RemoteActors:
         refresh_interval: timedelta = DEFAULT_REFRESH_INTERVAL,
         clock: Clock = utcnow,
         memo_seconds: float = 300.0,
+        budget: KeyFetchBudget | None = None,
     ) -> None:
         self.db = db
         self.fetcher = fetcher
+        # Whether a key id on an actor we hold nothing of may be fetched (actor/fetch_budget.py).
+        self.budget = budget if budget is not None else KeyFetchBudget()
         self.ttl = ttl
         self.refresh_interval = refresh_interval
         self.clock = clock
@@ -167,6 +171,9 @@ class RemoteActors:
             if key is not None or row.gone_at is not None:
                 return key, row
             # A key id the actor did not list when we fetched it: perhaps a new key.
+        unknown = row is None
+        if unknown:
+            self.budget.take(key_id)  # raises FetchRefused: no fetch, and no row
         ap_id = row.ap_id if row is not None else key_id.split("#", 1)[0]
         async with self._lock(ap_id):
             if not await self._claim(ap_id):
@@ -175,7 +182,10 @@ class RemoteActors:
                 return _key_in(row, key_id), row
             await self._refetch_for_key(ap_id, key_id)
         row = await self._row_for_key(key_id)
-        return _key_in(row, key_id, cached=False), row
+        key = _key_in(row, key_id, cached=False)
+        if unknown:
+            (self.budget.succeeded if key is not None else self.budget.failed)(key_id)
+        return key, row
 
     async def why_no_key(self, key_id: str) -> str:
         """Why `key_id` gave no key (after key_for said None), for the 401's detail."""

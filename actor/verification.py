@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Protocol, runtime_checkable
+from urllib.parse import urlsplit
 
 from actor.digests import DigestCheck, check_content_digest, check_digest
 from actor.exceptions import ActorError, MalformedSignature, MissingComponent
@@ -232,8 +233,32 @@ async def verify_request(
     return await _check_key(parsed, candidates, keys)
 
 
+MAX_KEY_ID = 2048  # an IRI, as long as any we store
+
+
+def _key_id_problem(key_id: str) -> str | None:
+    """Why `key_id` cannot name a key we would fetch, or None: checked before any lookup."""
+    if len(key_id) > MAX_KEY_ID:
+        return f"the keyId is longer than {MAX_KEY_ID} characters"
+    if not key_id.isascii() or not key_id.isprintable() or " " in key_id:
+        return "the keyId must be an IRI in printable ASCII, without spaces"
+    try:
+        parts = urlsplit(key_id)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        return "the keyId is not a URL"
+    if parts.scheme.lower() not in ("https", "http") or not parts.hostname:
+        return "the keyId must be an absolute https (or http) URL"
+    if parts.username is not None or parts.password is not None:
+        return "the keyId must not carry user information"
+    return None
+
+
 def _check_headers(parsed: ParsedSignature, message: Message, now: float) -> Rejected | None:
     key_id = parsed.key_id
+    key_id_problem = _key_id_problem(key_id)
+    if key_id_problem is not None:
+        return Rejected(Reason.MALFORMED, key_id_problem, key_id[:200])
     if not is_known_algorithm(parsed):
         return Rejected(
             Reason.UNKNOWN_ALGORITHM, f"unsupported algorithm {parsed.algorithm!r}", key_id

@@ -8,12 +8,15 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from sqlalchemy import select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actor.fetch import Fetcher
+from actor.fetch_budget import KeyFetchBudget
 from actor.http_auth import SignatureAuth
 from actor.identity import LocalActor
 from actor.remote import RemoteActors
+from actor.remote_retention import purge_untrusted_actors
 from actor.roles import CATALOGUE_ROLES
 from actor.signatures import SigningKey
 from cart.admin.audit import purge_audit
@@ -36,7 +39,7 @@ from mail.models import MAIL_CHANNEL
 from mail.sender import MailSender
 from outbox.followers import register_follow_handlers, send_follow
 from outbox.hosts import mark_contacted
-from outbox.models import DELIVERIES_CHANNEL
+from outbox.models import DELIVERIES_CHANNEL, Follow, Follower
 from outbox.worker import DeliveryWorker
 from payments.provider import PaymentProvider
 from service.mailing import build_mail_sender
@@ -119,7 +122,12 @@ def build_federation(
     fetcher = Fetcher(
         allow_private=settings.allow_private_addresses, auth=auth, user_agent=actor.user_agent
     )
-    remote = RemoteActors(db, fetcher)
+    budget = KeyFetchBudget(
+        rate=settings.key_fetch_host_rate,
+        burst=settings.key_fetch_host_burst,
+        negative_for=float(settings.key_fetch_negative_seconds),
+    )
+    remote = RemoteActors(db, fetcher, budget=budget)
     registry = HandlerRegistry()
     peer_roles = roles_from(settings)
 
@@ -164,6 +172,9 @@ def build_federation(
     max_age = timedelta(days=settings.cart_max_age_days)
 
     ignored_age = timedelta(days=settings.inbox_ignored_days)
+    strangers_age = timedelta(hours=settings.remote_actor_retention_hours)
+    peers = [peer.actor_id for peer in settings.peers]
+    ours = union(select(Follower.ap_actor_id), select(Follow.ap_object_id))
 
     async def purge() -> int:
         """The clean-up loop: every table that grows from outside has its rule here."""
@@ -172,7 +183,10 @@ def build_federation(
             hits = await purge_throttle_hits(session) + await forget_unpaid(session, max_age)
             audit = await purge_audit(session)
             removed = lines + hits + audit + await purge_expired_sessions(session)
-            return removed + await purge_ignored(session, ignored_age, settings.inbox_ignored_max)
+            removed += await purge_ignored(session, ignored_age, settings.inbox_ignored_max)
+            return removed + await purge_untrusted_actors(
+                session, keep=peers, keep_query=ours, older_than=strangers_age
+            )
 
     async def reconcile() -> object:
         # lost webhooks, expired checkouts, refunds asked for by a calendar's Reject

@@ -91,6 +91,28 @@ async def _count_by(session: AsyncSession, family: Family) -> dict[str, int]:
     return {str(value): int(count) for value, count in rows.all()}
 
 
+_REMOTE_STATES = text(
+    "SELECT CASE WHEN gone_at IS NOT NULL THEN 'gone' "
+    "WHEN document IS NULL THEN 'unfetched' ELSE 'fetched' END AS state, COUNT(*) "
+    "FROM remote_actors GROUP BY 1"
+)
+
+
+async def _remote_actors(session: AsyncSession) -> list[str]:
+    """The actor cache, which grows with every unknown key id (actor/remote_retention.py)."""
+    found = {str(state): int(count) for state, count in (await session.execute(_REMOTE_STATES))}
+    name = "rose_cart_remote_actors"
+    lines = [
+        f"# HELP {name} Cached remote actors by state (unfetched: a fetch tried and failed).",
+        f"# TYPE {name} gauge",
+    ]
+    lines.extend(
+        f'{name}{{state="{state}"}} {found.get(state, 0)}'
+        for state in ("fetched", "unfetched", "gone")
+    )
+    return lines
+
+
 async def collect(db: Database) -> str:
     """The whole exposition text, read in one transaction."""
     lines: list[str] = []
@@ -117,6 +139,7 @@ async def collect(db: Database) -> str:
         )
         lines.append("# TYPE rose_cart_throttle_hits gauge")
         lines.append(f"rose_cart_throttle_hits {throttled}")
+        lines.extend(await _remote_actors(session))
     lines.append("# HELP rose_cart_up 1 when the metrics could be read from the database.")
     lines.append("# TYPE rose_cart_up gauge")
     lines.append("rose_cart_up 1")

@@ -108,6 +108,22 @@ class Settings(BaseSettings):
     inbox_strangers_burst: int = Field(
         300, ge=1, description="How many deliveries all actors we do not follow may burst."
     )
+    key_fetch_host_rate: float = Field(
+        0.1,
+        ge=0,
+        description="Fetches a second of unknown signing keys, per host (0: no limit).",
+    )
+    key_fetch_host_burst: int = Field(
+        10, ge=1, description="How many unknown signing keys one host may make us fetch at once."
+    )
+    key_fetch_negative_seconds: int = Field(
+        600, ge=1, description="A key (or host) whose fetch failed is not fetched for this long."
+    )
+    remote_actor_retention_hours: int = Field(
+        1,
+        ge=1,
+        description="Cached actors that are not peers, followers or followed are kept this long.",
+    )
     inbox_ignored_days: int = Field(
         7, ge=1, description="Ignored inbox records older than this are deleted."
     )
