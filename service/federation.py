@@ -23,6 +23,7 @@ from cart.admin.audit import purge_audit
 from cart.basket.purge import purge_anonymous_lines
 from cart.catalog.backfill_jobs import BACKFILL_CHANNEL, BackfillRunner, request_backfill
 from cart.catalog.handlers import register_catalog_handlers
+from cart.catalog.page_details import PageDetails
 from cart.identity.sessions import purge_expired_sessions
 from cart.orders.claims import register_claim_handlers
 from cart.orders.reconcile import reconcile_pending
@@ -67,6 +68,7 @@ class Federation:
     purge: Callable[[], Awaitable[int]]
     reconcile: Callable[[], Awaitable[object]]
     mail: MailSender | None = None
+    pages: PageDetails | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -84,6 +86,8 @@ class Federation:
             # every 10 minutes: the inbox budgets allow ~12k ignored records in that time
             ("cart-purge", self.purge, 600.0, None),
         ]
+        if self.pages is not None:  # foreign pages, dereferenced outside the inbox worker
+            loops.append(("page-details", self.pages.step, 10.0))
         if self.mail is not None:
             loops += [
                 ("mail-sender", self.mail.step, 60.0, wakeups.event(MAIL_CHANNEL)),
@@ -206,6 +210,7 @@ def build_federation(
         purge,
         reconcile,
         mail=build_mail_sender(settings, db),
+        pages=PageDetails(db, fetcher),
     )
 
 

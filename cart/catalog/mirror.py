@@ -131,15 +131,38 @@ def location_of(node: Mapping[str, Any] | None) -> str | None:
     return None
 
 
-async def _upsert_page(session: AsyncSession, page: Page, now: datetime) -> None:
+def speaks_for_page(page_id: str, sender: str) -> bool:
+    """Whether `sender` may say what the page is called and where it is: only its own origin.
+
+    In the co-op, pages belong to the blog service; markets and calendars reference
+    them. A peer's copy of a page on another origin is believed for nothing: the page is
+    dereferenced at its own origin instead (cart/catalog/page_details.py).
+    """
+    return same_origin(page_id, sender)
+
+
+async def _upsert_page(session: AsyncSession, page: Page, now: datetime, sender: str) -> None:
+    own = speaks_for_page(page.id, sender)
+    if not own and (page.name is not None or page.url is not None):
+        log.info(
+            "page details from another origin not taken",
+            extra={"page": page.id, "sender": sender},
+        )
     row = await session.get(CatalogPage, page.id)
     if row is None:
         session.add(
             CatalogPage(
-                ap_id=page.id, key=key_for(page.id), name=page.name, url=page.url, updated_at=now
+                ap_id=page.id,
+                key=key_for(page.id),
+                # A foreign page starts nameless; the page-details job fetches its own copy.
+                name=page.name if own else None,
+                url=page.url if own else None,
+                updated_at=now,
             )
         )
         await session.flush()  # the item's foreign key needs the page first
+        return
+    if not own:
         return
     # A bare reference says nothing about the name: keep what we know.
     if page.name is not None and page.name != row.name:
@@ -184,7 +207,7 @@ async def upsert_object(
     if row is not None and _is_stale(row, version):
         return Outcome.STALE
     if obj.page is not None:
-        await _upsert_page(session, obj.page, now)
+        await _upsert_page(session, obj.page, now, sender)
     outcome = Outcome.UPDATED
     renamed = row is None or row.name != obj.name
     if row is None:

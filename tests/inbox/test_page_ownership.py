@@ -1,0 +1,116 @@
+"""A page's details come only from the page's own origin, nested pages included.
+
+Found in review: a market's Create(Product) whose nested `page` was the calendar's page,
+with a new name, renamed that page on the catalogue, in order snapshots and on the
+payment page. Now a peer may reference a page on another origin, never describe it; a
+page on a third origin (the co-op's blog) is dereferenced there, by a background job,
+not in the inbox worker's transaction. Real peers on loopback; the blog counts its GETs.
+"""
+
+# ruff: noqa: F811 - the calendar fixture is imported, then named as a parameter
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from starlette.responses import JSONResponse
+
+from cart.catalog.models import CatalogItem, CatalogPage
+from service.settings import Peer
+from tests.inbox.conftest import Served
+from tests.inbox.test_protocol_table import (  # noqa: F401 - the calendar fixture
+    calendar,
+    deliver_and_process,
+    entry,
+)
+from tests.support.peers import AS2, RemotePeer, remote_peer
+
+VENUE = "The Old School Hall"
+SCAM = "Venue closed: pay by bank transfer to 12-34-56"
+
+
+@pytest.fixture
+async def blog() -> AsyncIterator[RemotePeer]:
+    async with remote_peer("blog") as peer:
+        yield peer
+
+
+@pytest.fixture
+def extra_peers(calendar: RemotePeer) -> tuple[Peer, ...]:
+    return (Peer("calendar", calendar.actor_id),)
+
+
+def loaf(market: RemotePeer, page: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": market.app.url("/products/1"),
+        "type": ["Object", "Product"],
+        "name": "Sourdough loaf",
+        "attributedTo": market.actor_id,
+        "updated": "2026-11-25T09:00:00Z",
+        "price": {"type": "MonetaryAmount", "amount": "3.50", "currency": "GBP"},
+        "page": page,
+    }
+
+
+async def page_row(served: Served, iri: str) -> CatalogPage | None:
+    async with served.db.transaction() as session:
+        return await session.get(CatalogPage, iri)
+
+
+async def test_a_market_cannot_rename_the_calendars_page_through_a_nested_object(
+    served: Served, market: RemotePeer, calendar: RemotePeer
+) -> None:
+    venue = calendar.app.url("/pages/old-school")
+    class_ = {**entry(calendar, 1), "page": {"id": venue, "type": "Page", "name": VENUE}}
+    await deliver_and_process(served, calendar, calendar.activity("Create", class_))
+    assert (await page_row(served, venue)).name == VENUE  # type: ignore[union-attr]
+
+    hijack = loaf(market, {"id": venue, "type": "Page", "name": SCAM, "url": "https://evil/"})
+    await deliver_and_process(served, market, market.activity("Create", hijack))
+
+    row = await page_row(served, venue)
+    assert row is not None and (row.name, row.url) == (VENUE, None)
+    async with httpx.AsyncClient() as client:
+        shop = (await client.get(served.base_url + "/", headers={"Accept": "text/html"})).text
+    assert VENUE in shop and SCAM not in shop
+    # The market's own product is still taken, referencing the page it named.
+    async with served.db.transaction() as session:
+        item = await session.get(CatalogItem, hijack["id"])
+    assert item is not None and item.page_ap_id == venue
+
+
+async def test_a_page_on_a_third_origin_is_read_from_its_origin_outside_the_worker(
+    served: Served, market: RemotePeer, blog: RemotePeer
+) -> None:
+    page = blog.app.url("/pages/bakery")
+    blog.app.serve(
+        "/pages/bakery",
+        lambda _r: JSONResponse(
+            {
+                "@context": "https://www.w3.org/ns/activitystreams",
+                "id": page,
+                "type": "Page",
+                "name": "The Bakery",
+                "url": blog.app.url("/bakery"),
+            },
+            media_type=AS2,
+        ),
+    )
+    claim = loaf(market, {"id": page, "type": "Page", "name": SCAM})
+    await deliver_and_process(served, market, market.activity("Create", claim))
+
+    row = await page_row(served, page)
+    assert row is not None and row.name is None  # the market's word is not taken
+    assert blog.app.hits["/pages/bakery"] == 0  # nothing fetched in the worker's transaction
+
+    assert await served.app.state.federation.pages.step() == 1
+    row = await page_row(served, page)
+    assert row is not None and (row.name, row.url) == ("The Bakery", blog.app.url("/bakery"))
+    assert blog.app.hits["/pages/bakery"] == 1
+    request = blog.app.requests[-1]
+    assert "signature" in request.headers  # a signed GET, as us
+    assert await served.app.state.federation.pages.step() == 0  # cached: not fetched again
+    assert blog.app.hits["/pages/bakery"] == 1
