@@ -198,6 +198,27 @@ def may_skip_json_ld(context: Any, shape: Shape) -> bool:
     return _agrees(tokens, used)
 
 
+# What JSON-LD processing may cost a sender we do not trust: small documents whose
+# contexts are all ones this module can fold (no scoped contexts, no @vocab/@base/@import).
+BOUNDED_CONTAINERS = 200
+BOUNDED_INLINE_TERMS = 256
+
+
+def bounded_for_json_ld(context: Any, shape: Shape) -> bool:
+    """Whether pyld's work on this document is small and predictable: every context entry
+    (nested ones too) is bundled, unknown (empty) or plain term definitions, with at
+    most BOUNDED_INLINE_TERMS of those, in at most BOUNDED_CONTAINERS objects and lists."""
+    if shape.containers > BOUNDED_CONTAINERS:
+        return False
+    terms = 0
+    for entry in (context, *shape.nested_contexts):
+        if context_tokens(entry) is None:
+            return False
+        entries = entry if type(entry) is list else [entry]
+        terms += sum(len(e) for e in entries if type(e) is dict)
+    return terms <= BOUNDED_INLINE_TERMS
+
+
 def _agrees(tokens: tuple[str, ...], used: set[str]) -> bool:
     ours, theirs = fold(READING_TOKENS), fold(tokens)
     return all(theirs.get(term) == ours[term] for term in used)

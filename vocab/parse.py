@@ -25,7 +25,7 @@ from pyld import jsonld
 
 from vocab.contexts import READING_EXTRAS, outgoing_context, reading_context
 from vocab.exceptions import JsonLdFailure, NeedsJsonLd, ValidationError
-from vocab.fastpath import may_skip_json_ld
+from vocab.fastpath import bounded_for_json_ld, may_skip_json_ld
 from vocab.limits import inspect
 from vocab.loader import offline_loader
 from vocab.model import Parsed
@@ -76,17 +76,19 @@ def read_activity(
     json_ld: bool = True,
     loader: DocumentLoader = offline_loader,
 ) -> Reading:
-    """Like `parse`; with `json_ld=False` raise NeedsJsonLd instead of running pyld."""
+    """Like `parse`; with `json_ld=False` run pyld only on a small document whose contexts
+    are all plain (vocab/fastpath.py: `bounded_for_json_ld`), else raise NeedsJsonLd."""
     data = load_json(document)
     shape = inspect(data, trusted_context=_OURS)
     if may_skip_json_ld(data.get("@context"), shape):
         return Reading(read(data))
-    if not json_ld:
+    if not json_ld and not bounded_for_json_ld(data.get("@context"), shape):
         raise NeedsJsonLd(
             "@context",
-            "only JSON-LD processing could read this document, and we do that only for "
-            "peers we follow: use the ActivityStreams context, with any extension terms "
-            "as plain inline definitions that do not redefine ours",
+            "only unbounded JSON-LD processing could read this document, and we do that "
+            "only for peers we follow: use the ActivityStreams context, with any extension "
+            "terms as plain inline definitions (no scoped contexts, @vocab, @base or "
+            "@import), in a document of at most 200 objects and lists",
         )
     compacted = compact(data, loader=loader)
     parsed = read(compacted)
