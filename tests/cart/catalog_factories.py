@@ -13,10 +13,14 @@ from vocab.model import CalendarEntry, MonetaryAmount, Page, Product
 MARKET = "https://market.example/actor"
 CALENDAR = "https://calendar.example/actor"
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+# Each page on the origin of the peer that offers it: a peer's word about a page counts
+# only there (docs/protocol.md, ownership); tests of foreign pages say so themselves.
 BAKERY = Page(
-    id="https://blog.example/pages/bakery", name="The Bakery", url="https://blog.example/bakery"
+    id="https://market.example/pages/bakery",
+    name="The Bakery",
+    url="https://market.example/bakery",
 )
-VENUE = Page(id="https://blog.example/pages/hall", name="Village Hall")
+VENUE = Page(id="https://calendar.example/pages/hall", name="Village Hall")
 
 
 def money(amount: str, currency: str = "GBP") -> MonetaryAmount:

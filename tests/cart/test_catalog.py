@@ -16,6 +16,7 @@ from cart.catalog.mirror import (
 from cart.catalog.models import key_for
 from store import Database
 from tests.cart.catalog_factories import BAKERY, MARKET, NOW, VENUE, entry, offer, product
+from vocab.model import Page
 
 LATER = NOW + timedelta(hours=1)
 
@@ -34,13 +35,28 @@ async def test_an_older_version_never_overwrites_a_newer_one(db: Database) -> No
 async def test_a_newer_version_updates_name_price_stock_and_page(db: Database) -> None:
     async with db.transaction() as session:
         await offer(session, product())
-        moved = product(name="Rye loaf", price="4.20", stock=5, page=VENUE)
+        deli = Page(id="https://market.example/pages/deli", name="The Deli")
+        moved = product(name="Rye loaf", price="4.20", stock=5, page=deli)
         outcome = await upsert_object(session, moved, sender=MARKET, version=LATER, now=LATER)
         item = await get_item(session, moved.id, LATER)
     assert outcome is Outcome.UPDATED
     assert item is not None
     assert (item.name, item.price.format(), item.stock) == ("Rye loaf", "£4.20", 5)
-    assert item.page is not None and item.page.name == "Village Hall"
+    assert item.page is not None and item.page.name == "The Deli"
+
+
+async def test_a_page_on_another_origin_is_referenced_but_its_details_are_not_taken(
+    db: Database,
+) -> None:
+    async with db.transaction() as session:
+        await offer(session, entry())  # the calendar names its own venue
+        renamed = Page(id=VENUE.id, name="Venue closed: pay by bank transfer", url="https://x/")
+        moved = product(page=renamed)
+        outcome = await upsert_object(session, moved, sender=MARKET, version=LATER, now=LATER)
+        item = await get_item(session, moved.id, LATER)
+    assert outcome is Outcome.CREATED
+    assert item is not None and item.page is not None
+    assert (item.page.ap_id, item.page.name, item.page.url) == (VENUE.id, "Village Hall", None)
 
 
 async def test_an_object_on_another_origin_or_attributed_elsewhere_is_refused(db: Database) -> None:
