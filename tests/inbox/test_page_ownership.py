@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 from starlette.responses import JSONResponse
 
@@ -26,6 +25,7 @@ from tests.inbox.test_protocol_table import (  # noqa: F401 - the calendar fixtu
     deliver_and_process,
     entry,
 )
+from tests.support import loopback
 from tests.support.peers import AS2, RemotePeer, remote_peer
 
 VENUE = "The Old School Hall"
@@ -73,7 +73,7 @@ async def test_a_market_cannot_rename_the_calendars_page_through_a_nested_object
 
     row = await page_row(served, venue)
     assert row is not None and (row.name, row.url) == (VENUE, None)
-    async with httpx.AsyncClient() as client:
+    async with loopback.client() as client:
         shop = (await client.get(served.base_url + "/", headers={"Accept": "text/html"})).text
     assert VENUE in shop and SCAM not in shop
     # The market's own product is still taken, referencing the page it named.

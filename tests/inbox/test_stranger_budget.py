@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from inbox.models import InboxActivity, InboxStatus
 from store import utcnow
 from tests.inbox.conftest import Served
+from tests.support import loopback
 from tests.support.minting import deliver_as, like_from, minted_actor
 from tests.support.peers import RemotePeer, remote_peer
 
@@ -111,7 +112,7 @@ async def test_the_clean_up_loop_keeps_ignored_records_young_and_few(
     rows = await ignored_rows(served)
     assert removed >= 5 and len(rows) == 5  # 2 too old, then 3 over the cap of 5
     assert min(row.received_at for row in rows) > utcnow() - timedelta(days=7)
-    async with httpx.AsyncClient() as client:
+    async with loopback.client() as client:
         metrics = (await client.get(f"{served.base_url}/metrics")).text
     assert 'rose_cart_inbox_activities{status="ignored"} 5' in metrics
     async with served.db.transaction() as session:

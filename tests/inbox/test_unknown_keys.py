@@ -22,6 +22,7 @@ from actor.signatures import SigningKey
 from outbox.models import Follower
 from store import utcnow
 from tests.inbox.conftest import Served
+from tests.support import loopback
 from tests.support.peers import AS2, RemotePeer
 from tests.support.state import snapshot
 
@@ -36,7 +37,7 @@ def inbox_settings_extra() -> dict[str, object]:
 async def deliver_with_key_id(peer: RemotePeer, served: Served, key_id: str) -> httpx.Response:
     follow = peer.activity("Follow", f"{served.base_url}/actor")
     auth = SignatureAuth(SigningKey(key_id, peer.private), double_knock=False)
-    async with httpx.AsyncClient(auth=auth, timeout=10) as client:
+    async with loopback.client(auth=auth, timeout=10) as client:
         return await client.post(
             served.inbox, content=json.dumps(follow).encode(), headers={"Content-Type": AS2}
         )
@@ -89,7 +90,7 @@ async def test_made_up_key_ids_on_one_host_cost_at_most_the_budget_and_leave_no_
     assert fetches(stranger) == BURST
     assert "too many unknown keys" in answers[-1].json()["detail"]
     assert await remote_rows(served) <= BURST
-    async with httpx.AsyncClient() as client:
+    async with loopback.client() as client:
         metrics = (await client.get(f"{served.base_url}/metrics")).text
     counted = [
         int(line.rsplit(" ", 1)[1])

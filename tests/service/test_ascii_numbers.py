@@ -25,6 +25,7 @@ from tests.inbox.conftest import (  # noqa: F401
     market,
     served,
 )
+from tests.support import loopback
 from tests.support.state import snapshot
 
 NOT_DIGITS = ["²", "١٢", "1²", "٣"]
@@ -32,7 +33,7 @@ NOT_DIGITS = ["²", "١٢", "1²", "٣"]
 
 @pytest.fixture
 async def browser(served: Served) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
+    async with loopback.client(
         base_url=served.base_url, headers={"Accept": "text/html"}, timeout=10
     ) as client:
         yield client
@@ -92,7 +93,7 @@ async def test_an_order_number_in_other_digits_is_not_found(
 async def test_a_collection_page_in_other_digits_is_a_400(
     served: Served, bad: str, path: str
 ) -> None:
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with loopback.client(timeout=10) as client:
         answer = await client.get(
             served.base_url + path.format(bad), headers={"Accept": "application/activity+json"}
         )

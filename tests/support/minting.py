@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse
 
 from actor.http_auth import SignatureAuth
 from actor.signatures import SigningKey
+from tests.support import loopback
 from tests.support.peers import AS2, CONTEXT, RemotePeer
 
 
@@ -40,7 +41,7 @@ async def deliver_as(
 ) -> httpx.Response:
     """POST `document` to `inbox`, signed with the peer's key under `actor_id`'s key id."""
     auth = SignatureAuth(SigningKey(f"{actor_id}#main-key", peer.private), double_knock=False)
-    async with httpx.AsyncClient(auth=auth, timeout=10) as client:
+    async with loopback.client(auth=auth, timeout=10) as client:
         return await client.post(
             inbox, content=json.dumps(document).encode(), headers={"Content-Type": AS2}
         )
