@@ -87,7 +87,7 @@ class Federation:
             ("cart-purge", self.purge, 600.0, None),
         ]
         if self.pages is not None:  # foreign pages, dereferenced outside the inbox worker
-            loops.append(("page-details", self.pages.step, 10.0))
+            loops.append(("page-details", self.pages.step, 10.0, None))
         if self.mail is not None:
             loops += [
                 ("mail-sender", self.mail.step, 60.0, wakeups.event(MAIL_CHANNEL)),
