@@ -9,16 +9,19 @@ viewer may see (for an anonymous viewer: nothing). Followers and following show 
 counts to everyone and their members to followers and peers; anyone else gets an empty
 first page. Every `first` we advertise answers 200 for every viewer: a client that
 walks a collection (Fedify's traverseCollection) must not meet a 401 on our own link.
+
+Who asks is settled first (checking a signature may fetch an unknown key over the
+network), and only then is the database read, in one unit of work (store/units.py): a
+request never holds a connection while it waits for another server (issue 14).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import orjson
 from sqlalchemy import and_, exists, false, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -48,10 +51,10 @@ async def viewer_of(request: Request) -> str | None:
     return await require_signed_get(request, verifier)
 
 
-async def _is_follower(session: AsyncSession, viewer: str | None) -> bool:
+def _is_follower(session: Session, viewer: str | None) -> bool:
     if viewer is None:
         return False
-    follower = await session.get(Follower, viewer)
+    follower = session.get(Follower, viewer)
     return follower is not None and follower.state == FollowerState.ACCEPTED
 
 
@@ -76,30 +79,35 @@ def _summary(collection_id: str, total: int, first: str | None) -> dict[str, Any
     return document
 
 
+def _outbox_count(session: Session, actor: LocalActor, viewer: str | None) -> int:
+    follower = _is_follower(session, viewer)
+    query = select(func.count()).select_from(OutboxActivity)
+    return int(session.scalar(query.where(_visible(viewer, follower, actor))) or 0)
+
+
+def _outbox_page(
+    session: Session, actor: LocalActor, viewer: str | None, before: int | None
+) -> list[tuple[int, str]]:
+    follower = _is_follower(session, viewer)
+    query = select(OutboxActivity.id, OutboxActivity.body).where(_visible(viewer, follower, actor))
+    if before is not None:
+        query = query.where(OutboxActivity.id < before)
+    rows = session.execute(query.order_by(OutboxActivity.id.desc()).limit(PAGE_SIZE + 1))
+    return [(row_id, body) for row_id, body in rows.all()]
+
+
 async def outbox(request: Request) -> Response:
     actor: LocalActor = request.app.state.actor
-    viewer = await viewer_of(request)
-    async with request.app.state.db.sessions() as session:
-        follower = await _is_follower(session, viewer)
-        if request.query_params.get("page") != "true":
-            total = await session.scalar(
-                select(func.count())
-                .select_from(OutboxActivity)
-                .where(_visible(viewer, follower, actor))
-            )
-            return _json(_summary(actor.outbox, int(total or 0), f"{actor.outbox}?page=true"))
-        query = select(OutboxActivity.id, OutboxActivity.body).where(
-            _visible(viewer, follower, actor)
-        )
-        before = request.query_params.get("max_id")
-        if before is not None:
-            below = parse_natural(before)
-            if below is None:
-                raise HTTPException(400, "max_id must be a number")
-            query = query.where(OutboxActivity.id < below)
-        rows = (
-            await session.execute(query.order_by(OutboxActivity.id.desc()).limit(PAGE_SIZE + 1))
-        ).all()
+    db = request.app.state.db
+    before = request.query_params.get("max_id")
+    below = parse_natural(before) if before is not None else None
+    if before is not None and below is None:
+        raise HTTPException(400, "max_id must be a number")
+    viewer = await viewer_of(request)  # may fetch the signer's key: no unit is open
+    if request.query_params.get("page") != "true":
+        total = await db.read(_outbox_count, actor, viewer)
+        return _json(_summary(actor.outbox, total, f"{actor.outbox}?page=true"))
+    rows = await db.read(_outbox_page, actor, viewer, below)
     page_id = f"{actor.outbox}?page=true" + (f"&max_id={before}" if before else "")
     document: dict[str, Any] = {
         "@context": outgoing_context(),
@@ -119,18 +127,25 @@ def _without_context(body: str) -> dict[str, Any]:
     return item
 
 
-async def _may_see_members(request: Request, session: AsyncSession) -> bool:
-    """Members are shown to a signed viewer who follows us or is one of our peers.
+def _members_page(
+    session: Session, members: Any, total: Any, viewer: str | None, peer: bool, number: int
+) -> tuple[int, list[str]]:
+    """The count, and page `number` of the members if this viewer may see them.
 
-    Who follows a co-op's cart, and whom it follows, is the co-op's business: the counts
-    are public, the names are not. `app.state.peer_iris` holds the configured PEERS.
+    Members are shown to a signed viewer who follows us or is one of our peers (`peer`:
+    in `app.state.peer_iris`, the configured PEERS). Who follows a co-op's cart, and whom
+    it follows, is the co-op's business: the counts are public, the names are not.
     Anyone else is not refused (the page is one we advertise) but sees no members.
     """
-    viewer = await viewer_of(request)
-    if viewer is None:
-        return False
-    peers: frozenset[str] = getattr(request.app.state, "peer_iris", frozenset())
-    return viewer in peers or await _is_follower(session, viewer)
+    count = int(session.scalar(total) or 0)
+    if viewer is None or not (peer or _is_follower(session, viewer)):
+        return count, []
+    rows = session.execute(members.offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1))
+    return count, list(rows.scalars())
+
+
+def _count(session: Session, total: Any) -> int:
+    return int(session.scalar(total) or 0)
 
 
 def _page_number(request: Request) -> int:
@@ -146,22 +161,14 @@ def _page_number(request: Request) -> int:
 async def _member_collection(
     request: Request, collection_id: str, members: Any, total: Any
 ) -> Response:
-    async with request.app.state.db.sessions() as session:
-        count = int(await session.scalar(total) or 0)
-        if "page" not in request.query_params:
-            return _json(_summary(collection_id, count, f"{collection_id}?page=1"))
-        number = _page_number(request)
-        rows: Sequence[str] = []
-        if await _may_see_members(request, session):
-            rows = (
-                (
-                    await session.execute(
-                        members.offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
-                    )
-                )
-                .scalars()
-                .all()
-            )
+    db = request.app.state.db
+    if "page" not in request.query_params:
+        count = await db.read(_count, total)
+        return _json(_summary(collection_id, count, f"{collection_id}?page=1"))
+    number = _page_number(request)  # cheap checks first
+    viewer = await viewer_of(request)  # may fetch the signer's key: no unit is open
+    peers: frozenset[str] = getattr(request.app.state, "peer_iris", frozenset())
+    count, rows = await db.read(_members_page, members, total, viewer, viewer in peers, number)
     document: dict[str, Any] = {
         "@context": outgoing_context(),
         "id": f"{collection_id}?page={number}",
@@ -199,6 +206,15 @@ async def following(request: Request) -> Response:
     )
 
 
+def _activity_body(session: Session, actor: LocalActor, ap_id: str, viewer: str) -> str | None:
+    follower = _is_follower(session, viewer)
+    return session.scalar(
+        select(OutboxActivity.body).where(
+            and_(OutboxActivity.ap_id == ap_id, _visible(viewer, follower, actor))
+        )
+    )
+
+
 async def activity(request: Request) -> Response:
     """The activity at its id, byte for byte what was delivered; only for its audience."""
     actor: LocalActor = request.app.state.actor
@@ -210,13 +226,7 @@ async def activity(request: Request) -> Response:
             "sign the request: activities are shown to their audience only",
             headers=UNAUTHORIZED,
         )
-    async with request.app.state.db.sessions() as session:
-        follower = await _is_follower(session, viewer)
-        body = await session.scalar(
-            select(OutboxActivity.body).where(
-                and_(OutboxActivity.ap_id == ap_id, _visible(viewer, follower, actor))
-            )
-        )
+    body = await request.app.state.db.read(_activity_body, actor, ap_id, viewer)
     if body is None:
         # Not there, or not for this viewer: the same answer, so ids cannot be probed.
         raise HTTPException(404, "no such activity")

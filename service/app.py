@@ -72,7 +72,7 @@ class RoseCartApp(Starlette):
 def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        db = Database(settings.resolved_database_url)
+        db = settings.database()
         federation = None
         try:
             provider = await payments.start()

@@ -17,7 +17,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from actor.roles import PeerRole
-from store import sqlite_url_for
+from store import Database, sqlite_url_for
 
 PEER_ROLES: tuple[str, ...] = tuple(PeerRole)
 
@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("data"), description="Where SQLite, the secret and uploads live.")
     database_url: str | None = Field(
         None, description="SQLAlchemy async URL; default SQLite in DATA_DIR."
+    )
+    database_pool_size: int = Field(
+        20, ge=1, description="PostgreSQL connections per process (SQLite always uses one)."
+    )
+    database_pool_timeout: float = Field(
+        30.0, gt=0, description="Seconds to wait for a free pooled connection before failing."
     )
     secret_key: SecretStr | None = Field(
         None, description="Signs sessions and CSRF tokens, seals private keys."
@@ -193,6 +199,14 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or sqlite_url_for(self.data_dir)
+
+    def database(self) -> Database:
+        """The Database these settings describe, its pool sized and timed as they say."""
+        return Database(
+            self.resolved_database_url,
+            pool_size=self.database_pool_size,
+            pool_timeout=self.database_pool_timeout,
+        )
 
     @property
     def secret_file(self) -> Path:

@@ -46,14 +46,33 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str, **options: Any) -> AsyncEngine:
+POOL_SIZE = 20  # PostgreSQL connections per process: half kept, half overflow
+POOL_TIMEOUT = 30.0  # seconds to wait for a pooled connection
+
+
+def make_engine(
+    url: str, *, pool_size: int = POOL_SIZE, pool_timeout: float = POOL_TIMEOUT, **options: Any
+) -> AsyncEngine:
+    """`pool_size` is the most connections the pool opens (PostgreSQL; SQLite always one).
+
+    Tests build the app with a pool of one and a short timeout: a handler that held a
+    connection while something else needed one would fail there instead of waiting.
+    """
     if url.startswith("sqlite+aiosqlite://"):
-        engine = create_async_engine(url, pool_size=1, max_overflow=0, **options)
+        engine = create_async_engine(
+            url, pool_size=1, max_overflow=0, pool_timeout=pool_timeout, **options
+        )
         event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
         return engine
     if url.startswith("postgresql+asyncpg://"):
+        kept = max(1, pool_size // 2)
         return create_async_engine(
-            url, pool_size=10, max_overflow=10, pool_pre_ping=True, **options
+            url,
+            pool_size=kept,
+            max_overflow=pool_size - kept,
+            pool_timeout=pool_timeout,
+            pool_pre_ping=True,
+            **options,
         )
     raise UnsupportedDatabase(
         f"unsupported database URL scheme in {url.split('://')[0]!r}: "
@@ -64,9 +83,16 @@ def make_engine(url: str, **options: Any) -> AsyncEngine:
 class Database:
     """One engine and its session factory; built at start-up and passed to who needs it."""
 
-    def __init__(self, url: str, **options: Any) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = POOL_SIZE,
+        pool_timeout: float = POOL_TIMEOUT,
+        **options: Any,
+    ) -> None:
         self.url = url
-        self.engine = make_engine(url, **options)
+        self.engine = make_engine(url, pool_size=pool_size, pool_timeout=pool_timeout, **options)
         # Commits fire the channels their transaction named (store/wakeups.py).
         self.wakeups = Wakeups()
         self.sessions = async_sessionmaker(

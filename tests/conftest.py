@@ -134,6 +134,9 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
+    """The app's settings: a pool of ONE connection with a short wait, on both engines, so a
+    handler that held a connection while it (or a key fetch, or a provider call) needed
+    another fails here instead of waiting (issue 14)."""
     return Settings(
         base_url="https://cart.test",
         data_dir=tmp_path,
@@ -141,6 +144,8 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         secret_key=TEST_SECRET,
         workers=False,
         sumup_sandbox=True,
+        database_pool_size=1,
+        database_pool_timeout=10.0,
     )
 
 
