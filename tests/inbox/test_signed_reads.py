@@ -28,7 +28,7 @@ def inbox_settings_extra() -> dict[str, object]:
 async def _cached(served: Served, actor_id: str) -> bool:
     async with served.db.sessions() as session:
         row = await session.scalar(select(RemoteActorRow).where(RemoteActorRow.ap_id == actor_id))
-    return row is not None and row.public_key_pem is not None
+    return row is not None and row.fetched_at is not None
 
 
 @pytest.mark.parametrize("path", ["/followers?page=1", "/following?page=1"])
