@@ -13,7 +13,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
@@ -32,9 +31,8 @@ from outbox.collections import outbox_routes
 from service.errors import exception_handlers
 from service.federation import build_federation, follow_peers
 from service.health import health_routes
-from service.logs import RequestIdMiddleware
 from service.metrics import metrics_routes
-from service.middleware import SecurityHeadersMiddleware
+from service.middleware import EdgeMiddleware
 from service.payments import Payments
 from service.settings import Settings
 from service.vocabulary import vocabulary_routes
@@ -63,10 +61,13 @@ async def prepare(settings: Settings, db: Database) -> LocalActor:
 
 
 class RoseCartApp(Starlette):
-    """Starlette with the request id outermost, so even a 500 page carries it."""
+    """Starlette with our one edge wrapper outermost, so even a 500 page carries the
+    request id and the security headers."""
+
+    https = False
 
     def build_middleware_stack(self) -> ASGIApp:
-        return RequestIdMiddleware(super().build_middleware_stack())
+        return EdgeMiddleware(super().build_middleware_stack(), https=self.https)
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -117,11 +118,6 @@ def create_app(settings: Settings) -> Starlette:
         *payments.routes(),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
-    return RoseCartApp(
-        routes=routes,
-        lifespan=lifespan,
-        exception_handlers=exception_handlers,
-        middleware=[
-            Middleware(SecurityHeadersMiddleware, https=settings.base_url.startswith("https://")),
-        ],
-    )
+    app = RoseCartApp(routes=routes, lifespan=lifespan, exception_handlers=exception_handlers)
+    app.https = settings.base_url.startswith("https://")
+    return app

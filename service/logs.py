@@ -11,7 +11,7 @@ import time
 import uuid
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -52,48 +52,30 @@ def configure_logging(level: str = "INFO") -> None:
     logging.getLogger("uvicorn.access").disabled = True
 
 
-class RequestIdMiddleware:
-    """Tags the request with an id (the caller's X-Request-ID if sane) and echoes it back."""
+def request_id_of(scope: Scope) -> str:
+    """The caller's X-Request-ID when it is sane, else a fresh one."""
+    given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"").decode("latin-1")
+    return given if given and _ACCEPTABLE_ID.match(given) else uuid.uuid4().hex
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"").decode(
-            "latin-1"
+def enter_request(request_id: str) -> contextvars.Token[str | None]:
+    """Tag every log line of this request (task) with its id until `leave_request`."""
+    return _request_id.set(request_id)
+
+
+def leave_request(token: contextvars.Token[str | None]) -> None:
+    _request_id.reset(token)
+
+
+def log_request(scope: Scope, status: int, started: float) -> None:
+    """The access line: failures at INFO, successes at DEBUG (uvicorn's own is off)."""
+    level = logging.DEBUG if status < 400 else logging.INFO
+    if access_log.isEnabledFor(level):
+        access_log.log(
+            level,
+            "%s %s %s",
+            scope["method"],
+            scope["path"],
+            status,
+            extra={"status": status, "ms": round((time.perf_counter() - started) * 1000, 2)},
         )
-        request_id = given if given and _ACCEPTABLE_ID.match(given) else uuid.uuid4().hex
-        token = _request_id.set(request_id)
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message["headers"] = [
-                    *message.get("headers", []),
-                    (b"x-request-id", request_id.encode()),
-                ]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            level = logging.DEBUG if status < 400 else logging.INFO
-            if access_log.isEnabledFor(level):
-                access_log.log(
-                    level,
-                    "%s %s %s",
-                    scope["method"],
-                    scope["path"],
-                    status,
-                    extra={
-                        "status": status,
-                        "ms": round((time.perf_counter() - started) * 1000, 2),
-                    },
-                )
-            _request_id.reset(token)

@@ -1,8 +1,18 @@
-"""Security headers on every response, set once here rather than in each route."""
+"""The one wrapper at the edge of the app: request id, security headers, access log.
+
+Every response passes through one `send` wrapper here instead of one per concern (each
+wrapper is a closure and a call per ASGI message on every request, issue 18). It is the
+outermost layer, so a 500 page from Starlette's error middleware carries the request id
+and the security headers too.
+"""
 
 from __future__ import annotations
 
+import time
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.logs import enter_request, leave_request, log_request, request_id_of
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -17,7 +27,7 @@ _HEADERS = [
 ]
 
 
-class SecurityHeadersMiddleware:
+class EdgeMiddleware:
     def __init__(self, app: ASGIApp, *, https: bool) -> None:
         self.app = app
         self.headers = list(_HEADERS)
@@ -28,12 +38,23 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        request_id = request_id_of(scope)
+        token = enter_request(request_id)
+        started = time.perf_counter()
+        status = 500
 
-        async def send_with_headers(message: Message) -> None:
+        async def send_at_edge(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
-                present = {name for name, _ in message.get("headers", [])}
+                status = message["status"]
+                headers = message.get("headers", [])
+                present = {name for name, _ in headers}
                 extra = [h for h in self.headers if h[0] not in present]
-                message["headers"] = [*message.get("headers", []), *extra]
+                message["headers"] = [*headers, *extra, (b"x-request-id", request_id.encode())]
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_at_edge)
+        finally:
+            log_request(scope, status, started)
+            leave_request(token)

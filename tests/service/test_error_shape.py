@@ -46,7 +46,10 @@ async def test_an_unhandled_error_is_a_500_problem_that_reveals_no_internals(
     assert answer.status_code == 500
     assert answer.headers["content-type"] == "application/problem+json"
     assert "secret internal detail" not in answer.text
-    assert answer.json()["request_id"]
+    assert answer.json()["request_id"] == answer.headers["x-request-id"]
+    # The edge wrapper is outermost: even the 500 carries the security headers.
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
 
 
 async def test_a_hostile_request_id_is_replaced_not_echoed(client: httpx.AsyncClient) -> None:
