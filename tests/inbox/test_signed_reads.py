@@ -4,17 +4,18 @@ Issue 14: a signed GET of /followers?page=1 from an actor whose key we did not h
 the collection keep its session open while the key fetch opened a second one; with
 SQLite's single connection the request waited 30 s for itself and answered 500. The app
 here has a pool of ONE connection and a 2 s timeout (ROSE_CART_DATABASE_POOL_SIZE /
-_TIMEOUT), so any handler that holds a connection across network I/O fails loudly.
+_TIMEOUT), so any handler that holds a connection across network I/O fails loudly. The
+signers are real servers on loopback: their keys are fetched over real HTTP.
 """
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from sqlalchemy import select
 
 from actor.remote import RemoteActorRow
 from tests.inbox.conftest import Served
+from tests.support.loopback import client
 from tests.support.peers import RemotePeer
 
 AS2 = "application/activity+json"
@@ -36,8 +37,8 @@ async def test_a_stranger_with_an_unknown_key_gets_the_page_not_a_wait(
     served: Served, stranger: RemotePeer, path: str
 ) -> None:
     assert not await _cached(served, stranger.actor_id)
-    async with httpx.AsyncClient(auth=stranger.auth(), timeout=30) as client:
-        answer = await client.get(f"{served.base_url}{path}", headers={"Accept": AS2})
+    async with client(auth=stranger.auth(), timeout=30) as http:
+        answer = await http.get(f"{served.base_url}{path}", headers={"Accept": AS2})
     assert answer.status_code == 200, answer.text
     assert answer.json()["orderedItems"] == []  # counts for everyone, members for few
     # The key was fetched during the request, over real HTTP, between units of work.
@@ -47,8 +48,8 @@ async def test_a_stranger_with_an_unknown_key_gets_the_page_not_a_wait(
 async def test_a_peer_whose_key_we_must_fetch_sees_the_members(
     served: Served, market: RemotePeer
 ) -> None:
-    async with httpx.AsyncClient(auth=market.auth(), timeout=30) as client:
-        answer = await client.get(f"{served.base_url}/following?page=1", headers={"Accept": AS2})
+    async with client(auth=market.auth(), timeout=30) as http:
+        answer = await http.get(f"{served.base_url}/following?page=1", headers={"Accept": AS2})
     assert answer.status_code == 200, answer.text
     page = answer.json()
     assert page["type"] == "OrderedCollectionPage" and page["orderedItems"] == []
