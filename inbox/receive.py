@@ -123,6 +123,11 @@ class InboxReceiver:
             raise Rejected(401, signer.reason.value, signer.detail, _UNAUTHORIZED)
         kind = kind_of(activity) if activity else Kind(str(document.get("type")), None, ())
         self._check_origin(actor, activity_id, kind)
+        if not ignored and not trusted and _deletes_something_else(document, actor):
+            # A sender outside PEERS owns nothing we keep but its own actor (and the follow
+            # it may Undo): its Delete of a Note or any other object is acknowledged and
+            # recorded small, like the Create that made it.
+            ignored = True
         if not ignored and not self.registry.allowed(
             kind.activity_type, kind.object_type, self.roles_of(actor)
         ):
@@ -241,6 +246,15 @@ class InboxReceiver:
         if isinstance(target, dict):  # a Tombstone (Pleroma, Misskey) names it by id
             target = target.get("id")
         return isinstance(document.get("actor"), str) and target == document.get("actor")
+
+
+def _deletes_something_else(document: dict[str, Any], actor: str) -> bool:
+    if document.get("type") != "Delete":
+        return False
+    target = document.get("object")
+    if isinstance(target, dict):  # a Tombstone names what is gone by its id
+        target = target.get("id")
+    return target != actor
 
 
 def _is_minimal_activity(document: dict[str, Any]) -> bool:

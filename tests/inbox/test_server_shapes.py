@@ -211,6 +211,21 @@ class Server:
             "object": document,
         }
 
+    def delete_note(self) -> dict[str, Any]:
+        note = f"{self.origin}/notes/{next(_numbers)}"
+        gone: Any = note
+        if self.shape["delete_actor"] == "tombstone":
+            gone = {"id": note, "type": "Tombstone"}
+        return {
+            # Some servers' Delete ids are fixed per actor ("{actor}#delete" is Mastodon's
+            # for the actor itself); a post's deletion is named after the post.
+            "id": f"{note}#delete",
+            "type": "Delete",
+            "actor": self.actor,
+            "to": [PUBLIC],
+            "object": gone,
+        }
+
     def delete_self(self) -> dict[str, Any]:
         gone: Any = self.actor
         if self.shape["delete_actor"] == "tombstone":
@@ -261,7 +276,12 @@ async def test_each_server_is_answered_as_the_contract_says(served: Served, serv
     assert await follower_state(served, server.actor) == FollowerState.PENDING
 
     # What a cart has no use for is acknowledged and kept only as a line in the log.
-    for ignored in (server.like(cart), server.announce(), server.create_note(cart)):
+    for ignored in (
+        server.like(cart),
+        server.announce(),
+        server.create_note(cart),
+        server.delete_note(),
+    ):
         row = await deliver(ignored, handled=False)
         assert row.status == InboxStatus.IGNORED, ignored["type"]
         assert "content" not in row.body and len(row.body) < 1024
