@@ -20,7 +20,8 @@ from tests.support.catalogue import fill_catalogue, item_name
 
 ITEMS = 10_000
 STALLS = 25
-_ITEM = re.compile(r'<li class="item">\s*<h3>([^<]+)</h3>')
+# A card: its heading names the item, as a link to the item's own page.
+_ITEM = re.compile(r'<li class="item"[^>]*>\s*<h3>(?:<a [^>]*>)?([^<]+)(?:</a>)?</h3>')
 _NEXT = re.compile(r'<a href="([^"]+)" rel="next">')
 _MORE = re.compile(r'<a href="([^"]+)">More from ([^<]+)</a>')
 
