@@ -39,12 +39,14 @@ from demo.models import create_demo_tables
 from demo.pages import stylesheet
 from inbox.admission import RateLimiter
 from inbox.group_commit import InboxWriter
+from inbox.models import INBOX_CHANNEL
 from inbox.receive import InboxReceiver
 from inbox.registry import HandlerRegistry
 from inbox.routes import inbox_routes
 from inbox.worker import InboxWorker
 from outbox.collections import outbox_routes
 from outbox.followers import register_follow_handlers
+from outbox.models import DELIVERIES_CHANNEL
 from outbox.worker import DeliveryWorker
 from store import Database, sqlite_url_for, upgrade
 from vocab.contexts import rose_terms
@@ -176,6 +178,9 @@ class DemoNode:
         if config.workers:
             self._tasks.append(asyncio.create_task(self.inbox_worker.run(self._stop)))
             self._tasks.append(asyncio.create_task(self.delivery_worker.run(self._stop)))
+            # `market set-price` and the other CLI commands write from another process.
+            channels = [INBOX_CHANNEL, DELIVERIES_CHANNEL]
+            self._tasks.append(asyncio.create_task(self.db.listen(channels, self._stop)))
         log.info("demo actor ready", extra={"actor": self.actor.id})
 
     def _federate(self, app: Starlette) -> None:

@@ -97,7 +97,7 @@ class Federation:
             self.tasks.append(
                 asyncio.create_task(repeat(name, step, self.stop, idle=idle, wake=wake), name=name)
             )
-        # PostgreSQL: wake when another process (a web process, the CLI) writes work.
+        # Wake when another process (a web process, the CLI) writes work.
         channels = [INBOX_CHANNEL, DELIVERIES_CHANNEL, BACKFILL_CHANNEL, MAIL_CHANNEL]
         self.tasks.append(
             asyncio.create_task(self.backfills.db.listen(channels, self.stop), name="listen")

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import (
 
 from store.exceptions import UnsupportedDatabase
 from store.units import BridgedUnits, P, T, ThreadUnits, Unit, Units
-from store.wakeups import WAKEUPS, Wakeups, listen
+from store.wakeups import WAKEUPS, Wakeups, listen, watch_sqlite
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
@@ -136,8 +136,11 @@ class Database:
 
     async def listen(self, channels: Collection[str], stop: asyncio.Event) -> None:
         """Until `stop`: fire this process's wake-ups when another process commits work
-        (PostgreSQL LISTEN/NOTIFY). On SQLite there is nothing to do: it is one process."""
+        (PostgreSQL LISTEN/NOTIFY; on SQLite, a change of the file's data_version)."""
         if self.is_sqlite:
+            path = self.engine.url.database
+            if path and path != ":memory:":
+                await watch_sqlite(path, self.wakeups, channels, stop)
             return
         dsn = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         await listen(dsn, self.wakeups, channels, stop)

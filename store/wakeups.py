@@ -10,6 +10,10 @@ commits, and only then, the channel fires:
   delivers to listeners when it commits and drops when it rolls back. `listen()` holds
   one connection per process that LISTENs and fires the local events, so a `rose-cart
   worker` process wakes when a web process writes.
+- on SQLite, another process also writes the same file: the CLI (`deliveries retry`,
+  `orders refund`), the demo's `market set-price`. `watch_sqlite()` reads
+  `PRAGMA data_version` once a second on a connection of its own (it changes when any
+  other connection commits, and costs microseconds) and wakes every channel when it does.
 
 A wake-up is a hint, never the only way to find work: a worker still polls, rarely,
 for what no write announces (a lease that ran out, a retry another process scheduled),
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Collection
 from typing import Any
 
@@ -36,6 +41,7 @@ PREFIX = "rose_cart_"  # PostgreSQL channels are per database; the prefix keeps 
 WAKEUPS = "rose_cart.wakeups"  # Session.info key: this database's Wakeups
 PENDING = "rose_cart.wake"  # Session.info key: channels to fire on commit
 RECONNECT = (1.0, 30.0)  # the listener's first and longest wait before reconnecting
+SQLITE_WATCH = 1.0  # seconds between two looks at an SQLite file's data_version
 
 
 class Wakeups:
@@ -155,3 +161,36 @@ async def listen(
         if not stop.is_set():
             await first_of(stop, seconds=delay)
             delay = min(RECONNECT[1], delay * 2)
+
+
+async def watch_sqlite(
+    path: str,
+    wakeups: Wakeups,
+    channels: Collection[str],
+    stop: asyncio.Event,
+    *,
+    every: float = SQLITE_WATCH,
+) -> None:
+    """Until `stop`: wake `channels` when another connection commits to the SQLite file.
+
+    The change may be another process's (the CLI) or this process's own; the second
+    only costs a worker one look that finds nothing, at most once every `every` s.
+    """
+    # Read-only and outside any transaction: data_version is read from the WAL index,
+    # so this never waits for, nor blocks, a writer.
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    try:
+        seen = connection.execute("PRAGMA data_version").fetchone()[0]
+        wakeups.fire(*channels)  # whatever was written before we watched: look once
+        while not stop.is_set():
+            await first_of(stop, seconds=every)
+            try:
+                version = connection.execute("PRAGMA data_version").fetchone()[0]
+            except sqlite3.Error as error:  # a locked or replaced file: look again later
+                log.warning("cannot read data_version", extra={"error": str(error)})
+                continue
+            if version != seen:
+                seen = version
+                wakeups.fire(*channels)
+    finally:
+        connection.close()
