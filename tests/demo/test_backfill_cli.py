@@ -10,7 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.demo.test_make_run import eventually, free_ports
+from tests.support.demo import eventually
+from tests.support.loopback import free_ports
 
 pytestmark = pytest.mark.slow
 

@@ -7,19 +7,17 @@ why. The screenshots of the catalogue and of the paid order are the README's.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.demo.test_make_run import eventually, free_ports
 from tests.support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from tests.support.demo import eventually, start_demo
 
 CLASS = "Pottery taster"  # two seats
 
@@ -32,27 +30,8 @@ pytestmark = [
 
 @pytest.fixture
 def coop(tmp_path: Path) -> Iterator[dict[str, str]]:
-    cart, market, calendar = free_ports(3)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ROSE_CART_")}
-    launcher = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "demo",
-            "run",
-            "--data-dir",
-            str(tmp_path),
-            "--cart-port",
-            str(cart),
-            "--market-port",
-            str(market),
-            "--calendar-port",
-            str(calendar),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    launcher, ports = start_demo(tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cart, calendar = ports.cart, ports.calendar
     urls = {"shop": f"http://127.0.0.1:{cart}", "calendar": f"http://127.0.0.1:{calendar}"}
     try:
 

@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.loopback import free_ports
+from tests.support.demo import demo_env, eventually, start_demo
 
 pytestmark = pytest.mark.slow
-
-
-def eventually(check, what: str, seconds: float = 30) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
-        time.sleep(0.3)
 
 
 def port_closed(port: int) -> bool:
@@ -32,28 +23,11 @@ def port_closed(port: int) -> bool:
 
 
 def test_the_demo_co_op_federates_and_stops_cleanly(tmp_path: Path) -> None:
-    cart, market, calendar = free_ports(3)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ROSE_CART_")}
-    launcher = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "demo",
-            "run",
-            "--data-dir",
-            str(tmp_path),
-            "--cart-port",
-            str(cart),
-            "--market-port",
-            str(market),
-            "--calendar-port",
-            str(calendar),
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    launcher, ports = start_demo(
+        tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
+    cart, market, calendar = ports.cart, ports.market, ports.calendar
+    env = demo_env()
     shop = f"http://127.0.0.1:{cart}/"
     try:
 
