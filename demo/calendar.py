@@ -37,6 +37,7 @@ from demo.bookings import (
     seats_taken,
 )
 from demo.catalog import announce, catalog_document, item_document, item_node, page_number
+from demo.handover import VENUE_FULFILMENT
 from demo.models import DemoBooking, DemoEntry
 from demo.node import DemoNode, NodeConfig, Site
 from demo.pages import amount_of, minor_units, render
@@ -126,7 +127,7 @@ def entry_iri(site: Site, entry_id: str) -> str:
 
 def venue_page(site: Site, venue: str) -> Page:
     url = site.iri(f"venues/{venue}")
-    return Page(id=url, name=VENUES.get(venue, venue), url=url)
+    return Page(id=url, name=VENUES.get(venue, venue), url=url, fulfilment=VENUE_FULFILMENT)
 
 
 def entry_value(site: Site, row: DemoEntry, left: int) -> CalendarEntry:

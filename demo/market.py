@@ -34,6 +34,7 @@ from demo.catalog import (
     tombstone,
 )
 from demo.exceptions import InvalidChange, UnknownItem
+from demo.handover import shop_fulfilment
 from demo.images import product_svg
 from demo.models import DemoProduct
 from demo.node import DemoNode, NodeConfig, Site
@@ -98,7 +99,7 @@ _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 
 def shop_page(site: Site, shop: str) -> Page:
     url = site.iri(f"shops/{shop}")
-    return Page(id=url, name=SHOPS.get(shop, shop), url=url)
+    return Page(id=url, name=SHOPS.get(shop, shop), url=url, fulfilment=shop_fulfilment(url, shop))
 
 
 def product_iri(site: Site, product_id: str) -> str:

@@ -17,6 +17,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from actor.roles import PeerRole
+from cart.catalog.fulfilment import parse_default
 from store import Database, sqlite_url_for
 
 PEER_ROLES: tuple[str, ...] = tuple(PeerRole)
@@ -89,6 +90,10 @@ class Settings(BaseSettings):
     time_zone: str = Field(
         "Europe/London",
         description="IANA zone times are shown in when the calendar names none for its venue.",
+    )
+    fulfilment_default: str = Field(
+        "pickup",
+        description="Offered when a page publishes no rose:fulfilment: pickup[: PLACE] or none.",
     )
     smtp_url: SecretStr | None = Field(
         None,
@@ -166,6 +171,12 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"TIME_ZONE {value!r} is not an IANA time zone name like Europe/London"
             ) from None
+        return value
+
+    @field_validator("fulfilment_default")
+    @classmethod
+    def _check_fulfilment_default(cls, value: str) -> str:
+        parse_default(value)  # raises ValueError saying what it takes
         return value
 
     @field_validator("smtp_url")

@@ -233,6 +233,61 @@ TERMS: tuple[Term, ...] = (
         '"chk_123"',
     ),
     Term(
+        "fulfilment",
+        "property",
+        "@list of Pickup and Delivery objects",
+        "On a Page: the ways its owner hands over what is bought, in the order offered; "
+        "the shopper chooses one at checkout. Only the page's own origin is believed; "
+        "options of other types are skipped. Absent: the page says nothing (the cart "
+        "offers its configured default); an empty list: no choice to make.",
+        (("schema:availableDeliveryMethod", SCHEMA + "availableDeliveryMethod"),),
+        '[{"id": "https://blog.example/pages/bakery#saturday", "type": "Pickup", '
+        '"name": "Saturday market stall", "location": {"type": "Place", "name": "Market hall"}, '
+        '"startTime": "2026-07-04T08:00:00Z", "endTime": "2026-07-04T11:00:00Z"}]',
+    ),
+    Term(
+        "Pickup",
+        "type",
+        "object",
+        "Collection in person: `name`, `location` (an AS2 Place, read by its `name`) and "
+        "the window `startTime` to `endTime`. Its `id` (optional) names the slot orders "
+        "are packed for.",
+        (("schema:OnSitePickup", SCHEMA + "OnSitePickup"),),
+        '{"id": "https://blog.example/pages/bakery#saturday", "type": "Pickup", '
+        '"name": "Saturday market stall", "location": {"type": "Place", "name": "Market hall"}, '
+        '"startTime": "2026-07-04T08:00:00Z", "endTime": "2026-07-04T11:00:00Z"}',
+    ),
+    Term(
+        "Delivery",
+        "type",
+        "object",
+        "Delivery to the shopper: `name`, the `area` served and the `fee` added to the "
+        "order's total (none: free). The address stays in the cart.",
+        (
+            ("schema:DeliveryChargeSpecification", SCHEMA + "DeliveryChargeSpecification"),
+            ("schema:ParcelDelivery", SCHEMA + "ParcelDelivery"),
+        ),
+        '{"id": "https://blog.example/pages/bakery#delivery", "type": "Delivery", '
+        '"name": "Bike delivery", "area": "Within the ring road", '
+        '"fee": {"type": "MonetaryAmount", "amount": "3.00", "currency": "GBP"}}',
+    ),
+    Term(
+        "area",
+        "property",
+        "string",
+        "On a Delivery: where it goes, in words for people.",
+        (("schema:areaServed", SCHEMA + "areaServed"),),
+        '"Within the ring road"',
+    ),
+    Term(
+        "fee",
+        "property",
+        "MonetaryAmount",
+        "On a Delivery: what it adds to the order's total.",
+        (("schema:DeliveryChargeSpecification", SCHEMA + "DeliveryChargeSpecification"),),
+        '{"type": "MonetaryAmount", "amount": "3.00", "currency": "GBP"}',
+    ),
+    Term(
         "catalog",
         "property",
         "@id: an OrderedCollection",

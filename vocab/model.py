@@ -22,13 +22,38 @@ class MonetaryAmount:
     currency: str
 
 
+FULFILMENT_TYPES = frozenset({"Pickup", "Delivery"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fulfilment:
+    """One way a page hands over what is bought (its `fulfilment` list, docs/protocol.md).
+
+    ``kind`` is the type: "Pickup" (``location`` is the place's name, ``start_time`` and
+    ``end_time`` the window) or "Delivery" (``area`` served, ``fee`` added to the total).
+    """
+
+    kind: str
+    id: str | None = None
+    name: str | None = None
+    location: str | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    area: str | None = None
+    fee: MonetaryAmount | None = None
+
+
 @dataclass(frozen=True, kw_only=True)
 class Page:
-    """The shop or venue scope; a bare IRI reference has only ``id``."""
+    """The shop or venue scope; a bare IRI reference has only ``id``.
+
+    ``fulfilment`` is None when the page says nothing about it (not the same as an empty
+    tuple: the page offers no choice)."""
 
     id: str
     name: str | None = None
     url: str | None = None
+    fulfilment: tuple[Fulfilment, ...] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -19,6 +19,7 @@ from vocab.model import (
     Create,
     Delete,
     Follow,
+    Fulfilment,
     MonetaryAmount,
     Order,
     OrderCancelled,
@@ -116,11 +117,28 @@ def _activity(value: Activity) -> dict[str, Any]:
 
 
 def _page(value: Page) -> dict[str, Any] | str:
-    if value.name is None and value.url is None:
+    if value.name is None and value.url is None and value.fulfilment is None:
         return value.id
     out: dict[str, Any] = {"id": value.id, "type": "Page"}
     _set(out, "name", value.name)
     _set(out, "url", value.url)
+    if value.fulfilment is not None:
+        out["fulfilment"] = [fulfilment(option) for option in value.fulfilment]
+    return out
+
+
+def fulfilment(value: Fulfilment) -> dict[str, Any]:
+    """One Pickup or Delivery of a page (docs/protocol.md), as it travels."""
+    out: dict[str, Any] = {"type": value.kind}
+    _set(out, "id", value.id)
+    _set(out, "name", value.name)
+    if value.location is not None:
+        out["location"] = {"type": "Place", "name": value.location}
+    _set(out, "startTime", value.start_time)
+    _set(out, "endTime", value.end_time)
+    _set(out, "area", value.area)
+    if value.fee is not None:
+        out["fee"] = money(value.fee)
     return out
 
 
@@ -212,7 +230,9 @@ _OBJECT_WRITERS: dict[type, Any] = {
     Order: _order,
     OrderItem: _order_item,
     Page: lambda value: (
-        _page(value) if value.name or value.url else {"id": value.id, "type": "Page"}
+        _page(value)
+        if value.name or value.url or value.fulfilment is not None
+        else {"id": value.id, "type": "Page"}
     ),
     Product: lambda value: _offer(value, ["Object", "Product"]),
     CalendarEntry: lambda value: _offer(value, ["Event", "CalendarEntry"]),

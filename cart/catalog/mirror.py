@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actor.origin import same_origin
+from cart.catalog.fulfilment import encode
 from cart.catalog.indexing import index_words, place
 from cart.catalog.models import ENTRY, PRODUCT, CatalogItem, CatalogPage, key_for
 from cart.money import Money
@@ -148,6 +149,8 @@ async def _upsert_page(session: AsyncSession, page: Page, now: datetime, sender:
             "page details from another origin not taken",
             extra={"page": page.id, "sender": sender},
         )
+    # How the page hands things over: believed, like its name, only from its own origin.
+    fulfilment = encode(page.fulfilment) if own and page.fulfilment is not None else None
     row = await session.get(CatalogPage, page.id)
     if row is None:
         session.add(
@@ -157,6 +160,7 @@ async def _upsert_page(session: AsyncSession, page: Page, now: datetime, sender:
                 # A foreign page starts nameless; the page-details job fetches its own copy.
                 name=page.name if own else None,
                 url=page.url if own else None,
+                fulfilment=fulfilment,
                 updated_at=now,
             )
         )
@@ -169,6 +173,8 @@ async def _upsert_page(session: AsyncSession, page: Page, now: datetime, sender:
         row.name, row.updated_at = page.name, now
     if page.url is not None and page.url != row.url:
         row.url, row.updated_at = page.url, now
+    if fulfilment is not None and fulfilment != row.fulfilment:
+        row.fulfilment, row.updated_at = fulfilment, now
 
 
 def _is_stale(row: CatalogItem, version: datetime | None) -> bool:

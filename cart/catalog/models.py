@@ -64,6 +64,8 @@ class CatalogPage(Base):
     key: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str | None] = mapped_column(Text, nullable=True)
     url: Mapped[str | None] = mapped_column(String(IRI), nullable=True)
+    # How its owner hands things over (cart.catalog.fulfilment): JSON, None if unsaid.
+    fulfilment: Mapped[str | None] = mapped_column(Text, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

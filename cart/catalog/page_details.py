@@ -4,7 +4,8 @@ A market's Product may reference a page it does not own (in the co-op, pages bel
 the blog service). The mirror keeps such a page nameless (cart/catalog/mirror.py,
 `speaks_for_page`); this job, a background loop and never the inbox worker's
 transaction, dereferences it at its own IRI with a signed, guarded GET (actor/fetch.py:
-the document's id must be that IRI) and stores its name and url in a short transaction
+the document's id must be that IRI) and stores its name, url and `fulfilment` (the
+ways it hands things over: cart.catalog.fulfilment) in a short transaction
 after the network I/O. A page that cannot be fetched is retried with a growing delay,
 remembered in process memory (a cache of decisions: another process may try it too);
 until then the shopper sees the page's IRI, never a peer's claim about it.
@@ -21,8 +22,11 @@ from sqlalchemy import select, update
 
 from actor.exceptions import FetchError
 from actor.fetch import Fetched, Fetcher
+from cart.catalog.fulfilment import encode
 from cart.catalog.models import CatalogPage
 from store import Database, utcnow
+from vocab.exceptions import ValidationError
+from vocab.reader import read_fulfilment
 
 log = logging.getLogger("rose_cart.cart.catalog.page_details")
 BATCH = 10
@@ -50,6 +54,16 @@ def details_of(document: dict[str, Any]) -> tuple[str | None, str | None]:
     return name, url
 
 
+def fulfilment_of(document: dict[str, Any]) -> str | None:
+    """The page's `fulfilment` as its row keeps it (cart.catalog.fulfilment), or None
+    when it says none or says it in a shape we cannot read (leniently, like the name)."""
+    try:
+        options = read_fulfilment(document.get("fulfilment"), "fulfilment")
+    except ValidationError:
+        return None
+    return encode(options) if options is not None else None
+
+
 class PageDetails:
     def __init__(
         self, db: Database, fetcher: Fetcher, *, clock: Callable[[], float] = time.monotonic
@@ -66,7 +80,7 @@ class PageDetails:
         due = [iri for iri in waiting if self._retry.get(iri, (0.0, 0.0))[0] <= now][:BATCH]
         named = 0
         for iri in due:  # no session is open while we fetch
-            name, url = await self._fetch(iri)
+            name, url, fulfilment = await self._fetch(iri)
             if name is None:
                 self._failed(iri)
                 continue
@@ -75,20 +89,20 @@ class PageDetails:
                 await session.execute(
                     update(CatalogPage)
                     .where(CatalogPage.ap_id == iri)
-                    .values(name=name, url=url, updated_at=utcnow())
+                    .values(name=name, url=url, fulfilment=fulfilment, updated_at=utcnow())
                 )
             named += 1
         return named
 
-    async def _fetch(self, iri: str) -> tuple[str | None, str | None]:
+    async def _fetch(self, iri: str) -> tuple[str | None, str | None, str | None]:
         try:
             result = await self.fetcher.fetch(iri)
         except FetchError as error:
             log.info("page %s could not be fetched: %s", iri, error)
-            return None, None
+            return None, None, None
         if not isinstance(result, Fetched):
-            return None, None
-        return details_of(result.document)
+            return None, None, None
+        return (*details_of(result.document), fulfilment_of(result.document))
 
     def _failed(self, iri: str) -> None:
         _, delay = self._retry.get(iri, (0.0, FIRST_RETRY / 2))

@@ -40,7 +40,11 @@ def order_id_from_number(number: str) -> int | None:
 
 class ShopOrder(Leased, Base):
     __tablename__ = "orders"
-    __table_args__ = {"sqlite_autoincrement": True}
+    # The packing list reads one page's orders by the slot they chose.
+    __table_args__ = (
+        Index("ix_orders_packing", "page_key", "fulfilment_key"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
@@ -71,6 +75,20 @@ class ShopOrder(Leased, Base):
     contact_name: Mapped[str | None] = mapped_column(Text, nullable=True)
     contact_email: Mapped[str | None] = mapped_column(String(320), nullable=True, index=True)
     contact_phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # How it is handed over, as chosen at checkout from what the page offered (a frozen
+    # copy, cart.catalog.fulfilment): kind "pickup" or "delivery", the slot's key, the
+    # page's IRI for it, its name, place (pickup) or area (delivery), window and fee
+    # (in the order's currency, part of total_amount). The address is the shopper's:
+    # kept here, never on the wire. None for orders placed with no choice to make.
+    fulfilment_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    fulfilment_key: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    fulfilment_id: Mapped[str | None] = mapped_column(String(IRI), nullable=True)
+    fulfilment_name: Mapped[str | None] = mapped_column(Text, nullable=True)
+    fulfilment_place: Mapped[str | None] = mapped_column(Text, nullable=True)
+    fulfilment_start: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    fulfilment_end: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    fulfilment_fee: Mapped[Decimal | None] = mapped_column(DecimalText, nullable=True)
+    delivery_address: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

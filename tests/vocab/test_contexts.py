@@ -51,6 +51,11 @@ PROTOCOL_TERMS = {
     "timeZone",
     "paymentReference",
     "catalog",
+    "fulfilment",
+    "Pickup",
+    "Delivery",
+    "area",
+    "fee",
 }
 
 
@@ -89,6 +94,7 @@ def test_our_context_defines_every_protocol_term_under_the_rose_namespace() -> N
         ("stock", {"@type": "xsd:integer"}),
         ("available", {"@type": "xsd:boolean"}),
         ("items", {"@container": "@list"}),
+        ("fulfilment", {"@container": "@list"}),
     ],
 )
 def test_references_numbers_and_lists_are_typed(term: str, coercion: dict[str, str]) -> None:

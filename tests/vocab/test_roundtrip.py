@@ -18,6 +18,7 @@ from vocab.model import (
     Create,
     Delete,
     Follow,
+    Fulfilment,
     MonetaryAmount,
     Order,
     OrderCancelled,
@@ -71,9 +72,34 @@ def money(draw: Any, currency: str | None = None) -> MonetaryAmount:
     return MonetaryAmount(amount=draw(amounts), currency=currency or draw(currencies))
 
 
+fulfilments = st.one_of(
+    st.builds(
+        Fulfilment,
+        kind=st.just("Pickup"),
+        id=st.one_of(st.none(), iris),
+        name=st.one_of(st.none(), names),
+        location=st.one_of(st.none(), names),
+        start_time=st.one_of(st.none(), moments),
+        end_time=st.one_of(st.none(), moments),
+    ),
+    st.builds(
+        Fulfilment,
+        kind=st.just("Delivery"),
+        id=st.one_of(st.none(), iris),
+        name=st.one_of(st.none(), names),
+        area=st.one_of(st.none(), names),
+        fee=st.one_of(st.none(), money()),
+    ),
+)
 pages = st.one_of(
     st.builds(Page, id=iris),
     st.builds(Page, id=iris, name=names, url=st.one_of(st.none(), iris)),
+    st.builds(
+        Page,
+        id=iris,
+        name=names,
+        fulfilment=st.lists(fulfilments, max_size=3).map(tuple),
+    ),
 )
 
 
