@@ -23,7 +23,7 @@ import httpx
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from actor.guard import guarded_transport
+from actor.guard import guarded_transport, tls_context
 from actor.identity import user_agent
 from payments.provider import PaymentProvider
 from payments.sandbox.app import create_sandbox_app
@@ -95,6 +95,7 @@ class Payments:
                 merchant_code=settings.sumup_merchant_code,
                 base_url=settings.sumup_api_url or SUMUP_API_URL,
                 user_agent=user_agent(settings.base_url),
+                tls=tls_context(),
             )
         elif self.sandbox is not None:
             log.warning(
@@ -108,6 +109,7 @@ class Payments:
                 merchant_code=SANDBOX_MERCHANT,
                 base_url=f"{settings.base_url}{SANDBOX_PATH}",
                 user_agent=user_agent(settings.base_url),
+                tls=tls_context(),
             )
         else:
             log.error(
