@@ -145,6 +145,7 @@ def entry_value(site: Site, row: DemoEntry, left: int) -> CalendarEntry:
         time_zone=VENUE_ZONE.key,
         available=True,
         stock=left,
+        capacity=row.capacity,
         published=row.published_at,
         updated=row.updated_at,
     )

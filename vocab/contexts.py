@@ -53,6 +53,7 @@ READING_EXTRAS: dict[str, Any] = {
     # does not match our typed terms; these untyped twins catch it (reader.PLAIN_TWINS).
     "plainQuantity": "rose:quantity",
     "plainStock": "rose:stock",
+    "plainCapacity": "rose:capacity",
     "plainAvailable": "rose:available",
 }
 

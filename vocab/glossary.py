@@ -208,6 +208,15 @@ TERMS: tuple[Term, ...] = (
         "12",
     ),
     Term(
+        "capacity",
+        "property",
+        "xsd:integer, at least 0",
+        'On a calendar entry: the seats in all, so a shop can say "2 of 8 seats left" '
+        "as the venue does (`stock` is the seats left).",
+        (("schema:maximumAttendeeCapacity", SCHEMA + "maximumAttendeeCapacity"),),
+        "8",
+    ),
+    Term(
         "entryState",
         "property",
         "string: available | held | ordered | confirmed | cancelled",

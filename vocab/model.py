@@ -104,6 +104,7 @@ class CalendarEntry(Offer):
     end_time: datetime | None = None
     entry_state: str | None = None
     time_zone: str | None = None  # the venue's IANA zone, for showing times to people
+    capacity: int | None = None  # seats in all; `stock` is the seats left
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -58,7 +58,12 @@ ROSE_TYPES = (
 )
 MAX_SUMMARY = 10_000
 MAX_FULFILMENT = 20  # ways one page offers; any beyond are not read
-PLAIN_TWINS = {"plainQuantity": "quantity", "plainStock": "stock", "plainAvailable": "available"}
+PLAIN_TWINS = {
+    "plainQuantity": "quantity",
+    "plainStock": "stock",
+    "plainCapacity": "capacity",
+    "plainAvailable": "available",
+}
 
 
 def _with_plain_twins(node: Node) -> Node:
@@ -257,6 +262,7 @@ def read_calendar_entry(node: Node, path: str) -> CalendarEntry:
         end_time=f.timestamp(node, "endTime", path),
         entry_state=f.choice(node, "entryState", path, ENTRY_STATES, required=False),
         time_zone=f.time_zone(node, "timeZone", path),
+        capacity=f.integer(_with_plain_twins(node), "capacity", path, minimum=0),
     )
 
 

@@ -185,6 +185,7 @@ def _offer(value: Product | CalendarEntry, types: list[str]) -> dict[str, Any]:
         _set(out, "endTime", value.end_time)
         _set(out, "entryState", value.entry_state)
         _set(out, "timeZone", value.time_zone)
+        _set(out, "capacity", value.capacity)
     _set(out, "published", value.published)
     _set(out, "updated", value.updated)
     return out

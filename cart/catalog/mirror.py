@@ -66,6 +66,7 @@ class ItemView:
     time_zone: str | None  # the venue's zone; None: the shop's default
     withdrawn: bool
     unavailable_reason: str | None  # None: can be bought now
+    capacity: int | None = None  # an entry's seats in all, when its venue says
 
     @property
     def is_entry(self) -> bool:
@@ -232,6 +233,7 @@ async def upsert_object(
         row.entry_state = obj.entry_state
         row.location = location
         row.time_zone = obj.time_zone
+        row.capacity = obj.capacity
     row.updated_at = version if version is not None else row.updated_at
     row.received_at = now
     row.withdrawn_at = None
@@ -281,6 +283,7 @@ def item_view(row: CatalogItem, page: CatalogPage | None, now: datetime) -> Item
         price=Money(row.price_amount, row.price_currency),
         page=page_view(page) if page is not None else None,
         stock=row.stock,
+        capacity=row.capacity,
         start_time=row.start_time,
         end_time=row.end_time,
         location=row.location,

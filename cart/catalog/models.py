@@ -91,6 +91,8 @@ class CatalogItem(Base):
     # None: the peer did not say (a product is then on sale; see catalog.availability).
     available: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     stock: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # An entry's seats in all (its `stock` is the seats left); None: the venue did not say.
+    capacity: Mapped[int | None] = mapped_column(Integer, nullable=True)
     start_time: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     end_time: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     location: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -142,7 +142,7 @@ async def test_buying_two_tickets_for_one_class_takes_both_seats(coop: dict[str,
             page = await browser.new_page(viewport={"width": 1000, "height": 900})
             await page.goto(shop + "/")
             card = page.locator("li.item", has_text=CLASS)
-            await expect(card).to_contain_text("2 seats left")
+            await expect(card).to_contain_text("2 of 2 seats left")
             await card.get_by_label(f"Tickets for {CLASS}").fill("2")
             await card.get_by_role("button", name=f"Add ticket for {CLASS} to cart").click()
             await page.goto(shop + "/cart")

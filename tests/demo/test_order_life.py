@@ -116,7 +116,7 @@ async def test_two_tickets_for_one_class_claim_two_seats_at_the_calendar(followe
     async with httpx.AsyncClient(base_url=coop.urls["cart"], timeout=30) as shopper:
         shop = (await shopper.get("/")).text
         card = shop[shop.index("Pottery taster") :][:1500]
-        assert "2 seats left" in card and "Tickets available" not in card
+        assert "2 of 2 seats left" in card and "Tickets available" not in card
         assert (await add(shopper, entry(coop, "pottery"))).status_code == 303
         assert (await add(shopper, entry(coop, "pottery"))).status_code == 303
         cart = (await shopper.get(f"/cart/page/{venue_key(coop)}")).text

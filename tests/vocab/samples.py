@@ -64,4 +64,5 @@ ENTRY = CalendarEntry(
     end_time=datetime(2026, 11, 28, 12, 0, tzinfo=UTC),
     entry_state="available",
     stock=6,
+    capacity=8,
 )

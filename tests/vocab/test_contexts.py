@@ -47,6 +47,7 @@ PROTOCOL_TERMS = {
     "page",
     "available",
     "stock",
+    "capacity",
     "entryState",
     "timeZone",
     "paymentReference",
