@@ -41,7 +41,9 @@ def coop(tmp_path: Path) -> Iterator[dict[str, str]]:
             except httpx.TransportError:
                 return False
 
-        eventually(ready, "the shop shows the calendar's classes", seconds=60)
+        # Three processes start, make their keys, migrate and federate: on a machine
+        # shared by several test runs that alone took 51 s, so the bound is generous.
+        eventually(ready, "the shop shows the calendar's classes", seconds=180)
         yield urls
     finally:
         launcher.send_signal(signal.SIGINT)
