@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from inbox.models import InboxActivity, InboxStatus
 
@@ -33,9 +33,7 @@ class LoggedActivity:
     last_error: str | None
 
 
-async def recent(
-    session: AsyncSession, status: str | None = None, limit: int = 100
-) -> list[LoggedActivity]:
+def recent(session: Session, status: str | None = None, limit: int = 100) -> list[LoggedActivity]:
     """The newest `limit` accepted deliveries, only those in `status` when given."""
     query = select(InboxActivity).order_by(InboxActivity.id.desc()).limit(limit)
     if status:
@@ -51,25 +49,25 @@ async def recent(
             received_at=row.received_at,
             last_error=row.last_error,
         )
-        for row in (await session.execute(query)).scalars()
+        for row in (session.execute(query)).scalars()
     ]
 
 
-async def counts_by_status(session: AsyncSession) -> dict[str, int]:
+def counts_by_status(session: Session) -> dict[str, int]:
     """How many deliveries stand in each status; every status present, zero or not."""
     counts = dict.fromkeys(STATUSES, 0)
-    rows = await session.execute(
+    rows = session.execute(
         select(InboxActivity.status, func.count()).group_by(InboxActivity.status)
     )
     counts.update({str(status): int(count) for status, count in rows.all()})
     return counts
 
 
-async def last_heard(session: AsyncSession, actor_ids: Collection[str]) -> dict[str, datetime]:
+def last_heard(session: Session, actor_ids: Collection[str]) -> dict[str, datetime]:
     """When each of these actors last delivered something we accepted (absent: never)."""
     if not actor_ids:
         return {}
-    rows = await session.execute(
+    rows = session.execute(
         select(InboxActivity.ap_actor_id, func.max(InboxActivity.received_at))
         .where(InboxActivity.ap_actor_id.in_(actor_ids))
         .group_by(InboxActivity.ap_actor_id)

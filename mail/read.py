@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from mail.models import OutgoingMail
 
@@ -42,11 +42,11 @@ def _view(row: OutgoingMail) -> MailView:
     )
 
 
-async def recent_mail(session: AsyncSession, limit: int = PAGE) -> list[MailView]:
+def recent_mail(session: Session, limit: int = PAGE) -> list[MailView]:
     query = select(OutgoingMail).order_by(OutgoingMail.id.desc()).limit(limit)
-    return [_view(row) for row in (await session.execute(query)).scalars()]
+    return [_view(row) for row in (session.execute(query)).scalars()]
 
 
-async def one_mail(session: AsyncSession, mail_id: int) -> MailView | None:
-    row = await session.get(OutgoingMail, mail_id)
+def one_mail(session: Session, mail_id: int) -> MailView | None:
+    row = session.get(OutgoingMail, mail_id)
     return _view(row) if row is not None else None

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from cart.identity.accounts import (
     Account,
@@ -26,17 +26,32 @@ from store import Database, upgrade
 T = TypeVar("T")
 
 
-def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
     async def run() -> T:
         db = Database(settings.resolved_database_url)
         try:
             await upgrade(db.engine)
-            async with db.transaction() as session:
-                return await work(session)
+            return await work(db)
         finally:
             await db.dispose()
 
     return asyncio.run(run())
+
+
+def _promote(session: Session, email: str) -> tuple[str, str] | None:
+    """A unit: make the account with this address an operator; (its address, its old role)."""
+    account = session.scalar(select(Account).where(Account.email_key == email_key(email)))
+    if account is None:
+        return None
+    previous, account.role = account.role, Role.OPERATOR.value
+    return account.email, previous
+
+
+def _operators(session: Session) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(Account).where(Account.role == Role.OPERATOR.value).order_by(Account.id)
+    )
+    return [{"email": a.email, "since": a.created_at} for a in rows.scalars()]
 
 
 def register_commands(main: click.Group) -> None:
@@ -64,14 +79,7 @@ def _read_password(from_stdin: bool) -> str:
 def operators_add(settings: Settings, email: str, password_stdin: bool) -> None:
     """Make EMAIL an operator: promotes an existing account, or creates one (asks a password)."""
 
-    async def find(session: AsyncSession) -> tuple[str, str] | None:
-        account = await session.scalar(select(Account).where(Account.email_key == email_key(email)))
-        if account is None:
-            return None
-        previous, account.role = account.role, Role.OPERATOR.value
-        return account.email, previous
-
-    found = _in_transaction(settings, find)
+    found = _with_database(settings, lambda db: db.write(_promote, email))
     if found is not None:
         stored, previous = found
         if previous == Role.OPERATOR:
@@ -81,11 +89,11 @@ def operators_add(settings: Settings, email: str, password_stdin: bool) -> None:
         return
     password = _read_password(password_stdin)
 
-    async def create(session: AsyncSession) -> None:
-        await register(session, Passwords(), email, password, role=Role.OPERATOR)
+    async def create(db: Database) -> None:
+        await register(db, Passwords(), email, password, role=Role.OPERATOR)
 
     try:
-        _in_transaction(settings, create)
+        _with_database(settings, create)
     except AccountError as error:
         raise click.ClickException(error.message) from error
     click.echo(f"created operator {email}; log in at {settings.base_url}/login, then go to /admin")
@@ -97,13 +105,7 @@ def operators_add(settings: Settings, email: str, password_stdin: bool) -> None:
 def operators_list(settings: Settings, as_json: bool) -> None:
     """Every operator account."""
 
-    async def work(session: AsyncSession) -> list[dict[str, Any]]:
-        rows = await session.execute(
-            select(Account).where(Account.role == Role.OPERATOR.value).order_by(Account.id)
-        )
-        return [{"email": a.email, "since": a.created_at} for a in rows.scalars()]
-
-    listed = _in_transaction(settings, work)
+    listed = _with_database(settings, lambda db: db.read(_operators))
     if as_json:
         click.echo(json.dumps(listed, default=str, indent=2))
         return

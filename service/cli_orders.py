@@ -82,7 +82,7 @@ def orders_list(settings: Settings, number: str, status: str, limit: int, as_jso
     """Orders, newest first."""
 
     async def work(session: AsyncSession) -> list[dict[str, Any]]:
-        found = await queries.search_orders(session, number, status, limit=limit)
+        found = await session.run_sync(queries.search_orders, number, status, limit=limit)
         return [_summary(order) for order in found]
 
     listed = _in_transaction(settings, work)
@@ -218,7 +218,7 @@ def inbox_log(settings: Settings, status: str, limit: int, as_json: bool) -> Non
     """Accepted inbox activities, newest first (rejected deliveries are never stored)."""
 
     async def work(session: AsyncSession) -> list[dict[str, Any]]:
-        rows = await inbox.log.recent(session, status or None, limit=limit)
+        rows = await session.run_sync(inbox.log.recent, status or None, limit=limit)
         return [
             {
                 "id": a.ap_id,

@@ -184,8 +184,9 @@ def build_federation(
         """The clean-up loop: every table that grows from outside has its rule here."""
         async with db.transaction() as session:
             lines = await purge_anonymous_lines(session, max_age)
-            hits = await purge_throttle_hits(session) + await forget_unpaid(session, max_age)
-            audit = await purge_audit(session)
+            hits = await session.run_sync(purge_throttle_hits)
+            hits += await session.run_sync(forget_unpaid, max_age)
+            audit = await session.run_sync(purge_audit)
             removed = lines + hits + audit + await purge_expired_sessions(session)
             removed += await purge_ignored(session, ignored_age, settings.inbox_ignored_max)
             return removed + await purge_untrusted_actors(

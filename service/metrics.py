@@ -132,7 +132,7 @@ async def collect(db: Database) -> str:
         )
         lines.append("# TYPE rose_cart_catalog_backfills_pending gauge")
         lines.append(f"rose_cart_catalog_backfills_pending {int(backfills or 0)}")
-        throttled = await count_hits(session)
+        throttled = await session.run_sync(count_hits)
         lines.append(
             "# HELP rose_cart_throttle_hits Counted login, registration, checkout and provider "
             "attempts still in the throttle table (purged after a day)."

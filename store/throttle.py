@@ -4,7 +4,8 @@ do something costly, seen alike by every process.
 Anything an anonymous client can drive over and over (a password guess, a registration,
 an order) is counted here, so N web processes behind a load balancer share one budget and
 a restart forgets nothing. One row per counted event (``throttle_hits``): a bucket and a
-time. A check reads at most ``limit`` rows of one bucket through the (bucket, at) index;
+time. Every function here is a unit of work (``fn(session, ...)``, store/units.py) or a
+step inside one. A check reads at most ``limit`` rows of one bucket through the (bucket, at) index;
 the answer is how long to wait until the oldest of them leaves the window (the
 ``Retry-After``), or None. Callers check before the costly work and record after it, and
 never record a refused attempt, so a bucket holds at most ``limit`` rows per window.
@@ -22,8 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Index, Integer, String, delete, func, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from store.base import Base, UTCDateTime, utcnow
 
@@ -69,15 +69,15 @@ class Throttled(Exception):
 Check = tuple[Quota, str]
 
 
-async def wait_for(
-    session: AsyncSession, checks: Iterable[Check], now: datetime | None = None
+def wait_for(
+    session: Session, checks: Iterable[Check], now: datetime | None = None
 ) -> Throttled | None:
     """The longest wait any of ``checks`` (quota, key) asks for, or None if all are free."""
     moment = now or utcnow()
     worst: Throttled | None = None
     for quota, key in checks:
         recent = (
-            await session.scalars(
+            session.scalars(
                 select(ThrottleHit.at)
                 .where(
                     ThrottleHit.bucket == quota.bucket(key),
@@ -95,40 +95,47 @@ async def wait_for(
     return worst
 
 
-async def check(
-    session: AsyncSession, checks: Iterable[Check], now: datetime | None = None
-) -> None:
+def check(session: Session, checks: Iterable[Check], now: datetime | None = None) -> None:
     """Raise Throttled when any of ``checks`` is over its quota."""
-    over = await wait_for(session, checks, now)
+    over = wait_for(session, checks, now)
     if over is not None:
         raise over
 
 
-async def record(
-    session: AsyncSession, checks: Iterable[Check], now: datetime | None = None
-) -> None:
+def record(session: Session, checks: Iterable[Check], now: datetime | None = None) -> None:
     """Count one event against each of ``checks``."""
     moment = now or utcnow()
     rows = [{"bucket": quota.bucket(key), "at": moment} for quota, key in checks]
     if rows:
-        await session.execute(insert(ThrottleHit), rows)
+        session.execute(insert(ThrottleHit), rows)
 
 
-async def forget(session: AsyncSession, checks: Iterable[Check]) -> None:
+def take(
+    session: Session, checks: Iterable[Check], now: datetime | None = None
+) -> Throttled | None:
+    """A unit: count one event against each of ``checks`` if all are free; else the wait
+    (and nothing counted)."""
+    over = wait_for(session, checks, now)
+    if over is None:
+        record(session, checks, now)
+    return over
+
+
+def forget(session: Session, checks: Iterable[Check]) -> None:
     """Drop the counted events of ``checks`` (a successful login clears its failures)."""
     buckets = [quota.bucket(key) for quota, key in checks]
     if buckets:
-        await session.execute(delete(ThrottleHit).where(ThrottleHit.bucket.in_(buckets)))
+        session.execute(delete(ThrottleHit).where(ThrottleHit.bucket.in_(buckets)))
 
 
-async def purge_throttle_hits(
-    session: AsyncSession, older_than: timedelta = RETENTION, now: datetime | None = None
+def purge_throttle_hits(
+    session: Session, older_than: timedelta = RETENTION, now: datetime | None = None
 ) -> int:
     """The retention rule: delete hits older than every window; returns how many."""
     cutoff = (now or utcnow()) - older_than
-    result = await session.execute(delete(ThrottleHit).where(ThrottleHit.at < cutoff))
+    result = session.execute(delete(ThrottleHit).where(ThrottleHit.at < cutoff))
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def count_hits(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count()).select_from(ThrottleHit)) or 0)
+def count_hits(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(ThrottleHit)) or 0)

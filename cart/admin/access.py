@@ -13,12 +13,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
-from anyio import to_thread
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from cart.admin.audit import record_action
-from cart.identity.accounts import MAX_PASSWORD_LENGTH, Account, Role
+from cart.identity.accounts import Role, credentials_of, verify_password
 from cart.web.visit import Endpoint, Page, Visit, error_page, form_action, page
 
 AdminHandler = Callable[[Visit], Awaitable[Response | Page]]
@@ -64,8 +63,8 @@ def admin_action(handler: AdminFormHandler) -> Endpoint:
         if visit.account is not None:
             # In the action's own transaction: logged exactly when it happened.
             refused = denied is not None or (isinstance(answer, Page) and answer.status >= 400)
-            record_action(
-                visit.session,
+            await visit.session.run_sync(
+                record_action,
                 visit.account.email,
                 handler.__name__,
                 visit.request.url.path,
@@ -82,13 +81,10 @@ async def confirm_password(visit: Visit, form: FormData) -> bool:
     submitted = form.get("password")
     if visit.account is None or not isinstance(submitted, str) or not submitted:
         return False
-    account = await visit.session.get(Account, visit.account.id)
-    if account is None:
+    stored = await visit.session.run_sync(credentials_of, visit.account.id)
+    if stored is None:
         return False
-    # argon2 spends CPU on purpose: off the event loop.
-    return await to_thread.run_sync(
-        visit.config.passwords.verify, account.password_hash, submitted[:MAX_PASSWORD_LENGTH]
-    )
+    return await verify_password(visit.config.passwords, stored, submitted)
 
 
 def reauth_failed(back: str) -> Page:

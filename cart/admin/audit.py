@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Integer, String, Text, delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from store import Base, utcnow
 from store.base import UTCDateTime
@@ -42,9 +41,7 @@ class AuditView:
     outcome: str
 
 
-def record_action(
-    session: AsyncSession, operator: str, action: str, target: str, outcome: str
-) -> None:
+def record_action(session: Session, operator: str, action: str, target: str, outcome: str) -> None:
     session.add(
         AuditEntry(
             at=utcnow(),
@@ -56,15 +53,15 @@ def record_action(
     )
 
 
-async def recent_actions(session: AsyncSession, limit: int = 30) -> list[AuditView]:
+def recent_actions(session: Session, limit: int = 30) -> list[AuditView]:
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     return [
         AuditView(row.at, row.operator, row.action, row.target, row.outcome)
-        for row in (await session.execute(query)).scalars()
+        for row in (session.execute(query)).scalars()
     ]
 
 
-async def purge_audit(session: AsyncSession, now: datetime | None = None) -> int:
+def purge_audit(session: Session, now: datetime | None = None) -> int:
     cutoff = (now or utcnow()) - timedelta(days=AUDIT_DAYS)
-    result = await session.execute(delete(AuditEntry).where(AuditEntry.at < cutoff))
+    result = session.execute(delete(AuditEntry).where(AuditEntry.at < cutoff))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

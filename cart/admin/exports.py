@@ -14,6 +14,7 @@ import io
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -57,8 +58,8 @@ def download(body: str, filename: str) -> Response:
 @admin_page
 async def orders_csv(visit: Visit) -> Response:
     params = visit.request.query_params
-    found = await queries.search_orders(
-        visit.session, params.get("q", "")[:320], params.get("status", "")[:24], MAX_ROWS
+    found = await visit.session.run_sync(
+        queries.search_orders, params.get("q", "")[:320], params.get("status", "")[:24], MAX_ROWS
     )
     header = [
         "number",
@@ -92,9 +93,8 @@ async def orders_csv(visit: Visit) -> Response:
     return download(as_csv(header, rows), "orders.csv")
 
 
-@admin_page
-async def packing_csv(visit: Visit) -> Response:
-    page_key = visit.request.query_params.get("page", "")[:40]
+def packing_lines(session: Session, page_key: str) -> list[tuple[ShopOrder, ShopOrderItem]]:
+    """A unit: every paid order's lines for one shop or venue, by customer."""
     query = (
         select(ShopOrder, ShopOrderItem)
         .join(ShopOrderItem, ShopOrderItem.order_id == ShopOrder.id)
@@ -102,7 +102,13 @@ async def packing_csv(visit: Visit) -> Response:
         .order_by(ShopOrder.contact_name, ShopOrder.id, ShopOrderItem.position)
         .limit(MAX_ROWS)
     )
-    pairs = (await visit.session.execute(query)).all()
+    return [(order, item) for order, item in session.execute(query).all()]
+
+
+@admin_page
+async def packing_csv(visit: Visit) -> Response:
+    page_key = visit.request.query_params.get("page", "")[:40]
+    pairs = await visit.session.run_sync(packing_lines, page_key)
     header = ["customer", "email", "phone", "order", "item", "when", "quantity", "line_total"]
     rows = (
         [

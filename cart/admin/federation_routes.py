@@ -32,7 +32,7 @@ def _text(form: FormData, name: str, limit: int = 2048) -> str:
 @admin_page
 async def dashboard(visit: Visit) -> Page:
     now = utcnow()
-    board = await queries.dashboard(visit.session, now.date())
+    board = await visit.session.run_sync(queries.dashboard, now.date())
     charts = [
         bar_chart("Orders placed per day", board.orders_per_day),
         bar_chart("Deliveries queued per day", board.deliveries_per_day),
@@ -40,8 +40,8 @@ async def dashboard(visit: Visit) -> Page:
     context = {
         "board": board,
         "charts": charts,
-        "takings": await takings_per_day(visit.session, now.date()),
-        "actions": await recent_actions(visit.session),
+        "takings": await visit.session.run_sync(takings_per_day, now.date()),
+        "actions": await visit.session.run_sync(recent_actions),
     }
     return Page("admin/dashboard.html", context, title="Admin")
 
@@ -49,14 +49,14 @@ async def dashboard(visit: Visit) -> Page:
 @admin_page
 async def peers_page(visit: Visit) -> Page:
     configured = getattr(visit.request.app.state.settings, "peers", ()) or ()
-    rows = await queries.peers(visit.session, configured)
+    rows = await visit.session.run_sync(queries.peers, configured)
     return Page("admin/peers.html", {"peers": rows}, title="Peers")
 
 
 @admin_page
 async def follows_page(visit: Visit) -> Page:
     pending = await pending_followers(visit.session)
-    everyone = await queries.followers(visit.session)
+    everyone = await visit.session.run_sync(queries.followers)
     context = {"pending": pending, "followers": [f for f in everyone if f.state != "pending"]}
     return Page("admin/follows.html", context, title="Follow requests and followers")
 
@@ -90,7 +90,7 @@ async def reject_follow(visit: Visit, form: FormData) -> Response | Page:
 async def deliveries_page(visit: Visit) -> Page:
     context = {
         "counts": await delivery_status(visit.session),
-        "hosts": await queries.hosts(visit.session),
+        "hosts": await visit.session.run_sync(queries.hosts),
         "dead": await failed_deliveries(visit.session, limit=DEAD_SHOWN),
         "dead_shown": DEAD_SHOWN,
         "now": utcnow(),
@@ -127,7 +127,7 @@ async def inbox_page(visit: Visit) -> Page:
     wanted = visit.request.query_params.get("status", "")
     status = wanted if wanted in inbox_log.STATUSES else ""
     context = {
-        "activities": await inbox_log.recent(visit.session, status or None),
+        "activities": await visit.session.run_sync(inbox_log.recent, status or None),
         "status": status,
         "statuses": list(inbox_log.STATUSES),
     }

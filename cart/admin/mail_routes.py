@@ -16,13 +16,13 @@ from mail.read import one_mail, recent_mail
 
 @admin_page
 async def mail_page(visit: Visit) -> Page:
-    mails = await recent_mail(visit.session)
+    mails = await visit.session.run_sync(recent_mail)
     return Page("admin/mail.html", {"mails": mails}, title="Mail")
 
 
 @admin_page
 async def one_mail_page(visit: Visit) -> Page:
-    found = await one_mail(visit.session, visit.request.path_params["mail_id"])
+    found = await visit.session.run_sync(one_mail, visit.request.path_params["mail_id"])
     if found is None:
         raise NotFound("There is no such mail (it may have been purged).")
     return Page("admin/mail_one.html", {"mail": found}, title=found.subject or "Mail")

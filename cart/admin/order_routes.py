@@ -47,7 +47,7 @@ log = logging.getLogger("rose_cart.admin")
 async def orders_page(visit: Visit) -> Page:
     text = visit.request.query_params.get("q", "")[:320]
     status = visit.request.query_params.get("status", "")[:24]
-    found = await queries.search_orders(visit.session, text, status)
+    found = await visit.session.run_sync(queries.search_orders, text, status)
     context = {
         "orders": found,
         "q": text,

@@ -12,8 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Date, cast, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from actor.origin import origin_of
 from actor.schemes import PeerSignatureScheme
@@ -28,7 +27,7 @@ CHART_DAYS = 14
 SCHEME_NAMES = {"cavage": "draft-cavage", "rfc9421": "RFC 9421"}
 
 
-def _day(session: AsyncSession, column: InstrumentedAttribute[Any]) -> Any:
+def _day(session: Session, column: InstrumentedAttribute[Any]) -> Any:
     # SQLite stores naive UTC text, where date() is the day; PostgreSQL casts.
     if session.get_bind().dialect.name == "sqlite":
         return func.date(column)
@@ -39,8 +38,8 @@ def _as_date(value: object) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-async def per_day(
-    session: AsyncSession,
+def per_day(
+    session: Session,
     column: InstrumentedAttribute[Any],
     *,
     today: date,
@@ -49,7 +48,7 @@ async def per_day(
     """Rows created per UTC day over the last `days` days (zeros included), oldest first."""
     first = today - timedelta(days=days - 1)
     day = _day(session, column)
-    rows = await session.execute(
+    rows = session.execute(
         select(day, func.count()).where(column >= _midnight(first)).group_by(day)
     )
     counts = {_as_date(d): int(n) for d, n in rows.all() if d is not None}
@@ -72,24 +71,24 @@ class Dashboard:
     deliveries_per_day: list[tuple[date, int]]
 
 
-async def _grouped(session: AsyncSession, column: InstrumentedAttribute[str]) -> dict[str, int]:
-    rows = await session.execute(select(column, func.count()).group_by(column))
+def _grouped(session: Session, column: InstrumentedAttribute[str]) -> dict[str, int]:
+    rows = session.execute(select(column, func.count()).group_by(column))
     return {str(key): int(count) for key, count in rows.all()}
 
 
-async def dashboard(session: AsyncSession, today: date) -> Dashboard:
+def dashboard(session: Session, today: date) -> Dashboard:
     deliveries = {state.value: 0 for state in DeliveryState}
-    deliveries.update(await _grouped(session, OutboxDelivery.status))
-    inbox = await inbox_log.counts_by_status(session)
-    followers = await _grouped(session, Follower.state)
+    deliveries.update(_grouped(session, OutboxDelivery.status))
+    inbox = inbox_log.counts_by_status(session)
+    followers = _grouped(session, Follower.state)
     return Dashboard(
-        orders=await _grouped(session, ShopOrder.status),
+        orders=_grouped(session, ShopOrder.status),
         deliveries=deliveries,
         inbox=inbox,
         pending_follows=followers.get("pending", 0),
         followers=followers.get("accepted", 0),
-        orders_per_day=await per_day(session, ShopOrder.created_at, today=today),
-        deliveries_per_day=await per_day(session, OutboxDelivery.created_at, today=today),
+        orders_per_day=per_day(session, ShopOrder.created_at, today=today),
+        deliveries_per_day=per_day(session, OutboxDelivery.created_at, today=today),
     )
 
 
@@ -103,29 +102,29 @@ class PeerRow:
     scheme: str | None
 
 
-async def peers(session: AsyncSession, configured: Iterable[Any]) -> list[PeerRow]:
+def peers(session: Session, configured: Iterable[Any]) -> list[PeerRow]:
     """PEERS with where each stands: our follow, theirs, when we last heard, the scheme."""
     listed = [(str(p.role), str(p.actor_id)) for p in configured]
     iris = sorted({iri for _, iri in listed})
     origins = sorted({origin_of(iri) for iri in iris})
     follows = dict(
         (
-            await session.execute(
+            session.execute(
                 select(Follow.ap_object_id, Follow.state).where(Follow.ap_object_id.in_(iris))
             )
         ).all()
     )
     followers = dict(
         (
-            await session.execute(
+            session.execute(
                 select(Follower.ap_actor_id, Follower.state).where(Follower.ap_actor_id.in_(iris))
             )
         ).all()
     )
-    heard = await inbox_log.last_heard(session, iris)
+    heard = inbox_log.last_heard(session, iris)
     reached = dict(
         (
-            await session.execute(
+            session.execute(
                 select(DeliveryHost.host, DeliveryHost.last_success_at).where(
                     DeliveryHost.host.in_(origins)
                 )
@@ -134,7 +133,7 @@ async def peers(session: AsyncSession, configured: Iterable[Any]) -> list[PeerRo
     )
     schemes = dict(
         (
-            await session.execute(
+            session.execute(
                 select(PeerSignatureScheme.origin, PeerSignatureScheme.scheme).where(
                     PeerSignatureScheme.origin.in_(origins)
                 )
@@ -158,9 +157,9 @@ async def peers(session: AsyncSession, configured: Iterable[Any]) -> list[PeerRo
     return rows
 
 
-async def followers(session: AsyncSession, limit: int = 500) -> Sequence[Follower]:
+def followers(session: Session, limit: int = 500) -> Sequence[Follower]:
     query = select(Follower).order_by(Follower.state, Follower.created_at.desc()).limit(limit)
-    return (await session.execute(query)).scalars().all()
+    return (session.execute(query)).scalars().all()
 
 
 @dataclass(frozen=True)
@@ -184,17 +183,17 @@ class HostRow:
         return "closed (healthy)"
 
 
-async def hosts(session: AsyncSession, limit: int = 200) -> list[HostRow]:
+def hosts(session: Session, limit: int = 200) -> list[HostRow]:
     """Every host with deliveries not done, or with breaker state, worst first."""
     counts: dict[str, dict[str, int]] = {}
-    rows = await session.execute(
+    rows = session.execute(
         select(OutboxDelivery.host, OutboxDelivery.status, func.count())
         .where(OutboxDelivery.status != DeliveryState.DONE, OutboxDelivery.host.is_not(None))
         .group_by(OutboxDelivery.host, OutboxDelivery.status)
     )
     for host, status, count in rows.all():
         counts.setdefault(str(host), {})[str(status)] = int(count)
-    states = {row.host: row for row in (await session.execute(select(DeliveryHost))).scalars()}
+    states = {row.host: row for row in (session.execute(select(DeliveryHost))).scalars()}
     result = []
     for host in sorted(set(counts) | set(states)):
         state = states.get(host)
@@ -215,8 +214,8 @@ async def hosts(session: AsyncSession, limit: int = 200) -> list[HostRow]:
     return result[:limit]
 
 
-async def search_orders(
-    session: AsyncSession, text: str = "", status: str = "", limit: int = 50
+def search_orders(
+    session: Session, text: str = "", status: str = "", limit: int = 50
 ) -> Sequence[ShopOrder]:
     """Orders by number (RA-000123 or 123), by the customer's e-mail (exact, any case) or
     name (a part of it, any case), and/or status; newest first."""
@@ -243,9 +242,9 @@ async def search_orders(
         if status not in {s.value for s in OrderStatus}:
             return []
         query = query.where(ShopOrder.status == status)
-    return (await session.execute(query)).scalars().all()
+    return (session.execute(query)).scalars().all()
 
 
-async def order_history(session: AsyncSession, order_id: int) -> Sequence[OrderStatusChange]:
+def order_history(session: Session, order_id: int) -> Sequence[OrderStatusChange]:
     query = select(OrderStatusChange).where(OrderStatusChange.order_id == order_id)
-    return (await session.execute(query.order_by(OrderStatusChange.id))).scalars().all()
+    return (session.execute(query.order_by(OrderStatusChange.id))).scalars().all()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from cart.money import Money, sum_by_currency
 from cart.orders.models import ShopOrder
@@ -20,13 +20,13 @@ from cart.orders.states import OrderStatus
 TAKINGS_DAYS = 14
 
 
-async def takings_per_day(
-    session: AsyncSession, today: date, days: int = TAKINGS_DAYS
+def takings_per_day(
+    session: Session, today: date, days: int = TAKINGS_DAYS
 ) -> list[tuple[date, tuple[Money, ...]]]:
     """Newest day first; a day with no takings has an empty tuple."""
     first = today - timedelta(days=days - 1)
     start = datetime(first.year, first.month, first.day, tzinfo=UTC)
-    rows = await session.execute(
+    rows = session.execute(
         select(ShopOrder.paid_at, ShopOrder.total_amount, ShopOrder.currency).where(
             ShopOrder.status == OrderStatus.PAID.value, ShopOrder.paid_at >= start
         )

@@ -6,10 +6,12 @@ argon2id (argon2-cffi's RFC 9106 defaults). When no account matches an email we 
 verify a password against a dummy hash, so "no such account" and "wrong password" take
 about the same time and an attacker cannot tell registered addresses by timing.
 
-The web's login and registration never hash while holding a database session: they read
-``Credentials`` in one short unit of work, run argon2 in a thread with no session open,
-and write in a new one (``confirm_login``, ``create_account``). ``register`` and
-``authenticate`` do it all in the caller's session: for the CLI and tests, not requests.
+Every function that touches the database is a unit of work (a plain ``fn(session, ...)``
+run by ``db.read``/``db.write``, store/units.py). argon2 never runs inside one: the web's
+login and registration, ``register``/``authenticate`` (CLI, tests) and the admin's
+re-authentication read ``Credentials`` in one unit, hash or verify in a worker thread with
+no unit open, and write in another (``confirm_login``, ``create_account``), which checks
+that the hash it was given is still the stored one.
 """
 
 from __future__ import annotations
@@ -23,10 +25,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import CheckConstraint, Integer, String, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from store import Base, utcnow
+from store import Base, Database, utcnow
 from store.base import UTCDateTime
 
 MIN_PASSWORD_LENGTH = 10
@@ -157,38 +158,46 @@ def check_registration(email: str, password: str) -> str:
     return email
 
 
-async def find_credentials(session: AsyncSession, email: str) -> Credentials | None:
-    row = (
-        await session.execute(
-            select(Account.id, Account.password_hash).where(Account.email_key == email_key(email))
-        )
+def find_credentials(session: Session, email: str) -> Credentials | None:
+    """A unit: the stored hash for this address, if it has an account."""
+    row = session.execute(
+        select(Account.id, Account.password_hash).where(Account.email_key == email_key(email))
     ).first()
     return Credentials(row[0], row[1]) if row is not None else None
 
 
-async def create_account(
-    session: AsyncSession, email: str, password_hash: str, role: Role = Role.SHOPPER
+def credentials_of(session: Session, account_id: int) -> Credentials | None:
+    """A unit: the stored hash of this account (the admin's re-authentication)."""
+    row = session.execute(
+        select(Account.id, Account.password_hash).where(Account.id == account_id)
+    ).first()
+    return Credentials(row[0], row[1]) if row is not None else None
+
+
+def create_account(
+    session: Session, email: str, password_hash: str, role: Role = Role.SHOPPER
 ) -> AccountView | None:
-    """The new account, or None when the address has one already (maybe just now)."""
+    """A unit: the new account, or None when the address has one already (maybe just now)."""
     key = email_key(email)
-    if await session.scalar(select(Account.id).where(Account.email_key == key)) is not None:
+    if session.scalar(select(Account.id).where(Account.email_key == key)) is not None:
         return None
     account = Account(email=email, email_key=key, password_hash=password_hash, role=role)
     try:
-        async with session.begin_nested():
+        with session.begin_nested():
             session.add(account)
-            await session.flush()
+            session.flush()
     except IntegrityError:  # a concurrent registration won the race
         return None
     return _view(account)
 
 
-async def confirm_login(
-    session: AsyncSession, checked: Credentials, new_hash: str | None = None
+def confirm_login(
+    session: Session, checked: Credentials, new_hash: str | None = None
 ) -> AccountView | None:
-    """The account whose password was just checked, if it still has that password (it may
-    have changed or gone while argon2 ran); stores ``new_hash`` when the old one is weak."""
-    account = await session.get(Account, checked.account_id)
+    """A unit: the account whose password was just checked, if it still has that password
+    (it may have changed or gone while argon2 ran); stores ``new_hash`` when the old one
+    is weak."""
+    account = session.get(Account, checked.account_id)
     if account is None or account.password_hash != checked.password_hash:
         return None
     if new_hash is not None:
@@ -196,42 +205,52 @@ async def confirm_login(
     return _view(account)
 
 
+def get_account(session: Session, account_id: int) -> AccountView | None:
+    account = session.get(Account, account_id)
+    return _view(account) if account else None
+
+
 async def register(
-    session: AsyncSession,
+    db: Database,
     passwords: Passwords,
     email: str,
     password: str,
     role: Role = Role.SHOPPER,
 ) -> AccountView:
     """Create an account; raises InvalidRegistration (or EmailTaken) with a message to show.
-    For the CLI: it hashes inside the caller's session."""
+    For the CLI and tests (the web has its quotas first): a read, argon2 with no unit
+    open, then the write."""
     email = check_registration(email, password)
-    if await find_credentials(session, email) is not None:
+    if await db.read(find_credentials, email) is not None:
         raise EmailTaken()
     # argon2 spends tens of milliseconds of CPU on purpose: off the event loop.
     password_hash = await to_thread.run_sync(passwords.hash, password)
-    account = await create_account(session, email, password_hash, role)
+    account = await db.write(create_account, email, password_hash, role)
     if account is None:
         raise EmailTaken()
     return account
 
 
+async def verify_password(passwords: Passwords, stored: Credentials | None, password: str) -> bool:
+    """argon2 in a worker thread, against a dummy hash when nobody has this address (the
+    same work either way). Call it between units, never inside one."""
+    stored_hash = stored.password_hash if stored is not None else None
+    ok = await to_thread.run_sync(passwords.verify, stored_hash, password[:MAX_PASSWORD_LENGTH])
+    return ok and stored is not None
+
+
 async def authenticate(
-    session: AsyncSession, passwords: Passwords, email: str, password: str
+    db: Database, passwords: Passwords, email: str, password: str
 ) -> AccountView:
     """The account for these credentials, or InvalidCredentials. Upgrades old hashes.
-    For the CLI and tests: it verifies inside the caller's session."""
-    account = await session.scalar(select(Account).where(Account.email_key == email_key(email)))
-    ok = await to_thread.run_sync(
-        passwords.verify, account.password_hash if account else None, password[:MAX_PASSWORD_LENGTH]
-    )
-    if account is None or not ok:
+    For the CLI and tests: read the hash, verify with no unit open, confirm in another."""
+    stored = await db.read(find_credentials, email)
+    if not await verify_password(passwords, stored, password) or stored is None:
         raise InvalidCredentials()
-    if passwords.needs_rehash(account.password_hash):
-        account.password_hash = await to_thread.run_sync(passwords.hash, password)
-    return _view(account)
-
-
-async def get_account(session: AsyncSession, account_id: int) -> AccountView | None:
-    account = await session.get(Account, account_id)
-    return _view(account) if account else None
+    new_hash = None
+    if passwords.needs_rehash(stored.password_hash):
+        new_hash = await to_thread.run_sync(passwords.hash, password[:MAX_PASSWORD_LENGTH])
+    account = await db.write(confirm_login, stored, new_hash)
+    if account is None:  # the password changed (or the account went) meanwhile
+        raise InvalidCredentials()
+    return account

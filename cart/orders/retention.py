@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from cart.orders.models import CheckoutToken, ShopOrder
 from cart.orders.states import OrderStatus
@@ -25,13 +25,13 @@ UNPAID_KEEP = timedelta(days=30)
 VOID = tuple(status.value for status in OrderStatus if status.is_void)
 
 
-async def forget_unpaid(
-    session: AsyncSession, older_than: timedelta = UNPAID_KEEP, now: datetime | None = None
+def forget_unpaid(
+    session: Session, older_than: timedelta = UNPAID_KEEP, now: datetime | None = None
 ) -> int:
     """Forget who placed old unpaid orders and drop old anonymous checkout tokens; returns
     how many rows changed."""
     cutoff = (now or utcnow()) - older_than
-    unlinked = await session.execute(
+    unlinked = session.execute(
         update(ShopOrder)
         .where(
             ShopOrder.status.in_(VOID),
@@ -52,7 +52,7 @@ async def forget_unpaid(
         )
         .execution_options(synchronize_session=False)
     )
-    tokens = await session.execute(
+    tokens = session.execute(
         delete(CheckoutToken)
         .where(CheckoutToken.owner_key.like("c:%"), CheckoutToken.created_at < cutoff)
         .execution_options(synchronize_session=False)

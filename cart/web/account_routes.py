@@ -103,9 +103,9 @@ async def account_exists(visit: Visit, email: str) -> None:
     """Someone asked to register an address that has an account. The page they see is the
     same as for a new address; the owner hears of it by mail instead (queued in this unit
     of work, so only if the request commits; at most REGISTER_ACCOUNT an hour)."""
-    found = await find_credentials(visit.session, email)
+    found = await visit.session.run_sync(find_credentials, email)
     if found is not None:
-        account = await get_account(visit.session, found.account_id)
+        account = await visit.session.run_sync(get_account, found.account_id)
         if account is not None:
             queue_mail(
                 visit.session,
@@ -138,7 +138,7 @@ async def register_submit(request: Request) -> Response:
         async def finish(visit: Visit, form: FormData) -> Response:
             created = None
             if existing is None and hashed is not None:
-                created = await create_account(visit.session, email, hashed)
+                created = await visit.session.run_sync(create_account, email, hashed)
             if created is None and hashed is not None:
                 await account_exists(visit, email)
             visit.flash.append(REGISTERED)
@@ -174,10 +174,14 @@ async def login_submit(request: Request) -> Response:
                     new_hash = await argon2(request, passwords.hash, password)
 
         async def finish(visit: Visit, form: FormData) -> Response | Page:
-            account = await confirm_login(visit.session, checked, new_hash) if checked else None
+            account = (
+                await visit.session.run_sync(confirm_login, checked, new_hash) if checked else None
+            )
             if account is None:
                 return _login_page(email, InvalidCredentials.message, 400)
-            await forget(visit.session, checks[:2])  # the account's; the address keeps its own
+            await visit.session.run_sync(
+                forget, checks[:2]
+            )  # the account's; the address keeps its own
             await _start_session(visit, account)
             return redirect(visit, safe_next(form.get("next"), "/cart" if visit.flash[1:] else "/"))
 

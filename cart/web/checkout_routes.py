@@ -103,7 +103,7 @@ async def checkout(request: Request) -> Response:
         # Each new order is a row, a Create(Order) to every follower and a provider
         # checkout: counted per cart and per address, checked before any of that work.
         checks = [(CHECKOUT_CART, owner_key(owner)), (CHECKOUT_ADDRESS, client_address(request))]
-        over = await wait_for(visit.session, checks)
+        over = await visit.session.run_sync(wait_for, checks)
         if over is not None:
             raise too_many(over)
         try:
@@ -122,7 +122,7 @@ async def checkout(request: Request) -> Response:
             )
             return redirect(visit, f"/cart/page/{key}")
         if result.created:
-            await record(visit.session, checks)
+            await visit.session.run_sync(record, checks)
         placed.update(id=result.order.id, number=result.order.number)
         return redirect(visit, f"/orders/{result.order.number}")
 

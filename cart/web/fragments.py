@@ -52,7 +52,9 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 async def _visit(request: Request, config: WebConfig) -> _FragmentVisit:
     async with request.app.state.db.transaction() as session:
         shopper = await resolve(session, config.cookies, request.cookies.get(COOKIE_NAME))
-        account = await get_account(session, shopper.account_id) if shopper.account_id else None
+        account = (
+            await session.run_sync(get_account, shopper.account_id) if shopper.account_id else None
+        )
         if shopper.account_id is not None and account is None:
             return _FragmentVisit(0, None)
         return _FragmentVisit(await item_count(session, shopper), account)

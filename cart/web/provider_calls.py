@@ -23,7 +23,7 @@ from typing import Any
 from cart.orders.reconcile import reconcile
 from cart.web.quotas import PROVIDER_CHECKOUT
 from payments import PaymentError
-from store.throttle import Throttled, record, wait_for
+from store.throttle import Throttled, take
 
 log = logging.getLogger("rose_cart.cart.provider_calls")
 
@@ -46,11 +46,9 @@ class ProviderCalls:
         self._in_flight[order_id] = done
         try:
             checks = [(PROVIDER_CHECKOUT, str(order_id))]
-            async with state.db.transaction() as session:
-                over = await wait_for(session, checks)
-                if over is not None:
-                    return over
-                await record(session, checks)
+            over: Throttled | None = await state.db.write(take, checks)
+            if over is not None:
+                return over
             try:
                 await reconcile(state.db, state.payment_provider, order_id, state.actor)
             except PaymentError as error:

@@ -8,11 +8,12 @@ web process shares the budget. Over it the answer is 429 with ``Retry-After`` (a
 page for browsers, problem+json for API clients, by the service's error handler) and
 nothing else happens: no hash, no row, no provider call.
 
-``admit`` is the short unit of work in front of costly work: it checks the form's CSRF
-token (a forged form must not spend argon2 either), checks and counts the attempt, and
-may read what the costly step needs. It commits before the costly step runs, so no
-database connection is held across it. Under concurrency two requests may both see the
-last free slot: the overshoot is bounded by how many arrive at that same instant.
+``admit`` is the gate in front of costly work: it checks the form's CSRF token (a forged
+form must not spend argon2 either) with no database work, then one short unit of work
+checks and counts the attempt and may read what the costly step needs. That unit commits
+before the costly step runs, so no database connection is held across it. Under
+concurrency two requests may both see the last free slot: the overshoot is bounded by
+how many arrive at that same instant.
 
 argon2 runs in a worker thread, one at a time per process (``argon2``): password work
 queued by a crowd waits its turn without a database connection, and the event loop keeps
@@ -25,20 +26,20 @@ docs/deployment.md).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
 from anyio import CapacityLimiter, to_thread
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from cart.identity.sessions import COOKIE_NAME, resolve
+from cart.identity.sessions import COOKIE_NAME
 from cart.web.config import web_config
 from cart.web.csrf import FIELD_NAME
-from store.throttle import Check, Quota, Throttled, record, wait_for
+from store.throttle import Check, Quota, Throttled, take
 
 T = TypeVar("T")
 
@@ -93,26 +94,34 @@ def too_many(over: Throttled) -> HTTPException:
     return exc
 
 
-async def _nothing(session: AsyncSession) -> None:
-    return None
+def _admit(
+    session: Session, checks: list[Check], read: Callable[[Session], T] | None
+) -> tuple[Throttled | None, T | None]:
+    """The unit of ``admit``: count the attempt if every quota allows it, then read."""
+    over = take(session, checks)
+    if over is not None or read is None:
+        return over, None
+    return None, read(session)
 
 
 async def admit(
     request: Request,
     form: FormData,
     checks: list[Check],
-    read: Callable[[AsyncSession], Awaitable[T]] = _nothing,  # type: ignore[assignment]
+    read: Callable[[Session], T] | None = None,
 ) -> tuple[bool, T | None]:
-    """(True, what ``read`` found) once the attempt is counted; (False, None) when the
-    form's CSRF token is wrong (the form action then answers 403 itself). Raises the 429
-    HTTPException, having changed nothing, when any check is over its quota."""
+    """(True, what the unit ``read`` found) once the attempt is counted; (False, None) when
+    the form's CSRF token is wrong (the form action then answers 403 itself). Raises the
+    429 HTTPException, having changed nothing, when any check is over its quota.
+
+    The CSRF token is checked against the cookie's session id alone, before any database
+    work: a forged form costs nothing. (The form action checks it again on the session it
+    resolves.)"""
     config = web_config(request)
-    async with request.app.state.db.transaction() as session:
-        shopper = await resolve(session, config.cookies, request.cookies.get(COOKIE_NAME))
-        if not config.csrf.is_valid(shopper.sid, form.get(FIELD_NAME)):
-            return False, None
-        over = await wait_for(session, checks)
-        if over is not None:
-            raise too_many(over)
-        await record(session, checks)
-        return True, await read(session)
+    shopper = config.cookies.decode(request.cookies.get(COOKIE_NAME))
+    if shopper is None or not config.csrf.is_valid(shopper.sid, form.get(FIELD_NAME)):
+        return False, None
+    over, found = await request.app.state.db.write(_admit, checks, read)
+    if over is not None:
+        raise too_many(over)
+    return True, found

@@ -89,7 +89,9 @@ def render(visit: Visit, page: Page) -> Response:
 async def _begin(request: Request, session: AsyncSession) -> Visit:
     config = web_config(request)
     shopper = await resolve(session, config.cookies, request.cookies.get(COOKIE_NAME))
-    account = await get_account(session, shopper.account_id) if shopper.account_id else None
+    account = (
+        await session.run_sync(get_account, shopper.account_id) if shopper.account_id else None
+    )
     if shopper.account_id is not None and account is None:  # account deleted under us
         shopper = new_anonymous_session()
     return Visit(

@@ -40,8 +40,7 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[str, Starlette, dict[str
     app = create_app(settings)
     async with serving(app, sock):
         config = configure_web(app.state, passwords=Passwords(CHEAP_PASSWORDS))
-        async with app.state.db.transaction() as session:
-            await register(session, config.passwords, OPERATOR, PASSWORD, role=Role.OPERATOR)
+        await register(app.state.db, config.passwords, OPERATOR, PASSWORD, role=Role.OPERATOR)
         ids = await seed_federation(app)
         yield base, app, ids
 

@@ -72,7 +72,7 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[str, Starlette, MailSend
         app.state.payment_provider = provider
         async with app.state.db.transaction() as session:
             await offer(session, product(1, name="Sourdough loaf", price="3.50"))
-            await register(session, config.passwords, OPERATOR, PASSWORD, role=Role.OPERATOR)
+        await register(app.state.db, config.passwords, OPERATOR, PASSWORD, role=Role.OPERATOR)
         with smtp_server(smtp_port) as mailbox:
             yield base, app, build_mail_sender(settings, app.state.db), mailbox
     finally:

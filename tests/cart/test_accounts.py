@@ -45,8 +45,7 @@ def _touches_ours(difference: object) -> bool:
 async def test_an_account_is_stored_with_an_argon2id_hash_and_the_shopper_role(
     db: Database,
 ) -> None:
-    async with db.transaction() as session:
-        view = await register(session, PASSWORDS, " Ada@Example.org ", "correct horse battery")
+    view = await register(db, PASSWORDS, " Ada@Example.org ", "correct horse battery")
     assert view.email == "Ada@Example.org" and view.role == Role.SHOPPER
     async with db.transaction() as session:
         row = await session.scalar(select(Account))
@@ -55,13 +54,10 @@ async def test_an_account_is_stored_with_an_argon2id_hash_and_the_shopper_role(
 
 
 async def test_emails_are_unique_whatever_their_case(db: Database) -> None:
-    async with db.transaction() as session:
-        await register(session, PASSWORDS, "ada@example.org", "correct horse battery")
+    await register(db, PASSWORDS, "ada@example.org", "correct horse battery")
     with pytest.raises(EmailTaken):
-        async with db.transaction() as session:
-            await register(session, PASSWORDS, "ADA@EXAMPLE.ORG", "another long password")
-    async with db.transaction() as session:
-        view = await authenticate(session, PASSWORDS, "ADA@example.ORG", "correct horse battery")
+        await register(db, PASSWORDS, "ADA@EXAMPLE.ORG", "another long password")
+    view = await authenticate(db, PASSWORDS, "ADA@example.ORG", "correct horse battery")
     assert view.email == "ada@example.org"
 
 
@@ -77,22 +73,19 @@ async def test_bad_registrations_are_refused_with_a_message(
     db: Database, email: str, password: str
 ) -> None:
     with pytest.raises(InvalidRegistration) as caught:
-        async with db.transaction() as session:
-            await register(session, PASSWORDS, email, password)
+        await register(db, PASSWORDS, email, password)
     assert caught.value.message.startswith("Please")
 
 
 async def test_wrong_password_and_unknown_email_fail_the_same_way(db: Database) -> None:
-    async with db.transaction() as session:
-        await register(session, PASSWORDS, "ada@example.org", "correct horse battery")
+    await register(db, PASSWORDS, "ada@example.org", "correct horse battery")
     messages = []
     for email, password in (
         ("ada@example.org", "wrong password!"),
         ("nobody@example.org", "correct horse battery"),
     ):
         with pytest.raises(InvalidCredentials) as caught:
-            async with db.transaction() as session:
-                await authenticate(session, PASSWORDS, email, password)
+            await authenticate(db, PASSWORDS, email, password)
         messages.append(caught.value.message)
     assert messages[0] == messages[1]
 
@@ -113,10 +106,8 @@ def test_an_unknown_account_still_costs_one_hash_verification() -> None:
 async def test_a_weaker_old_hash_is_upgraded_at_login(db: Database) -> None:
     weak = Passwords(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
     stronger = Passwords(PasswordHasher(time_cost=2, memory_cost=16, parallelism=1))
-    async with db.transaction() as session:
-        await register(session, weak, "ada@example.org", "correct horse battery")
-    async with db.transaction() as session:
-        await authenticate(session, stronger, "ada@example.org", "correct horse battery")
+    await register(db, weak, "ada@example.org", "correct horse battery")
+    await authenticate(db, stronger, "ada@example.org", "correct horse battery")
     async with db.transaction() as session:
         row = await session.scalar(select(Account))
     assert row is not None and "t=2" in row.password_hash

@@ -28,9 +28,8 @@ def _can_log_in(database_url: str, email: str, password: str) -> bool:
     async def go() -> bool:
         db = Database(database_url)
         try:
-            async with db.transaction() as session:
-                await authenticate(session, Passwords(), email, password)
-                return True
+            await authenticate(db, Passwords(), email, password)
+            return True
         finally:
             await db.dispose()
 
@@ -69,8 +68,7 @@ def test_operators_add_promotes_a_shopper_and_refuses_short_passwords(  # type: 
 
         db = Database(database_url)
         try:
-            async with db.transaction() as session:
-                await register(session, Passwords(), "ada@example.org", "shopper password")
+            await register(db, Passwords(), "ada@example.org", "shopper password")
         finally:
             await db.dispose()
 

@@ -45,8 +45,7 @@ async def test_old_unpaid_anonymous_orders_are_unlinked_and_their_tokens_dropped
             )
         await session.execute(update(CheckoutToken).values(created_at=old))
 
-    async with db.transaction() as session:
-        assert await forget_unpaid(session, now=NOW) == 3  # one order, two tokens
+    assert await db.write(forget_unpaid, now=NOW) == 3  # one order, two tokens
     after = {order.id: order for order in await orders(db)}
     forgotten = after[expired.id]
     assert forgotten.cart_id is None and forgotten.checkout_url is None
@@ -61,7 +60,7 @@ async def test_old_unpaid_anonymous_orders_are_unlinked_and_their_tokens_dropped
     assert after[paid.id].contact_email == "ada@example.org"
     async with db.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(CheckoutToken)) == 0
-        assert await forget_unpaid(session, now=NOW) == 0
+    assert await db.write(forget_unpaid, now=NOW) == 0
 
 
 async def test_recent_unpaid_orders_keep_their_link(db: Database) -> None:
@@ -70,6 +69,6 @@ async def test_recent_unpaid_orders_keep_their_link(db: Database) -> None:
     order = (await checkout(db, SHOPPER)).order
     async with db.transaction() as session:
         await session.execute(update(ShopOrder).values(status="expired", updated_at=NOW))
-        assert await forget_unpaid(session, now=NOW + timedelta(days=1)) == 0
+    assert await db.write(forget_unpaid, now=NOW + timedelta(days=1)) == 0
     (kept,) = await orders(db)
     assert kept.id == order.id and kept.cart_id == SHOPPER.cart_id

@@ -53,8 +53,7 @@ async def admin_app(settings: Settings) -> AsyncIterator[Starlette]:
     app = create_app(settings.model_copy(update={"peers": peers}))
     async with app.router.lifespan_context(app):
         config = configure_web(app.state, passwords=Passwords(CHEAP_PASSWORDS))
-        async with app.state.db.transaction() as session:
-            await register(session, config.passwords, OPERATOR, PASSWORD, role=Role.OPERATOR)
+        await register(app.state.db, config.passwords, OPERATOR, PASSWORD, role=Role.OPERATOR)
         yield app
 
 
