@@ -47,6 +47,7 @@ from store import utcnow
 from vocab import builders
 from vocab.model import (
     CalendarEntry,
+    Create,
     MonetaryAmount,
     Order,
     OrderCancelled,
@@ -295,10 +296,10 @@ def register_calendar_handlers(registry: HandlerRegistry, node: DemoNode) -> Non
                 await session.flush()
                 await _announce_seats(session, site, released)
 
-    registry.register("Create", "Order", handle_create_order)
-    registry.register("OrderRefunded", ANY, handle_order_refunded)
-    registry.register("OrderPaid", ANY, handle_order_paid)
-    registry.register("OrderCancelled", ANY, handle_order_cancelled)
+    registry.register(Create, Order, handle_create_order)
+    registry.register(OrderRefunded, ANY, handle_order_refunded)
+    registry.register(OrderPaid, ANY, handle_order_paid)
+    registry.register(OrderCancelled, ANY, handle_order_cancelled)
 
 
 # -- routes --------------------------------------------------------------------------------

@@ -193,7 +193,7 @@ class DemoNode:
         def roles_of(_actor_id: str) -> Collection[str]:
             return {"coop"}  # the demo trusts whoever follows it: the cart
 
-        register_follow_handlers(registry, local_actor=self.actor, roles_of=roles_of)
+        register_follow_handlers(registry, local_actor=self.actor, roles_of=roles_of, remote=remote)
         self.register(registry, self)
         writer = InboxWriter(self.db)
         writer.start()

@@ -29,7 +29,7 @@ from inbox.registry import HandlerRegistry
 from outbox.publish import publish
 from store import utcnow
 from vocab import builders
-from vocab.model import Order, OrderCancelled, OrderRefunded
+from vocab.model import Create, Order, OrderCancelled, OrderRefunded
 
 log = logging.getLogger("rose_cart.demo.sales")
 
@@ -179,6 +179,6 @@ def register_sales_handlers(
             sender = delivery.ap_actor_id
             await put_back(session, site, sender, activity.object, back, announce_stock)
 
-    registry.register("Create", "Order", handle_create_order)
-    registry.register("OrderCancelled", ANY, handle_order_cancelled)
-    registry.register("OrderRefunded", ANY, handle_order_refunded)
+    registry.register(Create, Order, handle_create_order)
+    registry.register(OrderCancelled, ANY, handle_order_cancelled)
+    registry.register(OrderRefunded, ANY, handle_order_refunded)

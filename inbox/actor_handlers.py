@@ -1,28 +1,23 @@
-"""An actor's own news: `Update` of itself refreshes what we hold, `Delete` of itself ends it.
+"""An actor's own news: an `Update` of itself refreshes what we hold.
 
-Both write in the worker's transaction only (no fetch here): an Update marks the cached
-actor stale, so the next signature check or delivery refetches it, strictly, from its
-origin; an embedded copy in the activity is never trusted.
+It writes in the worker's transaction only (no fetch here): the cached actor is marked
+stale, so the next signature check or delivery refetches it, strictly, from its origin;
+an embedded copy in the activity is never trusted. An `Update` of any other actor is
+about nothing we handle. A `Delete` of itself ends the actor for us in one handler, the
+outbox's (outbox/followers.py), since it also ends follows both ways.
 """
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actor.incoming import IncomingActivity
+from actor.incoming import HandlerRegistrar, IncomingActivity, TheSender
 from actor.remote import RemoteActors
-from inbox.registry import HandlerRegistry
+from vocab.model import Update
 
 
-def register_actor_handlers(registry: HandlerRegistry, remote: RemoteActors) -> None:
-    async def handle_update_actor(session: AsyncSession, delivery: IncomingActivity) -> None:
-        updated = delivery.activity.object.id
-        if updated == delivery.ap_actor_id:
-            await remote.expire(session, updated)
+def register_actor_handlers(registry: HandlerRegistrar, remote: RemoteActors) -> None:
+    async def handle_update_itself(session: AsyncSession, delivery: IncomingActivity) -> None:
+        await remote.expire(session, delivery.referent.iri)
 
-    async def handle_delete(session: AsyncSession, delivery: IncomingActivity) -> None:
-        if delivery.activity.object == delivery.ap_actor_id:
-            await remote.gone(session, delivery.ap_actor_id)
-
-    registry.register("Update", "Actor", handle_update_actor)
-    registry.register("Delete", "*", handle_delete)
+    registry.register(Update, TheSender, handle_update_itself)

@@ -128,9 +128,7 @@ class InboxReceiver:
             # it may Undo): its Delete of a Note or any other object is acknowledged and
             # recorded small, like the Create that made it.
             ignored = True
-        if not ignored and not self.registry.allowed(
-            kind.activity_type, kind.object_type, self.roles_of(actor)
-        ):
+        if not ignored and not self.registry.allowed(activity, self.roles_of(actor)):
             raise Rejected(
                 403,
                 "not-allowed",

@@ -1,59 +1,107 @@
-"""Who handles what: other packages register `handle_<verb>` functions here at start-up.
+"""Who handles what: other packages register handlers here at start-up; one runs per activity.
 
-The inbox knows nothing of carts or followers; what a handler is given
-(`IncomingActivity`) and its type live in actor/incoming.py, where every handler package
-may import them. A handler is registered for an activity
-type and an object type ("*" for any), with the peer roles allowed to send it (None:
-anyone). Several packages may handle one kind (a `Delete` may name an actor, a product
-or an entry): their handlers run in registration order, in one transaction. The receive
-path asks `allowed()` before storing; the worker asks `handlers_for()`.
+The inbox knows nothing of carts or followers; what a handler is given and what it is
+registered for live in actor/incoming.py, where every handler package may import them.
+A handler is registered for a vocab activity class and what the activity is about (an
+embedded object's class, a `Referent`, or `ANY`), with the peer roles allowed to send
+it (None: anyone). `dispatch` decides what an activity is about once, and runs the one
+handler registered for that: an embedded object's class first, then each referent in
+registration order (the first whose `find` recognises the object), then `ANY`. The
+receive path asks `allowed()` before storing; the worker calls `dispatch()`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import cast
 
-from actor.incoming import ANY, Handler
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from actor.incoming import ANY, Handler, IncomingActivity, Referent
 
 
 @dataclass(frozen=True)
 class Registration:
+    activity: type
+    about: type
     handler: Handler
     senders: frozenset[str] | None
+
+    @property
+    def is_referent(self) -> bool:
+        return self.about is not ANY and issubclass(self.about, Referent)
 
 
 class HandlerRegistry:
     def __init__(self) -> None:
-        self._entries: dict[tuple[str, str], list[Registration]] = {}
+        self._entries: dict[type, list[Registration]] = {}
 
     def register(
         self,
-        activity_type: str,
-        object_type: str,
+        activity: type,
+        about: type,
         handler: Handler,
         *,
         senders: Collection[str] | None = None,
     ) -> None:
+        entries = self._entries.setdefault(activity, [])
+        if any(entry.about is about for entry in entries):
+            raise ValueError(f"{activity.__name__} of {about.__name__} already has a handler")
         allowed = frozenset(senders) if senders is not None else None
-        self._entries.setdefault((activity_type, object_type), []).append(
-            Registration(handler, allowed)
+        entries.append(Registration(activity, about, handler, allowed))
+
+    def knows(self, activity_type: str) -> bool:
+        """Whether any handler is registered for activities of this (class) name."""
+        return any(activity.__name__ == activity_type for activity in self._entries)
+
+    def candidates(self, activity: object) -> list[Registration]:
+        """The registrations that might take this activity, in the order they are tried.
+
+        An embedded object's class decides without the database; a referent or ANY may
+        take anything.
+        """
+        entries = self._entries.get(type(activity), [])
+        target = getattr(activity, "object", None)
+        by_class = [
+            e
+            for e in entries
+            if e.about is not ANY and not e.is_referent and isinstance(target, e.about)
+        ]
+        referents = [e for e in entries if e.is_referent]
+        fallback = [e for e in entries if e.about is ANY]
+        return [*by_class, *referents, *fallback]
+
+    def allowed(self, activity: object, sender_roles: Collection[str]) -> bool:
+        """Whether a sender with these roles may send this (nothing registered: yes, and
+        the worker records it as ignored)."""
+        if type(activity) not in self._entries:
+            return True
+        roles = set(sender_roles)
+        return any(
+            entry.senders is None or entry.senders & roles for entry in self.candidates(activity)
         )
 
-    def lookup(self, activity_type: str, object_type: str | None) -> list[Registration]:
-        exact = self._entries.get((activity_type, object_type), []) if object_type else []
-        return [*exact, *self._entries.get((activity_type, ANY), [])]
+    async def resolve(
+        self, session: AsyncSession, incoming: IncomingActivity
+    ) -> tuple[Registration, IncomingActivity] | None:
+        """The one registration for this activity, and the activity with its referent."""
+        for entry in self.candidates(incoming.activity):
+            if not entry.is_referent:
+                return entry, incoming
+            found = await cast(type[Referent], entry.about).find(session, incoming)
+            if found is not None:
+                return entry, replace(incoming, referent=found)
+        return None
 
-    def handlers_for(self, activity_type: str, object_type: str | None) -> list[Handler]:
-        return [entry.handler for entry in self.lookup(activity_type, object_type)]
-
-    def allowed(
-        self, activity_type: str, object_type: str | None, sender_roles: Collection[str]
-    ) -> bool:
-        entries = self.lookup(activity_type, object_type)
-        return not entries or any(
-            entry.senders is None or entry.senders & set(sender_roles) for entry in entries
-        )
-
-    def kinds(self) -> list[tuple[str, str]]:
-        return sorted(self._entries)
+    async def dispatch(
+        self, session: AsyncSession, incoming: IncomingActivity
+    ) -> Registration | None:
+        """Run the one handler this activity is for, in the caller's transaction; the
+        registration that ran, or None when the activity is about nothing we handle."""
+        chosen = await self.resolve(session, incoming)
+        if chosen is None:
+            return None
+        entry, resolved = chosen
+        await entry.handler(session, resolved)
+        return entry

@@ -91,15 +91,14 @@ class InboxWorker:
             row = await session.get(InboxActivity, row_id)
             if row is None or row.lease_token != token:
                 raise LeaseLost(row_id)
-            handlers = self.registry.handlers_for(row.activity_type, row.object_type)
-            status = InboxStatus.DONE if handlers else InboxStatus.IGNORED
-            if handlers:
+            status = InboxStatus.IGNORED
+            if self.registry.knows(row.activity_type):
                 document = orjson.loads(row.body)
                 delivery = IncomingActivity(
                     row.ap_id, row.ap_actor_id, self.parse(document), document
                 )
-                for handler in handlers:
-                    await handler(session, delivery)
+                if await self.registry.dispatch(session, delivery) is not None:
+                    status = InboxStatus.DONE
             if self.on_processed is not None:
                 await self.on_processed(session, row.ap_actor_id)
             marked = await session.execute(

@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
 from functools import partial
+from typing import Self
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actor.identity import LocalActor
-from actor.incoming import ANY, HandlerRegistrar, IncomingActivity
-from actor.remote import RemoteActorRow
+from actor.incoming import ANY, HandlerRegistrar, IncomingActivity, Referent, TheSender
+from actor.remote import RemoteActorRow, RemoteActors
 from actor.roles import PeerRole
 from outbox.exceptions import UnknownFollower
 from outbox.models import Follow, Follower, OutboxActivity
@@ -71,8 +73,8 @@ async def _move_follower(follower: Follower, target: FollowerState) -> None:
 async def handle_follow(
     session: AsyncSession, delivery: IncomingActivity, *, local_actor: LocalActor, roles_of: RolesOf
 ) -> None:
-    activity = delivery.activity
-    if not isinstance(activity, model.Follow) or activity.object != local_actor.id:
+    activity: model.Follow = delivery.activity
+    if activity.object != local_actor.id:
         return  # a Follow of someone else: not ours to answer
     sender = delivery.ap_actor_id
     cached = await session.get(RemoteActorRow, sender)
@@ -120,9 +122,7 @@ def _undoes_follow_of_us(
 async def handle_undo(
     session: AsyncSession, delivery: IncomingActivity, *, local_actor: LocalActor
 ) -> None:
-    activity = delivery.activity
-    if not isinstance(activity, model.Undo):
-        return
+    activity: model.Undo = delivery.activity
     follower = await session.get(Follower, delivery.ap_actor_id)
     if follower is None or follower.state == FollowerState.REMOVED:
         return
@@ -179,21 +179,23 @@ async def remove_followers_at(session: AsyncSession, inbox: str) -> list[str]:
     return removed
 
 
-async def handle_delete_actor(session: AsyncSession, delivery: IncomingActivity) -> None:
-    """An actor deleted itself: it neither follows us nor is followed by us any more."""
-    activity = delivery.activity
-    if not isinstance(activity, model.Delete) or activity.object != delivery.ap_actor_id:
-        return
+async def handle_delete_actor(
+    session: AsyncSession, delivery: IncomingActivity, *, remote: RemoteActors
+) -> None:
+    """An actor deleted itself: none of its keys is trusted, it no longer follows us and
+    we no longer follow it."""
+    gone: str = delivery.referent.iri
+    await remote.gone(session, gone)
     now = utcnow()
     await session.execute(
         update(Follower)
-        .where(Follower.ap_actor_id == activity.object, Follower.state != FollowerState.REMOVED)
+        .where(Follower.ap_actor_id == gone, Follower.state != FollowerState.REMOVED)
         .values(state=FollowerState.REMOVED, updated_at=now)
         .execution_options(synchronize_session=False)
     )
     await session.execute(
         update(Follow)
-        .where(Follow.ap_object_id == activity.object, Follow.state != FollowState.REMOVED)
+        .where(Follow.ap_object_id == gone, Follow.state != FollowState.REMOVED)
         .values(state=FollowState.REMOVED, updated_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -243,13 +245,23 @@ async def send_undo_follow(
     return await publish(session, document(undo))
 
 
-async def _our_follow(session: AsyncSession, delivery: IncomingActivity) -> Follow | None:
-    target = delivery.activity.object
-    follow_id = target.id if isinstance(target, model.Follow) else target
-    follow = await session.get(Follow, delivery.ap_actor_id)
-    if follow is None or follow.follow_ap_id != follow_id:
-        return None  # not an answer to our current follow (maybe an Accept of an Order)
-    return follow
+@dataclass(frozen=True)
+class OurFollow(Referent):
+    """Our current Follow of the sender: what its Accept or Reject answers (the Follow
+    embedded, or its IRI)."""
+
+    follow: Follow
+
+    @classmethod
+    async def find(cls, session: AsyncSession, incoming: IncomingActivity) -> Self | None:
+        target = incoming.activity.object
+        follow_id = target.id if isinstance(target, model.Follow) else target
+        if not isinstance(follow_id, str):
+            return None
+        follow = await session.get(Follow, incoming.ap_actor_id)
+        if follow is None or follow.follow_ap_id != follow_id:
+            return None  # not an answer to our current follow (maybe to an order)
+        return cls(follow)
 
 
 async def handle_accept(
@@ -258,10 +270,8 @@ async def handle_accept(
     *,
     on_follow_accepted: OnFollowAccepted | None = None,
 ) -> None:
-    if not isinstance(delivery.activity, model.Accept):
-        return
-    follow = await _our_follow(session, delivery)
-    if follow is None or follow.state == FollowState.ACCEPTED:
+    follow: Follow = delivery.referent.follow
+    if follow.state == FollowState.ACCEPTED:
         return
     if not FOLLOWS.allows(follow.state, FollowState.ACCEPTED):
         log.info(
@@ -277,10 +287,8 @@ async def handle_accept(
 
 
 async def handle_reject(session: AsyncSession, delivery: IncomingActivity) -> None:
-    if not isinstance(delivery.activity, model.Reject):
-        return
-    follow = await _our_follow(session, delivery)
-    if follow is None or follow.state == FollowState.REJECTED:
+    follow: Follow = delivery.referent.follow
+    if follow.state == FollowState.REJECTED:
         return
     if not FOLLOWS.allows(follow.state, FollowState.REJECTED):
         log.info(
@@ -298,13 +306,16 @@ def register_follow_handlers(
     *,
     local_actor: LocalActor,
     roles_of: RolesOf,
+    remote: RemoteActors,
     on_follow_accepted: OnFollowAccepted | None = None,
 ) -> None:
     """Hook the follow handlers into the inbox (called once at start-up by service/)."""
     registry.register(
-        "Follow", ANY, partial(handle_follow, local_actor=local_actor, roles_of=roles_of)
+        model.Follow, ANY, partial(handle_follow, local_actor=local_actor, roles_of=roles_of)
     )
-    registry.register("Undo", ANY, partial(handle_undo, local_actor=local_actor))
-    registry.register("Accept", ANY, partial(handle_accept, on_follow_accepted=on_follow_accepted))
-    registry.register("Reject", ANY, handle_reject)
-    registry.register("Delete", ANY, handle_delete_actor)
+    registry.register(model.Undo, ANY, partial(handle_undo, local_actor=local_actor))
+    registry.register(
+        model.Accept, OurFollow, partial(handle_accept, on_follow_accepted=on_follow_accepted)
+    )
+    registry.register(model.Reject, OurFollow, handle_reject)
+    registry.register(model.Delete, TheSender, partial(handle_delete_actor, remote=remote))

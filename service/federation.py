@@ -15,6 +15,7 @@ from actor.fetch import Fetcher
 from actor.fetch_budget import KeyFetchBudget
 from actor.http_auth import SignatureAuth
 from actor.identity import LocalActor
+from actor.incoming import HandlerRegistrar
 from actor.remote import RemoteActors
 from actor.remote_retention import purge_untrusted_actors
 from actor.roles import CATALOGUE_ROLES
@@ -119,6 +120,30 @@ def roles_from(settings: Settings) -> dict[str, set[str]]:
     return roles
 
 
+def register_handlers(
+    registry: HandlerRegistrar,
+    actor: LocalActor,
+    remote: RemoteActors,
+    roles_of: Callable[[str], Collection[str]],
+) -> None:
+    """Every inbox handler the cart runs: one per kind of activity and what it is about."""
+
+    async def on_follow_accepted(session: AsyncSession, peer: str) -> None:
+        roles = [r for r in roles_of(peer) if r in CATALOGUE_ROLES]
+        await request_backfill(session, peer, roles[0] if roles else None)
+
+    register_actor_handlers(registry, remote)
+    register_follow_handlers(
+        registry,
+        local_actor=actor,
+        roles_of=roles_of,
+        remote=remote,
+        on_follow_accepted=on_follow_accepted,
+    )
+    register_catalog_handlers(registry)
+    register_claim_handlers(registry, local_actor=actor)
+
+
 def build_federation(
     settings: Settings, db: Database, actor: LocalActor, provider: PaymentProvider
 ) -> Federation:
@@ -138,16 +163,7 @@ def build_federation(
     def roles_of(actor_id: str) -> Collection[str]:
         return peer_roles.get(actor_id, ())
 
-    async def on_follow_accepted(session: AsyncSession, peer: str) -> None:
-        roles = [r for r in roles_of(peer) if r in CATALOGUE_ROLES]
-        await request_backfill(session, peer, roles[0] if roles else None)
-
-    register_actor_handlers(registry, remote)
-    register_follow_handlers(
-        registry, local_actor=actor, roles_of=roles_of, on_follow_accepted=on_follow_accepted
-    )
-    register_catalog_handlers(registry)
-    register_claim_handlers(registry, local_actor=actor)
+    register_handlers(registry, actor, remote, roles_of)
     writer = InboxWriter(db)
     writer.start()
 

@@ -11,19 +11,37 @@ logged and ignored, never retried: a retry cannot make it right.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Self, cast
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actor.incoming import ANY, Handler, HandlerRegistrar, IncomingActivity
+from actor.incoming import Handler, HandlerRegistrar, IncomingActivity, Referent
 from actor.roles import PeerRole
 from cart.catalog.mirror import Outcome, location_of, upsert_object, withdraw_object
+from cart.catalog.models import CatalogItem
 from store import Clock, utcnow
 from vocab.model import CalendarEntry, CatalogObject, Create, Delete, Product, Update
 
 log = logging.getLogger("rose_cart.cart.catalog.handlers")
 MARKET, CALENDAR = PeerRole.MARKET, PeerRole.CALENDAR
+
+
+@dataclass(frozen=True)
+class MirroredItem(Referent):
+    """A product or calendar entry in our mirror: what a peer's `Delete` of an IRI names."""
+
+    iri: str
+
+    @classmethod
+    async def find(cls, session: AsyncSession, incoming: IncomingActivity) -> Self | None:
+        target = incoming.activity.object
+        if not isinstance(target, str):
+            return None
+        held = await session.execute(select(CatalogItem.ap_id).where(CatalogItem.ap_id == target))
+        return cls(target) if held.scalar() is not None else None
 
 
 def _embedded_object(document: dict[str, Any]) -> dict[str, Any] | None:
@@ -42,9 +60,7 @@ def make_catalog_handlers(clock: Clock = utcnow) -> tuple[Handler, Handler]:
 
     async def handle_upsert(session: AsyncSession, delivery: IncomingActivity) -> None:
         activity: Create | Update = delivery.activity
-        obj = activity.object
-        if not isinstance(obj, Product | CalendarEntry):
-            return  # registered for catalogue types only; anything else is not ours
+        obj = cast(CatalogObject, activity.object)  # registered for Product, CalendarEntry
         now = clock()
         outcome = await upsert_object(
             session,
@@ -62,10 +78,9 @@ def make_catalog_handlers(clock: Clock = utcnow) -> tuple[Handler, Handler]:
 
     async def handle_delete(session: AsyncSession, delivery: IncomingActivity) -> None:
         activity: Delete = delivery.activity
-        if activity.object == delivery.ap_actor_id:
-            return  # an actor deleting itself: the actor handlers' business
+        item: MirroredItem = delivery.referent
         outcome = await withdraw_object(
-            session, activity.object, sender=delivery.ap_actor_id, at=activity.published or clock()
+            session, item.iri, sender=delivery.ap_actor_id, at=activity.published or clock()
         )
         if outcome is Outcome.REFUSED:
             log.warning(
@@ -78,11 +93,11 @@ def make_catalog_handlers(clock: Clock = utcnow) -> tuple[Handler, Handler]:
 def register_catalog_handlers(registry: HandlerRegistrar, *, clock: Clock = utcnow) -> None:
     """Products from market peers, calendar entries from calendar peers.
 
-    A Delete names only an IRI, so it is registered for any object type; the handler
-    acts only on items the sender owns (and leaves actor self-deletes alone).
+    A Delete names only an IRI: the inbox hands it here when the IRI is an item we
+    mirror (`MirroredItem`); the handler withdraws it only if the sender owns it.
     """
     handle_upsert, handle_delete = make_catalog_handlers(clock)
-    for verb in ("Create", "Update"):
-        registry.register(verb, "Product", handle_upsert, senders={MARKET})
-        registry.register(verb, "CalendarEntry", handle_upsert, senders={CALENDAR})
-    registry.register("Delete", ANY, handle_delete, senders={MARKET, CALENDAR})
+    for verb in (Create, Update):
+        registry.register(verb, Product, handle_upsert, senders={MARKET})
+        registry.register(verb, CalendarEntry, handle_upsert, senders={CALENDAR})
+    registry.register(Delete, MirroredItem, handle_delete, senders={MARKET, CALENDAR})

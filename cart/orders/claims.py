@@ -13,20 +13,22 @@ is the order's IRI:
 
 A peer that never answers (an older market) does not hold the order up: it can be paid
 as before, and cart.orders.stock counts its unanswered quantities against the mirrored
-stock (docs/protocol.md, "Claims"). Only a peer that owns an item in the order can
-answer for it; anything else is logged and ignored (an Accept of a Follow reaches these
-handlers too, and is not ours).
+stock (docs/protocol.md, "Claims"). The inbox hands an Accept or Reject here only when
+its object is the IRI of one of our orders and the sender owns an item in it
+(`AnsweredOrder`); any other answer for an order is logged and ignored.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Self
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actor.identity import LocalActor
-from actor.incoming import ANY, Handler, HandlerRegistrar, IncomingActivity
+from actor.incoming import Handler, HandlerRegistrar, IncomingActivity, Referent
 from actor.roles import PeerRole
 from cart.orders.models import ShopOrder, ShopOrderItem
 from cart.orders.orders import (
@@ -46,31 +48,37 @@ CALENDAR, MARKET = PeerRole.CALENDAR, PeerRole.MARKET
 MAX_SUMMARY = 300
 
 
-async def _answered_order(session: AsyncSession, delivery: IncomingActivity) -> ShopOrder | None:
-    """The order the activity answers, if the sender owns an item in it."""
-    target = getattr(delivery.activity, "object", None)
-    if not isinstance(target, str):
-        return None  # an Accept/Reject of an embedded Follow: the follow handlers' business
-    order = await order_by_ap_id(session, target)
-    if order is None:
-        return None
-    owns = (
-        await session.execute(
-            select(ShopOrderItem.id)
-            .where(
-                ShopOrderItem.order_id == order.id,
-                ShopOrderItem.ap_actor_id == delivery.ap_actor_id,
+@dataclass(frozen=True)
+class AnsweredOrder(Referent):
+    """One of our orders, answered by a peer that owns an item in it."""
+
+    order: ShopOrder
+
+    @classmethod
+    async def find(cls, session: AsyncSession, incoming: IncomingActivity) -> Self | None:
+        target = incoming.activity.object
+        if not isinstance(target, str):
+            return None  # an embedded Follow: never an order
+        order = await order_by_ap_id(session, target)
+        if order is None:
+            return None
+        owns = (
+            await session.execute(
+                select(ShopOrderItem.id)
+                .where(
+                    ShopOrderItem.order_id == order.id,
+                    ShopOrderItem.ap_actor_id == incoming.ap_actor_id,
+                )
+                .limit(1)
             )
-            .limit(1)
-        )
-    ).scalar()
-    if owns is None:
-        log.warning(
-            "answer for an order from an actor owning none of its items",
-            extra={"ap_id": delivery.ap_id, "order": order.id},
-        )
-        return None
-    return order
+        ).scalar()
+        if owns is None:
+            log.warning(
+                "answer for an order from an actor owning none of its items",
+                extra={"ap_id": incoming.ap_id, "order": order.id},
+            )
+            return None
+        return cls(order)
 
 
 def _reason(summary: str | None) -> str:
@@ -82,11 +90,7 @@ def make_claim_handlers(local_actor: LocalActor, clock: Clock = utcnow) -> tuple
     """`(handle_accept_order, handle_reject_order)`."""
 
     async def handle_accept_order(session: AsyncSession, delivery: IncomingActivity) -> None:
-        if not isinstance(delivery.activity, Accept):
-            return
-        order = await _answered_order(session, delivery)
-        if order is None:
-            return
+        order = delivery.referent.order
         moved = await move_claims(session, order.id, ClaimState.CLAIMED, owner=delivery.ap_actor_id)
         if moved and order.status == OrderStatus.PAID:
             await move_claims(session, order.id, ClaimState.CONFIRMED, owner=delivery.ap_actor_id)
@@ -94,12 +98,8 @@ def make_claim_handlers(local_actor: LocalActor, clock: Clock = utcnow) -> tuple
             await record(session, order.id, order.status, "Accepted by the seller", clock())
 
     async def handle_reject_order(session: AsyncSession, delivery: IncomingActivity) -> None:
-        activity = delivery.activity
-        if not isinstance(activity, Reject):
-            return
-        order = await _answered_order(session, delivery)
-        if order is None:
-            return
+        activity: Reject = delivery.activity
+        order = delivery.referent.order
         now, sender = clock(), delivery.ap_actor_id
         reason = _reason(activity.summary)
         note = f"{order.page_name} could not take your order: {reason}"
@@ -137,7 +137,8 @@ def make_claim_handlers(local_actor: LocalActor, clock: Clock = utcnow) -> tuple
 def register_claim_handlers(
     registry: HandlerRegistrar, *, local_actor: LocalActor, clock: Clock = utcnow
 ) -> None:
-    """Accept/Reject of an Order IRI, from calendar peers (called once by service/)."""
+    """Accept/Reject of one of our orders, from calendar and market peers (called once by
+    service/)."""
     accept, reject = make_claim_handlers(local_actor, clock)
-    registry.register("Accept", ANY, accept, senders={CALENDAR, MARKET})
-    registry.register("Reject", ANY, reject, senders={CALENDAR, MARKET})
+    registry.register(Accept, AnsweredOrder, accept, senders={CALENDAR, MARKET})
+    registry.register(Reject, AnsweredOrder, reject, senders={CALENDAR, MARKET})

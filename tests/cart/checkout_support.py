@@ -13,10 +13,12 @@ from cart.basket.carts import CartOwner
 from cart.basket.lines import add_line
 from cart.catalog.models import key_for
 from cart.orders.checkout import PlacedOrder, checkout_token_for, place_order
+from cart.orders.claims import register_claim_handlers
 from cart.orders.contact import Contact
 from cart.orders.models import ShopOrder
+from inbox.registry import HandlerRegistry
 from outbox.models import OutboxActivity
-from store import Database
+from store import Clock, Database, utcnow
 from tests.cart.catalog_factories import BAKERY, NOW, VENUE, entry, offer, product
 from tests.outbox.support import local_actor
 
@@ -33,6 +35,13 @@ def cart_actor() -> LocalActor:
     if _ACTOR is None:
         _ACTOR = local_actor()
     return _ACTOR
+
+
+def claims_registry(clock: Clock = utcnow) -> HandlerRegistry:
+    """The inbox's dispatch with the claim handlers alone: peers' answers to our orders."""
+    registry = HandlerRegistry()
+    register_claim_handlers(registry, local_actor=cart_actor(), clock=clock)
+    return registry
 
 
 async def stock_shop(db: Database, at: datetime = NOW) -> dict[str, str]:

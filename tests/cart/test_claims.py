@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from actor.incoming import IncomingActivity
-from cart.orders.claims import make_claim_handlers, register_claim_handlers
 from cart.orders.orders import get_order, items_of
-from inbox.registry import HandlerRegistry
 from store import Database
 from tests.cart.catalog_factories import CALENDAR, MARKET, NOW
 from tests.cart.checkout_support import (
     SHOPPER,
     VENUE_KEY,
-    cart_actor,
     checkout,
+    claims_registry,
     fill,
     kinds,
     published,
@@ -20,7 +18,7 @@ from tests.cart.checkout_support import (
 )
 from vocab.model import Accept, Follow, Reject
 
-ACCEPT, REJECT = make_claim_handlers(cart_actor(), clock=lambda: NOW)
+CLAIMS = claims_registry(clock=lambda: NOW)
 
 
 def _answer(
@@ -47,20 +45,20 @@ async def _state(db: Database, order_id: int) -> tuple[str, list[str | None], st
 async def test_an_accept_from_the_calendar_claims_its_entries(db: Database) -> None:
     order = await _placed_booking(db)
     async with db.transaction() as session:
-        await ACCEPT(session, _answer(Accept, order.ap_id))
+        await CLAIMS.dispatch(session, _answer(Accept, order.ap_id))
     assert await _state(db, order.id) == ("pending", ["claimed"], None)
 
 
 async def test_an_answer_from_an_actor_owning_no_entry_changes_nothing(db: Database) -> None:
     order = await _placed_booking(db)
     async with db.transaction() as session:
-        await ACCEPT(session, _answer(Accept, order.ap_id, sender=MARKET))
-        await REJECT(session, _answer(Reject, order.ap_id, sender=MARKET))
-        await ACCEPT(session, _answer(Accept, "https://cart.test/orders/unknown"))
+        await CLAIMS.dispatch(session, _answer(Accept, order.ap_id, sender=MARKET))
+        await CLAIMS.dispatch(session, _answer(Reject, order.ap_id, sender=MARKET))
+        await CLAIMS.dispatch(session, _answer(Accept, "https://cart.test/orders/unknown"))
         follow = Follow(
             id="https://calendar.example/f", actor=CALENDAR, object="https://cart.test/actor"
         )
-        await ACCEPT(
+        await CLAIMS.dispatch(
             session,
             IncomingActivity(
                 "https://calendar.example/a",
@@ -78,10 +76,10 @@ async def test_a_reject_before_payment_fails_the_order_and_tells_the_shopper_why
 ) -> None:
     order = await _placed_booking(db)
     async with db.transaction() as session:
-        await REJECT(session, _answer(Reject, order.ap_id, summary="Fully booked"))
+        await CLAIMS.dispatch(session, _answer(Reject, order.ap_id, summary="Fully booked"))
         # A repeat (or a late Accept) changes nothing more.
-        await REJECT(session, _answer(Reject, order.ap_id, summary="Fully booked"))
-        await ACCEPT(session, _answer(Accept, order.ap_id))
+        await CLAIMS.dispatch(session, _answer(Reject, order.ap_id, summary="Fully booked"))
+        await CLAIMS.dispatch(session, _answer(Accept, order.ap_id))
 
     status, claims, note = await _state(db, order.id)
     assert (status, claims) == ("failed", ["rejected"])
@@ -92,8 +90,8 @@ async def test_a_reject_before_payment_fails_the_order_and_tells_the_shopper_why
 
 
 def test_the_handlers_are_registered_for_calendar_and_market_peers_only() -> None:
-    registry = HandlerRegistry()
-    register_claim_handlers(registry, local_actor=cart_actor())
-    assert registry.allowed("Accept", None, {"calendar"})
-    assert registry.allowed("Reject", None, {"market"})
-    assert not registry.allowed("Reject", None, {"coop"})
+    answer = _answer(Accept, "https://cart.test/orders/1").activity
+    refusal = _answer(Reject, "https://cart.test/orders/1").activity
+    assert CLAIMS.allowed(answer, {"calendar"})
+    assert CLAIMS.allowed(refusal, {"market"})
+    assert not CLAIMS.allowed(refusal, {"coop"})

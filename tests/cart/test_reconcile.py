@@ -7,7 +7,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 from actor.incoming import IncomingActivity
-from cart.orders.claims import make_claim_handlers
 from cart.orders.orders import get_order, items_of
 from cart.orders.reconcile import carry_out_refund, reconcile, reconcile_pending
 from cart.orders.states import OrderStatus
@@ -15,7 +14,7 @@ from payments import ProviderUnavailable
 from payments.exceptions import RefundRefused
 from store import Database
 from tests.cart.catalog_factories import CALENDAR
-from tests.cart.checkout_support import cart_actor, kinds, published
+from tests.cart.checkout_support import cart_actor, claims_registry, kinds, published
 from tests.cart.reconcile_support import order_with_checkout, pay, sandbox
 from vocab.model import Reject
 
@@ -174,14 +173,14 @@ def _reject(order_ap_id: str, summary: str) -> IncomingActivity:
 
 
 async def test_a_calendar_reject_after_payment_refunds_through_the_provider(db: Database) -> None:
-    _, handle_reject = make_claim_handlers(cart_actor())
+    claims = claims_registry()
     async with sandbox() as harness:
         paying = await order_with_checkout(db, harness, with_entry=True)
         await pay(harness, paying)
         await reconcile(db, harness.client, paying.order_id, cart_actor())
         order, _ = await _order(db, paying.order_id)
         async with db.transaction() as session:
-            await handle_reject(session, _reject(order.ap_id, "Class cancelled: teacher ill"))
+            await claims.dispatch(session, _reject(order.ap_id, "Class cancelled: teacher ill"))
         assert (await _order(db, paying.order_id))[0].status == "refund_requested"
 
         report = await reconcile_pending(db, harness.client, cart_actor())
@@ -209,14 +208,14 @@ class RefusingRefunds:
 
 
 async def test_a_refused_refund_leaves_the_order_needing_a_refund(db: Database) -> None:
-    _, handle_reject = make_claim_handlers(cart_actor())
+    claims = claims_registry()
     async with sandbox() as harness:
         paying = await order_with_checkout(db, harness, with_entry=True)
         await pay(harness, paying)
         await reconcile(db, harness.client, paying.order_id, cart_actor())
         order, _ = await _order(db, paying.order_id)
         async with db.transaction() as session:
-            await handle_reject(session, _reject(order.ap_id, "Double booked"))
+            await claims.dispatch(session, _reject(order.ap_id, "Double booked"))
 
         flaky = RefusingRefunds(harness.client, ProviderUnavailable("refund: HTTP 503", 503))
         assert (

@@ -13,12 +13,13 @@ from typing import Any
 import httpx
 import pytest
 
-from actor.incoming import IncomingActivity
+from actor.incoming import ANY, IncomingActivity
 from inbox.registry import HandlerRegistry
 from inbox.worker import InboxWorker
 from store import Database, sqlite_url_for
 from tests.support.loopback import free_port
 from tests.support.peers import remote_peer
+from vocab.model import Follow
 from vocab.parse import parse
 
 pytestmark = pytest.mark.slow
@@ -72,7 +73,7 @@ async def test_a_delivery_acknowledged_just_before_a_sigkill_is_processed_once_a
         effects.append(delivery.ap_id)
 
     registry = HandlerRegistry()
-    registry.register("Follow", "*", handle_follow)
+    registry.register(Follow, ANY, handle_follow)
     db = Database(sqlite_url_for(tmp_path))
     try:
         worker = InboxWorker(db, registry, parse)

@@ -12,13 +12,19 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from actor.incoming import IncomingActivity
+from actor.incoming import ANY, IncomingActivity
 from inbox.group_commit import InboxWriter
 from inbox.models import InboxActivity, InboxStatus
 from inbox.registry import HandlerRegistry
 from inbox.worker import MAX_ATTEMPTS, InboxWorker, backoff
 from store import Database
 from tests.support.clock import Clock
+from vocab.model import Follow
+
+
+def as_follow(document: dict[str, Any]) -> Follow:
+    """What the parser would make of a stored Follow, without its JSON-LD."""
+    return Follow(id=document["id"], actor=document["actor"], object="https://cart.test/actor")
 
 
 def row(
@@ -86,13 +92,13 @@ async def test_given_a_pending_activity_when_stepped_then_its_handler_runs_once(
         seen.append(delivery)
 
     registry = HandlerRegistry()
-    registry.register("Follow", "*", handle_follow)
+    registry.register(Follow, ANY, handle_follow)
     await writer.store(row("https://peer.test/f/1"))
-    worker = InboxWorker(db, registry, parse=lambda d: d, clock=Clock())
+    worker = InboxWorker(db, registry, parse=as_follow, clock=Clock())
     assert await worker.step() == 1
     assert await worker.step() == 0
     assert [d.ap_id for d in seen] == ["https://peer.test/f/1"]
-    assert seen[0].activity["type"] == "Follow"
+    assert isinstance(seen[0].activity, Follow)
     assert await statuses(db) == {"https://peer.test/f/1": "done"}
 
 
@@ -100,7 +106,7 @@ async def test_an_activity_without_a_handler_is_marked_ignored(
     db: Database, writer: InboxWriter
 ) -> None:
     await writer.store(row("https://peer.test/like/1", "Like"))
-    worker = InboxWorker(db, HandlerRegistry(), parse=lambda d: d, clock=Clock())
+    worker = InboxWorker(db, HandlerRegistry(), parse=as_follow, clock=Clock())
     await worker.step()
     assert await statuses(db) == {"https://peer.test/like/1": "ignored"}
 
@@ -116,9 +122,9 @@ async def test_a_failing_handler_rolls_back_its_writes_retries_with_backoff_then
         raise ValueError("cannot digest this")
 
     registry = HandlerRegistry()
-    registry.register("Follow", "*", handle_poison)
+    registry.register(Follow, ANY, handle_poison)
     await writer.store(row("https://peer.test/p/1"))
-    worker = InboxWorker(db, registry, parse=lambda d: d, clock=clock)
+    worker = InboxWorker(db, registry, parse=as_follow, clock=clock)
     for attempt in range(1, MAX_ATTEMPTS + 1):
         assert await worker.step() == 1
         assert await worker.step() == 0, "not due again before its backoff"
@@ -146,11 +152,11 @@ async def test_a_worker_that_lost_its_lease_rolls_back_instead_of_applying_twice
             await other.execute(text("UPDATE inbox_activities SET lease_token = 'someone-else'"))
 
     registry = HandlerRegistry()
-    registry.register("Follow", "*", slow_handler)
+    registry.register(Follow, ANY, slow_handler)
     await writer.store(row("https://peer.test/l/1"))
     if db.is_sqlite:
         pytest.skip("SQLite has one writer: a second transaction cannot interleave here")
-    worker = InboxWorker(db, registry, parse=lambda d: d, clock=clock)
+    worker = InboxWorker(db, registry, parse=as_follow, clock=clock)
     await worker.step()
     assert (await statuses(db))["https://peer.test/l/1"] == "pending"
 
@@ -164,13 +170,13 @@ async def test_two_workers_stepping_at_once_process_each_activity_once(database_
             count[delivery.ap_id] = count.get(delivery.ap_id, 0) + 1
 
         registry = HandlerRegistry()
-        registry.register("Follow", "*", handle)
+        registry.register(Follow, ANY, handle)
         writer = InboxWriter(dbs[0])
         writer.start()
         await asyncio.gather(*(writer.store(row(f"https://peer.test/c/{i}")) for i in range(40)))
         await writer.stop()
         workers = [
-            InboxWorker(d, registry, parse=lambda d: d, clock=Clock(), batch=5) for d in dbs[1:]
+            InboxWorker(d, registry, parse=as_follow, clock=Clock(), batch=5) for d in dbs[1:]
         ]
 
         async def drain(worker: InboxWorker) -> None:

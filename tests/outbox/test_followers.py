@@ -9,6 +9,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from actor.fetch import Fetcher
+from actor.incoming import IncomingActivity
+from actor.remote import RemoteActors
+from inbox.registry import HandlerRegistry
 from outbox.followers import (
     accept_follower,
     pending_followers,
@@ -30,47 +34,31 @@ STRANGER = "https://stranger.test/actor"
 MARKET = "https://market.test/actor"
 
 
-class Registry:
-    def __init__(self) -> None:
-        self.handlers: dict[str, list[Any]] = {}
-
-    def register(
-        self, activity_type: str, object_type: str, handler: Any, *, senders: Any = None
-    ) -> None:
-        self.handlers.setdefault(activity_type, []).append(handler)
-
-
-class Received:
-    def __init__(self, sender: str, activity: Any) -> None:
-        self.ap_actor_id = sender
-        self.activity = activity
-
-
 @pytest.fixture
 def backfills() -> list[str]:
     return []
 
 
 @pytest.fixture
-def registry(backfills: list[str]) -> Registry:
+def registry(db: Database, backfills: list[str]) -> HandlerRegistry:
     async def on_follow_accepted(session: AsyncSession, peer: str) -> None:
         backfills.append(peer)
 
-    r = Registry()
+    r = HandlerRegistry()
     register_follow_handlers(
         r,
         local_actor=ACTOR,
         roles_of=lambda iri: {"coop"} if iri == COOP else set(),
+        remote=RemoteActors(db, Fetcher()),
         on_follow_accepted=on_follow_accepted,
     )
     return r
 
 
-async def deliver(db: Database, registry: Registry, sender: str, activity: Any) -> None:
-    kind = type(activity).__name__
+async def deliver(db: Database, registry: HandlerRegistry, sender: str, activity: Any) -> None:
+    """As the inbox worker does: the one handler for what the activity is about."""
     async with db.transaction() as session:
-        for handler in registry.handlers[kind]:
-            await handler(session, Received(sender, activity))
+        await registry.dispatch(session, IncomingActivity(activity.id, sender, activity, {}))
 
 
 async def published(db: Database) -> list[dict[str, Any]]:
@@ -90,7 +78,7 @@ def follow_of_us(sender: str, n: int = 1) -> model.Follow:
 
 
 async def test_a_coop_follow_is_accepted_at_once_and_the_accept_goes_to_its_inbox(
-    db: Database, registry: Registry
+    db: Database, registry: HandlerRegistry
 ) -> None:
     await cache_actor(db, COOP, "https://coop.test/actor/inbox", "https://coop.test/inbox")
     await deliver(db, registry, COOP, follow_of_us(COOP))
@@ -101,7 +89,9 @@ async def test_a_coop_follow_is_accepted_at_once_and_the_accept_goes_to_its_inbo
     assert [d.inbox for d in await deliveries(db)] == ["https://coop.test/inbox"]
 
 
-async def test_a_strangers_follow_waits_for_the_operator(db: Database, registry: Registry) -> None:
+async def test_a_strangers_follow_waits_for_the_operator(
+    db: Database, registry: HandlerRegistry
+) -> None:
     await cache_actor(db, STRANGER, "https://stranger.test/inbox")
     await deliver(db, registry, STRANGER, follow_of_us(STRANGER))
     assert await published(db) == []
@@ -120,7 +110,9 @@ async def test_a_strangers_follow_waits_for_the_operator(db: Database, registry:
     assert await follower_state(db, STRANGER) == FollowerState.ACCEPTED
 
 
-async def test_undo_of_the_follow_removes_the_follower(db: Database, registry: Registry) -> None:
+async def test_undo_of_the_follow_removes_the_follower(
+    db: Database, registry: HandlerRegistry
+) -> None:
     await deliver(db, registry, COOP, follow_of_us(COOP))
     undo = model.Undo(id=f"{COOP}/undo/1", actor=COOP, object=follow_of_us(COOP))
     await deliver(db, registry, COOP, undo)
@@ -139,7 +131,7 @@ async def test_undo_of_the_follow_removes_the_follower(db: Database, registry: R
     ],
 )
 async def test_undo_of_any_follow_it_sent_removes_the_follower(
-    db: Database, registry: Registry, undone: Any
+    db: Database, registry: HandlerRegistry, undone: Any
 ) -> None:
     for n in (1, 2, 3):  # the peer re-sent its Follow under new ids
         await deliver(db, registry, COOP, follow_of_us(COOP, n))
@@ -162,7 +154,7 @@ async def test_undo_of_any_follow_it_sent_removes_the_follower(
     ],
 )
 async def test_an_undo_of_something_else_keeps_the_follower(
-    db: Database, registry: Registry, undone: Any
+    db: Database, registry: HandlerRegistry, undone: Any
 ) -> None:
     await deliver(db, registry, COOP, follow_of_us(COOP))
     undo = model.Undo(id=f"{COOP}/undo/1", actor=COOP, object=undone())
@@ -171,7 +163,7 @@ async def test_an_undo_of_something_else_keeps_the_follower(
 
 
 async def test_our_follow_accepted_by_a_peer_triggers_the_backfill(
-    db: Database, registry: Registry, backfills: list[str]
+    db: Database, registry: HandlerRegistry, backfills: list[str]
 ) -> None:
     async with db.transaction() as session:
         await send_follow(session, ACTOR, MARKET)
@@ -188,7 +180,7 @@ async def test_our_follow_accepted_by_a_peer_triggers_the_backfill(
 
 
 async def test_a_reject_from_someone_we_did_not_follow_changes_nothing(
-    db: Database, registry: Registry
+    db: Database, registry: HandlerRegistry
 ) -> None:
     async with db.transaction() as session:
         await send_follow(session, ACTOR, MARKET)
