@@ -60,6 +60,19 @@ def spoken_datetime(value: datetime, zone: str) -> str:
     return f"{spoken_date(local.date())}, {spoken_time(local, zone)}"
 
 
+def spoken_window(start: datetime, end: datetime | None, zone: str) -> str:
+    """ "Saturday 4 July 2026, 08:00 to 11:00 BST"; across days, both in full."""
+    if end is None:
+        return spoken_datetime(start, zone)
+    first, last = local_time(start, zone), local_time(end, zone)
+    if first.date() != last.date():
+        return f"{spoken_datetime(start, zone)} to {spoken_datetime(end, zone)}"
+    opens = format_time(first, "HH:mm", locale=LOCALE)
+    if first.tzname() != last.tzname():  # the clocks change inside the window
+        opens = f"{opens} {first.tzname()}"
+    return f"{spoken_date(first.date())}, {opens} to {spoken_time(end, zone)}"
+
+
 def spoken_money(amount: Decimal, currency: str) -> str:
     """ "£3.50", "€12.00", "CHF3.50"; never rounds: more places than the currency's
     minor unit (a peer may send them) are shown as they are."""

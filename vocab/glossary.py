@@ -246,8 +246,9 @@ TERMS: tuple[Term, ...] = (
         "property",
         "@list of Pickup and Delivery objects",
         "On a Page: the ways its owner hands over what is bought, in the order offered; "
-        "the shopper chooses one at checkout. Only the page's own origin is believed; "
-        "options of other types are skipped. Absent: the page says nothing (the cart "
+        "the shopper chooses one at checkout, and the Order carries that one (a list of "
+        "one; a Delivery's fee is part of the order's total). Only the page's own origin "
+        "is believed; options of other types are skipped. Absent: the page says nothing (the cart "
         "offers its configured default); an empty list: no choice to make.",
         (("schema:availableDeliveryMethod", SCHEMA + "availableDeliveryMethod"),),
         '[{"id": "https://blog.example/pages/bakery#saturday", "type": "Pickup", '

@@ -74,6 +74,8 @@ class Order:
     total: MonetaryAmount
     page: Page | None = None
     published: datetime | None = None
+    # The way the shopper chose to get it (a Delivery's fee is part of `total`).
+    fulfilment: Fulfilment | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -222,7 +222,14 @@ def read_order(node: Node, path: str) -> Order:
         total=total,
         page=_page(node, path),
         published=f.timestamp(node, "published", path),
+        fulfilment=_chosen(node, path),
     )
+
+
+def _chosen(node: Node, path: str) -> Fulfilment | None:
+    """An order's `fulfilment`: the one way chosen (a list of one; the first counts)."""
+    chosen = read_fulfilment(node.get("fulfilment"), f.at(path, "fulfilment"))
+    return chosen[0] if chosen else None
 
 
 def _url(node: Node, path: str) -> str | None:

@@ -162,6 +162,8 @@ def _order(value: Order) -> dict[str, Any]:
         out["page"] = _page(value.page)
     out["items"] = [_order_item(item) for item in value.items]
     out["total"] = money(value.total)
+    if value.fulfilment is not None:
+        out["fulfilment"] = [fulfilment(value.fulfilment)]
     _set(out, "published", value.published)
     return out
 

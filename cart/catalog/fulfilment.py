@@ -166,8 +166,8 @@ def offered(
 ) -> tuple[Option, ...]:
     """The choices a page cart's checkout offers (a unit function: reads one row).
 
-    With `currency`, a delivery whose fee is in another currency is left out: it could
-    not be charged with the order."""
+    With `currency`, a delivery whose fee is in another currency (or finer than it
+    allows) is left out: it could not be charged with the order."""
     row = session.execute(
         select(CatalogPage.name, CatalogPage.fulfilment).where(CatalogPage.key == page_key)
     ).first()
@@ -178,8 +178,12 @@ def offered(
         option
         for option in said
         if _open(option, now)
-        and (currency is None or option.fee is None or option.fee.currency == currency)
+        and (currency is None or option.fee is None or _chargeable(option.fee, currency))
     )
+
+
+def _chargeable(fee: Money, currency: str) -> bool:
+    return fee.currency == currency and not fee.finer_than_its_currency()
 
 
 def choose(options: tuple[Option, ...], key: object) -> Option | None:

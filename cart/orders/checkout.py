@@ -6,8 +6,9 @@ on PostgreSQL the row lock serialises two tabs of one cart), then locks the line
 checks every line against the catalogue mirror as it is now, and refuses the whole
 checkout when any line of that page has a problem: the shopper is told which and why
 (`CheckoutProblem.problems`), and nothing changes. Otherwise it creates the order with a
-frozen snapshot of each item, detaches the lines, and publishes `Create(Order)` in the
-same transaction.
+frozen snapshot of each item and the shopper's pickup or delivery (checked against what
+the page offers now, its fee added to the total: cart.orders.handover), detaches the
+lines, and publishes `Create(Order)` in the same transaction.
 
 The checkout token names one "generation" of a page cart. The same token, a double
 submit, a second tab or a retry all find the order already placed instead of placing a
@@ -34,6 +35,7 @@ from cart.basket.totals import LineView, PageCart
 from cart.exceptions import CartError
 from cart.money import Money, sum_by_currency
 from cart.orders.contact import Contact, queue_order_mail
+from cart.orders.handover import HandoverAsked, HandoverProblem, keep, settle
 from cart.orders.models import CheckoutToken, ShopOrder, ShopOrderItem
 from cart.orders.orders import announce_created, record
 from cart.orders.states import ClaimState, OrderStatus
@@ -162,6 +164,7 @@ async def place_order(
     now: datetime | None = None,
     payment_window: timedelta = PAYMENT_WINDOW,
     contact: Contact | None = None,
+    handover: HandoverAsked | None = None,
 ) -> PlacedOrder:
     """Place the order for one page cart, or find the one this checkout already placed.
 
@@ -197,12 +200,20 @@ async def place_order(
         ]
     if problems:
         raise CheckoutProblem(problems)
+    choice, address = None, None
+    if handover is not None:  # checked against what the page offers now; fee from there
+        currency = page.lines[0].item.price.currency  # one currency: _problems checked
+        try:
+            choice, address = await session.run_sync(settle, handover, page_key, currency, moment)
+        except HandoverProblem as problem:
+            raise CheckoutProblem([Problem(str(problem))]) from None
 
     token = row.token if row.order_id is None else new_checkout_token()
     order = _new_order(owner, page, token, local_actor, moment, payment_window)
     if contact is not None:
         order.contact_name, order.contact_email = contact.name, contact.email
         order.contact_phone = contact.phone
+    keep(order, choice, address)
     session.add(order)
     await session.flush()
     items = [

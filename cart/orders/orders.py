@@ -26,6 +26,7 @@ from cart.basket.carts import CartOwner
 from cart.exceptions import NotFound
 from cart.money import Money
 from cart.orders.contact import queue_status_mail
+from cart.orders.handover import wire_fulfilment
 from cart.orders.models import (
     OrderStatusChange,
     ShopOrder,
@@ -268,6 +269,7 @@ def order_object(
         total=_wire_money(total_of(order)),
         page=page,
         published=order.created_at.replace(microsecond=0),
+        fulfilment=wire_fulfilment(order),
     )
 
 

@@ -1,6 +1,7 @@
 """Retention for what anonymous checkouts leave behind.
 
-An order keeps the contact the shopper gave at checkout (name, e-mail, phone) and, for a
+An order keeps the contact the shopper gave at checkout (name, e-mail, phone, a delivery
+address) and, for a
 guest, the anonymous cart id (their cookie's cart) and the provider's hosted-page URL.
 Orders that were never paid (expired, cancelled, failed) are kept as records (peers were
 told about them and may dereference them), but after ``UNPAID_KEEP`` their contact, their
@@ -40,6 +41,7 @@ def forget_unpaid(
                 ShopOrder.contact_name.is_not(None),
                 ShopOrder.contact_email.is_not(None),
                 ShopOrder.contact_phone.is_not(None),
+                ShopOrder.delivery_address.is_not(None),
             ),
             ShopOrder.updated_at < cutoff,
         )
@@ -49,6 +51,7 @@ def forget_unpaid(
             contact_name=None,
             contact_email=None,
             contact_phone=None,
+            delivery_address=None,
         )
         .execution_options(synchronize_session=False)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from starlette.datastructures import FormData
@@ -11,10 +12,13 @@ from starlette.routing import Route
 
 from cart.basket.lines import accept_current_price, add_line, remove_line, set_quantity, view_cart
 from cart.basket.totals import NO_PAGE_KEY, NO_PAGE_NAME, PageCart
+from cart.catalog.fulfilment import Option
 from cart.catalog.mirror import get_item_by_key, get_page_by_key
 from cart.catalog.models import ENTRY, CatalogItem
 from cart.exceptions import InvalidQuantity, ItemNotFound, NotFound
+from cart.orders.handover import offers_for
 from cart.web.catalogue_routes import catalogue
+from cart.web.config import web_config
 from cart.web.shop import owner_of
 from cart.web.visit import Page, Visit, form_action, page, redirect, safe_next
 from store import utcnow
@@ -54,12 +58,18 @@ async def product(visit: Visit) -> Page:
     )
 
 
+async def _offers(visit: Visit, pages: Iterable[PageCart]) -> dict[str, tuple[Option, ...]]:
+    """Pickup or delivery, as each page offers it, for the checkout forms."""
+    default = web_config(visit.request).fulfilment_default
+    return await visit.session.run_sync(offers_for, pages, default, utcnow())
+
+
 @page
 async def cart_overview(visit: Visit) -> Page:
     cart = await view_cart(visit.session, owner_of(visit.shopper))
     return Page(
         "cart.html",
-        {"cart": cart, "next_path": "/cart"},
+        {"cart": cart, "next_path": "/cart", "handover": await _offers(visit, cart.pages)},
         title="Your cart",
         item_count=cart.item_count,
     )
@@ -79,7 +89,7 @@ async def page_cart(visit: Visit) -> Page:
     path = f"/cart/page/{key}"
     return Page(
         "cart_page.html",
-        {"page": held, "next_path": path},
+        {"page": held, "next_path": path, "handover": await _offers(visit, [held])},
         title=f"Your cart: {held.name}",
         item_count=cart.item_count,
     )

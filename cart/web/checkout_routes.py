@@ -32,6 +32,7 @@ from cart.exceptions import NotFound
 from cart.identity.sessions import COOKIE_NAME, resolve
 from cart.orders.checkout import CheckoutProblem, checkout_token_for, owner_key, place_order
 from cart.orders.contact import ContactProblem, read_contact
+from cart.orders.handover import HandoverAsked, read_address
 from cart.orders.models import order_id_from_number
 from cart.orders.orders import order_by_checkout_id, shopper_order
 from cart.orders.payment import PaymentLinks, start_payment
@@ -47,6 +48,10 @@ from store.throttle import Throttled, record, wait_for
 log = logging.getLogger("rose_cart.cart.orders.checkout")
 MAX_WEBHOOK_BYTES = 64 * 1024
 TOKEN_FIELD = "checkout_token"  # noqa: S105 - a form field's name
+
+
+def _text(value: object) -> str | None:
+    return value[:64] if isinstance(value, str) and value else None
 
 
 def _links(request: Request) -> PaymentLinks:
@@ -111,9 +116,20 @@ async def checkout(request: Request) -> Response:
         except ContactProblem as problem:
             visit.flash.append(f"Your order was not placed. {problem}")
             return redirect(visit, f"/cart/page/{key}")
+        handover = HandoverAsked(
+            _text(form.get("handover")),
+            read_address(form.get("address")),
+            web_config(request).fulfilment_default,
+        )
         try:
             result = await place_order(
-                visit.session, owner, key, token, request.app.state.actor, contact=contact
+                visit.session,
+                owner,
+                key,
+                token,
+                request.app.state.actor,
+                contact=contact,
+                handover=handover,
             )
         except CheckoutProblem as problem:
             visit.flash.append("Your order was not placed. Please check these first:")

@@ -1,7 +1,8 @@
 """The web layer's start-up state, built once per app from the service's settings.
 
 cart/ may not import service/, so the settings object is read duck-typed: it needs
-`base_url`, `secret()`, `peers` (items with an `actor_id`) and `time_zone`. Everything
+`base_url`, `secret()`, `peers` (items with an `actor_id`), `time_zone` and
+`fulfilment_default`. Everything
 derived from the secret (cookie signer, CSRF key, password hasher, templates) lives here, built on
 first use and kept on `app.state.cart_web`; the lead may also build it in the lifespan
 with `configure_web(app.state)`.
@@ -18,6 +19,7 @@ from jinja2 import Environment
 from starlette.requests import Request
 
 from actor.origin import web_origin_of
+from cart.catalog.fulfilment import DefaultFulfilment, parse_default
 from cart.identity.accounts import Passwords
 from cart.identity.sessions import SessionCookies
 from cart.web.csrf import CsrfTokens
@@ -49,6 +51,7 @@ class WebConfig:
     embedding_origins: frozenset[str]
     links: OrderLinks
     resets: PasswordResets
+    fulfilment_default: DefaultFulfilment
 
     def encode_notices(self, messages: list[str]) -> str:
         return str(self.notices.dumps(messages))
@@ -81,6 +84,7 @@ def build_config(settings: SettingsLike, passwords: Passwords | None = None) -> 
         embedding_origins=frozenset(o for o in origins if o),
         links=OrderLinks(secret, settings.base_url),
         resets=PasswordResets(secret, settings.base_url),
+        fulfilment_default=parse_default(getattr(settings, "fulfilment_default", "pickup")),
     )
 
 

@@ -22,6 +22,7 @@ from cart.basket.carts import CartLine
 from cart.identity.accounts import MAX_PASSWORD_LENGTH, Account
 from cart.identity.sessions import log_out
 from cart.money import Money
+from cart.orders.handover import handover_of
 from cart.orders.models import ShopOrder, ShopOrderItem
 from cart.web.visit import Page, Visit, error_page, form_action, page, redirect
 from mail.models import OutgoingMail
@@ -29,6 +30,21 @@ from mail.models import OutgoingMail
 
 def _when(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def _handover(order: ShopOrder) -> dict[str, Any] | None:
+    chosen = handover_of(order)
+    if chosen is None:
+        return None
+    return {
+        "kind": chosen.kind,
+        "name": chosen.name,
+        "place": chosen.place,
+        "from": _when(chosen.start),
+        "until": _when(chosen.end),
+        "fee": chosen.fee.plain() if chosen.fee is not None else None,
+        "address": chosen.address,
+    }
 
 
 @page
@@ -66,6 +82,7 @@ async def _orders_of(visit: Visit, account_id: int) -> list[dict[str, Any]]:
                     "email": order.contact_email,
                     "phone": order.contact_phone,
                 },
+                "handover": _handover(order),
                 "items": [
                     {
                         "name": item.name,
@@ -131,7 +148,12 @@ async def erase(visit: Visit, form: FormData) -> Response | Page:
         update(ShopOrder)
         .where(ShopOrder.account_id == account.id)
         .values(
-            account_id=None, cart_id=None, contact_name=None, contact_email=None, contact_phone=None
+            account_id=None,
+            cart_id=None,
+            contact_name=None,
+            contact_email=None,
+            contact_phone=None,
+            delivery_address=None,
         )
     )
     await session.execute(

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_environment
 
-from cart.locale import local_time, spoken_date, spoken_datetime, spoken_time
+from cart.locale import local_time, spoken_date, spoken_datetime, spoken_time, spoken_window
+from cart.orders.handover import handover_of
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 DEFAULT_ZONE = "Europe/London"
@@ -54,6 +55,14 @@ def format_time(env: Environment, value: datetime | None, zone: str | None = Non
     return spoken_time(value, _zone(env, zone)) if value is not None else ""
 
 
+@pass_environment
+def format_window(
+    env: Environment, start: datetime | None, end: datetime | None, zone: str | None = None
+) -> str:
+    """A pickup window: "Saturday 4 July 2026, 08:00 to 11:00 BST"."""
+    return spoken_window(start, end, _zone(env, zone)) if start is not None else ""
+
+
 def build_environment(time_zone: str = DEFAULT_ZONE, *, html: bool = True) -> Environment:
     """The pages' environment; `html=False` only for the plain text part of mails."""
     env = Environment(
@@ -69,4 +78,6 @@ def build_environment(time_zone: str = DEFAULT_ZONE, *, html: bool = True) -> En
     env.filters["when"] = format_when
     env.filters["day"] = format_date
     env.filters["clock"] = format_time
+    env.filters["window"] = format_window
+    env.globals["handover_of"] = handover_of  # an order's pickup or delivery, or None
     return env

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cart.catalog.mirror import Outcome, upsert_object
-from vocab.model import CalendarEntry, MonetaryAmount, Page, Product
+from vocab.model import CalendarEntry, Fulfilment, MonetaryAmount, Page, Product
 
 MARKET = "https://market.example/actor"
 CALENDAR = "https://calendar.example/actor"
@@ -25,6 +25,21 @@ VENUE = Page(id="https://calendar.example/pages/hall", name="Village Hall")
 
 def money(amount: str, currency: str = "GBP") -> MonetaryAmount:
     return MonetaryAmount(amount=Decimal(amount), currency=currency)
+
+
+# How the bakery may hand things over (docs/protocol.md, fulfilment): a Saturday stall
+# (08:00 to 11:00 in London, years ahead of any test's clock) and a bike with a fee.
+SATURDAY_PICKUP = Fulfilment(
+    kind="Pickup",
+    id=f"{BAKERY.id}#saturday",
+    name="Saturday stall",
+    location="Market hall",
+    start_time=datetime(2030, 7, 6, 7, tzinfo=UTC),
+    end_time=datetime(2030, 7, 6, 10, tzinfo=UTC),
+)
+BIKE_DELIVERY = Fulfilment(
+    kind="Delivery", id=f"{BAKERY.id}#bike", name="Bike", area="Ring road", fee=money("2.50")
+)
 
 
 def product(

@@ -15,6 +15,7 @@ from cart.catalog.models import key_for
 from cart.orders.checkout import PlacedOrder, checkout_token_for, place_order
 from cart.orders.claims import register_claim_handlers
 from cart.orders.contact import Contact
+from cart.orders.handover import HandoverAsked
 from cart.orders.models import ShopOrder
 from inbox.registry import HandlerRegistry
 from outbox.models import OutboxActivity
@@ -68,11 +69,19 @@ async def checkout(
     *,
     now: datetime = NOW,
     contact: Contact | None = None,
+    handover: HandoverAsked | None = None,
 ) -> PlacedOrder:
     async with db.transaction() as session:
         token = submitted or await checkout_token_for(session, owner, page_key, now=now)
         return await place_order(
-            session, owner, page_key, token, cart_actor(), now=now, contact=contact
+            session,
+            owner,
+            page_key,
+            token,
+            cart_actor(),
+            now=now,
+            contact=contact,
+            handover=handover,
         )
 
 

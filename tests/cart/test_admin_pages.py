@@ -191,8 +191,8 @@ async def test_operators_download_the_orders_and_a_packing_list_as_csv(
     assert row[0] == number and row[3] == "'=HYPERLINK(1)" and row[4] == "eve@example.org"
     packing = await operator.get("/admin/packing.csv", params={"page": page_key})
     rows = list(csv.reader(io.StringIO(packing.text)))
-    assert rows[0][:5] == ["customer", "email", "phone", "order", "item"]
-    assert [r[3] for r in rows[1:]] and {r[3] for r in rows[1:]} == {number}
+    assert rows[0][3:9] == ["customer", "email", "phone", "deliver_to", "order", "item"]
+    assert [r[7] for r in rows[1:]] and {r[7] for r in rows[1:]} == {number}
     assert (await anonymous.get("/admin/packing.csv", params={"page": page_key})).status_code in (
         303,
         403,

@@ -18,25 +18,15 @@ from cart.catalog.fulfilment import (
 )
 from cart.catalog.models import key_for
 from store import Database
-from tests.cart.catalog_factories import BAKERY, NOW, VENUE, entry, money, offer, product
-from vocab.model import Fulfilment
+from tests.cart.catalog_factories import BAKERY, NOW, VENUE, entry, offer, product
+from tests.cart.catalog_factories import BIKE_DELIVERY as BIKE
+from tests.cart.catalog_factories import SATURDAY_PICKUP as SATURDAY
 
-SATURDAY = Fulfilment(
-    kind="Pickup",
-    id=f"{BAKERY.id}#saturday",
-    name="Saturday stall",
-    location="Market hall",
-    start_time=NOW + timedelta(days=4),
-    end_time=NOW + timedelta(days=4, hours=3),
-)
 LAST_WEEK = replace(
     SATURDAY,
     id=f"{BAKERY.id}#last-week",
     start_time=NOW - timedelta(days=3),
     end_time=NOW - timedelta(days=3) + timedelta(hours=3),
-)
-BIKE = Fulfilment(
-    kind="Delivery", id=f"{BAKERY.id}#bike", name="Bike", area="Ring road", fee=money("2.50")
 )
 PICKUP_ANYWHERE = DefaultFulfilment(pickup=True)
 

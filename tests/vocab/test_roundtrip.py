@@ -128,6 +128,7 @@ def orders(draw: Any) -> Order:
         total=draw(money(currency)),
         page=draw(st.one_of(st.none(), pages)),
         published=draw(st.one_of(st.none(), moments)),
+        fulfilment=draw(st.one_of(st.none(), fulfilments)),
     )
 
 
