@@ -3,6 +3,7 @@ sandbox's hosted page (mounted on the cart's own origin), and the operator's ref
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import httpx
@@ -42,10 +43,13 @@ async def add(shopper: httpx.AsyncClient, item: str, quantity: int = 1) -> httpx
 
 
 async def check_out(shopper: httpx.AsyncClient, page_key: str) -> httpx.Response:
+    """Check out, taking the first way of handing over the page offers (its first pickup)."""
     cart = await shopper.get(f"/cart/page/{page_key}")
-    return await shopper.post(
-        f"/cart/page/{page_key}/checkout", data={"csrf_token": csrf_token(cart.text)}
-    )
+    form = {"csrf_token": csrf_token(cart.text)}
+    offered = re.search(r'name="handover" value="([0-9a-f]+)"', cart.text)
+    if offered is not None:
+        form["handover"] = offered.group(1)
+    return await shopper.post(f"/cart/page/{page_key}/checkout", data=form)
 
 
 async def buy(coop: Coop, shopper: httpx.AsyncClient, page_key: str) -> ShopOrder:
