@@ -25,12 +25,14 @@ from service.app import create_app
 from service.settings import Settings
 from store import Database, sqlite_url_for, upgrade
 from tests.support.keypool import patch_key_generation
+from tests.support.settings import TEST_SECRET, app_settings
 
-# Fixtures shared across folders (the web app, its clients, the admin, the CLI).
-pytest_plugins = ["tests.support.web_fixtures"]
+# Fixtures shared across folders (the web app, its clients, the admin, the CLI; one app
+# for a module of read-only tests).
+pytest_plugins = ["tests.support.web_fixtures", "tests.support.shared_app"]
 
 POSTGRES_ENV = "ROSE_CART_TEST_POSTGRES_URL"
-TEST_SECRET = "test-secret-" + "x" * 40
+__all__ = ["POSTGRES_ENV", "TEST_SECRET"]
 
 
 @pytest.fixture(autouse=True)
@@ -134,19 +136,7 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    """The app's settings: a pool of ONE connection with a short wait, on both engines, so a
-    handler that held a connection while it (or a key fetch, or a provider call) needed
-    another fails here instead of waiting (issue 14)."""
-    return Settings(
-        base_url="https://cart.test",
-        data_dir=tmp_path,
-        database_url=database_url,
-        secret_key=TEST_SECRET,
-        workers=False,
-        sumup_sandbox=True,
-        database_pool_size=1,
-        database_pool_timeout=10.0,
-    )
+    return app_settings(tmp_path, database_url)
 
 
 @pytest.fixture

@@ -11,6 +11,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.support.shared_app import SHARED_APP
+
+# Every test only reads: one app for the module (tests/support/shared_app.py).
+pytestmark = SHARED_APP
+
 AS2 = "application/activity+json"
 LD_AS = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -40,9 +45,9 @@ def headers(accept: str | None) -> dict[str, str]:
 
 @pytest.mark.parametrize(("accept", "who"), ANYTHING, ids=ids(ANYTHING))
 async def test_webfinger_answers_the_jrd_to_every_accept(
-    client: httpx.AsyncClient, accept: str | None, who: str
+    shared_client: httpx.AsyncClient, accept: str | None, who: str
 ) -> None:
-    answer = await client.get(WEBFINGER, headers=headers(accept))
+    answer = await shared_client.get(WEBFINGER, headers=headers(accept))
     assert answer.status_code == 200, who
     wanted = "application/json" if accept == "application/json" else "application/jrd+json"
     assert answer.headers["content-type"].startswith(wanted)
@@ -52,9 +57,9 @@ async def test_webfinger_answers_the_jrd_to_every_accept(
 @pytest.mark.parametrize(("accept", "who"), ANYTHING, ids=ids(ANYTHING))
 @pytest.mark.parametrize("path", ["/.well-known/nodeinfo", "/nodeinfo/2.1", "/nodeinfo/2.0"])
 async def test_nodeinfo_answers_json_to_every_accept(
-    client: httpx.AsyncClient, path: str, accept: str | None, who: str
+    shared_client: httpx.AsyncClient, path: str, accept: str | None, who: str
 ) -> None:
-    answer = await client.get(path, headers=headers(accept))
+    answer = await shared_client.get(path, headers=headers(accept))
     assert answer.status_code == 200, who
     assert answer.headers["content-type"].startswith(("application/json", "application/jrd+json"))
     assert answer.json()
@@ -81,9 +86,9 @@ ACTOR_CASES = [
     ("accept", "expected", "who"), ACTOR_CASES, ids=[who for *_, who in ACTOR_CASES]
 )
 async def test_the_actor_answers_each_accept_as_its_senders_expect(
-    client: httpx.AsyncClient, accept: str | None, expected: str | int, who: str
+    shared_client: httpx.AsyncClient, accept: str | None, expected: str | int, who: str
 ) -> None:
-    answer = await client.get("/actor", headers=headers(accept))
+    answer = await shared_client.get("/actor", headers=headers(accept))
     if expected == 406:
         assert answer.status_code == 406
         return
