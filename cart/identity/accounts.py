@@ -2,9 +2,16 @@
 
 Emails are unique regardless of case: we keep the address as typed for display and a
 case-folded copy (`email_key`) under the unique constraint. Passwords are hashed with
-argon2id (argon2-cffi's RFC 9106 defaults). When no account matches an email we still
-verify a password against a dummy hash, so "no such account" and "wrong password" take
-about the same time and an attacker cannot tell registered addresses by timing.
+argon2id at OWASP's minimum configuration (``owasp_argon2``: 19 MiB, 2 passes, 1 lane;
+OWASP Password Storage Cheat Sheet,
+https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html).
+argon2-cffi's default (RFC 9106's second recommendation: 64 MiB, 3 passes, 4 lanes) cost
+about 7x the CPU per attempt, and each attempt is CPU a stranger makes us spend; hashes
+made with it still verify and are re-hashed at the next login.
+
+When no account matches an email we still verify a password against a dummy hash, so "no
+such account" and "wrong password" take about the same time and an attacker cannot tell
+registered addresses by timing.
 
 Every function that touches the database is a unit of work (a plain ``fn(session, ...)``
 run by ``db.read``/``db.write``, store/units.py). argon2 never runs inside one: the web's
@@ -84,11 +91,17 @@ class AccountView:
     role: str
 
 
+# OWASP Password Storage Cheat Sheet: "Use Argon2id with a minimum configuration of 19 MiB
+# of memory, an iteration count of 2, and 1 degree of parallelism."
+def owasp_argon2() -> PasswordHasher:
+    return PasswordHasher(memory_cost=19 * 1024, time_cost=2, parallelism=1)
+
+
 class Passwords:
     """argon2id hashing, plus the dummy hash used when the account is unknown."""
 
     def __init__(self, hasher: PasswordHasher | None = None) -> None:
-        self.hasher = hasher or PasswordHasher()
+        self.hasher = hasher or owasp_argon2()
         self._dummy: str | None = None  # made on first use, off the event loop (in verify)
 
     def _dummy_hash(self) -> str:

@@ -37,12 +37,11 @@ from cart.identity.sessions import log_in, log_out
 from cart.orders.orders import adopt_orders
 from cart.web.config import web_config
 from cart.web.quotas import (
-    REGISTER_ACCOUNT,
-    REGISTER_ADDRESS,
     admit,
     argon2,
     client_address,
     login_checks,
+    register_checks,
 )
 from cart.web.shop import item_count
 from cart.web.visit import MAX_FORM_FIELDS, Page, Visit, form_action, page, redirect, safe_next
@@ -127,7 +126,7 @@ async def register_submit(request: Request) -> Response:
                 return _register_page(email, refused, 400)
 
             return await form_action(show)(request)
-        checks = [(REGISTER_ACCOUNT, email_key(email)), (REGISTER_ADDRESS, client_address(request))]
+        checks = register_checks(email_key(email), client_address(request))
         admitted, existing = await admit(
             request, form, checks, lambda session: find_credentials(session, email)
         )

@@ -5,12 +5,15 @@ enumeration); when it has, one "account.password_reset" mail is queued in the re
 unit of work. The attempt counts against the login quotas, so the form cannot be used to
 flood a mailbox. The link signs the account id and a digest of the current password
 hash: it stops working after an hour (itsdangerous) or as soon as the password changes,
-so it opens once. The new password is hashed off the event loop, as at registration.
+so it opens once. The new password is hashed off the event loop, as at registration, and
+only once the link, the form and the quotas have passed: a stranger posting passwords
+to made-up links spends no argon2.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import update
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,12 +24,20 @@ from cart.identity.accounts import (
     Account,
     InvalidRegistration,
     check_registration,
+    credentials_of,
     email_key,
     find_credentials,
 )
 from cart.web.config import web_config
 from cart.web.password_links import tag_of
-from cart.web.quotas import LOGIN_ACCOUNT, LOGIN_ADDRESS, admit, argon2, client_address
+from cart.web.quotas import (
+    LOGIN_ACCOUNT,
+    LOGIN_ADDRESS,
+    RESET_ACCOUNT,
+    admit,
+    argon2,
+    client_address,
+)
 from cart.web.visit import MAX_FORM_FIELDS, Page, Visit, form_action, page, redirect
 from mail.queue import queue_mail
 
@@ -91,12 +102,22 @@ async def reset_form(visit: Visit) -> Page:
     )
 
 
+def _still_valid(session: Session, claimed: tuple[int, str]) -> bool:
+    """A unit: the account a link names still has the password the link was made for."""
+    found = credentials_of(session, claimed[0])
+    return found is not None and tag_of(found.password_hash) == claimed[1]
+
+
 async def reset_submit(request: Request) -> Response:
+    """Cheap checks first (the link's signature and age, the password's length, the CSRF
+    token, the quotas, the link not used yet); only then one argon2 hash, with no unit
+    open; the write checks again that the password did not change meanwhile."""
     token = request.path_params["token"]
     form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
     try:
         raw = form.get("password")
         password = raw if isinstance(raw, str) else ""
+        claimed = web_config(request).resets.account_id_from(token)
         hashed = None
         try:
             check_registration("someone@example.org", password)
@@ -104,7 +125,13 @@ async def reset_submit(request: Request) -> Response:
             problem: str | None = exc.message
         else:
             problem = None
-            hashed = await argon2(request, web_config(request).passwords.hash, password)
+        if claimed is not None and problem is None:
+            checks = [(RESET_ACCOUNT, str(claimed[0])), (LOGIN_ADDRESS, client_address(request))]
+            admitted, valid = await admit(
+                request, form, checks, lambda session: _still_valid(session, claimed)
+            )
+            if admitted and valid:
+                hashed = await argon2(request, web_config(request).passwords.hash, password)
 
         async def finish(visit: Visit, form: FormData) -> Response | Page:
             account = await _account_for(visit, token)

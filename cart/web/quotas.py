@@ -60,9 +60,25 @@ def login_checks(email_key: str, address: str) -> list[Check]:
     ]
 
 
-# Registrations: each costs an argon2 hash and, once mail exists, may send one.
+# Registrations: each costs an argon2 hash (about ten catalogue pages of CPU) and may send
+# a mail. Per address is not enough: a stranger with many addresses (an IPv6 /64 has
+# plenty) could keep a core hashing. REGISTER_ALL is the whole shop's budget, shared by
+# every process: at most 30 hashes per 10 minutes for registrations. Over it, registering
+# waits for everyone (guest checkout does not need an account, so nobody is kept from
+# buying); a co-op's shop sees a few registrations a day.
 REGISTER_ACCOUNT = Quota("register-account", 3, timedelta(hours=1))
 REGISTER_ADDRESS = Quota("register-address", 10, timedelta(hours=1))
+REGISTER_ALL = Quota("register-all", 30, timedelta(minutes=10))
+ALL = "*"  # the key of a quota counted for the whole shop
+
+
+def register_checks(email_key: str, address: str) -> list[Check]:
+    return [(REGISTER_ACCOUNT, email_key), (REGISTER_ADDRESS, address), (REGISTER_ALL, ALL)]
+
+
+# Setting a new password from a reset link: a hash each, so counted like a login from
+# that address and per account the link names (a link is good for one use anyway).
+RESET_ACCOUNT = Quota("reset-account", 5, timedelta(minutes=15))
 # Orders: each is a row, a Create(Order) to every follower and a provider checkout.
 CHECKOUT_CART = Quota("checkout-cart", 5, timedelta(minutes=10))
 CHECKOUT_ADDRESS = Quota("checkout-address", 20, timedelta(minutes=10))

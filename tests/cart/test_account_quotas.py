@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -18,12 +19,13 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
 from cart.identity.accounts import Account, Passwords
+from cart.web import quotas
 from cart.web.config import configure_web
 from cart.web.mails import account_mail
-from cart.web.quotas import LOGIN_ADDRESS, LOGIN_GUESSES, REGISTER_ADDRESS
+from cart.web.quotas import LOGIN_ADDRESS, LOGIN_GUESSES, REGISTER_ADDRESS, REGISTER_ALL
 from mail.models import OutgoingMail
-from store.throttle import ThrottleHit
-from tests.cart.web_support import login, register, submit_registration
+from store.throttle import Quota, ThrottleHit
+from tests.cart.web_support import csrf_token, login, register, submit_registration
 from tests.support.shop import LiveShop, live_shop
 from tests.support.state import snapshot
 
@@ -216,6 +218,49 @@ async def test_registrations_from_one_address_are_limited(
     async with running.app.state.db.transaction() as session:
         count = await session.scalar(select(func.count()).select_from(Account))
     assert count == REGISTER_ADDRESS.limit
+
+
+async def test_registrations_from_everywhere_share_one_budget(
+    shop: tuple[LiveShop, CountingPasswords], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running, passwords = shop
+    small = Quota(REGISTER_ALL.name, 2, REGISTER_ALL.window)
+    monkeypatch.setattr(quotas, "REGISTER_ALL", small)
+    for n in range(small.limit):  # a client each: the per-address quota never bites
+        async with running.client(headers={"Accept": "text/html"}) as visitor:
+            assert (await submit_registration(visitor, f"early{n}@example.org")).status_code == 303
+    runs = passwords.runs
+    before = await snapshot(running.app.state.db)
+    async with running.client(headers={"Accept": "text/html"}) as late:
+        refused = await submit_registration(late, "late@example.org")
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+    assert passwords.runs == runs and await snapshot(running.app.state.db) == before
+
+
+async def test_a_made_up_or_used_reset_link_spends_no_argon2(
+    shop: tuple[LiveShop, CountingPasswords],
+) -> None:
+    running, passwords = shop
+    async with running.client(headers={"Accept": "text/html"}) as owner:
+        await register(owner)
+    resets = running.app.state.cart_web.resets
+    async with running.app.state.db.transaction() as session:
+        account = await session.scalar(select(Account))
+    assert account is not None
+    used = resets.url_for(account.id, "a hash this account no longer has")
+    runs = passwords.runs
+    before = await snapshot(running.app.state.db)
+    async with running.client(headers={"Accept": "text/html"}) as stranger:
+        token = csrf_token((await stranger.get("/login")).text)  # a good token, a bad link
+        for path in ("/password/reset/made-up", urlsplit(used).path):
+            answer = await stranger.post(
+                path, data={"password": "a long new password", "csrf_token": token}
+            )
+            assert answer.status_code == 400 and "password" in answer.text
+    after = await snapshot(running.app.state.db)
+    # Only the attempt on the signed (used) link was counted; no hash, nothing else.
+    after.pop("throttle_hits"), before.pop("throttle_hits")
+    assert passwords.runs == runs and after == before
 
 
 async def test_a_forged_login_form_spends_no_argon2(
