@@ -33,6 +33,7 @@ def build_mail_sender(settings: Settings, db: Database) -> MailSender:
         build_environment(settings.time_zone, html=False),
         config.links,
         config.resets,
+        config.verifications,
     )
     return MailSender(
         db,

@@ -80,6 +80,8 @@ class Account(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default=Role.SHOPPER)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When its owner opened the link mailed to this address (cart.identity.account_changes).
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 @dataclass(frozen=True)

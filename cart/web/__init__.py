@@ -11,6 +11,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from cart.web.account_routes import account_routes
+from cart.web.account_settings_routes import account_settings_routes
 from cart.web.cart_routes import shop_routes
 from cart.web.config import configure_web
 from cart.web.fragments import fragment_routes
@@ -23,6 +24,7 @@ def cart_routes() -> list[BaseRoute]:
         *shop_routes(),
         *account_routes(),
         *password_routes(),
+        *account_settings_routes(),
         *my_data_routes(),
         *fragment_routes(),
     ]

@@ -35,6 +35,7 @@ from cart.identity.accounts import (
 )
 from cart.identity.sessions import log_in, log_out
 from cart.orders.orders import adopt_orders
+from cart.web.account_settings_routes import queue_verification
 from cart.web.config import web_config
 from cart.web.quotas import (
     admit,
@@ -138,6 +139,8 @@ async def register_submit(request: Request) -> Response:
             created = None
             if existing is None and hashed is not None:
                 created = await visit.session.run_sync(create_account, email, hashed)
+            if created is not None:  # one mail to confirm the address, with the account
+                queue_verification(visit, created.id, created.email)
             if created is None and hashed is not None:
                 await account_exists(visit, email)
             visit.flash.append(REGISTERED)
@@ -182,7 +185,9 @@ async def login_submit(request: Request) -> Response:
                 forget, checks[:2]
             )  # the account's; the address keeps its own
             await _start_session(visit, account)
-            return redirect(visit, safe_next(form.get("next"), "/cart" if visit.flash[1:] else "/"))
+            # Unless asked for a page: the cart when it just took things, else their orders.
+            landing = "/cart" if visit.flash[1:] else "/orders"
+            return redirect(visit, safe_next(form.get("next"), landing))
 
         return await form_action(finish)(request)
 

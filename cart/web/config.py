@@ -24,7 +24,7 @@ from cart.identity.accounts import Passwords
 from cart.identity.sessions import SessionCookies
 from cart.web.csrf import CsrfTokens
 from cart.web.order_links import OrderLinks
-from cart.web.password_links import PasswordResets
+from cart.web.password_links import EmailVerifications, PasswordResets
 from cart.web.templating import DEFAULT_ZONE, build_environment
 
 
@@ -51,6 +51,7 @@ class WebConfig:
     embedding_origins: frozenset[str]
     links: OrderLinks
     resets: PasswordResets
+    verifications: EmailVerifications
     fulfilment_default: DefaultFulfilment
 
     def encode_notices(self, messages: list[str]) -> str:
@@ -84,6 +85,7 @@ def build_config(settings: SettingsLike, passwords: Passwords | None = None) -> 
         embedding_origins=frozenset(o for o in origins if o),
         links=OrderLinks(secret, settings.base_url),
         resets=PasswordResets(secret, settings.base_url),
+        verifications=EmailVerifications(secret, settings.base_url),
         fulfilment_default=parse_default(getattr(settings, "fulfilment_default", "pickup")),
     )
 

@@ -17,11 +17,11 @@ from jinja2 import Environment
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cart.identity.accounts import Account
+from cart.identity.accounts import Account, email_key
 from cart.money import Money
 from cart.orders.models import ShopOrder, ShopOrderItem
 from cart.web.order_links import OrderLinks
-from cart.web.password_links import PasswordResets
+from cart.web.password_links import EmailVerifications, PasswordResets
 from mail.sender import Rendered
 
 # kind -> (subject, what happened, in one sentence)
@@ -59,6 +59,12 @@ ACCOUNT_MAILS = {
         "Someone (perhaps you) asked to create an account with this e-mail address, which "
         "already has one. Nothing was changed. If it was you, log in with your password. "
         "If it was not, you can ignore this mail: your account and password are as before.",
+    ),
+    "account.password_changed": (
+        "Your password was changed",
+        "The password of your account with this e-mail address was just changed, while "
+        "logged in. If that was you, there is nothing to do. If it was not, choose a new "
+        'password at once with "Forgotten your password?" on the login page.',
     ),
 }
 
@@ -104,14 +110,41 @@ def password_reset_mail(
     )
 
 
+def verify_email_mail(
+    session: Session, account_id: int | None, verifications: EmailVerifications | None
+) -> Rendered | None:
+    account = session.get(Account, account_id) if account_id is not None else None
+    if account is None or verifications is None or account.email_verified_at is not None:
+        return None  # nothing to verify (already done, or the account is gone)
+    link = verifications.url_for(account.id, email_key(account.email))
+    body = (
+        "Please confirm that this is your e-mail address, so that the co-op can reach you "
+        "about your orders and you can always choose a new password. Open this link within "
+        f"{verifications.max_age // 86_400} days:"
+    )
+    after = "If you did not create an account with us, ignore this mail."
+    return Rendered(
+        subject="Please confirm your e-mail address",
+        text=f"{body}\n\n{link}\n\n{after}\n",
+        html=f'<p>{escape(body)}</p><p><a href="{escape(link)}">Confirm my e-mail address</a>'
+        f"</p><p>{after}</p>",
+    )
+
+
 def order_mail_renderer(
-    html: Environment, text: Environment, links: OrderLinks, resets: PasswordResets
+    html: Environment,
+    text: Environment,
+    links: OrderLinks,
+    resets: PasswordResets,
+    verifications: EmailVerifications | None = None,
 ) -> Callable[[Session, str, int | None, int | None], Rendered | None]:
     def render(
         session: Session, kind: str, order_id: int | None, account_id: int | None
     ) -> Rendered | None:
         if kind == "account.password_reset":
             return password_reset_mail(session, account_id, resets)
+        if kind == "account.verify_email":
+            return verify_email_mail(session, account_id, verifications)
         if kind in ACCOUNT_MAILS:
             return account_mail(kind)
         words = ORDER_MAILS.get(kind)

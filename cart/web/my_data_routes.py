@@ -24,6 +24,7 @@ from cart.identity.sessions import log_out
 from cart.money import Money
 from cart.orders.handover import handover_of
 from cart.orders.models import ShopOrder, ShopOrderItem
+from cart.web.account_settings_routes import account_context
 from cart.web.visit import Page, Visit, error_page, form_action, page, redirect
 from mail.models import OutgoingMail
 
@@ -51,7 +52,7 @@ def _handover(order: ShopOrder) -> dict[str, Any] | None:
 async def account_page(visit: Visit) -> Page | Response:
     if visit.account is None:
         return redirect(visit, "/login?next=/account")
-    return Page("account.html", {}, title="Your account")
+    return Page("account.html", await account_context(visit), title="Your account")
 
 
 async def _orders_of(visit: Visit, account_id: int) -> list[dict[str, Any]]:
