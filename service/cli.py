@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from actor.keys import ED25519, RSA, ensure_keys, rotate_keys
 from service import cli_federation, cli_operators, cli_orders
+from service.cli_audit import audit_cli
 from service.logs import configure_logging
 from service.settings import Settings
 from store import Database, upgrade
@@ -144,6 +145,9 @@ def keys_rotate(settings: Settings, only: str | None) -> None:
     async def work(db: Database) -> None:
         async with db.transaction() as session:
             await rotate_keys(session, secret, (only,) if only else (RSA, ED25519))
+            await audit_cli(
+                session, "rotate_keys", f"keys rotate{' --only ' + only if only else ''}"
+            )
 
     with_database(settings, work)
     click.echo("rotated " + (only or "rsa and ed25519") + " keys; restart running processes")

@@ -30,6 +30,7 @@ from outbox.followers import (
 from outbox.models import Follow, Follower, OutboxDelivery
 from outbox.queue import delivery_status, failed_deliveries, retry_deliveries
 from outbox.states import DeliveryState
+from service.cli_audit import audit_cli
 from service.settings import Settings
 from store import Database, utcnow
 from store.exceptions import IllegalTransition
@@ -199,6 +200,8 @@ def _decide(settings: Settings, iri: str, accept: bool) -> None:
 
     async def work(session: AsyncSession, actor: LocalActor) -> None:
         await decide(session, actor, iri)
+        verb = "accept" if accept else "reject"
+        await audit_cli(session, f"{verb}_follower", f"followers {verb} {iri}")
 
     try:
         _in_transaction(settings, work)
@@ -230,7 +233,9 @@ def follow(settings: Settings, iri: str) -> None:
     """Follow a market or calendar actor (its Accept starts the catalogue backfill)."""
 
     async def work(session: AsyncSession, actor: LocalActor) -> bool:
-        return await send_follow(session, actor, iri) is not None
+        sent = await send_follow(session, actor, iri) is not None
+        await audit_cli(session, "follow", f"follow {iri}")
+        return sent
 
     sent = _in_transaction(settings, work)
     click.echo(
@@ -245,7 +250,9 @@ def unfollow(settings: Settings, iri: str) -> None:
     """Undo our follow of actor IRI."""
 
     async def work(session: AsyncSession, actor: LocalActor) -> bool:
-        return await send_undo_follow(session, actor, iri) is not None
+        sent = await send_undo_follow(session, actor, iri) is not None
+        await audit_cli(session, "unfollow", f"unfollow {iri}")
+        return sent
 
     sent = _in_transaction(settings, work)
     click.echo(f"undo of our follow of {iri} queued" if sent else f"we do not follow {iri}")
@@ -320,6 +327,9 @@ def deliveries_retry(settings: Settings, ids: tuple[int, ...], retry_all: bool) 
             for chunk in chunks:
                 async with db.transaction() as session:
                     retried += await retry_deliveries(session, chunk, now=utcnow())
+                    shown = " ".join(f"#{i}" for i in chunk[:20])
+                    more = f" (+{len(chunk) - 20})" if len(chunk) > 20 else ""
+                    await audit_cli(session, "retry_deliveries", f"deliveries retry {shown}{more}")
                 bar.update(len(chunk))
         return retried
 

@@ -20,6 +20,7 @@ from cart.identity.accounts import (
     email_key,
     register,
 )
+from service.cli_audit import record_cli
 from service.settings import Settings
 from store import Database, upgrade
 
@@ -44,6 +45,8 @@ def _promote(session: Session, email: str) -> tuple[str, str] | None:
     if account is None:
         return None
     previous, account.role = account.role, Role.OPERATOR.value
+    if previous != Role.OPERATOR.value:
+        record_cli(session, "add_operator", f"operators add {account.email}")
     return account.email, previous
 
 
@@ -91,6 +94,7 @@ def operators_add(settings: Settings, email: str, password_stdin: bool) -> None:
 
     async def create(db: Database) -> None:
         await register(db, Passwords(), email, password, role=Role.OPERATOR)
+        await db.write(record_cli, "add_operator", f"operators add {email}")
 
     try:
         _with_database(settings, create)

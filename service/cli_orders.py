@@ -18,6 +18,7 @@ from cart.orders.models import ShopOrder, order_id_from_number
 from cart.orders.orders import OrderNotFound, get_order, order_detail
 from cart.orders.refunds import REFUNDABLE, NotRefundable, RefundAsk, request_refund
 from cart.orders.states import OrderStatus
+from service.cli_audit import audit_cli
 from service.settings import Settings
 from store import Database, upgrade
 from store.exceptions import IllegalTransition
@@ -185,7 +186,9 @@ def orders_refund(
         order = await _order(session, number)
         if order.status not in REFUNDABLE:
             raise NotRefundable(f"order {number} is {order.status}: only paid orders are refunded")
-        return str(await request_refund(session, order.id, ask, by="the command line"))
+        giving = str(await request_refund(session, order.id, ask, by="the command line"))
+        await audit_cli(session, "refund", f"orders refund {number}")
+        return giving
 
     try:
         giving = _in_transaction(settings, work)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal, InvalidOperation
+from typing import Any
 from urllib.parse import urlencode
 
 from starlette.background import BackgroundTask
@@ -20,7 +21,7 @@ from starlette.routing import Route
 
 from actor.identity import LocalActor
 from cart.admin import queries
-from cart.admin.access import admin_action, admin_page, confirm_password, reauth_failed
+from cart.admin.access import REAUTH_MESSAGE, admin_action, admin_page, confirm_password
 from cart.orders.models import ShopOrder, order_id_from_number
 from cart.orders.orders import OrderNotFound, get_order, order_detail, total_of
 from cart.orders.reconcile import carry_out_refund
@@ -68,9 +69,7 @@ async def _order(visit: Visit, number: str) -> ShopOrder:
     return await get_order(visit.session, order_id)
 
 
-@admin_page
-async def order_page(visit: Visit) -> Page:
-    number = visit.request.path_params["number"]
+async def _order_page(visit: Visit, number: str, **extra: Any) -> Page:
     order = await _order(visit, number)
     detail = await order_detail(visit.session, order)
     context = {
@@ -78,8 +77,16 @@ async def order_page(visit: Visit) -> Page:
         "refundable": detail.order.status in REFUNDABLE,
         "refunds": await refunds_shown(visit.session, order.id),
         "status_text": status_text,
+        "reauth_error": None,
+        "refund_form": {},
+        **extra,
     }
     return Page("admin/order.html", context, title=f"Order {detail.number}")
+
+
+@admin_page
+async def order_page(visit: Visit) -> Page:
+    return await _order_page(visit, visit.request.path_params["number"])
 
 
 async def _refund_now(
@@ -100,7 +107,15 @@ async def refund(visit: Visit, form: FormData) -> Response | Page:
     number = visit.request.path_params["number"]
     back = f"/admin/orders/{number}"
     if not await confirm_password(visit, form):
-        return reauth_failed(back)
+        # Back to the form as it was filled in, saying why (403: the audit log says refused).
+        page = await _order_page(
+            visit,
+            number,
+            reauth_error=REAUTH_MESSAGE,
+            refund_form={k: str(v)[:300] for k, v in form.multi_items() if k != "password"},
+        )
+        page.status = 403
+        return page
     order = await _order(visit, number)
     order_id = order.id
     who = visit.account.email if visit.account else "an operator"

@@ -110,10 +110,12 @@ async def add_to_cart(visit: Visit, form: FormData) -> Response:
         name = item.name if item is not None else "It"
         visit.flash.append(f"Added to your cart: {name} (you now have {change.quantity}).")
     back = _back(form)
-    if item is not None and back == "/":
-        # Back to the item, not the top of the catalogue: the browser scrolls to it and
-        # starts keyboard navigation there; the notice (role=status) is announced.
-        back = f"/#item-{item.key}"
+    if item is not None and back.partition("?")[0] == "/" and "#" not in back:
+        # Back to the item on the catalogue page it was added from (the front page, a
+        # shelf, a search), not the top: the browser scrolls to it and focuses it (it is
+        # focusable, tabindex=-1), so keyboard navigation goes on from there; the notice
+        # (role=status, aria-live) says what changed.
+        back = f"{back}#item-{item.key}"
     return redirect(visit, back)
 
 

@@ -28,11 +28,16 @@ _HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
 }
+# Narrow screens (320 px): no fixed widths, long references wrap, the card loses its margin.
 _STYLE = """
+*,*::before,*::after{box-sizing:border-box}
 body{font:1.05rem/1.5 system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1a1a1a}
 main{max-width:32rem;margin:2rem auto;background:#fff;padding:1.5rem 2rem;border-radius:.5rem}
+@media (max-width:34rem){main{margin:0;padding:1rem;border-radius:0}}
 .banner{background:#fff4ce;border:1px solid #8a6d00;padding:.5rem .75rem;border-radius:.25rem}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dt{font-weight:600}
+dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.25rem 1rem}
+dt{font-weight:600}dd{margin:0;min-width:0;overflow-wrap:anywhere}
+h1,p{overflow-wrap:anywhere}
 .message{padding:.75rem;border-radius:.25rem;border:1px solid}
 .failed{background:#fde7e9;border-color:#a4262c}.ok{background:#dff6dd;border-color:#107c10}
 button{font:inherit;padding:.6rem 1.2rem;margin:.5rem .5rem 0 0;border-radius:.25rem;

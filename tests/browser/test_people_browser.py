@@ -1,17 +1,23 @@
 """A guest and an operator in a real browser (headless Chromium via Playwright), with
 mail delivered to a real SMTP server on loopback (aiosmtpd):
 
-the guest buys with a name and an e-mail, pays on the sandbox's hosted page, receives
-the confirmation and the receipt in the local mailbox, and opens the order from the
-receipt's signed link in a fresh browser context (no cookie); an operator finds the
-order by the guest's e-mail and downloads the packing list for the shop.
+the guest buys with a name, an e-mail and a pickup slot the shop's page offers, pays on
+the sandbox's hosted page, receives the confirmation and the receipt (with the pickup)
+in the local mailbox, and opens the order from the receipt's signed link in a fresh
+browser context (no cookie); an operator finds the order by the guest's e-mail and
+downloads the packing list of that pickup slot. On a 320 px phone, adding to the cart
+comes back to the item with the keyboard focus on it and the change announced, and the
+sandbox's payment page fits the screen.
 """
 
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import re
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -29,7 +35,13 @@ from service.app import create_app
 from service.mailing import build_mail_sender
 from service.settings import Settings
 from tests.cart.admin_support import OPERATOR, PASSWORD
-from tests.cart.catalog_factories import offer, product
+from tests.cart.catalog_factories import (
+    BAKERY,
+    BIKE_DELIVERY,
+    SATURDAY_PICKUP,
+    offer,
+    product,
+)
 from tests.cart.web_support import CHEAP_PASSWORDS
 from tests.mail.support import Mailbox, free_port, parts, smtp_server
 from tests.support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, needs_chromium
@@ -71,7 +83,9 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[str, Starlette, MailSend
         config = configure_web(app.state, passwords=Passwords(CHEAP_PASSWORDS))
         app.state.payment_provider = provider
         async with app.state.db.transaction() as session:
-            await offer(session, product(1, name="Sourdough loaf", price="3.50"))
+            page = replace(BAKERY, fulfilment=(SATURDAY_PICKUP, BIKE_DELIVERY))
+            await offer(session, product(1, name="Sourdough loaf", price="3.50", page=page))
+            await offer(session, product(2, name="Rye bread", price="4.20", page=page))
         await register(app.state.db, config.passwords, OPERATOR, PASSWORD, role=Role.OPERATOR)
         with smtp_server(smtp_port) as mailbox:
             yield base, app, build_mail_sender(settings, app.state.db), mailbox
@@ -109,6 +123,7 @@ async def test_a_guest_buys_gets_the_receipt_by_mail_and_an_operator_packs_the_o
             await guest.goto(base + "/cart")
             await guest.get_by_label("Name", exact=True).fill("Ada Lovelace")
             await guest.get_by_label("E-mail", exact=True).fill(GUEST)
+            await guest.get_by_role("radio", name=re.compile("Saturday stall")).check()
             await guest.get_by_role("button", name="Checkout The Bakery").click()
             await guest.get_by_role("button", name="Pay").first.click()
             await expect(guest.get_by_role("heading", level=1)).to_contain_text(
@@ -120,6 +135,8 @@ async def test_a_guest_buys_gets_the_receipt_by_mail_and_an_operator_packs_the_o
             assert placed["Subject"] == "Your order RA-000001 with The Bakery"
             text, _html = parts(receipt)
             assert "Sourdough loaf" in text and "£3.50" in text
+            assert "Pickup: Saturday stall" in text and "Where: Market hall" in text
+            assert "Saturday 6 July 2030, 08:00 to 11:00 BST" in text
             link = LINK.search(text)
             assert link is not None, text
 
@@ -127,6 +144,7 @@ async def test_a_guest_buys_gets_the_receipt_by_mail_and_an_operator_packs_the_o
             await stranger.goto(link.group(0))
             await expect(stranger.get_by_role("heading", level=1)).to_have_text("Order RA-000001")
             await expect(stranger.locator(".order-status")).to_have_text("Paid")
+            await expect(stranger.locator(".handover-name")).to_have_text("Saturday stall")
 
             operator = await (await browser.new_context(accept_downloads=True)).new_page()
             await operator.goto(base + "/login?next=/admin/orders")
@@ -137,14 +155,68 @@ async def test_a_guest_buys_gets_the_receipt_by_mail_and_an_operator_packs_the_o
             await operator.get_by_role("button", name="Search").click()
             await expect(operator.get_by_role("link", name="RA-000001")).to_be_visible()
             await expect(operator.get_by_text("Ada Lovelace")).to_be_visible()
+            await expect(operator.get_by_text("Pickup: Saturday stall")).to_be_visible()
+            await operator.get_by_role("link", name="Packing lists by pickup slot").click()
+            slot = "Download the packing list for The Bakery, Pickup: Saturday stall (CSV)"
             async with operator.expect_download() as waiting:
-                await operator.get_by_role("link", name="The Bakery").click()
+                await operator.get_by_role("link", name=slot).click()
             download = await waiting.value
             saved = await download.path()
             packing = await asyncio.to_thread(Path.read_text, saved, "utf-8")
-            assert "Ada Lovelace" in packing and "Sourdough loaf" in packing
-            assert "RA-000001" in packing
+            header, row = list(csv.reader(io.StringIO(packing)))
+            line = dict(zip(header, row, strict=True))
+            assert (line["customer"], line["email"], line["order"]) == (
+                "Ada Lovelace",
+                GUEST,
+                "RA-000001",
+            )
+            assert (line["handover"], line["item"]) == ("Pickup: Saturday stall", "Sourdough loaf")
             ARTIFACTS.mkdir(exist_ok=True)
             await operator.screenshot(path=str(ARTIFACTS / "admin-orders-by-email.png"))
+        finally:
+            await browser.close()
+
+
+async def test_on_a_320px_phone_adding_returns_to_the_item_and_the_payment_page_fits(
+    served: tuple[str, Starlette, MailSender, Mailbox],
+) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    base, _app, _sender, _mailbox = served
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        try:
+            phone = await browser.new_context(viewport={"width": 320, "height": 640})
+            page = await phone.new_page()
+            await page.goto(base + "/")
+            await page.get_by_role("button", name="Add Rye bread to cart").click()
+            await expect(page).to_have_url(re.compile(r"/#item-[0-9a-f]+$"))
+            target = page.url.rsplit("#", 1)[1]
+            # Focus is on the item the shopper added (Tab goes on from there), and the
+            # live region says what changed.
+            await expect(page.locator(f"#{target}")).to_be_focused()
+            status = page.get_by_role("status")
+            await expect(status).to_contain_text("Added to your cart: Rye bread")
+            assert await status.get_attribute("aria-live") == "polite"
+            await page.keyboard.press("Tab")
+            await expect(page.get_by_role("link", name="Rye bread", exact=True)).to_be_focused()
+
+            await page.goto(base + "/cart")
+            await page.get_by_label("Name", exact=True).fill("Ada Lovelace")
+            await page.get_by_label("E-mail", exact=True).fill(GUEST)
+            await page.get_by_role("radio", name=re.compile("Bike")).check()
+            await page.get_by_label("Delivery address").fill("1 Lime Street")
+            await page.get_by_role("button", name="Checkout The Bakery").click()
+            pay = page.get_by_role("button", name=re.compile("^Pay"))
+            await expect(pay).to_be_visible()
+            await expect(pay).to_contain_text("6.70")  # £4.20 and the £2.50 delivery fee
+            widths = await page.evaluate(
+                "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+            )
+            assert widths[0] <= 320 and widths[0] <= widths[1], widths
+            ARTIFACTS.mkdir(exist_ok=True)
+            await page.screenshot(path=str(ARTIFACTS / "sandbox-320.png"), full_page=True)
         finally:
             await browser.close()

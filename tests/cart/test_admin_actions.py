@@ -181,3 +181,27 @@ async def test_refunding_a_paid_order(admin_app: Starlette, operator: httpx.Asyn
     assert again.status_code == 303
     assert provider.refunded == ["txn-123"]
     assert "nothing to refund" in (await operator.get(page)).text
+
+
+async def test_a_wrong_password_at_the_refund_brings_the_form_back_as_filled_in_saying_why(
+    admin_app: Starlette, operator: httpx.AsyncClient
+) -> None:
+    admin_app.state.payment_provider = RecordingProvider()
+    number = await seed_paid_order(admin_app)
+    page = f"/admin/orders/{number}"
+    wrong = await _act(
+        operator,
+        page,
+        page + "/refund",
+        {"password": "wrong password", "reason": "Burnt crust", "amount": "2.00", "line-1": "1"},
+    )
+    assert wrong.status_code == 403
+    assert "That password is not right" in wrong.text
+    form = wrong.text.split('id="refund"')[1]
+    assert 'value="Burnt crust"' in form and 'value="2.00"' in form and 'value="1"' in form
+    assert "wrong password" not in wrong.text  # never echoed
+    assert 'aria-invalid="true"' in form and 'role="alert"' in form
+    assert await _order_status(admin_app, number) == "paid"
+    audit = (await operator.get("/admin")).text.split('class="admin-table audit"')[1]
+    row = next(r for r in audit.split("<tr>") if f"{page}/refund" in r)
+    assert "<td>refused</td>" in row

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from cart.admin.audit import AuditEntry
 from cart.orders.models import ShopOrder
 from cart.orders.orders import record
 from inbox.models import InboxActivity
@@ -71,6 +72,21 @@ def test_orders_list_show_and_refund(cli, database_url: str) -> None:  # type: i
     assert shown["history"][-1]["note"] == "Refund of £3.50 requested: Refunded by the shop."
     assert "already been refunded in full" in cli("orders", "refund", number, "--yes", code=1)
     assert "no order RA-999999" in cli("orders", "show", "RA-999999", code=1)
+    # Each refund asked from the command line is in the operators' audit log, as /admin's are.
+    entries = asyncio.run(_audit(database_url))
+    assert [e.action for e in entries] == ["refund", "refund"]
+    assert all(e.operator.endswith("(command line)") and e.outcome == "done" for e in entries)
+    assert entries[0].target == f"rose-cart orders refund {number}"
+
+
+async def _audit(database_url: str) -> list[AuditEntry]:
+    db = Database(database_url)
+    try:
+        async with db.transaction() as session:
+            rows = await session.execute(select(AuditEntry).order_by(AuditEntry.id))
+            return list(rows.scalars())
+    finally:
+        await db.dispose()
 
 
 def test_inbox_log(cli, database_url: str) -> None:  # type: ignore[no-untyped-def]
