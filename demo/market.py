@@ -35,7 +35,7 @@ from demo.catalog import (
 )
 from demo.exceptions import InvalidChange, UnknownItem
 from demo.handover import shop_fulfilment
-from demo.images import product_svg
+from demo.images import MEDIA_TYPE, alt_text, product_png
 from demo.models import DemoProduct
 from demo.node import DemoNode, NodeConfig, Site
 from demo.pages import amount_of, csrf_ok, csrf_token, minor_units, render, with_csrf_cookie
@@ -123,8 +123,14 @@ def product_value(site: Site, row: DemoProduct) -> Product:
 
 
 def product_extras(site: Site, row: DemoProduct) -> dict[str, Any]:
-    image = site.iri(f"images/{row.id}.svg")
-    return {"image": {"type": "Image", "mediaType": "image/svg+xml", "url": image}}
+    """AS2 terms beside the Product: its picture, with alt text in the Image's `name`."""
+    picture = {
+        "type": "Image",
+        "mediaType": MEDIA_TYPE,
+        "url": site.iri(f"images/{row.id}.png"),
+        "name": alt_text(row.name, row.colour),
+    }
+    return {"image": picture}
 
 
 async def seed_market(session: AsyncSession, site: Site) -> None:
@@ -132,7 +138,7 @@ async def seed_market(session: AsyncSession, site: Site) -> None:
     if (await session.execute(select(DemoProduct.id).limit(1))).first() is not None:
         return
     for seed in SEEDS:
-        assert _COLOUR.fullmatch(seed.colour)  # noqa: S101 - it goes into SVG markup
+        assert _COLOUR.fullmatch(seed.colour)  # noqa: S101 - the picture is drawn from it
         session.add(
             DemoProduct(
                 id=seed.id,
@@ -252,7 +258,7 @@ async def image(request: Request) -> Response:
     if row is None:
         raise HTTPException(404, "no such product")
     headers = {"Cache-Control": "public, max-age=3600"}
-    return Response(product_svg(row.name, row.colour), media_type="image/svg+xml", headers=headers)
+    return Response(product_png(row.colour), media_type=MEDIA_TYPE, headers=headers)
 
 
 async def shops(request: Request) -> Response:
@@ -311,7 +317,7 @@ def market_routes() -> list[BaseRoute]:
         Route("/shops/{shop}", shops, methods=["GET"]),
         Route("/catalog", catalog, methods=["GET"]),
         Route("/products/{id}", product, methods=["GET"]),
-        Route("/images/{id}.svg", image, methods=["GET"]),
+        Route("/images/{id}.png", image, methods=["GET"]),
         Route("/admin", admin, methods=["GET"]),
         Route("/admin", admin_change, methods=["POST"]),
     ]

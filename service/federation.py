@@ -24,6 +24,8 @@ from cart.admin.audit import purge_audit
 from cart.basket.purge import purge_anonymous_lines
 from cart.catalog.backfill_jobs import BACKFILL_CHANNEL, BackfillRunner, request_backfill
 from cart.catalog.handlers import register_catalog_handlers
+from cart.catalog.image_fetch import ImageFetcher
+from cart.catalog.images import IMAGES_CHANNEL, purge_images
 from cart.catalog.page_details import PageDetails
 from cart.identity.sessions import purge_expired_sessions
 from cart.orders.claims import register_claim_handlers
@@ -46,7 +48,7 @@ from outbox.worker import DeliveryWorker
 from payments.provider import PaymentProvider
 from service.mailing import build_mail_sender
 from service.settings import Settings
-from store import Database, repeat
+from store import Database, repeat, utcnow
 from store.throttle import purge_throttle_hits
 from vocab.parse import parse
 
@@ -70,6 +72,7 @@ class Federation:
     reconcile: Callable[[], Awaitable[object]]
     mail: MailSender | None = None
     pages: PageDetails | None = None
+    images: ImageFetcher | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -89,6 +92,8 @@ class Federation:
         ]
         if self.pages is not None:  # foreign pages, dereferenced outside the inbox worker
             loops.append(("page-details", self.pages.step, 10.0, None))
+        if self.images is not None:  # product pictures, fetched outside every unit
+            loops.append(("catalog-images", self.images.step, 60.0, wakeups.event(IMAGES_CHANNEL)))
         if self.mail is not None:
             loops += [
                 ("mail-sender", self.mail.step, 60.0, wakeups.event(MAIL_CHANNEL)),
@@ -99,7 +104,13 @@ class Federation:
                 asyncio.create_task(repeat(name, step, self.stop, idle=idle, wake=wake), name=name)
             )
         # Wake when another process (a web process, the CLI) writes work.
-        channels = [INBOX_CHANNEL, DELIVERIES_CHANNEL, BACKFILL_CHANNEL, MAIL_CHANNEL]
+        channels = [
+            INBOX_CHANNEL,
+            DELIVERIES_CHANNEL,
+            BACKFILL_CHANNEL,
+            MAIL_CHANNEL,
+            IMAGES_CHANNEL,
+        ]
         self.tasks.append(
             asyncio.create_task(self.backfills.db.listen(channels, self.stop), name="listen")
         )
@@ -111,6 +122,8 @@ class Federation:
         await self.writer.stop()
         await self.delivery_worker.aclose()
         await self.fetcher.aclose()
+        if self.images is not None:
+            await self.images.aclose()
 
 
 def roles_from(settings: Settings) -> dict[str, set[str]]:
@@ -205,6 +218,7 @@ def build_federation(
             audit = await session.run_sync(purge_audit)
             removed = lines + hits + audit + await purge_expired_sessions(session)
             removed += await purge_ignored(session, ignored_age, settings.inbox_ignored_max)
+            removed += await session.run_sync(purge_images, utcnow())
             return removed + await purge_untrusted_actors(
                 session, keep=peers, keep_query=ours, older_than=strangers_age
             )
@@ -228,6 +242,9 @@ def build_federation(
         reconcile,
         mail=build_mail_sender(settings, db),
         pages=PageDetails(db, fetcher),
+        images=ImageFetcher(
+            db, allow_private=settings.allow_private_addresses, user_agent=actor.user_agent
+        ),
     )
 
 

@@ -25,6 +25,7 @@ from actor.exceptions import FetchError
 from actor.fetch import Fetched, Fetcher
 from actor.origin import same_origin
 from actor.roles import PeerRole
+from cart.catalog.images import ImageRef, image_of
 from cart.catalog.mirror import Outcome, location_of, upsert_object
 from store import Clock, Database, utcnow
 from vocab.exceptions import ValidationError
@@ -69,7 +70,9 @@ Progress = Callable[[BackfillReport], None]
 
 @dataclass
 class _Page:
-    objects: list[tuple[Product | CalendarEntry, str | None]] = field(default_factory=list)
+    objects: list[tuple[Product | CalendarEntry, str | None, ImageRef | None]] = field(
+        default_factory=list
+    )
     refused: int = 0
     failed: int = 0
 
@@ -117,7 +120,7 @@ async def _read_page(
         if not isinstance(item, Product | CalendarEntry) or not isinstance(item, kinds):
             out.refused += 1
             continue
-        out.objects.append((item, location_of(node)))
+        out.objects.append((item, location_of(node), image_of(node)))
     return out
 
 
@@ -132,7 +135,7 @@ async def _write_page(
         failed=report.failed + page.failed,
     )
     async with db.transaction() as session:
-        for obj, location in page.objects:
+        for obj, location, image in page.objects:
             outcome = await upsert_object(
                 session,
                 obj,
@@ -140,6 +143,7 @@ async def _write_page(
                 version=obj.updated or obj.published,
                 now=now,
                 location=location,
+                image=image,
             )
             report = report.counted(outcome)
     return report

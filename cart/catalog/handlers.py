@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actor.incoming import Handler, HandlerRegistrar, IncomingActivity, Referent
 from actor.roles import PeerRole
+from cart.catalog.images import image_of
 from cart.catalog.mirror import Outcome, location_of, upsert_object, withdraw_object
 from cart.catalog.models import CatalogItem
 from store import Clock, utcnow
@@ -69,6 +70,7 @@ def make_catalog_handlers(clock: Clock = utcnow) -> tuple[Handler, Handler]:
             version=version_of(obj, activity) or now,
             now=now,
             location=location_of(_embedded_object(delivery.document)),
+            image=image_of(_embedded_object(delivery.document)),
         )
         if outcome in (Outcome.STALE, Outcome.REFUSED):
             log.info(

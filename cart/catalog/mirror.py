@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actor.origin import same_origin
 from cart.catalog.fulfilment import encode
+from cart.catalog.images import ImageRef, note_image
 from cart.catalog.indexing import index_words, place
 from cart.catalog.models import ENTRY, PRODUCT, CatalogItem, CatalogPage, key_for
 from cart.money import Money
@@ -67,6 +68,8 @@ class ItemView:
     withdrawn: bool
     unavailable_reason: str | None  # None: can be bought now
     capacity: int | None = None  # an entry's seats in all, when its venue says
+    image: str | None = None  # the digest of our copy of its picture (/images/<digest>)
+    image_alt: str | None = None
 
     @property
     def is_entry(self) -> bool:
@@ -195,6 +198,7 @@ async def upsert_object(
     version: datetime | None,
     now: datetime,
     location: str | None = None,
+    image: ImageRef | None = None,
 ) -> Outcome:
     """Create or update the mirror of a peer's Product/CalendarEntry.
 
@@ -243,6 +247,7 @@ async def upsert_object(
     await session.flush()
     if renamed:
         await index_words(session, row)
+    await session.run_sync(note_image, row.ap_id, image, now)  # fetched later, not here
     return outcome
 
 
@@ -284,6 +289,8 @@ def item_view(row: CatalogItem, page: CatalogPage | None, now: datetime) -> Item
         page=page_view(page) if page is not None else None,
         stock=row.stock,
         capacity=row.capacity,
+        image=row.image_digest,
+        image_alt=row.image_alt,
         start_time=row.start_time,
         end_time=row.end_time,
         location=row.location,

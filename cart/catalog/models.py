@@ -13,12 +13,13 @@ import hashlib
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from store import Base, utcnow
 from store.base import UTCDateTime
+from store.lease import Leased
 
 IRI = 2048
 # Byte order on both engines ("C" on PostgreSQL, SQLite's default), so a prefix is a
@@ -101,6 +102,11 @@ class CatalogItem(Base):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The picture the peer names (AS2 `image`), its alt text, and the digest of our copy
+    # once fetched (cart/catalog/images.py): None until then, or when it was refused.
+    image_url: Mapped[str | None] = mapped_column(String(IRI), nullable=True)
+    image_alt: Mapped[str | None] = mapped_column(Text, nullable=True)
+    image_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # Kept by cart.catalog.shelf.index_item on every write: the key of the page ("" for
     # none) and the position on its shelf (products by name, then entries by start).
     page_key: Mapped[str] = mapped_column(String(32), default="")
@@ -116,3 +122,34 @@ class CatalogWord(Base):
 
     word: Mapped[str] = mapped_column(WORD, primary_key=True)
     item_key: Mapped[str] = mapped_column(ForeignKey("catalog_items.key"), primary_key=True)
+
+
+class CatalogImage(Base):
+    """Our copy of a peer's picture, served from our origin at /images/<digest>.
+
+    Only PNG, JPEG, WebP and GIF, recognised by their first bytes, at most 2 MiB
+    (cart/catalog/image_fetch.py). `unused_since` is set by the clean-up loop when no
+    item on offer shows it; the row goes IMAGE_GRACE after that (cart/catalog/images.py).
+    """
+
+    __tablename__ = "catalog_images"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256, hex
+    media_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    unused_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class CatalogImageFetch(Leased, Base):
+    """A picture to fetch for an item: written with the item, taken by the image worker."""
+
+    __tablename__ = "catalog_image_fetches"
+
+    item_ap_id: Mapped[str] = mapped_column(ForeignKey("catalog_items.ap_id"), primary_key=True)
+    url: Mapped[str] = mapped_column(String(IRI))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(Text, nullable=True)  # stored, or why not

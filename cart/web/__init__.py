@@ -15,6 +15,7 @@ from cart.web.account_settings_routes import account_settings_routes
 from cart.web.cart_routes import shop_routes
 from cart.web.config import configure_web
 from cart.web.fragments import fragment_routes
+from cart.web.image_routes import image_routes
 from cart.web.my_data_routes import my_data_routes
 from cart.web.password_routes import password_routes
 
@@ -27,6 +28,7 @@ def cart_routes() -> list[BaseRoute]:
         *account_settings_routes(),
         *my_data_routes(),
         *fragment_routes(),
+        *image_routes(),
     ]
 
 

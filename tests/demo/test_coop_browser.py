@@ -132,16 +132,37 @@ async def test_buying_a_class_confirms_the_seat_and_the_last_seat_is_not_sold_tw
             await browser.close()
 
 
-async def test_buying_two_tickets_for_one_class_takes_both_seats(coop: dict[str, str]) -> None:
+async def test_the_markets_picture_shows_and_two_tickets_for_one_class_take_both_seats(
+    coop: dict[str, str],
+) -> None:
     from playwright.async_api import async_playwright, expect
 
     shop, calendar = coop["shop"], coop["calendar"]
+
+    def loaf_pictured() -> bool:  # the cart's image worker has fetched the market's PNG
+        page = httpx.get(shop + "/").text
+        before = page[: page.index(">Sourdough loaf<")]
+        card = before[before.rindex('<li class="item"') :]
+        return '<img class="thumb" src="/images/' in card
+
+    eventually(loaf_pictured, "the catalogue shows the market's picture of the loaf")
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
         )
         try:
             page = await browser.new_page(viewport={"width": 1000, "height": 900})
+            await page.goto(shop + "/")
+            await (
+                page.locator("li.item", has_text="Sourdough loaf")
+                .get_by_role("link", name="Sourdough loaf")
+                .click()
+            )
+            alt = re.compile(r"square with a paler disc, standing in for a photo of Sourdough loaf")
+            picture = page.get_by_role("img", name=alt)
+            await expect(picture).to_be_visible()
+            assert (await picture.get_attribute("src") or "").startswith("/images/")
+            assert await picture.evaluate("img => img.naturalWidth") == 160
             await page.goto(shop + "/")
             card = page.locator("li.item", has_text=CLASS)
             await expect(card).to_contain_text("2 of 2 seats left")
