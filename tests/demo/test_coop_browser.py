@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, needs_chromium
-from tests.support.demo import eventually, start_demo
+from tests.support.demo import DEMO_START, eventually, start_demo
 
 CLASS = "Pottery taster"  # two seats
 
@@ -41,9 +41,7 @@ def coop(tmp_path: Path) -> Iterator[dict[str, str]]:
             except httpx.TransportError:
                 return False
 
-        # Three processes start, make their keys, migrate and federate: on a machine
-        # shared by several test runs that alone took 51 s, so the bound is generous.
-        eventually(ready, "the shop shows the calendar's classes", seconds=180)
+        eventually(ready, "the shop shows the calendar's classes", seconds=DEMO_START)
         yield urls
     finally:
         launcher.send_signal(signal.SIGINT)

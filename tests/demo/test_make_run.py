@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.demo import demo_env, eventually, start_demo
+from tests.support.demo import DEMO_START, demo_env, eventually, start_demo
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +39,9 @@ def test_the_demo_co_op_federates_and_stops_cleanly(tmp_path: Path) -> None:
             return "The Bakery" in page and "The Old School Hall" in page
 
         eventually(
-            catalogue_filled, "the cart's catalogue shows the market's and the calendar's pages"
+            catalogue_filled,
+            "the cart's catalogue shows the market's and the calendar's pages",
+            seconds=DEMO_START,
         )
         assert "£3.50" in httpx.get(shop).text  # the sourdough loaf, before the change
 

@@ -18,6 +18,12 @@ from typing import Any
 
 from tests.support.loopback import free_ports
 
+# How long the three processes may take to start, make their keys, migrate and federate
+# until the cart shows both peers' pages: 41-51 s were measured on a machine shared by
+# several test runs (load average 9-13 on 2 cores), so the bound is generous. It bounds a
+# wait for a condition; nothing asserts how fast it is.
+DEMO_START = 180.0
+
 
 @dataclass(frozen=True)
 class DemoPorts:
