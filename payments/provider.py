@@ -133,3 +133,9 @@ class PaymentProvider(Protocol):
         """Refund ``amount`` (None: all that is left) of a paid transaction; a partial
         refund names its ``currency`` so its precision can be checked before sending."""
         ...
+
+    async def refunded_amount(self, transaction_id: str) -> Decimal | None:
+        """How much of a paid transaction has gone back, as the provider's books say; None
+        when it cannot tell. A refund whose outcome was lost (a crash after the call) is
+        checked against this before it is sent again: refunds take no idempotency key."""
+        ...

@@ -8,7 +8,10 @@ Faithful to SumUp's published OpenAPI description of these endpoints:
 - ``GET /v0.1/checkouts?checkout_reference=`` (ListCheckouts, 200 array of CheckoutSuccess);
 - ``GET /v0.1/checkouts/{id}`` (GetCheckout, 200 ``CheckoutSuccess``, 404 ``Error``);
 - ``POST /v1.0/merchants/{merchant_code}/payments/{transaction_id}/refunds``
-  (RefundTransaction, 201 ``{}``; 400/403/404/409/422 ``Problem``).
+  (RefundTransaction, 201 ``{}``; 400/403/404/409/422 ``Problem``; no idempotency key);
+- ``GET /v2.1/merchants/{merchant_code}/transactions?id=`` (GetTransactionV2.1, 200
+  ``TransactionFull``): its ``transaction_events`` (or ``events``) of type REFUND say how
+  much went back, which is how a refund whose answer was lost is found to be made.
 
 Money crosses the wire through ``payments.money`` and nowhere else. The API key goes in the
 Authorization header of each request and never into a log line, an error or a repr.
@@ -66,6 +69,31 @@ def format_datetime(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("valid_until must be timezone-aware")
     return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def refunded_in(transaction: object) -> Decimal | None:
+    """The refunded total of a ``TransactionFull``: its REFUND events that did not fail.
+
+    None when it cannot be told: a REFUNDED transaction without events, or an event
+    whose amount is unreadable."""
+    if not isinstance(transaction, dict) or not isinstance(transaction.get("currency"), str):
+        return None
+    events, kind = transaction.get("transaction_events"), "event_type"
+    if not isinstance(events, list):
+        events, kind = transaction.get("events"), "type"
+    if not isinstance(events, list):
+        return None if transaction.get("status") == "REFUNDED" else Decimal(0)
+    total = Decimal(0)
+    for event in events:
+        if not isinstance(event, dict) or event.get(kind) != "REFUND":
+            continue
+        if event.get("status") == "FAILED":
+            continue
+        try:
+            total += from_major_units(event.get("amount"), transaction["currency"])
+        except InvalidAmount:
+            return None
+    return total
 
 
 def parse_checkout(data: object) -> Checkout:
@@ -274,6 +302,15 @@ class SumUpClient:
             fields = _error_fields(response)
             raise RefundRefused("refund", response.status_code, **fields)
         self._raise_for(response, "refund")
+
+    async def refunded_amount(self, transaction_id: str) -> Decimal | None:
+        path = f"/v2.1/merchants/{quote(self.merchant_code, safe='')}/transactions"
+        response = await self._request(
+            "GET", path, "fetch transaction", params={"id": transaction_id}
+        )
+        if response.status_code != 200:
+            self._raise_for(response, "fetch transaction")
+        return refunded_in(self._json(response))
 
     # -- the edge ------------------------------------------------------------------------
 

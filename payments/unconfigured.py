@@ -55,5 +55,8 @@ class NotConfigured:
     ) -> Refund:
         self._refuse()
 
+    async def refunded_amount(self, transaction_id: str) -> Decimal | None:
+        self._refuse()
+
     async def aclose(self) -> None:
         return None

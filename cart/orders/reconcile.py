@@ -34,13 +34,12 @@ from cart.orders.orders import (
     announce_paid,
     announce_refunded,
     get_order,
-    items_of,
     move_claims,
     record,
-    total_of,
     transition,
     void_order,
 )
+from cart.orders.refund_safety import refund_left
 from cart.orders.refunds import carry_out_partial, due_partial_refunds
 from cart.orders.states import ClaimState, OrderStatus
 from payments import Checkout, CheckoutStatus, PaymentError, PaymentProvider, ProviderUnavailable
@@ -224,15 +223,22 @@ async def carry_out_refund(
         order = await get_order(session, order_id)
         await session.refresh(order)
         transaction_id, checkout_id = order.transaction_id, order.checkout_id
-        attempts = order.refund_attempts
+        attempts, paid = order.refund_attempts, order.total_amount
     failure: str | None = None
     transient = False
     try:
         checkout = await provider.fetch_checkout(checkout_id) if checkout_id else None
-        done = checkout is not None and any(
-            t.status == TransactionStatus.REFUNDED for t in checkout.transactions
-        )
         transaction_id = transaction_id or (checkout.transaction_id if checkout else None)
+        done = False
+        if (
+            transaction_id
+            and checkout
+            and any(t.status == TransactionStatus.REFUNDED for t in checkout.transactions)
+        ):
+            # REFUNDED also means "in part": after a partial refund the rest is still
+            # owed, so only the provider's refunded total says whether this one was made.
+            seen = await provider.refunded_amount(transaction_id)
+            done = seen is not None and seen >= paid
         if not done:
             if transaction_id is None:
                 raise PaymentError(f"order {order_id}: no paid transaction to refund")
@@ -253,15 +259,9 @@ async def carry_out_refund(
             )
             if refunded is not None:
                 await move_claims(session, order_id, ClaimState.RELEASED)
-                items = await items_of(session, order_id)
+                lines, rest = await session.run_sync(refund_left, order_id)
                 await announce_refunded(
-                    session,
-                    refunded,
-                    local_actor,
-                    moment,
-                    [(item, item.quantity) for item in items],
-                    total_of(refunded),
-                    refunded.shopper_note,
+                    session, refunded, local_actor, moment, lines, rest, refunded.shopper_note
                 )
             return OrderStatus.REFUNDED
         if transient:

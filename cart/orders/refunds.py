@@ -9,7 +9,8 @@ ask against what is left to refund and records it in the caller's transaction:
 - anything less: an `order_refunds` row; the order stays paid. `carry_out_partial`
   asks the provider for that amount under a lease, then records it and publishes
   `OrderRefunded` naming the refunded lines (the peers release those seats or restock
-  those units) in one transaction.
+  those units) in one transaction; made once across crashes
+  (cart/orders/refund_safety.py), releasing the claims of lines refunded in full.
 
 The reason is the shopper's to read (order page, history, the peers' `summary`); who
 pressed the button is kept for the operator only (`requested_by`, the log).
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actor.identity import LocalActor
@@ -40,6 +41,12 @@ from cart.orders.orders import (
     record,
     total_of,
     transition,
+)
+from cart.orders.refund_safety import (
+    claim_partial,
+    lines_of,
+    made_before,
+    release_refunded_lines,
 )
 from cart.orders.states import ClaimState, OrderStatus
 from payments import PaymentError, PaymentProvider, ProviderUnavailable
@@ -79,10 +86,6 @@ class RefundShown:
     by: str
 
 
-def _lines_of(refund: OrderRefund) -> list[tuple[int, int]]:
-    return [(int(item_id), int(quantity)) for item_id, quantity in json.loads(refund.lines)]
-
-
 async def partial_refunds(session: AsyncSession, order_id: int) -> list[OrderRefund]:
     query = select(OrderRefund).where(OrderRefund.order_id == order_id).order_by(OrderRefund.id)
     return list((await session.execute(query)).scalars())
@@ -93,7 +96,7 @@ async def refunds_shown(session: AsyncSession, order_id: int) -> list[RefundShow
     return [
         RefundShown(
             Money(refund.amount, refund.currency),
-            tuple((names.get(item_id, "?"), quantity) for item_id, quantity in _lines_of(refund)),
+            tuple((names.get(item_id, "?"), quantity) for item_id, quantity in lines_of(refund)),
             refund.reason,
             refund.state,
             refund.requested_by,
@@ -141,7 +144,7 @@ async def request_refund(
     ]
     left = Counter({item.id: item.quantity for item in items})
     for done in earlier:
-        for item_id, quantity in _lines_of(done):
+        for item_id, quantity in lines_of(done):
             left[item_id] -= quantity
     money_left = total_of(order).amount - sum((r.amount for r in earlier), Decimal(0))
     if money_left <= 0:
@@ -209,53 +212,47 @@ async def carry_out_partial(
     now: datetime | None = None,
 ) -> str | None:
     """Ask the provider for one requested partial refund; its state after, or None when
-    another worker holds it. Done: history, and `OrderRefunded` for its lines."""
+    another worker holds it or an earlier refund of the order goes first. Done: history,
+    `OrderRefunded` for its lines, and the claims of lines refunded in full released.
+    Made once across crashes (cart/orders/refund_safety.py)."""
     moment = now or utcnow()
     async with db.transaction() as session:
-        claimed = await session.execute(
-            update(OrderRefund)
-            .where(
-                OrderRefund.id == refund_id,
-                OrderRefund.state == "requested",
-                or_(OrderRefund.lease_until.is_(None), OrderRefund.lease_until < moment),
-            )
-            .values(lease_until=moment + LEASE, attempts=OrderRefund.attempts + 1)
-            .execution_options(synchronize_session=False)
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            return None
-        refund = await session.get(OrderRefund, refund_id, populate_existing=True)
-        assert refund is not None  # noqa: S101 - claimed just now
-        order = await get_order(session, refund.order_id)
-        transaction_id, amount, currency = order.transaction_id, refund.amount, refund.currency
-        attempts = refund.attempts
+        ask = await session.run_sync(claim_partial, refund_id, moment, LEASE)
+    if ask is None:
+        return None
     failure, transient = None, False
     try:
-        if transaction_id is None:
+        if ask.transaction_id is None:
             raise PaymentError(f"refund {refund_id}: the order has no paid transaction")
-        await provider.refund(transaction_id, amount, currency=currency)
+        # A later attempt asks the provider's books first: the last one may have got the
+        # money back and died before it could say so.
+        if ask.attempts == 1 or not await made_before(provider, ask):
+            await provider.refund(ask.transaction_id, ask.amount, currency=ask.currency)
     except ProviderUnavailable as error:
-        failure, transient = str(error), attempts < MAX_ATTEMPTS
+        failure, transient = str(error), ask.attempts < MAX_ATTEMPTS
     except PaymentError as error:
         failure = str(error)
     async with db.transaction() as session:
         refund = await session.get(OrderRefund, refund_id, populate_existing=True)
         assert refund is not None  # noqa: S101 - rows are never deleted
+        if refund.state != "requested":
+            return refund.state  # a worker that took over has recorded it
         refund.lease_until = None
         if transient:
             return refund.state
         order = await get_order(session, refund.order_id)
+        money = Money(ask.amount, ask.currency)
         if failure is not None:
             log.error("partial refund failed", extra={"refund": refund_id, "detail": failure})
             refund.state, refund.failure = "failed", failure
-            order.flag = f"partial refund of {Money(amount, currency)} failed: {failure}"
+            order.flag = f"partial refund of {money} failed: {failure}"
             return refund.state
         refund.state, refund.done_at = "done", moment
-        money = Money(amount, currency)
         await record(session, order.id, order.status, f"Refunded {money}: {refund.reason}", moment)
         items = {item.id: item for item in await items_of(session, order.id)}
-        lines = [(items[item_id], quantity) for item_id, quantity in _lines_of(refund)]
+        lines = [(items[item_id], quantity) for item_id, quantity in lines_of(refund)]
         await announce_refunded(session, order, local_actor, moment, lines, money, refund.reason)
+        await session.run_sync(release_refunded_lines, order.id)
         await _refunded_in_full(session, order.id, moment)
         return refund.state
 

@@ -108,6 +108,21 @@ def render_transaction(transaction: SandboxTransaction) -> dict[str, Any]:
     }
 
 
+def render_transaction_full(transaction: SandboxTransaction) -> dict[str, Any]:
+    """``TransactionFull``, with a REFUND event for each refund (``transaction_events``)."""
+    events = [
+        {
+            "id": number,
+            "event_type": "REFUND",
+            "status": "REFUNDED",
+            "amount": _number(amount),
+            "timestamp": _when(moment),
+        }
+        for number, (amount, moment) in enumerate(transaction.refunds, start=1)
+    ]
+    return {**render_transaction(transaction), "transaction_events": events}
+
+
 def render_checkout(
     checkout: SandboxCheckout, sandbox: Sandbox, origin: str, *, success: bool
 ) -> dict[str, Any]:
@@ -259,6 +274,23 @@ async def get_checkout(request: Request) -> Response:
     except LedgerError:
         return error(404, "NOT_FOUND", "Resource not found")
     return json_response(render_checkout(checkout, sandbox, sandbox.origin(request), success=True))
+
+
+async def get_transaction(request: Request) -> Response:
+    sandbox: Sandbox = request.app.state.sandbox
+    owner = authorized(request, sandbox)
+    if owner is None:
+        return unauthorized()
+    transaction_id = request.query_params.get("id")
+    if not transaction_id:  # only `id` is taken here; SumUp declares no 400 for this
+        return error(404, "NOT_FOUND", "Resource not found")
+    try:
+        found = sandbox.ledger.transaction(
+            request.path_params["merchant_code"], transaction_id, owner
+        )
+    except LedgerError:
+        return error(404, "NOT_FOUND", "Resource not found")
+    return json_response(render_transaction_full(found))
 
 
 async def refund_transaction(request: Request) -> Response:

@@ -6,6 +6,7 @@ Routes (the SumUp subset rose-cart uses, plus the hosted page):
     GET  /v0.1/checkouts?checkout_reference=...                       list / find
     GET  /v0.1/checkouts/{checkout_id}                                fetch
     POST /v1.0/merchants/{merchant_code}/payments/{transaction_id}/refunds
+    GET  /v2.1/merchants/{merchant_code}/transactions?id=...
     GET  /pay/{checkout_id}, POST /pay/{checkout_id}                  hosted checkout page
 """
 
@@ -76,6 +77,7 @@ def create_sandbox_app(
             api.refund_transaction,
             methods=["POST"],
         ),
+        Route("/v2.1/merchants/{merchant_code}/transactions", api.get_transaction, methods=["GET"]),
         Route("/pay/{checkout_id}", hosted.show, methods=["GET"]),
         Route("/pay/{checkout_id}", hosted.submit, methods=["POST"]),
     ]

@@ -50,6 +50,7 @@ class SandboxTransaction:
     timestamp: datetime
     status: str  # SUCCESSFUL | FAILED | REFUNDED
     refunded: Decimal = Decimal(0)
+    refunds: list[tuple[Decimal, datetime]] = field(default_factory=list)  # each, when
 
     @property
     def refundable(self) -> Decimal:
@@ -246,5 +247,19 @@ class Ledger:
             if wanted > left:
                 raise LedgerError("too_much", str(left))
             transaction.refunded += wanted
+            transaction.refunds.append((wanted, self.clock()))
             transaction.status = "REFUNDED"
             return transaction
+
+    def transaction(
+        self, merchant_code: str, transaction_id: str, owner: str = ""
+    ) -> SandboxTransaction:
+        """One of this key's transactions, by id (SumUp's GetTransaction)."""
+        with self._lock:
+            for checkout in self._checkouts.values():
+                if checkout.owner != owner:
+                    continue
+                for item in checkout.transactions:
+                    if item.id == transaction_id and item.merchant_code == merchant_code:
+                        return item
+            raise LedgerError("not_found", "Transaction not found")

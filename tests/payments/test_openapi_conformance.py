@@ -154,10 +154,11 @@ async def test_every_sandbox_answer_matches_the_published_description(
         body.update(changes)
         return {key: value for key, value in body.items() if value is not ...}
 
-    checkouts, one, refunds = (
+    checkouts, one, refunds, transactions = (
         "/v0.1/checkouts",
         "/v0.1/checkouts/{checkout_id}",
         "/v1.0/merchants/{merchant_code}/payments/{transaction_id}/refunds",
+        "/v2.1/merchants/{merchant_code}/transactions",
     )
     created = seen(
         checkouts, await http.post(f"{api}/v0.1/checkouts", json=create_body(), headers=auth)
@@ -221,9 +222,15 @@ async def test_every_sandbox_answer_matches_the_published_description(
     seen(refunds, await http.post(refund_url, headers=auth))  # 409
     refunded = seen(one, await http.get(f"{api}/v0.1/checkouts/{checkout['id']}", headers=auth))
     assert [t["status"] for t in refunded.json()["transactions"]] == ["FAILED", "REFUNDED"]
+    lookup = f"{api}/v2.1/merchants/{MERCHANT}/transactions"
+    full = seen(transactions, await http.get(lookup, params={"id": transaction}, headers=auth))
+    events = full.json()["transaction_events"]
+    assert [(e["event_type"], e["amount"]) for e in events] == [("REFUND", 2), ("REFUND", 10)]
+    seen(transactions, await http.get(lookup, params={"id": transaction}))  # 401
+    seen(transactions, await http.get(lookup, params={"id": "nope"}, headers=auth))  # 404
 
     # Every status the description declares for these operations was exercised.
-    for template in (checkouts, one, refunds):
+    for template in (checkouts, one, refunds, transactions):
         for method, operation in spec["paths"][template].items():
             if method not in ("get", "post"):
                 continue
