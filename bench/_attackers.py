@@ -7,7 +7,9 @@ loopback on Linux), so the per-address quotas an attacker exhausts are not the s
 
 Patterns: password guessing on one account, a registration flood, a checkout flood,
 return-page and webhook floods for one checkout, and probing the demo sandbox (made-up
-keys, a foreign redirect_url). Each returns the statuses it was answered.
+keys, a foreign redirect_url); and, from bench/_federation_attacks.py, unknown key ids,
+heavy JSON-LD, Likes from minted actors and followers read under an unknown key. Each
+returns the statuses it was answered.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
+
+from bench._federation_attacks import FEDERATION_ATTACKS
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _ORDER = re.compile(r"order=(RA-[A-Za-z0-9-]+)")
@@ -159,6 +163,7 @@ ATTACKS: dict[str, Attack] = {
     "checkout-flood": checkout_flood,
     "provider-hint-flood": provider_hint_flood,
     "sandbox-probing": sandbox_probing,
+    **FEDERATION_ATTACKS,  # signed abuse of the inbox and collections
 }
 
 

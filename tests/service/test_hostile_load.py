@@ -1,10 +1,12 @@
 """A shopper buys while strangers attack (issue 14): the purchase completes, no 5xx.
 
-A small pool of attackers runs every money-side abusive pattern of `bench/_attackers.py`
-in a bounded loop (password guessing, registration and checkout floods, return-page and
-webhook floods, probing the demo sandbox), each from a loopback address of its own, while
-a shopper on another address buys a loaf and pays on the sandbox's hosted page. No timing
-is asserted: only that the purchase completes and nobody was answered a 5xx.
+A small pool of attackers runs every abusive pattern of `bench/_attackers.py` in a
+bounded loop (password guessing, registration and checkout floods, return-page and
+webhook floods, probing the demo sandbox; unknown key ids, heavy JSON-LD contexts, Likes
+from minted actors, followers read under an unknown key), each from a loopback address
+of its own, while a shopper on another address buys a loaf and pays on the sandbox's
+hosted page. No timing is asserted: only that the purchase completes and nobody was
+answered a 5xx.
 """
 
 from __future__ import annotations
@@ -48,3 +50,8 @@ async def test_a_purchase_completes_while_every_attack_runs(
     assert by_name["register-flood"][429] > 0
     assert by_name["checkout-flood"][429] > 0
     assert set(by_name["sandbox-probing"]) == {401}
+    # Federation: refused before any costly work, each within its budget.
+    assert set(by_name["unknown-key-ids"]) <= {401, 429}
+    assert by_name["heavy-json-ld"][400] > 0 and set(by_name["heavy-json-ld"]) <= {400, 429}
+    assert by_name["minted-likes"][401] + by_name["minted-likes"][429] > 0
+    assert set(by_name["followers-unknown-key"]) <= {401, 429}
