@@ -5,8 +5,9 @@ route runs it: lock the page cart's token row and its lines, re-check every line
 the mirror, create the order, items and history, detach the lines and publish
 Create(Order) to the outbox. The floor, in the same run on an identical database, is
 honest (issue 18): the same rows (token, order, items, history, outbox activity, deleted
-lines, the order-placed mail row) written through stdlib `sqlite3` in one thread, one
-transaction each, with the same `synchronous=FULL`, none of our logic. (The old baseline
+lines, the order-placed mail row, the page's fulfilment read and the choice kept on the
+order) written through stdlib `sqlite3` in one thread, one transaction each, with the
+same `synchronous=FULL`, none of our logic. (The old baseline
 ran them through the same SQLAlchemy async stack: its ratio hid a 0.03 ratio to this.)
 Both sides give a contact, so the mail row is in both transactions.
 
@@ -107,10 +108,14 @@ async def _prepared(folder: Path) -> tuple[Any, list[str], str]:
 
 async def _ours(db: Any, cart: str, page_key: str, actor: Any) -> None:
     from cart.basket.carts import CartOwner
+    from cart.catalog.fulfilment import DefaultFulfilment
     from cart.orders.checkout import new_checkout_token, place_order
     from cart.orders.contact import Contact
+    from cart.orders.handover import HandoverAsked
 
     contact = Contact("Bench Shopper", f"{cart}@bench.example")
+    # As the route asks: the page says nothing, so the default pickup is checked and kept.
+    handover = HandoverAsked(None, None, DefaultFulfilment(pickup=True))
     async with db.transaction() as session:
         placed = await place_order(
             session,
@@ -119,6 +124,7 @@ async def _ours(db: Any, cart: str, page_key: str, actor: Any) -> None:
             new_checkout_token(),
             actor,
             contact=contact,
+            handover=handover,
         )
         assert placed.created
 
@@ -141,11 +147,16 @@ def _floor_one(connection: sqlite3.Connection, cart: str, page_key: str, base_ur
     lines = connection.execute(
         "SELECT item_ap_id, unit_amount FROM cart_lines WHERE cart_id = ?", (cart,)
     ).fetchall()
+    # What the page offers for handing over (it says nothing: the default pickup).
+    connection.execute(
+        "SELECT name, fulfilment FROM catalog_pages WHERE key = ?", (page_key,)
+    ).fetchone()
     (order_id,) = connection.execute(
         "INSERT INTO orders (public_id, ap_id, cart_id, page_key, page_ap_id, page_name, status,"
         " currency, total_amount, checkout_token, valid_until, refund_attempts, created_at,"
-        " updated_at, contact_name, contact_email) VALUES"
-        " (?, ?, ?, ?, ?, ?, 'pending', 'GBP', '14.00', ?, ?, 0, ?, ?, ?, ?) RETURNING id",
+        " updated_at, contact_name, contact_email, fulfilment_kind, fulfilment_key,"
+        " fulfilment_name) VALUES (?, ?, ?, ?, ?, ?, 'pending', 'GBP', '14.00', ?, ?, 0, ?, ?,"
+        " ?, ?, 'pickup', 'default', 'Collect from The Bakery') RETURNING id",
         (public_id, f"{base_url}/orders/{public_id}", cart, page_key, PAGE, "The Bakery")
         + (public_id, until, now, now, "Bench Shopper", f"{cart}@bench.example"),
     ).fetchone()
