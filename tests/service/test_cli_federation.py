@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
+from cart.admin.audit import AuditEntry
 from outbox.models import DeliveryState, Follow, Follower, OutboxActivity, OutboxDelivery
 from service.cli import main
 from store import Database
@@ -89,6 +90,12 @@ def test_a_pending_follow_request_is_listed_then_accepted_and_answered(
     assert document["type"] == "Accept"
     assert f"{STRANGER}/follows/1" in json.dumps(document["object"])
     assert "no pending follow requests" in cli("followers", "pending")
+    # In the operators' audit log, written with the Accept, as /admin's decisions are.
+    [(action, operator, target)] = query(
+        database_url, select(AuditEntry.action, AuditEntry.operator, AuditEntry.target)
+    )
+    assert action == "accept_follower" and operator.endswith("(command line)")
+    assert target == f"rose-cart followers accept {STRANGER}"
 
 
 def test_accepting_someone_who_did_not_ask_is_a_clear_error(cli) -> None:  # type: ignore[no-untyped-def]
