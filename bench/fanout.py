@@ -30,7 +30,7 @@ from bench.harness import Figure, report
 from outbox.models import Follower
 from outbox.publish import publish
 from outbox.states import FollowerState
-from outbox.worker import DeliveryWorker
+from outbox.worker import DeliverySettings, DeliveryWorker
 from store import Database, sqlite_url_for, upgrade
 
 INBOXES = 1000
@@ -134,7 +134,9 @@ async def _run(urls: list[str], folder: Path) -> tuple[float, float]:
         f"{BASE}/actor#main-key", rsa.generate_private_key(public_exponent=65537, key_size=2048)
     )
     worker = DeliveryWorker(
-        db, SignatureAuth(key), allow_private=True, concurrency=CONCURRENCY, batch=INBOXES
+        db,
+        SignatureAuth(key),
+        DeliverySettings(allow_private=True, concurrency=CONCURRENCY, batch=INBOXES),
     )
     body = orjson.dumps(_activity(0))  # the same size as what ours sends
     ours, bare = [], []

@@ -47,7 +47,7 @@ from inbox.worker import InboxWorker
 from outbox.collections import outbox_routes
 from outbox.followers import register_follow_handlers
 from outbox.models import DELIVERIES_CHANNEL
-from outbox.worker import DeliveryWorker
+from outbox.worker import DeliverySettings, DeliveryWorker
 from store import Database, sqlite_url_for, upgrade
 from vocab.contexts import rose_terms
 from vocab.parse import parse
@@ -208,7 +208,10 @@ class DemoNode:
         )
         self.inbox_worker = InboxWorker(self.db, registry, parse)
         self.delivery_worker = DeliveryWorker(
-            self.db, auth, remote=remote, allow_private=True, user_agent=self.actor.user_agent
+            self.db,
+            auth,
+            DeliverySettings(allow_private=True, user_agent=self.actor.user_agent),
+            remote=remote,
         )
         self._closers.append(self.delivery_worker.aclose)
         app.state.actor, app.state.db, app.state.site = self.actor, self.db, self.site

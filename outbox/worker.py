@@ -26,6 +26,7 @@ import logging
 import random
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
@@ -89,45 +90,61 @@ class _Batch:
             self.failures[host] = 0
 
 
+@dataclass(frozen=True)
+class DeliverySettings:
+    """How the delivery worker sends: built once from the service's settings (or a test's)
+    and passed whole, so a new knob is one field here instead of a parameter at every
+    call site."""
+
+    allow_private: bool = False  # loopback and private addresses (tests, the demo)
+    concurrency: int = 32  # POSTs in flight at once, overall
+    per_host: int = 4  # ... and per host (one to a half-open host)
+    batch: int = 500  # deliveries claimed per step
+    lease: timedelta = LEASE
+    timeout: httpx.Timeout = field(default_factory=lambda: TIMEOUT)
+    total_seconds: float = TOTAL_SECONDS  # one delivery, double-knock included
+    user_agent: str | None = None
+
+
 class DeliveryWorker:
+    """Sends due deliveries. `settings` says how; the rest are its collaborators: the
+    database, our signing key, the remote actor cache (to resolve inboxes unknown at
+    publish time), the clock, and for tests a transport and the jitter's random source."""
+
     def __init__(
         self,
         db: Database,
         auth: SignatureAuth,
+        settings: DeliverySettings = DeliverySettings(),  # noqa: B008 (frozen, shared safely)
         *,
         remote: RemoteActors | None = None,
         clock: Clock = utcnow,
         transport: httpx.AsyncBaseTransport | None = None,
-        allow_private: bool = False,
-        concurrency: int = 32,
-        per_host: int = 4,
-        batch: int = 500,
-        lease: timedelta = LEASE,
-        timeout: httpx.Timeout = TIMEOUT,
-        total_seconds: float = TOTAL_SECONDS,
         rand: Callable[[], float] = random.random,
-        user_agent: str | None = None,
     ) -> None:
         self.db = db
         self.auth = auth
         self.remote = remote
         self.clock = clock
-        self.concurrency = concurrency
-        self.per_host = per_host
-        self.batch = batch
-        self.lease = lease
-        self.total_seconds = total_seconds
+        self.settings = settings
+        self.concurrency = settings.concurrency
+        self.per_host = settings.per_host
+        self.batch = settings.batch
+        self.lease = settings.lease
+        self.total_seconds = settings.total_seconds
         self.rand = rand
+        concurrency = settings.concurrency
         limits = httpx.Limits(
             max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=30
         )
         # The transport is injectable for tests; in service it is always the guarded one.
         self.client = httpx.AsyncClient(
-            transport=transport or guarded_transport(allow_private=allow_private, limits=limits),
+            transport=transport
+            or guarded_transport(allow_private=settings.allow_private, limits=limits),
             trust_env=False,
-            timeout=timeout,
+            timeout=settings.timeout,
             follow_redirects=False,
-            headers={"User-Agent": user_agent or product_user_agent()},
+            headers={"User-Agent": settings.user_agent or product_user_agent()},
         )
 
     async def aclose(self) -> None:

@@ -44,7 +44,7 @@ from mail.sender import MailSender
 from outbox.followers import register_follow_handlers, send_follow
 from outbox.hosts import mark_contacted
 from outbox.models import DELIVERIES_CHANNEL, Follow, Follower
-from outbox.worker import DeliveryWorker
+from outbox.worker import DeliverySettings, DeliveryWorker
 from payments.provider import PaymentProvider
 from service.mailing import build_mail_sender
 from service.settings import Settings
@@ -198,9 +198,10 @@ def build_federation(
     deliveries = DeliveryWorker(
         db,
         auth,
+        DeliverySettings(
+            allow_private=settings.allow_private_addresses, user_agent=actor.user_agent
+        ),
         remote=remote,
-        allow_private=settings.allow_private_addresses,
-        user_agent=actor.user_agent,
     )
     max_age = timedelta(days=settings.cart_max_age_days)
 

@@ -17,7 +17,7 @@ from tests.cart.catalog_factories import product
 from tests.cart.checkout_support import BAKERY_KEY, orders
 from tests.cart.web_support import csrf_token, seed, with_cart_routes
 from tests.conftest import TEST_SECRET
-from tests.outbox.support import Receiver, add_follower, signature_auth
+from tests.outbox.support import LOOPBACK, Receiver, add_follower, signature_auth
 from tests.payments.support import press, running_sandbox
 from tests.support.loopback import free_socket, origin_of, serving
 
@@ -72,7 +72,7 @@ async def test_a_purchase_end_to_end_ends_in_a_signed_order_paid_at_a_follower(
                 back = await shopper.get(paid.headers["location"])
                 assert "is paid" in back.text
 
-            worker = DeliveryWorker(db, signature_auth(app.state.actor), allow_private=True)
+            worker = DeliveryWorker(db, signature_auth(app.state.actor), LOOPBACK)
             try:
                 while await worker.step():
                     pass

@@ -13,14 +13,16 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from actor.http_auth import SignatureAuth
 from actor.signatures import SigningKey
-from outbox.worker import DeliveryWorker
+from outbox.worker import DeliverySettings, DeliveryWorker
 from store import Database
 
 
 async def main(url: str, key_pem: bytes, key_id: str) -> None:
     key = load_pem_private_key(key_pem, password=None)
     db = Database(url)
-    worker = DeliveryWorker(db, SignatureAuth(SigningKey(key_id, key)), allow_private=True)  # type: ignore[arg-type]
+    worker = DeliveryWorker(
+        db, SignatureAuth(SigningKey(key_id, key)), DeliverySettings(allow_private=True)
+    )  # type: ignore[arg-type]
     print("ready", flush=True)
     await worker.run(asyncio.Event(), idle=0.05)
 

@@ -33,8 +33,11 @@ from actor.starlette_adapter import message_from_request
 from actor.verification import RemoteKey, Verified, verify_request
 from outbox.models import Follower, OutboxDelivery
 from outbox.states import FollowerState
+from outbox.worker import DeliverySettings
 from store import Database
 
+# The receivers in these tests listen on 127.0.0.1, which the SSRF guard refuses by default.
+LOOPBACK = DeliverySettings(allow_private=True)
 RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 ED_KEY = ed25519.Ed25519PrivateKey.generate()
 

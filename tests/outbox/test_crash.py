@@ -19,6 +19,7 @@ from outbox.states import DeliveryState
 from outbox.worker import DeliveryWorker
 from store import Database
 from tests.outbox.support import (
+    LOOPBACK,
     RSA_KEY,
     Receiver,
     add_follower,
@@ -94,7 +95,7 @@ async def test_a_worker_killed_mid_batch_leaves_nothing_undelivered(
 
         clock = Clock.from_wall_time()
         clock.advance(timedelta(minutes=6))  # the dead worker's lease runs out
-        worker = DeliveryWorker(db, signature_auth(ACTOR), clock=clock, allow_private=True)
+        worker = DeliveryWorker(db, signature_auth(ACTOR), LOOPBACK, clock=clock)
         try:
             while await worker.step():
                 pass

@@ -22,10 +22,11 @@ from outbox.publish import publish
 from outbox.queue import delivery_status, failed_deliveries, retry_deliveries
 from outbox.schedule import backoff
 from outbox.states import DeliveryState, FollowerState
-from outbox.worker import DeliveryWorker
+from outbox.worker import DeliverySettings, DeliveryWorker
 from store import Database
 from tests.actor.loopback import running_peer
 from tests.outbox.support import (
+    LOOPBACK,
     Receiver,
     add_follower,
     create_note,
@@ -57,10 +58,9 @@ async def worker(db: Database, clock: Clock) -> AsyncIterator[DeliveryWorker]:
     w = DeliveryWorker(
         db,
         signature_auth(ACTOR),
+        DeliverySettings(allow_private=True, total_seconds=2.0),
         clock=clock,
-        allow_private=True,
         rand=lambda: 0.0,
-        total_seconds=2.0,
     )
     yield w
     await w.aclose()
@@ -180,7 +180,10 @@ async def test_timeouts_and_refused_connections_are_retried(
     await add_follower(db, "https://y/nobody", refused)
     await publish_notes(db, clock, 1)
     impatient = DeliveryWorker(
-        db, signature_auth(ACTOR), clock=clock, allow_private=True, total_seconds=0.3
+        db,
+        signature_auth(ACTOR),
+        DeliverySettings(allow_private=True, total_seconds=0.3),
+        clock=clock,
     )
     try:
         await impatient.step()
@@ -308,9 +311,9 @@ async def test_an_addressed_actor_not_cached_at_publish_time_is_resolved_then_de
         worker = DeliveryWorker(
             db,
             signature_auth(ACTOR),
+            LOOPBACK,
             remote=RemoteActors(db, fetcher),
             clock=clock,
-            allow_private=True,
         )
         try:
             async with db.transaction() as session:
@@ -334,7 +337,9 @@ async def test_two_workers_at_once_share_the_queue_without_sending_anything_twic
         await add_follower(db, f"https://x/{n}", receiver.url(f"/{n}/inbox"))
     await publish_notes(db, clock, 1, 2)
     workers = [
-        DeliveryWorker(db, signature_auth(ACTOR), clock=clock, allow_private=True, batch=10)
+        DeliveryWorker(
+            db, signature_auth(ACTOR), DeliverySettings(allow_private=True, batch=10), clock=clock
+        )
         for _ in range(2)
     ]
     try:
