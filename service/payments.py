@@ -27,6 +27,7 @@ from actor.guard import guarded_transport, tls_context
 from actor.identity import user_agent
 from payments.provider import PaymentProvider
 from payments.sandbox.app import create_sandbox_app
+from payments.sandbox.state import SandboxSettings
 from payments.sumup import SUMUP_API_URL, SumUpClient
 from payments.unconfigured import NotConfigured
 from service.settings import Settings
@@ -70,12 +71,14 @@ class Payments:
             timeout=5.0,
         )
         sandbox = create_sandbox_app(
-            api_key=key,
-            allowed_origins=[settings.base_url],
+            SandboxSettings(
+                api_keys=(key,),
+                allowed_origins=(settings.base_url,),
+                merchant_code=SANDBOX_MERCHANT,
+                merchant_name="The co-op (SumUp sandbox: no real money)",
+                public_url=f"{settings.base_url}{SANDBOX_PATH}",
+            ),
             http=webhook_http,
-            merchant_code=SANDBOX_MERCHANT,
-            merchant_name="The co-op (SumUp sandbox: no real money)",
-            public_url=f"{settings.base_url}{SANDBOX_PATH}",
         )
         return cls(settings, "sandbox", sandbox, None, key, webhook_http)
 

@@ -10,6 +10,6 @@ origins it was given (see ``state``).
 """
 
 from payments.sandbox.app import create_sandbox_app
-from payments.sandbox.state import Sandbox
+from payments.sandbox.state import Sandbox, SandboxSettings
 
-__all__ = ["Sandbox", "create_sandbox_app"]
+__all__ = ["Sandbox", "SandboxSettings", "create_sandbox_app"]

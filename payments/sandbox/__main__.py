@@ -10,6 +10,7 @@ from decimal import Decimal
 from payments.sandbox.app import create_sandbox_app
 from payments.sandbox.ledger import DEFAULT_FAILING_AMOUNTS
 from payments.sandbox.notify import WEBHOOK_SHAPES
+from payments.sandbox.state import SandboxSettings
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -42,16 +43,17 @@ def main(argv: list[str] | None = None) -> None:
     api_key = args.api_key or secrets.token_urlsafe(24)
     if not args.api_key:
         print(f"sandbox API key: {api_key}", file=sys.stderr)
-    app = create_sandbox_app(
-        api_key=api_key,
-        allowed_origins=args.allow_origin,
+    settings = SandboxSettings(
+        api_keys=(api_key,),
+        allowed_origins=tuple(args.allow_origin or ()),
         merchant_code=args.merchant_code,
         public_url=args.public_url,
         webhook_shape=args.webhook_shape,
         webhook_copies=args.webhook_copies,
         webhook_delay=args.webhook_delay,
-        failing_amounts=args.failing_amount or DEFAULT_FAILING_AMOUNTS,
+        failing_amounts=frozenset(args.failing_amount or DEFAULT_FAILING_AMOUNTS),
     )
+    app = create_sandbox_app(settings)
     import uvicorn
 
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")

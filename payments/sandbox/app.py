@@ -12,53 +12,29 @@ Routes (the SumUp subset rose-cart uses, plus the hosted page):
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from decimal import Decimal
 
 import httpx
 from starlette.applications import Starlette
 from starlette.routing import Route
 
 from payments.sandbox import api, hosted
-from payments.sandbox.ledger import DEFAULT_FAILING_AMOUNTS, utc_now
-from payments.sandbox.state import Sandbox
+from payments.sandbox.ledger import utc_now
+from payments.sandbox.state import Sandbox, SandboxSettings
 
 
 def create_sandbox_app(
+    settings: SandboxSettings,
     *,
-    api_key: str | Iterable[str],
-    allowed_origins: Iterable[str] = (),
     http: httpx.AsyncClient | None = None,
-    merchant_code: str | None = None,
-    merchant_name: str = "Sandbox Merchant",
-    public_url: str | None = None,
-    webhook_shape: str = "legacy",
-    webhook_copies: int = 1,
-    webhook_delay: float = 0.0,
-    failing_amounts: Iterable[Decimal] = DEFAULT_FAILING_AMOUNTS,
     clock: Callable[[], datetime] = utc_now,
 ) -> Starlette:
-    """A sandbox app. It takes only the Bearer ``api_key`` (or any of several: each sees only
-    its own checkouts); ``redirect_url`` and ``return_url`` must be on one of
-    ``allowed_origins``; webhooks go through ``http`` when given (the host's guarded client).
-    ``merchant_code`` None accepts any merchant. ``webhook_shape`` is legacy, event, both or none;
-    ``webhook_copies`` repeats each webhook; ``webhook_delay`` (seconds) sends them late.
-    The ``Sandbox`` is ``app.state.sandbox``."""
-    sandbox = Sandbox(
-        api_key=api_key,
-        allowed_origins=allowed_origins,
-        http=http,
-        merchant_code=merchant_code,
-        merchant_name=merchant_name,
-        public_url=public_url,
-        webhook_shape=webhook_shape,
-        webhook_copies=webhook_copies,
-        webhook_delay=webhook_delay,
-        failing_amounts=failing_amounts,
-        clock=clock,
-    )
+    """A sandbox app configured by ``settings`` (``SandboxSettings``); webhooks go through
+    ``http`` when given (the host's guarded client). The ``Sandbox`` is
+    ``app.state.sandbox``."""
+    sandbox = Sandbox(settings, http=http, clock=clock)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from urllib.parse import urlsplit
@@ -47,35 +48,59 @@ def key_owner(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()[:32]
 
 
+@dataclass(frozen=True)
+class SandboxSettings:
+    """What one sandbox is configured with, built once by its host (the shop's service,
+    ``python -m payments.sandbox``, a test).
+
+    It takes only the Bearer ``api_keys`` (each sees only its own checkouts);
+    ``redirect_url`` and ``return_url`` must be on one of ``allowed_origins``;
+    ``merchant_code`` None accepts any merchant; ``public_url`` is where browsers reach it
+    (else the request's own origin). ``webhook_shape`` is legacy, event, both or none;
+    ``webhook_copies`` repeats each webhook; ``webhook_delay`` (seconds) sends them late.
+    A payment of one of ``failing_amounts`` fails, as SumUp's test amounts do.
+    """
+
+    api_keys: tuple[str, ...]
+    allowed_origins: tuple[str, ...] = ()
+    merchant_code: str | None = None
+    merchant_name: str = "Sandbox Merchant"
+    public_url: str | None = None
+    webhook_shape: str = "legacy"
+    webhook_copies: int = 1
+    webhook_delay: float = 0.0
+    failing_amounts: frozenset[Decimal] = DEFAULT_FAILING_AMOUNTS
+
+
 class Sandbox:
+    """One sandbox's state. ``http`` is the client webhooks go through (the host's guarded
+    one, when mounted in a shop); ``clock`` tells the ledger the time."""
+
     def __init__(
         self,
+        settings: SandboxSettings,
         *,
-        api_key: str | Iterable[str],
-        allowed_origins: Iterable[str] = (),
         http: httpx.AsyncClient | None = None,
-        merchant_code: str | None = None,
-        merchant_name: str = "Sandbox Merchant",
-        public_url: str | None = None,
-        webhook_shape: str = "legacy",
-        webhook_copies: int = 1,
-        webhook_delay: float = 0.0,
-        failing_amounts: Iterable[Decimal] = DEFAULT_FAILING_AMOUNTS,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        keys = (api_key,) if isinstance(api_key, str) else tuple(api_key)
-        if not keys or not all(keys):
+        keys = settings.api_keys
+        if isinstance(keys, str) or not keys or not all(keys):
             raise ValueError("the sandbox needs at least one non-empty API key")
+        self.settings = settings
         self._owners = {key_owner(key): key for key in keys}
         self.allowed_origins: set[str] = set()
-        for origin in allowed_origins:
+        for origin in settings.allowed_origins:
             self.allow_origin(origin)
-        self.merchant_code = merchant_code
-        self.merchant_name = merchant_name
+        self.merchant_code = settings.merchant_code
+        self.merchant_name = settings.merchant_name
+        public_url = settings.public_url
         self.public_url = public_url.rstrip("/") if public_url else None
-        self.ledger = Ledger(clock=clock, failing_amounts=failing_amounts)
+        self.ledger = Ledger(clock=clock, failing_amounts=settings.failing_amounts)
         self.webhooks = WebhookSender(
-            shape=webhook_shape, copies=webhook_copies, delay=webhook_delay, http=http
+            shape=settings.webhook_shape,
+            copies=settings.webhook_copies,
+            delay=settings.webhook_delay,
+            http=http,
         )
 
     def owner(self, token: str) -> str | None:

@@ -29,7 +29,7 @@ from starlette.routing import Mount
 from cart.identity.accounts import Passwords, Role, register
 from cart.web import configure_web
 from mail.sender import MailSender
-from payments.sandbox import create_sandbox_app
+from payments.sandbox import SandboxSettings, create_sandbox_app
 from payments.sumup import SumUpClient
 from service.app import create_app
 from service.mailing import build_mail_sender
@@ -65,7 +65,12 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[str, Starlette, MailSend
         smtp_url=SecretStr(f"smtp://127.0.0.1:{smtp_port}"),
     )
     sumup = create_sandbox_app(
-        api_key=API_KEY, allowed_origins=[base], merchant_code=MERCHANT, merchant_name="The Bakery"
+        SandboxSettings(
+            api_keys=(API_KEY,),
+            allowed_origins=(base,),
+            merchant_code=MERCHANT,
+            merchant_name="The Bakery",
+        )
     )
     app = create_app(settings)
     app.router.routes[0:0] = [Mount("/sumup", sumup)]

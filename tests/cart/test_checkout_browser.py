@@ -19,7 +19,7 @@ from cart.identity.accounts import Passwords
 from cart.web import configure_web
 from cart.web.checkout_routes import checkout_routes
 from cart.web.orders_routes import orders_routes
-from payments.sandbox import create_sandbox_app
+from payments.sandbox import SandboxSettings, create_sandbox_app
 from payments.sumup import SumUpClient
 from service.app import create_app
 from service.settings import Settings
@@ -45,7 +45,12 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[str, Starlette]]:
         base_url=base, data_dir=tmp_path, secret_key="browser-" + "k" * 40, workers=False
     )
     sumup = create_sandbox_app(
-        api_key=API_KEY, allowed_origins=[base], merchant_code=MERCHANT, merchant_name="The Bakery"
+        SandboxSettings(
+            api_keys=(API_KEY,),
+            allowed_origins=(base,),
+            merchant_code=MERCHANT,
+            merchant_name="The Bakery",
+        )
     )
     app = create_app(settings)
     app.router.routes[0:0] = [*checkout_routes(), *orders_routes(), Mount("/sumup", sumup)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from payments import CheckoutNotice, parse_webhook
-from payments.sandbox import Sandbox, create_sandbox_app
+from payments.sandbox import Sandbox, SandboxSettings, create_sandbox_app
 from payments.sumup import SumUpClient
 from tests.support.clock import Clock
 from tests.support.loopback import serving, serving_in_thread
@@ -73,12 +73,18 @@ async def running_receiver() -> AsyncIterator[Receiver]:
 
 
 @asynccontextmanager
-async def running_sandbox(**options: Any) -> AsyncIterator[SandboxHarness]:
+async def running_sandbox(
+    *, http: httpx.AsyncClient | None = None, **changes: Any
+) -> AsyncIterator[SandboxHarness]:
+    """A sandbox on loopback; `changes` are SandboxSettings fields to differ from ours."""
     clock = Clock.from_wall_time()
-    settings: dict[str, Any] = {"api_key": API_KEY, "merchant_code": MERCHANT, "clock": clock}
     async with running_receiver() as receiver:
-        allowed = [receiver.origin, *SHOP_ORIGINS]
-        app = create_sandbox_app(**{"allowed_origins": allowed, **settings, **options})
+        settings = SandboxSettings(
+            api_keys=(API_KEY,),
+            merchant_code=MERCHANT,
+            allowed_origins=(receiver.origin, *SHOP_ORIGINS),
+        )
+        app = create_sandbox_app(replace(settings, **changes), http=http, clock=clock)
         async with serving(app) as origin:
             async with SumUpClient(
                 api_key=API_KEY, merchant_code=MERCHANT, base_url=origin
@@ -104,12 +110,12 @@ def shared_sandbox() -> Iterator[SharedSandbox]:
     receiver = Receiver()
     with serving_in_thread(receiver.app()) as receiver_origin:
         receiver.origin = receiver_origin
-        app = create_sandbox_app(
-            api_key=API_KEY,
-            allowed_origins=[receiver_origin, *SHOP_ORIGINS],
+        settings = SandboxSettings(
+            api_keys=(API_KEY,),
+            allowed_origins=(receiver_origin, *SHOP_ORIGINS),
             merchant_code=MERCHANT,
-            clock=clock,
         )
+        app = create_sandbox_app(settings, clock=clock)
         with serving_in_thread(app) as origin:
             yield SharedSandbox(origin, app.state.sandbox, clock, receiver)
 

@@ -13,7 +13,7 @@ import pytest
 
 from payments import CheckoutStatus
 from payments.exceptions import InvalidRequest, NotAuthorized, NotFound, RefundRefused
-from payments.sandbox import create_sandbox_app
+from payments.sandbox import SandboxSettings, create_sandbox_app
 from payments.sumup import SumUpClient
 from tests.payments.support import API_KEY, MERCHANT, SandboxHarness, press
 
@@ -81,11 +81,11 @@ async def test_the_client_reports_a_wrong_key_as_not_authorized(harness: Sandbox
     assert "wrong" not in str(raised.value)
 
 
-@pytest.mark.parametrize("key", [None, "", ()])
-def test_a_sandbox_without_a_key_of_its_own_cannot_be_built(key: Any) -> None:
+@pytest.mark.parametrize("keys", [(), ("",), (None,), ""])
+def test_a_sandbox_without_a_key_of_its_own_cannot_be_built(keys: Any) -> None:
     # There is no "accept any key" mode: served on a shop's origin, it would be anyone's.
     with pytest.raises((ValueError, TypeError)):
-        create_sandbox_app(api_key=key)
+        create_sandbox_app(SandboxSettings(api_keys=keys))
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,7 @@ OTHER_KEY = "sup_sk_another_shop_9876543210"
 @pytest.fixture
 async def two_shops() -> AsyncIterator[tuple[SandboxHarness, SumUpClient]]:
     """One sandbox that two keys may use: the harness's client and another shop's."""
-    async with running_sandbox(api_key=[API_KEY, OTHER_KEY]) as harness:
+    async with running_sandbox(api_keys=(API_KEY, OTHER_KEY)) as harness:
         async with SumUpClient(
             api_key=OTHER_KEY, merchant_code=MERCHANT, base_url=harness.origin
         ) as other:

@@ -9,7 +9,7 @@ import httpx
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from payments.sandbox import create_sandbox_app
+from payments.sandbox import SandboxSettings, create_sandbox_app
 from payments.sandbox.ledger import Ledger, LedgerError
 from payments.sumup import SumUpClient
 
@@ -73,7 +73,7 @@ def test_concurrent_full_refunds_refund_once() -> None:
 
 
 async def test_mounted_under_a_path_the_sandbox_still_works() -> None:
-    sandbox = create_sandbox_app(api_key="k", merchant_code="M")
+    sandbox = create_sandbox_app(SandboxSettings(api_keys=("k",), merchant_code="M"))
     parent = Starlette(routes=[Mount("/sumup-sandbox", sandbox)])
     transport = httpx.ASGITransport(app=parent)
     async with httpx.AsyncClient(transport=transport, base_url="http://cart.test") as http:

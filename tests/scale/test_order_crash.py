@@ -21,7 +21,7 @@ from starlette.applications import Starlette
 from cart.basket.carts import CartLine
 from cart.orders.models import OrderStatusChange, ShopOrder, ShopOrderItem
 from outbox.models import OutboxActivity
-from payments.sandbox import create_sandbox_app
+from payments.sandbox import SandboxSettings, create_sandbox_app
 from store import Database, utcnow
 from tests.cart.catalog_factories import offer, product
 from tests.cart.checkout_support import BAKERY_KEY
@@ -52,7 +52,7 @@ async def fill_cart(shopper: httpx.AsyncClient, item: str) -> str:
 def sandbox_app() -> Starlette:
     """A SumUp sandbox shared by every process (the web processes' own would each keep
     their own books): the deployment reaches it with credentials, as it would SumUp."""
-    return create_sandbox_app(api_key=API_KEY, merchant_code=MERCHANT)
+    return create_sandbox_app(SandboxSettings(api_keys=(API_KEY,), merchant_code=MERCHANT))
 
 
 async def setup(
