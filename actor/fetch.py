@@ -86,9 +86,13 @@ def _same_url(document_id: object, url: httpx.URL) -> bool:
 
 
 @dataclass(frozen=True)
-class FetchLimits:
-    """How much one fetch may cost us: bytes, redirects, per-phase and total time."""
+class FetchSettings:
+    """How the fetcher fetches, built once from the service's settings: whether private
+    addresses may be dialled (loopback tests, the demo), the User-Agent, and how much one
+    fetch may cost us: bytes, redirects, per-phase and total time."""
 
+    allow_private: bool = False
+    user_agent: str | None = None
     max_bytes: int = MAX_BYTES
     max_redirects: int = MAX_REDIRECTS
     timeout: httpx.Timeout = field(default_factory=lambda: TIMEOUT)
@@ -100,29 +104,29 @@ class Fetcher:
 
     def __init__(
         self,
+        settings: FetchSettings = FetchSettings(),  # noqa: B008 (frozen, shared safely)
         *,
-        allow_private: bool = False,
         auth: httpx.Auth | None = None,
-        user_agent: str | None = None,
-        limits: FetchLimits = FetchLimits(),  # noqa: B008 (frozen, shared safely)
         resolve: Resolver = system_resolve,
         network_backend: httpcore.AsyncNetworkBackend | None = None,
     ) -> None:
+        """`auth` signs every fetch (our key; None for unsigned); `resolve` and
+        `network_backend` replace the system's name lookup and sockets in tests."""
         self.auth = auth
-        self.max_bytes = limits.max_bytes
-        self.max_redirects = limits.max_redirects
-        self.total_seconds = limits.total_seconds
-        timeout = limits.timeout
+        self.max_bytes = settings.max_bytes
+        self.max_redirects = settings.max_redirects
+        self.total_seconds = settings.total_seconds
         guarded = guarded_transport(
-            allow_private=allow_private, resolve=resolve, network_backend=network_backend
+            allow_private=settings.allow_private, resolve=resolve, network_backend=network_backend
         )
         # trust_env off: a proxy from the environment would bypass the guard's checks.
+        user_agent = settings.user_agent or product_user_agent()
         self._client = httpx.AsyncClient(
             transport=guarded,
-            timeout=timeout,
+            timeout=settings.timeout,
             trust_env=False,
             follow_redirects=False,
-            headers={"Accept": ACCEPT, "User-Agent": user_agent or product_user_agent()},
+            headers={"Accept": ACCEPT, "User-Agent": user_agent},
         )
 
     async def aclose(self) -> None:

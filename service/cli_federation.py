@@ -114,7 +114,7 @@ def peers(context: click.Context, as_json: bool) -> None:
 @click.pass_obj
 def peers_backfill(settings: Settings, iri: str) -> None:
     """Fill the catalogue mirror again from a peer's catalog (signed, paged GETs)."""
-    from actor.fetch import Fetcher
+    from actor.fetch import Fetcher, FetchSettings
     from actor.http_auth import SignatureAuth
     from actor.signatures import SigningKey
     from cart.catalog.backfill import BackfillReport, backfill_catalog
@@ -124,7 +124,10 @@ def peers_backfill(settings: Settings, iri: str) -> None:
     async def work(db: Database, actor: LocalActor) -> BackfillReport:
         auth = SignatureAuth(SigningKey(actor.key_id, actor.keys.rsa.private))
         fetcher = Fetcher(
-            allow_private=settings.allow_private_addresses, auth=auth, user_agent=actor.user_agent
+            FetchSettings(
+                allow_private=settings.allow_private_addresses, user_agent=actor.user_agent
+            ),
+            auth=auth,
         )
         with click.progressbar(length=0, label="pages", file=sys.stderr, show_pos=True) as bar:
 

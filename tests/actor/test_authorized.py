@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from actor.authorized import Verifier, require_signed_get, signed_get_verifier
-from actor.fetch import Fetcher
+from actor.fetch import Fetcher, FetchSettings
 from actor.remote import RemoteActors
 from actor.signatures import Message, SigningKey, sign_request
 from store import Database
@@ -45,7 +45,7 @@ async def peer() -> AsyncIterator[Peer]:
 
 @pytest.fixture
 async def cart(db: Database) -> AsyncIterator[httpx.AsyncClient]:
-    fetcher = Fetcher(allow_private=True)
+    fetcher = Fetcher(FetchSettings(allow_private=True))
     app = cart_app(signed_get_verifier(RemoteActors(db, fetcher)))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="https://cart.test") as client:

@@ -22,7 +22,7 @@ from actor.exceptions import (
     RedirectLoop,
     TooManyRedirects,
 )
-from actor.fetch import MAX_BYTES, Fetched, Fetcher, FetchLimits, Gone, is_activity_streams
+from actor.fetch import MAX_BYTES, Fetched, Fetcher, FetchSettings, Gone, is_activity_streams
 from actor.identity import software_version, user_agent
 from tests.actor.loopback import Peer, running_peer
 
@@ -35,7 +35,7 @@ async def peer() -> AsyncIterator[Peer]:
 
 @pytest.fixture
 async def fetcher() -> AsyncIterator[Fetcher]:
-    fetching = Fetcher(allow_private=True)
+    fetching = Fetcher(FetchSettings(allow_private=True))
     yield fetching
     await fetching.aclose()
 
@@ -193,7 +193,7 @@ class _Stamp(httpx.Auth):
 async def test_an_injected_auth_signs_every_hop(peer: Peer) -> None:
     peer.serve("/@alice", redirect("/users/alice"))
     peer.serve_json("/users/alice", {"id": peer.url("/users/alice")})
-    fetcher = Fetcher(allow_private=True, auth=_Stamp())
+    fetcher = Fetcher(FetchSettings(allow_private=True), auth=_Stamp())
     try:
         await fetcher.fetch(peer.url("/@alice"))
     finally:
@@ -215,7 +215,7 @@ async def test_a_peer_that_trickles_forever_is_cut_off_by_the_overall_deadline(p
     peer.serve(
         "/slow", lambda _r: StreamingResponse(trickle(), media_type="application/activity+json")
     )
-    fetcher = Fetcher(allow_private=True, limits=FetchLimits(total_seconds=0.3))
+    fetcher = Fetcher(FetchSettings(allow_private=True, total_seconds=0.3))
     try:
         with pytest.raises(FetchFailed, match="took longer than 0.3 s"):
             await fetcher.fetch(peer.url("/slow"))
@@ -239,8 +239,8 @@ async def test_we_name_ourselves_with_product_version_and_our_url(peer: Peer) ->
 
     peer.serve("/who", record)
     default, ours = (
-        Fetcher(allow_private=True),
-        Fetcher(allow_private=True, user_agent=user_agent("https://cart.example")),
+        Fetcher(FetchSettings(allow_private=True)),
+        Fetcher(FetchSettings(allow_private=True, user_agent=user_agent("https://cart.example"))),
     )
     try:
         for fetching in (default, ours):

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from actor.exceptions import BlockedAddress, FetchFailed
-from actor.fetch import Fetched, Fetcher
+from actor.fetch import Fetched, Fetcher, FetchSettings
 from actor.guard import checked_addresses, guarded_transport, is_public
 from tests.actor.loopback import running_peer
 
@@ -164,7 +164,7 @@ async def test_a_redirect_to_a_private_host_is_refused_at_that_hop() -> None:
 
 
 async def test_only_http_and_https_are_fetched() -> None:
-    fetcher = Fetcher(allow_private=True)
+    fetcher = Fetcher(FetchSettings(allow_private=True))
     try:
         with pytest.raises(FetchFailed, match="UnsupportedProtocol"):
             await fetcher.fetch("ftp://127.0.0.1/actor")
@@ -178,7 +178,7 @@ async def test_given_the_guard_on_a_fetch_of_a_loopback_actor_is_refused_before_
     async with running_peer() as peer:
         peer.serve_json("/actor", {"id": peer.url("/actor"), "type": "Service"})
         localhost = peer.url("/actor").replace("127.0.0.1", "localhost")
-        guarded = Fetcher(allow_private=False)
+        guarded = Fetcher(FetchSettings(allow_private=False))
         try:
             with pytest.raises(BlockedAddress, match="not a public address"):
                 await guarded.fetch(peer.url("/actor#main-key"))
@@ -188,7 +188,7 @@ async def test_given_the_guard_on_a_fetch_of_a_loopback_actor_is_refused_before_
             await guarded.aclose()
         assert peer.hits["/actor"] == 0
 
-        allowed = Fetcher(allow_private=True)
+        allowed = Fetcher(FetchSettings(allow_private=True))
         try:
             result = await allowed.fetch(peer.url("/actor#main-key"))
         finally:

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from actor.documents import actor_document
 from actor.exceptions import ProofError
-from actor.fetch import Fetcher
+from actor.fetch import Fetcher, FetchSettings
 from actor.identity import LocalActor
 from actor.keys import Ed25519Key, LocalKeys, RsaKey
 from actor.multibase import b58decode, ed25519_from_multikey, ed25519_multikey
@@ -228,7 +228,7 @@ async def test_a_proof_is_checked_against_the_multikey_a_real_peer_publishes(db:
             },
         )
         signed = create_proof({**ORDER, "attributedTo": actor_id}, key, f"{actor_id}#ed25519-key")
-        fetcher = Fetcher(allow_private=True)
+        fetcher = Fetcher(FetchSettings(allow_private=True))
         try:
             verified = await verify_proof_with(signed, RemoteActors(db, fetcher))
             tampered = {**signed, "orderNumber": "RA-999999"}

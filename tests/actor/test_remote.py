@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from sqlalchemy import select
 from starlette.responses import Response
 
-from actor.fetch import Fetcher
+from actor.fetch import Fetcher, FetchSettings
 from actor.multibase import ed25519_multikey
 from actor.remote import RemoteActorRow, RemoteActors, keys_of
 from actor.signatures import Message, SigningKey, sign_request
@@ -44,7 +44,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 async def actors(db: Database, clock: Clock) -> AsyncIterator[RemoteActors]:
-    fetcher = Fetcher(allow_private=True)
+    fetcher = Fetcher(FetchSettings(allow_private=True))
     yield RemoteActors(db, fetcher, ttl=TTL, refresh_interval=INTERVAL, clock=clock)
     await fetcher.aclose()
 
@@ -190,7 +190,7 @@ async def test_with_the_guard_on_a_key_on_a_private_address_is_not_fetched(
     peer: Peer, db: Database, clock: Clock
 ) -> None:
     peer.serve_json("/users/alice", actor_document(peer, OLD_KEY, ed_key=ED_KEY))
-    fetcher = Fetcher(allow_private=False)
+    fetcher = Fetcher(FetchSettings(allow_private=False))
     try:
         guarded = RemoteActors(db, fetcher, clock=clock)
         assert await guarded.key_for(peer.url("/users/alice#main-key")) is None

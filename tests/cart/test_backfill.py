@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from actor.fetch import Fetcher
+from actor.fetch import Fetcher, FetchSettings
 from actor.http_auth import SignatureAuth
 from actor.signature_types import SigningKey
 from cart.catalog.backfill import BackfillReport, backfill_catalog
@@ -32,7 +32,7 @@ async def peer() -> AsyncIterator[Peer]:
 
 @pytest.fixture
 async def fetcher() -> AsyncIterator[Fetcher]:
-    client = Fetcher(allow_private=True)
+    client = Fetcher(FetchSettings(allow_private=True))
     yield client
     await client.aclose()
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from actor.fetch import Fetcher
+from actor.fetch import Fetcher, FetchSettings
 from actor.remote import RemoteActors
 from actor.schemes import PeerSignatureScheme
 from outbox.hosts import mark_contacted
@@ -307,7 +307,7 @@ async def test_an_addressed_actor_not_cached_at_publish_time_is_resolved_then_de
             "/actor",
             {"id": peer.url("/actor"), "type": "Service", "inbox": receiver.url("/cal/inbox")},
         )
-        fetcher = Fetcher(allow_private=True)
+        fetcher = Fetcher(FetchSettings(allow_private=True))
         worker = DeliveryWorker(
             db,
             signature_auth(ACTOR),
