@@ -29,11 +29,12 @@ from starlette.routing import BaseRoute, Route
 from actor import documents
 from actor.authorized import signed_get_verifier
 from actor.discovery import discovery_routes
-from actor.fetch import Fetcher
+from actor.fetch import Fetcher, FetchSettings
 from actor.http_auth import SignatureAuth
 from actor.identity import LocalActor
 from actor.keys import ensure_keys, load_keys
 from actor.remote import RemoteActors
+from actor.roles import PeerRole
 from actor.signatures import SigningKey
 from demo.models import create_demo_tables
 from demo.pages import stylesheet
@@ -185,13 +186,15 @@ class DemoNode:
 
     def _federate(self, app: Starlette) -> None:
         auth = SignatureAuth(SigningKey(self.actor.key_id, self.actor.keys.rsa.private))
-        fetcher = Fetcher(allow_private=True, auth=auth, user_agent=self.actor.user_agent)
+        fetcher = Fetcher(
+            FetchSettings(allow_private=True, user_agent=self.actor.user_agent), auth=auth
+        )
         self._closers.append(fetcher.aclose)
         remote = RemoteActors(self.db, fetcher)
         registry = HandlerRegistry()
 
         def roles_of(_actor_id: str) -> Collection[str]:
-            return {"coop"}  # the demo trusts whoever follows it: the cart
+            return {PeerRole.COOP}  # the demo trusts whoever follows it: the cart
 
         register_follow_handlers(registry, local_actor=self.actor, roles_of=roles_of, remote=remote)
         self.register(registry, self)

@@ -11,14 +11,14 @@ from datetime import timedelta
 from sqlalchemy import select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actor.fetch import Fetcher
+from actor.fetch import Fetcher, FetchSettings
 from actor.fetch_budget import KeyFetchBudget
 from actor.http_auth import SignatureAuth
 from actor.identity import LocalActor
 from actor.incoming import HandlerRegistrar
 from actor.remote import RemoteActors
 from actor.remote_retention import purge_untrusted_actors
-from actor.roles import CATALOGUE_ROLES
+from actor.roles import CATALOGUE_ROLES, PeerRole
 from actor.signatures import SigningKey
 from cart.admin.audit import purge_audit
 from cart.basket.purge import purge_anonymous_lines
@@ -126,8 +126,8 @@ class Federation:
             await self.images.aclose()
 
 
-def roles_from(settings: Settings) -> dict[str, set[str]]:
-    roles: dict[str, set[str]] = {}
+def roles_from(settings: Settings) -> dict[str, set[PeerRole]]:
+    roles: dict[str, set[PeerRole]] = {}
     for peer in settings.peers:
         roles.setdefault(peer.actor_id, set()).add(peer.role)
     return roles
@@ -162,7 +162,8 @@ def build_federation(
 ) -> Federation:
     auth = SignatureAuth(SigningKey(actor.key_id, actor.keys.rsa.private))
     fetcher = Fetcher(
-        allow_private=settings.allow_private_addresses, auth=auth, user_agent=actor.user_agent
+        FetchSettings(allow_private=settings.allow_private_addresses, user_agent=actor.user_agent),
+        auth=auth,
     )
     budget = KeyFetchBudget(
         rate=settings.key_fetch_host_rate,

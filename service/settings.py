@@ -25,7 +25,7 @@ PEER_ROLES: tuple[str, ...] = tuple(PeerRole)
 
 @dataclass(frozen=True)
 class Peer:
-    role: str
+    role: PeerRole
     actor_id: str
 
 
