@@ -158,11 +158,14 @@ async def ensure_keys(session: AsyncSession, secret: str) -> bool:
     return created
 
 
-async def rotate_keys(session: AsyncSession, secret: str, kinds: tuple[str, ...]) -> None:
+async def rotate_keys(
+    session: AsyncSession, secret: str, kinds: tuple[str, ...], now: datetime
+) -> None:
+    """Retire the active key of each kind as of `now` and create a new one."""
     for kind in kinds:
         current = await _active(session, kind)
         if current is not None:
-            current.retired_at = utcnow()
+            current.retired_at = now
             await session.flush()
         await _create(session, kind, secret)
 

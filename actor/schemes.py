@@ -62,9 +62,11 @@ async def remembered_scheme(session: AsyncSession, origin: str) -> Scheme | None
     return _scheme(row.scheme) if row is not None else None
 
 
-async def remember_scheme(session: AsyncSession, origin: str, scheme: Scheme) -> None:
+async def remember_scheme(
+    session: AsyncSession, origin: str, scheme: Scheme, now: datetime
+) -> None:
     """Insert or update one origin's scheme (concurrent writers: the last one wins)."""
-    values = {"origin": origin, "scheme": scheme.value, "updated_at": utcnow()}
+    values = {"origin": origin, "scheme": scheme.value, "updated_at": now}
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(PeerSignatureScheme).values(**values)
@@ -88,9 +90,9 @@ async def load_memory(session: AsyncSession, origins: Iterable[str] | None = Non
     return SchemeMemory(known)
 
 
-async def save_learned(session: AsyncSession, memory: SchemeMemory) -> int:
+async def save_learned(session: AsyncSession, memory: SchemeMemory, now: datetime) -> int:
     """Write what `memory` learned since the last save; returns how many origins."""
     learned = memory.take_learned()
     for origin, scheme in sorted(learned.items()):  # one lock order for every worker
-        await remember_scheme(session, origin, scheme)
+        await remember_scheme(session, origin, scheme, now)
     return len(learned)

@@ -87,7 +87,7 @@ class OutcomeLog:
                         removed = await remove_followers_at(session, result.claimed.inbox)
                         if removed:
                             log.info("inbox gone; followers removed", extra={"followers": removed})
-                await save_learned(session, self.memory)
+                await save_learned(session, self.memory, self.now)
         retries = [r.next_attempt_at for r in results if r.next_attempt_at is not None]
         if retries:  # wake the worker when the first retry falls due
             seconds = (min(retries) - self.now).total_seconds()

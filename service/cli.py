@@ -16,7 +16,7 @@ from service import cli_federation, cli_operators, cli_orders
 from service.cli_audit import audit_cli
 from service.logs import configure_logging
 from service.settings import Settings
-from store import Database, upgrade
+from store import Database, upgrade, utcnow
 
 T = TypeVar("T")
 
@@ -144,7 +144,8 @@ def keys_rotate(settings: Settings, only: str | None) -> None:
 
     async def work(db: Database) -> None:
         async with db.transaction() as session:
-            await rotate_keys(session, secret, (only,) if only else (RSA, ED25519))
+            kinds = (only,) if only else (RSA, ED25519)
+            await rotate_keys(session, secret, kinds, utcnow())
             await audit_cli(
                 session, "rotate_keys", f"keys rotate{' --only ' + only if only else ''}"
             )

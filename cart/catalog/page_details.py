@@ -24,7 +24,7 @@ from actor.exceptions import FetchError
 from actor.fetch import Fetched, Fetcher
 from cart.catalog.fulfilment import encode
 from cart.catalog.models import CatalogPage
-from store import Database, utcnow
+from store import Clock, Database, utcnow
 from vocab.exceptions import ValidationError
 from vocab.reader import read_fulfilment
 
@@ -66,14 +66,20 @@ def fulfilment_of(document: dict[str, Any]) -> str | None:
 
 class PageDetails:
     def __init__(
-        self, db: Database, fetcher: Fetcher, *, clock: Callable[[], float] = time.monotonic
+        self,
+        db: Database,
+        fetcher: Fetcher,
+        *,
+        clock: Clock = utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.db, self.fetcher, self.clock = db, fetcher, clock
+        """`clock` stamps what is stored; `monotonic` times the in-memory retries."""
+        self.db, self.fetcher, self.clock, self.monotonic = db, fetcher, clock, monotonic
         self._retry: dict[str, tuple[float, float]] = {}  # page IRI -> (not before, delay)
 
     async def step(self) -> int:
         """Fetch the details of up to BATCH nameless pages; returns how many were named."""
-        now = self.clock()
+        now = self.monotonic()
         async with self.db.transaction() as session:
             query = select(CatalogPage.ap_id).where(CatalogPage.name.is_(None)).limit(BATCH * 5)
             waiting = list((await session.execute(query)).scalars())
@@ -89,7 +95,7 @@ class PageDetails:
                 await session.execute(
                     update(CatalogPage)
                     .where(CatalogPage.ap_id == iri)
-                    .values(name=name, url=url, fulfilment=fulfilment, updated_at=utcnow())
+                    .values(name=name, url=url, fulfilment=fulfilment, updated_at=self.clock())
                 )
             named += 1
         return named
@@ -107,6 +113,6 @@ class PageDetails:
     def _failed(self, iri: str) -> None:
         _, delay = self._retry.get(iri, (0.0, FIRST_RETRY / 2))
         delay = min(MAX_RETRY, delay * 2)
-        self._retry[iri] = (self.clock() + delay, delay)
+        self._retry[iri] = (self.monotonic() + delay, delay)
         if len(self._retry) > 10_000:
             self._retry.pop(next(iter(self._retry)))

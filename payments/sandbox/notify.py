@@ -17,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 import httpx
@@ -30,7 +31,7 @@ WEBHOOK_SHAPES: tuple[str, ...] = ("legacy", "event", "both", "none")
 
 
 def webhook_bodies(
-    shape: str, *, checkout_id: str, reference: str, status: str
+    shape: str, *, checkout_id: str, reference: str, status: str, now: datetime
 ) -> list[dict[str, Any]]:
     bodies: list[dict[str, Any]] = []
     if shape in ("legacy", "both"):
@@ -41,14 +42,14 @@ def webhook_bodies(
                 "id": secrets.token_hex(16),
                 "event_type": "checkout.status.updated",
                 "payload": {"checkout_id": checkout_id, "reference": reference, "status": status},
-                "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                "timestamp": now.isoformat(timespec="milliseconds"),
             }
         )
     return bodies
 
 
 @dataclass(frozen=True)
-class Delivery:
+class WebhookCall:
     """One webhook call and what came of it (``status`` None: it never got an answer)."""
 
     url: str
@@ -65,6 +66,7 @@ class WebhookSender:
         delay: float = 0.0,
         timeout: float = 5.0,
         http: httpx.AsyncClient | None = None,
+        clock: Callable[[], datetime],
     ) -> None:
         if shape not in WEBHOOK_SHAPES:
             raise ValueError(f"webhook shape must be one of {', '.join(WEBHOOK_SHAPES)}")
@@ -73,7 +75,8 @@ class WebhookSender:
         self.shape = shape
         self.copies = copies
         self.delay = delay
-        self.deliveries: list[Delivery] = []
+        self.clock = clock
+        self.deliveries: list[WebhookCall] = []
         self._timeout = timeout
         self._http: httpx.AsyncClient | None = http
         self._owns_http = http is None
@@ -102,7 +105,11 @@ class WebhookSender:
         if not url or self.shape == "none":
             return
         bodies = webhook_bodies(
-            self.shape, checkout_id=checkout_id, reference=reference, status=status
+            self.shape,
+            checkout_id=checkout_id,
+            reference=reference,
+            status=status,
+            now=self.clock(),
         )
         bodies = [body for body in bodies for _ in range(self.copies)]
         if self.delay > 0:
@@ -130,4 +137,4 @@ class WebhookSender:
         except Exception as error:  # noqa: BLE001 - a refused address (the host's guard)
             # or any network failure is the same to a provider: the webhook got no answer.
             log.warning("sandbox webhook to %s failed: %s", url, type(error).__name__)
-        self.deliveries.append(Delivery(url, body, status))
+        self.deliveries.append(WebhookCall(url, body, status))

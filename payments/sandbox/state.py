@@ -101,6 +101,7 @@ class Sandbox:
             copies=settings.webhook_copies,
             delay=settings.webhook_delay,
             http=http,
+            clock=clock,
         )
 
     def owner(self, token: str) -> str | None:

@@ -23,7 +23,7 @@ from actor.schemes import SchemeMemory, load_memory, remembered_scheme, save_lea
 from actor.signatures import Message, Scheme, SigningKey
 from actor.starlette_adapter import verify_starlette_request
 from actor.verification import Rejected, RemoteKey, Verified, problem_for, verify_request
-from store import Database
+from store import Database, utcnow
 from tests.support.loopback import serving
 
 ACTOR = "https://cart.example/actor"
@@ -184,7 +184,7 @@ async def test_double_knock_against_a_real_server_is_remembered_in_the_database(
         # A query with percent-encoding: the adapter must rebuild the target as sent.
         response = await post(client, f"{base}/inbox?to=%2Fcart%20x")
     async with db.transaction() as session:
-        saved = await save_learned(session, memory)
+        saved = await save_learned(session, memory, utcnow())
 
     assert response.status_code == 202
     assert remote.seen == [("POST", Scheme.CAVAGE), ("POST", Scheme.RFC9421)]

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from actor.exceptions import KeyUnsealError
 from actor.keys import ED25519, RSA, LocalKey, ensure_keys, load_keys, rotate_keys
 from actor.multibase import ed25519_from_multikey
-from store import Database
+from store import Database, utcnow
 
 SECRET = "s" * 48
 
@@ -93,7 +93,7 @@ async def test_rotation_replaces_the_active_key_and_keeps_the_old_one_retired(db
         await ensure_keys(session, SECRET)
         before = await load_keys(session, SECRET)
     async with db.transaction() as session:
-        await rotate_keys(session, SECRET, (RSA,))
+        await rotate_keys(session, SECRET, (RSA,), utcnow())
     async with db.transaction() as session:
         after = await load_keys(session, SECRET)
         retired = (
