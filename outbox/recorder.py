@@ -75,19 +75,16 @@ class OutcomeLog:
             self._last_flush = time.monotonic()
             if not (results or released):
                 return
-            async with self.db.transaction() as session:
-                written = await finish(session, results, now=self.now)
-                await release(session, released)
-                await record_successes(session, answered, self.now)
-                await record_failures(
-                    session, {h: n for h, n in failed.items() if h not in answered}, self.now
-                )
-                for result in results:
-                    if result.status == 410 and result.claimed.inbox is not None:
-                        removed = await remove_followers_at(session, result.claimed.inbox)
-                        if removed:
-                            log.info("inbox gone; followers removed", extra={"followers": removed})
-                await save_learned(session, self.memory, self.now)
+            try:
+                written = await self._write(results, released, answered, failed)
+            except BaseException:
+                # Nothing was written (the transaction rolled back): keep it all for the
+                # next flush, so an error or a cancelled ticker loses no outcome.
+                self._results[:0] = results
+                self._released[:0] = released
+                self._answered |= answered
+                self._failed.update(failed)
+                raise
         retries = [r.next_attempt_at for r in results if r.next_attempt_at is not None]
         if retries:  # wake the worker when the first retry falls due
             seconds = (min(retries) - self.now).total_seconds()
@@ -98,3 +95,26 @@ class OutcomeLog:
                 "some delivery leases were lost; another worker had them",
                 extra={"lost": len(results) - written},
             )
+
+    async def _write(
+        self,
+        results: list[Result],
+        released: list[Claimed],
+        answered: set[str],
+        failed: Counter[str],
+    ) -> int:
+        """One transaction for one flush; returns how many results were still ours."""
+        async with self.db.transaction() as session:
+            written = await finish(session, results, now=self.now)
+            await release(session, released)
+            await record_successes(session, answered, self.now)
+            await record_failures(
+                session, {h: n for h, n in failed.items() if h not in answered}, self.now
+            )
+            for result in results:
+                if result.status == 410 and result.claimed.inbox is not None:
+                    removed = await remove_followers_at(session, result.claimed.inbox)
+                    if removed:
+                        log.info("inbox gone; followers removed", extra={"followers": removed})
+            await save_learned(session, self.memory, self.now)
+        return written

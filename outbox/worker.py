@@ -213,8 +213,10 @@ class DeliveryWorker:
         while True:
             await asyncio.sleep(outcomes.flush_seconds)
             try:
-                await outcomes.maybe_flush()
-            except Exception:  # the final flush will try again
+                # Shielded: stopping the ticker when the batch ends must not cut a flush
+                # off halfway; the final flush waits for this one (they share a lock).
+                await asyncio.shield(outcomes.maybe_flush())
+            except Exception:  # the final flush will try again (flush keeps what failed)
                 log.exception("recording delivery outcomes failed")
 
     async def _keep_leases(self, token: str) -> None:
