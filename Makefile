@@ -35,10 +35,13 @@ serve: $(VENV)/.installed-run
 	@$(BIN)/rose-cart init
 	@exec $(BIN)/rose-cart serve --host 127.0.0.1 --port 8000
 
-## test: install the test extras and run the whole suite
+## test: install the test extras and run the whole suite, one worker per core
+## (TEST_WORKERS=0 runs it in this one process; tests that start processes or a
+## browser run one at a time on one worker: see tests/conftest.py)
+TEST_WORKERS ?= auto
 test: $(VENV)/.installed-test
 	@bash scripts/test-prerequisites
-	@$(BIN)/python -m pytest
+	@$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 ## bench: run every benchmark under bench/ (figures are ratios to a bare baseline)
 bench: $(VENV)/.installed-test

@@ -35,6 +35,16 @@ POSTGRES_ENV = "ROSE_CART_TEST_POSTGRES_URL"
 __all__ = ["POSTGRES_ENV", "TEST_SECRET"]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `make test` (pytest-xdist, --dist loadgroup) the tests that start processes
+    or drive a browser all go to one worker, one at a time, as in a serial run, while the
+    other workers take the in-process tests: their waits then see the machine they were
+    written for, not several process trees starting at once."""
+    for item in items:
+        if item.get_closest_marker("slow") or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("processes"))
+
+
 @pytest.fixture(autouse=True)
 def pooled_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     """RSA-2048 generation costs ~0.1 s; tests draw from a pool of real keys instead."""

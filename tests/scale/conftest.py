@@ -103,7 +103,7 @@ class Processes:
         """`rose-cart serve --no-workers` on `port`, once /readyz answers 200."""
         process = await self.start("serve", "--no-workers", "--port", str(port))
         async with httpx.AsyncClient() as client:
-            for _ in range(300):
+            for _ in range(1200):  # a minute: a busy machine starts Python slowly
                 assert process.returncode is None, "serve exited early"
                 try:
                     if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:

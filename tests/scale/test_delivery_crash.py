@@ -92,7 +92,7 @@ async def test_a_worker_killed_at_a_random_point_mid_batch_loses_and_doubles_not
             receiver.base_url = base_url
             expected = await publish_notes(db, actor, receiver, 60)
             worker = await processes.start("worker")
-            for _ in range(300):  # wait for the first deliveries, then a random moment more
+            for _ in range(1200):  # wait for the first deliveries, then a random moment more
                 if receiver.arrivals:
                     break
                 await asyncio.sleep(0.05)
