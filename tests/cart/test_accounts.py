@@ -1,7 +1,5 @@
 """Accounts: registration rules, case-insensitive emails, argon2 hashes, one failure message."""
 
-# ruff: noqa: F811 - the web_app/web_client fixtures are imported, then named as parameters
-
 from __future__ import annotations
 
 import httpx

@@ -3,7 +3,6 @@
 Every action needs the page's CSRF token; the destructive ones (reject, retry all,
 refund) also the operator's password, and a wrong one changes nothing.
 """
-# ruff: noqa: F811 - the admin_app/operator fixtures are imported, then named as parameters
 
 from __future__ import annotations
 

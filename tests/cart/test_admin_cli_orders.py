@@ -1,5 +1,4 @@
 """`rose-cart orders list|show|refund` and `rose-cart inbox log`, on both engines."""
-# ruff: noqa: F811 - the cli fixture is imported, then named as a parameter
 
 from __future__ import annotations
 

@@ -7,73 +7,24 @@ webhook itself when it wants one, so what reaches the app is exactly what is tes
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from starlette.applications import Starlette
 
-from cart.identity.accounts import Passwords
-from cart.web import configure_web
-from cart.web.checkout_routes import checkout_routes
-from cart.web.orders_routes import orders_routes
-from service.app import create_app
-from service.settings import Settings
 from tests.cart.catalog_factories import entry, product
 from tests.cart.checkout_support import BAKERY_KEY, VENUE_KEY, kinds, orders, published
+from tests.cart.shop_support import Shop
 from tests.cart.web_support import (
-    CHEAP_PASSWORDS,
     add,
     csrf_token,
     new_client,
     seed,
-    with_cart_routes,
 )
-from tests.payments.support import SandboxHarness, press, running_sandbox
-
-
-class CountingProvider:
-    """The sandbox's client, counting the calls the app makes to the provider."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner, self.calls = inner, 0
-
-    def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self.inner, name)
-        if not callable(attribute):
-            return attribute
-
-        async def counted(*args: Any, **kwargs: Any) -> Any:
-            self.calls += 1
-            return await attribute(*args, **kwargs)
-
-        return counted
-
-
-@dataclass
-class Shop:
-    app: Starlette
-    sandbox: SandboxHarness
-    client: httpx.AsyncClient
-    provider: CountingProvider
-
-
-@pytest.fixture
-async def shop(settings: Settings) -> AsyncIterator[Shop]:
-    async with running_sandbox(webhook_shape="none") as harness:
-        app = create_app(settings)
-        app.router.routes[0:0] = [*checkout_routes(), *orders_routes()]
-        with_cart_routes(app)
-        async with app.router.lifespan_context(app):
-            configure_web(app.state, passwords=Passwords(CHEAP_PASSWORDS))
-            provider = CountingProvider(harness.client)
-            app.state.payment_provider = provider
-            async with new_client(app) as client:
-                yield Shop(app, harness, client, provider)
+from tests.payments.support import press
 
 
 async def _fill_cart(shop: Shop, price: str = "3.50") -> None:

@@ -1,8 +1,6 @@
 """Pickup or delivery through the web: the checkout form offers what the page publishes, the
 fee is in the amount the provider is asked to charge, and the order page says how it comes."""
 
-# ruff: noqa: F811 - the shop fixture is imported, then named as a parameter
-
 from __future__ import annotations
 
 import re
@@ -12,7 +10,7 @@ from tests.cart.catalog_factories import BAKERY, product
 from tests.cart.catalog_factories import BIKE_DELIVERY as BIKE
 from tests.cart.catalog_factories import SATURDAY_PICKUP as SATURDAY
 from tests.cart.checkout_support import BAKERY_KEY, orders
-from tests.cart.test_checkout_web import Shop, shop  # noqa: F401 - the fixture
+from tests.cart.shop_support import Shop
 from tests.cart.web_support import add, csrf_token, seed
 
 

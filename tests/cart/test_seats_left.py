@@ -1,8 +1,6 @@
 """Seats left read as the venue reads them: "2 of 8 seats left" when the calendar says
 how many seats there are in all (`capacity`), "2 seats left" when it does not."""
 
-# ruff: noqa: F811 - the web_app/web_client fixtures are imported, then named as parameters
-
 from __future__ import annotations
 
 import dataclasses

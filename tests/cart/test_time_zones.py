@@ -1,8 +1,6 @@
 """Times read on the venue's clock with its zone: a July class at 19:00 in London says
 19:00 BST, not the 18:00 UTC it is stored as; money reads in the shop's locale."""
 
-# ruff: noqa: F811 - the web_app/web_client fixtures are imported, then named as parameters
-
 from __future__ import annotations
 
 import dataclasses

@@ -1,7 +1,5 @@
 """The cart forms, without JavaScript: add, change quantity, remove; login adopts the cart."""
 
-# ruff: noqa: F811 - the web_app/web_client fixtures are imported, then named as parameters
-
 from __future__ import annotations
 
 import httpx

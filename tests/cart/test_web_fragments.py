@@ -1,7 +1,5 @@
 """Fragments other co-op sites embed: cart badge and account link, cached and CORS-aware."""
 
-# ruff: noqa: F811 - the web_app/web_client fixtures are imported, then named as parameters
-
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,7 +1,5 @@
 """The shopper's pages: catalogue, entry page, cart overview, page carts, empty states."""
 
-# ruff: noqa: F811 - the web_app/web_client fixtures are imported, then named as parameters
-
 from __future__ import annotations
 
 import httpx

@@ -1,7 +1,5 @@
 """What an attacker would try: forged forms, forged or stolen cookies, other carts, markup."""
 
-# ruff: noqa: F811 - the web_app/web_client fixtures are imported, then named as parameters
-
 from __future__ import annotations
 
 import httpx

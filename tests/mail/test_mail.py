@@ -2,8 +2,6 @@
 SMTP server on loopback (aiosmtpd), retried while that server is down, kept as .eml
 files when no server is configured; and the signed order link the mails carry."""
 
-# ruff: noqa: F811 - fixtures are imported, then named as parameters
-
 from __future__ import annotations
 
 import time

@@ -1,4 +1,5 @@
-"""Fixtures for every test of the web side: the app in process, its clients, the admin, the CLI.
+"""Fixtures for every test of the web side: the app in process, its clients, the admin, the CLI,
+the checkout shop with the sandbox (`shop`).
 
 Registered for the whole suite by tests/conftest.py (`pytest_plugins`), so a test in any
 folder takes them by name instead of importing them from another test module. Helpers
@@ -18,10 +19,13 @@ from starlette.applications import Starlette
 
 from cart.identity.accounts import Passwords, Role, register
 from cart.web import configure_web
+from cart.web.checkout_routes import checkout_routes
+from cart.web.orders_routes import orders_routes
 from service.app import create_app
 from service.cli import main
 from service.settings import Settings, parse_peers
 from tests.cart.admin_support import CALENDAR, MARKET, OPERATOR, PASSWORD
+from tests.cart.shop_support import CountingProvider, Shop
 from tests.cart.web_support import (
     CHEAP_PASSWORDS,
     EMBEDDING_ORIGIN,
@@ -30,6 +34,7 @@ from tests.cart.web_support import (
     with_cart_routes,
 )
 from tests.conftest import TEST_SECRET
+from tests.payments.support import running_sandbox
 
 
 @pytest.fixture
@@ -88,3 +93,17 @@ def cli(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch):  # 
         return result.output
 
     return run
+
+
+@pytest.fixture
+async def shop(settings: Settings) -> AsyncIterator[Shop]:
+    async with running_sandbox(webhook_shape="none") as harness:
+        app = create_app(settings)
+        app.router.routes[0:0] = [*checkout_routes(), *orders_routes()]
+        with_cart_routes(app)
+        async with app.router.lifespan_context(app):
+            configure_web(app.state, passwords=Passwords(CHEAP_PASSWORDS))
+            provider = CountingProvider(harness.client)
+            app.state.payment_provider = provider
+            async with new_client(app) as client:
+                yield Shop(app, harness, client, provider)
