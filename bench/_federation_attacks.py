@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -39,6 +38,7 @@ from starlette.routing import Route
 
 from actor.http_auth import SignatureAuth
 from actor.signatures import SigningKey
+from bench._deployment import free_port
 
 if TYPE_CHECKING:
     from bench._attackers import Target
@@ -46,12 +46,6 @@ if TYPE_CHECKING:
 AS2 = "application/activity+json"
 AS = "https://www.w3.org/ns/activitystreams"
 CONTEXT = [AS, "https://w3id.org/security/v1"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -87,7 +81,7 @@ def _actor_document(stranger: Stranger, actor_id: str) -> dict[str, Any]:
 
 @asynccontextmanager
 async def stranger_host() -> AsyncIterator[Stranger]:
-    port = _free_port()
+    port = free_port()
     stranger = Stranger(
         f"http://127.0.0.1:{port}", rsa.generate_private_key(public_exponent=65537, key_size=2048)
     )
@@ -117,7 +111,7 @@ def _post(document: dict[str, Any]) -> dict[str, Any]:
 
 async def unknown_key_ids(target: Target, address: str, rounds: int) -> Counter[int]:
     seen: Counter[int] = Counter()
-    nobody = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
+    nobody = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     async with stranger_host() as stranger:
         for n in range(rounds):
             host = nobody if n % 2 else stranger.base_url

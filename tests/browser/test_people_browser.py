@@ -21,7 +21,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import uvicorn
 from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.routing import Mount
@@ -43,8 +42,9 @@ from tests.cart.catalog_factories import (
     product,
 )
 from tests.cart.web_support import CHEAP_PASSWORDS
-from tests.mail.support import Mailbox, free_port, parts, smtp_server
+from tests.mail.support import Mailbox, parts, smtp_server
 from tests.support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from tests.support.loopback import free_port, free_socket, origin_of, serving, wait_until
 
 API_KEY, MERCHANT = "sup_sk_people_test", "MPEOPLE1"
 GUEST = "ada@example.org"
@@ -55,8 +55,8 @@ pytestmark = [pytest.mark.browser, needs_chromium]
 
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[tuple[str, Starlette, MailSender, Mailbox]]:
-    port, smtp_port = free_port(), free_port()
-    base = f"http://127.0.0.1:{port}"
+    sock, smtp_port = free_socket(), free_port()
+    base = origin_of(sock)
     settings = Settings(
         base_url=base,
         data_dir=tmp_path,
@@ -74,41 +74,33 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[str, Starlette, MailSend
     )
     app = create_app(settings)
     app.router.routes[0:0] = [Mount("/sumup", sumup)]
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    task = asyncio.create_task(server.serve())
     await sumup.state.sandbox.webhooks.start()
     provider = SumUpClient(api_key=API_KEY, merchant_code=MERCHANT, base_url=f"{base}/sumup")
     try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.02)
-        config = configure_web(app.state, passwords=Passwords(CHEAP_PASSWORDS))
-        app.state.payment_provider = provider
-        async with app.state.db.transaction() as session:
-            page = replace(BAKERY, fulfilment=(SATURDAY_PICKUP, BIKE_DELIVERY))
-            await offer(session, product(1, name="Sourdough loaf", price="3.50", page=page))
-            await offer(session, product(2, name="Rye bread", price="4.20", page=page))
-        await register(app.state.db, config.passwords, OPERATOR, PASSWORD, role=Role.OPERATOR)
-        with smtp_server(smtp_port) as mailbox:
-            yield base, app, build_mail_sender(settings, app.state.db), mailbox
+        async with serving(app, sock):
+            config = configure_web(app.state, passwords=Passwords(CHEAP_PASSWORDS))
+            app.state.payment_provider = provider
+            async with app.state.db.transaction() as session:
+                page = replace(BAKERY, fulfilment=(SATURDAY_PICKUP, BIKE_DELIVERY))
+                await offer(session, product(1, name="Sourdough loaf", price="3.50", page=page))
+                await offer(session, product(2, name="Rye bread", price="4.20", page=page))
+            await register(app.state.db, config.passwords, OPERATOR, PASSWORD, role=Role.OPERATOR)
+            with smtp_server(smtp_port) as mailbox:
+                yield base, app, build_mail_sender(settings, app.state.db), mailbox
     finally:
         await provider.aclose()
         await sumup.state.sandbox.aclose()
-        server.should_exit = True
-        await task
 
 
 async def _mails_for(sender: MailSender, mailbox: Mailbox, count: int) -> None:
     """Run the mail worker until `count` mails reached the guest's mailbox."""
-    for _ in range(50):
-        if len(mailbox.to(GUEST)) >= count:
-            return
-        if not await sender.step():
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"{count} mails expected, {len(mailbox.to(GUEST))} arrived")
+
+    async def arrived() -> bool:
+        if len(mailbox.to(GUEST)) < count:
+            await sender.step()
+        return len(mailbox.to(GUEST)) >= count
+
+    await wait_until(arrived, within=5.0, message=f"{count} mails expected at {GUEST}")
 
 
 async def test_a_guest_buys_gets_the_receipt_by_mail_and_an_operator_packs_the_order(
