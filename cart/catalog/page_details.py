@@ -26,7 +26,7 @@ from cart.catalog.fulfilment import encode
 from cart.catalog.models import CatalogPage
 from store import Clock, Database, utcnow
 from vocab.exceptions import ValidationError
-from vocab.reader import read_fulfilment
+from vocab.pages import read_fulfilment
 
 log = logging.getLogger("rose_cart.cart.catalog.page_details")
 BATCH = 10
