@@ -29,7 +29,11 @@ from tests.support.settings import TEST_SECRET, app_settings
 
 # Fixtures shared across folders (the web app, its clients, the admin, the CLI; one app
 # for a module of read-only tests).
-pytest_plugins = ["tests.support.web_fixtures", "tests.support.shared_app"]
+pytest_plugins = [
+    "tests.support.web_fixtures",
+    "tests.support.shared_app",
+    "tests.support.inbox_peers",
+]
 
 POSTGRES_ENV = "ROSE_CART_TEST_POSTGRES_URL"
 __all__ = ["POSTGRES_ENV", "TEST_SECRET"]

@@ -12,7 +12,7 @@ from cart.catalog.backfill_jobs import CatalogBackfill
 from cart.catalog.mirror import list_catalog
 from outbox.models import Follow
 from service.federation import follow_peers
-from tests.inbox.conftest import Served
+from tests.support.inbox_peers import Served
 from tests.support.peers import RemotePeer
 from vocab import builders
 from vocab.model import MonetaryAmount, Page, Product

@@ -8,7 +8,7 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.inbox.conftest import Served
+from tests.support.inbox_peers import Served
 from tests.support.loopback import client
 from tests.support.peers import RemotePeer
 from tests.support.state import snapshot

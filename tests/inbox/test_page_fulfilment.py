@@ -8,9 +8,8 @@ from starlette.responses import JSONResponse
 
 from cart.catalog.fulfilment import DELIVERY, DefaultFulfilment, offered
 from cart.catalog.models import key_for
-from tests.inbox.conftest import Served
-from tests.inbox.test_page_ownership import blog, loaf  # noqa: F401 - the blog fixture
-from tests.inbox.test_protocol_table import deliver_and_process
+from tests.inbox.test_page_ownership import loaf
+from tests.support.inbox_peers import Served, deliver_and_process
 from tests.support.peers import AS2, RemotePeer
 
 FREE_DELIVERY = {"type": "Delivery", "name": "Free delivery anywhere", "area": "Anywhere"}
@@ -30,7 +29,7 @@ async def _offers(served: Served, page: str):  # type: ignore[no-untyped-def]
 async def test_the_blogs_page_says_how_it_delivers_and_the_markets_word_is_not_taken(
     served: Served,
     market: RemotePeer,
-    blog: RemotePeer,  # noqa: F811 - the fixture imported above
+    blog: RemotePeer,
 ) -> None:
     page = blog.app.url("/pages/bakery")
     blog.app.serve(

@@ -7,11 +7,8 @@ page on a third origin (the co-op's blog) is dereferenced there, by a background
 not in the inbox worker's transaction. Real peers on loopback; the blog counts its GETs.
 """
 
-# ruff: noqa: F811 - the calendar fixture is imported, then named as a parameter
-
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -19,23 +16,13 @@ from starlette.responses import JSONResponse
 
 from cart.catalog.models import CatalogItem, CatalogPage
 from service.settings import Peer
-from tests.inbox.conftest import Served
-from tests.inbox.test_protocol_table import (  # noqa: F401 - the calendar fixture
-    calendar,
-    deliver_and_process,
-    entry,
-)
+from tests.inbox.test_protocol_table import entry
 from tests.support import loopback
-from tests.support.peers import AS2, RemotePeer, remote_peer
+from tests.support.inbox_peers import Served, deliver_and_process
+from tests.support.peers import AS2, RemotePeer
 
 VENUE = "The Old School Hall"
 SCAM = "Venue closed: pay by bank transfer to 12-34-56"
-
-
-@pytest.fixture
-async def blog() -> AsyncIterator[RemotePeer]:
-    async with remote_peer("blog") as peer:
-        yield peer
 
 
 @pytest.fixture

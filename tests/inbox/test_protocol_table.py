@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,21 +11,9 @@ from sqlalchemy import select
 from cart.catalog.mirror import get_item
 from outbox.models import Follower, OutboxActivity
 from service.settings import Peer
-from tests.inbox.conftest import Served
-from tests.support.peers import RemotePeer, remote_peer
+from tests.support.inbox_peers import Served, deliver_and_process
+from tests.support.peers import RemotePeer
 from vocab.contexts import outgoing_context
-
-
-@pytest.fixture
-async def calendar() -> AsyncIterator[RemotePeer]:
-    async with remote_peer("calendar") as peer:
-        yield peer
-
-
-@pytest.fixture
-async def coop() -> AsyncIterator[RemotePeer]:
-    async with remote_peer("coop") as peer:
-        yield peer
 
 
 @pytest.fixture
@@ -57,12 +44,6 @@ def entry(peer: RemotePeer, number: int) -> dict[str, Any]:
         "entryState": "available",
         "updated": "2026-11-24T09:00:00Z",
     }
-
-
-async def deliver_and_process(served: Served, peer: RemotePeer, activity: dict[str, Any]) -> None:
-    answer = await peer.deliver(served.inbox, {**activity, "@context": outgoing_context()})
-    assert answer.status_code == 202, answer.text
-    assert await served.app.state.federation.inbox_worker.step() == 1
 
 
 async def follower_state(served: Served, actor: str) -> str | None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.inbox.conftest import Served
 from tests.inbox.test_receive import PROBLEM, stored
+from tests.support.inbox_peers import Served
 from tests.support.peers import RemotePeer
 
 

@@ -14,7 +14,7 @@ from actor.http_auth import SignatureAuth
 from actor.signatures import Scheme, SigningKey
 from inbox.models import InboxActivity
 from outbox.followers import pending_followers
-from tests.inbox.conftest import Served
+from tests.support.inbox_peers import Served
 from tests.support.loopback import client
 from tests.support.peers import RemotePeer
 from tests.support.state import snapshot

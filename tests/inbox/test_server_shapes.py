@@ -37,7 +37,7 @@ from inbox.models import InboxActivity, InboxStatus
 from outbox.models import Follower
 from outbox.states import FollowerState
 from tests.actor.loopback import Peer, pem, running_peer
-from tests.inbox.conftest import Served
+from tests.support.inbox_peers import Served
 from tests.support.keypool import pooled_rsa
 from tests.support.loopback import client
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from actor.signatures import Message, Scheme, SigningKey, sign_request
-from tests.inbox.conftest import Served
+from tests.support.inbox_peers import Served
 from tests.support.loopback import client
 from tests.support.peers import AS2, RemotePeer
 from tests.support.state import snapshot

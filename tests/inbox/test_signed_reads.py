@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from actor.remote import RemoteActorRow
-from tests.inbox.conftest import Served
+from tests.support.inbox_peers import Served
 from tests.support.loopback import client
 from tests.support.peers import RemotePeer
 

@@ -16,8 +16,8 @@ from sqlalchemy import func, select, update
 
 from inbox.models import InboxActivity, InboxStatus
 from store import utcnow
-from tests.inbox.conftest import Served
 from tests.support import loopback
+from tests.support.inbox_peers import Served
 from tests.support.minting import deliver_as, like_from, minted_actor
 from tests.support.peers import RemotePeer, remote_peer
 

@@ -21,8 +21,8 @@ from actor.remote_retention import purge_untrusted_actors
 from actor.signatures import SigningKey
 from outbox.models import Follower
 from store import utcnow
-from tests.inbox.conftest import Served
 from tests.support import loopback
+from tests.support.inbox_peers import Served
 from tests.support.peers import AS2, RemotePeer
 from tests.support.state import snapshot
 

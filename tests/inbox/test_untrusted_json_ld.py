@@ -19,8 +19,8 @@ from sqlalchemy import select
 
 from cart.catalog.models import CatalogItem
 from inbox.models import InboxActivity
-from tests.inbox.conftest import Served
 from tests.inbox.test_receive import product
+from tests.support.inbox_peers import Served
 from tests.support.peers import CONTEXT, RemotePeer
 from tests.support.state import snapshot
 from vocab.contexts import outgoing_context

@@ -5,8 +5,6 @@ script's digits, is a clear 400/404 (or the form's own message), never a 500, an
 changes nothing. Over real HTTP: the whole app under uvicorn on loopback.
 """
 
-# ruff: noqa: F811 - fixtures are imported, then named as parameters
-
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -18,14 +16,8 @@ from sqlalchemy import select
 from cart.basket.carts import CartLine
 from tests.cart.catalog_factories import offer, product
 from tests.cart.web_support import csrf_token, line_ids
-from tests.inbox.conftest import (  # noqa: F401
-    Served,
-    extra_peers,
-    inbox_settings_extra,
-    market,
-    served,
-)
 from tests.support import loopback
+from tests.support.inbox_peers import Served
 from tests.support.settings import SQLITE_ONLY
 from tests.support.state import snapshot
 

@@ -4,6 +4,11 @@ What the inbox tests are about is what the inbox does with a signed delivery, no
 socket it came over: our app is reached through httpx.ASGITransport (`in_process`), while
 each peer serves its actor document and keys over real HTTP, since fetching a key is the
 network part of verifying a signature.
+
+A plugin of the whole suite (tests/conftest.py), so any folder takes `served`, `market`,
+`calendar`, `coop`, `blog` or `stranger` as parameters without importing them. A module
+overrides `extra_peers` (further PEERS entries) or `inbox_settings_extra` to change what
+the served app trusts; `deliver_and_process` sends one activity and applies it.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.applications import Starlette
@@ -18,9 +24,10 @@ from starlette.applications import Starlette
 from service.app import create_app
 from service.settings import Peer, Settings
 from store import Database
-from tests.conftest import TEST_SECRET
 from tests.support.loopback import free_port, in_process
 from tests.support.peers import RemotePeer, remote_peer
+from tests.support.settings import TEST_SECRET
+from vocab.contexts import outgoing_context
 
 
 @dataclass
@@ -48,6 +55,32 @@ async def market() -> AsyncIterator[RemotePeer]:
 async def stranger() -> AsyncIterator[RemotePeer]:
     async with remote_peer("stranger") as peer:
         yield peer
+
+
+@pytest.fixture
+async def calendar() -> AsyncIterator[RemotePeer]:
+    async with remote_peer("calendar") as peer:
+        yield peer
+
+
+@pytest.fixture
+async def coop() -> AsyncIterator[RemotePeer]:
+    async with remote_peer("coop") as peer:
+        yield peer
+
+
+@pytest.fixture
+async def blog() -> AsyncIterator[RemotePeer]:
+    """The co-op's blog: where pages live; markets and calendars only reference them."""
+    async with remote_peer("blog") as peer:
+        yield peer
+
+
+async def deliver_and_process(served: Served, peer: RemotePeer, activity: dict[str, Any]) -> None:
+    """The peer delivers one signed activity; the inbox worker applies it."""
+    answer = await peer.deliver(served.inbox, {**activity, "@context": outgoing_context()})
+    assert answer.status_code == 202, answer.text
+    assert await served.app.state.federation.inbox_worker.step() == 1
 
 
 @pytest.fixture
