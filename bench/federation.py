@@ -5,6 +5,11 @@ The same pre-signed 1.6 KB Follows as bench/inbox, over real loopback HTTP, to o
 inbox worker has applied every one (no row of `inbox_activities` left pending), so the
 figure is sustained federation, not only acknowledgement. The baseline is the bare
 verify endpoint (bench/_bare_inbox.py) in the same run. Target: ratio >= 0.5.
+
+The sender is an actor we do not follow, so the bench turns off the per-sender limit and
+the stranger budgets (each documented "0: no limit"): with them on, all but the first few
+hundred Follows are answered 429 and nothing is measured. It also reports the serve
+process's CPU (user + system, from /proc) per Follow, over the measured run.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import uvicorn
 
 from bench._loadgen import run_load, wait_ready
 from bench.harness import Figure, report
+from bench.idle import cpu_seconds
 from bench.inbox import CONCURRENCY, Sender, free_port
 from bench.inbox import measure as measure_bare
 
@@ -37,8 +43,9 @@ def pending(database: Path) -> int:
     return int(count)
 
 
-async def applied_rate(sender: Sender, data: Path) -> tuple[float, float]:
-    """(received/s, received-and-applied/s) for FOLLOWS Follows to one serve process."""
+async def applied_rate(sender: Sender, data: Path) -> tuple[float, float, float]:
+    """(received/s, received-and-applied/s, server CPU seconds per Follow) for FOLLOWS
+    Follows to one serve process."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROSE_CART_")}
     env.update(
@@ -47,6 +54,8 @@ async def applied_rate(sender: Sender, data: Path) -> tuple[float, float]:
         ROSE_CART_WORKERS="true",
         ROSE_CART_ALLOW_PRIVATE_ADDRESSES="true",
         ROSE_CART_INBOX_RATE_LIMIT="0",
+        ROSE_CART_INBOX_HOST_RATE="0",
+        ROSE_CART_INBOX_STRANGERS_RATE="0",
         ROSE_CART_LOG_LEVEL="WARNING",
         ROSE_CART_SUMUP_SANDBOX="true",
     )
@@ -67,16 +76,18 @@ async def applied_rate(sender: Sender, data: Path) -> tuple[float, float]:
         while pending(database):
             await asyncio.sleep(0.05)
         follows = sender.deliveries(port, FOLLOWS, target)
+        cpu_before = cpu_seconds(server.pid)
         started = time.perf_counter()
         load = await run_load("127.0.0.1", port, follows, CONCURRENCY)
         assert set(load.statuses) == {202}, f"answers: {dict(load.statuses)}"
         while pending(database):
             await asyncio.sleep(0.02)
         applied = time.perf_counter() - started
+        cpu = cpu_seconds(server.pid) - cpu_before
     finally:
         server.terminate()
         server.wait()
-    return FOLLOWS / load.seconds, FOLLOWS / applied
+    return FOLLOWS / load.seconds, FOLLOWS / applied, cpu / FOLLOWS
 
 
 async def run() -> None:
@@ -105,7 +116,7 @@ async def run() -> None:
             finally:
                 bare.terminate()
                 bare.wait()
-            received, applied = await applied_rate(sender, Path(tmp))
+            received, applied, cpu = await applied_rate(sender, Path(tmp))
     finally:
         web.should_exit = True
         await sender_task
@@ -118,6 +129,7 @@ async def run() -> None:
             ),
             Figure("received (202) Follows/s", received, bare_rate, "/s"),
         ],
+        [f"server CPU per Follow (received and applied): {cpu * 1000:.2f} ms"],
     )
 
 
