@@ -1,0 +1,93 @@
+"""A batch's outcomes are written once, even when a flush is cut short.
+
+The delivery worker records outcomes every second from a ticker and once more when the
+batch ends. A flush that was cancelled mid-write (the ticker stopped as the batch ended)
+or failed used to lose the outcomes it had taken out of its buffer: the deliveries had
+been sent but stayed leased and "pending", and were sent again after the lease ran out.
+Now the outcomes go back into the buffer and the next flush writes them. On both engines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from actor.schemes import SchemeMemory
+from outbox import recorder
+from outbox.models import DeliveryState
+from outbox.publish import publish
+from outbox.queue import Claimed, Result, claim
+from outbox.recorder import OutcomeLog
+from store import Database
+from tests.outbox.support import add_follower, create_note, deliveries, local_actor
+
+NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+ACTOR = local_actor()
+
+
+async def claimed_deliveries(db: Database, count: int) -> list[Claimed]:
+    for n in range(count):
+        await add_follower(db, f"https://peer{n}.example/actor", f"https://peer{n}.example/inbox")
+    async with db.transaction() as session:
+        await publish(session, create_note(ACTOR, 1), now=NOW)
+    async with db.transaction() as session:
+        return await claim(session, now=NOW, lease=timedelta(minutes=5), limit=10)
+
+
+def sent(items: list[Claimed]) -> list[Result]:
+    return [Result(item, DeliveryState.DONE, status=202) for item in items]
+
+
+async def test_a_flush_cancelled_mid_write_leaves_its_outcomes_for_the_next_one(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    items = await claimed_deliveries(db, 3)
+    outcomes = OutcomeLog(db, SchemeMemory(), NOW)
+    for result in sent(items):
+        outcomes.add(result, host_failed=False)
+    writing, never = asyncio.Event(), asyncio.Event()
+    real_finish = recorder.finish
+
+    async def stuck_finish(*args: Any, **kwargs: Any) -> int:
+        writing.set()
+        await never.wait()  # the write is under way when the ticker is stopped
+        return await real_finish(*args, **kwargs)
+
+    monkeypatch.setattr(recorder, "finish", stuck_finish)
+    ticker = asyncio.create_task(outcomes.flush())
+    await writing.wait()
+    ticker.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await ticker
+    assert {row.status for row in await deliveries(db)} == {DeliveryState.PENDING}
+
+    monkeypatch.setattr(recorder, "finish", real_finish)
+    await outcomes.flush()  # the batch's last flush
+
+    rows = await deliveries(db)
+    assert [row.status for row in rows] == [DeliveryState.DONE] * 3
+    assert outcomes.lost == 0
+
+
+async def test_a_failed_flush_keeps_its_outcomes_and_the_next_one_writes_them(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    items = await claimed_deliveries(db, 2)
+    outcomes = OutcomeLog(db, SchemeMemory(), NOW)
+    for result in sent(items):
+        outcomes.add(result, host_failed=False)
+    real_finish = recorder.finish
+
+    async def failing_finish(*args: Any, **kwargs: Any) -> int:
+        raise ConnectionResetError("the database went away")
+
+    monkeypatch.setattr(recorder, "finish", failing_finish)
+    with pytest.raises(ConnectionResetError):
+        await outcomes.flush()
+    monkeypatch.setattr(recorder, "finish", real_finish)
+    await outcomes.flush()
+
+    assert [row.status for row in await deliveries(db)] == [DeliveryState.DONE] * 2
