@@ -25,9 +25,9 @@ from cart.identity.accounts import Passwords
 from cart.web import configure_web
 from service.app import create_app
 from service.settings import Settings
-from tests.cart.catalog_factories import NOW, entry, offer, product
 from tests.cart.web_support import CHEAP_PASSWORDS, with_cart_routes
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from tests.support.factories import NOW, entry, offer, product
 from tests.support.loopback import free_socket, origin_of, serving
 
 pytestmark = [pytest.mark.browser, needs_chromium]

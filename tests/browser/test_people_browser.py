@@ -34,16 +34,16 @@ from service.app import create_app
 from service.mailing import build_mail_sender
 from service.settings import Settings
 from tests.cart.admin_support import OPERATOR, PASSWORD
-from tests.cart.catalog_factories import (
+from tests.cart.web_support import CHEAP_PASSWORDS
+from tests.mail.support import Mailbox, parts, smtp_server
+from tests.support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from tests.support.factories import (
     BAKERY,
     BIKE_DELIVERY,
     SATURDAY_PICKUP,
     offer,
     product,
 )
-from tests.cart.web_support import CHEAP_PASSWORDS
-from tests.mail.support import Mailbox, parts, smtp_server
-from tests.support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, needs_chromium
 from tests.support.loopback import free_port, free_socket, origin_of, serving, wait_until
 
 API_KEY, MERCHANT = "sup_sk_people_test", "MPEOPLE1"

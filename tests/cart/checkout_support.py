@@ -20,8 +20,8 @@ from cart.orders.models import ShopOrder
 from inbox.registry import HandlerRegistry
 from outbox.models import OutboxActivity
 from store import Clock, Database, utcnow
-from tests.cart.catalog_factories import BAKERY, NOW, VENUE, entry, offer, product
 from tests.outbox.support import local_actor
+from tests.support.factories import BAKERY, NOW, VENUE, entry, offer, product
 
 BAKERY_KEY = key_for(BAKERY.id)
 VENUE_KEY = key_for(VENUE.id)

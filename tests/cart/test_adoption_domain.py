@@ -9,7 +9,7 @@ from cart.basket.lines import add_line, cart_item_count, view_cart
 from cart.catalog.mirror import upsert_object
 from cart.money import Money
 from store import Database
-from tests.cart.catalog_factories import MARKET, NOW, entry, offer, product
+from tests.support.factories import MARKET, NOW, entry, offer, product
 
 ACCOUNT = 7
 LATER = NOW + timedelta(hours=1)

@@ -16,7 +16,7 @@ from cart.catalog.backfill import BackfillReport, backfill_catalog
 from cart.catalog.mirror import get_item, list_catalog
 from store import Database
 from tests.actor.loopback import Peer, running_peer
-from tests.cart.catalog_factories import NOW, entry, money, offer, product
+from tests.support.factories import NOW, entry, money, offer, product
 from vocab import builders
 from vocab.model import Actor, Product
 from vocab.writer import document

@@ -15,7 +15,7 @@ from cart.catalog.mirror import (
 )
 from cart.catalog.models import key_for
 from store import Database
-from tests.cart.catalog_factories import BAKERY, MARKET, NOW, VENUE, entry, offer, product
+from tests.support.factories import BAKERY, MARKET, NOW, VENUE, entry, offer, product
 from vocab.model import Page
 
 LATER = NOW + timedelta(hours=1)

@@ -23,10 +23,10 @@ from payments.sandbox import SandboxSettings, create_sandbox_app
 from payments.sumup import SumUpClient
 from service.app import create_app
 from service.settings import Settings
-from tests.cart.catalog_factories import offer, product
 from tests.cart.checkout_support import orders
 from tests.cart.web_support import CHEAP_PASSWORDS, with_cart_routes
 from tests.support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from tests.support.factories import offer, product
 from tests.support.loopback import free_socket, origin_of, serving
 
 API_KEY, MERCHANT = "sup_sk_browser_test", "MBROWSER1"

@@ -12,7 +12,6 @@ from cart.basket.lines import view_cart
 from cart.orders.checkout import CheckoutProblem
 from cart.orders.orders import OrderNotFound, items_of, shopper_order
 from store import Database
-from tests.cart.catalog_factories import CALENDAR, MARKET, NOW, offer, product
 from tests.cart.checkout_support import (
     OTHER_SHOPPER,
     SHOPPER,
@@ -25,6 +24,7 @@ from tests.cart.checkout_support import (
     published,
     stock_shop,
 )
+from tests.support.factories import CALENDAR, MARKET, NOW, offer, product
 
 
 async def test_given_a_page_cart_when_checked_out_then_an_order_is_placed_and_announced(

@@ -13,12 +13,12 @@ from cart.web.orders_routes import orders_routes
 from outbox.worker import DeliveryWorker
 from service.app import create_app
 from service.settings import Settings
-from tests.cart.catalog_factories import product
 from tests.cart.checkout_support import BAKERY_KEY, orders
 from tests.cart.web_support import csrf_token, seed, with_cart_routes
 from tests.conftest import TEST_SECRET
 from tests.outbox.support import LOOPBACK, Receiver, add_follower, signature_auth
 from tests.payments.support import press, running_sandbox
+from tests.support.factories import product
 from tests.support.loopback import free_socket, origin_of, serving
 
 

@@ -25,10 +25,10 @@ from outbox.models import OutboxDelivery
 from payments.provider import Checkout
 from store import Database
 from store.throttle import Quota
-from tests.cart.catalog_factories import product
 from tests.cart.checkout_support import BAKERY_KEY
 from tests.cart.web_support import csrf_token, seed
 from tests.outbox.support import add_follower
+from tests.support.factories import product
 from tests.support.shop import LiveShop, fill_page_cart, live_shop
 
 FOLLOWER = "https://coop.example/actor"

@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.cart.catalog_factories import entry, product
 from tests.cart.checkout_support import BAKERY_KEY, VENUE_KEY, kinds, orders, published
 from tests.cart.shop_support import Shop
 from tests.cart.web_support import (
@@ -25,6 +24,7 @@ from tests.cart.web_support import (
     seed,
 )
 from tests.payments.support import press
+from tests.support.factories import entry, product
 
 
 async def _fill_cart(shop: Shop, price: str = "3.50") -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from actor.incoming import IncomingActivity
 from cart.orders.orders import get_order, items_of
 from store import Database
-from tests.cart.catalog_factories import CALENDAR, MARKET, NOW
 from tests.cart.checkout_support import (
     SHOPPER,
     VENUE_KEY,
@@ -16,6 +15,7 @@ from tests.cart.checkout_support import (
     published,
     stock_shop,
 )
+from tests.support.factories import CALENDAR, MARKET, NOW
 from vocab.model import Accept, Follow, Reject
 
 CLAIMS = claims_registry(clock=lambda: NOW)

@@ -18,9 +18,9 @@ from cart.catalog.fulfilment import (
 )
 from cart.catalog.models import key_for
 from store import Database
-from tests.cart.catalog_factories import BAKERY, NOW, VENUE, entry, offer, product
-from tests.cart.catalog_factories import BIKE_DELIVERY as BIKE
-from tests.cart.catalog_factories import SATURDAY_PICKUP as SATURDAY
+from tests.support.factories import BAKERY, NOW, VENUE, entry, offer, product
+from tests.support.factories import BIKE_DELIVERY as BIKE
+from tests.support.factories import SATURDAY_PICKUP as SATURDAY
 
 LAST_WEEK = replace(
     SATURDAY,

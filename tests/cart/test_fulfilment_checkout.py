@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from tests.cart.catalog_factories import BAKERY, product
-from tests.cart.catalog_factories import BIKE_DELIVERY as BIKE
-from tests.cart.catalog_factories import SATURDAY_PICKUP as SATURDAY
 from tests.cart.checkout_support import BAKERY_KEY, orders
 from tests.cart.shop_support import Shop
 from tests.cart.web_support import add, csrf_token, seed
+from tests.support.factories import BAKERY, product
+from tests.support.factories import BIKE_DELIVERY as BIKE
+from tests.support.factories import SATURDAY_PICKUP as SATURDAY
 
 
 async def _cart(shop: Shop) -> tuple[str, dict[str, str]]:

@@ -22,9 +22,6 @@ from mail.models import OutgoingMail
 from service.mailing import build_mail_sender
 from service.settings import Settings
 from store import Database, utcnow
-from tests.cart.catalog_factories import BAKERY, NOW, entry, offer, product
-from tests.cart.catalog_factories import BIKE_DELIVERY as BIKE
-from tests.cart.catalog_factories import SATURDAY_PICKUP as SATURDAY
 from tests.cart.checkout_support import (
     BAKERY_KEY,
     SHOPPER,
@@ -35,6 +32,9 @@ from tests.cart.checkout_support import (
     published,
 )
 from tests.mail.support import free_port, parts, smtp_server
+from tests.support.factories import BAKERY, NOW, entry, offer, product
+from tests.support.factories import BIKE_DELIVERY as BIKE
+from tests.support.factories import SATURDAY_PICKUP as SATURDAY
 
 ADA = Contact("Ada Lovelace", "ada@example.org")
 PICKUP_DEFAULT = DefaultFulfilment(pickup=True)

@@ -15,7 +15,7 @@ from inbox.models import InboxActivity, InboxStatus
 from inbox.registry import HandlerRegistry
 from inbox.worker import InboxWorker
 from store import Database
-from tests.cart.catalog_factories import CALENDAR, MARKET, NOW, entry, product
+from tests.support.factories import CALENDAR, MARKET, NOW, entry, product
 from vocab import builders
 from vocab.model import CalendarEntry, Product
 from vocab.parse import parse

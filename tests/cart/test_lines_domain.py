@@ -22,7 +22,7 @@ from cart.catalog.mirror import upsert_object, withdraw_object
 from cart.exceptions import InvalidQuantity, ItemNotAvailable, ItemNotFound, LineNotFound
 from cart.money import Money
 from store import Database
-from tests.cart.catalog_factories import CALENDAR, MARKET, NOW, entry, offer, product
+from tests.support.factories import CALENDAR, MARKET, NOW, entry, offer, product
 
 ALICE = CartOwner.anonymous("alice-cart")
 BOB = CartOwner.account(7)

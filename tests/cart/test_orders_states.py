@@ -8,8 +8,8 @@ from cart.orders.orders import move_claims, order_detail, transition
 from cart.orders.states import CLAIM, ORDER, ClaimState, OrderStatus
 from store import Database
 from store.exceptions import IllegalTransition
-from tests.cart.catalog_factories import NOW
 from tests.cart.checkout_support import SHOPPER, VENUE_KEY, checkout, fill, stock_shop
+from tests.support.factories import NOW
 
 
 def test_the_declared_graphs_know_every_status() -> None:

@@ -19,10 +19,10 @@ from cart.orders.handover import HandoverAsked
 from cart.orders.models import ShopOrder
 from cart.orders.orders import record
 from store import utcnow
-from tests.cart.catalog_factories import BAKERY, NOW, offer, product
-from tests.cart.catalog_factories import BIKE_DELIVERY as BIKE
-from tests.cart.catalog_factories import SATURDAY_PICKUP as SATURDAY
 from tests.cart.checkout_support import BAKERY_KEY, checkout, fill
+from tests.support.factories import BAKERY, NOW, offer, product
+from tests.support.factories import BIKE_DELIVERY as BIKE
+from tests.support.factories import SATURDAY_PICKUP as SATURDAY
 
 
 async def _paid(

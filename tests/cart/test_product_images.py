@@ -26,8 +26,8 @@ from cart.catalog.models import CatalogImage, CatalogImageFetch, CatalogItem
 from service.app import create_app
 from service.settings import Settings
 from store import Database
-from tests.cart.catalog_factories import NOW, product
 from tests.support.clock import Clock
+from tests.support.factories import NOW, product
 from tests.support.loopback import serving
 
 LOAF = encode_png(8, 8, disc(8, (0xB0, 0x7A, 0x3C), (0xFF, 0xFF, 0xFF)))

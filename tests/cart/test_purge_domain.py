@@ -8,7 +8,7 @@ from cart.basket.carts import CartOwner
 from cart.basket.lines import add_line, cart_item_count
 from cart.basket.purge import purge_anonymous_lines
 from store import Database
-from tests.cart.catalog_factories import NOW, offer, product
+from tests.support.factories import NOW, offer, product
 
 MONTH = timedelta(days=30)
 

@@ -13,9 +13,9 @@ from cart.orders.states import OrderStatus
 from payments import ProviderUnavailable
 from payments.exceptions import RefundRefused
 from store import Database
-from tests.cart.catalog_factories import CALENDAR
 from tests.cart.checkout_support import cart_actor, claims_registry, kinds, published
 from tests.cart.reconcile_support import order_with_checkout, pay, sandbox
+from tests.support.factories import CALENDAR
 from vocab.model import Reject
 
 

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from tests.cart.catalog_factories import entry
 from tests.cart.web_support import seed
+from tests.support.factories import entry
 from vocab.exceptions import ValidationError
 from vocab.parse import parse
 from vocab.writer import document as wire_document

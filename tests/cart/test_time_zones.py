@@ -13,8 +13,8 @@ from starlette.applications import Starlette
 
 from cart.locale import spoken_datetime, spoken_money, spoken_time
 from service.settings import Settings
-from tests.cart.catalog_factories import entry
 from tests.cart.web_support import seed
+from tests.support.factories import entry
 from vocab.parse import parse
 from vocab.writer import document as wire_document
 

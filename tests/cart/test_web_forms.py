@@ -5,7 +5,6 @@ from __future__ import annotations
 import httpx
 from starlette.applications import Starlette
 
-from tests.cart.catalog_factories import entry, product
 from tests.cart.web_support import (
     add,
     line_ids,
@@ -16,6 +15,7 @@ from tests.cart.web_support import (
     register,
     seed,
 )
+from tests.support.factories import entry, product
 
 
 async def test_adding_goes_back_to_the_page_the_shopper_was_on_and_says_what_happened(

@@ -8,8 +8,8 @@ import httpx
 from starlette.applications import Starlette
 
 from cart.web.config import build_config
-from tests.cart.catalog_factories import product
 from tests.cart.web_support import EMBEDDING_ORIGIN, add, register, seed
+from tests.support.factories import product
 
 
 async def test_the_cart_badge_counts_items_and_links_to_the_cart(

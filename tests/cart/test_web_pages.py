@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 from starlette.applications import Starlette
 
-from tests.cart.catalog_factories import BAKERY, VENUE, entry, product
 from tests.cart.web_support import add, line_ids, post_form, seed
+from tests.support.factories import BAKERY, VENUE, entry, product
 
 
 async def test_given_an_empty_mirror_the_catalogue_says_nothing_is_on_sale(
@@ -141,7 +141,7 @@ async def test_a_changed_price_shows_old_and_new_and_can_be_accepted(
     from datetime import timedelta
 
     from cart.catalog.mirror import upsert_object
-    from tests.cart.catalog_factories import NOW
+    from tests.support.factories import NOW
 
     (loaf,) = await seed(web_app, product(1, name="Loaf", price="3.50"))
     await add(web_client, loaf, 2)
@@ -169,7 +169,7 @@ async def test_a_withdrawn_product_is_marked_and_left_out_of_the_subtotal(
     from datetime import timedelta
 
     from cart.catalog.mirror import withdraw_object
-    from tests.cart.catalog_factories import MARKET, NOW
+    from tests.support.factories import MARKET, NOW
 
     loaf, rolls = await seed(
         web_app, product(1, name="Loaf", price="3.50"), product(2, name="Rolls", price="1.00")

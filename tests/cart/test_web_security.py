@@ -6,7 +6,6 @@ import httpx
 from starlette.applications import Starlette
 
 from cart.identity.sessions import COOKIE_NAME
-from tests.cart.catalog_factories import product
 from tests.cart.web_support import (
     add,
     line_ids,
@@ -19,6 +18,7 @@ from tests.cart.web_support import (
     session_cookie,
     token,
 )
+from tests.support.factories import product
 
 
 async def test_the_session_cookie_is_httponly_samesite_lax_and_secure_under_https(

@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 
 from cart.identity.sessions import COOKIE_NAME
 from cart.web import cart_routes
-from tests.cart.catalog_factories import offer
+from tests.support.factories import offer
 
 EMBEDDING_ORIGIN = "https://market.example"
 # The lowest argon2 cost: these tests exercise the flows, not the hash's strength.

@@ -25,8 +25,8 @@ from outbox.followers import send_follow
 from outbox.models import Follow
 from service.federation import register_handlers
 from store import Database
-from tests.cart.catalog_factories import CALENDAR, MARKET, NOW, product
 from tests.cart.checkout_support import SHOPPER, VENUE_KEY, cart_actor, checkout, fill, stock_shop
+from tests.support.factories import CALENDAR, MARKET, NOW, product
 from vocab import model
 
 ROLES = {MARKET: {"market"}, CALENDAR: {"calendar"}}

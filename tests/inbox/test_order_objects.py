@@ -8,7 +8,7 @@ from cart.basket.carts import CartOwner
 from cart.basket.lines import add_line
 from cart.catalog.models import key_for
 from cart.orders.checkout import checkout_token_for, place_order
-from tests.cart.catalog_factories import BAKERY, offer, product
+from tests.support.factories import BAKERY, offer, product
 from tests.support.inbox_peers import Served
 from tests.support.loopback import client
 from tests.support.peers import RemotePeer

@@ -26,9 +26,9 @@ from outbox.states import FollowerState
 from service.app import create_app
 from service.settings import Peer, Settings
 from store import Database, utcnow
-from tests.cart.catalog_factories import BAKERY, offer, product
 from tests.conftest import TEST_SECRET
 from tests.interop.fedify import Fedify, running_fedify
+from tests.support.factories import BAKERY, offer, product
 from tests.support.loopback import free_socket, serving
 from tests.support.peers import RemotePeer, remote_peer
 

@@ -58,7 +58,7 @@ async def worker(db: Database, clock: Clock) -> AsyncIterator[DeliveryWorker]:
     w = DeliveryWorker(
         db,
         signature_auth(ACTOR),
-        DeliverySettings(allow_private=True, total_seconds=2.0),
+        DeliverySettings(allow_private=True),
         clock=clock,
         rand=lambda: 0.0,
     )

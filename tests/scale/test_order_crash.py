@@ -23,11 +23,11 @@ from cart.orders.models import OrderStatusChange, ShopOrder, ShopOrderItem
 from outbox.models import OutboxActivity
 from payments.sandbox import SandboxSettings, create_sandbox_app
 from store import Database, utcnow
-from tests.cart.catalog_factories import offer, product
 from tests.cart.checkout_support import BAKERY_KEY
 from tests.cart.web_support import csrf_token
 from tests.payments.support import API_KEY, MERCHANT, press
 from tests.scale.conftest import Processes, prepared, process_env
+from tests.support.factories import offer, product
 from tests.support.loopback import free_port, serving
 
 pytestmark = pytest.mark.slow

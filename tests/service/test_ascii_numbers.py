@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from cart.basket.carts import CartLine
-from tests.cart.catalog_factories import offer, product
 from tests.cart.web_support import csrf_token, line_ids
 from tests.support import loopback
+from tests.support.factories import offer, product
 from tests.support.inbox_peers import Served
 from tests.support.settings import SQLITE_ONLY
 from tests.support.state import snapshot

@@ -17,9 +17,9 @@ from pathlib import Path
 from bench._attackers import ATTACKS, Target, purchase
 from cart.identity.accounts import Passwords
 from cart.web.config import configure_web
-from tests.cart.catalog_factories import product
 from tests.cart.checkout_support import BAKERY_KEY
 from tests.cart.web_support import CHEAP_PASSWORDS, seed
+from tests.support.factories import product
 from tests.support.shop import live_shop
 
 ROUNDS = 15

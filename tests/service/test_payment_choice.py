@@ -20,10 +20,10 @@ from starlette.routing import Route
 
 from payments.unconfigured import NotConfigured, PaymentsNotConfigured
 from service.settings import Settings
-from tests.cart.catalog_factories import product
 from tests.cart.checkout_support import BAKERY_KEY, orders
 from tests.cart.web_support import seed
 from tests.payments.support import press
+from tests.support.factories import product
 from tests.support.shop import fill_page_cart, live_shop
 from tests.support.state import snapshot
 

@@ -1,4 +1,9 @@
-"""Catalogue objects as peers send them, and a mirror filled through the real write path."""
+"""Catalogue objects as peers send them, and a mirror filled through the real write path.
+
+The suite's factories: any folder builds products, calendar entries, pages and money
+here instead of spelling the objects out, and `offer` puts them in the mirror the way an
+inbox delivery would.
+"""
 
 from __future__ import annotations
 
