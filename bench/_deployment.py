@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import uuid
@@ -23,6 +22,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import text
 
+from bench.harness import free_port
 from store import Database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,12 +43,6 @@ def postgres_admin_url() -> str:
     if not url:
         raise SystemExit("set ROSE_CART_BENCH_POSTGRES_URL (an admin postgresql+asyncpg:// URL)")
     return url
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _admin(url: str, sql: str) -> None:

@@ -38,7 +38,7 @@ from starlette.routing import Route
 
 from actor.http_auth import SignatureAuth
 from actor.signatures import SigningKey
-from bench._deployment import free_port
+from bench.harness import free_port
 
 if TYPE_CHECKING:
     from bench._attackers import Target

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,7 @@ from urllib.parse import urlencode
 import httpx
 
 from bench._loadgen import http_request, run_load, wait_ready
-from bench.harness import Figure, percentile, report
+from bench.harness import Figure, free_port, percentile, report
 
 CONCURRENCY = 32
 PAGE_REQUESTS = int(os.environ.get("BENCH_CART_REQUESTS", "3000"))
@@ -42,12 +41,6 @@ CALENDAR = "https://calendar.example/actor"
 PAGES = ("https://blog.example/pages/bakery", "https://blog.example/pages/grocer")
 VENUE = "https://blog.example/pages/hall"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def catalogue() -> list[Any]:

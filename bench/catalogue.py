@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 
 from bench._loadgen import http_request, run_load, wait_ready
-from bench.cart import CONCURRENCY, free_port, start
-from bench.harness import Figure, percentile, report
+from bench.cart import CONCURRENCY, start
+from bench.harness import Figure, free_port, percentile, report
 
 REQUESTS = int(os.environ.get("BENCH_CATALOGUE_REQUESTS", "2000"))
 WARMUP = 200

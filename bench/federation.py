@@ -26,9 +26,9 @@ from pathlib import Path
 import uvicorn
 
 from bench._loadgen import run_load, wait_ready
-from bench.harness import Figure, report
+from bench.harness import Figure, free_port, report
 from bench.idle import cpu_seconds
-from bench.inbox import CONCURRENCY, Sender, free_port
+from bench.inbox import CONCURRENCY, Sender
 from bench.inbox import measure as measure_bare
 
 FOLLOWS = int(os.environ.get("BENCH_FEDERATION_FOLLOWS", "3000"))

@@ -6,6 +6,7 @@ measures our path and a bare baseline in the same run and reports their ratio.
 
 from __future__ import annotations
 
+import socket
 import statistics
 import time
 from collections.abc import Callable
@@ -48,6 +49,13 @@ def rate(operation: Callable[[], object], *, seconds: float = 1.0, repeats: int 
                 break
         best = max(best, count / (now - started))
     return best
+
+
+def free_port() -> int:
+    """A free TCP port on loopback for a server a benchmark starts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def percentile(samples: list[float], fraction: float) -> float:

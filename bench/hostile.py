@@ -32,8 +32,8 @@ from pathlib import Path
 
 from bench._attackers import ATTACKS, Attack, Target, client, purchase
 from bench.cart import PAGES as SHOP_PAGES
-from bench.cart import free_port, seed, start
-from bench.harness import Figure, percentile, report
+from bench.cart import seed, start
+from bench.harness import Figure, free_port, percentile, report
 
 PAGES = int(os.environ.get("BENCH_HOSTILE_PAGES", "300"))
 ATTACKERS = int(os.environ.get("BENCH_HOSTILE_ATTACKERS", "4"))

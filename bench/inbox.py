@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -30,17 +29,11 @@ from starlette.routing import Route
 
 from actor.signatures import Message, SigningKey, sign_request
 from bench._loadgen import http_request, run_load, wait_ready
-from bench.harness import Figure, percentile, report
+from bench.harness import Figure, free_port, percentile, report
 
 DELIVERIES = int(os.environ.get("BENCH_INBOX_DELIVERIES", "4000"))
 WARMUP = 300
 CONCURRENCY = 32
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Sender:

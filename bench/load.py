@@ -44,12 +44,11 @@ from starlette.routing import Route
 from actor.signatures import Message, SigningKey, sign_request
 from bench._deployment import (
     deployment,
-    free_port,
     fresh_database,
     has_postgres,
     postgres_admin_url,
 )
-from bench.harness import percentile
+from bench.harness import free_port, percentile
 from cart.catalog.mirror import upsert_object
 from cart.catalog.models import key_for
 from outbox.models import Follower

@@ -38,8 +38,8 @@ from bench._deployment import (
 )
 from bench._loadgen import run_load
 from bench.fanout import _serve
-from bench.harness import Figure, report
-from bench.inbox import Sender, free_port
+from bench.harness import Figure, free_port, report
+from bench.inbox import Sender
 from inbox.models import InboxActivity
 from outbox.models import Follower, OutboxDelivery
 from outbox.publish import publish

@@ -29,7 +29,8 @@ from store import Database, utcnow
 from tests.cart.checkout_support import SHOPPER, checkout, fill, stock_shop
 from tests.cart.web_support import new_client
 from tests.conftest import TEST_SECRET
-from tests.mail.support import free_port, parts, smtp_server
+from tests.mail.support import parts, smtp_server
+from tests.support.loopback import free_port
 
 ADA = Contact("Ada Lovelace", "ada@example.org", "+44 20 7946 0000")
 
