@@ -33,6 +33,7 @@ from service.federation import build_federation, follow_peers
 from service.health import health_routes
 from service.metrics import metrics_routes
 from service.middleware import EdgeMiddleware
+from service.pacing import Pacer
 from service.payments import Payments
 from service.settings import Settings
 from service.vocabulary import vocabulary_routes
@@ -62,15 +63,19 @@ async def prepare(settings: Settings, db: Database) -> LocalActor:
 
 class RoseCartApp(Starlette):
     """Starlette with our one edge wrapper outermost, so even a 500 page carries the
-    request id and the security headers."""
+    request id and the security headers, and a paced request reaches nothing else."""
 
     https = False
+    pacer: Pacer | None = None
 
     def build_middleware_stack(self) -> ASGIApp:
-        return EdgeMiddleware(super().build_middleware_stack(), https=self.https)
+        stack = super().build_middleware_stack()
+        return EdgeMiddleware(stack, https=self.https, pacer=self.pacer)
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, *, pacer: Pacer | None = None) -> Starlette:
+    """The app; ``pacer`` is the per-client pacing (tests pass one with their own clock)."""
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         db = settings.database()
@@ -120,4 +125,5 @@ def create_app(settings: Settings) -> Starlette:
     ]
     app = RoseCartApp(routes=routes, lifespan=lifespan, exception_handlers=exception_handlers)
     app.https = settings.base_url.startswith("https://")
+    app.pacer = app.state.pacer = pacer if pacer is not None else Pacer()
     return app

@@ -3,7 +3,8 @@
 Every scrape reads the database afresh (a handful of COUNT ... GROUP BY queries over
 indexed status columns), so every web process reports the same numbers for the whole
 deployment: scrape any one of them. Nothing is kept in process memory, which is what
-lets N web and M worker processes share one PostgreSQL.
+lets N web and M worker processes share one PostgreSQL; the one exception is said so in
+its HELP: the refusals of per-client pacing (service/pacing.py), counted per process.
 
 The format is written by hand (version 0.0.4 of the text format:
 https://prometheus.io/docs/instrumenting/exposition_formats/) to avoid a dependency.
@@ -146,6 +147,13 @@ async def collect(db: Database) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _in_memory(request: Request) -> str:
+    """This process's own counters (per-client pacing, service/pacing.py): unlike the rest
+    they are per process, so sum them over the processes you scrape."""
+    pacer = getattr(request.app.state, "pacer", None)
+    return "".join(f"{line}\n" for line in pacer.exposition()) if pacer is not None else ""
+
+
 async def metrics(request: Request) -> Response:
     try:
         body = await collect(request.app.state.db)
@@ -153,7 +161,7 @@ async def metrics(request: Request) -> Response:
         log.warning("metrics not readable", extra={"error": type(error).__name__})
         body = "# TYPE rose_cart_up gauge\nrose_cart_up 0\n"
         return PlainTextResponse(body, status_code=503, media_type=CONTENT_TYPE)
-    return PlainTextResponse(body, media_type=CONTENT_TYPE)
+    return PlainTextResponse(body + _in_memory(request), media_type=CONTENT_TYPE)
 
 
 metrics_routes = [Route("/metrics", metrics, methods=["GET"])]

@@ -1,9 +1,11 @@
-"""The one wrapper at the edge of the app: request id, security headers, access log.
+"""The one wrapper at the edge of the app: request id, security headers, access log, pacing.
 
 Every response passes through one `send` wrapper here instead of one per concern (each
 wrapper is a closure and a call per ASGI message on every request, issue 18). It is the
 outermost layer, so a 500 page from Starlette's error middleware carries the request id
-and the security headers too.
+and the security headers too. Per-client pacing (service/pacing.py) is decided here too,
+before the rest of the app sees the request, so a paced refusal costs no session, form or
+database work and still carries the request id and the headers.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.logs import enter_request, leave_request, log_request, request_id_of
+from service.pacing import Pacer
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -28,8 +31,9 @@ _HEADERS = [
 
 
 class EdgeMiddleware:
-    def __init__(self, app: ASGIApp, *, https: bool) -> None:
+    def __init__(self, app: ASGIApp, *, https: bool, pacer: Pacer | None = None) -> None:
         self.app = app
+        self.pacer = pacer
         self.headers = list(_HEADERS)
         if https:
             self.headers.append((b"strict-transport-security", b"max-age=31536000"))
@@ -54,7 +58,12 @@ class EdgeMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_at_edge)
+            refusal = self.pacer.check(scope) if self.pacer is not None else None
+            if refusal is None:
+                await self.app(scope, receive, send_at_edge)
+            else:
+                assert self.pacer is not None
+                await self.pacer.refuse(refusal, scope, receive, send_at_edge)
         finally:
             log_request(scope, status, started)
             leave_request(token)

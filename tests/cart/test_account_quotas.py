@@ -3,7 +3,9 @@
 Password guesses are counted per account and per client address in the database; over
 the quota the answer is 429 with Retry-After, argon2 does not run and nothing changes.
 argon2 never runs while the request holds a database connection. Registration answers
-the same whether or not the address has an account.
+the same whether or not the address has an account. These tests are about the quotas in
+the database, so the shop runs without the per-client pacing in front of them
+(service/pacing.py; tests/service/test_pacing.py).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from cart.web.quotas import LOGIN_ADDRESS, LOGIN_GUESSES, REGISTER_ADDRESS, REGI
 from mail.models import OutgoingMail
 from store.throttle import Quota, ThrottleHit
 from tests.cart.web_support import csrf_token, login, register, submit_registration
-from tests.support.shop import LiveShop, live_shop
+from tests.support.shop import LiveShop, live_shop, unpaced
 from tests.support.state import snapshot
 
 PASSWORD = "correct horse battery"  # noqa: S105
@@ -59,7 +61,7 @@ class CountingPasswords(Passwords):
 async def shop(
     tmp_path: Path, database_url: str
 ) -> AsyncIterator[tuple[LiveShop, CountingPasswords]]:
-    async with live_shop(tmp_path, database_url) as running:
+    async with live_shop(tmp_path, database_url, pacer=unpaced()) as running:
         passwords = CountingPasswords(running)
         configure_web(running.app.state, passwords=passwords)
         yield running, passwords

@@ -3,7 +3,9 @@
 100 rapid checkouts from one client used to make 100 orders, 100 deliveries and 100
 provider checkouts; every return page and webhook made a provider call. Now orders are
 counted per cart and per client address (429 with Retry-After beyond, nothing placed),
-and provider calls per order are coalesced and rate-limited.
+and provider calls per order are coalesced and rate-limited. These tests are about that
+shared budget in the database, so the shop runs without the per-client pacing in front
+of it (service/pacing.py; tests/service/test_pacing.py).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from tests.cart.checkout_support import BAKERY_KEY
 from tests.cart.web_support import csrf_token, seed
 from tests.outbox.support import add_follower
 from tests.support.factories import product
-from tests.support.shop import LiveShop, fill_page_cart, live_shop
+from tests.support.shop import LiveShop, fill_page_cart, live_shop, unpaced
 
 FOLLOWER = "https://coop.example/actor"
 
@@ -41,7 +43,7 @@ async def count(db: Database, model: type) -> int:
 
 @pytest.fixture
 async def shop(tmp_path: Path, database_url: str) -> AsyncIterator[tuple[LiveShop, str]]:
-    async with live_shop(tmp_path, database_url) as running:
+    async with live_shop(tmp_path, database_url, pacer=unpaced()) as running:
         await add_follower(running.app.state.db, FOLLOWER, "https://coop.example/inbox")
         (loaf,) = await seed(running.app, product(42))
         yield running, loaf

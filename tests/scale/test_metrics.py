@@ -49,8 +49,12 @@ async def test_an_empty_instance_reports_every_queue_at_zero(client: httpx.Async
         "rose_cart_remote_actors",
         "rose_cart_catalog_backfills_pending",
         "rose_cart_throttle_hits",
+        "rose_cart_paced_refusals_total",
         "rose_cart_up",
     }
+    # Per-client pacing's refusals (this process's own counter): every rule, from zero.
+    assert values['rose_cart_paced_refusals_total{rule="login"}'] == 0
+    assert values['rose_cart_paced_refusals_total{rule="webhook"}'] == 0
     assert values["rose_cart_throttle_hits"] == 0
 
 

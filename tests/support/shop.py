@@ -3,7 +3,9 @@
 `live_shop` binds a free 127.0.0.1 port first (so BASE_URL is known before the app is
 built), runs the app under uvicorn with its lifespan in the test's event loop, and gives
 back the origin and the app (for `app.state.db` and friends). Settings default to a
-sandbox shop with no workers; pass any `Settings` field to change that.
+sandbox shop with no workers; pass any `Settings` field to change that, and `pacer` for
+per-client pacing of your own (a test clock, or `unpaced()` where a test is about what lies
+behind it: the database quotas).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import httpx
 from starlette.applications import Starlette
 
 from service.app import create_app
+from service.pacing import Pacer
 from service.settings import Settings
 from tests.cart.web_support import csrf_token
 from tests.conftest import TEST_SECRET
@@ -33,8 +36,15 @@ class LiveShop:
         return httpx.AsyncClient(base_url=self.origin, timeout=30, **options)
 
 
+def unpaced() -> Pacer:
+    """Pacing that paces nothing, for tests of the database quotas behind it."""
+    return Pacer(rules=lambda method, path: None)
+
+
 @asynccontextmanager
-async def live_shop(data_dir: Path, database_url: str, **settings: Any) -> AsyncIterator[LiveShop]:
+async def live_shop(
+    data_dir: Path, database_url: str, *, pacer: Pacer | None = None, **settings: Any
+) -> AsyncIterator[LiveShop]:
     sock = free_socket()
     origin = origin_of(sock)
     options: dict[str, Any] = {
@@ -46,7 +56,7 @@ async def live_shop(data_dir: Path, database_url: str, **settings: Any) -> Async
         "sumup_sandbox": True,
         "allow_private_addresses": True,
     }
-    app = create_app(Settings(**{**options, **settings}))
+    app = create_app(Settings(**{**options, **settings}), pacer=pacer)
     async with serving(app, sock):
         yield LiveShop(origin, app)
 
