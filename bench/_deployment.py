@@ -131,17 +131,18 @@ class Deployment:
         )
         return origin
 
-    async def start_web(self, count: int) -> None:
+    async def start_web(self, count: int, *, workers: bool = False) -> None:
+        """`count` web processes; with `workers`, each runs the workers in process too,
+        as the embedded default (one `rose-cart serve` on SQLite) does."""
         started: list[tuple[int, subprocess.Popen[bytes]]] = []
+        mode = () if workers else ("--no-workers",)
         for _ in range(count):
             port = (
                 self.web_ports[len(started)] if len(self.web_ports) > len(started) else free_port()
             )
             if port not in self.web_ports:
                 self.web_ports.append(port)
-            started.append(
-                (port, self.spawn("service", "serve", "--no-workers", "--port", str(port)))
-            )
+            started.append((port, self.spawn("service", "serve", *mode, "--port", str(port))))
         for port, process in started:
             await wait_ready(f"http://127.0.0.1:{port}/readyz", process)
 
@@ -163,7 +164,11 @@ class Deployment:
 
 @asynccontextmanager
 async def deployment(
-    database_url: str, data_dir: Path, *, sandbox: bool = True
+    database_url: str,
+    data_dir: Path,
+    *,
+    sandbox: bool = True,
+    settings: dict[str, str] | None = None,
 ) -> AsyncIterator[Deployment]:
     """Environment shared by every process; the first web port is fixed now (BASE_URL)."""
     first = free_port()
@@ -178,6 +183,7 @@ async def deployment(
         ROSE_CART_INBOX_RATE_LIMIT="0",
         ROSE_CART_LOG_LEVEL="WARNING",
     )
+    env.update(settings or {})  # a benchmark's own ROSE_CART_* settings
     found = Deployment(database_url, data_dir, [first], env=env)
     try:
         if sandbox:

@@ -1,17 +1,22 @@
-"""bench/load: shoppers and peers at once against 2 web + 2 worker processes on PostgreSQL.
+"""bench/load: the mixed run. Page views, adds, checkouts and inbox deliveries at once.
 
-Not a timed test: a script an operator runs before trusting a scale-out deployment.
-For BENCH_LOAD_SECONDS (default 20; the issue asks for minutes: try 180) N shoppers
-(BENCH_LOAD_SHOPPERS, default 8) each loop through the web as a browser would: add a
-line (POST /cart/lines), open the page cart, check out (POST .../checkout, expecting the
-303 to the SumUp sandbox's hosted page); M peers (BENCH_LOAD_PEERS, default 4) deliver
-signed activities to the inbox. Requests alternate between the two web processes. One
-co-op follower receives our deliveries.
+Issue 18 asks for the shopper's p99 under a mixed load, on SQLite with one process and on
+PostgreSQL with 2 web + 2 worker processes, reported side by side. The same load runs
+against each deployment in turn, for BENCH_LOAD_SECONDS each (default 20; an operator
+about to trust a deployment should try 180):
+- B browsers (BENCH_LOAD_BROWSERS, default 4) load the catalogue and their cart;
+- N shoppers (BENCH_LOAD_SHOPPERS, default 8) add a line, open the page cart and check
+  out (a 303 to the SumUp sandbox's hosted page), again and again;
+- M peers (BENCH_LOAD_PEERS, default 4) deliver signed Follows to the inbox.
+Requests alternate between a deployment's web processes; one co-op follower receives
+our deliveries.
 
-At the end, once the workers have drained the queues, it checks: zero errors (every
-answer the one expected), zero lost work (every acknowledged delivery is stored and
-processed, every order that got its 303 exists with its Create(Order), every delivery
-to the follower done). Reports p50/p99 per request kind.
+Once the workers have drained the queues it checks each deployment: zero errors (every
+answer the one expected), zero lost work (every acknowledged delivery stored and
+processed, every order that got its 303 exists with its Create(Order), every delivery to
+the follower done). Reported: p50/p99 and rate per request kind, side by side. The
+PostgreSQL side needs ROSE_CART_BENCH_POSTGRES_URL (or ROSE_CART_TEST_POSTGRES_URL), an
+admin URL; without it only SQLite runs.
 
 Usage: ROSE_CART_BENCH_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/postgres \
        .venv/bin/python -m bench load
@@ -21,244 +26,45 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import tempfile
 import time
-import uuid
-from collections import Counter
-from decimal import Decimal
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import httpx
-import orjson
 import uvicorn
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from sqlalchemy import text
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
-from actor.signatures import Message, SigningKey, sign_request
-from bench._deployment import (
-    deployment,
-    fresh_database,
-    has_postgres,
-    postgres_admin_url,
+from bench._deployment import deployment, fresh_database, has_postgres, postgres_admin_url
+from bench._load_parts import (
+    Peer,
+    Stats,
+    browser,
+    counts,
+    follower_inbox,
+    peer_loop,
+    seed,
+    shopper,
 )
 from bench.harness import free_port, percentile
-from cart.catalog.mirror import upsert_object
-from cart.catalog.models import key_for
-from outbox.models import Follower
-from outbox.states import FollowerState
-from store import Database, utcnow
-from vocab.model import MonetaryAmount, Page, Product
+from store import sqlite_url_for
 
 SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "20"))
 SHOPPERS = int(os.environ.get("BENCH_LOAD_SHOPPERS", "8"))
+BROWSERS = int(os.environ.get("BENCH_LOAD_BROWSERS", "4"))
 PEERS = int(os.environ.get("BENCH_LOAD_PEERS", "4"))
 DRAIN_SECONDS = 120
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-MARKET = "https://market.example/actor"
-PAGE = Page(id="https://blog.example/pages/bakery", name="The Bakery")
+KINDS = ("page view", "add line", "checkout", "inbox delivery")
 
 
-class Stats:
-    def __init__(self) -> None:
-        self.latencies: dict[str, list[float]] = {}
-        self.errors: Counter[str] = Counter()
-
-    def timed(self, kind: str, started: float) -> None:
-        self.latencies.setdefault(kind, []).append(time.perf_counter() - started)
-
-
-class Peer:
-    """A remote actor with its own key, serving its actor document on loopback."""
-
-    def __init__(self) -> None:
-        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.port = free_port()
-        self.actor = f"http://127.0.0.1:{self.port}/actor"
-        self.sent: list[str] = []
-
-    def app(self) -> Starlette:
-        pem = (
-            self.key.public_key()
-            .public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-            .decode()
-        )
-        document = {
-            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
-            "id": self.actor,
-            "type": "Service",
-            "inbox": f"{self.actor}/inbox",
-            "publicKey": {"id": f"{self.actor}#main-key", "owner": self.actor, "publicKeyPem": pem},
-        }
-
-        async def actor(_request: Request) -> Response:
-            return JSONResponse(document, media_type="application/activity+json")
-
-        return Starlette(routes=[Route("/actor", actor)])
-
-    def delivery(self, port: int, target: str) -> tuple[str, dict[str, str], bytes]:
-        activity_id = f"http://127.0.0.1:{self.port}/follows/{uuid.uuid4().hex}"
-        body = orjson.dumps(
-            {
-                "@context": "https://www.w3.org/ns/activitystreams",
-                "id": activity_id,
-                "type": "Follow",
-                "actor": self.actor,
-                "object": target,
-            }
-        )
-        url = f"http://127.0.0.1:{port}/actor/inbox"
-        headers = {"Host": f"127.0.0.1:{port}", "Content-Type": "application/activity+json"}
-        headers.update(
-            sign_request(
-                Message.of("POST", url, headers, body),
-                SigningKey(f"{self.actor}#main-key", self.key),
-            )
-        )
-        return activity_id, headers, body
+@dataclass
+class Outcome:
+    name: str
+    stats: Stats
+    summary: str
+    lost: list[str]
 
 
-async def follower_inbox(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    if scope["type"] != "http":
-        return
-    while (await receive()).get("more_body"):
-        pass
-    await Response(status_code=202)(scope, receive, send)
-
-
-async def seed(database_url: str, follower_inbox_url: str, products: int = 20) -> list[str]:
-    db = Database(database_url)
-    ids = []
-    try:
-        async with db.transaction() as session:
-            for n in range(products):
-                item = Product(
-                    id=f"https://market.example/products/{n}",
-                    attributed_to=MARKET,
-                    name=f"Loaf {n}",
-                    price=MonetaryAmount(amount=Decimal("3.50"), currency="GBP"),
-                    page=PAGE,
-                    available=True,
-                )
-                await upsert_object(session, item, sender=MARKET, version=utcnow(), now=utcnow())
-                ids.append(item.id)
-            session.add(
-                Follower(
-                    ap_actor_id="http://127.0.0.1/coop/actor",
-                    follow_ap_id="http://127.0.0.1/coop/follows/1",
-                    state=FollowerState.ACCEPTED,
-                    inbox=follower_inbox_url,
-                )
-            )
-    finally:
-        await db.dispose()
-    return ids
-
-
-async def shopper(
-    number: int, ports: list[int], items: list[str], stop: float, stats: Stats, hosted: str
-) -> int:
-    """Loop add line -> page cart -> checkout until `stop`; returns orders placed.
-
-    A placed order is a 303 to the SumUp (sandbox) hosted page at `hosted`."""
-    port = ports[number % len(ports)]
-    placed = 0
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as web:
-        token = CSRF.search((await web.get("/")).text).group(1)  # type: ignore[union-attr]
-        while time.perf_counter() < stop:
-            item = items[(number + placed) % len(items)]
-            try:
-                started = time.perf_counter()
-                added = await web.post(
-                    "/cart/lines", data={"csrf_token": token, "item": item, "quantity": "1"}
-                )
-                stats.timed("add line", started)
-                if added.status_code != 303:
-                    stats.errors[f"add line {added.status_code}"] += 1
-                    continue
-                page = await web.get(f"/cart/page/{key_for(PAGE.id)}")
-                token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
-                started = time.perf_counter()
-                checkout = await web.post(
-                    f"/cart/page/{key_for(PAGE.id)}/checkout", data={"csrf_token": token}
-                )
-                stats.timed("checkout", started)
-                if checkout.status_code != 303 or not checkout.headers["location"].startswith(
-                    hosted
-                ):
-                    stats.errors[f"checkout {checkout.status_code}"] += 1
-                    continue
-                placed += 1
-            except httpx.HTTPError as error:
-                stats.errors[type(error).__name__] += 1
-    return placed
-
-
-async def peer_loop(
-    peer: Peer, number: int, ports: list[int], target: str, stop: float, stats: Stats
-) -> None:
-    async with httpx.AsyncClient(timeout=30) as client:
-        turn = number
-        while time.perf_counter() < stop:
-            port = ports[turn % len(ports)]
-            turn += 1
-            activity_id, headers, body = peer.delivery(port, target)
-            try:
-                started = time.perf_counter()
-                answer = await client.post(
-                    f"http://127.0.0.1:{port}/actor/inbox", headers=headers, content=body
-                )
-                stats.timed("inbox delivery", started)
-                if answer.status_code == 202:
-                    peer.sent.append(activity_id)
-                else:
-                    stats.errors[f"inbox {answer.status_code}"] += 1
-            except httpx.HTTPError as error:
-                stats.errors[type(error).__name__] += 1
-
-
-async def counts(database_url: str, follower: str) -> dict[str, int]:
-    """What the database holds; deliveries to the unreachable market.example (cc'd on each
-    order) keep retrying by design, so only the follower's deliveries must be done."""
-    queries = {
-        "inbox stored": "SELECT COUNT(*) FROM inbox_activities",
-        "inbox not processed": (
-            "SELECT COUNT(*) FROM inbox_activities WHERE status NOT IN ('done', 'ignored')"
-        ),
-        "orders": "SELECT COUNT(*) FROM orders",
-        "orders without items": (
-            "SELECT COUNT(*) FROM orders o WHERE NOT EXISTS "
-            "(SELECT 1 FROM order_items i WHERE i.order_id = o.id)"
-        ),
-        "Create activities": (
-            "SELECT COUNT(*) FROM outbox_activities WHERE activity_type = 'Create'"
-        ),
-        "deliveries": "SELECT COUNT(*) FROM outbox_deliveries WHERE inbox = :follower",
-        "deliveries not done": (
-            "SELECT COUNT(*) FROM outbox_deliveries WHERE inbox = :follower AND status <> 'done'"
-        ),
-    }
-    db = Database(database_url)
-    try:
-        async with db.transaction() as session:
-            values = {"follower": follower}
-            return {
-                name: int(await session.scalar(text(sql), values if ":" in sql else {}) or 0)
-                for name, sql in queries.items()
-            }
-    finally:
-        await db.dispose()
-
-
-async def run() -> int:
+async def one_deployment(name: str, database_url: str, web: int, workers: int) -> Outcome:
+    """Run the whole mixed load against one deployment; `workers` 0: in the web process."""
     stats = Stats()
     peers = [Peer() for _ in range(PEERS)]
     servers = [
@@ -270,36 +76,27 @@ async def run() -> int:
     )
     tasks = [asyncio.create_task(s.serve()) for s in servers]
     try:
-        async with (
-            fresh_database(postgres_admin_url()) as url,
-            deployment(url, Path(tempfile.mkdtemp())) as deploy,
-        ):
+        # The peers are co-op instances (trusted PEERS), as the co-op's followers are.
+        trusted = {"ROSE_CART_PEERS": ",".join(f"coop={p.actor}" for p in peers)}
+        async with deployment(database_url, Path(tempfile.mkdtemp()), settings=trusted) as deploy:
             follower = f"http://127.0.0.1:{follower_port}/inbox"
-            items = await seed(url, follower)
-            await deploy.start_web(2)
-            deploy.start_workers(2)
-            print(
-                f"load: {SHOPPERS} shoppers, {PEERS} peers, {SECONDS:.0f} s, "
-                "2 web + 2 worker processes on PostgreSQL"
-            )
+            items = await seed(database_url, follower)
+            await deploy.start_web(web, workers=workers == 0)
+            deploy.start_workers(workers)
             stop = time.perf_counter() + SECONDS
             target = f"{deploy.origin}/actor"
             hosted = deploy.env["ROSE_CART_SUMUP_API_URL"]
+            ports = deploy.web_ports
             placed = await asyncio.gather(
-                *(
-                    shopper(n, deploy.web_ports, items, stop, stats, hosted)
-                    for n in range(SHOPPERS)
-                ),
-                *(
-                    peer_loop(p, n, deploy.web_ports, target, stop, stats)
-                    for n, p in enumerate(peers)
-                ),
+                *(shopper(n, ports, items, stop, stats, hosted) for n in range(SHOPPERS)),
+                *(browser(n, ports, stop, stats) for n in range(BROWSERS)),
+                *(peer_loop(p, n, ports, target, stop, stats) for n, p in enumerate(peers)),
             )
             orders_placed = sum(n for n in placed if isinstance(n, int))
             acknowledged = sum(len(p.sent) for p in peers)
             drained_at = time.perf_counter()
             while True:
-                found = await counts(url, follower)
+                found = await counts(database_url, follower)
                 if found["inbox not processed"] == 0 and found["deliveries not done"] == 0:
                     break
                 if time.perf_counter() - drained_at > DRAIN_SECONDS:
@@ -310,7 +107,15 @@ async def run() -> int:
         for server in servers:
             server.should_exit = True
         await asyncio.gather(*tasks)
+    summary = (
+        f"orders placed {orders_placed}, inbox deliveries acknowledged {acknowledged}, "
+        f"deliveries to the follower {found['deliveries']}; queues drained {drain:.1f} s "
+        "after the load"
+    )
+    return Outcome(name, stats, summary, lost_work(found, orders_placed, acknowledged))
 
+
+def lost_work(found: dict[str, int], orders_placed: int, acknowledged: int) -> list[str]:
     lost = []
     if found["inbox stored"] != acknowledged:
         lost.append(f"inbox: acknowledged {acknowledged}, stored {found['inbox stored']}")
@@ -327,27 +132,50 @@ async def run() -> int:
         lost.append(f"follower: {orders_placed} orders, {found['deliveries']} deliveries")
     if found["deliveries not done"]:
         lost.append(f"{found['deliveries not done']} deliveries not done")
+    return lost
+
+
+def report(outcomes: list[Outcome]) -> None:
     ms = 1000
-    for kind, samples in sorted(stats.latencies.items()):
-        print(
-            f"  {kind:<16} {len(samples):>7} requests {len(samples) / SECONDS:>8.1f}/s  "
-            f"p50 {percentile(samples, 0.5) * ms:7.1f} ms  "
-            f"p99 {percentile(samples, 0.99) * ms:7.1f} ms"
-        )
+    print("  " + " " * 16 + "".join(f"{o.name:>34}" for o in outcomes))
+    for kind in KINDS:
+        cells = []
+        for outcome in outcomes:
+            samples = outcome.stats.latencies.get(kind, [])
+            if not samples:
+                cells.append(f"{'-':>34}")
+                continue
+            cells.append(
+                f"{len(samples) / SECONDS:>8.1f}/s p50 {percentile(samples, 0.5) * ms:6.1f}"
+                f" p99 {percentile(samples, 0.99) * ms:6.1f} ms"
+            )
+        print(f"  {kind:<16}" + "".join(cells))
+    for outcome in outcomes:
+        print(f"  {outcome.name}: {outcome.summary}")
+        print(f"    errors: {dict(outcome.stats.errors) or 'none'}")
+        print(f"    lost work: {'; '.join(outcome.lost) or 'none'}")
+
+
+async def run() -> int:
     print(
-        f"  orders placed {orders_placed}, inbox deliveries acknowledged {acknowledged}, "
-        f"deliveries to the follower {found['deliveries']}; "
-        f"queues drained {drain:.1f} s after the load"
+        f"load: {BROWSERS} browsers, {SHOPPERS} shoppers and {PEERS} peers at once, "
+        f"{SECONDS:.0f} s on each deployment"
     )
-    print(f"  errors: {dict(stats.errors) or 'none'}")
-    print(f"  lost work: {'; '.join(lost) or 'none'}")
-    return 1 if stats.errors or lost else 0
+    outcomes = []
+    url = sqlite_url_for(Path(tempfile.mkdtemp()))
+    outcomes.append(await one_deployment("SQLite, 1 process", url, web=1, workers=0))
+    if has_postgres():
+        async with fresh_database(postgres_admin_url()) as url:
+            outcomes.append(
+                await one_deployment("PostgreSQL, 2 web + 2 worker", url, web=2, workers=2)
+            )
+    else:
+        print("  PostgreSQL skipped: set ROSE_CART_BENCH_POSTGRES_URL (an admin URL)")
+    report(outcomes)
+    return 1 if any(o.stats.errors or o.lost for o in outcomes) else 0
 
 
 def main() -> None:
-    if not has_postgres():
-        print("  skipped: set ROSE_CART_BENCH_POSTGRES_URL (an admin postgresql+asyncpg:// URL)")
-        return None
     started = time.perf_counter()
     status = asyncio.run(run())
     print(f"  (took {time.perf_counter() - started:.1f} s)")
