@@ -21,6 +21,12 @@ from tests.support import loopback
 from tests.support.inbox_peers import Served, deliver_and_process
 from tests.support.peers import AS2, RemotePeer
 
+
+@pytest.fixture
+def over_the_network() -> bool:
+    return True  # issue 14's findings as a stranger sends them: over real HTTP to uvicorn
+
+
 VENUE = "The Old School Hall"
 SCAM = "Venue closed: pay by bank transfer to 12-34-56"
 

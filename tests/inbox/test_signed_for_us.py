@@ -19,6 +19,11 @@ from tests.support.peers import AS2, RemotePeer
 from tests.support.state import snapshot
 
 
+@pytest.fixture
+def over_the_network() -> bool:
+    return True  # issue 14's findings as a stranger sends them: over real HTTP to uvicorn
+
+
 def problem_of(answer: httpx.Response, status: int, reason: str) -> dict[str, object]:
     assert answer.status_code == status, answer.text
     assert answer.headers["content-type"] == "application/problem+json"

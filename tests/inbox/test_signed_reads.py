@@ -18,6 +18,12 @@ from tests.support.inbox_peers import Served
 from tests.support.loopback import client
 from tests.support.peers import RemotePeer
 
+
+@pytest.fixture
+def over_the_network() -> bool:
+    return True  # issue 14's findings as a stranger sends them: over real HTTP to uvicorn
+
+
 AS2 = "application/activity+json"
 
 

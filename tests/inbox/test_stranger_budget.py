@@ -21,6 +21,12 @@ from tests.support.inbox_peers import Served
 from tests.support.minting import deliver_as, like_from, minted_actor
 from tests.support.peers import RemotePeer, remote_peer
 
+
+@pytest.fixture
+def over_the_network() -> bool:
+    return True  # issue 14's findings as a stranger sends them: over real HTTP to uvicorn
+
+
 HOST_BURST = 12
 TOTAL_BURST = 20
 

@@ -28,6 +28,11 @@ from vocab.parse import takes_fast_path
 
 
 @pytest.fixture
+def over_the_network() -> bool:
+    return True  # issue 14's findings as a stranger sends them: over real HTTP to uvicorn
+
+
+@pytest.fixture
 def pyld_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every call into pyld's processing entry points, by name."""
     calls: list[str] = []

@@ -8,7 +8,8 @@ network part of verifying a signature.
 A plugin of the whole suite (tests/conftest.py), so any folder takes `served`, `market`,
 `calendar`, `coop`, `blog` or `stranger` as parameters without importing them. A module
 overrides `extra_peers` (further PEERS entries) or `inbox_settings_extra` to change what
-the served app trusts; `deliver_and_process` sends one activity and applies it.
+the served app trusts, and `over_the_network` to serve it on a real loopback port;
+`deliver_and_process` sends one activity and applies it.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from starlette.applications import Starlette
 from service.app import create_app
 from service.settings import Peer, Settings
 from store import Database
-from tests.support.loopback import free_port, in_process
+from tests.support.loopback import free_socket, in_process, origin_of, serving
 from tests.support.peers import RemotePeer, remote_peer
 from tests.support.settings import TEST_SECRET
 from vocab.contexts import outgoing_context
@@ -95,6 +96,14 @@ def extra_peers() -> tuple[Peer, ...]:
 
 
 @pytest.fixture
+def over_the_network() -> bool:
+    """False: our app is reached in process. A module whose tests are about what a
+    stranger can do to us over the network (issue 14's findings) overrides this to True,
+    and the app is then served by uvicorn on a loopback port of its own."""
+    return False
+
+
+@pytest.fixture
 async def served(
     tmp_path: Path,
     database_url: str,
@@ -102,8 +111,10 @@ async def served(
     db: Database,
     inbox_settings_extra: dict[str, object],
     extra_peers: tuple[Peer, ...],
+    over_the_network: bool,
 ) -> AsyncIterator[Served]:
-    base_url = f"http://127.0.0.1:{free_port()}"  # no server listens there: never dialled
+    sock = free_socket()  # held from the start, so BASE_URL is the port that serves it
+    base_url = origin_of(sock)
     settings = Settings(
         base_url=base_url,
         data_dir=tmp_path,
@@ -116,5 +127,10 @@ async def served(
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        with in_process(base_url, app):
-            yield Served(app, base_url, db)
+        if over_the_network:
+            async with serving(app, sock, lifespan="off"):
+                yield Served(app, base_url, db)
+        else:
+            sock.close()  # never dialled: requests for it go to the app in process
+            with in_process(base_url, app):
+                yield Served(app, base_url, db)
