@@ -7,8 +7,9 @@ same `cart.html` from constants (a cart of the same shape, no cookie, no databas
 Both are driven over loopback by the lean raw-socket client from bench/_loadgen.py.
 Every answer is checked (303 for an add, 200 for a page): a fast error is no figure.
 
-`python -m bench cart`; `python -m bench.cart serve ours|bare PORT DATA_DIR` is the
-server process itself.
+`python -m bench cart`; `python -m bench.cart serve ours|unpaced|bare PORT DATA_DIR` is the
+server process itself (`unpaced`: ours without per-client pacing, which this bench
+measures past; bench/hostile and bench/catalogue serve `ours`).
 """
 
 from __future__ import annotations
@@ -142,9 +143,10 @@ def bare_app() -> Any:
     return Starlette(routes=[Route("/", page), Route("/cart", page)])
 
 
-def our_app(port: int, data_dir: Path) -> Any:
+def our_app(port: int, data_dir: Path, *, paced: bool = True) -> Any:
     from cart.web import cart_routes
     from service.app import create_app
+    from service.pacing import Pacer
     from service.settings import Settings
 
     settings = Settings(
@@ -155,7 +157,10 @@ def our_app(port: int, data_dir: Path) -> Any:
         log_level="WARNING",
         sumup_sandbox=True,
     )
-    app = create_app(settings)
+    # `unpaced` (this bench): 32 shoppers adding as fast as they are answered are far over
+    # the per-client pace (service/pacing.py), which would make it a figure of refusals.
+    # The add path's own cost is the subject here; what pacing does is bench/hostile's.
+    app = create_app(settings, pacer=None if paced else Pacer(rules=lambda method, path: None))
     if not any(getattr(route, "path", None) == "/cart" for route in app.router.routes):
         app.router.routes.extend(cart_routes())
     return app
@@ -167,7 +172,10 @@ def serve(kind: str, port: int, data_dir: str) -> None:
     import uvicorn
 
     logging.getLogger("rose_cart").setLevel(logging.WARNING)
-    app = our_app(port, Path(data_dir)) if kind == "ours" else bare_app()
+    if kind == "bare":
+        app = bare_app()
+    else:  # "ours" as deployed, or "unpaced"
+        app = our_app(port, Path(data_dir), paced=kind == "ours")
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
@@ -261,7 +269,7 @@ async def run() -> None:
             bare.wait()
 
         port = free_port()
-        ours = start("ours", port, tmp)
+        ours = start("unpaced", port, tmp)
         try:
             await wait_ready(f"http://127.0.0.1:{port}/login", ours)
             await seed(Path(tmp))
