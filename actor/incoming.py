@@ -13,15 +13,22 @@ the activity is about: the class of its embedded object (`vocab.model.Product`),
 the sender itself, an item we mirror), or `ANY`. The inbox resolves that once per
 activity and runs exactly one handler; a handler never sees an activity about
 something else, so it does not filter again.
+
+Handlers and `Referent.find` are plain synchronous functions given a sync SQLAlchemy
+`Session`: the inbox worker runs a batch of activities in one unit of work
+(store/units.py), each in its own SAVEPOINT, on the database's thread. A handler is
+also given `now`, the worker's clock read once for the batch, and never reads the wall
+clock itself. Registering a coroutine function is refused (inbox/registry.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol, Self
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 # Registered for any object: the last choice, after every class and referent.
 ANY: type = object
@@ -51,11 +58,11 @@ class Referent:
 
     A subclass names one kind of thing ("an order of ours") and says how to recognise
     it: `find` returns the thing (with whatever its handler needs, so the handler does
-    not look it up again) or None. It runs in the worker's transaction and only reads.
+    not look it up again) or None. It runs in the worker's unit of work and only reads.
     """
 
     @classmethod
-    async def find(cls, session: AsyncSession, incoming: IncomingActivity) -> Self | None:
+    def find(cls, session: Session, incoming: IncomingActivity) -> Self | None:
         raise NotImplementedError
 
 
@@ -66,12 +73,13 @@ class TheSender(Referent):
     iri: str
 
     @classmethod
-    async def find(cls, session: AsyncSession, incoming: IncomingActivity) -> Self | None:
+    def find(cls, session: Session, incoming: IncomingActivity) -> Self | None:
         sender = incoming.ap_actor_id
         return cls(sender) if object_id(incoming.activity) == sender else None
 
 
-Handler = Callable[[AsyncSession, IncomingActivity], Awaitable[None]]
+# handler(session, activity, now): runs in the worker's unit, in the activity's SAVEPOINT.
+Handler = Callable[[Session, IncomingActivity, datetime], None]
 
 
 class HandlerRegistrar(Protocol):

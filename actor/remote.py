@@ -21,8 +21,7 @@ from typing import Any
 
 from sqlalchemy import JSON, String, Text, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from actor.exceptions import FetchError
 from actor.fetch import Fetched, Fetcher, FetchResult, Gone
@@ -218,24 +217,24 @@ class RemoteActors:
             if key.owner == ap_id:
                 del self._memo[key_id]
 
-    async def expire(self, session: AsyncSession, ap_id: str) -> None:
+    def expire(self, session: Session, ap_id: str) -> None:
         """In the caller's transaction: the actor changed; refetch it at next use.
 
         Its own signed Update is reason enough to fetch at once, inside the refresh
         interval too (the inbox's rate limit bounds how often it can ask).
         """
         self.forget_keys(ap_id)
-        await session.execute(
+        session.execute(
             update(RemoteActorRow)
             .where(RemoteActorRow.ap_id == ap_id)
             .values(fetched_at=None, last_refresh_attempt=None)
         )
 
-    async def gone(self, session: AsyncSession, ap_id: str) -> None:
+    def gone(self, session: Session, ap_id: str, now: datetime) -> None:
         """In the caller's transaction: the actor deleted itself; trust none of its keys."""
         self.forget_keys(ap_id)
-        await session.execute(
-            update(RemoteActorRow).where(RemoteActorRow.ap_id == ap_id).values(gone_at=self.clock())
+        session.execute(
+            update(RemoteActorRow).where(RemoteActorRow.ap_id == ap_id).values(gone_at=now)
         )
 
     def _lock(self, ap_id: str) -> asyncio.Lock:

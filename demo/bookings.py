@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from demo.models import DemoBooking, DemoEntry
 from demo.node import Site
@@ -32,7 +32,7 @@ def quantities(site: Site, items: Iterable[OrderItem], collection: str) -> Count
     return wanted
 
 
-async def seats_taken(session: AsyncSession, entry_ids: list[str] | None = None) -> Counter[str]:
+def seats_taken(session: Session, entry_ids: list[str] | None = None) -> Counter[str]:
     query = (
         select(DemoBooking.entry_id, func.sum(DemoBooking.quantity))
         .where(DemoBooking.state.in_(HOLDING))
@@ -40,7 +40,7 @@ async def seats_taken(session: AsyncSession, entry_ids: list[str] | None = None)
     )
     if entry_ids is not None:
         query = query.where(DemoBooking.entry_id.in_(entry_ids))
-    return Counter({entry_id: int(taken) for entry_id, taken in await session.execute(query)})
+    return Counter({entry_id: int(taken) for entry_id, taken in session.execute(query)})
 
 
 def problems_with(
@@ -70,10 +70,10 @@ def problems_with(
     return list(dict.fromkeys(problems))
 
 
-async def move_bookings(
-    session: AsyncSession, sender: str, order_iri: str, states: tuple[str, ...], target: str
+def move_bookings(
+    session: Session, sender: str, order_iri: str, states: tuple[str, ...], target: str
 ) -> set[str]:
-    rows = await session.execute(
+    rows = session.execute(
         select(DemoBooking).where(
             DemoBooking.order_iri == order_iri,
             DemoBooking.ap_actor_id == sender,
@@ -87,14 +87,12 @@ async def move_bookings(
     return moved
 
 
-async def release_refunded(
-    session: AsyncSession, site: Site, sender: str, refund: OrderRefunded
-) -> set[str]:
+def release_refunded(session: Session, site: Site, sender: str, refund: OrderRefunded) -> set[str]:
     """Give back the seats of the refunded lines (a partial refund gives back some)."""
     back = quantities(site, refund.items, "entries")
     if not back:
         return set()
-    rows = await session.execute(
+    rows = session.execute(
         select(DemoBooking).where(
             DemoBooking.order_iri == refund.object,
             DemoBooking.ap_actor_id == sender,

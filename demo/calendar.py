@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -36,13 +37,13 @@ from demo.bookings import (
     release_refunded,
     seats_taken,
 )
-from demo.catalog import announce, catalog_document, item_document, item_node, page_number
+from demo.catalog import announce_sync, catalog_document, item_document, item_node, page_number
 from demo.handover import VENUE_FULFILMENT
 from demo.models import DemoBooking, DemoEntry
 from demo.node import DemoNode, NodeConfig, Site
 from demo.pages import amount_of, minor_units, render
 from inbox.registry import HandlerRegistry
-from outbox.publish import publish
+from outbox.publish import publish_sync
 from store import utcnow
 from vocab import builders
 from vocab.model import (
@@ -185,40 +186,40 @@ async def seed_calendar(session: AsyncSession, site: Site) -> None:
 async def entries(session: AsyncSession) -> list[tuple[DemoEntry, int]]:
     """Every entry with its seats left, soonest first."""
     rows = (await session.execute(select(DemoEntry).order_by(DemoEntry.starts_at))).scalars()
-    taken = await seats_taken(session)
+    taken = await session.run_sync(seats_taken)
     return [(row, row.capacity - taken[row.id]) for row in rows]
 
 
-async def _announce_seats(session: AsyncSession, site: Site, entry_ids: set[str]) -> None:
-    taken = await seats_taken(session, sorted(entry_ids))
+def _announce_seats(session: Session, site: Site, entry_ids: set[str]) -> None:
+    taken = seats_taken(session, sorted(entry_ids))
     now = utcnow()
     for entry_id in sorted(entry_ids):
-        row = await session.get(DemoEntry, entry_id)
+        row = session.get(DemoEntry, entry_id)
         if row is None:
             continue
         row.updated_at = now
         value = entry_value(site, row, row.capacity - taken[entry_id])
-        await announce(session, site, "Update", value, entry_extras(row))
+        announce_sync(session, site, "Update", value, entry_extras(row))
 
 
-async def answer_order(session: AsyncSession, site: Site, sender: str, order: Order) -> str | None:
+def answer_order(session: Session, site: Site, sender: str, order: Order) -> str | None:
     """Hold the seats and Accept, or Reject with why; None if the order names none of ours
     or was answered before. Returns the summary of a Reject, "" for an Accept."""
     wanted = quantities(site, order.items, "entries")
     if not wanted:
         return None
-    answered = await session.execute(
+    answered = session.execute(
         select(DemoBooking.order_iri).where(DemoBooking.order_iri == order.id).limit(1)
     )
     if answered.first() is not None:
         return None  # the same order again under another activity id: answered already
     # Lock the entries (PostgreSQL; SQLite has one writer anyway) so two orders for the
     # last seat are decided one after the other.
-    locked = await session.execute(
+    locked = session.execute(
         select(DemoEntry).where(DemoEntry.id.in_(sorted(wanted))).with_for_update()
     )
     rows = {row.id: row for row in locked.scalars()}
-    taken = await seats_taken(session, sorted(rows))
+    taken = seats_taken(session, sorted(rows))
     left = {entry_id: row.capacity - taken[entry_id] for entry_id, row in rows.items()}
     problems = problems_with(order, wanted, rows, left, site)
     summary = "; ".join(problems)
@@ -245,11 +246,11 @@ async def answer_order(session: AsyncSession, site: Site, sender: str, order: Or
         "published": now,
     }
     if problems:
-        await publish(session, builders.reject(**envelope, summary=summary))
+        publish_sync(session, builders.reject(**envelope, summary=summary))
         return summary
-    await session.flush()
-    await publish(session, builders.accept(**envelope))
-    await _announce_seats(session, site, set(wanted))
+    session.flush()
+    publish_sync(session, builders.accept(**envelope))
+    _announce_seats(session, site, set(wanted))
     return ""
 
 
@@ -262,39 +263,37 @@ def register_calendar_handlers(registry: HandlerRegistry, node: DemoNode) -> Non
             return False
         return True
 
-    async def handle_create_order(session: AsyncSession, delivery: IncomingActivity) -> None:
+    def handle_create_order(session: Session, delivery: IncomingActivity, now: datetime) -> None:
         order = delivery.activity.object
         if not isinstance(order, Order) or not trusted(delivery):
             return
         if order.attributed_to != delivery.ap_actor_id:
             log.info("an order placed by someone else ignored", extra={"ap_id": delivery.ap_id})
             return
-        await answer_order(session, site, delivery.ap_actor_id, order)
+        answer_order(session, site, delivery.ap_actor_id, order)
 
-    async def handle_order_paid(session: AsyncSession, delivery: IncomingActivity) -> None:
+    def handle_order_paid(session: Session, delivery: IncomingActivity, now: datetime) -> None:
         activity = delivery.activity
         if isinstance(activity, OrderPaid) and trusted(delivery):
-            await move_bookings(
-                session, delivery.ap_actor_id, activity.object, ("ordered",), "confirmed"
-            )
+            move_bookings(session, delivery.ap_actor_id, activity.object, ("ordered",), "confirmed")
 
-    async def handle_order_cancelled(session: AsyncSession, delivery: IncomingActivity) -> None:
+    def handle_order_cancelled(session: Session, delivery: IncomingActivity, now: datetime) -> None:
         activity = delivery.activity
         if isinstance(activity, OrderCancelled) and trusted(delivery):
-            released = await move_bookings(
+            released = move_bookings(
                 session, delivery.ap_actor_id, activity.object, HOLDING, "released"
             )
             if released:
-                await session.flush()
-                await _announce_seats(session, site, released)
+                session.flush()
+                _announce_seats(session, site, released)
 
-    async def handle_order_refunded(session: AsyncSession, delivery: IncomingActivity) -> None:
+    def handle_order_refunded(session: Session, delivery: IncomingActivity, now: datetime) -> None:
         activity = delivery.activity
         if isinstance(activity, OrderRefunded) and trusted(delivery):
-            released = await release_refunded(session, site, delivery.ap_actor_id, activity)
+            released = release_refunded(session, site, delivery.ap_actor_id, activity)
             if released:
-                await session.flush()
-                await _announce_seats(session, site, released)
+                session.flush()
+                _announce_seats(session, site, released)
 
     registry.register(Create, Order, handle_create_order)
     registry.register(OrderRefunded, ANY, handle_order_refunded)
@@ -324,7 +323,7 @@ async def entry(request: Request) -> Response:
         row = await session.get(DemoEntry, entry_id)
         if row is None:
             raise HTTPException(404, "no such entry")
-        taken = await seats_taken(session, [entry_id])
+        taken = await session.run_sync(seats_taken, [entry_id])
     return item_document(entry_value(site, row, row.capacity - taken[entry_id]), entry_extras(row))
 
 

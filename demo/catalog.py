@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,7 +22,7 @@ from starlette.responses import Response
 from actor.negotiation import AS2
 from demo.node import Site
 from outbox.models import OutboxActivity
-from outbox.publish import publish
+from outbox.publish import publish, publish_sync
 from store import utcnow
 from vocab import builders
 from vocab.contexts import outgoing_context
@@ -97,6 +98,17 @@ async def announce(
     obj: CatalogObject,
     extras: dict[str, Any],
 ) -> OutboxActivity:
+    """`announce_sync` in an async session's transaction."""
+    return await session.run_sync(announce_sync, site, verb, obj, extras)
+
+
+def announce_sync(
+    session: Session,
+    site: Site,
+    verb: Literal["Create", "Update"],
+    obj: CatalogObject,
+    extras: dict[str, Any],
+) -> OutboxActivity:
     """Publish Create/Update of `obj` to our followers, in the caller's transaction."""
     build = builders.create if verb == "Create" else builders.update
     document = build(
@@ -108,7 +120,7 @@ async def announce(
         published=utcnow(),
     )
     document["object"] = item_node(obj, extras)
-    return await publish(session, document)
+    return publish_sync(session, document)
 
 
 async def announce_delete(session: AsyncSession, site: Site, iri: str) -> OutboxActivity:

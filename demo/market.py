@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -27,6 +28,7 @@ from starlette.routing import BaseRoute, Route
 from demo.catalog import (
     announce,
     announce_delete,
+    announce_sync,
     catalog_document,
     item_document,
     item_node,
@@ -323,13 +325,13 @@ def market_routes() -> list[BaseRoute]:
     ]
 
 
-async def announce_stock(session: AsyncSession, site: Site, rows: list[DemoProduct]) -> None:
+def announce_stock(session: Session, site: Site, rows: list[DemoProduct]) -> None:
     """An Update of each product whose stock changed (a sale, a cancel, a refund)."""
     for row in rows:
         row.updated_at = utcnow()
         if not row.withdrawn:
             value = product_value(site, row)
-            await announce(session, site, "Update", value, product_extras(site, row))
+            announce_sync(session, site, "Update", value, product_extras(site, row))
 
 
 def register_market_handlers(registry: HandlerRegistry, node: DemoNode) -> None:

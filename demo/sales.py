@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from actor.incoming import ANY, IncomingActivity
 from demo.bookings import quantities
@@ -26,7 +27,7 @@ from demo.models import DemoProduct, DemoSale
 from demo.node import DemoNode, Site
 from demo.pages import amount_of, money
 from inbox.registry import HandlerRegistry
-from outbox.publish import publish
+from outbox.publish import publish_sync
 from store import utcnow
 from vocab import builders
 from vocab.model import Create, Order, OrderCancelled, OrderRefunded
@@ -59,25 +60,25 @@ def _problems(
 
 
 # The market's Update of its products' new stock (demo.market.announce_stock).
-AnnounceStock = Callable[[AsyncSession, Site, list[DemoProduct]], Awaitable[None]]
+AnnounceStock = Callable[[Session, Site, list[DemoProduct]], None]
 
 
-async def answer_order(
-    session: AsyncSession, site: Site, sender: str, order: Order, announce_stock: AnnounceStock
+def answer_order(
+    session: Session, site: Site, sender: str, order: Order, announce_stock: AnnounceStock
 ) -> str | None:
     """Take the units and Accept, or Reject with why; None if the order names none of our
     products or was answered before. Returns the summary of a Reject, "" for an Accept."""
     wanted = quantities(site, order.items, "products")
     if not wanted:
         return None
-    answered = await session.execute(
+    answered = session.execute(
         select(DemoSale.order_iri).where(DemoSale.order_iri == order.id).limit(1)
     )
     if answered.first() is not None:
         return None
     # Lock the products (PostgreSQL; SQLite has one writer) so two orders for the last
     # loaf are decided one after the other.
-    locked = await session.execute(
+    locked = session.execute(
         select(DemoProduct).where(DemoProduct.id.in_(sorted(wanted))).with_for_update()
     )
     rows = {row.id: row for row in locked.scalars()}
@@ -104,20 +105,20 @@ async def answer_order(
         "published": now,
     }
     if problems:
-        await publish(session, builders.reject(**envelope, summary=summary))
+        publish_sync(session, builders.reject(**envelope, summary=summary))
         return summary
     for product_id, quantity in wanted.items():
         row = rows[product_id]
         if row.stock is not None:
             row.stock -= quantity
-    await session.flush()
-    await publish(session, builders.accept(**envelope))
-    await announce_stock(session, site, [rows[p] for p in sorted(wanted)])
+    session.flush()
+    publish_sync(session, builders.accept(**envelope))
+    announce_stock(session, site, [rows[p] for p in sorted(wanted)])
     return ""
 
 
-async def put_back(
-    session: AsyncSession,
+def put_back(
+    session: Session,
     site: Site,
     sender: str,
     order_iri: str,
@@ -125,7 +126,7 @@ async def put_back(
     announce_stock: AnnounceStock,
 ) -> None:
     """Units of a cancelled order (back=None: all it took) or of refunded lines go back."""
-    sales = await session.execute(
+    sales = session.execute(
         select(DemoSale).where(
             DemoSale.order_iri == order_iri,
             DemoSale.ap_actor_id == sender,
@@ -140,13 +141,13 @@ async def put_back(
         sale.quantity -= returned
         sale.state = "returned" if sale.quantity == 0 else sale.state
         sale.updated_at = utcnow()
-        row = await session.get(DemoProduct, sale.product_id, with_for_update=True)
+        row = session.get(DemoProduct, sale.product_id, with_for_update=True)
         if row is not None and row.stock is not None:
             row.stock += returned
             changed.append(row)
     if changed:
-        await session.flush()
-        await announce_stock(session, site, changed)
+        session.flush()
+        announce_stock(session, site, changed)
 
 
 def register_sales_handlers(
@@ -160,24 +161,24 @@ def register_sales_handlers(
             return False
         return True
 
-    async def handle_create_order(session: AsyncSession, delivery: IncomingActivity) -> None:
+    def handle_create_order(session: Session, delivery: IncomingActivity, now: datetime) -> None:
         order = delivery.activity.object
         if isinstance(order, Order) and trusted(delivery):
             if order.attributed_to == delivery.ap_actor_id:
-                await answer_order(session, site, delivery.ap_actor_id, order, announce_stock)
+                answer_order(session, site, delivery.ap_actor_id, order, announce_stock)
 
-    async def handle_order_cancelled(session: AsyncSession, delivery: IncomingActivity) -> None:
+    def handle_order_cancelled(session: Session, delivery: IncomingActivity, now: datetime) -> None:
         activity = delivery.activity
         if isinstance(activity, OrderCancelled) and trusted(delivery):
             sender = delivery.ap_actor_id
-            await put_back(session, site, sender, activity.object, None, announce_stock)
+            put_back(session, site, sender, activity.object, None, announce_stock)
 
-    async def handle_order_refunded(session: AsyncSession, delivery: IncomingActivity) -> None:
+    def handle_order_refunded(session: Session, delivery: IncomingActivity, now: datetime) -> None:
         activity = delivery.activity
         if isinstance(activity, OrderRefunded) and trusted(delivery):
             back = quantities(site, activity.items, "products")
             sender = delivery.ap_actor_id
-            await put_back(session, site, sender, activity.object, back, announce_stock)
+            put_back(session, site, sender, activity.object, back, announce_stock)
 
     registry.register(Create, Order, handle_create_order)
     registry.register(OrderCancelled, ANY, handle_order_cancelled)

@@ -9,7 +9,9 @@ outbox's (outbox/followers.py), since it also ends follows both ways.
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from datetime import datetime
+
+from sqlalchemy.orm import Session
 
 from actor.incoming import HandlerRegistrar, IncomingActivity, TheSender
 from actor.remote import RemoteActors
@@ -17,7 +19,7 @@ from vocab.model import Update
 
 
 def register_actor_handlers(registry: HandlerRegistrar, remote: RemoteActors) -> None:
-    async def handle_update_itself(session: AsyncSession, delivery: IncomingActivity) -> None:
-        await remote.expire(session, delivery.referent.iri)
+    def handle_update_itself(session: Session, delivery: IncomingActivity, now: datetime) -> None:
+        remote.expire(session, delivery.referent.iri)
 
     registry.register(Update, TheSender, handle_update_itself)

@@ -10,7 +10,9 @@ JSON-LD processing (pyld) of a crafted context costs seconds of CPU on the event
 so only peers we follow get it: a sender we do not follow must send what the strict
 fast path reads (vocab/fastpath.py), or is refused 400 before pyld runs. When pyld did
 run, the row holds the compacted document in our terms, so the worker's parse of it is
-the fast path: no stored body is processed twice.
+the fast path. And the worker in this process does not parse it at all: the typed
+activity is handed to it in memory (inbox/handoff.py), so no stored body is parsed twice
+in full. The moment stored (`received_at`) comes from the receiver's clock.
 """
 
 from __future__ import annotations
@@ -40,10 +42,11 @@ from actor.verification import (
 from inbox.admission import RateLimiter, StrangerBudget, check_content_type, read_capped
 from inbox.exceptions import Rejected
 from inbox.group_commit import InboxWriter
+from inbox.handoff import Handoff, Parsed
 from inbox.models import InboxStatus
 from inbox.registry import HandlerRegistry
 from inbox.unhandled import plainly_unhandled, record_of
-from store import utcnow
+from store import Clock, utcnow
 from vocab.exceptions import NeedsJsonLd, UnsupportedType, ValidationError
 from vocab.parse import Reading, read_activity
 
@@ -89,11 +92,16 @@ class InboxReceiver:
         read: Callable[..., Reading] = read_activity,
         scheme: str | None = None,
         base_url: str | None = None,
+        clock: Clock = utcnow,
+        handoff: Handoff | None = None,
     ) -> None:
         self.keys, self.read, self.registry, self.writer = keys, read, registry, writer
         self.roles_of, self.limiter, self.scheme = roles_of, limiter, scheme
         self.strangers = strangers
         self.base_url = base_url  # ours: a signature must name its host
+        self.clock = clock
+        # Shared with this process's inbox worker, which then need not parse the row.
+        self.handoff = handoff
 
     async def __call__(self, request: Request) -> Response:
         body = await read_capped(request)
@@ -136,29 +144,51 @@ class InboxReceiver:
                 + (f" of {kind.object_type}" if kind.object_type else "")
                 + " here",
             )
-        now = utcnow()
+        now = self.clock()
         if ignored:
             stored = record_of(document)
         elif compacted is not None:
             stored = orjson.dumps(compacted).decode()
         else:
             stored = body.decode("utf-8")
-        new = await self.writer.store(
-            {
-                "ap_id": activity_id,
-                "ap_actor_id": actor,
-                "activity_type": kind.activity_type[:64],
-                "object_type": kind.object_type,
-                "body": stored,
-                "status": InboxStatus.IGNORED if ignored else InboxStatus.PENDING,
-                "attempts": 0,
-                "received_at": now,
-                "next_attempt_at": now,
-            }
+        offered = (
+            None if ignored else self._offer(actor, activity_id, activity, compacted, document)
         )
+        new = False
+        try:
+            new = await self.writer.store(
+                {
+                    "ap_id": activity_id,
+                    "ap_actor_id": actor,
+                    "activity_type": kind.activity_type[:64],
+                    "object_type": kind.object_type,
+                    "body": stored,
+                    "status": InboxStatus.IGNORED if ignored else InboxStatus.PENDING,
+                    "attempts": 0,
+                    "received_at": now,
+                    "next_attempt_at": now,
+                }
+            )
+        finally:
+            if not new and offered is not None and self.handoff is not None:
+                self.handoff.withdraw(activity_id, offered)
         if not new:
             log.debug("repeat delivery", extra={"ap_id": activity_id})
         return ACCEPTED
+
+    def _offer(
+        self,
+        actor: str,
+        activity_id: str,
+        activity: Any,
+        compacted: dict[str, Any] | None,
+        document: dict[str, Any],
+    ) -> Parsed | None:
+        """Hand this process's worker what it would parse out of the row we store."""
+        if self.handoff is None:
+            return None
+        parsed = Parsed(actor, activity, compacted if compacted is not None else document)
+        return parsed if self.handoff.offer(activity_id, parsed) else None
 
     @staticmethod
     def _identity(document: dict[str, Any], activity: Any) -> tuple[str, str]:

@@ -8,15 +8,21 @@ it (None: anyone). `dispatch` decides what an activity is about once, and runs t
 handler registered for that: an embedded object's class first, then each referent in
 registration order (the first whose `find` recognises the object), then `ANY`. The
 receive path asks `allowed()` before storing; the worker calls `dispatch()`.
+
+Handlers are plain functions run in the worker's unit of work on the database thread
+(actor/incoming.py), so a coroutine function is refused when it is registered: it would
+never run, only be created and dropped.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Collection
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import cast
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from actor.incoming import ANY, Handler, IncomingActivity, Referent
 
@@ -45,6 +51,11 @@ class HandlerRegistry:
         *,
         senders: Collection[str] | None = None,
     ) -> None:
+        if inspect.iscoroutinefunction(handler):
+            raise TypeError(
+                f"the handler for {activity.__name__} of {about.__name__} is a coroutine "
+                "function; inbox handlers are plain functions run in a unit of work"
+            )
         entries = self._entries.setdefault(activity, [])
         if any(entry.about is about for entry in entries):
             raise ValueError(f"{activity.__name__} of {about.__name__} already has a handler")
@@ -82,26 +93,30 @@ class HandlerRegistry:
             entry.senders is None or entry.senders & roles for entry in self.candidates(activity)
         )
 
-    async def resolve(
-        self, session: AsyncSession, incoming: IncomingActivity
+    def registrations(self) -> list[Registration]:
+        """Every registration, for checks over the whole registry."""
+        return [entry for entries in self._entries.values() for entry in entries]
+
+    def resolve(
+        self, session: Session, incoming: IncomingActivity
     ) -> tuple[Registration, IncomingActivity] | None:
         """The one registration for this activity, and the activity with its referent."""
         for entry in self.candidates(incoming.activity):
             if not entry.is_referent:
                 return entry, incoming
-            found = await cast(type[Referent], entry.about).find(session, incoming)
+            found = cast(type[Referent], entry.about).find(session, incoming)
             if found is not None:
                 return entry, replace(incoming, referent=found)
         return None
 
-    async def dispatch(
-        self, session: AsyncSession, incoming: IncomingActivity
+    def dispatch(
+        self, session: Session, incoming: IncomingActivity, now: datetime
     ) -> Registration | None:
         """Run the one handler this activity is for, in the caller's transaction; the
         registration that ran, or None when the activity is about nothing we handle."""
-        chosen = await self.resolve(session, incoming)
+        chosen = self.resolve(session, incoming)
         if chosen is None:
             return None
         entry, resolved = chosen
-        await entry.handler(session, resolved)
+        entry.handler(session, resolved, now)
         return entry

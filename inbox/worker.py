@@ -1,40 +1,63 @@
 """The inbox worker: runs each stored activity's handler, once in effect, with retries.
 
-A claim (one statement, committed) leases a batch of due rows and counts the attempt, so
-a handler that crashes the whole process still moves its row towards `failed` instead
-of looping forever. Each row is then processed in its own transaction: the handler's
-writes and the row's `done` mark commit together, and the mark is conditional on our
-lease, so a worker whose lease was taken over rolls back instead of applying twice.
-Tests call `step()`; `run()` loops it for `serve` and `rose-cart worker`.
+Two units of work per round (store/units.py), each one hop to the database thread:
+
+1. **claim**: one statement leases up to `batch` due rows and counts the attempt, and
+   commits, so a handler that crashes the whole process still moves its row towards
+   `failed` instead of looping forever.
+2. **apply**: every claimed activity in turn, each in its own SAVEPOINT: its handler's
+   writes and its row's `done` mark are kept or rolled back together, and the mark is
+   conditional on our lease, so a worker whose lease was taken over rolls back that
+   activity instead of applying it twice. An activity that fails rolls back alone and is
+   scheduled for a retry (or marked `failed`) in the same unit; the others stand. The
+   whole batch commits once. A crash before that COMMIT keeps nothing of it: the rows
+   stay leased, and are taken over when the lease runs out and applied then.
+
+The receiver hands over what it parsed (inbox/handoff.py), so a row is parsed here
+only after a restart or when another process received it. What every activity of a
+batch looks up (the sender's follower row, its cached actor) is read once per batch:
+the apply unit is one session, whose identity map holds them. Handlers get the batch's
+`now` from this worker's clock. Tests call `step()`; `run()` loops it for `serve` and
+`rose-cart worker`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from datetime import timedelta
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from actor.incoming import IncomingActivity
+from inbox.handoff import Handoff, Parsed
 from inbox.models import INBOX_CHANNEL, InboxActivity, InboxStatus
 from inbox.registry import HandlerRegistry
 from store import Clock, Database, repeat, utcnow
-from store.lease import RELEASED, claim, held_by
+from store.lease import RELEASED, Lease, claim_statement, held_by, new_lease
 
 log = logging.getLogger("rose_cart.inbox.worker")
 
 LEASE = timedelta(seconds=120)
 MAX_ATTEMPTS = 8
+BATCH = 100
 # 10 s, 20 s, 40 s … 640 s between attempts: about 21 minutes from first try to `failed`.
 FIRST_DELAY = timedelta(seconds=10)
 # Work written is announced (store/wakeups.py), and so is a retry we schedule when it
 # falls due; this poll finds only a lease that ran out or another process's retry.
 SAFETY_POLL = 60.0
+
+
+class OnProcessed(Protocol):
+    """Told, in the apply unit, of every sender whose activities were processed, once per
+    batch (the outbox lifts a delivery hold on a host that talks to us again)."""
+
+    def __call__(self, session: Session, sender: str, /, *, now: datetime) -> object: ...
 
 
 class LeaseLost(Exception):
@@ -45,6 +68,23 @@ def backoff(attempts: int) -> timedelta:
     return FIRST_DELAY * int(2 ** max(0, attempts - 1))
 
 
+@dataclass(frozen=True, order=True)
+class Claimed:
+    row_id: int
+    ap_id: str
+    sender: str
+    activity_type: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Retry:
+    ap_id: str
+    attempts: int
+    gave_up: bool
+    error: str
+
+
 class InboxWorker:
     def __init__(
         self,
@@ -53,9 +93,10 @@ class InboxWorker:
         parse: Callable[[dict[str, Any]], Any],
         *,
         clock: Clock = utcnow,
-        batch: int = 50,
+        batch: int = BATCH,
         max_attempts: int = MAX_ATTEMPTS,
-        on_processed: Callable[[AsyncSession, str], Awaitable[object]] | None = None,
+        on_processed: OnProcessed | None = None,
+        handoff: Handoff | None = None,
     ) -> None:
         self.db = db
         self.registry = registry
@@ -63,80 +104,132 @@ class InboxWorker:
         self.clock = clock
         self.batch = batch
         self.max_attempts = max_attempts
-        # Told, in the same transaction, of every sender whose activity was processed
-        # (the outbox uses it to lift a delivery hold on a host that talks to us again).
         self.on_processed = on_processed
+        self.handoff = handoff if handoff is not None else Handoff()
 
-    async def _claim(self) -> list[tuple[int, str]]:
-        now = self.clock()
-        async with self.db.transaction() as session:
-            lease, rows = await claim(
-                session,
-                InboxActivity,
-                now=now,
-                length=LEASE,
-                due=[
-                    InboxActivity.status == InboxStatus.PENDING,
-                    InboxActivity.next_attempt_at <= now,
-                ],
-                order_by=[InboxActivity.id],
-                limit=self.batch,
-                returning=[InboxActivity.id],
-                values={"attempts": InboxActivity.attempts + 1},
-            )
-        return [(row_id, lease.token) for (row_id,) in sorted(rows)]
-
-    async def _process(self, row_id: int, token: str) -> None:
-        async with self.db.transaction() as session:
-            row = await session.get(InboxActivity, row_id)
-            if row is None or row.lease_token != token:
-                raise LeaseLost(row_id)
-            status = InboxStatus.IGNORED
-            if self.registry.knows(row.activity_type):
-                document = orjson.loads(row.body)
-                delivery = IncomingActivity(
-                    row.ap_id, row.ap_actor_id, self.parse(document), document
-                )
-                if await self.registry.dispatch(session, delivery) is not None:
-                    status = InboxStatus.DONE
-            if self.on_processed is not None:
-                await self.on_processed(session, row.ap_actor_id)
-            marked = await session.execute(
-                update(InboxActivity)
-                .where(InboxActivity.id == row_id, held_by(InboxActivity, token))
-                .values(status=status, processed_at=self.clock(), last_error=None, **RELEASED)
-                .execution_options(synchronize_session=False)
-            )
-            if marked.rowcount != 1:  # type: ignore[attr-defined]
-                raise LeaseLost(row_id)
-
-    async def _record_failure(self, row_id: int, token: str, error: BaseException) -> None:
-        async with self.db.transaction() as session:
-            row = await session.get(InboxActivity, row_id)
-            if row is None or row.lease_token != token:
-                return
-            gave_up = row.attempts >= self.max_attempts
-            row.status = InboxStatus.FAILED if gave_up else InboxStatus.PENDING
-            row.next_attempt_at = self.clock() + backoff(row.attempts)
-            if not gave_up:
-                self.db.wakeups.fire_later(INBOX_CHANNEL, backoff(row.attempts).total_seconds())
-            row.lease_token = row.lease_until = None
-            row.last_error = f"{type(error).__name__}: {error}"[:2000]
-        log.warning(
-            "inbox handler failed" + ("; giving up" if gave_up else "; will retry"),
-            extra={"ap_id": row.ap_id, "attempts": row.attempts, "error": row.last_error},
+    def _claim(self, session: Session, lease: Lease, now: datetime) -> list[Claimed]:
+        statement = claim_statement(
+            InboxActivity,
+            lease,
+            now=now,
+            due=[
+                InboxActivity.status == InboxStatus.PENDING,
+                InboxActivity.next_attempt_at <= now,
+            ],
+            order_by=[InboxActivity.id],
+            limit=self.batch,
+            returning=[
+                InboxActivity.id,
+                InboxActivity.ap_id,
+                InboxActivity.ap_actor_id,
+                InboxActivity.activity_type,
+                InboxActivity.attempts,
+            ],
+            values={"attempts": InboxActivity.attempts + 1},
         )
+        return sorted(Claimed(*row) for row in session.execute(statement).all())
+
+    def _parsed(self, session: Session, row: Claimed, given: Parsed | None) -> Parsed:
+        if given is not None and given.sender == row.sender:
+            return given
+        body = session.execute(
+            select(InboxActivity.body).where(InboxActivity.id == row.row_id)
+        ).scalar_one()
+        document = orjson.loads(body)
+        return Parsed(row.sender, self.parse(document), document)
+
+    def _apply_one(
+        self, session: Session, row: Claimed, token: str, given: Parsed | None, now: datetime
+    ) -> None:
+        status = InboxStatus.IGNORED
+        if self.registry.knows(row.activity_type):
+            parsed = self._parsed(session, row, given)
+            delivery = IncomingActivity(row.ap_id, row.sender, parsed.activity, parsed.document)
+            if self.registry.dispatch(session, delivery, now) is not None:
+                status = InboxStatus.DONE
+        marked = session.execute(
+            update(InboxActivity)
+            .where(InboxActivity.id == row.row_id, held_by(InboxActivity, token))
+            .values(status=status, processed_at=now, last_error=None, **RELEASED)
+            .execution_options(synchronize_session=False)
+        )
+        if marked.rowcount != 1:  # type: ignore[attr-defined]
+            raise LeaseLost(row.row_id)
+
+    def _retry_later(
+        self, session: Session, row: Claimed, token: str, error: BaseException, now: datetime
+    ) -> Retry | None:
+        gave_up = row.attempts >= self.max_attempts
+        message = f"{type(error).__name__}: {error}"[:2000]
+        marked = session.execute(
+            update(InboxActivity)
+            .where(InboxActivity.id == row.row_id, held_by(InboxActivity, token))
+            .values(
+                status=InboxStatus.FAILED if gave_up else InboxStatus.PENDING,
+                next_attempt_at=now + backoff(row.attempts),
+                last_error=message,
+                **RELEASED,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if marked.rowcount != 1:  # type: ignore[attr-defined]
+            return None  # another worker has it now
+        return Retry(row.ap_id, row.attempts, gave_up, message)
+
+    def _apply(
+        self,
+        session: Session,
+        rows: list[Claimed],
+        given: dict[str, Parsed],
+        token: str,
+        now: datetime,
+    ) -> list[Retry]:
+        retries: list[Retry] = []
+        senders: list[str] = []
+        for row in rows:
+            try:
+                with session.begin_nested():  # this activity's SAVEPOINT
+                    self._apply_one(session, row, token, given.get(row.ap_id), now)
+            except LeaseLost:
+                log.info("inbox lease lost; another worker has it", extra={"row": row.row_id})
+                continue
+            except Exception as error:  # a handler's failure is recorded, never fatal here
+                retry = self._retry_later(session, row, token, error, now)
+                if retry is not None:
+                    retries.append(retry)
+                continue
+            if row.sender not in senders:
+                senders.append(row.sender)
+        if self.on_processed is not None:
+            for sender in senders:
+                try:
+                    with session.begin_nested():
+                        self.on_processed(session, sender, now=now)
+                except Exception:  # the activities stand; the hold lifts next time
+                    log.exception("inbox on_processed failed", extra={"sender": sender})
+        return retries
 
     async def step(self) -> int:
         """Process what is due now; returns how many rows were claimed."""
-        claimed = await self._claim()
-        for row_id, token in claimed:
-            try:
-                await self._process(row_id, token)
-            except LeaseLost:
-                log.info("inbox lease lost; another worker has it", extra={"row": row_id})
-            except Exception as error:  # a handler's failure is recorded, never fatal here
-                await self._record_failure(row_id, token, error)
+        now = self.clock()
+        lease = new_lease(now, LEASE)
+        claimed = await self.db.write(self._claim, lease, now)
+        if not claimed:
+            return 0
+        # Taken on the event loop, where the receiver offers them.
+        given = {
+            row.ap_id: parsed
+            for row in claimed
+            if (parsed := self.handoff.take(row.ap_id)) is not None
+        }
+        retries = await self.db.write(self._apply, claimed, given, lease.token, now)
+        for retry in retries:
+            if not retry.gave_up:
+                self.db.wakeups.fire_later(INBOX_CHANNEL, backoff(retry.attempts).total_seconds())
+            log.warning(
+                "inbox handler failed" + ("; giving up" if retry.gave_up else "; will retry"),
+                extra={"ap_id": retry.ap_id, "attempts": retry.attempts, "error": retry.error},
+            )
         return len(claimed)
 
     async def run(self, stop: asyncio.Event, idle: float = SAFETY_POLL) -> None:

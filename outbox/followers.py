@@ -7,18 +7,24 @@ verified against that cached actor), so `publish()` never fetches. Moves go thro
 declared machines in states.py: our own code asking for an illegal move raises; a peer
 sending something that makes no sense (an Accept of a follow we undid) is logged and
 ignored, since raising would only make the inbox retry it.
+
+The inbox handlers are plain functions on a sync `Session`, run in the inbox worker's
+unit of work with the worker's `now`; the operator verbs are async and reach the same
+code through `run_sync`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Self
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from actor.identity import LocalActor
 from actor.incoming import ANY, HandlerRegistrar, IncomingActivity, Referent, TheSender
@@ -26,7 +32,7 @@ from actor.remote import RemoteActorRow, RemoteActors
 from actor.roles import PeerRole
 from outbox.exceptions import UnknownFollower
 from outbox.models import Follow, Follower, OutboxActivity
-from outbox.publish import new_activity_id, publish
+from outbox.publish import new_activity_id, publish, publish_sync
 from outbox.states import FOLLOWERS, FOLLOWS, FollowerState, FollowState
 from store import utcnow
 from vocab import model
@@ -40,18 +46,20 @@ log = logging.getLogger("rose_cart.outbox.followers")
 EARLIER_FOLLOW_IDS = 8
 
 RolesOf = Callable[[str], Collection[str]]
-# Called in the inbox worker's transaction when a peer accepts our Follow (catalogue backfill).
-OnFollowAccepted = Callable[[AsyncSession, str], Awaitable[None]]
+# Called in the inbox worker's unit when a peer accepts our Follow (catalogue backfill):
+# (session, peer, now).
+OnFollowAccepted = Callable[[Session, str, datetime], None]
 
 
 # -- followers ----------------------------------------------------------------------------
 
 
-async def _answer(
-    session: AsyncSession,
+def _answer(
+    session: Session,
     local_actor: LocalActor,
     follower: Follower,
     verb: type[model.Accept] | type[model.Reject],
+    now: datetime,
 ) -> OutboxActivity:
     follow = model.Follow(
         id=follower.follow_ap_id, actor=follower.ap_actor_id, object=local_actor.id
@@ -62,43 +70,49 @@ async def _answer(
         to=(follower.ap_actor_id,),
         object=follow,
     )
-    return await publish(session, document(answer))
+    return publish_sync(session, document(answer), now=now)
 
 
-async def _move_follower(follower: Follower, target: FollowerState) -> None:
+def _move_follower(follower: Follower, target: FollowerState, now: datetime) -> None:
     follower.state = FOLLOWERS.move(follower.state, target)
-    follower.updated_at = utcnow()
+    follower.updated_at = now
 
 
-async def handle_follow(
-    session: AsyncSession, delivery: IncomingActivity, *, local_actor: LocalActor, roles_of: RolesOf
+def handle_follow(
+    session: Session,
+    delivery: IncomingActivity,
+    now: datetime,
+    *,
+    local_actor: LocalActor,
+    roles_of: RolesOf,
 ) -> None:
     activity: model.Follow = delivery.activity
     if activity.object != local_actor.id:
         return  # a Follow of someone else: not ours to answer
     sender = delivery.ap_actor_id
-    cached = await session.get(RemoteActorRow, sender)
-    follower = await session.get(Follower, sender)
+    # Both reads come from the unit's identity map after the first Follow of a batch.
+    cached = session.get(RemoteActorRow, sender)
+    follower = session.get(Follower, sender)
     if follower is None:
         follower = Follower(
             ap_actor_id=sender, follow_ap_id=activity.id, state=FollowerState.PENDING
         )
         session.add(follower)
     elif follower.state in (FollowerState.REJECTED, FollowerState.REMOVED):
-        await _move_follower(follower, FollowerState.PENDING)
+        _move_follower(follower, FollowerState.PENDING, now)
     if follower.follow_ap_id and follower.follow_ap_id != activity.id:
         earlier = [i for i in follower.earlier_follow_ids or [] if i != follower.follow_ap_id]
         follower.earlier_follow_ids = [*earlier, follower.follow_ap_id][-EARLIER_FOLLOW_IDS:]
     follower.follow_ap_id = activity.id
     if cached is not None:
         follower.inbox, follower.shared_inbox = cached.inbox, cached.shared_inbox
-    await session.flush()
+    session.flush()
     if follower.state == FollowerState.ACCEPTED:
         # A repeated Follow (the peer lost our Accept): answer it again.
-        await _answer(session, local_actor, follower, model.Accept)
+        _answer(session, local_actor, follower, model.Accept, now)
     elif PeerRole.COOP in roles_of(sender):
-        await _move_follower(follower, FollowerState.ACCEPTED)
-        await _answer(session, local_actor, follower, model.Accept)
+        _move_follower(follower, FollowerState.ACCEPTED, now)
+        _answer(session, local_actor, follower, model.Accept, now)
 
 
 def _undoes_follow_of_us(
@@ -119,15 +133,15 @@ def _undoes_follow_of_us(
     return isinstance(target, model.FollowWithoutId) or target.id in known
 
 
-async def handle_undo(
-    session: AsyncSession, delivery: IncomingActivity, *, local_actor: LocalActor
+def handle_undo(
+    session: Session, delivery: IncomingActivity, now: datetime, *, local_actor: LocalActor
 ) -> None:
     activity: model.Undo = delivery.activity
-    follower = await session.get(Follower, delivery.ap_actor_id)
+    follower = session.get(Follower, delivery.ap_actor_id)
     if follower is None or follower.state == FollowerState.REMOVED:
         return
     if _undoes_follow_of_us(activity.object, follower, local_actor):
-        await _move_follower(follower, FollowerState.REMOVED)
+        _move_follower(follower, FollowerState.REMOVED, now)
 
 
 async def pending_followers(session: AsyncSession) -> list[Follower]:
@@ -145,9 +159,10 @@ async def _decide(
     follower = await session.get(Follower, ap_actor_id)
     if follower is None:
         raise UnknownFollower(ap_actor_id)
-    await _move_follower(follower, target)  # IllegalTransition unless pending
+    now = utcnow()  # an operator's verb, outside any component with a clock
+    _move_follower(follower, target, now)  # IllegalTransition unless pending
     verb = model.Accept if target is FollowerState.ACCEPTED else model.Reject
-    return await _answer(session, local_actor, follower, verb)
+    return await session.run_sync(_answer, local_actor, follower, verb, now)
 
 
 async def accept_follower(
@@ -173,27 +188,27 @@ async def remove_followers_at(session: AsyncSession, inbox: str) -> list[str]:
         )
     )
     removed = []
+    now = utcnow()
     for follower in rows.scalars():
-        await _move_follower(follower, FollowerState.REMOVED)
+        _move_follower(follower, FollowerState.REMOVED, now)
         removed.append(follower.ap_actor_id)
     return removed
 
 
-async def handle_delete_actor(
-    session: AsyncSession, delivery: IncomingActivity, *, remote: RemoteActors
+def handle_delete_actor(
+    session: Session, delivery: IncomingActivity, now: datetime, *, remote: RemoteActors
 ) -> None:
     """An actor deleted itself: none of its keys is trusted, it no longer follows us and
     we no longer follow it."""
     gone: str = delivery.referent.iri
-    await remote.gone(session, gone)
-    now = utcnow()
-    await session.execute(
+    remote.gone(session, gone, now)
+    session.execute(
         update(Follower)
         .where(Follower.ap_actor_id == gone, Follower.state != FollowerState.REMOVED)
         .values(state=FollowerState.REMOVED, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    await session.execute(
+    session.execute(
         update(Follow)
         .where(Follow.ap_object_id == gone, Follow.state != FollowState.REMOVED)
         .values(state=FollowState.REMOVED, updated_at=now)
@@ -253,20 +268,21 @@ class OurFollow(Referent):
     follow: Follow
 
     @classmethod
-    async def find(cls, session: AsyncSession, incoming: IncomingActivity) -> Self | None:
+    def find(cls, session: Session, incoming: IncomingActivity) -> Self | None:
         target = incoming.activity.object
         follow_id = target.id if isinstance(target, model.Follow) else target
         if not isinstance(follow_id, str):
             return None
-        follow = await session.get(Follow, incoming.ap_actor_id)
+        follow = session.get(Follow, incoming.ap_actor_id)
         if follow is None or follow.follow_ap_id != follow_id:
             return None  # not an answer to our current follow (maybe to an order)
         return cls(follow)
 
 
-async def handle_accept(
-    session: AsyncSession,
+def handle_accept(
+    session: Session,
     delivery: IncomingActivity,
+    now: datetime,
     *,
     on_follow_accepted: OnFollowAccepted | None = None,
 ) -> None:
@@ -281,12 +297,12 @@ async def handle_accept(
         )
         return
     follow.state = FollowState.ACCEPTED
-    follow.updated_at = utcnow()
+    follow.updated_at = now
     if on_follow_accepted is not None:
-        await on_follow_accepted(session, follow.ap_object_id)
+        on_follow_accepted(session, follow.ap_object_id, now)
 
 
-async def handle_reject(session: AsyncSession, delivery: IncomingActivity) -> None:
+def handle_reject(session: Session, delivery: IncomingActivity, now: datetime) -> None:
     follow: Follow = delivery.referent.follow
     if follow.state == FollowState.REJECTED:
         return
@@ -298,7 +314,7 @@ async def handle_reject(session: AsyncSession, delivery: IncomingActivity) -> No
         )
         return
     follow.state = FollowState.REJECTED
-    follow.updated_at = utcnow()
+    follow.updated_at = now
 
 
 def register_follow_handlers(

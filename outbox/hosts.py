@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from actor.origin import origin_of
 from outbox.models import DeliveryHost, OutboxDelivery
@@ -118,21 +119,21 @@ async def hold_for_unavailable_hosts(session: AsyncSession) -> int:
     return await hold_deliveries(session, hosts) if hosts else 0
 
 
-async def mark_contacted(session: AsyncSession, origin: str, *, now: datetime | None = None) -> int:
+def mark_contacted(session: Session, origin: str, *, now: datetime | None = None) -> int:
     """`origin` (or any URL on it) talked to us: forget its failures, release held deliveries.
 
     Cheap when there is nothing to do (one indexed read), so the inbox may call it for
     every verified delivery. Returns how many deliveries were released.
     """
     host = origin_of(origin)
-    row = await session.get(DeliveryHost, host)
+    row = session.get(DeliveryHost, host)
     if row is None:
         return 0
     now = now or utcnow()
     row.consecutive_failures = 0
     row.failing_since = row.open_until = row.unavailable_since = None
     row.last_success_at = now
-    released = await session.execute(
+    released = session.execute(
         update(OutboxDelivery)
         .where(OutboxDelivery.host == host, OutboxDelivery.status == DeliveryState.HELD)
         .values(status=DeliveryState.PENDING, next_attempt_at=now, retry_from=now)

@@ -10,6 +10,9 @@ Targets are worked out from what the database already holds:
   cached yet gets a delivery row "to resolve" (`inbox` NULL) that the worker resolves
   before sending;
 - duplicates collapse: one row per inbox, however many followers share it.
+
+`publish_sync` is the function itself, for units of work and inbox handlers (a sync
+`Session`); `publish` runs it in an async session for callers not yet converted.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 import orjson
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from actor.identity import LocalActor
 from actor.origin import origin_of
@@ -63,8 +67,8 @@ def _followers_collection(activity: dict[str, Any]) -> str | None:
     return actor[: -len("/actor")] + "/followers"
 
 
-async def _follower_targets(session: AsyncSession) -> list[tuple[str | None, str]]:
-    rows = await session.execute(
+def _follower_targets(session: Session) -> list[tuple[str | None, str]]:
+    rows = session.execute(
         select(Follower.ap_actor_id, Follower.inbox, Follower.shared_inbox).where(
             Follower.state == FollowerState.ACCEPTED
         )
@@ -72,10 +76,10 @@ async def _follower_targets(session: AsyncSession) -> list[tuple[str | None, str
     return [(shared or inbox, ap_id) for ap_id, inbox, shared in rows.all()]
 
 
-async def _actor_targets(session: AsyncSession, iris: list[str]) -> list[tuple[str | None, str]]:
+def _actor_targets(session: Session, iris: list[str]) -> list[tuple[str | None, str]]:
     if not iris:
         return []
-    rows = await session.execute(
+    rows = session.execute(
         select(RemoteActorRow.ap_id, RemoteActorRow.inbox, RemoteActorRow.shared_inbox).where(
             RemoteActorRow.ap_id.in_(iris), RemoteActorRow.gone_at.is_(None)
         )
@@ -86,6 +90,17 @@ async def _actor_targets(session: AsyncSession, iris: list[str]) -> list[tuple[s
 
 async def publish(
     session: AsyncSession,
+    activity: dict[str, Any],
+    audience: Iterable[str] | None = None,
+    *,
+    now: datetime | None = None,
+) -> OutboxActivity:
+    """`publish_sync` in an async session's transaction."""
+    return await session.run_sync(publish_sync, activity, audience, now=now)
+
+
+def publish_sync(
+    session: Session,
     activity: dict[str, Any],
     audience: Iterable[str] | None = None,
     *,
@@ -113,15 +128,15 @@ async def publish(
         published_at=now,
     )
     session.add(row)
-    await session.flush()
+    session.flush()
     addressed = dict.fromkeys([*audience_of(activity), *targets_iris])
     session.add_all(OutboxAudience(activity_id=row.id, iri=iri) for iri in addressed)
 
     followers = _followers_collection(activity)
     actors = [i for i in targets_iris if i not in AS_PUBLIC and i != followers and i != actor]
-    targets = await _actor_targets(session, actors)
+    targets = _actor_targets(session, actors)
     if followers in targets_iris:
-        targets += await _follower_targets(session)
+        targets += _follower_targets(session)
     inboxes: set[str] = set()
     unresolved: set[str] = set()
     for inbox, recipient in targets:
@@ -142,6 +157,6 @@ async def publish(
     ]
     values += [{**base, "inbox": None, "host": None, "recipient": r} for r in sorted(unresolved)]
     if values:
-        await session.execute(insert(OutboxDelivery), values)
+        session.execute(insert(OutboxDelivery), values)
         wake(session, DELIVERIES_CHANNEL)
     return row

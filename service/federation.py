@@ -6,10 +6,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, union
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from actor.fetch import Fetcher, FetchSettings
 from actor.fetch_budget import KeyFetchBudget
@@ -34,6 +34,7 @@ from cart.orders.retention import forget_unpaid
 from inbox.actor_handlers import register_actor_handlers
 from inbox.admission import RateLimiter, StrangerBudget
 from inbox.group_commit import InboxWriter
+from inbox.handoff import Handoff
 from inbox.models import INBOX_CHANNEL
 from inbox.receive import InboxReceiver
 from inbox.registry import HandlerRegistry
@@ -141,9 +142,9 @@ def register_handlers(
 ) -> None:
     """Every inbox handler the cart runs: one per kind of activity and what it is about."""
 
-    async def on_follow_accepted(session: AsyncSession, peer: str) -> None:
+    def on_follow_accepted(session: Session, peer: str, now: datetime) -> None:
         roles = [r for r in roles_of(peer) if r in CATALOGUE_ROLES]
-        await request_backfill(session, peer, roles[0] if roles else None)
+        request_backfill(session, peer, roles[0] if roles else None, now=now)
 
     register_actor_handlers(registry, remote)
     register_follow_handlers(
@@ -180,6 +181,7 @@ def build_federation(
     register_handlers(registry, actor, remote, roles_of)
     writer = InboxWriter(db)
     writer.start()
+    handoff = Handoff()  # what the receiver parsed, for this process's inbox worker
 
     receiver = InboxReceiver(
         keys=remote,
@@ -194,8 +196,9 @@ def build_federation(
             total_burst=settings.inbox_strangers_burst,
         ),
         base_url=settings.base_url,
+        handoff=handoff,
     )
-    worker = InboxWorker(db, registry, parse, on_processed=mark_contacted)
+    worker = InboxWorker(db, registry, parse, on_processed=mark_contacted, handoff=handoff)
     deliveries = DeliveryWorker(
         db,
         auth,

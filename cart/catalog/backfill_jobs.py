@@ -16,8 +16,7 @@ from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import JSON, Integer, String, Text
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from actor.fetch import Fetcher
 from cart.catalog.backfill import BackfillReport, Progress, backfill_catalog
@@ -45,13 +44,13 @@ class CatalogBackfill(Leased, Base):
     report: Mapped[dict[str, object] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
 
 
-async def request_backfill(
-    session: AsyncSession, actor_iri: str, role: str | None, *, now: datetime | None = None
+def request_backfill(
+    session: Session, actor_iri: str, role: str | None, *, now: datetime | None = None
 ) -> None:
     """In the caller's transaction: (re)fill the mirror from this peer's catalogue."""
     now = now or utcnow()
     wake(session, BACKFILL_CHANNEL)
-    job = await session.get(CatalogBackfill, actor_iri)
+    job = session.get(CatalogBackfill, actor_iri)
     if job is None:
         session.add(
             CatalogBackfill(

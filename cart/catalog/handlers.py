@@ -16,14 +16,18 @@ from datetime import datetime
 from typing import Any, Self, cast
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
-from actor.incoming import Handler, HandlerRegistrar, IncomingActivity, Referent
+from actor.incoming import HandlerRegistrar, IncomingActivity, Referent
 from actor.roles import PeerRole
 from cart.catalog.images import image_of
-from cart.catalog.mirror import Outcome, location_of, upsert_object, withdraw_object
+from cart.catalog.mirror import (
+    Outcome,
+    location_of,
+    upsert_object_sync,
+    withdraw_object_sync,
+)
 from cart.catalog.models import CatalogItem
-from store import Clock, utcnow
 from vocab.model import CalendarEntry, CatalogObject, Create, Delete, Product, Update
 
 log = logging.getLogger("rose_cart.cart.catalog.handlers")
@@ -37,11 +41,11 @@ class MirroredItem(Referent):
     iri: str
 
     @classmethod
-    async def find(cls, session: AsyncSession, incoming: IncomingActivity) -> Self | None:
+    def find(cls, session: Session, incoming: IncomingActivity) -> Self | None:
         target = incoming.activity.object
         if not isinstance(target, str):
             return None
-        held = await session.execute(select(CatalogItem.ap_id).where(CatalogItem.ap_id == target))
+        held = session.execute(select(CatalogItem.ap_id).where(CatalogItem.ap_id == target))
         return cls(target) if held.scalar() is not None else None
 
 
@@ -56,49 +60,43 @@ def version_of(obj: CatalogObject, activity: Create | Update) -> datetime | None
     return obj.updated or activity.published or obj.published
 
 
-def make_catalog_handlers(clock: Clock = utcnow) -> tuple[Handler, Handler]:
-    """`(handle_upsert, handle_delete)`, reading the time from `clock`."""
-
-    async def handle_upsert(session: AsyncSession, delivery: IncomingActivity) -> None:
-        activity: Create | Update = delivery.activity
-        obj = cast(CatalogObject, activity.object)  # registered for Product, CalendarEntry
-        now = clock()
-        outcome = await upsert_object(
-            session,
-            obj,
-            sender=delivery.ap_actor_id,
-            version=version_of(obj, activity) or now,
-            now=now,
-            location=location_of(_embedded_object(delivery.document)),
-            image=image_of(_embedded_object(delivery.document)),
+def handle_upsert(session: Session, delivery: IncomingActivity, now: datetime) -> None:
+    activity: Create | Update = delivery.activity
+    obj = cast(CatalogObject, activity.object)  # registered for Product, CalendarEntry
+    outcome = upsert_object_sync(
+        session,
+        obj,
+        sender=delivery.ap_actor_id,
+        version=version_of(obj, activity) or now,
+        now=now,
+        location=location_of(_embedded_object(delivery.document)),
+        image=image_of(_embedded_object(delivery.document)),
+    )
+    if outcome in (Outcome.STALE, Outcome.REFUSED):
+        log.info(
+            "catalogue change ignored",
+            extra={"ap_id": delivery.ap_id, "outcome": outcome.value},
         )
-        if outcome in (Outcome.STALE, Outcome.REFUSED):
-            log.info(
-                "catalogue change ignored",
-                extra={"ap_id": delivery.ap_id, "outcome": outcome.value},
-            )
 
-    async def handle_delete(session: AsyncSession, delivery: IncomingActivity) -> None:
-        activity: Delete = delivery.activity
-        item: MirroredItem = delivery.referent
-        outcome = await withdraw_object(
-            session, item.iri, sender=delivery.ap_actor_id, at=activity.published or clock()
+
+def handle_delete(session: Session, delivery: IncomingActivity, now: datetime) -> None:
+    activity: Delete = delivery.activity
+    item: MirroredItem = delivery.referent
+    outcome = withdraw_object_sync(
+        session, item.iri, sender=delivery.ap_actor_id, at=activity.published or now
+    )
+    if outcome is Outcome.REFUSED:
+        log.warning(
+            "Delete of another actor's catalogue item ignored", extra={"ap_id": delivery.ap_id}
         )
-        if outcome is Outcome.REFUSED:
-            log.warning(
-                "Delete of another actor's catalogue item ignored", extra={"ap_id": delivery.ap_id}
-            )
-
-    return handle_upsert, handle_delete
 
 
-def register_catalog_handlers(registry: HandlerRegistrar, *, clock: Clock = utcnow) -> None:
+def register_catalog_handlers(registry: HandlerRegistrar) -> None:
     """Products from market peers, calendar entries from calendar peers.
 
     A Delete names only an IRI: the inbox hands it here when the IRI is an item we
     mirror (`MirroredItem`); the handler withdraws it only if the sender owns it.
     """
-    handle_upsert, handle_delete = make_catalog_handlers(clock)
     for verb in (Create, Update):
         registry.register(verb, Product, handle_upsert, senders={MARKET})
         registry.register(verb, CalendarEntry, handle_upsert, senders={CALENDAR})

@@ -13,7 +13,7 @@ import re
 from datetime import datetime
 
 from sqlalchemy import delete, insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from cart.catalog.models import ENTRY, CatalogItem, CatalogWord, key_for
 
@@ -43,11 +43,9 @@ def place(row: CatalogItem) -> None:
     row.sort_key = sort_key_of(row.kind, row.name, row.start_time)
 
 
-async def index_words(session: AsyncSession, row: CatalogItem) -> None:
+def index_words(session: Session, row: CatalogItem) -> None:
     """Replace the item's search words (after the item row exists: they refer to it)."""
-    await session.execute(delete(CatalogWord).where(CatalogWord.item_key == row.key))
+    session.execute(delete(CatalogWord).where(CatalogWord.item_key == row.key))
     words = words_of(row.name)[:MAX_WORDS]
     if words:
-        await session.execute(
-            insert(CatalogWord), [{"word": w, "item_key": row.key} for w in words]
-        )
+        session.execute(insert(CatalogWord), [{"word": w, "item_key": row.key} for w in words])

@@ -1,7 +1,8 @@
 """The catalogue mirror: writing what peers tell us, and reading it for shoppers.
 
 Writes (`upsert_object`, `withdraw_object`) run in the caller's transaction (the inbox
-worker's, or a backfill page's) and return an `Outcome` instead of raising for what a
+worker's unit, as `upsert_object_sync` / `withdraw_object_sync` on a sync session, or a
+backfill page's) and return an `Outcome` instead of raising for what a
 peer may legitimately get wrong: an older version than the one we hold (STALE), an
 object it does not own (REFUSED). Reads return frozen views that carry `Money` and the
 reason an item cannot be bought now, computed against the clock the caller passes.
@@ -18,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from actor.origin import same_origin
 from cart.catalog.fulfilment import encode
@@ -146,7 +148,7 @@ def speaks_for_page(page_id: str, sender: str) -> bool:
     return same_origin(page_id, sender)
 
 
-async def _upsert_page(session: AsyncSession, page: Page, now: datetime, sender: str) -> None:
+def _upsert_page(session: Session, page: Page, now: datetime, sender: str) -> None:
     own = speaks_for_page(page.id, sender)
     if not own and (page.name is not None or page.url is not None):
         log.info(
@@ -155,7 +157,7 @@ async def _upsert_page(session: AsyncSession, page: Page, now: datetime, sender:
         )
     # How the page hands things over: believed, like its name, only from its own origin.
     fulfilment = encode(page.fulfilment) if own and page.fulfilment is not None else None
-    row = await session.get(CatalogPage, page.id)
+    row = session.get(CatalogPage, page.id)
     if row is None:
         session.add(
             CatalogPage(
@@ -168,7 +170,7 @@ async def _upsert_page(session: AsyncSession, page: Page, now: datetime, sender:
                 updated_at=now,
             )
         )
-        await session.flush()  # the item's foreign key needs the page first
+        session.flush()  # the item's foreign key needs the page first
         return
     if not own:
         return
@@ -200,6 +202,28 @@ async def upsert_object(
     location: str | None = None,
     image: ImageRef | None = None,
 ) -> Outcome:
+    """`upsert_object_sync` in an async session's transaction."""
+    return await session.run_sync(
+        upsert_object_sync,
+        obj,
+        sender=sender,
+        version=version,
+        now=now,
+        location=location,
+        image=image,
+    )
+
+
+def upsert_object_sync(
+    session: Session,
+    obj: CatalogObject,
+    *,
+    sender: str,
+    version: datetime | None,
+    now: datetime,
+    location: str | None = None,
+    image: ImageRef | None = None,
+) -> Outcome:
     """Create or update the mirror of a peer's Product/CalendarEntry.
 
     `version` orders changes (the object's `updated`, else its activity's `published`);
@@ -211,14 +235,14 @@ async def upsert_object(
         )
         return Outcome.REFUSED
     kind = ENTRY if isinstance(obj, CalendarEntry) else PRODUCT
-    row = await session.get(CatalogItem, obj.id, with_for_update=True)
+    row = session.get(CatalogItem, obj.id, with_for_update=True)
     if row is not None and (row.ap_actor_id != sender or row.kind != kind):
         log.warning("catalogue object held for another owner or kind", extra={"ap_id": obj.id})
         return Outcome.REFUSED
     if row is not None and _is_stale(row, version):
         return Outcome.STALE
     if obj.page is not None:
-        await _upsert_page(session, obj.page, now, sender)
+        _upsert_page(session, obj.page, now, sender)
     outcome = Outcome.UPDATED
     renamed = row is None or row.name != obj.name
     if row is None:
@@ -244,18 +268,23 @@ async def upsert_object(
     place(row)
     if outcome is Outcome.CREATED:
         session.add(row)
-    await session.flush()
+    session.flush()
     if renamed:
-        await index_words(session, row)
-    await session.run_sync(note_image, row.ap_id, image, now)  # fetched later, not here
+        index_words(session, row)
+    note_image(session, row.ap_id, image, now)  # fetched later, not here
     return outcome
 
 
 async def withdraw_object(
     session: AsyncSession, ap_id: str, *, sender: str, at: datetime
 ) -> Outcome:
+    """`withdraw_object_sync` in an async session's transaction."""
+    return await session.run_sync(withdraw_object_sync, ap_id, sender=sender, at=at)
+
+
+def withdraw_object_sync(session: Session, ap_id: str, *, sender: str, at: datetime) -> Outcome:
     """The owner deleted it: keep the row (lines refer to it) but mark it withdrawn."""
-    row = await session.get(CatalogItem, ap_id, with_for_update=True)
+    row = session.get(CatalogItem, ap_id, with_for_update=True)
     if row is None:
         return Outcome.UNKNOWN
     if row.ap_actor_id != sender:
@@ -266,7 +295,7 @@ async def withdraw_object(
         moment = max(at, row.updated_at) if row.updated_at is not None else at
         row.withdrawn_at = moment
         row.updated_at = moment
-        await session.flush()
+        session.flush()
     return Outcome.WITHDRAWN
 
 

@@ -22,16 +22,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Self
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from actor.identity import LocalActor
 from actor.incoming import Handler, HandlerRegistrar, IncomingActivity, Referent
 from actor.roles import PeerRole
 from cart.orders.models import ShopOrder, ShopOrderItem
-from cart.orders.orders import (
+from cart.orders.moves import (
     announce_cancelled,
     move_claims,
     order_by_ap_id,
@@ -40,7 +41,6 @@ from cart.orders.orders import (
     void_order,
 )
 from cart.orders.states import ClaimState, OrderStatus
-from store import Clock, utcnow
 from vocab.model import Accept, Reject
 
 log = logging.getLogger("rose_cart.cart.orders.claims")
@@ -55,15 +55,15 @@ class AnsweredOrder(Referent):
     order: ShopOrder
 
     @classmethod
-    async def find(cls, session: AsyncSession, incoming: IncomingActivity) -> Self | None:
+    def find(cls, session: Session, incoming: IncomingActivity) -> Self | None:
         target = incoming.activity.object
         if not isinstance(target, str):
             return None  # an embedded Follow: never an order
-        order = await order_by_ap_id(session, target)
+        order = order_by_ap_id(session, target)
         if order is None:
             return None
         owns = (
-            await session.execute(
+            session.execute(
                 select(ShopOrderItem.id)
                 .where(
                     ShopOrderItem.order_id == order.id,
@@ -86,27 +86,27 @@ def _reason(summary: str | None) -> str:
     return text or "The seller could not take this order."
 
 
-def make_claim_handlers(local_actor: LocalActor, clock: Clock = utcnow) -> tuple[Handler, Handler]:
-    """`(handle_accept_order, handle_reject_order)`."""
+def make_claim_handlers(local_actor: LocalActor) -> tuple[Handler, Handler]:
+    """`(handle_accept_order, handle_reject_order)`, at the worker's `now`."""
 
-    async def handle_accept_order(session: AsyncSession, delivery: IncomingActivity) -> None:
+    def handle_accept_order(session: Session, delivery: IncomingActivity, now: datetime) -> None:
         order = delivery.referent.order
-        moved = await move_claims(session, order.id, ClaimState.CLAIMED, owner=delivery.ap_actor_id)
+        moved = move_claims(session, order.id, ClaimState.CLAIMED, owner=delivery.ap_actor_id)
         if moved and order.status == OrderStatus.PAID:
-            await move_claims(session, order.id, ClaimState.CONFIRMED, owner=delivery.ap_actor_id)
+            move_claims(session, order.id, ClaimState.CONFIRMED, owner=delivery.ap_actor_id)
         if moved:
-            await record(session, order.id, order.status, "Accepted by the seller", clock())
+            record(session, order.id, order.status, "Accepted by the seller", now)
 
-    async def handle_reject_order(session: AsyncSession, delivery: IncomingActivity) -> None:
+    def handle_reject_order(session: Session, delivery: IncomingActivity, now: datetime) -> None:
         activity: Reject = delivery.activity
         order = delivery.referent.order
-        now, sender = clock(), delivery.ap_actor_id
+        sender = delivery.ap_actor_id
         reason = _reason(activity.summary)
         note = f"{order.page_name} could not take your order: {reason}"
-        await move_claims(session, order.id, ClaimState.REJECTED, owner=sender)
+        move_claims(session, order.id, ClaimState.REJECTED, owner=sender)
         status = OrderStatus(order.status)
         if status is OrderStatus.PENDING:
-            await void_order(
+            void_order(
                 session,
                 order.id,
                 OrderStatus.FAILED,
@@ -117,7 +117,7 @@ def make_claim_handlers(local_actor: LocalActor, clock: Clock = utcnow) -> tuple
                 now=now,
             )
         elif status is OrderStatus.PAID:
-            refunding = await transition(
+            refunding = transition(
                 session,
                 order.id,
                 OrderStatus.REFUND_REQUESTED,
@@ -126,19 +126,17 @@ def make_claim_handlers(local_actor: LocalActor, clock: Clock = utcnow) -> tuple
                 now=now,
             )
             if refunding is not None:
-                await move_claims(session, order.id, ClaimState.RELEASED)
-                await announce_cancelled(session, refunding, local_actor, now, reason)
+                move_claims(session, order.id, ClaimState.RELEASED)
+                announce_cancelled(session, refunding, local_actor, now, reason)
         else:
             log.info("Reject for an order that is %s", status, extra={"order": order.id})
 
     return handle_accept_order, handle_reject_order
 
 
-def register_claim_handlers(
-    registry: HandlerRegistrar, *, local_actor: LocalActor, clock: Clock = utcnow
-) -> None:
+def register_claim_handlers(registry: HandlerRegistrar, *, local_actor: LocalActor) -> None:
     """Accept/Reject of one of our orders, from calendar and market peers (called once by
     service/)."""
-    accept, reject = make_claim_handlers(local_actor, clock)
+    accept, reject = make_claim_handlers(local_actor)
     registry.register(Accept, AnsweredOrder, accept, senders={CALENDAR, MARKET})
     registry.register(Reject, AnsweredOrder, reject, senders={CALENDAR, MARKET})

@@ -5,6 +5,8 @@
 callers race (two webhooks, a webhook and the return page) exactly one moves the order
 and the other learns it was already done; a move the machine does not declare raises
 `IllegalTransition`. Claims on calendar entries move the same way (`move_claims`).
+The rules themselves are sync functions in cart/orders/moves.py; this module runs them
+for async callers through `run_sync`.
 
 Every change is written to `order_status_history` for the shopper's order page, and
 announced (Create / OrderPaid / OrderCancelled) through the transactional outbox in
@@ -13,7 +15,7 @@ the same transaction: to our followers, cc every actor that owns an item (docs/p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,9 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actor.identity import LocalActor
 from cart.basket.carts import CartOwner
-from cart.exceptions import NotFound
 from cart.money import Money
-from cart.orders.contact import queue_status_mail
+from cart.orders import moves
 from cart.orders.handover import wire_fulfilment
 from cart.orders.models import (
     OrderStatusChange,
@@ -33,16 +34,13 @@ from cart.orders.models import (
     ShopOrderItem,
     order_id_from_number,
 )
-from cart.orders.states import CLAIM, ORDER, ClaimState, OrderStatus
+from cart.orders.moves import OrderNotFound, addressing
+from cart.orders.states import ClaimState, OrderStatus
 from outbox.publish import new_activity_id, publish
 from store import utcnow
 from store.exceptions import IllegalTransition
 from vocab import builders
 from vocab.model import MonetaryAmount, Order, OrderItem, Page
-
-
-class OrderNotFound(NotFound):
-    default_message = "We could not find that order."
 
 
 @dataclass(frozen=True)
@@ -84,16 +82,7 @@ def total_of(order: ShopOrder) -> Money:
 async def record(
     session: AsyncSession, order_id: int, status: str, note: str | None, now: datetime
 ) -> None:
-    session.add(OrderStatusChange(order_id=order_id, status=status, at=now, note=note))
-    await session.flush()
-
-
-async def _reload(session: AsyncSession, order_id: int) -> ShopOrder:
-    query = select(ShopOrder).where(ShopOrder.id == order_id)
-    order = (await session.execute(query.execution_options(populate_existing=True))).scalar()
-    if order is None:
-        raise OrderNotFound()
-    return order
+    await session.run_sync(moves.record, order_id, status, note, now)
 
 
 async def transition(
@@ -105,28 +94,10 @@ async def transition(
     now: datetime | None = None,
     **changes: Any,
 ) -> ShopOrder | None:
-    """Move the order to `target` (setting `changes` too), exactly once.
-
-    Returns the order when this call made the move; None when the order already is
-    in `target` (another caller won the race). Raises IllegalTransition when the
-    machine does not allow the move from where the order is.
-    """
-    moment = now or utcnow()
-    result = await session.execute(
-        update(ShopOrder)
-        .where(ShopOrder.id == order_id, ShopOrder.status.in_(ORDER.sources_for(target)))
-        .values(status=target.value, updated_at=moment, **changes)
-        .execution_options(synchronize_session=False)
+    """`moves.transition`: move the order to `target` exactly once (None: it already was)."""
+    return await session.run_sync(
+        moves.transition, order_id, target, note=note, now=now or utcnow(), **changes
     )
-    if result.rowcount == 1:  # type: ignore[attr-defined]
-        await record(session, order_id, target.value, note, moment)
-        moved = await _reload(session, order_id)
-        queue_status_mail(session, moved, target.value, moment)
-        return moved
-    current = (await _reload(session, order_id)).status
-    if current == target.value:
-        return None
-    raise IllegalTransition(ORDER.name, current, target.value)
 
 
 async def move_claims(
@@ -136,22 +107,8 @@ async def move_claims(
     *,
     owner: str | None = None,
 ) -> int:
-    """Move every claim of the order (of one calendar when `owner` is given) that the
-    claim machine lets reach `target`; returns how many moved. Claims already past
-    that point are left alone: a late Accept does not undo a release."""
-    query = (
-        update(ShopOrderItem)
-        .where(
-            ShopOrderItem.order_id == order_id,
-            ShopOrderItem.claim_state.in_(CLAIM.sources_for(target)),
-        )
-        .values(claim_state=target.value)
-        .execution_options(synchronize_session=False)
-    )
-    if owner is not None:
-        query = query.where(ShopOrderItem.ap_actor_id == owner)
-    result = await session.execute(query)
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    """`moves.move_claims`: how many of the order's claims moved to `target`."""
+    return await session.run_sync(moves.move_claims, order_id, target, owner=owner)
 
 
 async def get_order(session: AsyncSession, order_id: int) -> ShopOrder:
@@ -166,10 +123,6 @@ async def order_by_checkout_id(session: AsyncSession, checkout_id: str) -> ShopO
     return (await session.execute(query)).scalar()
 
 
-async def order_by_ap_id(session: AsyncSession, ap_id: str) -> ShopOrder | None:
-    return (await session.execute(select(ShopOrder).where(ShopOrder.ap_id == ap_id))).scalar()
-
-
 def _owned_by(owner: CartOwner) -> Any:
     if owner.cart_id is not None:
         return ShopOrder.cart_id == owner.cart_id
@@ -177,8 +130,7 @@ def _owned_by(owner: CartOwner) -> Any:
 
 
 async def items_of(session: AsyncSession, order_id: int) -> tuple[ShopOrderItem, ...]:
-    query = select(ShopOrderItem).where(ShopOrderItem.order_id == order_id)
-    return tuple((await session.execute(query.order_by(ShopOrderItem.position))).scalars())
+    return await session.run_sync(moves.items_of, order_id)
 
 
 async def order_detail(session: AsyncSession, order: ShopOrder) -> OrderDetail:
@@ -273,14 +225,6 @@ def order_object(
     )
 
 
-def _addressing(
-    items: Iterable[ShopOrderItem], local_actor: LocalActor
-) -> tuple[list[str], list[str]]:
-    return builders.order_addressing(
-        followers=local_actor.followers, owners=[item.ap_actor_id for item in items]
-    )
-
-
 async def announce_created(
     session: AsyncSession,
     order: ShopOrder,
@@ -288,7 +232,7 @@ async def announce_created(
     local_actor: LocalActor,
     now: datetime,
 ) -> None:
-    to, cc = _addressing(items, local_actor)
+    to, cc = addressing(items, local_actor)
     await publish(
         session,
         builders.create(
@@ -311,18 +255,8 @@ async def _announce(
     build: Callable[..., dict[str, Any]],
     **fields: Any,
 ) -> None:
-    """Publish `build(...)` about the order, addressed as every order activity is."""
-    to, cc = _addressing(await items_of(session, order.id), local_actor)
-    document = build(
-        actor=local_actor.id,
-        order_id=order.ap_id,
-        to=to,
-        cc=cc,
-        activity_id=new_activity_id(local_actor),
-        published=now.replace(microsecond=0),
-        **fields,
-    )
-    await publish(session, document, now=now)
+    """`moves.announce`: publish `build(...)` about the order."""
+    await session.run_sync(moves.announce, order, local_actor, now, build, **fields)
 
 
 async def announce_paid(
@@ -346,7 +280,7 @@ async def announce_cancelled(
     now: datetime,
     summary: str | None = None,
 ) -> None:
-    await _announce(session, order, local_actor, now, builders.order_cancelled, summary=summary)
+    await session.run_sync(moves.announce_cancelled, order, local_actor, now, summary)
 
 
 async def announce_refunded(
@@ -383,18 +317,18 @@ async def void_order(
     summary: str | None = None,
     now: datetime | None = None,
 ) -> ShopOrder | None:
-    """pending -> expired/cancelled/failed: release the claims and publish OrderCancelled,
-    once. Returns the order if this call voided it."""
-    moment = now or utcnow()
-    changes: dict[str, Any] = {}
-    if shopper_note is not None:
-        changes["shopper_note"] = shopper_note
-    order = await transition(session, order_id, target, note=note, now=moment, **changes)
-    if order is None:
-        return None
-    await move_claims(session, order_id, ClaimState.RELEASED)
-    await announce_cancelled(session, order, local_actor, moment, summary or note)
-    return order
+    """`moves.void_order`: pending -> expired/cancelled/failed, claims released and
+    OrderCancelled published, once. Returns the order if this call voided it."""
+    return await session.run_sync(
+        moves.void_order,
+        order_id,
+        target,
+        local_actor,
+        note=note,
+        shopper_note=shopper_note,
+        summary=summary,
+        now=now or utcnow(),
+    )
 
 
 __all__ = [

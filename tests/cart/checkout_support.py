@@ -21,6 +21,7 @@ from inbox.registry import HandlerRegistry
 from outbox.models import OutboxActivity
 from store import Clock, Database, utcnow
 from tests.outbox.support import local_actor
+from tests.support.dispatch import Dispatcher
 from tests.support.factories import BAKERY, NOW, VENUE, entry, offer, product
 
 BAKERY_KEY = key_for(BAKERY.id)
@@ -38,11 +39,11 @@ def cart_actor() -> LocalActor:
     return _ACTOR
 
 
-def claims_registry(clock: Clock = utcnow) -> HandlerRegistry:
+def claims_registry(clock: Clock = utcnow) -> Dispatcher:
     """The inbox's dispatch with the claim handlers alone: peers' answers to our orders."""
     registry = HandlerRegistry()
-    register_claim_handlers(registry, local_actor=cart_actor(), clock=clock)
-    return registry
+    register_claim_handlers(registry, local_actor=cart_actor())
+    return Dispatcher(registry, clock)
 
 
 async def stock_shop(db: Database, at: datetime = NOW) -> dict[str, str]:

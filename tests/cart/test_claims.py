@@ -92,6 +92,6 @@ async def test_a_reject_before_payment_fails_the_order_and_tells_the_shopper_why
 def test_the_handlers_are_registered_for_calendar_and_market_peers_only() -> None:
     answer = _answer(Accept, "https://cart.test/orders/1").activity
     refusal = _answer(Reject, "https://cart.test/orders/1").activity
-    assert CLAIMS.allowed(answer, {"calendar"})
-    assert CLAIMS.allowed(refusal, {"market"})
-    assert not CLAIMS.allowed(refusal, {"coop"})
+    assert CLAIMS.registry.allowed(answer, {"calendar"})
+    assert CLAIMS.registry.allowed(refusal, {"market"})
+    assert not CLAIMS.registry.allowed(refusal, {"coop"})

@@ -15,6 +15,7 @@ from inbox.models import InboxActivity, InboxStatus
 from inbox.registry import HandlerRegistry
 from inbox.worker import InboxWorker
 from store import Database
+from tests.support.dispatch import Dispatcher
 from tests.support.factories import CALENDAR, MARKET, NOW, entry, product
 from vocab import builders
 from vocab.model import CalendarEntry, Product
@@ -57,10 +58,10 @@ def delete(actor: str, object_id: str, *, published: datetime = LATER) -> dict[s
     )
 
 
-def registry() -> HandlerRegistry:
+def registry() -> Dispatcher:
     handlers = HandlerRegistry()
-    register_catalog_handlers(handlers, clock=lambda: LATER)
-    return handlers
+    register_catalog_handlers(handlers)
+    return Dispatcher(handlers, lambda: LATER)
 
 
 async def deliver(db: Database, document: dict[str, Any], sender: str | None = None) -> None:
@@ -130,7 +131,7 @@ async def test_a_peer_cannot_delete_or_claim_another_peers_item(db: Database) ->
 
 
 async def test_products_are_for_market_peers_and_entries_for_calendar_peers() -> None:
-    handlers = registry()
+    handlers = registry().registry
     created, updated = parse(create(product())), parse(update(entry()))
     assert handlers.allowed(created, {"market"})
     assert not handlers.allowed(created, {"calendar"})
@@ -170,7 +171,7 @@ async def test_the_inbox_worker_applies_stored_deliveries_in_order(db: Database)
                     next_attempt_at=NOW,
                 )
             )
-    worker = InboxWorker(db, registry(), parse, clock=lambda: LATER)
+    worker = InboxWorker(db, registry().registry, parse, clock=lambda: LATER)
     await worker.step()
     async with db.transaction() as session:
         item = await get_item(session, product().id, LATER)

@@ -69,7 +69,7 @@ async def test_a_delivery_acknowledged_just_before_a_sigkill_is_processed_once_a
 
     effects: list[str] = []
 
-    async def handle_follow(session: Any, delivery: IncomingActivity) -> None:
+    def handle_follow(session: Any, delivery: IncomingActivity, now: Any) -> None:
         effects.append(delivery.ap_id)
 
     registry = HandlerRegistry()

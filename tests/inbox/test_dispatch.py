@@ -9,23 +9,31 @@ order, and a Delete about an actor or a product, and the inbox must tell which.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from pathlib import Path
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from actor.fetch import Fetcher
 from actor.incoming import Handler, IncomingActivity
 from actor.remote import RemoteActors
 from cart.catalog.mirror import get_item
 from cart.orders.orders import get_order
+from demo.calendar import calendar_node
+from demo.market import market_node
+from demo.node import NodeConfig
 from inbox.registry import HandlerRegistry
 from outbox.followers import send_follow
 from outbox.models import Follow
 from service.federation import register_handlers
 from store import Database
 from tests.cart.checkout_support import SHOPPER, VENUE_KEY, cart_actor, checkout, fill, stock_shop
+from tests.support.dispatch import Dispatcher
 from tests.support.factories import CALENDAR, MARKET, NOW, product
 from vocab import model
 
@@ -47,9 +55,9 @@ class Recording:
         *,
         senders: Collection[str] | None = None,
     ) -> None:
-        async def noted(session: AsyncSession, incoming: IncomingActivity) -> None:
+        def noted(session: Session, incoming: IncomingActivity, now: datetime) -> None:
             self.ran.append((activity.__name__, about.__name__))
-            await handler(session, incoming)
+            handler(session, incoming, now)
 
         self.registry.register(activity, about, noted, senders=senders)
 
@@ -66,7 +74,7 @@ class World:
         self.recording.ran.clear()
         incoming = IncomingActivity(activity.id, sender, activity, {})
         async with self.db.transaction() as session:
-            await self.recording.registry.dispatch(session, incoming)
+            await Dispatcher(self.recording.registry).dispatch(session, incoming)
         return list(self.recording.ran)
 
 
@@ -161,9 +169,40 @@ async def test_an_answer_or_delete_about_nothing_of_ours_runs_no_handler(
 def test_one_kind_of_activity_about_one_thing_has_one_handler() -> None:
     registry = HandlerRegistry()
 
-    async def handler(session: AsyncSession, incoming: IncomingActivity) -> None:
+    def handler(session: Session, incoming: IncomingActivity, now: datetime) -> None:
         return None
 
     registry.register(model.Create, model.Product, handler)
     with pytest.raises(ValueError, match="Create of Product already has a handler"):
         registry.register(model.Create, model.Product, handler)
+
+
+def test_a_coroutine_function_is_refused_as_a_handler() -> None:
+    """Handlers run in the worker's unit on the database thread: a coroutine would only be
+    created there, never run, and the activity marked done."""
+
+    async def handler(session: Session, incoming: IncomingActivity, now: datetime) -> None:
+        return None
+
+    registry = HandlerRegistry()
+    for candidate in (handler, partial(handler)):
+        with pytest.raises(TypeError, match="coroutine function"):
+            registry.register(model.Follow, model.Product, candidate)  # type: ignore[arg-type]
+    assert registry.registrations() == []
+
+
+def test_every_handler_the_cart_and_the_demo_peers_register_is_a_plain_function(
+    db: Database, tmp_path: Path
+) -> None:
+    cart = HandlerRegistry()
+    register_handlers(cart, cart_actor(), RemoteActors(db, Fetcher()), lambda iri: ())
+    registries = [cart]
+    for make in (market_node, calendar_node):
+        config = NodeConfig("https://peer.test", "peer", "Peer", tmp_path / make.__name__)
+        node = make(config)
+        registries.append(HandlerRegistry())
+        node.register(registries[-1], node)
+    for registry in registries:
+        handlers = [entry.handler for entry in registry.registrations()]
+        assert handlers, "each composition registers handlers"
+        assert [h for h in handlers if inspect.iscoroutinefunction(h)] == []

@@ -87,7 +87,7 @@ async def test_a_finished_backfill_logs_cleanly_at_info(
     async with served.db.transaction() as session:
         from cart.catalog.backfill_jobs import request_backfill
 
-        await request_backfill(session, market.actor_id, "market")
+        await session.run_sync(request_backfill, market.actor_id, "market")
     with caplog.at_level(logging.INFO, logger="rose_cart.cart.catalog.backfill"):
         await served.app.state.federation.backfills.step()
     [record] = [r for r in caplog.records if r.name == "rose_cart.cart.catalog.backfill"]

@@ -88,7 +88,7 @@ async def test_given_a_pending_activity_when_stepped_then_its_handler_runs_once(
 ) -> None:
     seen: list[IncomingActivity] = []
 
-    async def handle_follow(session: Any, delivery: IncomingActivity) -> None:
+    def handle_follow(session: Any, delivery: IncomingActivity, now: datetime) -> None:
         seen.append(delivery)
 
     registry = HandlerRegistry()
@@ -116,9 +116,9 @@ async def test_a_failing_handler_rolls_back_its_writes_retries_with_backoff_then
 ) -> None:
     clock = Clock()
 
-    async def handle_poison(session: Any, delivery: IncomingActivity) -> None:
+    def handle_poison(session: Any, delivery: IncomingActivity, now: datetime) -> None:
         # a write that must not survive the failure
-        await session.execute(text("UPDATE inbox_activities SET ap_actor_id = 'tampered'"))
+        session.execute(text("UPDATE inbox_activities SET ap_actor_id = 'tampered'"))
         raise ValueError("cannot digest this")
 
     registry = HandlerRegistry()
@@ -145,20 +145,23 @@ async def test_a_worker_that_lost_its_lease_rolls_back_instead_of_applying_twice
     clock = Clock()
     effects: list[str] = []
 
-    async def slow_handler(session: Any, delivery: IncomingActivity) -> None:
+    def slow_handler(session: Any, delivery: IncomingActivity, now: datetime) -> None:
         effects.append(delivery.ap_id)
-        # While we were busy, our lease expired and a second worker took the row.
-        async with db.transaction() as other:
-            await other.execute(text("UPDATE inbox_activities SET lease_token = 'someone-else'"))
+        session.execute(text("UPDATE inbox_activities SET ap_actor_id = 'applied'"))
+        # While we were busy, our lease expired and a second worker took the row (here
+        # written in our own transaction, as the lease check sees it either way).
+        session.execute(text("UPDATE inbox_activities SET lease_token = 'someone-else'"))
 
     registry = HandlerRegistry()
     registry.register(Follow, ANY, slow_handler)
     await writer.store(row("https://peer.test/l/1"))
-    if db.is_sqlite:
-        pytest.skip("SQLite has one writer: a second transaction cannot interleave here")
     worker = InboxWorker(db, registry, parse=as_follow, clock=clock)
     await worker.step()
-    assert (await statuses(db))["https://peer.test/l/1"] == "pending"
+    assert effects == ["https://peer.test/l/1"]
+    async with db.transaction() as session:
+        stored = (await session.execute(select(InboxActivity))).scalar_one()
+    assert stored.status == "pending", "not marked done by a worker that lost its lease"
+    assert stored.ap_actor_id == "https://peer.test/actor", "its handler's writes rolled back"
 
 
 async def test_two_workers_stepping_at_once_process_each_activity_once(database_url: str) -> None:
@@ -166,7 +169,7 @@ async def test_two_workers_stepping_at_once_process_each_activity_once(database_
     try:
         count: dict[str, int] = {}
 
-        async def handle(session: Any, delivery: IncomingActivity) -> None:
+        def handle(session: Any, delivery: IncomingActivity, now: datetime) -> None:
             count[delivery.ap_id] = count.get(delivery.ap_id, 0) + 1
 
         registry = HandlerRegistry()
@@ -209,3 +212,35 @@ async def test_rows_written_by_the_group_commit_read_back_exactly_through_the_or
         "pending",
     )
     assert orjson.loads(stored.body)["id"] == "https://peer.test/t/1"
+
+
+async def test_a_failing_activity_in_a_batch_rolls_back_alone_and_the_others_are_applied(
+    db: Database, writer: InboxWriter
+) -> None:
+    clock = Clock()
+
+    def handle(session: Any, delivery: IncomingActivity, now: datetime) -> None:
+        session.execute(
+            text("UPDATE inbox_activities SET object_type = 'touched' WHERE ap_id = :id"),
+            {"id": delivery.ap_id},
+        )
+        if delivery.ap_id.endswith("/2"):
+            raise ValueError("cannot digest this one")
+
+    registry = HandlerRegistry()
+    registry.register(Follow, ANY, handle)
+    ids = [f"https://peer.test/b/{i}" for i in range(1, 5)]
+    for ap_id in ids:
+        await writer.store(row(ap_id))
+    worker = InboxWorker(db, registry, parse=as_follow, clock=clock)
+    assert await worker.step() == 4, "one batch"
+    async with db.transaction() as session:
+        stored = {r.ap_id: r for r in (await session.execute(select(InboxActivity))).scalars()}
+    for ap_id in (ids[0], ids[2], ids[3]):
+        assert (stored[ap_id].status, stored[ap_id].object_type) == ("done", "touched")
+    poison = stored[ids[1]]
+    assert (poison.status, poison.object_type, poison.attempts) == ("pending", None, 1)
+    assert poison.lease_token is None and poison.next_attempt_at == clock() + backoff(1)
+    assert "ValueError: cannot digest this one" in (poison.last_error or "")
+    clock.advance(backoff(1))
+    assert await worker.step() == 1, "only the failed one is tried again"

@@ -274,7 +274,7 @@ async def test_a_host_failing_for_7_days_is_skipped_until_it_contacts_us(
 
     receiver.answer = None
     async with db.transaction() as session:
-        assert await mark_contacted(session, receiver.base_url, now=clock()) >= 2
+        assert await session.run_sync(mark_contacted, receiver.base_url, now=clock()) >= 2
     await worker.step()
     assert create_note(ACTOR, 3)["id"] in receiver.seen()
 

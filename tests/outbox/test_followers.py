@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import orjson
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from actor.fetch import Fetcher
 from actor.incoming import IncomingActivity
@@ -26,6 +27,7 @@ from outbox.states import FollowerState, FollowState
 from store import Database
 from store.exceptions import IllegalTransition
 from tests.outbox.support import cache_actor, deliveries, local_actor
+from tests.support.dispatch import Dispatcher
 from vocab import model
 
 ACTOR = local_actor()
@@ -41,7 +43,7 @@ def backfills() -> list[str]:
 
 @pytest.fixture
 def registry(db: Database, backfills: list[str]) -> HandlerRegistry:
-    async def on_follow_accepted(session: AsyncSession, peer: str) -> None:
+    def on_follow_accepted(session: Session, peer: str, now: datetime) -> None:
         backfills.append(peer)
 
     r = HandlerRegistry()
@@ -58,7 +60,9 @@ def registry(db: Database, backfills: list[str]) -> HandlerRegistry:
 async def deliver(db: Database, registry: HandlerRegistry, sender: str, activity: Any) -> None:
     """As the inbox worker does: the one handler for what the activity is about."""
     async with db.transaction() as session:
-        await registry.dispatch(session, IncomingActivity(activity.id, sender, activity, {}))
+        await Dispatcher(registry).dispatch(
+            session, IncomingActivity(activity.id, sender, activity, {})
+        )
 
 
 async def published(db: Database) -> list[dict[str, Any]]:

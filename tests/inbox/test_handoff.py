@@ -1,0 +1,56 @@
+"""The receiver's parse reaches the worker in memory: a stored body is not parsed again.
+
+Counted, not timed: the worker's parser is wrapped with a counter. A Follow received
+over real signed HTTP is applied with no parse by the worker of the same process; after
+a restart (a worker with nothing handed to it) the stored body is parsed, once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from inbox.worker import InboxWorker
+from outbox.followers import pending_followers
+from tests.support.inbox_peers import Served
+from tests.support.peers import RemotePeer
+
+
+class Counting:
+    def __init__(self, parse: Any) -> None:
+        self.parse, self.calls = parse, 0
+
+    def __call__(self, document: dict[str, Any]) -> Any:
+        self.calls += 1
+        return self.parse(document)
+
+
+async def followers(served: Served) -> list[tuple[str, str | None]]:
+    async with served.db.transaction() as session:
+        return [(f.ap_actor_id, f.follow_ap_id) for f in await pending_followers(session)]
+
+
+async def test_the_worker_applies_what_the_receiver_parsed_without_parsing_it_again(
+    served: Served, stranger: RemotePeer
+) -> None:
+    worker: InboxWorker = served.app.state.federation.inbox_worker
+    counting = worker.parse = Counting(worker.parse)
+    follow = stranger.activity("Follow", f"{served.base_url}/actor")
+    assert (await stranger.deliver(served.inbox, follow)).status_code == 202
+    assert await worker.step() == 1
+    assert counting.calls == 0
+    assert await followers(served) == [(stranger.actor_id, follow["id"])]
+    assert len(worker.handoff) == 0, "what was handed over is taken, not kept"
+
+
+async def test_after_a_restart_the_worker_parses_the_stored_body_once(
+    served: Served, stranger: RemotePeer
+) -> None:
+    running: InboxWorker = served.app.state.federation.inbox_worker
+    follow = stranger.activity("Follow", f"{served.base_url}/actor")
+    assert (await stranger.deliver(served.inbox, follow)).status_code == 202
+    counting = Counting(running.parse)
+    restarted = InboxWorker(served.db, running.registry, counting)  # nothing handed to it
+    assert await restarted.step() == 1
+    assert counting.calls == 1
+    assert await followers(served) == [(stranger.actor_id, follow["id"])]
+    assert await restarted.step() == 0
