@@ -63,7 +63,7 @@ PASSWORD = Rule("password", 5, 10.0)  # a reset's request and the new password's
 CART = Rule("cart", 30, 1.0)  # add to the cart, change a quantity, accept a price, remove
 CHECKOUT = Rule("checkout", 6, 10.0)  # place a page cart's order, pay an order again
 RETURN = Rule("return", 10, 3.0)  # the page SumUp sends the shopper back to
-WEBHOOK = Rule("webhook", 30, 1.0)  # SumUp's notices; it retries what we refuse
+WEBHOOK = Rule("webhook", 10, 1.0)  # SumUp's notices; it retries what we refuse
 RULES = (LOGIN, REGISTER, PASSWORD, CART, CHECKOUT, RETURN, WEBHOOK)
 
 _EXACT = {
