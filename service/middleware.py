@@ -58,12 +58,10 @@ class EdgeMiddleware:
             await send(message)
 
         try:
-            refusal = self.pacer.check(scope) if self.pacer is not None else None
-            if refusal is None:
-                await self.app(scope, receive, send_at_edge)
-            else:
-                assert self.pacer is not None
+            if self.pacer is not None and (refusal := self.pacer.check(scope)) is not None:
                 await self.pacer.refuse(refusal, scope, receive, send_at_edge)
+            else:
+                await self.app(scope, receive, send_at_edge)
         finally:
             log_request(scope, status, started)
             leave_request(token)
