@@ -6,9 +6,9 @@ inbox worker has applied every one (no row of `inbox_activities` left pending), 
 figure is sustained federation, not only acknowledgement. The baseline is the bare
 verify endpoint (bench/_bare_inbox.py) in the same run. Target: ratio >= 0.5.
 
-The sender is an actor we do not follow, so the bench turns off the per-sender limit and
-the stranger budgets (each documented "0: no limit"): with them on, all but the first few
-hundred Follows are answered 429 and nothing is measured. It also reports the serve
+The sender is an actor we do not follow, so the bench turns off the budgets a stranger
+meets (bench.inbox.serve_env, each with its documented "0: no limit"): with them on, all
+but the first few hundred Follows are answered 429 and nothing is measured. It reports the serve
 process's CPU (user + system, from /proc) per Follow, over the measured run.
 """
 
@@ -28,7 +28,7 @@ import uvicorn
 from bench._loadgen import run_load, wait_ready
 from bench.harness import Figure, free_port, report
 from bench.idle import cpu_seconds
-from bench.inbox import CONCURRENCY, Sender
+from bench.inbox import CONCURRENCY, Sender, serve_env
 from bench.inbox import measure as measure_bare
 
 FOLLOWS = int(os.environ.get("BENCH_FEDERATION_FOLLOWS", "3000"))
@@ -47,18 +47,7 @@ async def applied_rate(sender: Sender, data: Path) -> tuple[float, float, float]
     """(received/s, received-and-applied/s, server CPU seconds per Follow) for FOLLOWS
     Follows to one serve process."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ROSE_CART_")}
-    env.update(
-        ROSE_CART_DATA_DIR=str(data),
-        ROSE_CART_BASE_URL=f"http://127.0.0.1:{port}",
-        ROSE_CART_WORKERS="true",
-        ROSE_CART_ALLOW_PRIVATE_ADDRESSES="true",
-        ROSE_CART_INBOX_RATE_LIMIT="0",
-        ROSE_CART_INBOX_HOST_RATE="0",
-        ROSE_CART_INBOX_STRANGERS_RATE="0",
-        ROSE_CART_LOG_LEVEL="WARNING",
-        ROSE_CART_SUMUP_SANDBOX="true",
-    )
+    env = serve_env(data, port, workers=True)
     subprocess.run(
         [sys.executable, "-m", "service", "init"], env=env, check=True, capture_output=True
     )

@@ -36,6 +36,27 @@ WARMUP = 300
 CONCURRENCY = 32
 
 
+def serve_env(data: Path, port: int, *, workers: bool) -> dict[str, str]:
+    """The environment of the measured `serve` process. Its sender is an actor we do not
+    follow, so every budget that stands between a stranger and our inbox (per sender, per
+    host, for all strangers, for fetching unknown keys) is turned off with its documented
+    0: with them on, most deliveries are refused 429 or 401 and nothing is measured."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROSE_CART_")}
+    env.update(
+        ROSE_CART_DATA_DIR=str(data),
+        ROSE_CART_BASE_URL=f"http://127.0.0.1:{port}",
+        ROSE_CART_WORKERS="true" if workers else "false",
+        ROSE_CART_ALLOW_PRIVATE_ADDRESSES="true",
+        ROSE_CART_INBOX_RATE_LIMIT="0",
+        ROSE_CART_INBOX_HOST_RATE="0",
+        ROSE_CART_INBOX_STRANGERS_RATE="0",
+        ROSE_CART_KEY_FETCH_HOST_RATE="0",
+        ROSE_CART_LOG_LEVEL="WARNING",
+        ROSE_CART_SUMUP_SANDBOX="true",
+    )
+    return env
+
+
 class Sender:
     """The remote actor whose deliveries we replay; serves its actor document."""
 
@@ -127,15 +148,7 @@ async def run() -> None:
             bare.wait()
 
         port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ROSE_CART_")}
-        env.update(
-            ROSE_CART_DATA_DIR=tmp,
-            ROSE_CART_BASE_URL=f"http://127.0.0.1:{port}",
-            ROSE_CART_WORKERS="false",
-            ROSE_CART_ALLOW_PRIVATE_ADDRESSES="true",
-            ROSE_CART_INBOX_RATE_LIMIT="0",
-            ROSE_CART_LOG_LEVEL="WARNING",
-        )
+        env = serve_env(Path(tmp), port, workers=False)
         subprocess.run(
             [sys.executable, "-m", "service", "init"], env=env, check=True, capture_output=True
         )

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session
 
 from actor.incoming import IncomingActivity
@@ -51,6 +51,14 @@ FIRST_DELAY = timedelta(seconds=10)
 # Work written is announced (store/wakeups.py), and so is a retry we schedule when it
 # falls due; this poll finds only a lease that ran out or another process's retry.
 SAFETY_POLL = 60.0
+
+# Built once: constructing an ORM statement per activity cost more than running it.
+_MARK = (
+    update(InboxActivity)
+    .where(InboxActivity.id == bindparam("row_id"), InboxActivity.lease_token == bindparam("token"))
+    .values(status=bindparam("status"), processed_at=bindparam("now"), last_error=None, **RELEASED)
+)
+_BODY = select(InboxActivity.body).where(InboxActivity.id == bindparam("row_id"))
 
 
 class OnProcessed(Protocol):
@@ -83,6 +91,24 @@ class Retry:
     attempts: int
     gave_up: bool
     error: str
+
+
+def _keep_for_the_batch(session: Session) -> None:
+    """Hold every row the unit's session loads or stores until the unit ends.
+
+    The identity map holds rows weakly: the follower row one Follow read is gone when its
+    handler returns, and the next Follow from the same sender would read it again. Kept
+    here, the session finds it (or its cached actor) in the map instead: the per-batch
+    cache, with the session's own rules (a rolled-back savepoint expires what it changed).
+    """
+    kept: list[object] = []
+    session.info["inbox.kept"] = kept
+
+    def keep(_session: Session, instance: object) -> None:
+        kept.append(instance)
+
+    event.listen(session, "loaded_as_persistent", keep)
+    event.listen(session, "pending_to_persistent", keep)
 
 
 class InboxWorker:
@@ -132,9 +158,7 @@ class InboxWorker:
     def _parsed(self, session: Session, row: Claimed, given: Parsed | None) -> Parsed:
         if given is not None and given.sender == row.sender:
             return given
-        body = session.execute(
-            select(InboxActivity.body).where(InboxActivity.id == row.row_id)
-        ).scalar_one()
+        body = session.connection().execute(_BODY, {"row_id": row.row_id}).scalar_one()
         document = orjson.loads(body)
         return Parsed(row.sender, self.parse(document), document)
 
@@ -147,13 +171,10 @@ class InboxWorker:
             delivery = IncomingActivity(row.ap_id, row.sender, parsed.activity, parsed.document)
             if self.registry.dispatch(session, delivery, now) is not None:
                 status = InboxStatus.DONE
-        marked = session.execute(
-            update(InboxActivity)
-            .where(InboxActivity.id == row.row_id, held_by(InboxActivity, token))
-            .values(status=status, processed_at=now, last_error=None, **RELEASED)
-            .execution_options(synchronize_session=False)
+        marked = session.connection().execute(
+            _MARK, {"row_id": row.row_id, "token": token, "status": status, "now": now}
         )
-        if marked.rowcount != 1:  # type: ignore[attr-defined]
+        if marked.rowcount != 1:
             raise LeaseLost(row.row_id)
 
     def _retry_later(
@@ -186,6 +207,7 @@ class InboxWorker:
     ) -> list[Retry]:
         retries: list[Retry] = []
         senders: list[str] = []
+        _keep_for_the_batch(session)
         for row in rows:
             try:
                 with session.begin_nested():  # this activity's SAVEPOINT

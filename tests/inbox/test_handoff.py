@@ -1,13 +1,18 @@
-"""The receiver's parse reaches the worker in memory: a stored body is not parsed again.
+"""The receiver's parse reaches the worker in memory: a stored body is not parsed again;
+and what a batch of Follows looks up is read once.
 
 Counted, not timed: the worker's parser is wrapped with a counter. A Follow received
 over real signed HTTP is applied with no parse by the worker of the same process; after
-a restart (a worker with nothing handed to it) the stored body is parsed, once.
+a restart (a worker with nothing handed to it) the stored body is parsed, once. The
+statements a batch runs are counted at the driver.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
+
+from sqlalchemy import Engine, event
 
 from inbox.worker import InboxWorker
 from outbox.followers import pending_followers
@@ -54,3 +59,26 @@ async def test_after_a_restart_the_worker_parses_the_stored_body_once(
     assert counting.calls == 1
     assert await followers(served) == [(stranger.actor_id, follow["id"])]
     assert await restarted.step() == 0
+
+
+async def test_a_batch_of_follows_from_one_sender_reads_its_follower_and_actor_once(
+    served: Served, stranger: RemotePeer
+) -> None:
+    worker: InboxWorker = served.app.state.federation.inbox_worker
+    follows = [stranger.activity("Follow", f"{served.base_url}/actor") for _ in range(5)]
+    for follow in follows:
+        assert (await stranger.deliver(served.inbox, follow)).status_code == 202
+    reads: Counter[str] = Counter()
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            for table in ("followers", "remote_actors"):
+                reads[table] += f"FROM {table}" in statement
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        assert await worker.step() == 5, "one batch"
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert reads == {"followers": 1, "remote_actors": 1}
+    assert await followers(served) == [(stranger.actor_id, follows[-1]["id"])]
