@@ -212,10 +212,14 @@ class RemoteActors:
         await self._store_gone(ap_id)
 
     def forget_keys(self, ap_id: str) -> None:
-        """Drop what this process remembers of the actor's keys (not the database row)."""
+        """Drop what this process remembers of the actor's keys (not the database row).
+
+        Called from the inbox worker's unit too, on the database thread, while the event
+        loop reads and fills the same memo: one item at a time, never iterating it live.
+        """
         for key_id, (key, _) in list(self._memo.items()):
             if key.owner == ap_id:
-                del self._memo[key_id]
+                self._memo.pop(key_id, None)  # the event loop may have dropped it
 
     def expire(self, session: Session, ap_id: str) -> None:
         """In the caller's transaction: the actor changed; refetch it at next use.

@@ -1,8 +1,10 @@
 """A worker SIGKILLed at a random point while it processes the inbox, on PostgreSQL.
 
-Thirty co-op peers' Follows wait in the inbox. A worker starts on them and is killed at
-a seeded random moment; a second one finishes. Each Follow must take effect exactly
-once: one accepted follower and one Accept each, whatever the moment of the kill.
+Co-op peers' Follows wait in the inbox, more than two of the worker's batches (inbox/
+worker.py: up to 100 applied in one transaction). A worker starts on them and is killed
+at a seeded random moment after its first batch committed, so in or between the later
+ones; a second one finishes. Each Follow must take effect exactly once: one accepted
+follower and one Accept each, whatever the moment of the kill.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from outbox.models import Follower, OutboxActivity
 from tests.scale.conftest import Processes, prepared, process_env
 
 pytestmark = pytest.mark.slow
-PEERS = 30
+PEERS = 250  # two and a half batches
 
 
 # Peers on a closed loopback port: the Accepts we queue for them fail fast, locally.
