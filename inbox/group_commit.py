@@ -5,8 +5,8 @@ A commit through SQLAlchemy async on SQLite costs ~0.4 ms, mostly hand-offs, not
 every request adds its row to a queue and awaits its future; one writer task commits
 whatever has gathered while the previous commit ran, then answers them all. A request
 is answered 202 only after the commit that holds its row returned. On SQLite the
-commit runs on a thread of its own (inbox/sqlite_commit.py); on PostgreSQL through
-SQLAlchemy.
+batch is a unit on the database's one writer thread (inbox/sqlite_commit.py); on
+PostgreSQL it goes through SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.schema import Table
 
 from inbox.models import INBOX_CHANNEL, InboxActivity
-from inbox.sqlite_commit import SqliteCommitter
+from inbox.sqlite_commit import insert_rows
 from store import Database
 from store.wakeups import notify_sql
 
@@ -47,7 +47,8 @@ class InboxWriter:
         self._task: asyncio.Task[None] | None = None
         self._statement = _insert_ignoring_duplicates(db)
         database = db.engine.url.database
-        self._sqlite = SqliteCommitter(database) if db.is_sqlite and database else None
+        # A SQLite file: the one writer thread's units (an in-memory one: SQLAlchemy).
+        self._sqlite = bool(db.is_sqlite and database and database != ":memory:")
 
     def start(self) -> None:
         if self._task is None:
@@ -64,8 +65,6 @@ class InboxWriter:
         except asyncio.CancelledError:
             pass
         await self._drain()
-        if self._sqlite is not None:
-            self._sqlite.close()
 
     async def store(self, row: Mapping[str, Any]) -> bool:
         """Store one activity row; True if it was new, False if its ap_id was already held."""
@@ -102,8 +101,8 @@ class InboxWriter:
         unique: dict[str, Mapping[str, Any]] = {}
         for row in rows:
             unique.setdefault(row["ap_id"], row)
-        if self._sqlite is not None:
-            new = dict.fromkeys(await self._sqlite.commit(list(unique.values())), True)
+        if self._sqlite:
+            new = dict.fromkeys(await self.db.write(insert_rows, list(unique.values())), True)
         else:
             async with self.db.engine.begin() as connection:
                 result = await connection.execute(self._statement, list(unique.values()))
