@@ -6,7 +6,9 @@ it stores. It puts the typed activity here, keyed by the activity's id (unique i
 the commit wakes the worker), and the worker takes it instead of parsing the stored
 body again. Only memory: bounded (the oldest entries go first), and empty after a
 restart or in a process whose rows another process's worker applies; the worker then
-parses the stored body, as it always could. Used on the event loop only.
+parses the stored body, as it always could. Used on the event loop only. In a web-only
+process (`serve --no-workers`) nothing takes the entries: they stay at the bound, a few
+MB, the oldest giving way to the newest.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-MAX_ENTRIES = 10_000
+# Twenty of the worker's batches: past that the worker is behind, and parses instead.
+MAX_ENTRIES = 2_000
 
 
 @dataclass(frozen=True)
