@@ -9,14 +9,19 @@ from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from actor.incoming import ANY, IncomingActivity
+from actor.origin import origin_of
 from inbox.group_commit import InboxWriter
 from inbox.models import InboxActivity, InboxStatus
 from inbox.registry import HandlerRegistry
 from inbox.worker import MAX_ATTEMPTS, InboxWorker, backoff
+from outbox.hosts import mark_contacted
+from outbox.models import DeliveryHost, OutboxDelivery
+from outbox.publish import publish
+from outbox.states import DeliveryState
 from store import Database
 from tests.support.clock import Clock
 from vocab.model import Follow
@@ -244,3 +249,39 @@ async def test_a_failing_activity_in_a_batch_rolls_back_alone_and_the_others_are
     assert "ValueError: cannot digest this one" in (poison.last_error or "")
     clock.advance(backoff(1))
     assert await worker.step() == 1, "only the failed one is tried again"
+
+
+async def test_a_sender_whose_activities_are_applied_has_its_held_deliveries_released(
+    db: Database, writer: InboxWriter
+) -> None:
+    """Told once per batch (on_processed): the outbox lifts the hold on a host that talks
+    to us again, at the worker's `now`."""
+    clock = Clock()
+    host = origin_of("https://peer.test/actor")
+    async with db.transaction() as session:
+        note = {
+            "id": "https://cart.test/notes/1",
+            "type": "Note",
+            "actor": "https://cart.test/actor",
+        }
+        await publish(session, note, ["https://peer.test/actor"])
+        await session.execute(
+            update(OutboxDelivery).values(
+                status=DeliveryState.HELD, host=host, inbox="https://peer.test/inbox"
+            )
+        )
+        session.add(DeliveryHost(host=host, consecutive_failures=9, unavailable_since=clock()))
+    registry = HandlerRegistry()
+    registry.register(Follow, ANY, lambda session, delivery, now: None)
+    for i in range(3):
+        await writer.store(row(f"https://peer.test/h/{i}"))
+    clock.advance(timedelta(minutes=1))
+    worker = InboxWorker(db, registry, parse=as_follow, clock=clock, on_processed=mark_contacted)
+    assert await worker.step() == 3
+    async with db.transaction() as session:
+        [status] = (await session.execute(select(OutboxDelivery.status))).scalars()
+        contacted = await session.get(DeliveryHost, host)
+    assert status == DeliveryState.PENDING
+    assert contacted is not None
+    assert (contacted.consecutive_failures, contacted.unavailable_since) == (0, None)
+    assert contacted.last_success_at == clock()
