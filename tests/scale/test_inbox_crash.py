@@ -1,4 +1,4 @@
-"""A worker SIGKILLed at a random point while it processes the inbox, on PostgreSQL.
+"""A worker SIGKILLed at a random point while it processes the inbox, on both engines.
 
 Co-op peers' Follows wait in the inbox, more than two of the worker's batches (inbox/
 worker.py: up to 100 applied in one transaction). A worker starts on them and is killed
@@ -20,6 +20,7 @@ from sqlalchemy import func, select, update
 
 from inbox.models import InboxActivity, InboxStatus
 from outbox.models import Follower, OutboxActivity
+from store import sqlite_url_for
 from tests.scale.conftest import Processes, prepared, process_env
 
 pytestmark = pytest.mark.slow
@@ -37,8 +38,19 @@ def coop(n: int) -> str:
 async def test_a_worker_killed_mid_inbox_processing_applies_each_follow_once(
     fresh_postgres: str, tmp_path: Path
 ) -> None:
+    await killed_mid_inbox(fresh_postgres, tmp_path)
+
+
+async def test_on_sqlite_a_worker_killed_mid_batch_applies_each_follow_once(
+    tmp_path: Path,
+) -> None:
+    """The same on SQLite, where a batch is one unit on the writer thread."""
+    await killed_mid_inbox(sqlite_url_for(tmp_path), tmp_path)
+
+
+async def killed_mid_inbox(database_url: str, tmp_path: Path) -> None:
     rng = random.Random(7)  # noqa: S311 - a reproducible kill moment, not a secret
-    db, actor = await prepared(fresh_postgres, tmp_path)
+    db, actor = await prepared(database_url, tmp_path)
     now = datetime.now(UTC) - timedelta(seconds=1)
     async with db.transaction() as session:
         for n in range(PEERS):
@@ -63,7 +75,7 @@ async def test_a_worker_killed_mid_inbox_processing_applies_each_follow_once(
                 )
             )
     peers = ",".join(f"coop={coop(n)}" for n in range(PEERS))
-    processes = Processes(process_env(fresh_postgres, tmp_path, ROSE_CART_PEERS=peers))
+    processes = Processes(process_env(database_url, tmp_path, ROSE_CART_PEERS=peers))
 
     async def done() -> int:
         async with db.transaction() as session:
