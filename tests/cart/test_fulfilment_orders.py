@@ -31,10 +31,11 @@ from tests.cart.checkout_support import (
     orders,
     published,
 )
-from tests.mail.support import free_port, parts, smtp_server
+from tests.mail.support import parts, smtp_server
 from tests.support.factories import BAKERY, NOW, entry, offer, product
 from tests.support.factories import BIKE_DELIVERY as BIKE
 from tests.support.factories import SATURDAY_PICKUP as SATURDAY
+from tests.support.loopback import free_port
 
 ADA = Contact("Ada Lovelace", "ada@example.org")
 PICKUP_DEFAULT = DefaultFulfilment(pickup=True)
