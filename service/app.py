@@ -37,7 +37,7 @@ from service.pacing import Pacer
 from service.payments import Payments
 from service.settings import Settings
 from service.vocabulary import vocabulary_routes
-from store import Database, upgrade
+from store import Clock, Database, upgrade, utcnow
 from vocab.ns_page import nodeinfo_metadata
 
 log = logging.getLogger("rose_cart.app")
@@ -73,8 +73,11 @@ class RoseCartApp(Starlette):
         return EdgeMiddleware(stack, https=self.https, pacer=self.pacer)
 
 
-def create_app(settings: Settings, *, pacer: Pacer | None = None) -> Starlette:
-    """The app; ``pacer`` is the per-client pacing (tests pass one with their own clock)."""
+def create_app(
+    settings: Settings, *, pacer: Pacer | None = None, clock: Clock = utcnow
+) -> Starlette:
+    """The app; ``pacer`` is the per-client pacing (tests pass one with their own clock),
+    ``clock`` the wall clock of its shopper and admin requests and its clean-up loop."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -89,7 +92,7 @@ def create_app(settings: Settings, *, pacer: Pacer | None = None) -> Starlette:
             app.state.settings = settings
             configure_web(app.state)
             app.state.nodeinfo_metadata = nodeinfo_metadata()
-            federation = build_federation(settings, db, app.state.actor, provider)
+            federation = build_federation(settings, db, app.state.actor, provider, clock)
             app.state.federation = federation
             app.state.inbox_receiver = federation.receiver
             app.state.peer_iris = frozenset(peer.actor_id for peer in settings.peers)
@@ -126,4 +129,5 @@ def create_app(settings: Settings, *, pacer: Pacer | None = None) -> Starlette:
     app = RoseCartApp(routes=routes, lifespan=lifespan, exception_handlers=exception_handlers)
     app.https = settings.base_url.startswith("https://")
     app.pacer = app.state.pacer = pacer if pacer is not None else Pacer()
+    app.state.clock = clock
     return app

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from cart.admin.audit import record_action
+from store import utcnow
 
 
 def cli_operator() -> str:
@@ -26,8 +27,9 @@ def cli_operator() -> str:
 
 
 def record_cli(session: Session, action: str, command: str) -> None:
-    """A unit step: one audit row for `rose-cart COMMAND`, in the caller's transaction."""
-    record_action(session, cli_operator(), action, f"rose-cart {command}", "done")
+    """A unit step: one audit row for `rose-cart COMMAND`, in the caller's transaction,
+    dated by the wall clock (a command line is outside any component with a clock)."""
+    record_action(session, cli_operator(), action, f"rose-cart {command}", "done", utcnow())
 
 
 async def audit_cli(session: AsyncSession, action: str, command: str) -> None:

@@ -49,8 +49,8 @@ from outbox.worker import DeliverySettings, DeliveryWorker
 from payments.provider import PaymentProvider
 from service.mailing import build_mail_sender
 from service.settings import Settings
-from store import Database, repeat, utcnow
-from store.throttle import purge_throttle_hits
+from store import Clock, Database, repeat, utcnow
+from store.throttle import RETENTION, purge_throttle_hits
 from vocab.parse import parse
 
 log = logging.getLogger("rose_cart.federation")
@@ -159,7 +159,11 @@ def register_handlers(
 
 
 def build_federation(
-    settings: Settings, db: Database, actor: LocalActor, provider: PaymentProvider
+    settings: Settings,
+    db: Database,
+    actor: LocalActor,
+    provider: PaymentProvider,
+    clock: Clock = utcnow,
 ) -> Federation:
     auth = SignatureAuth(SigningKey(actor.key_id, actor.keys.rsa.private))
     fetcher = Fetcher(
@@ -216,14 +220,15 @@ def build_federation(
 
     async def purge() -> int:
         """The clean-up loop: every table that grows from outside has its rule here."""
+        now = clock()
         async with db.transaction() as session:
-            lines = await purge_anonymous_lines(session, max_age)
-            hits = await session.run_sync(purge_throttle_hits)
-            hits += await session.run_sync(forget_unpaid, max_age)
-            audit = await session.run_sync(purge_audit)
-            removed = lines + hits + audit + await purge_expired_sessions(session)
+            lines = await purge_anonymous_lines(session, max_age, now=now)
+            hits = await session.run_sync(purge_throttle_hits, RETENTION, now)
+            hits += await session.run_sync(forget_unpaid, max_age, now)
+            audit = await session.run_sync(purge_audit, now)
+            removed = lines + hits + audit + await purge_expired_sessions(session, now)
             removed += await purge_ignored(session, ignored_age, settings.inbox_ignored_max)
-            removed += await session.run_sync(purge_images, utcnow())
+            removed += await session.run_sync(purge_images, now)
             return removed + await purge_untrusted_actors(
                 session, keep=peers, keep_query=ours, older_than=strangers_age
             )

@@ -69,6 +69,7 @@ def admin_action(handler: AdminFormHandler) -> Endpoint:
                 handler.__name__,
                 visit.request.url.path,
                 "refused" if refused else "done",
+                visit.now,
             )
         return answer
 

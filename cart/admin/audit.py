@@ -41,10 +41,12 @@ class AuditView:
     outcome: str
 
 
-def record_action(session: Session, operator: str, action: str, target: str, outcome: str) -> None:
+def record_action(
+    session: Session, operator: str, action: str, target: str, outcome: str, now: datetime
+) -> None:
     session.add(
         AuditEntry(
-            at=utcnow(),
+            at=now,
             operator=operator[:320],
             action=action[:60],
             target=target[:500],
@@ -61,7 +63,7 @@ def recent_actions(session: Session, limit: int = 30) -> list[AuditView]:
     ]
 
 
-def purge_audit(session: Session, now: datetime | None = None) -> int:
-    cutoff = (now or utcnow()) - timedelta(days=AUDIT_DAYS)
+def purge_audit(session: Session, now: datetime) -> int:
+    cutoff = now - timedelta(days=AUDIT_DAYS)
     result = session.execute(delete(AuditEntry).where(AuditEntry.at < cutoff))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

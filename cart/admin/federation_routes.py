@@ -17,7 +17,6 @@ from inbox import log as inbox_log
 from outbox.exceptions import OutboxError
 from outbox.followers import accept_follower, pending_followers, reject_follower
 from outbox.queue import delivery_status, failed_deliveries, retry_deliveries
-from store import utcnow
 from store.exceptions import IllegalTransition
 from vocab.numbers import parse_natural
 
@@ -31,7 +30,7 @@ def _text(form: FormData, name: str, limit: int = 2048) -> str:
 
 @admin_page
 async def dashboard(visit: Visit) -> Page:
-    now = utcnow()
+    now = visit.now
     board = await visit.session.run_sync(queries.dashboard, now.date())
     charts = [
         bar_chart("Orders placed per day", board.orders_per_day),
@@ -93,7 +92,7 @@ async def deliveries_page(visit: Visit) -> Page:
         "hosts": await visit.session.run_sync(queries.hosts),
         "dead": await failed_deliveries(visit.session, limit=DEAD_SHOWN),
         "dead_shown": DEAD_SHOWN,
-        "now": utcnow(),
+        "now": visit.now,
     }
     return Page("admin/deliveries.html", context, title="Delivery queue")
 
@@ -104,7 +103,7 @@ async def retry_one(visit: Visit, form: FormData) -> Response:
     retried = 0
     delivery_id = parse_natural(raw)
     if delivery_id is not None:
-        retried = await retry_deliveries(visit.session, [delivery_id], now=utcnow())
+        retried = await retry_deliveries(visit.session, [delivery_id], now=visit.now)
     visit.flash.append(
         f"Delivery #{raw} is queued again, due now."
         if retried
@@ -117,7 +116,7 @@ async def retry_one(visit: Visit, form: FormData) -> Response:
 async def retry_all(visit: Visit, form: FormData) -> Response | Page:
     if not await confirm_password(visit, form):
         return reauth_failed("/admin/deliveries")
-    retried = await retry_deliveries(visit.session, "all", now=utcnow())
+    retried = await retry_deliveries(visit.session, "all", now=visit.now)
     visit.flash.append(f"{retried} dead deliveries are queued again, due now.")
     return redirect(visit, "/admin/deliveries")
 

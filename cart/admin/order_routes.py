@@ -38,7 +38,7 @@ from cart.orders.states import OrderStatus
 from cart.web.orders_routes import status_text
 from cart.web.visit import Page, Visit, redirect
 from payments import PaymentProvider
-from store import Database, utcnow
+from store import Database
 from store.exceptions import IllegalTransition
 
 log = logging.getLogger("rose_cart.admin")
@@ -121,7 +121,7 @@ async def refund(visit: Visit, form: FormData) -> Response | Page:
     who = visit.account.email if visit.account else "an operator"
     try:
         ask = _refund_ask(form)
-        giving = await request_refund(visit.session, order_id, ask, by=who, now=utcnow())
+        giving = await request_refund(visit.session, order_id, ask, by=who, now=visit.now)
     except (NotRefundable, IllegalTransition) as error:
         visit.flash.append(str(error) if isinstance(error, NotRefundable) else "Order changed.")
         return redirect(visit, back)

@@ -116,28 +116,30 @@ class SessionCookies:
 
 
 async def resolve(
-    session: AsyncSession, cookies: SessionCookies, cookie_value: str | None
+    session: AsyncSession, cookies: SessionCookies, cookie_value: str | None, now: datetime
 ) -> ShopperSession:
-    """The shopper behind a request's cookie; a fresh anonymous session when in doubt."""
+    """The shopper behind a request's cookie at `now`; a fresh anonymous session when in
+    doubt (a logged-in session whose row expired by `now` among them)."""
     shopper = cookies.decode(cookie_value)
     if shopper is None:
         return new_anonymous_session()
     if shopper.account_id is None:
         return shopper
     row = await session.get(AccountSession, _sid_hash(shopper.sid))
-    if row is None or row.account_id != shopper.account_id or row.expires_at <= utcnow():
+    if row is None or row.account_id != shopper.account_id or row.expires_at <= now:
         return new_anonymous_session()
     return shopper
 
 
 async def log_in(
-    session: AsyncSession, account_id: int, max_age: timedelta = SESSION_MAX_AGE
+    session: AsyncSession, account_id: int, now: datetime, max_age: timedelta = SESSION_MAX_AGE
 ) -> ShopperSession:
-    """A brand-new session id for the account, recorded server-side."""
+    """A brand-new session id for the account, recorded server-side, expiring `max_age`
+    after `now`."""
     sid = _random_id()
     session.add(
         AccountSession(
-            sid_hash=_sid_hash(sid), account_id=account_id, expires_at=utcnow() + max_age
+            sid_hash=_sid_hash(sid), account_id=account_id, created_at=now, expires_at=now + max_age
         )
     )
     await session.flush()
@@ -152,9 +154,8 @@ async def log_out(session: AsyncSession, shopper: ShopperSession) -> ShopperSess
     return new_anonymous_session()
 
 
-async def purge_expired_sessions(session: AsyncSession) -> int:
-    """Delete expired server-side rows; returns how many. For a periodic background task."""
-    result = await session.execute(
-        delete(AccountSession).where(AccountSession.expires_at <= utcnow())
-    )
+async def purge_expired_sessions(session: AsyncSession, now: datetime) -> int:
+    """Delete the server-side rows expired by `now`; returns how many. For a periodic
+    background task."""
+    result = await session.execute(delete(AccountSession).where(AccountSession.expires_at <= now))
     return int(getattr(result, "rowcount", 0) or 0)

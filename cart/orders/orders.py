@@ -63,10 +63,9 @@ class OrderDetail:
     def total(self) -> Money:
         return Money(self.order.total_amount, self.order.currency)
 
-    @property
-    def payable(self) -> bool:
-        """Pending and still in its payment window: the pages offer to pay only then."""
-        return self.status is OrderStatus.PENDING and self.order.valid_until > utcnow()
+    def payable(self, now: datetime) -> bool:
+        """Pending and still in its payment window at `now`: the pages offer to pay only then."""
+        return self.status is OrderStatus.PENDING and self.order.valid_until > now
 
     def unit_price(self, item: ShopOrderItem) -> Money:
         return Money(item.unit_amount, item.currency)

@@ -75,10 +75,14 @@ async def _start_session(visit: Visit, account: AccountView) -> None:
     carried = await item_count(visit.session, visit.shopper) if anonymous_cart else 0
     if visit.shopper.logged_in:
         await log_out(visit.session, visit.shopper)
-    changes = await adopt_cart(visit.session, anonymous_cart, account.id) if anonymous_cart else []
+    changes = (
+        await adopt_cart(visit.session, anonymous_cart, account.id, now=visit.now)
+        if anonymous_cart
+        else []
+    )
     if anonymous_cart:  # orders placed before logging in stay the shopper's
         await adopt_orders(visit.session, anonymous_cart, account.id)
-    visit.rotate(await log_in(visit.session, account.id), account)
+    visit.rotate(await log_in(visit.session, account.id, visit.now), account)
     visit.flash.append(f"You are logged in as {account.email}.")
     if carried:
         things = "item" if carried == 1 else "items"

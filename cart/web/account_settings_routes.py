@@ -36,7 +36,6 @@ from cart.web.config import web_config
 from cart.web.quotas import admit, argon2, client_address, login_checks
 from cart.web.visit import MAX_FORM_FIELDS, Page, Visit, form_action, page, redirect
 from mail.queue import queue_mail
-from store import utcnow
 from store.throttle import Quota, forget, take
 
 VERIFY_MAILS = Quota("verify-mail", 3, timedelta(hours=1))
@@ -65,7 +64,7 @@ async def verify_link(visit: Visit) -> Page:
     claimed = visit.config.verifications.account_id_from(visit.request.path_params["token"])
     status = None
     if claimed is not None:
-        status = await visit.session.run_sync(mark_verified, claimed[0], claimed[1], utcnow())
+        status = await visit.session.run_sync(mark_verified, claimed[0], claimed[1], visit.now)
     if status is None:
         return Page(
             "email_verified.html",

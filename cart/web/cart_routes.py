@@ -21,7 +21,6 @@ from cart.web.catalogue_routes import catalogue
 from cart.web.config import web_config
 from cart.web.shop import owner_of
 from cart.web.visit import Page, Visit, form_action, page, redirect, safe_next
-from store import utcnow
 from vocab.numbers import parse_natural
 
 
@@ -40,7 +39,7 @@ def _back(form: FormData) -> str:
 @page
 async def entry(visit: Visit) -> Page:
     key = visit.request.path_params["key"]
-    item = await get_item_by_key(visit.session, key, utcnow())
+    item = await get_item_by_key(visit.session, key, visit.now)
     if item is None or item.kind != ENTRY or item.withdrawn:
         raise NotFound("We could not find that event. It may have been removed by its venue.")
     return Page("entry.html", {"item": item, "next_path": f"/entries/{item.key}"}, title=item.name)
@@ -50,7 +49,7 @@ async def entry(visit: Visit) -> Page:
 async def product(visit: Visit) -> Page:
     """A market product's own page: its description from the market, price and stock."""
     key = visit.request.path_params["key"]
-    item = await get_item_by_key(visit.session, key, utcnow())
+    item = await get_item_by_key(visit.session, key, visit.now)
     if item is None or item.is_entry or item.withdrawn:
         raise NotFound("We could not find that product. It may have been withdrawn by its shop.")
     return Page(
@@ -61,12 +60,12 @@ async def product(visit: Visit) -> Page:
 async def _offers(visit: Visit, pages: Iterable[PageCart]) -> dict[str, tuple[Option, ...]]:
     """Pickup or delivery, as each page offers it, for the checkout forms."""
     default = web_config(visit.request).fulfilment_default
-    return await visit.session.run_sync(offers_for, pages, default, utcnow())
+    return await visit.session.run_sync(offers_for, pages, default, visit.now)
 
 
 @page
 async def cart_overview(visit: Visit) -> Page:
-    cart = await view_cart(visit.session, owner_of(visit.shopper))
+    cart = await view_cart(visit.session, owner_of(visit.shopper), now=visit.now)
     return Page(
         "cart.html",
         {"cart": cart, "next_path": "/cart", "handover": await _offers(visit, cart.pages)},
@@ -78,7 +77,7 @@ async def cart_overview(visit: Visit) -> Page:
 @page
 async def page_cart(visit: Visit) -> Page:
     key = visit.request.path_params["page"]
-    cart = await view_cart(visit.session, owner_of(visit.shopper))
+    cart = await view_cart(visit.session, owner_of(visit.shopper), now=visit.now)
     held = cart.page(key)
     if held is None:
         name = NO_PAGE_NAME if key == NO_PAGE_KEY else None
@@ -101,7 +100,9 @@ async def add_to_cart(visit: Visit, form: FormData) -> Response:
     if not isinstance(item_id, str) or not item_id:
         raise ItemNotFound()
     quantity = _quantity(form)
-    change = await add_line(visit.session, owner_of(visit.shopper), item_id, quantity)
+    change = await add_line(
+        visit.session, owner_of(visit.shopper), item_id, quantity, now=visit.now
+    )
     # add_line has just loaded the item: this comes from the session, not the database.
     item = await visit.session.get(CatalogItem, item_id)
     if change.notice:
@@ -122,7 +123,9 @@ async def add_to_cart(visit: Visit, form: FormData) -> Response:
 @form_action
 async def change_quantity(visit: Visit, form: FormData) -> Response:
     line_id = visit.request.path_params["line_id"]
-    change = await set_quantity(visit.session, owner_of(visit.shopper), line_id, _quantity(form))
+    change = await set_quantity(
+        visit.session, owner_of(visit.shopper), line_id, _quantity(form), now=visit.now
+    )
     visit.flash.append(
         change.notice or ("Quantity updated." if change.quantity else "Removed from your cart.")
     )
@@ -132,7 +135,7 @@ async def change_quantity(visit: Visit, form: FormData) -> Response:
 @form_action
 async def accept_price(visit: Visit, form: FormData) -> Response:
     line_id = visit.request.path_params["line_id"]
-    await accept_current_price(visit.session, owner_of(visit.shopper), line_id)
+    await accept_current_price(visit.session, owner_of(visit.shopper), line_id, now=visit.now)
     visit.flash.append("The new price is accepted.")
     return redirect(visit, _back(form))
 

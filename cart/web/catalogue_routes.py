@@ -17,7 +17,6 @@ from cart.basket.totals import NO_PAGE_KEY
 from cart.catalog.shelf import FRONT_PAGES, front, search, shelf
 from cart.exceptions import NotFound
 from cart.web.visit import Page, Visit, page
-from store import utcnow
 
 MAX_QUERY = 100
 MAX_FROM = 100_000
@@ -35,7 +34,7 @@ def _link(**params: str) -> str:
 @page
 async def catalogue(visit: Visit) -> Page:
     params = visit.request.query_params
-    now, after = utcnow(), _key(params.get("after"))
+    now, after = visit.now, _key(params.get("after"))
     here = visit.request.url.path + (f"?{visit.request.url.query}" if params else "")
     # Every view's template variables, so the one template can test any of them.
     context: dict[str, Any] = dict.fromkeys(("query", "page", "shop_link", "next_link"))

@@ -103,12 +103,12 @@ async def checkout(request: Request) -> Response:
         token = (
             submitted
             if isinstance(submitted, str) and submitted
-            else await checkout_token_for(visit.session, owner, key)
+            else await checkout_token_for(visit.session, owner, key, now=visit.now)
         )
         # Each new order is a row, a Create(Order) to every follower and a provider
         # checkout: counted per cart and per address, checked before any of that work.
         checks = [(CHECKOUT_CART, owner_key(owner)), (CHECKOUT_ADDRESS, client_address(request))]
-        over = await visit.session.run_sync(wait_for, checks)
+        over = await visit.session.run_sync(wait_for, checks, visit.now)
         if over is not None:
             raise too_many(over)
         try:
@@ -130,6 +130,7 @@ async def checkout(request: Request) -> Response:
                 request.app.state.actor,
                 contact=contact,
                 handover=handover,
+                now=visit.now,
             )
         except CheckoutProblem as problem:
             visit.flash.append("Your order was not placed. Please check these first:")
@@ -168,7 +169,8 @@ async def _owned_order_id(request: Request, number: str) -> int | None:
     db = request.app.state.db
     async with db.transaction() as session:
         cookie = request.cookies.get(COOKIE_NAME)
-        shopper = await resolve(session, web_config(request).cookies, cookie)
+        config = web_config(request)
+        shopper = await resolve(session, config.cookies, cookie, config.clock())
         try:
             return (await shopper_order(session, owner_of(shopper), number)).order.id
         except NotFound:

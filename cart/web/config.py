@@ -5,7 +5,9 @@ cart/ may not import service/, so the settings object is read duck-typed: it nee
 `fulfilment_default`. Everything
 derived from the secret (cookie signer, CSRF key, password hasher, templates) lives here, built on
 first use and kept on `app.state.cart_web`; the lead may also build it in the lifespan
-with `configure_web(app.state)`.
+with `configure_web(app.state)`. So does the wall clock every shopper and admin request
+reads once as its `now` (`clock`, from `app.state.clock` where the composition root put
+one; docs/design.md, "Time").
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from cart.web.csrf import CsrfTokens
 from cart.web.order_links import OrderLinks
 from cart.web.password_links import EmailVerifications, PasswordResets
 from cart.web.templating import DEFAULT_ZONE, build_environment
+from store import Clock, utcnow
 
 
 class SettingsLike(Protocol):
@@ -53,6 +56,7 @@ class WebConfig:
     resets: PasswordResets
     verifications: EmailVerifications
     fulfilment_default: DefaultFulfilment
+    clock: Clock = utcnow
 
     def encode_notices(self, messages: list[str]) -> str:
         return str(self.notices.dumps(messages))
@@ -69,7 +73,9 @@ class WebConfig:
         return [m for m in messages if isinstance(m, str)][:20]
 
 
-def build_config(settings: SettingsLike, passwords: Passwords | None = None) -> WebConfig:
+def build_config(
+    settings: SettingsLike, passwords: Passwords | None = None, clock: Clock = utcnow
+) -> WebConfig:
     secret = settings.secret()
     secure = settings.base_url.startswith("https://")
     peers: Iterable[Any] = getattr(settings, "peers", ()) or ()
@@ -87,12 +93,14 @@ def build_config(settings: SettingsLike, passwords: Passwords | None = None) -> 
         resets=PasswordResets(secret, settings.base_url),
         verifications=EmailVerifications(secret, settings.base_url),
         fulfilment_default=parse_default(getattr(settings, "fulfilment_default", "pickup")),
+        clock=clock,
     )
 
 
 def configure_web(state: Any, passwords: Passwords | None = None) -> WebConfig:
-    """Build the web config from `state.settings` and keep it on `state.cart_web`."""
-    config = build_config(state.settings, passwords)
+    """Build the web config from `state.settings` (and `state.clock`, if set) and keep it on
+    `state.cart_web`."""
+    config = build_config(state.settings, passwords, getattr(state, "clock", utcnow))
     state.cart_web = config
     return config
 

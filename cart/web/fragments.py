@@ -51,7 +51,8 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 
 async def _visit(request: Request, config: WebConfig) -> _FragmentVisit:
     async with request.app.state.db.transaction() as session:
-        shopper = await resolve(session, config.cookies, request.cookies.get(COOKIE_NAME))
+        cookie = request.cookies.get(COOKIE_NAME)
+        shopper = await resolve(session, config.cookies, cookie, config.clock())
         account = (
             await session.run_sync(get_account, shopper.account_id) if shopper.account_id else None
         )

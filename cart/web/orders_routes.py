@@ -63,7 +63,7 @@ async def cancel(visit: Visit, form: FormData) -> Response:
     """`POST /orders/{number}/cancel`: the shopper calls off an unpaid order."""
     number = visit.request.path_params["number"]
     actor = visit.request.app.state.actor
-    done = await cancel_unpaid(visit.session, owner_of(visit.shopper), number, actor)
+    done = await cancel_unpaid(visit.session, owner_of(visit.shopper), number, actor, now=visit.now)
     visit.flash.append(f"Order {done.number} is cancelled and its items are back in your cart.")
     visit.flash.extend(f"Not put back: {line}" for line in done.not_restored)
     return redirect(visit, f"/orders/{done.number}")

@@ -27,7 +27,7 @@ docs/deployment.md).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from anyio import CapacityLimiter, to_thread
@@ -111,10 +111,10 @@ def too_many(over: Throttled) -> HTTPException:
 
 
 def _admit(
-    session: Session, checks: list[Check], read: Callable[[Session], T] | None
+    session: Session, checks: list[Check], read: Callable[[Session], T] | None, now: datetime
 ) -> tuple[Throttled | None, T | None]:
     """The unit of ``admit``: count the attempt if every quota allows it, then read."""
-    over = take(session, checks)
+    over = take(session, checks, now)
     if over is not None or read is None:
         return over, None
     return None, read(session)
@@ -137,7 +137,7 @@ async def admit(
     shopper = config.cookies.decode(request.cookies.get(COOKIE_NAME))
     if shopper is None or not config.csrf.is_valid(shopper.sid, form.get(FIELD_NAME)):
         return False, None
-    over, found = await request.app.state.db.write(_admit, checks, read)
+    over, found = await request.app.state.db.write(_admit, checks, read, config.clock())
     if over is not None:
         raise too_many(over)
     return True, found

@@ -1,6 +1,7 @@
 """One request of a shopper, from cookie to response, in one place.
 
-`page` and `form_action` wrap the route handlers: they resolve the session (a fresh
+`page` and `form_action` wrap the route handlers: they read the app's clock once as the
+visit's `now` (what every function of the handler is given), resolve the session (a fresh
 anonymous one when the cookie is missing or bad), open one unit of work for the
 handler, check the CSRF token of every POST before the handler runs, render the
 template a handler asks for after the transaction has committed, and send the session
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +38,7 @@ class Visit:
     shopper: ShopperSession
     account: AccountView | None
     csrf_token: str
+    now: datetime  # the app's clock, read once per request
     notices: list[str] = field(default_factory=list)  # shown on this page
     flash: list[str] = field(default_factory=list)  # shown on the next page
     item_count: int = 0
@@ -88,7 +91,8 @@ def render(visit: Visit, page: Page) -> Response:
 
 async def _begin(request: Request, session: AsyncSession) -> Visit:
     config = web_config(request)
-    shopper = await resolve(session, config.cookies, request.cookies.get(COOKIE_NAME))
+    now = config.clock()
+    shopper = await resolve(session, config.cookies, request.cookies.get(COOKIE_NAME), now)
     account = (
         await session.run_sync(get_account, shopper.account_id) if shopper.account_id else None
     )
@@ -101,6 +105,7 @@ async def _begin(request: Request, session: AsyncSession) -> Visit:
         shopper=shopper,
         account=account,
         csrf_token=config.csrf.token_for(shopper.sid),
+        now=now,
         notices=config.decode_notices(request.cookies.get(NOTICE_COOKIE)),
     )
 

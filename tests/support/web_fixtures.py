@@ -1,6 +1,9 @@
 """Fixtures for every test of the web side: the app in process, its clients, the admin, the CLI,
 the checkout shop with the sandbox (`shop`).
 
+The apps read the wall clock from `app_clock` (`store.utcnow`); a test module that
+overrides that fixture with a `tests/support/clock.Clock` moves the apps' time itself.
+
 Registered for the whole suite by tests/conftest.py (`pytest_plugins`), so a test in any
 folder takes them by name instead of importing them from another test module. Helpers
 that are not fixtures stay in tests/cart/web_support.py, admin_support.py and
@@ -24,6 +27,7 @@ from cart.web.orders_routes import orders_routes
 from service.app import create_app
 from service.cli import main
 from service.settings import Settings, parse_peers
+from store import Clock, utcnow
 from tests.cart.admin_support import CALENDAR, MARKET, OPERATOR, PASSWORD
 from tests.cart.shop_support import CountingProvider, Shop
 from tests.cart.web_support import (
@@ -38,8 +42,14 @@ from tests.payments.support import running_sandbox
 
 
 @pytest.fixture
-async def web_app(settings: Settings) -> AsyncIterator[Starlette]:
-    app = with_cart_routes(create_app(settings))
+def app_clock() -> Clock:
+    """The wall clock the apps below are built with."""
+    return utcnow
+
+
+@pytest.fixture
+async def web_app(settings: Settings, app_clock: Clock) -> AsyncIterator[Starlette]:
+    app = with_cart_routes(create_app(settings, clock=app_clock))
     async with app.router.lifespan_context(app):
         config = configure_web(app.state, passwords=Passwords(CHEAP_PASSWORDS))
         config.embedding_origins = frozenset({EMBEDDING_ORIGIN})
@@ -96,9 +106,9 @@ def cli(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch):  # 
 
 
 @pytest.fixture
-async def shop(settings: Settings) -> AsyncIterator[Shop]:
+async def shop(settings: Settings, app_clock: Clock) -> AsyncIterator[Shop]:
     async with running_sandbox(webhook_shape="none") as harness:
-        app = create_app(settings)
+        app = create_app(settings, clock=app_clock)
         app.router.routes[0:0] = [*checkout_routes(), *orders_routes()]
         with_cart_routes(app)
         async with app.router.lifespan_context(app):
