@@ -125,6 +125,7 @@ async def _ours(db: Any, cart: str, page_key: str, actor: Any) -> None:
             actor,
             contact=contact,
             handover=handover,
+            now=datetime.now(UTC),  # a bench, outside any component
         )
         assert placed.created
 

@@ -20,7 +20,7 @@ from cart.orders.refunds import REFUNDABLE, NotRefundable, RefundAsk, request_re
 from cart.orders.states import OrderStatus
 from service.cli_audit import audit_cli
 from service.settings import Settings
-from store import Database, upgrade
+from store import Database, upgrade, utcnow
 from store.exceptions import IllegalTransition
 
 T = TypeVar("T")
@@ -186,7 +186,9 @@ def orders_refund(
         order = await _order(session, number)
         if order.status not in REFUNDABLE:
             raise NotRefundable(f"order {number} is {order.status}: only paid orders are refunded")
-        giving = str(await request_refund(session, order.id, ask, by="the command line"))
+        giving = str(
+            await request_refund(session, order.id, ask, by="the command line", now=utcnow())
+        )
         await audit_cli(session, "refund", f"orders refund {number}")
         return giving
 

@@ -224,7 +224,7 @@ def build_federation(
         async with db.transaction() as session:
             lines = await purge_anonymous_lines(session, max_age, now=now)
             hits = await session.run_sync(purge_throttle_hits, RETENTION, now)
-            hits += await session.run_sync(forget_unpaid, max_age, now)
+            hits += await session.run_sync(forget_unpaid, max_age, now=now)
             audit = await session.run_sync(purge_audit, now)
             removed = lines + hits + audit + await purge_expired_sessions(session, now)
             removed += await purge_ignored(session, ignored_age, settings.inbox_ignored_max)
@@ -235,7 +235,7 @@ def build_federation(
 
     async def reconcile() -> object:
         # lost webhooks, expired checkouts, refunds asked for by a calendar's Reject
-        return await reconcile_pending(db, provider, actor)
+        return await reconcile_pending(db, provider, actor, now=clock())
 
     backfills = BackfillRunner(db, fetcher, auth)
     return Federation(

@@ -38,7 +38,7 @@ from cart.orders.states import OrderStatus
 from cart.web.orders_routes import status_text
 from cart.web.visit import Page, Visit, redirect
 from payments import PaymentProvider
-from store import Database
+from store import Clock, Database
 from store.exceptions import IllegalTransition
 
 log = logging.getLogger("rose_cart.admin")
@@ -90,14 +90,14 @@ async def order_page(visit: Visit) -> Page:
 
 
 async def _refund_now(
-    db: Database, provider: PaymentProvider, order_id: int, local_actor: LocalActor
+    db: Database, provider: PaymentProvider, order_id: int, local_actor: LocalActor, clock: Clock
 ) -> None:
     try:
-        await carry_out_refund(db, provider, order_id, local_actor)
+        await carry_out_refund(db, provider, order_id, local_actor, now=clock())
         async with db.transaction() as session:
             due = [r.id for r in await partial_refunds(session, order_id) if r.state == "requested"]
         for refund_id in due:
-            await carry_out_partial(db, provider, refund_id, local_actor)
+            await carry_out_partial(db, provider, refund_id, local_actor, now=clock())
     except Exception:  # the reconciler tries again; the operator sees refund_requested
         log.exception("refund attempt from the admin page failed", extra={"order": order_id})
 
@@ -133,7 +133,9 @@ async def refund(visit: Visit, form: FormData) -> Response | Page:
     state = visit.request.app.state
     provider = getattr(state, "payment_provider", None)
     if provider is not None:
-        response.background = BackgroundTask(_refund_now, state.db, provider, order_id, state.actor)
+        response.background = BackgroundTask(
+            _refund_now, state.db, provider, order_id, state.actor, visit.config.clock
+        )
     return response
 
 

@@ -91,7 +91,7 @@ def _merged_price(kept: CartLine, other: CartLine) -> tuple[Decimal, str]:
 
 
 async def adopt_cart(
-    session: AsyncSession, anonymous_cart_id: str, account_id: int, *, now: datetime | None = None
+    session: AsyncSession, anonymous_cart_id: str, account_id: int, *, now: datetime
 ) -> list[str]:
     """Move an anonymous cart's lines into the account's cart, at login.
 
@@ -99,7 +99,7 @@ async def adopt_cart(
     seats left). Returns what the shopper should be told, one sentence per change (lines
     simply moved over need no comment). Idempotent: the anonymous cart is empty after.
     """
-    moment = now or utcnow()
+    moment = now
     incoming = (
         await session.execute(
             select(CartLine, CatalogItem)

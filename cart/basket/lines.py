@@ -25,7 +25,6 @@ from cart.catalog.mirror import items_by_id, unavailable_reason
 from cart.catalog.models import ENTRY, CatalogItem
 from cart.exceptions import InvalidQuantity, ItemNotAvailable, ItemNotFound, LineNotFound
 from cart.money import Money
-from store import utcnow
 
 MAX_QUANTITY = 999
 
@@ -123,7 +122,7 @@ async def add_line(
     item_ap_id: str,
     quantity: int = 1,
     *,
-    now: datetime | None = None,
+    now: datetime,
 ) -> LineChange:
     """Put `quantity` of an item in the cart (adding to a line already there).
 
@@ -131,7 +130,7 @@ async def add_line(
     or InvalidQuantity. Adding refreshes the line's price to the current one: the
     shopper has just been shown it.
     """
-    moment = now or utcnow()
+    moment = now
     _check_quantity(quantity, 1)
     item = await _buyable(session, item_ap_id, moment)
     existing = await _line_for_item(session, owner, item.ap_id)
@@ -183,7 +182,7 @@ async def set_quantity(
     line_id: int,
     quantity: int,
     *,
-    now: datetime | None = None,
+    now: datetime,
 ) -> LineChange:
     """Set a line's quantity; 0 removes it. The price stays the one the shopper saw."""
     _check_quantity(quantity, 0)
@@ -195,16 +194,16 @@ async def set_quantity(
     item = await session.get(CatalogItem, line.item_ap_id)
     assert item is not None  # a foreign key, and mirror rows are never deleted
     wanted, notice = _bounded(item, quantity)
-    line.quantity, line.updated_at = wanted, now or utcnow()
+    line.quantity, line.updated_at = wanted, now
     await session.flush()
     return LineChange(line.id, wanted, notice)
 
 
 async def accept_current_price(
-    session: AsyncSession, owner: CartOwner, line_id: int, *, now: datetime | None = None
+    session: AsyncSession, owner: CartOwner, line_id: int, *, now: datetime
 ) -> LineChange:
     """The shopper agrees to the item's price now (after a price change)."""
-    moment = now or utcnow()
+    moment = now
     line = await _owned_line(session, owner, line_id)
     item = await _buyable(session, line.item_ap_id, moment)
     line.unit_amount, line.currency, line.updated_at = (
@@ -227,7 +226,7 @@ async def remove_line(session: AsyncSession, owner: CartOwner, line_id: int) -> 
 
 
 async def view_cart(
-    session: AsyncSession, owner: CartOwner, *, now: datetime | None = None, lock: bool = False
+    session: AsyncSession, owner: CartOwner, *, now: datetime, lock: bool = False
 ) -> CartView:
     """The owner's cart, every line checked against the mirror as it is now.
 
@@ -248,7 +247,7 @@ async def view_cart(
         )
         for row in rows
     ]
-    items = await items_by_id(session, {row.item_ap_id for row in rows}, now or utcnow())
+    items = await items_by_id(session, {row.item_ap_id for row in rows}, now)
     return build_cart_view(owner, snapshots, items)
 
 

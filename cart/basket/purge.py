@@ -13,7 +13,6 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cart.basket.carts import CartLine
-from store import utcnow
 
 DEFAULT_MAX_AGE = timedelta(days=30)
 
@@ -21,10 +20,11 @@ DEFAULT_MAX_AGE = timedelta(days=30)
 async def purge_anonymous_lines(
     session: AsyncSession,
     older_than: timedelta = DEFAULT_MAX_AGE,
-    now: datetime | None = None,
+    *,
+    now: datetime,
 ) -> int:
     """Delete the lines of anonymous carts untouched for `older_than`; returns how many."""
-    cutoff = (now or utcnow()) - older_than
+    cutoff = now - older_than
     abandoned = (
         select(CartLine.cart_id)
         .where(CartLine.cart_id.is_not(None))

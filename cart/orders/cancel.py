@@ -23,7 +23,6 @@ from cart.basket.lines import restore_line
 from cart.exceptions import CartError
 from cart.orders.orders import items_of, shopper_order, void_order
 from cart.orders.states import OrderStatus
-from store import utcnow
 
 CANCELLED_NOTE = "You cancelled this order. No payment was taken."
 
@@ -44,11 +43,11 @@ async def cancel_unpaid(
     number: str,
     local_actor: LocalActor,
     *,
-    now: datetime | None = None,
+    now: datetime,
 ) -> Cancelled:
     """Cancel the shopper's own pending order; raises OrderNotFound (not theirs) or
     NotCancellable (paid, or already void). Never commits: the caller's unit does."""
-    moment = now or utcnow()
+    moment = now
     detail = await shopper_order(session, owner, number)
     if detail.status is not OrderStatus.PENDING:
         raise NotCancellable(

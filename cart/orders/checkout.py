@@ -40,7 +40,6 @@ from cart.orders.models import CheckoutToken, ShopOrder, ShopOrderItem
 from cart.orders.orders import announce_created, record
 from cart.orders.states import ClaimState, OrderStatus
 from cart.orders.stock import short_lines
-from store import utcnow
 
 PAYMENT_WINDOW = timedelta(minutes=30)  # SumUp checkout valid_until, and our expiry
 # A tab submitted this long after its page cart was checked out is shown that order, while
@@ -113,14 +112,14 @@ async def _lock_token_row(
 
 
 async def checkout_token_for(
-    session: AsyncSession, owner: CartOwner, page_key: str, *, now: datetime | None = None
+    session: AsyncSession, owner: CartOwner, page_key: str, *, now: datetime
 ) -> str:
     """The token to put in this page cart's checkout form (or use when a form has none).
 
     Stable while the page cart is not checked out; a new one once it has been and new
     lines are in it.
     """
-    moment = now or utcnow()
+    moment = now
     row = await _lock_token_row(session, owner, page_key, new_checkout_token(), moment)
     if row.order_id is not None:
         view = await view_cart(session, owner, now=moment)
@@ -161,7 +160,7 @@ async def place_order(
     checkout_token: str,
     local_actor: LocalActor,
     *,
-    now: datetime | None = None,
+    now: datetime,
     payment_window: timedelta = PAYMENT_WINDOW,
     contact: Contact | None = None,
     handover: HandoverAsked | None = None,
@@ -171,7 +170,7 @@ async def place_order(
     Raises CheckoutProblem (nothing changed) when the page cart is empty or any of its
     lines is stale or unavailable. Never commits: the caller's unit of work does.
     """
-    moment = now or utcnow()
+    moment = now
     if not checkout_token or len(checkout_token) > 64:
         checkout_token = new_checkout_token()
     row = await _lock_token_row(session, owner, page_key, checkout_token, moment)

@@ -37,7 +37,6 @@ from cart.orders.models import (
 from cart.orders.moves import OrderNotFound, addressing
 from cart.orders.states import ClaimState, OrderStatus
 from outbox.publish import new_activity_id, publish
-from store import utcnow
 from store.exceptions import IllegalTransition
 from vocab import builders
 from vocab.model import MonetaryAmount, Order, OrderItem, Page
@@ -90,13 +89,11 @@ async def transition(
     target: OrderStatus,
     *,
     note: str | None = None,
-    now: datetime | None = None,
+    now: datetime,
     **changes: Any,
 ) -> ShopOrder | None:
     """`moves.transition`: move the order to `target` exactly once (None: it already was)."""
-    return await session.run_sync(
-        moves.transition, order_id, target, note=note, now=now or utcnow(), **changes
-    )
+    return await session.run_sync(moves.transition, order_id, target, note=note, now=now, **changes)
 
 
 async def move_claims(
@@ -314,7 +311,7 @@ async def void_order(
     note: str,
     shopper_note: str | None = None,
     summary: str | None = None,
-    now: datetime | None = None,
+    now: datetime,
 ) -> ShopOrder | None:
     """`moves.void_order`: pending -> expired/cancelled/failed, claims released and
     OrderCancelled published, once. Returns the order if this call voided it."""
@@ -326,7 +323,7 @@ async def void_order(
         note=note,
         shopper_note=shopper_note,
         summary=summary,
-        now=now or utcnow(),
+        now=now,
     )
 
 

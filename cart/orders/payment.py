@@ -18,7 +18,7 @@ from cart.orders.models import ShopOrder
 from cart.orders.orders import get_order
 from cart.orders.states import OrderStatus
 from payments import PaymentError, PaymentProvider, UnableToTakePayment
-from store import Database, utcnow
+from store import Database
 
 
 @dataclass(frozen=True)
@@ -41,14 +41,14 @@ async def start_payment(
     order_id: int,
     links: PaymentLinks,
     *,
-    now: datetime | None = None,
+    now: datetime,
 ) -> str:
     """The hosted checkout URL to send the shopper to.
 
     Raises UnableToTakePayment (its `shopper_message` is for the shopper) when the order
     can no longer be paid, and the provider's PaymentErrors otherwise.
     """
-    moment = now or utcnow()
+    moment = now
     async with db.transaction() as session:
         order = await get_order(session, order_id)
         if order.status != OrderStatus.PENDING:

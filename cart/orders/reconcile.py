@@ -45,7 +45,7 @@ from cart.orders.states import ClaimState, OrderStatus
 from payments import Checkout, CheckoutStatus, PaymentError, PaymentProvider, ProviderUnavailable
 from payments.exceptions import NotFound
 from payments.provider import TransactionStatus
-from store import Database, utcnow
+from store import Database
 from store.lease import RELEASED, claim
 
 log = logging.getLogger("rose_cart.cart.orders.reconcile")
@@ -145,14 +145,14 @@ async def reconcile(
     order_id: int,
     local_actor: LocalActor,
     *,
-    now: datetime | None = None,
+    now: datetime,
 ) -> OrderStatus:
     """Bring the order in line with the provider. Idempotent; safe to call concurrently.
 
     Raises the provider's PaymentError (e.g. ProviderUnavailable) when it cannot be
     asked; nothing changes then.
     """
-    moment = now or utcnow()
+    moment = now
     async with db.transaction() as session:
         order = await get_order(session, order_id)
         checkout_id, status = order.checkout_id, OrderStatus(order.status)
@@ -198,14 +198,14 @@ async def carry_out_refund(
     order_id: int,
     local_actor: LocalActor,
     *,
-    now: datetime | None = None,
+    now: datetime,
 ) -> OrderStatus | None:
     """Refund a refund_requested order through the provider, under a lease so two
     reconcilers never refund twice. None when another worker holds it.
 
     Once the money is back, the claims are released and `OrderRefunded` naming every
     line tells the peers, in the same transaction: the calendar frees the seats."""
-    moment = now or utcnow()
+    moment = now
     async with db.transaction() as session:
         _, claimed = await claim(
             session,
@@ -286,7 +286,7 @@ async def reconcile_pending(
     provider: PaymentProvider,
     local_actor: LocalActor,
     *,
-    now: datetime | None = None,
+    now: datetime,
     limit: int = 200,
     poll_after: timedelta = POLL_AFTER,
 ) -> StepReport:
@@ -295,7 +295,7 @@ async def reconcile_pending(
     A pending order is asked about only once it is `poll_after` old: before that its
     webhook or return page usually arrive, and each question costs a provider call.
     """
-    moment = now or utcnow()
+    moment = now
     report = StepReport()
     async with db.transaction() as session:
         pending = (

@@ -50,7 +50,7 @@ from cart.orders.refund_safety import (
 )
 from cart.orders.states import ClaimState, OrderStatus
 from payments import PaymentError, PaymentProvider, ProviderUnavailable
-from store import Database, utcnow
+from store import Database
 
 log = logging.getLogger("rose_cart.cart.orders.refunds")
 MAX_REASON = 300
@@ -128,12 +128,12 @@ def _wanted(ask: RefundAsk, items: Sequence[ShopOrderItem], left: Counter[int]) 
 
 
 async def request_refund(
-    session: AsyncSession, order_id: int, ask: RefundAsk, *, by: str, now: datetime | None = None
+    session: AsyncSession, order_id: int, ask: RefundAsk, *, by: str, now: datetime
 ) -> Money:
     """Record the refund (see the module docstring); the amount to be refunded.
 
     Raises NotRefundable, with words for the operator, and changes nothing then."""
-    moment = now or utcnow()
+    moment = now
     reason = _clean_reason(ask.reason)
     order = await get_order(session, order_id)
     if order.status not in REFUNDABLE:
@@ -209,13 +209,13 @@ async def carry_out_partial(
     refund_id: int,
     local_actor: LocalActor,
     *,
-    now: datetime | None = None,
+    now: datetime,
 ) -> str | None:
     """Ask the provider for one requested partial refund; its state after, or None when
     another worker holds it or an earlier refund of the order goes first. Done: history,
     `OrderRefunded` for its lines, and the claims of lines refunded in full released.
     Made once across crashes (cart/orders/refund_safety.py)."""
-    moment = now or utcnow()
+    moment = now
     async with db.transaction() as session:
         ask = await session.run_sync(claim_partial, refund_id, moment, LEASE)
     if ask is None:

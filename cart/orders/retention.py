@@ -20,18 +20,15 @@ from sqlalchemy.orm import Session
 
 from cart.orders.models import CheckoutToken, ShopOrder
 from cart.orders.states import OrderStatus
-from store import utcnow
 
 UNPAID_KEEP = timedelta(days=30)
 VOID = tuple(status.value for status in OrderStatus if status.is_void)
 
 
-def forget_unpaid(
-    session: Session, older_than: timedelta = UNPAID_KEEP, now: datetime | None = None
-) -> int:
+def forget_unpaid(session: Session, older_than: timedelta = UNPAID_KEEP, *, now: datetime) -> int:
     """Forget who placed old unpaid orders and drop old anonymous checkout tokens; returns
     how many rows changed."""
-    cutoff = (now or utcnow()) - older_than
+    cutoff = now - older_than
     unlinked = session.execute(
         update(ShopOrder)
         .where(

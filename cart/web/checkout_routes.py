@@ -77,7 +77,10 @@ async def _go_and_pay(request: Request, order_id: int, number: str, placed: Resp
     with the reason when paying cannot start now."""
     state = request.app.state
     try:
-        url = await start_payment(state.db, state.payment_provider, order_id, _links(request))
+        now = web_config(request).clock()
+        url = await start_payment(
+            state.db, state.payment_provider, order_id, _links(request), now=now
+        )
     except PaymentError as error:
         log.warning("could not start payment", extra={"order": order_id, "detail": str(error)})
         answer = RedirectResponse(f"/orders/{number}", status_code=303)
@@ -190,7 +193,8 @@ async def checkout_return(request: Request) -> Response:
     if order_id is not None:
         # Skipped inside the window: the page shows what we know ("still processing" at
         # worst); the webhook or the reconciler catches up.
-        await provider_calls(request.app.state).reconcile(request.app.state, order_id)
+        now = web_config(request).clock()
+        await provider_calls(request.app.state).reconcile(request.app.state, order_id, now)
     return await _return_page(request)
 
 
@@ -209,7 +213,7 @@ async def sumup_webhook(request: Request) -> Response:
         order_id = order.id if order is not None else None
     if order_id is None:
         return Response(status_code=204)
-    outcome = await provider_calls(state).reconcile(state, order_id)
+    outcome = await provider_calls(state).reconcile(state, order_id, web_config(request).clock())
     if isinstance(outcome, Throttled):
         raise too_many(outcome)  # SumUp retries later; the reconciler covers us anyway
     if outcome is not None:

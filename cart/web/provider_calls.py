@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from typing import Any
 
 from cart.orders.reconcile import reconcile
@@ -34,7 +35,9 @@ class ProviderCalls:
     def __init__(self) -> None:
         self._in_flight: dict[int, asyncio.Future[None]] = {}
 
-    async def reconcile(self, state: Any, order_id: int) -> Throttled | PaymentError | None:
+    async def reconcile(
+        self, state: Any, order_id: int, now: datetime
+    ) -> Throttled | PaymentError | None:
         """Bring the order in line with the provider, unless a call for it is running (then
         wait for that one) or was made within the window (then Throttled, nothing done).
         A provider failure is logged and returned: the caller decides what it means."""
@@ -46,11 +49,11 @@ class ProviderCalls:
         self._in_flight[order_id] = done
         try:
             checks = [(PROVIDER_CHECKOUT, str(order_id))]
-            over: Throttled | None = await state.db.write(take, checks)
+            over: Throttled | None = await state.db.write(take, checks, now)
             if over is not None:
                 return over
             try:
-                await reconcile(state.db, state.payment_provider, order_id, state.actor)
+                await reconcile(state.db, state.payment_provider, order_id, state.actor, now=now)
             except PaymentError as error:
                 log.warning("could not reconcile", extra={"order": order_id, "detail": str(error)})
                 return error

@@ -137,7 +137,12 @@ async def test_the_receipt_carries_the_fee_the_delivery_and_the_payment_referenc
     order = (await checkout(db, contact=ADA, handover=asked(bike, "1 Lime Street"))).order
     async with db.transaction() as session:
         await transition(
-            session, order.id, OrderStatus.PAID, transaction_id="TXN-77", paid_at=utcnow()
+            session,
+            order.id,
+            OrderStatus.PAID,
+            transaction_id="TXN-77",
+            paid_at=utcnow(),
+            now=utcnow(),
         )
     async with db.transaction() as session:
         kinds = (await session.execute(select(OutgoingMail.kind))).scalars().all()

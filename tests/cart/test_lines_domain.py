@@ -21,7 +21,7 @@ from cart.basket.totals import NO_PAGE_KEY, LineStatus
 from cart.catalog.mirror import upsert_object, withdraw_object
 from cart.exceptions import InvalidQuantity, ItemNotAvailable, ItemNotFound, LineNotFound
 from cart.money import Money
-from store import Database
+from store import Database, utcnow
 from tests.support.factories import CALENDAR, MARKET, NOW, entry, offer, product
 
 ALICE = CartOwner.anonymous("alice-cart")
@@ -122,7 +122,7 @@ async def test_quantity_zero_or_remove_takes_the_line_out(db: Database) -> None:
         one = await add_line(session, ALICE, loaf, now=NOW)
         two = await add_line(session, ALICE, rye, now=NOW)
         assert one.line_id is not None and two.line_id is not None
-        assert (await set_quantity(session, ALICE, one.line_id, 0)).line_id is None
+        assert (await set_quantity(session, ALICE, one.line_id, 0, now=utcnow())).line_id is None
         await remove_line(session, ALICE, two.line_id)
         cart = await view_cart(session, ALICE, now=NOW)
         left = await session.scalar(select(func.count()).select_from(CartLine))

@@ -12,7 +12,7 @@ from cart.orders.reconcile import carry_out_refund, reconcile, reconcile_pending
 from cart.orders.states import OrderStatus
 from payments import ProviderUnavailable
 from payments.exceptions import RefundRefused
-from store import Database
+from store import Database, utcnow
 from tests.cart.checkout_support import cart_actor, claims_registry, kinds, published
 from tests.cart.reconcile_support import order_with_checkout, pay, sandbox
 from tests.support.factories import CALENDAR
@@ -32,8 +32,8 @@ async def test_paid_on_the_hosted_page_then_reconciled_the_order_is_paid_once(db
         order, _ = await _order(db, paying.order_id)
         assert harness.receiver.notices(order.checkout_id or "")
 
-        status = await reconcile(db, harness.client, paying.order_id, cart_actor())
-        again = await reconcile(db, harness.client, paying.order_id, cart_actor())
+        status = await reconcile(db, harness.client, paying.order_id, cart_actor(), now=utcnow())
+        again = await reconcile(db, harness.client, paying.order_id, cart_actor(), now=utcnow())
 
     assert status is OrderStatus.PAID and again is OrderStatus.PAID
     order, _ = await _order(db, paying.order_id)
@@ -56,7 +56,7 @@ async def test_concurrent_webhooks_make_exactly_one_paid_transition(
         try:
             results = await asyncio.gather(
                 *(
-                    reconcile(d, harness.client, paying.order_id, cart_actor())
+                    reconcile(d, harness.client, paying.order_id, cart_actor(), now=utcnow())
                     for d in (db, other, db, other)
                 )
             )
@@ -69,7 +69,7 @@ async def test_concurrent_webhooks_make_exactly_one_paid_transition(
 async def test_an_unpaid_checkout_changes_nothing(db: Database) -> None:
     async with sandbox() as harness:
         paying = await order_with_checkout(db, harness)
-        status = await reconcile(db, harness.client, paying.order_id, cart_actor())
+        status = await reconcile(db, harness.client, paying.order_id, cart_actor(), now=utcnow())
     assert status is OrderStatus.PENDING
     assert kinds(await published(db)) == ["Create"]
 
@@ -78,13 +78,16 @@ async def test_failed_is_not_final_and_the_shopper_can_pay_after(db: Database) -
     async with sandbox() as harness:
         paying = await order_with_checkout(db, harness)
         await pay(harness, paying, "decline")
-        after_decline = await reconcile(db, harness.client, paying.order_id, cart_actor())
+        after_decline = await reconcile(
+            db, harness.client, paying.order_id, cart_actor(), now=utcnow()
+        )
         order, _ = await _order(db, paying.order_id)
         assert (after_decline, order.provider_status) == (OrderStatus.PENDING, "FAILED")
 
         await pay(harness, paying)
         assert (
-            await reconcile(db, harness.client, paying.order_id, cart_actor()) is OrderStatus.PAID
+            await reconcile(db, harness.client, paying.order_id, cart_actor(), now=utcnow())
+            is OrderStatus.PAID
         )
 
 
@@ -103,7 +106,7 @@ async def test_an_amount_mismatch_is_not_paid_but_flagged(db: Database) -> None:
                 .values(total_amount=Decimal("7.01"))
             )
         await pay(harness, paying)
-        status = await reconcile(db, harness.client, paying.order_id, cart_actor())
+        status = await reconcile(db, harness.client, paying.order_id, cart_actor(), now=utcnow())
         later = paying.placed_at + timedelta(minutes=3)
         report = await reconcile_pending(db, harness.client, cart_actor(), now=later)
 
@@ -118,7 +121,7 @@ async def test_lost_webhooks_are_caught_by_the_reconciler_step(db: Database) -> 
     async with sandbox(webhook_shape="none") as harness:
         paying = await order_with_checkout(db, harness)
         await pay(harness, paying)
-        too_soon = await reconcile_pending(db, harness.client, cart_actor())
+        too_soon = await reconcile_pending(db, harness.client, cart_actor(), now=utcnow())
         later = paying.placed_at + timedelta(minutes=3)
         report = await reconcile_pending(db, harness.client, cart_actor(), now=later)
     assert too_soon.reconciled == 0  # its webhook may still come: no provider call yet
@@ -152,10 +155,12 @@ async def test_a_payment_after_expiry_is_refunded(db: Database) -> None:
         from cart.orders.orders import void_order
 
         async with db.transaction() as session:
-            await void_order(session, order.id, OrderStatus.EXPIRED, cart_actor(), note="expired")
-        status = await reconcile(db, harness.client, paying.order_id, cart_actor())
+            await void_order(
+                session, order.id, OrderStatus.EXPIRED, cart_actor(), note="expired", now=utcnow()
+            )
+        status = await reconcile(db, harness.client, paying.order_id, cart_actor(), now=utcnow())
         assert status is OrderStatus.REFUND_REQUESTED
-        report = await reconcile_pending(db, harness.client, cart_actor())
+        report = await reconcile_pending(db, harness.client, cart_actor(), now=utcnow())
         checkout = await harness.client.fetch_checkout(order.checkout_id or "")
     assert report.refunded == 1
     assert (await _order(db, paying.order_id))[0].status == "refunded"
@@ -177,13 +182,13 @@ async def test_a_calendar_reject_after_payment_refunds_through_the_provider(db: 
     async with sandbox() as harness:
         paying = await order_with_checkout(db, harness, with_entry=True)
         await pay(harness, paying)
-        await reconcile(db, harness.client, paying.order_id, cart_actor())
+        await reconcile(db, harness.client, paying.order_id, cart_actor(), now=utcnow())
         order, _ = await _order(db, paying.order_id)
         async with db.transaction() as session:
             await claims.dispatch(session, _reject(order.ap_id, "Class cancelled: teacher ill"))
         assert (await _order(db, paying.order_id))[0].status == "refund_requested"
 
-        report = await reconcile_pending(db, harness.client, cart_actor())
+        report = await reconcile_pending(db, harness.client, cart_actor(), now=utcnow())
         checkout = await harness.client.fetch_checkout(order.checkout_id or "")
 
     order, items = await _order(db, paying.order_id)
@@ -212,21 +217,21 @@ async def test_a_refused_refund_leaves_the_order_needing_a_refund(db: Database) 
     async with sandbox() as harness:
         paying = await order_with_checkout(db, harness, with_entry=True)
         await pay(harness, paying)
-        await reconcile(db, harness.client, paying.order_id, cart_actor())
+        await reconcile(db, harness.client, paying.order_id, cart_actor(), now=utcnow())
         order, _ = await _order(db, paying.order_id)
         async with db.transaction() as session:
             await claims.dispatch(session, _reject(order.ap_id, "Double booked"))
 
         flaky = RefusingRefunds(harness.client, ProviderUnavailable("refund: HTTP 503", 503))
         assert (
-            await carry_out_refund(db, flaky, paying.order_id, cart_actor())
+            await carry_out_refund(db, flaky, paying.order_id, cart_actor(), now=utcnow())
             is OrderStatus.REFUND_REQUESTED
         )
         refused = RefusingRefunds(
             harness.client, RefundRefused("refund", 409, error_code="NOT_ALLOWED")
         )
         assert (
-            await carry_out_refund(db, refused, paying.order_id, cart_actor())
+            await carry_out_refund(db, refused, paying.order_id, cart_actor(), now=utcnow())
             is OrderStatus.NEEDS_REFUND
         )
 

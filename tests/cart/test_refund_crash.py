@@ -81,13 +81,15 @@ async def paid_loaves_and_rye(db: Database, harness: SandboxHarness) -> int:
     links = PaymentLinks(harness.receiver.origin)
     url = await start_payment(db, harness.client, placed.order.id, links, now=now)
     await pay(harness, Paying(placed.order.id, url, now))
-    await reconcile(db, harness.client, placed.order.id, cart_actor())
+    await reconcile(db, harness.client, placed.order.id, cart_actor(), now=utcnow())
     return placed.order.id
 
 
 async def ask_refund(db: Database, order_id: int, lines: dict[int, int]) -> int:
     async with db.transaction() as session:
-        await request_refund(session, order_id, RefundAsk("Broken in transit", lines), by="ops")
+        await request_refund(
+            session, order_id, RefundAsk("Broken in transit", lines), by="ops", now=utcnow()
+        )
         ids = (await session.execute(select(OrderRefund.id).order_by(OrderRefund.id))).scalars()
         return list(ids)[-1]
 
@@ -124,7 +126,10 @@ async def test_a_crash_between_sumup_and_our_commit_refunds_once(db: Database) -
         assert refunded_at_sumup(harness, order) == [Decimal("4.20")]
         assert await refund_state(db, refund_id) == "requested"  # we never heard back
         # Another worker, while the dead one's lease runs: it waits.
-        assert await carry_out_partial(db, harness.client, refund_id, cart_actor()) is None
+        assert (
+            await carry_out_partial(db, harness.client, refund_id, cart_actor(), now=utcnow())
+            is None
+        )
         later = moment + LEASE + timedelta(seconds=1)
         state = await carry_out_partial(db, harness.client, refund_id, cart_actor(), now=later)
         assert state == "done"
@@ -164,7 +169,9 @@ async def test_a_lost_answer_is_found_made_and_a_later_refund_waits_its_turn(
         assert await carry_out_partial(db, lost, first, cart_actor(), now=moment) == "requested"
         # The second may not go before the first is settled: the provider's total would
         # no longer tell whether the first was made.
-        assert await carry_out_partial(db, harness.client, second, cart_actor()) is None
+        assert (
+            await carry_out_partial(db, harness.client, second, cart_actor(), now=utcnow()) is None
+        )
         report = await reconcile_pending(db, harness.client, cart_actor(), now=moment)
         assert report.refunded == 2
         order, items = await the_order(db, order_id)
@@ -197,12 +204,19 @@ async def test_a_whole_refund_after_a_partial_one_gives_back_the_rest(db: Databa
     async with sandbox() as harness:
         order_id = await paid_loaves_and_rye(db, harness)
         refund_id = await ask_refund(db, order_id, {2: 1})
-        assert await carry_out_partial(db, harness.client, refund_id, cart_actor()) == "done"
+        assert (
+            await carry_out_partial(db, harness.client, refund_id, cart_actor(), now=utcnow())
+            == "done"
+        )
         async with db.transaction() as session:
             await transition(
-                session, order_id, OrderStatus.REFUND_REQUESTED, note="The market said no"
+                session,
+                order_id,
+                OrderStatus.REFUND_REQUESTED,
+                note="The market said no",
+                now=utcnow(),
             )
-        outcome = await carry_out_refund(db, harness.client, order_id, cart_actor())
+        outcome = await carry_out_refund(db, harness.client, order_id, cart_actor(), now=utcnow())
         assert outcome is OrderStatus.REFUNDED
         order, _ = await the_order(db, order_id)
         assert refunded_at_sumup(harness, order) == [Decimal("4.20"), Decimal("7.00")]

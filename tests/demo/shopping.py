@@ -13,6 +13,7 @@ from cart.catalog.models import key_for
 from cart.orders.models import ShopOrder
 from cart.orders.reconcile import reconcile_pending
 from payments.sandbox.state import Sandbox
+from store import utcnow
 from tests.cart.web_support import csrf_token
 from tests.demo.conftest import Coop
 from tests.payments.support import press
@@ -82,7 +83,7 @@ async def run_reconciler(coop: Coop) -> None:
     co-op settles. Pending orders are asked about once they are a few minutes old:
     `backdate` them first."""
     state = coop.cart.state
-    await reconcile_pending(state.db, state.payments.client, state.actor)
+    await reconcile_pending(state.db, state.payments.client, state.actor, now=utcnow())
     await coop.settle()
 
 

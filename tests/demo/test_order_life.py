@@ -17,6 +17,7 @@ from cart.orders.refunds import RefundAsk, request_refund
 from cart.orders.states import OrderStatus
 from inbox.models import InboxActivity
 from outbox.models import OutboxActivity
+from store import utcnow
 from tests.cart.web_support import csrf_token
 from tests.demo.conftest import Coop
 from tests.demo.shopping import (
@@ -58,7 +59,7 @@ async def test_refunding_a_paid_class_frees_the_seat_at_the_calendar(followed: C
     assert "1 of 2 seats left" in await venue_page(coop)
 
     async with coop.cart_db.transaction() as session:
-        await transition(session, order.id, OrderStatus.REFUND_REQUESTED, note="test")
+        await transition(session, order.id, OrderStatus.REFUND_REQUESTED, note="test", now=utcnow())
     await run_reconciler(coop)
 
     page = await venue_page(coop)
@@ -176,7 +177,9 @@ async def test_a_partial_refund_of_one_ticket_frees_one_seat_and_the_shopper_see
 
         async with coop.cart_db.transaction() as session:
             ask = RefundAsk(reason="One of you could not come", lines={1: 1})
-            giving = await request_refund(session, order.id, ask, by="ops@example.org")
+            giving = await request_refund(
+                session, order.id, ask, by="ops@example.org", now=utcnow()
+            )
         assert str(giving) == "£35.00"
         await run_reconciler(coop)
 

@@ -50,7 +50,12 @@ async def placed_order(db: Database, contact: Contact | None = ADA) -> ShopOrder
 async def pay(db: Database, order_id: int) -> ShopOrder | None:
     async with db.transaction() as session:
         return await transition(
-            session, order_id, OrderStatus.PAID, transaction_id="TXN-4242", paid_at=utcnow()
+            session,
+            order_id,
+            OrderStatus.PAID,
+            transaction_id="TXN-4242",
+            paid_at=utcnow(),
+            now=utcnow(),
         )
 
 
@@ -74,7 +79,7 @@ async def test_a_change_that_does_not_commit_leaves_no_mail_behind(db: Database)
     order = await placed_order(db)
     with pytest.raises(RuntimeError):
         async with db.transaction() as session:
-            await transition(session, order.id, OrderStatus.PAID)
+            await transition(session, order.id, OrderStatus.PAID, now=utcnow())
             raise RuntimeError("the process dies before COMMIT")
     assert [m.kind for m in await mails(db)] == ["order.placed"]
     async with db.transaction() as session:
