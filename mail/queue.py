@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from mail.models import MAIL_CHANNEL, MAX_ADDRESS, QUEUED, OutgoingMail
-from store import utcnow, wake
+from store import wake
 
 
 def is_address(value: str) -> bool:
@@ -32,12 +32,12 @@ def queue_mail(
     to: str,
     order_id: int | None = None,
     account_id: int | None = None,
-    now: datetime | None = None,
+    now: datetime,
 ) -> bool:
     """Add one mail to the caller's transaction; False (nothing queued) for no address."""
     if not is_address(to):
         return False
-    moment = now or utcnow()
+    moment = now
     session.add(
         OutgoingMail(
             kind=kind,

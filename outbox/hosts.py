@@ -21,7 +21,6 @@ from actor.origin import origin_of
 from outbox.models import DeliveryHost, OutboxDelivery
 from outbox.schedule import UNAVAILABLE_AFTER, breaker_open_for
 from outbox.states import DeliveryState
-from store import utcnow
 
 
 def blocked_hosts(now: datetime) -> ColumnElement[bool]:
@@ -119,7 +118,7 @@ async def hold_for_unavailable_hosts(session: AsyncSession) -> int:
     return await hold_deliveries(session, hosts) if hosts else 0
 
 
-def mark_contacted(session: Session, origin: str, *, now: datetime | None = None) -> int:
+def mark_contacted(session: Session, origin: str, *, now: datetime) -> int:
     """`origin` (or any URL on it) talked to us: forget its failures, release held deliveries.
 
     Cheap when there is nothing to do (one indexed read), so the inbox may call it for
@@ -129,7 +128,6 @@ def mark_contacted(session: Session, origin: str, *, now: datetime | None = None
     row = session.get(DeliveryHost, host)
     if row is None:
         return 0
-    now = now or utcnow()
     row.consecutive_failures = 0
     row.failing_since = row.open_until = row.unavailable_since = None
     row.last_success_at = now

@@ -50,7 +50,7 @@ from payments.provider import PaymentProvider
 from service.mailing import build_mail_sender
 from service.settings import Settings
 from store import Clock, Database, repeat, utcnow
-from store.throttle import RETENTION, purge_throttle_hits
+from store.throttle import purge_throttle_hits
 from vocab.parse import parse
 
 log = logging.getLogger("rose_cart.federation")
@@ -223,7 +223,7 @@ def build_federation(
         now = clock()
         async with db.transaction() as session:
             lines = await purge_anonymous_lines(session, max_age, now=now)
-            hits = await session.run_sync(purge_throttle_hits, RETENTION, now)
+            hits = await session.run_sync(purge_throttle_hits, now=now)
             hits += await session.run_sync(forget_unpaid, max_age, now=now)
             audit = await session.run_sync(purge_audit, now)
             removed = lines + hits + audit + await purge_expired_sessions(session, now)

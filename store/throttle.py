@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Index, Integer, String, delete, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from store.base import Base, UTCDateTime, utcnow
+from store.base import Base, UTCDateTime
 
 RETENTION = timedelta(days=1)  # every Quota's window must be shorter
 BUCKET_LENGTH = 64
@@ -69,11 +69,9 @@ class Throttled(Exception):
 Check = tuple[Quota, str]
 
 
-def wait_for(
-    session: Session, checks: Iterable[Check], now: datetime | None = None
-) -> Throttled | None:
+def wait_for(session: Session, checks: Iterable[Check], now: datetime) -> Throttled | None:
     """The longest wait any of ``checks`` (quota, key) asks for, or None if all are free."""
-    moment = now or utcnow()
+    moment = now
     worst: Throttled | None = None
     for quota, key in checks:
         recent = (
@@ -95,24 +93,22 @@ def wait_for(
     return worst
 
 
-def check(session: Session, checks: Iterable[Check], now: datetime | None = None) -> None:
+def check(session: Session, checks: Iterable[Check], now: datetime) -> None:
     """Raise Throttled when any of ``checks`` is over its quota."""
     over = wait_for(session, checks, now)
     if over is not None:
         raise over
 
 
-def record(session: Session, checks: Iterable[Check], now: datetime | None = None) -> None:
+def record(session: Session, checks: Iterable[Check], now: datetime) -> None:
     """Count one event against each of ``checks``."""
-    moment = now or utcnow()
+    moment = now
     rows = [{"bucket": quota.bucket(key), "at": moment} for quota, key in checks]
     if rows:
         session.execute(insert(ThrottleHit), rows)
 
 
-def take(
-    session: Session, checks: Iterable[Check], now: datetime | None = None
-) -> Throttled | None:
+def take(session: Session, checks: Iterable[Check], now: datetime) -> Throttled | None:
     """A unit: count one event against each of ``checks`` if all are free; else the wait
     (and nothing counted)."""
     over = wait_for(session, checks, now)
@@ -129,10 +125,10 @@ def forget(session: Session, checks: Iterable[Check]) -> None:
 
 
 def purge_throttle_hits(
-    session: Session, older_than: timedelta = RETENTION, now: datetime | None = None
+    session: Session, older_than: timedelta = RETENTION, *, now: datetime
 ) -> int:
     """The retention rule: delete hits older than every window; returns how many."""
-    cutoff = (now or utcnow()) - older_than
+    cutoff = now - older_than
     result = session.execute(delete(ThrottleHit).where(ThrottleHit.at < cutoff))
     return int(result.rowcount)  # type: ignore[attr-defined]
 

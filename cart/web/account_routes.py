@@ -116,6 +116,7 @@ async def account_exists(visit: Visit, email: str) -> None:
                 kind="account.register_attempt",
                 to=account.email,
                 account_id=account.id,
+                now=visit.now,
             )
 
 

@@ -56,7 +56,13 @@ async def account_context(visit: Visit, **extra: Any) -> dict[str, Any]:
 
 def queue_verification(visit: Visit, account_id: int, email: str) -> None:
     """One verification mail, in the request's unit of work."""
-    queue_mail(visit.session, kind="account.verify_email", to=email, account_id=account_id)
+    queue_mail(
+        visit.session,
+        kind="account.verify_email",
+        to=email,
+        account_id=account_id,
+        now=visit.now,
+    )
 
 
 @page
@@ -82,7 +88,7 @@ async def send_verification(visit: Visit, form: FormData) -> Response:
     status = await visit.session.run_sync(account_status, visit.account.id)
     if status is None or status.verified_at is not None:
         return redirect(visit, "/account")
-    over = await visit.session.run_sync(take, [(VERIFY_MAILS, f"#{status.id}")])
+    over = await visit.session.run_sync(take, [(VERIFY_MAILS, f"#{status.id}")], visit.now)
     if over is not None:
         visit.flash.append(
             "We have sent you several links in the last hour: please look for them "
@@ -149,6 +155,7 @@ async def _change_password(request: Request, form: FormData) -> Response:
             kind="account.password_changed",
             to=visit.account.email,
             account_id=account_id,
+            now=visit.now,
         )
         visit.flash.append("Your password is changed.")
         return redirect(visit, "/account")

@@ -142,7 +142,7 @@ async def checkout(request: Request) -> Response:
             )
             return redirect(visit, f"/cart/page/{key}")
         if result.created:
-            await visit.session.run_sync(record, checks)
+            await visit.session.run_sync(record, checks, visit.now)
         placed.update(id=result.order.id, number=result.order.number)
         return redirect(visit, f"/orders/{result.order.number}")
 

@@ -71,6 +71,7 @@ async def forgot_submit(request: Request) -> Response:
                         kind="account.password_reset",
                         to=account.email,
                         account_id=account.id,
+                        now=visit.now,
                     )
             visit.flash.append(SENT)
             return redirect(visit, "/login")

@@ -87,6 +87,6 @@ def test_a_quota_window_must_fit_the_retention() -> None:
 
 
 async def test_metrics_show_the_throttle_table(client: httpx.AsyncClient, db: Database) -> None:
-    await db.write(record, [(GUESSES, "a"), (GUESSES, "b")])
+    await db.write(record, [(GUESSES, "a"), (GUESSES, "b")], NOW)
     values = samples((await client.get("/metrics")).text)
     assert values["rose_cart_throttle_hits"] == 2
