@@ -20,7 +20,6 @@ from sqlalchemy import ColumnElement, and_, delete, not_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actor.remote import RemoteActorRow
-from store import utcnow
 
 
 async def purge_untrusted_actors(
@@ -29,14 +28,14 @@ async def purge_untrusted_actors(
     keep: Collection[str],
     keep_query: Any,
     older_than: timedelta,
-    now: datetime | None = None,
+    now: datetime,
 ) -> int:
     """Delete strangers' rows not seen within `older_than`; returns how many.
 
     `keep`: actor IRIs always kept (the peers); `keep_query`: a SELECT of one column of
     actor IRIs also kept (followers, actors we follow), evaluated in the statement.
     """
-    cutoff = (now or utcnow()) - older_than
+    cutoff = now - older_than
     seen = (
         RemoteActorRow.fetched_at,
         RemoteActorRow.last_refresh_attempt,

@@ -230,7 +230,7 @@ def build_federation(
             removed += await purge_ignored(session, ignored_age, settings.inbox_ignored_max)
             removed += await session.run_sync(purge_images, now)
             return removed + await purge_untrusted_actors(
-                session, keep=peers, keep_query=ours, older_than=strangers_age
+                session, keep=peers, keep_query=ours, older_than=strangers_age, now=now
             )
 
     async def reconcile() -> object:

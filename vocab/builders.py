@@ -52,6 +52,9 @@ class IdMinter:
 
 
 def _now() -> datetime:
+    """`published` when the caller gives none: only for callers outside any component
+    (tests, the demo's scripts, `outbox/followers.py` until it is converted). Components
+    pass their unit of work's `now` (docs/design.md, "Time")."""
     return datetime.now(UTC).replace(microsecond=0)
 
 

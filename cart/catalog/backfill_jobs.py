@@ -44,11 +44,8 @@ class CatalogBackfill(Leased, Base):
     report: Mapped[dict[str, object] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
 
 
-def request_backfill(
-    session: Session, actor_iri: str, role: str | None, *, now: datetime | None = None
-) -> None:
+def request_backfill(session: Session, actor_iri: str, role: str | None, *, now: datetime) -> None:
     """In the caller's transaction: (re)fill the mirror from this peer's catalogue."""
-    now = now or utcnow()
     wake(session, BACKFILL_CHANNEL)
     job = session.get(CatalogBackfill, actor_iri)
     if job is None:

@@ -86,8 +86,9 @@ async def test_a_finished_backfill_logs_cleanly_at_info(
     serve_catalog(market)
     async with served.db.transaction() as session:
         from cart.catalog.backfill_jobs import request_backfill
+        from store import utcnow
 
-        await session.run_sync(request_backfill, market.actor_id, "market")
+        await session.run_sync(request_backfill, market.actor_id, "market", now=utcnow())
     with caplog.at_level(logging.INFO, logger="rose_cart.cart.catalog.backfill"):
         await served.app.state.federation.backfills.step()
     [record] = [r for r in caplog.records if r.name == "rose_cart.cart.catalog.backfill"]
