@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -16,7 +17,6 @@ from sqlalchemy.orm import Session
 from demo.models import DemoBooking, DemoEntry
 from demo.node import Site
 from demo.pages import amount_of, money
-from store import utcnow
 from vocab.model import Order, OrderItem, OrderRefunded
 
 HOLDING = ("ordered", "confirmed")  # booking states that take a seat
@@ -71,7 +71,12 @@ def problems_with(
 
 
 def move_bookings(
-    session: Session, sender: str, order_iri: str, states: tuple[str, ...], target: str
+    session: Session,
+    sender: str,
+    order_iri: str,
+    states: tuple[str, ...],
+    target: str,
+    now: datetime,
 ) -> set[str]:
     rows = session.execute(
         select(DemoBooking).where(
@@ -82,12 +87,14 @@ def move_bookings(
     )
     moved = set()
     for booking in rows.scalars():
-        booking.state, booking.updated_at = target, utcnow()
+        booking.state, booking.updated_at = target, now
         moved.add(booking.entry_id)
     return moved
 
 
-def release_refunded(session: Session, site: Site, sender: str, refund: OrderRefunded) -> set[str]:
+def release_refunded(
+    session: Session, site: Site, sender: str, refund: OrderRefunded, now: datetime
+) -> set[str]:
     """Give back the seats of the refunded lines (a partial refund gives back some)."""
     back = quantities(site, refund.items, "entries")
     if not back:
@@ -106,6 +113,6 @@ def release_refunded(session: Session, site: Site, sender: str, refund: OrderRef
             booking.state = "released"
         else:
             booking.quantity -= back[booking.entry_id]
-        booking.updated_at = utcnow()
+        booking.updated_at = now
         moved.add(booking.entry_id)
     return moved

@@ -44,7 +44,6 @@ from demo.node import DemoNode, NodeConfig, Site
 from demo.pages import amount_of, minor_units, render
 from inbox.registry import HandlerRegistry
 from outbox.publish import publish_sync
-from store import utcnow
 from vocab import builders
 from vocab.model import (
     CalendarEntry,
@@ -158,11 +157,11 @@ def entry_extras(row: DemoEntry) -> dict[str, Any]:
     return {"location": {"type": "Place", "name": f"{row.place}, {venue}"}}
 
 
-async def seed_calendar(session: AsyncSession, site: Site) -> None:
+async def seed_calendar(session: AsyncSession, site: Site, now: datetime) -> None:
     """The demo entries, dated from the first start so they are always ahead of us."""
     if (await session.execute(select(DemoEntry.id).limit(1))).first() is not None:
         return
-    today = utcnow().astimezone(VENUE_ZONE).date()
+    today = now.astimezone(VENUE_ZONE).date()
     for seed in SEEDS:
         # The class is at its hour in the venue's zone, whatever the season.
         day = today + timedelta(days=seed.days_ahead)
@@ -190,9 +189,8 @@ async def entries(session: AsyncSession) -> list[tuple[DemoEntry, int]]:
     return [(row, row.capacity - taken[row.id]) for row in rows]
 
 
-def _announce_seats(session: Session, site: Site, entry_ids: set[str]) -> None:
+def _announce_seats(session: Session, site: Site, entry_ids: set[str], now: datetime) -> None:
     taken = seats_taken(session, sorted(entry_ids))
-    now = utcnow()
     for entry_id in sorted(entry_ids):
         row = session.get(DemoEntry, entry_id)
         if row is None:
@@ -202,7 +200,9 @@ def _announce_seats(session: Session, site: Site, entry_ids: set[str]) -> None:
         announce_sync(session, site, "Update", value, entry_extras(row))
 
 
-def answer_order(session: Session, site: Site, sender: str, order: Order) -> str | None:
+def answer_order(
+    session: Session, site: Site, sender: str, order: Order, now: datetime
+) -> str | None:
     """Hold the seats and Accept, or Reject with why; None if the order names none of ours
     or was answered before. Returns the summary of a Reject, "" for an Accept."""
     wanted = quantities(site, order.items, "entries")
@@ -224,7 +224,6 @@ def answer_order(session: Session, site: Site, sender: str, order: Order) -> str
     problems = problems_with(order, wanted, rows, left, site)
     summary = "; ".join(problems)
     summary = summary[:1].upper() + summary[1:]
-    now = utcnow()
     for entry_id, quantity in wanted.items():
         session.add(
             DemoBooking(
@@ -250,7 +249,7 @@ def answer_order(session: Session, site: Site, sender: str, order: Order) -> str
         return summary
     session.flush()
     publish_sync(session, builders.accept(**envelope))
-    _announce_seats(session, site, set(wanted))
+    _announce_seats(session, site, set(wanted), now)
     return ""
 
 
@@ -270,30 +269,32 @@ def register_calendar_handlers(registry: HandlerRegistry, node: DemoNode) -> Non
         if order.attributed_to != delivery.ap_actor_id:
             log.info("an order placed by someone else ignored", extra={"ap_id": delivery.ap_id})
             return
-        answer_order(session, site, delivery.ap_actor_id, order)
+        answer_order(session, site, delivery.ap_actor_id, order, now)
 
     def handle_order_paid(session: Session, delivery: IncomingActivity, now: datetime) -> None:
         activity = delivery.activity
         if isinstance(activity, OrderPaid) and trusted(delivery):
-            move_bookings(session, delivery.ap_actor_id, activity.object, ("ordered",), "confirmed")
+            move_bookings(
+                session, delivery.ap_actor_id, activity.object, ("ordered",), "confirmed", now
+            )
 
     def handle_order_cancelled(session: Session, delivery: IncomingActivity, now: datetime) -> None:
         activity = delivery.activity
         if isinstance(activity, OrderCancelled) and trusted(delivery):
             released = move_bookings(
-                session, delivery.ap_actor_id, activity.object, HOLDING, "released"
+                session, delivery.ap_actor_id, activity.object, HOLDING, "released", now
             )
             if released:
                 session.flush()
-                _announce_seats(session, site, released)
+                _announce_seats(session, site, released, now)
 
     def handle_order_refunded(session: Session, delivery: IncomingActivity, now: datetime) -> None:
         activity = delivery.activity
         if isinstance(activity, OrderRefunded) and trusted(delivery):
-            released = release_refunded(session, site, delivery.ap_actor_id, activity)
+            released = release_refunded(session, site, delivery.ap_actor_id, activity, now)
             if released:
                 session.flush()
-                _announce_seats(session, site, released)
+                _announce_seats(session, site, released, now)
 
     registry.register(Create, Order, handle_create_order)
     registry.register(OrderRefunded, ANY, handle_order_refunded)

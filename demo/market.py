@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
@@ -135,7 +136,7 @@ def product_extras(site: Site, row: DemoProduct) -> dict[str, Any]:
     return {"image": picture}
 
 
-async def seed_market(session: AsyncSession, site: Site) -> None:
+async def seed_market(session: AsyncSession, site: Site, now: datetime) -> None:
     """Put the demo products in place on first start; later starts keep what changed."""
     if (await session.execute(select(DemoProduct.id).limit(1))).first() is not None:
         return
@@ -325,10 +326,10 @@ def market_routes() -> list[BaseRoute]:
     ]
 
 
-def announce_stock(session: Session, site: Site, rows: list[DemoProduct]) -> None:
+def announce_stock(session: Session, site: Site, rows: list[DemoProduct], now: datetime) -> None:
     """An Update of each product whose stock changed (a sale, a cancel, a refund)."""
     for row in rows:
-        row.updated_at = utcnow()
+        row.updated_at = now
         if not row.withdrawn:
             value = product_value(site, row)
             announce_sync(session, site, "Update", value, product_extras(site, row))

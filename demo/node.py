@@ -16,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,7 @@ from outbox.collections import outbox_routes
 from outbox.followers import register_follow_handlers
 from outbox.models import DELIVERIES_CHANNEL
 from outbox.worker import DeliverySettings, DeliveryWorker
-from store import Database, sqlite_url_for, upgrade
+from store import Clock, Database, sqlite_url_for, upgrade, utcnow
 from vocab.contexts import rose_terms
 from vocab.parse import parse
 
@@ -101,10 +102,11 @@ class NodeConfig:
     summary: str = ""
     cart: str | None = None  # the cart actor whose orders we answer; None: any sender
     workers: bool = True
+    clock: Clock = utcnow  # the node's wall clock: its seed and its inbox handlers' `now`
 
 
 Register = Callable[[HandlerRegistry, "DemoNode"], None]
-Seed = Callable[[AsyncSession, Site], Awaitable[None]]
+Seed = Callable[[AsyncSession, Site, datetime], Awaitable[None]]  # ..., the node's now
 
 
 def read_secret(data_dir: Path) -> str:
@@ -173,7 +175,7 @@ class DemoNode:
         bare = LocalActor(config.base_url, config.username, config.name, keys, config.summary)
         self.actor = replace(bare, extra=actor_extra(bare))
         async with self.db.transaction() as session:
-            await self.seed(session, self.site)
+            await self.seed(session, self.site, config.clock())
         (config.data_dir / BASE_URL_FILE).write_text(self.site.base_url)
         self._federate(app)
         if config.workers:
@@ -209,7 +211,7 @@ class DemoNode:
             limiter=RateLimiter(0.0, 1000),
             base_url=self.site.base_url,
         )
-        self.inbox_worker = InboxWorker(self.db, registry, parse)
+        self.inbox_worker = InboxWorker(self.db, registry, parse, clock=self.config.clock)
         self.delivery_worker = DeliveryWorker(
             self.db,
             auth,

@@ -28,7 +28,6 @@ from demo.node import DemoNode, Site
 from demo.pages import amount_of, money
 from inbox.registry import HandlerRegistry
 from outbox.publish import publish_sync
-from store import utcnow
 from vocab import builders
 from vocab.model import Create, Order, OrderCancelled, OrderRefunded
 
@@ -60,11 +59,16 @@ def _problems(
 
 
 # The market's Update of its products' new stock (demo.market.announce_stock).
-AnnounceStock = Callable[[Session, Site, list[DemoProduct]], None]
+AnnounceStock = Callable[[Session, Site, list[DemoProduct], datetime], None]
 
 
 def answer_order(
-    session: Session, site: Site, sender: str, order: Order, announce_stock: AnnounceStock
+    session: Session,
+    site: Site,
+    sender: str,
+    order: Order,
+    announce_stock: AnnounceStock,
+    now: datetime,
 ) -> str | None:
     """Take the units and Accept, or Reject with why; None if the order names none of our
     products or was answered before. Returns the summary of a Reject, "" for an Accept."""
@@ -85,7 +89,6 @@ def answer_order(
     problems = _problems(order, wanted, rows, site)
     summary = "; ".join(problems)
     summary = summary[:1].upper() + summary[1:]
-    now = utcnow()
     for product_id, quantity in wanted.items():
         session.add(
             DemoSale(
@@ -113,7 +116,7 @@ def answer_order(
             row.stock -= quantity
     session.flush()
     publish_sync(session, builders.accept(**envelope))
-    announce_stock(session, site, [rows[p] for p in sorted(wanted)])
+    announce_stock(session, site, [rows[p] for p in sorted(wanted)], now)
     return ""
 
 
@@ -124,6 +127,7 @@ def put_back(
     order_iri: str,
     back: Counter[str] | None,
     announce_stock: AnnounceStock,
+    now: datetime,
 ) -> None:
     """Units of a cancelled order (back=None: all it took) or of refunded lines go back."""
     sales = session.execute(
@@ -140,14 +144,14 @@ def put_back(
             continue
         sale.quantity -= returned
         sale.state = "returned" if sale.quantity == 0 else sale.state
-        sale.updated_at = utcnow()
+        sale.updated_at = now
         row = session.get(DemoProduct, sale.product_id, with_for_update=True)
         if row is not None and row.stock is not None:
             row.stock += returned
             changed.append(row)
     if changed:
         session.flush()
-        announce_stock(session, site, changed)
+        announce_stock(session, site, changed, now)
 
 
 def register_sales_handlers(
@@ -165,20 +169,20 @@ def register_sales_handlers(
         order = delivery.activity.object
         if isinstance(order, Order) and trusted(delivery):
             if order.attributed_to == delivery.ap_actor_id:
-                answer_order(session, site, delivery.ap_actor_id, order, announce_stock)
+                answer_order(session, site, delivery.ap_actor_id, order, announce_stock, now)
 
     def handle_order_cancelled(session: Session, delivery: IncomingActivity, now: datetime) -> None:
         activity = delivery.activity
         if isinstance(activity, OrderCancelled) and trusted(delivery):
             sender = delivery.ap_actor_id
-            put_back(session, site, sender, activity.object, None, announce_stock)
+            put_back(session, site, sender, activity.object, None, announce_stock, now)
 
     def handle_order_refunded(session: Session, delivery: IncomingActivity, now: datetime) -> None:
         activity = delivery.activity
         if isinstance(activity, OrderRefunded) and trusted(delivery):
             back = quantities(site, activity.items, "products")
             sender = delivery.ap_actor_id
-            put_back(session, site, sender, activity.object, back, announce_stock)
+            put_back(session, site, sender, activity.object, back, announce_stock, now)
 
     registry.register(Create, Order, handle_create_order)
     registry.register(OrderCancelled, ANY, handle_order_cancelled)
