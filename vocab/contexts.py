@@ -50,7 +50,7 @@ READING_EXTRAS: dict[str, Any] = {
         "@type": "https://w3id.org/security#multibase",
     },
     # A native JSON number or boolean written under a full IRI carries no xsd type, so it
-    # does not match our typed terms; these untyped twins catch it (reader.PLAIN_TWINS).
+    # does not match our typed terms; these untyped twins catch it (shared_reading.PLAIN_TWINS).
     "plainQuantity": "rose:quantity",
     "plainStock": "rose:stock",
     "plainCapacity": "rose:capacity",
