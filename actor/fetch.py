@@ -30,6 +30,7 @@ from actor.exceptions import (
 from actor.guard import Resolver, guarded_transport, system_resolve
 from actor.identity import user_agent as product_user_agent
 from actor.negotiation import AS2, AS2_PROFILE, LD_JSON
+from store.held import outside_units
 from vocab.numbers import parse_natural
 
 ACCEPT = f'{AS2}, {LD_JSON}; profile="{AS2_PROFILE}"'
@@ -171,6 +172,7 @@ class Fetcher:
     async def _get(
         self, url: httpx.URL, auth: httpx.Auth | None, require_id: bool
     ) -> FetchResult | httpx.URL:
+        outside_units(f"GET {url}")
         request = self._client.build_request("GET", url)
         try:
             response = await self._client.send(

@@ -47,6 +47,7 @@ from inbox.models import InboxStatus
 from inbox.registry import HandlerRegistry
 from inbox.unhandled import plainly_unhandled, record_of
 from store import Clock, utcnow
+from store.held import outside_units
 from vocab.exceptions import NeedsJsonLd, UnsupportedType, ValidationError
 from vocab.parse import Reading, read_activity
 
@@ -124,6 +125,8 @@ class InboxReceiver:
         if not trusted and self.strangers is not None:
             self.strangers.check(verified.owner)
         document = self._json(body)
+        if trusted:  # JSON-LD processing may run: seconds of CPU for a crafted context
+            outside_units("JSON-LD processing of a delivery")
         activity, ignored, compacted = self._parse(document, json_ld=trusted)
         actor, activity_id = self._identity(document, activity)
         signer = check_signer(verified, actor)

@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 
 from mail.models import KEPT, SENT
+from store.held import outside_units
 
 SMTP_TIMEOUT = 30.0
 
@@ -47,6 +48,7 @@ class SmtpTransport:
     outcome: str = SENT
 
     async def send(self, mail_id: int, message: EmailMessage) -> None:
+        outside_units("sending a mail over SMTP")
         await aiosmtplib.send(
             message,
             hostname=self.host,

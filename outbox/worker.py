@@ -46,6 +46,7 @@ from outbox.recorder import OutcomeLog
 from outbox.schedule import BREAKER_THRESHOLD, Outcome, classify, next_attempt, parse_retry_after
 from outbox.states import DeliveryState
 from store import Clock, Database, repeat, utcnow
+from store.held import outside_units
 
 log = logging.getLogger("rose_cart.outbox.worker")
 
@@ -232,6 +233,7 @@ class DeliveryWorker:
     async def _post(
         self, inbox: str, body: bytes, auth: SignatureAuth
     ) -> tuple[int | None, str | None, str | None]:
+        outside_units(f"a delivery to {inbox}")
         try:
             async with asyncio.timeout(self.total_seconds):
                 request = self.client.build_request(

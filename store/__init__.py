@@ -10,8 +10,20 @@ and the wake-ups that end its sleep when work is written. Imports nothing of our
 
 from store.base import Base, Clock, utcnow
 from store.engine import Database, sqlite_url_for
+from store.held import HeldAcrossWork, outside_units
 from store.loops import repeat
 from store.migrate import upgrade
 from store.wakeups import wake
 
-__all__ = ["Base", "Clock", "Database", "repeat", "sqlite_url_for", "upgrade", "utcnow", "wake"]
+__all__ = [
+    "Base",
+    "Clock",
+    "Database",
+    "HeldAcrossWork",
+    "outside_units",
+    "repeat",
+    "sqlite_url_for",
+    "upgrade",
+    "utcnow",
+    "wake",
+]

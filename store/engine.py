@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from store.exceptions import UnsupportedDatabase
+from store.held import holding
 from store.units import BridgedUnits, P, T, ThreadUnits, Unit, Units
 from store.wakeups import WAKEUPS, Wakeups, listen, watch_sqlite
 
@@ -95,7 +96,7 @@ class Database:
         self.engine = make_engine(url, pool_size=pool_size, pool_timeout=pool_timeout, **options)
         # Commits fire the channels their transaction named (store/wakeups.py).
         self.wakeups = Wakeups()
-        self.sessions = async_sessionmaker(
+        self._sessions = async_sessionmaker(
             self.engine, expire_on_commit=False, info={WAKEUPS: self.wakeups}
         )
         self._units: Units | None = None
@@ -133,6 +134,14 @@ class Database:
         """A unit of work: commits when the block ends, rolls back if it raises."""
         async with self.sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def sessions(self) -> AsyncIterator[AsyncSession]:
+        """A session for the block; while it is open, costly work refuses to start
+        (store/held.py: no connection is held across network I/O or heavy CPU)."""
+        with holding("a database session"):
+            async with self._sessions() as session:
+                yield session
 
     async def listen(self, channels: Collection[str], stop: asyncio.Event) -> None:
         """Until `stop`: fire this process's wake-ups when another process commits work

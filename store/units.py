@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from store.held import holding
 from store.wakeups import WAKEUPS, Wakeups, pending
 
 P = ParamSpec("P")
@@ -194,7 +195,8 @@ def _in_savepoint(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
     try:
-        result = fn(session, *args, **kwargs)
+        with holding("a unit of work"):
+            result = fn(session, *args, **kwargs)
         session.commit()  # RELEASE SAVEPOINT: durable with the batch's COMMIT
         woken |= pending(session)
         return result, None
@@ -255,7 +257,8 @@ class ThreadUnits:
     def _read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         session = Session(bind=self._reader_connection(), expire_on_commit=False)
         try:
-            return fn(session, *args, **kwargs)
+            with holding("a unit of work"):
+                return fn(session, *args, **kwargs)
         finally:
             session.close()  # ROLLBACK: the snapshot is let go at once
 
@@ -281,13 +284,15 @@ class BridgedUnits:
 
     async def write(self, fn: Unit[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         async with self._sessions() as session, session.begin():
-            return await session.run_sync(fn, *args, **kwargs)
+            with holding("a unit of work"):
+                return await session.run_sync(fn, *args, **kwargs)
 
     async def read(self, fn: Unit[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         async with self._sessions() as session:
             if self._read_only:  # as SQLite's query_only readers: a write here fails at once
                 await session.execute(text("SET TRANSACTION READ ONLY"))
-            return await session.run_sync(fn, *args, **kwargs)
+            with holding("a unit of work"):
+                return await session.run_sync(fn, *args, **kwargs)
 
     async def close(self) -> None:
         return None

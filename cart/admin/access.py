@@ -5,7 +5,8 @@ work, session cookie, CSRF check on every POST before the handler runs) with one
 gate in front: anonymous visitors are sent to log in, and a logged-in account that is
 not an operator gets a 403 page. Refunds, rejecting a follow request and retrying every
 dead delivery also ask for the operator's password again (`confirm_password`), so an
-unattended logged-in browser cannot do them in one click.
+unattended logged-in browser cannot do them in one click (argon2 runs before the
+action's unit of work: cart/web/reauth.py).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from cart.admin.audit import record_action
-from cart.identity.accounts import Role, credentials_of, verify_password
-from cart.web.visit import Endpoint, Page, Visit, error_page, form_action, page
+from cart.identity.accounts import Role
+from cart.web.reauth import password_confirmed, reauth_form_action
+from cart.web.visit import Endpoint, Page, Visit, error_page, page
 
 AdminHandler = Callable[[Visit], Awaitable[Response | Page]]
 AdminFormHandler = Callable[[Visit, FormData], Awaitable[Response | Page]]
@@ -74,18 +76,13 @@ def admin_action(handler: AdminFormHandler) -> Endpoint:
         return answer
 
     guarded.__name__ = handler.__name__
-    return form_action(guarded)
+    return reauth_form_action(guarded, operators_only=True)
 
 
 async def confirm_password(visit: Visit, form: FormData) -> bool:
-    """True when the form's `password` is the logged-in operator's current password."""
-    submitted = form.get("password")
-    if visit.account is None or not isinstance(submitted, str) or not submitted:
-        return False
-    stored = await visit.session.run_sync(credentials_of, visit.account.id)
-    if stored is None:
-        return False
-    return await verify_password(visit.config.passwords, stored, submitted)
+    """True when the form's `password` is the logged-in operator's current password
+    (checked before the action's unit of work began: cart/web/reauth.py)."""
+    return password_confirmed(visit)
 
 
 def reauth_failed(back: str) -> Page:

@@ -31,6 +31,7 @@ from actor.guard import Resolver, guarded_transport, system_resolve
 from cart.catalog.images import SERVABLE, sniff
 from cart.catalog.models import CatalogImage, CatalogImageFetch, CatalogItem
 from store import Clock, Database, utcnow
+from store.held import outside_units
 from store.lease import claim_statement, new_lease
 from vocab.numbers import parse_natural
 
@@ -192,6 +193,7 @@ class ImageFetcher:
             raise Unreachable(f"{type(error).__name__}: {error}") from error
 
     async def _get(self, url: str) -> tuple[bytes, str]:
+        outside_units(f"fetching the picture {url}")
         async with self._client.stream("GET", url) as response:
             status = response.status_code
             if status == 429 or status >= 500:

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from store import Base, Database, utcnow
 from store.base import UTCDateTime
+from store.held import outside_units
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024  # argon2 takes any length; this only bounds the work per attempt
@@ -112,9 +113,11 @@ class Passwords:
         return self._dummy
 
     def hash(self, password: str) -> str:
+        outside_units("argon2 hashing a password")
         return self.hasher.hash(password)
 
     def verify(self, password_hash: str | None, password: str) -> bool:
+        outside_units("argon2 checking a password")
         try:
             return (
                 self.hasher.verify(password_hash or self._dummy_hash(), password)

@@ -19,6 +19,7 @@ from cart.orders.orders import get_order
 from cart.orders.states import OrderStatus
 from payments import PaymentError, PaymentProvider, UnableToTakePayment
 from store import Database
+from store.held import outside_units
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ async def start_payment(
         description = f"Order {order.number}: {order.page_name}"[:255]
         valid_until, return_url = order.valid_until, links.return_url(order)
 
+    outside_units("a call to the payment provider")
     checkout = await provider.create_checkout(
         reference=reference,
         amount=amount,

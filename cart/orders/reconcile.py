@@ -46,6 +46,7 @@ from payments import Checkout, CheckoutStatus, PaymentError, PaymentProvider, Pr
 from payments.exceptions import NotFound
 from payments.provider import TransactionStatus
 from store import Database
+from store.held import outside_units
 from store.lease import RELEASED, claim
 
 log = logging.getLogger("rose_cart.cart.orders.reconcile")
@@ -162,6 +163,7 @@ async def reconcile(
             return await _expire(db, order_id, local_actor, moment, EXPIRED_NOTE)
         return status
     try:
+        outside_units("a call to the payment provider")
         checkout = await provider.fetch_checkout(checkout_id)
     except NotFound:
         # The provider lost the checkout (a sandbox restart; SumUp purges old ones): it
@@ -227,6 +229,7 @@ async def carry_out_refund(
     failure: str | None = None
     transient = False
     try:
+        outside_units("a call to the payment provider")
         checkout = await provider.fetch_checkout(checkout_id) if checkout_id else None
         transaction_id = transaction_id or (checkout.transaction_id if checkout else None)
         done = False
@@ -237,11 +240,13 @@ async def carry_out_refund(
         ):
             # REFUNDED also means "in part": after a partial refund the rest is still
             # owed, so only the provider's refunded total says whether this one was made.
+            outside_units("a call to the payment provider")
             seen = await provider.refunded_amount(transaction_id)
             done = seen is not None and seen >= paid
         if not done:
             if transaction_id is None:
                 raise PaymentError(f"order {order_id}: no paid transaction to refund")
+            outside_units("a call to the payment provider")
             await provider.refund(transaction_id)
     except ProviderUnavailable as error:
         failure, transient = str(error), attempts < MAX_REFUND_ATTEMPTS

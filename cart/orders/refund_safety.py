@@ -35,6 +35,7 @@ from cart.money import Money
 from cart.orders.models import OrderRefund, ShopOrder, ShopOrderItem
 from cart.orders.states import CLAIM, ClaimState
 from payments import PaymentError, PaymentProvider
+from store.held import outside_units
 
 REQUESTED, DONE = "requested", "done"
 
@@ -110,6 +111,7 @@ async def made_before(provider: PaymentProvider, ask: PartialAsk) -> bool:
 
     Raises PaymentError when they do not add up either way: the operator looks first."""
     assert ask.transaction_id is not None  # noqa: S101 - checked by the caller
+    outside_units("a call to the payment provider")
     seen = await provider.refunded_amount(ask.transaction_id)
     if seen is None:
         raise PaymentError("the provider cannot say how much of the payment was refunded")

@@ -51,6 +51,7 @@ from cart.orders.refund_safety import (
 from cart.orders.states import ClaimState, OrderStatus
 from payments import PaymentError, PaymentProvider, ProviderUnavailable
 from store import Database
+from store.held import outside_units
 
 log = logging.getLogger("rose_cart.cart.orders.refunds")
 MAX_REASON = 300
@@ -227,6 +228,7 @@ async def carry_out_partial(
         # A later attempt asks the provider's books first: the last one may have got the
         # money back and died before it could say so.
         if ask.attempts == 1 or not await made_before(provider, ask):
+            outside_units("a call to the payment provider")
             await provider.refund(ask.transaction_id, ask.amount, currency=ask.currency)
     except ProviderUnavailable as error:
         failure, transient = str(error), ask.attempts < MAX_ATTEMPTS

@@ -12,20 +12,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from anyio import to_thread
 from sqlalchemy import delete, or_, select, update
 from starlette.datastructures import FormData
 from starlette.responses import Response
 from starlette.routing import Route
 
 from cart.basket.carts import CartLine
-from cart.identity.accounts import MAX_PASSWORD_LENGTH, Account
+from cart.identity.accounts import Account
 from cart.identity.sessions import log_out
 from cart.money import Money
 from cart.orders.handover import handover_of
 from cart.orders.models import ShopOrder, ShopOrderItem
 from cart.web.account_settings_routes import account_context
-from cart.web.visit import Page, Visit, error_page, form_action, page, redirect
+from cart.web.reauth import password_confirmed, reauth_form_action
+from cart.web.visit import Page, Visit, error_page, page, redirect
 from mail.models import OutgoingMail
 
 
@@ -126,16 +126,7 @@ async def erase(visit: Visit, form: FormData) -> Response | Page:
     if visit.account is None:
         return redirect(visit, "/login?next=/account")
     account = await visit.session.get(Account, visit.account.id)
-    submitted = form.get("password")
-    good = (
-        account is not None
-        and isinstance(submitted, str)
-        and await to_thread.run_sync(
-            visit.config.passwords.verify,
-            account.password_hash,
-            submitted[:MAX_PASSWORD_LENGTH],
-        )
-    )
+    good = password_confirmed(visit)  # checked before this unit began (web/reauth.py)
     if account is None or not good:
         return error_page(
             "Password needed",
@@ -174,5 +165,5 @@ def my_data_routes() -> list[Route]:
     return [
         Route("/account", account_page, methods=["GET"]),
         Route("/account/export", export, methods=["GET"]),
-        Route("/account/delete", form_action(erase), methods=["POST"]),
+        Route("/account/delete", reauth_form_action(erase), methods=["POST"]),
     ]

@@ -1,0 +1,64 @@
+"""Forms that ask for the password again: argon2 runs first, between units of work.
+
+Deleting an account, a refund, rejecting a follow request and retrying every dead
+delivery ask for the current password, so an unattended logged-in browser cannot do
+them in one click. argon2 costs tens of milliseconds of CPU by design and must not run
+while the action's unit of work holds its connection (store/held.py refuses it), so a
+submitted password is checked before that unit begins: a short read of the session and
+the stored hash, then argon2 with no connection held. The handler then asks
+`password_confirmed(visit)`. A forged form (bad CSRF token) and an account without the
+role needed cost no hash.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from cart.identity.accounts import Role, credentials_of, get_account, verify_password
+from cart.identity.sessions import COOKIE_NAME, resolve
+from cart.web.config import web_config
+from cart.web.csrf import FIELD_NAME
+from cart.web.visit import MAX_FORM_FIELDS, Endpoint, FormHandler, Visit, form_action
+
+CONFIRMED = "password_confirmed_for"  # request.state: the account whose password was right
+
+
+async def check_password_first(request: Request, *, operators_only: bool = False) -> None:
+    """When the form carries a password, check it against the logged-in account's."""
+    form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+    submitted = form.get("password")
+    if not isinstance(submitted, str) or not submitted:
+        return
+    config = web_config(request)
+    async with request.app.state.db.transaction() as session:
+        cookie = request.cookies.get(COOKIE_NAME)
+        shopper = await resolve(session, config.cookies, cookie, config.clock())
+        if shopper.account_id is None or not config.csrf.is_valid(
+            shopper.sid, form.get(FIELD_NAME)
+        ):
+            return
+        account = await session.run_sync(get_account, shopper.account_id)
+        if account is None or (operators_only and account.role != Role.OPERATOR):
+            return
+        stored = await session.run_sync(credentials_of, account.id)
+    if stored is not None and await verify_password(config.passwords, stored, submitted):
+        setattr(request.state, CONFIRMED, account.id)
+
+
+def password_confirmed(visit: Visit) -> bool:
+    """Whether this request's form carried the logged-in account's current password."""
+    confirmed = getattr(visit.request.state, CONFIRMED, None)
+    return visit.account is not None and confirmed == visit.account.id
+
+
+def reauth_form_action(handler: FormHandler, *, operators_only: bool = False) -> Endpoint:
+    """`form_action`, with a submitted password checked first (see the module's doc)."""
+    action = form_action(handler)
+
+    async def endpoint(request: Request) -> Response:
+        await check_password_first(request, operators_only=operators_only)
+        return await action(request)  # the form is parsed once: Starlette keeps it
+
+    endpoint.__name__ = handler.__name__
+    return endpoint
