@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -244,6 +245,48 @@ async def load(port: int, requests: list[bytes], expect: int) -> tuple[float, li
     return result.rate, result.latencies
 
 
+def sqlite_floor(data_dir: Path, count: int) -> float:
+    """Adds/s of the honest floor: the rows an add touches, through stdlib sqlite3.
+
+    One thread, one connection, WAL and synchronous=FULL as the app runs them, one
+    committed transaction per add (an add is acknowledged only once committed): read the
+    item's price, find the shopper's line for it, raise its quantity and price. The carts
+    and items are the ones the load just used, in the same round-robin order.
+    """
+    connection = sqlite3.connect(data_dir / "rose-cart.sqlite3", isolation_level=None)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")
+        lines: dict[str, list[str]] = {}
+        for cart, item in connection.execute(
+            "SELECT cart_id, item_ap_id FROM cart_lines WHERE cart_id IS NOT NULL ORDER BY id"
+        ):
+            lines.setdefault(cart, []).append(item)
+        cart_ids = list(lines)
+        now = datetime.now(UTC).isoformat()
+        started = time.perf_counter()
+        for n in range(count):
+            cart = cart_ids[n % len(cart_ids)]
+            item = lines[cart][(n // len(cart_ids)) % 4]
+            connection.execute("BEGIN IMMEDIATE")
+            amount, currency = connection.execute(
+                "SELECT price_amount, price_currency FROM catalog_items WHERE ap_id = ?", (item,)
+            ).fetchone()
+            line, quantity = connection.execute(
+                "SELECT id, quantity FROM cart_lines WHERE cart_id = ? AND item_ap_id = ?",
+                (cart, item),
+            ).fetchone()
+            connection.execute(
+                "UPDATE cart_lines SET quantity = ?, unit_amount = ?, currency = ?, "
+                "updated_at = ? WHERE id = ?",
+                (min(quantity + 1, 999), amount, currency, now, line),
+            )
+            connection.execute("COMMIT")
+        return count / (time.perf_counter() - started)
+    finally:
+        connection.close()
+
+
 def start(kind: str, port: int, data_dir: str) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROSE_CART_")}
     # Our own interpreter running this very module: nothing untrusted in the command.
@@ -282,6 +325,7 @@ async def run() -> None:
         finally:
             ours.terminate()
             ours.wait()
+        floor_rate = sqlite_floor(Path(tmp), ADD_REQUESTS)
 
     ms = 1000
     bare_p99 = percentile(bare_lat, 0.99) * ms
@@ -291,6 +335,13 @@ async def run() -> None:
         [
             Figure("cart page GET /cart", page_rate, bare_rate, "req/s"),
             Figure("add to cart POST /cart/lines (303)", add_rate, bare_rate, "req/s"),
+            Figure(
+                "add to cart vs floor (stdlib sqlite3, 1 thread)",
+                add_rate,
+                floor_rate,
+                "req/s",
+                note="floor: the same rows, synchronous=FULL, WAL",
+            ),
             Figure(
                 "cart page p99",
                 percentile(page_lat, 0.99) * ms,
