@@ -18,10 +18,11 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from cart.basket.carts import CartLine, CartOwner
 from cart.basket.totals import CartView, LineSnapshot, build_cart_view
-from cart.catalog.mirror import items_by_id, unavailable_reason
+from cart.catalog.mirror import items_by_id_sync, unavailable_reason
 from cart.catalog.models import ENTRY, CatalogItem
 from cart.exceptions import InvalidQuantity, ItemNotAvailable, ItemNotFound, LineNotFound
 from cart.money import Money
@@ -225,8 +226,8 @@ async def remove_line(session: AsyncSession, owner: CartOwner, line_id: int) -> 
         raise LineNotFound()
 
 
-async def view_cart(
-    session: AsyncSession, owner: CartOwner, *, now: datetime, lock: bool = False
+def view_cart_sync(
+    session: Session, owner: CartOwner, *, now: datetime, lock: bool = False
 ) -> CartView:
     """The owner's cart, every line checked against the mirror as it is now.
 
@@ -236,7 +237,7 @@ async def view_cart(
     query = select(CartLine).where(owner.clause()).order_by(CartLine.id)
     if lock:
         query = query.with_for_update()
-    rows = (await session.execute(query)).scalars().all()
+    rows = session.execute(query).scalars().all()
     snapshots = [
         LineSnapshot(
             id=row.id,
@@ -247,8 +248,15 @@ async def view_cart(
         )
         for row in rows
     ]
-    items = await items_by_id(session, {row.item_ap_id for row in rows}, now)
+    items = items_by_id_sync(session, {row.item_ap_id for row in rows}, now)
     return build_cart_view(owner, snapshots, items)
+
+
+async def view_cart(
+    session: AsyncSession, owner: CartOwner, *, now: datetime, lock: bool = False
+) -> CartView:
+    """`view_cart_sync` in an async session."""
+    return await session.run_sync(lambda sync: view_cart_sync(sync, owner, now=now, lock=lock))
 
 
 async def cart_item_count(session: AsyncSession, owner: CartOwner) -> int:
@@ -259,14 +267,19 @@ async def cart_item_count(session: AsyncSession, owner: CartOwner) -> int:
     return int(total.scalar_one())
 
 
-async def detach_lines(session: AsyncSession, owner: CartOwner, line_ids: Iterable[int]) -> int:
+def detach_lines_sync(session: Session, owner: CartOwner, line_ids: Iterable[int]) -> int:
     """Take these lines out of the owner's cart (at checkout, once the order holds them)."""
     ids = list(line_ids)
     if not ids:
         return 0
-    result = await session.execute(
+    result = session.execute(
         delete(CartLine)
         .where(CartLine.id.in_(ids), owner.clause())
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def detach_lines(session: AsyncSession, owner: CartOwner, line_ids: Iterable[int]) -> int:
+    """`detach_lines_sync` in an async session."""
+    return await session.run_sync(detach_lines_sync, owner, list(line_ids))

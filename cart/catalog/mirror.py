@@ -336,14 +336,19 @@ def _with_pages() -> Any:
     )
 
 
-async def items_by_id(
-    session: AsyncSession, ap_ids: set[str], now: datetime
-) -> dict[str, ItemView]:
+def items_by_id_sync(session: Session, ap_ids: set[str], now: datetime) -> dict[str, ItemView]:
     """Views of these items (withdrawn ones too), by IRI; unknown ids are left out."""
     if not ap_ids:
         return {}
-    rows = await session.execute(_with_pages().where(CatalogItem.ap_id.in_(ap_ids)))
+    rows = session.execute(_with_pages().where(CatalogItem.ap_id.in_(ap_ids)))
     return {item.ap_id: item_view(item, page, now) for item, page in rows}
+
+
+async def items_by_id(
+    session: AsyncSession, ap_ids: set[str], now: datetime
+) -> dict[str, ItemView]:
+    """`items_by_id_sync` in an async session."""
+    return await session.run_sync(items_by_id_sync, ap_ids, now)
 
 
 async def get_item(session: AsyncSession, ap_id: str, now: datetime) -> ItemView | None:

@@ -27,17 +27,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from actor.identity import LocalActor
 from cart.basket.carts import CartOwner
-from cart.basket.lines import detach_lines, view_cart
+from cart.basket.lines import detach_lines_sync, view_cart_sync
 from cart.basket.totals import LineView, PageCart
 from cart.exceptions import CartError
 from cart.money import Money, sum_by_currency
 from cart.orders.contact import Contact, queue_order_mail
 from cart.orders.handover import HandoverAsked, HandoverProblem, keep, settle
 from cart.orders.models import CheckoutToken, ShopOrder, ShopOrderItem
-from cart.orders.orders import announce_created, record
+from cart.orders.moves import record
+from cart.orders.orders import announce_created_sync
 from cart.orders.states import ClaimState, OrderStatus
 from cart.orders.stock import short_lines
 
@@ -81,13 +83,13 @@ def new_checkout_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def _insert(session: AsyncSession) -> Any:
+def _insert(session: Session) -> Any:
     dialect = session.get_bind().dialect.name
     return (postgresql if dialect == "postgresql" else sqlite).insert(CheckoutToken)
 
 
-async def _lock_token_row(
-    session: AsyncSession, owner: CartOwner, page_key: str, token: str, now: datetime
+def _lock_token_row(
+    session: Session, owner: CartOwner, page_key: str, token: str, now: datetime
 ) -> CheckoutToken:
     key = owner_key(owner)
     query = select(CheckoutToken).where(
@@ -96,23 +98,23 @@ async def _lock_token_row(
     for candidate in (token, new_checkout_token()):
         # A write first: on SQLite this takes the write lock before anything is read.
         # (The second round covers a submitted token that another cart holds.)
-        await session.execute(
+        session.execute(
             _insert(session)
             .values(
                 owner_key=key, page_key=page_key, token=candidate, order_id=None, created_at=now
             )
             .on_conflict_do_nothing()
         )
-        row = (
-            await session.execute(query.with_for_update().execution_options(populate_existing=True))
+        row = session.execute(
+            query.with_for_update().execution_options(populate_existing=True)
         ).scalar()
         if row is not None:
             return row
     raise AssertionError("the checkout token row was neither there nor inserted")
 
 
-async def checkout_token_for(
-    session: AsyncSession, owner: CartOwner, page_key: str, *, now: datetime
+def checkout_token_for_sync(
+    session: Session, owner: CartOwner, page_key: str, *, now: datetime
 ) -> str:
     """The token to put in this page cart's checkout form (or use when a form has none).
 
@@ -120,14 +122,23 @@ async def checkout_token_for(
     lines are in it.
     """
     moment = now
-    row = await _lock_token_row(session, owner, page_key, new_checkout_token(), moment)
+    row = _lock_token_row(session, owner, page_key, new_checkout_token(), moment)
     if row.order_id is not None:
-        view = await view_cart(session, owner, now=moment)
+        view = view_cart_sync(session, owner, now=moment)
         page = view.page(page_key)
         if page is not None and page.lines:
             row.token, row.order_id, row.created_at = new_checkout_token(), None, moment
-            await session.flush()
+            session.flush()
     return row.token
+
+
+async def checkout_token_for(
+    session: AsyncSession, owner: CartOwner, page_key: str, *, now: datetime
+) -> str:
+    """`checkout_token_for_sync` in an async session."""
+    return await session.run_sync(
+        lambda sync: checkout_token_for_sync(sync, owner, page_key, now=now)
+    )
 
 
 def _problems(page: PageCart) -> list[Problem]:
@@ -153,8 +164,8 @@ def _problems(page: PageCart) -> list[Problem]:
     return problems
 
 
-async def place_order(
-    session: AsyncSession,
+def place_order(
+    session: Session,
     owner: CartOwner,
     page_key: str,
     checkout_token: str,
@@ -168,23 +179,25 @@ async def place_order(
     """Place the order for one page cart, or find the one this checkout already placed.
 
     Raises CheckoutProblem (nothing changed) when the page cart is empty or any of its
-    lines is stale or unavailable. Never commits: the caller's unit of work does.
+    lines is stale or unavailable. Never commits: the caller's unit of work does. A unit
+    function: `await db.write(place_order, ...)` runs it whole on the database's thread,
+    in one hop (`await session.run_sync(place_order, ...)` inside an async transaction).
     """
     moment = now
     if not checkout_token or len(checkout_token) > 64:
         checkout_token = new_checkout_token()
-    row = await _lock_token_row(session, owner, page_key, checkout_token, moment)
-    earlier = (
-        await session.execute(select(ShopOrder).where(ShopOrder.checkout_token == checkout_token))
+    row = _lock_token_row(session, owner, page_key, checkout_token, moment)
+    earlier = session.execute(
+        select(ShopOrder).where(ShopOrder.checkout_token == checkout_token)
     ).scalar()
     if earlier is not None and _owned(earlier, owner):
         return PlacedOrder(earlier, created=False)
 
-    view = await view_cart(session, owner, now=moment, lock=True)
+    view = view_cart_sync(session, owner, now=moment, lock=True)
     page = view.page(page_key)
     if page is None or not page.lines:
         if row.order_id is not None:
-            previous = await session.get(ShopOrder, row.order_id)
+            previous = session.get(ShopOrder, row.order_id)
             if (
                 previous is not None
                 and previous.status == OrderStatus.PENDING.value
@@ -194,16 +207,14 @@ async def place_order(
         raise CheckoutProblem([Problem("There is nothing in this cart to check out.")])
     problems = _problems(page)
     if not problems:
-        problems = [
-            _short(line, left) for line, left in await short_lines(session, page.lines, moment)
-        ]
+        problems = [_short(line, left) for line, left in short_lines(session, page.lines, moment)]
     if problems:
         raise CheckoutProblem(problems)
     choice, address = None, None
     if handover is not None:  # checked against what the page offers now; fee from there
         currency = page.lines[0].item.price.currency  # one currency: _problems checked
         try:
-            choice, address = await session.run_sync(settle, handover, page_key, currency, moment)
+            choice, address = settle(session, handover, page_key, currency, moment)
         except HandoverProblem as problem:
             raise CheckoutProblem([Problem(str(problem))]) from None
 
@@ -214,7 +225,7 @@ async def place_order(
         order.contact_phone = contact.phone
     keep(order, choice, address)
     session.add(order)
-    await session.flush()
+    session.flush()
     items = [
         ShopOrderItem(
             order_id=order.id,
@@ -234,10 +245,10 @@ async def place_order(
     ]
     session.add_all(items)
     row.token, row.order_id = order.checkout_token, order.id
-    await record(session, order.id, OrderStatus.PENDING.value, "Order placed", moment)
+    record(session, order.id, OrderStatus.PENDING.value, "Order placed", moment)
     queue_order_mail(session, order, "order.placed", moment)
-    await detach_lines(session, owner, [line.id for line in page.lines])
-    await announce_created(session, order, items, local_actor, moment)
+    detach_lines_sync(session, owner, [line.id for line in page.lines])
+    announce_created_sync(session, order, items, local_actor, moment)
     return PlacedOrder(order, created=True)
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from actor.identity import LocalActor
 from cart.basket.carts import CartOwner
@@ -36,7 +37,7 @@ from cart.orders.models import (
 )
 from cart.orders.moves import OrderNotFound, addressing
 from cart.orders.states import ClaimState, OrderStatus
-from outbox.publish import new_activity_id, publish
+from outbox.publish import new_activity_id, publish_sync
 from store.exceptions import IllegalTransition
 from vocab import builders
 from vocab.model import MonetaryAmount, Order, OrderItem, Page
@@ -221,15 +222,15 @@ def order_object(
     )
 
 
-async def announce_created(
-    session: AsyncSession,
+def announce_created_sync(
+    session: Session,
     order: ShopOrder,
     items: Sequence[ShopOrderItem],
     local_actor: LocalActor,
     now: datetime,
 ) -> None:
     to, cc = addressing(items, local_actor)
-    await publish(
+    publish_sync(
         session,
         builders.create(
             actor=local_actor.id,
@@ -241,6 +242,17 @@ async def announce_created(
         ),
         now=now,
     )
+
+
+async def announce_created(
+    session: AsyncSession,
+    order: ShopOrder,
+    items: Sequence[ShopOrderItem],
+    local_actor: LocalActor,
+    now: datetime,
+) -> None:
+    """`announce_created_sync` in an async session."""
+    await session.run_sync(announce_created_sync, order, items, local_actor, now)
 
 
 async def _announce(

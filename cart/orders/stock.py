@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from cart.basket.totals import LineView
 from cart.catalog.models import PRODUCT, CatalogItem
@@ -39,9 +39,7 @@ UNANSWERED_FOR = timedelta(hours=24)
 HOLDING = (OrderStatus.PENDING.value, OrderStatus.PAID.value)
 
 
-async def held_unanswered(
-    session: AsyncSession, ap_ids: Sequence[str], now: datetime
-) -> Counter[str]:
+def held_unanswered(session: Session, ap_ids: Sequence[str], now: datetime) -> Counter[str]:
     """Per product IRI: quantities our orders hold that its market has not answered yet,
     placed after the figure we mirror (and within UNANSWERED_FOR). One query."""
     query = (
@@ -57,11 +55,11 @@ async def held_unanswered(
         )
         .group_by(ShopOrderItem.item_ap_id)
     )
-    return Counter({ap_id: int(held) for ap_id, held in await session.execute(query)})
+    return Counter({ap_id: int(held) for ap_id, held in session.execute(query)})
 
 
-async def short_lines(
-    session: AsyncSession, lines: Sequence[LineView], now: datetime
+def short_lines(
+    session: Session, lines: Sequence[LineView], now: datetime
 ) -> list[tuple[LineView, int]]:
     """The product lines that want more than is left once our unanswered orders are
     counted, each with what is left (0: sold out)."""
@@ -72,14 +70,14 @@ async def short_lines(
     if session.get_bind().dialect.name == "postgresql":
         # Lock the products, then read their figures again: they may have moved while
         # we waited for another checkout's lock.
-        locked = await session.execute(
+        locked = session.execute(
             select(CatalogItem.ap_id, CatalogItem.stock)
             .where(CatalogItem.ap_id.in_(counted))
             .order_by(CatalogItem.ap_id)
             .with_for_update()
         )
         stock.update({ap_id: figure for ap_id, figure in locked})
-    held = await held_unanswered(session, counted, now)
+    held = held_unanswered(session, counted, now)
     left = {ap_id: max(0, (stock[ap_id] or 0) - held[ap_id]) for ap_id in counted}
     return [
         (line, left[line.item.ap_id])

@@ -20,18 +20,29 @@ What these routes need at run time is on `app.state`: `db`, `settings` (`base_ur
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from actor.identity import LocalActor
+from cart.basket.carts import CartOwner
 from cart.exceptions import NotFound
 from cart.identity.sessions import COOKIE_NAME, resolve
-from cart.orders.checkout import CheckoutProblem, checkout_token_for, owner_key, place_order
-from cart.orders.contact import ContactProblem, read_contact
+from cart.orders.checkout import (
+    CheckoutProblem,
+    PlacedOrder,
+    checkout_token_for_sync,
+    owner_key,
+    place_order,
+)
+from cart.orders.contact import Contact, ContactProblem, read_contact
 from cart.orders.handover import HandoverAsked, read_address
 from cart.orders.models import order_id_from_number
 from cart.orders.orders import order_by_checkout_id, shopper_order
@@ -43,7 +54,7 @@ from cart.web.shop import owner_of
 from cart.web.visit import Page, Visit, form_action, page, redirect
 from payments import PaymentError, parse_webhook
 from payments.unconfigured import NotConfigured
-from store.throttle import Throttled, record, wait_for
+from store.throttle import Check, Throttled, record, wait_for
 
 log = logging.getLogger("rose_cart.cart.orders.checkout")
 MAX_WEBHOOK_BYTES = 64 * 1024
@@ -92,6 +103,49 @@ async def _go_and_pay(request: Request, order_id: int, number: str, placed: Resp
     return answer
 
 
+@dataclass(frozen=True)
+class _Order:
+    """What one checkout submit asks for, handed to its unit of work."""
+
+    owner: CartOwner
+    page_key: str
+    token: str  # "" when the form had none
+    checks: list[Check]
+    actor: LocalActor
+    contact: Contact | ContactProblem | None
+    handover: HandoverAsked
+    now: datetime
+
+
+def _place(session: Session, asked: _Order) -> PlacedOrder | Throttled | ContactProblem:
+    """The checkout's unit of work, in one hop: the token, the quotas, the order.
+
+    The quota is checked before anything is placed (over it: Throttled, nothing written)
+    and a new order is counted in the same transaction that holds it.
+    """
+    token = asked.token or checkout_token_for_sync(
+        session, asked.owner, asked.page_key, now=asked.now
+    )
+    over = wait_for(session, asked.checks, asked.now)
+    if over is not None:
+        return over
+    if isinstance(asked.contact, ContactProblem):
+        return asked.contact
+    result = place_order(
+        session,
+        asked.owner,
+        asked.page_key,
+        token,
+        asked.actor,
+        contact=asked.contact,
+        handover=asked.handover,
+        now=asked.now,
+    )
+    if result.created:
+        record(session, asked.checks, asked.now)
+    return result
+
+
 async def checkout(request: Request) -> Response:
     provider = request.app.state.payment_provider
     if isinstance(provider, NotConfigured):
@@ -103,46 +157,43 @@ async def checkout(request: Request) -> Response:
     async def place(visit: Visit, form: FormData) -> Response:
         owner = owner_of(visit.shopper)
         submitted = form.get(TOKEN_FIELD)
-        token = (
-            submitted
-            if isinstance(submitted, str) and submitted
-            else await checkout_token_for(visit.session, owner, key, now=visit.now)
-        )
         # Each new order is a row, a Create(Order) to every follower and a provider
         # checkout: counted per cart and per address, checked before any of that work.
         checks = [(CHECKOUT_CART, owner_key(owner)), (CHECKOUT_ADDRESS, client_address(request))]
-        over = await visit.session.run_sync(wait_for, checks, visit.now)
-        if over is not None:
-            raise too_many(over)
         try:
-            contact = read_contact(form.get("name"), form.get("email"), form.get("phone"))
+            contact: Contact | ContactProblem | None = read_contact(
+                form.get("name"), form.get("email"), form.get("phone")
+            )
         except ContactProblem as problem:
-            visit.flash.append(f"Your order was not placed. {problem}")
-            return redirect(visit, f"/cart/page/{key}")
+            contact = problem
         handover = HandoverAsked(
             _text(form.get("handover")),
             read_address(form.get("address")),
             web_config(request).fulfilment_default,
         )
+        order = _Order(
+            owner,
+            key,
+            submitted if isinstance(submitted, str) else "",
+            checks,
+            request.app.state.actor,
+            contact,
+            handover,
+            visit.now,
+        )
         try:
-            result = await place_order(
-                visit.session,
-                owner,
-                key,
-                token,
-                request.app.state.actor,
-                contact=contact,
-                handover=handover,
-                now=visit.now,
-            )
+            result = await visit.session.run_sync(_place, order)
         except CheckoutProblem as problem:
             visit.flash.append("Your order was not placed. Please check these first:")
             visit.flash.extend(
                 f"{p.name}: {p.message}" if p.name else p.message for p in problem.problems
             )
             return redirect(visit, f"/cart/page/{key}")
-        if result.created:
-            await visit.session.run_sync(record, checks, visit.now)
+        if isinstance(result, Throttled):
+            raise too_many(result)
+        if isinstance(result, ContactProblem):
+            visit.flash.append(f"Your order was not placed. {result}")
+            return redirect(visit, f"/cart/page/{key}")
         placed.update(id=result.order.id, number=result.order.number)
         return redirect(visit, f"/orders/{result.order.number}")
 

@@ -74,8 +74,8 @@ async def checkout(
 ) -> PlacedOrder:
     async with db.transaction() as session:
         token = submitted or await checkout_token_for(session, owner, page_key, now=now)
-        return await place_order(
-            session,
+        return await session.run_sync(
+            place_order,
             owner,
             page_key,
             token,

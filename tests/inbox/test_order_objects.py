@@ -24,8 +24,8 @@ async def place_an_order_from(served: Served, market: RemotePeer) -> tuple[str, 
         await offer(session, loaf, at=now)
         await add_line(session, owner, loaf.id, 2, now=now)
         token = await checkout_token_for(session, owner, key_for(BAKERY.id), now=now)
-        placed = await place_order(
-            session, owner, key_for(BAKERY.id), token, served.app.state.actor, now=now
+        placed = await session.run_sync(
+            place_order, owner, key_for(BAKERY.id), token, served.app.state.actor, now=now
         )
     return placed.order.ap_id, placed.order.number
 

@@ -88,7 +88,7 @@ async def buy(app: Starlette, db: Database, shopper: str, item: str) -> str:
         await add_line(session, owner, item, 1, now=now)
     async with db.transaction() as session:
         token = await checkout_token_for(session, owner, page, now=now)
-        placed = await place_order(session, owner, page, token, app.state.actor, now=now)
+        placed = await session.run_sync(place_order, owner, page, token, app.state.actor, now=now)
     return placed.order.ap_id
 
 
