@@ -8,6 +8,10 @@ is not public, and then connects to that very address (the pool above still uses
 host name for the Host header and for TLS), so a DNS answer that changes between check
 and connect (DNS rebinding) cannot slip a private address in. Every new connection
 goes through it, so every hop of a redirect chain is checked the same way.
+
+Every request through these transports also checks first that its task holds no database
+connection (`store.outside_units`), whichever call site sent it: network I/O never
+happens inside a unit of work.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import httpcore
 import httpx
 
 from actor.exceptions import BlockedAddress
+from store.held import outside_units
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
@@ -174,6 +179,14 @@ def tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context(trust_env=False)
 
 
+class UnitFreeTransport(httpx.AsyncHTTPTransport):
+    """An httpx transport that refuses to send while its task holds a DB connection."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        outside_units(f"{request.method} {request.url.copy_with(query=None)}")
+        return await super().handle_async_request(request)
+
+
 def guarded_transport(
     *,
     allow_private: bool = False,
@@ -182,7 +195,7 @@ def guarded_transport(
     limits: httpx.Limits = DEFAULT_LIMITS,
 ) -> httpx.AsyncHTTPTransport:
     """An httpx transport whose every new connection goes through GuardedBackend."""
-    transport = httpx.AsyncHTTPTransport(verify=tls_context(), limits=limits, trust_env=False)
+    transport = UnitFreeTransport(verify=tls_context(), limits=limits, trust_env=False)
     # httpx offers no public hook for the network backend; its transport is a thin
     # adapter over this one httpcore pool, so we give it ours, built the way httpx
     # builds its own. tests/actor/test_guard.py fails loudly if this stops working.

@@ -23,7 +23,7 @@ import httpx
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from actor.guard import guarded_transport, tls_context
+from actor.guard import UnitFreeTransport, guarded_transport, tls_context
 from actor.identity import user_agent
 from payments.provider import PaymentProvider
 from payments.sandbox.app import create_sandbox_app
@@ -53,6 +53,7 @@ class Payments:
     client: PaymentProvider | None = None
     _sandbox_key: str = field(default="", repr=False)
     _webhook_http: httpx.AsyncClient | None = field(default=None, repr=False)
+    _provider_http: httpx.AsyncClient | None = field(default=None, repr=False)
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Payments:
@@ -89,6 +90,16 @@ class Payments:
     def routes(self) -> list[Mount]:
         return [Mount(SANDBOX_PATH, self.sandbox)] if self.sandbox is not None else []
 
+    def _http(self) -> httpx.AsyncClient:
+        """The provider's client. Its every call checks that no DB connection is held
+        (store/held.py), whichever code calls the provider, not only the cart's call sites."""
+        self._provider_http = httpx.AsyncClient(
+            transport=UnitFreeTransport(verify=tls_context()),
+            timeout=10.0,
+            headers={"User-Agent": user_agent(self.settings.base_url)},
+        )
+        return self._provider_http
+
     async def start(self) -> PaymentProvider:
         settings = self.settings
         if self.mode == "sumup":
@@ -97,8 +108,7 @@ class Payments:
                 api_key=settings.sumup_api_key.get_secret_value(),
                 merchant_code=settings.sumup_merchant_code,
                 base_url=settings.sumup_api_url or SUMUP_API_URL,
-                user_agent=user_agent(settings.base_url),
-                tls=tls_context(),
+                http=self._http(),
             )
         elif self.sandbox is not None:
             log.warning(
@@ -111,8 +121,7 @@ class Payments:
                 api_key=self._sandbox_key,
                 merchant_code=SANDBOX_MERCHANT,
                 base_url=f"{settings.base_url}{SANDBOX_PATH}",
-                user_agent=user_agent(settings.base_url),
-                tls=tls_context(),
+                http=self._http(),
             )
         else:
             log.error(
@@ -122,8 +131,8 @@ class Payments:
         return self.client
 
     async def stop(self) -> None:
-        if isinstance(self.client, SumUpClient):
-            await self.client.aclose()
+        if self._provider_http is not None:
+            await self._provider_http.aclose()
         if self.sandbox is not None:
             await self.sandbox.state.sandbox.aclose()
         if self._webhook_http is not None:
