@@ -229,7 +229,7 @@ async def remove_line(session: AsyncSession, owner: CartOwner, line_id: int) -> 
 def view_cart_sync(
     session: Session, owner: CartOwner, *, now: datetime, lock: bool = False
 ) -> CartView:
-    """The owner's cart, every line checked against the mirror as it is now.
+    """The owner's cart, every line checked against the mirror as it is now (a unit).
 
     `lock=True` (checkout) holds the owner's lines (FOR UPDATE on PostgreSQL) until the
     transaction ends, so a second tab cannot change them meanwhile.
@@ -259,12 +259,16 @@ async def view_cart(
     return await session.run_sync(lambda sync: view_cart_sync(sync, owner, now=now, lock=lock))
 
 
-async def cart_item_count(session: AsyncSession, owner: CartOwner) -> int:
+def cart_item_count_sync(session: Session, owner: CartOwner) -> int:
     """How many things are in the cart (sum of quantities): the badge, one cheap query."""
-    total = await session.execute(
+    total = session.execute(
         select(func.coalesce(func.sum(CartLine.quantity), 0)).where(owner.clause())
     )
     return int(total.scalar_one())
+
+
+async def cart_item_count(session: AsyncSession, owner: CartOwner) -> int:
+    return await session.run_sync(cart_item_count_sync, owner)
 
 
 def detach_lines_sync(session: Session, owner: CartOwner, line_ids: Iterable[int]) -> int:

@@ -360,9 +360,13 @@ async def get_item_by_key(session: AsyncSession, key: str, now: datetime) -> Ite
     return item_view(row[0], row[1], now) if row is not None else None
 
 
-async def get_page_by_key(session: AsyncSession, key: str) -> PageView | None:
-    row = (await session.execute(select(CatalogPage).where(CatalogPage.key == key))).scalar()
+def get_page_by_key_sync(session: Session, key: str) -> PageView | None:
+    row = session.execute(select(CatalogPage).where(CatalogPage.key == key)).scalar()
     return page_view(row) if row is not None else None
+
+
+async def get_page_by_key(session: AsyncSession, key: str) -> PageView | None:
+    return await session.run_sync(get_page_by_key_sync, key)
 
 
 async def list_catalog(

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import ForeignKey, String, delete
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 from starlette.responses import Response
 
 from store import Base, utcnow
@@ -125,7 +125,13 @@ async def resolve(
         return new_anonymous_session()
     if shopper.account_id is None:
         return shopper
-    row = await session.get(AccountSession, _sid_hash(shopper.sid))
+    return await session.run_sync(signed_in_sync, shopper, now)
+
+
+def signed_in_sync(session: Session, shopper: ShopperSession, now: datetime) -> ShopperSession:
+    """A unit: the logged-in `shopper` while its server-side row holds at `now`, else a
+    fresh anonymous session (revoked, expired, or another account's row)."""
+    row = session.get(AccountSession, _sid_hash(shopper.sid))
     if row is None or row.account_id != shopper.account_id or row.expires_at <= now:
         return new_anonymous_session()
     return shopper

@@ -2,25 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from cart.basket.lines import accept_current_price, add_line, remove_line, set_quantity, view_cart
-from cart.basket.totals import NO_PAGE_KEY, NO_PAGE_NAME, PageCart
-from cart.catalog.fulfilment import Option
-from cart.catalog.mirror import get_item_by_key, get_page_by_key
+from cart.basket.carts import CartOwner
+from cart.basket.lines import (
+    accept_current_price,
+    add_line,
+    remove_line,
+    set_quantity,
+    view_cart_sync,
+)
+from cart.basket.totals import NO_PAGE_KEY, CartView, PageCart
+from cart.catalog.fulfilment import DefaultFulfilment, Option
+from cart.catalog.mirror import get_item_by_key, get_page_by_key_sync
 from cart.catalog.models import ENTRY, CatalogItem
 from cart.exceptions import InvalidQuantity, ItemNotFound, NotFound
 from cart.orders.handover import offers_for
 from cart.web.catalogue_routes import catalogue
-from cart.web.config import web_config
 from cart.web.shop import owner_of
-from cart.web.visit import Page, Visit, form_action, page, redirect, safe_next
+from cart.web.visit import (
+    Page,
+    ShopperVisit,
+    Visit,
+    form_action,
+    page,
+    redirect,
+    safe_next,
+    unit_page,
+)
 from vocab.numbers import parse_natural
 
 
@@ -57,40 +73,53 @@ async def product(visit: Visit) -> Page:
     )
 
 
-async def _offers(visit: Visit, pages: Iterable[PageCart]) -> dict[str, tuple[Option, ...]]:
-    """Pickup or delivery, as each page offers it, for the checkout forms."""
-    default = web_config(visit.request).fulfilment_default
-    return await visit.session.run_sync(offers_for, pages, default, visit.now)
+def _cart_unit(
+    session: Session, owner: CartOwner, now: datetime, default: DefaultFulfilment
+) -> tuple[CartView, dict[str, tuple[Option, ...]]]:
+    """A unit: the cart and how each of its pages hands over (the checkout forms)."""
+    cart = view_cart_sync(session, owner, now=now)
+    return cart, offers_for(session, cart.pages, default, now)
 
 
-@page
-async def cart_overview(visit: Visit) -> Page:
-    cart = await view_cart(visit.session, owner_of(visit.shopper), now=visit.now)
+@unit_page
+async def cart_overview(visit: ShopperVisit) -> Page:
+    cart, handover = await visit.read(
+        _cart_unit, owner_of(visit.shopper), visit.now, visit.config.fulfilment_default
+    )
     return Page(
         "cart.html",
-        {"cart": cart, "next_path": "/cart", "handover": await _offers(visit, cart.pages)},
+        {"cart": cart, "next_path": "/cart", "handover": handover},
         title="Your cart",
         item_count=cart.item_count,
     )
 
 
-@page
-async def page_cart(visit: Visit) -> Page:
-    key = visit.request.path_params["page"]
-    cart = await view_cart(visit.session, owner_of(visit.shopper), now=visit.now)
+def _page_cart_unit(
+    session: Session, owner: CartOwner, key: str, now: datetime, default: DefaultFulfilment
+) -> tuple[int, PageCart, dict[str, tuple[Option, ...]]]:
+    """A unit: the badge, what the cart holds from one page, and its hand-over options."""
+    cart = view_cart_sync(session, owner, now=now)
     held = cart.page(key)
     if held is None:
-        name = NO_PAGE_NAME if key == NO_PAGE_KEY else None
-        known = await get_page_by_key(visit.session, key) if name is None else None
-        if name is None and known is None:
+        known = get_page_by_key_sync(session, key) if key != NO_PAGE_KEY else None
+        if key != NO_PAGE_KEY and known is None:
             raise NotFound("We do not know that shop or venue.")
         held = PageCart(key=key, page=known, lines=(), subtotals=())
+    return cart.item_count, held, offers_for(session, [held], default, now)
+
+
+@unit_page
+async def page_cart(visit: ShopperVisit) -> Page:
+    key = visit.request.path_params["page"]
+    count, held, handover = await visit.read(
+        _page_cart_unit, owner_of(visit.shopper), key, visit.now, visit.config.fulfilment_default
+    )
     path = f"/cart/page/{key}"
     return Page(
         "cart_page.html",
-        {"page": held, "next_path": path, "handover": await _offers(visit, [held])},
+        {"page": held, "next_path": path, "handover": handover},
         title=f"Your cart: {held.name}",
-        item_count=cart.item_count,
+        item_count=count,
     )
 
 

@@ -7,9 +7,10 @@ domain, and the domain never learns about cookies.
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from cart.basket.carts import CartOwner
-from cart.basket.lines import cart_item_count
+from cart.basket.lines import cart_item_count_sync
 from cart.identity.sessions import ShopperSession
 
 
@@ -20,8 +21,14 @@ def owner_of(shopper: ShopperSession) -> CartOwner:
     return CartOwner.anonymous(shopper.cart_id)
 
 
-async def item_count(session: AsyncSession, shopper: ShopperSession) -> int:
-    """How many things are in the cart (quantities summed), for the badge."""
+def item_count_sync(session: Session, shopper: ShopperSession) -> int:
+    """How many things are in the cart (quantities summed), for the badge (a unit)."""
     if shopper.changed and not shopper.logged_in:
         return 0  # a brand-new anonymous cart: nothing to count
-    return await cart_item_count(session, owner_of(shopper))
+    return cart_item_count_sync(session, owner_of(shopper))
+
+
+async def item_count(session: AsyncSession, shopper: ShopperSession) -> int:
+    if shopper.changed and not shopper.logged_in:
+        return 0
+    return await session.run_sync(item_count_sync, shopper)

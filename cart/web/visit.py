@@ -13,28 +13,39 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from cart.exceptions import CartError, NotFound
 from cart.identity.accounts import AccountView, get_account
-from cart.identity.sessions import COOKIE_NAME, ShopperSession, new_anonymous_session, resolve
+from cart.identity.sessions import (
+    COOKIE_NAME,
+    ShopperSession,
+    new_anonymous_session,
+    signed_in_sync,
+)
 from cart.web.config import NOTICE_COOKIE, WebConfig, web_config
 from cart.web.csrf import FIELD_NAME
-from cart.web.shop import item_count
+from cart.web.shop import item_count, item_count_sync
+from store import Database
+from store.units import Unit
 
 MAX_FORM_FIELDS = 50
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass
-class Visit:
+class ShopperVisit:
+    """A request with no session: its database work goes through `read`/`write` units."""
+
     request: Request
     config: WebConfig
-    session: AsyncSession
     shopper: ShopperSession
     account: AccountView | None
     csrf_token: str
@@ -49,6 +60,21 @@ class Visit:
         self.account = account
         self.csrf_token = self.config.csrf.token_for(shopper.sid)
 
+    async def read(self, fn: Unit[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        db: Database = self.request.app.state.db
+        return await db.read(fn, *args, **kwargs)
+
+    async def write(self, fn: Unit[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        db: Database = self.request.app.state.db
+        return await db.write(fn, *args, **kwargs)
+
+
+@dataclass
+class Visit(ShopperVisit):
+    """A request run inside one async session (handlers not converted to units yet)."""
+
+    session: AsyncSession = field(kw_only=True)
+
 
 @dataclass
 class Page:
@@ -61,6 +87,7 @@ class Page:
 
 
 Handler = Callable[[Visit], Awaitable[Response | Page]]
+UnitHandler = Callable[[ShopperVisit], Awaitable[Response | Page]]
 FormHandler = Callable[[Visit, FormData], Awaitable[Response | Page]]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -74,7 +101,7 @@ def safe_next(value: object, default: str = "/cart") -> str:
     return value
 
 
-def redirect(visit: Visit, location: str) -> RedirectResponse:
+def redirect(visit: ShopperVisit, location: str) -> RedirectResponse:
     return RedirectResponse(location, status_code=303)
 
 
@@ -82,7 +109,7 @@ def error_page(title: str, message: str, status: int, **context: Any) -> Page:
     return Page("error.html", {"message": message, **context}, title=title, status=status)
 
 
-def render(visit: Visit, page: Page) -> Response:
+def render(visit: ShopperVisit, page: Page) -> Response:
     template = visit.config.templates.get_template(page.template)
     body = template.render(visit=visit, title=page.title, **page.context)
     headers = {"Cache-Control": "no-store", **page.headers}
@@ -90,27 +117,11 @@ def render(visit: Visit, page: Page) -> Response:
 
 
 async def _begin(request: Request, session: AsyncSession) -> Visit:
-    config = web_config(request)
-    now = config.clock()
-    shopper = await resolve(session, config.cookies, request.cookies.get(COOKIE_NAME), now)
-    account = (
-        await session.run_sync(get_account, shopper.account_id) if shopper.account_id else None
-    )
-    if shopper.account_id is not None and account is None:  # account deleted under us
-        shopper = new_anonymous_session()
-    return Visit(
-        request=request,
-        config=config,
-        session=session,
-        shopper=shopper,
-        account=account,
-        csrf_token=config.csrf.token_for(shopper.sid),
-        now=now,
-        notices=config.decode_notices(request.cookies.get(NOTICE_COOKIE)),
-    )
+    shopper = await _identify(request, session.run_sync)
+    return Visit(**vars(shopper), session=session)
 
 
-def _finish(visit: Visit, result: Response | Page) -> Response:
+def _finish(visit: ShopperVisit, result: Response | Page) -> Response:
     response = render(visit, result) if isinstance(result, Page) else result
     config = visit.config
     if visit.shopper.changed:
@@ -166,6 +177,63 @@ async def _run(
         async with db.transaction() as session:
             visit.item_count = await item_count(session, visit.shopper)
     return _finish(visit, result)
+
+
+async def _identify(request: Request, read: Callable[..., Awaitable[Any]]) -> ShopperVisit:
+    """The shopper from the cookie: no database for an anonymous one, one `read` of a
+    unit for a logged-in one (its server-side row and account)."""
+    config = web_config(request)
+    now = config.clock()
+    shopper = config.cookies.decode(request.cookies.get(COOKIE_NAME))
+    account = None
+    if shopper is None:
+        shopper = new_anonymous_session()
+    elif shopper.account_id is not None:
+        shopper, account = await read(_signed_in, shopper, now)
+    return ShopperVisit(
+        request=request,
+        config=config,
+        shopper=shopper,
+        account=account,
+        csrf_token=config.csrf.token_for(shopper.sid),
+        now=now,
+        notices=config.decode_notices(request.cookies.get(NOTICE_COOKIE)),
+    )
+
+
+def _signed_in(
+    session: Session, shopper: ShopperSession, now: datetime
+) -> tuple[ShopperSession, AccountView | None]:
+    checked = signed_in_sync(session, shopper, now)
+    account = get_account(session, checked.account_id) if checked.account_id else None
+    if checked.account_id is not None and account is None:  # account deleted under us
+        return new_anonymous_session(), None
+    return checked, account
+
+
+def unit_page(handler: UnitHandler) -> Endpoint:
+    """A page whose handler holds no session: it asks for units (`visit.read`/`write`).
+
+    A page's badge comes from the handler's own unit when it sets `Page.item_count`;
+    NotFound answers 404 and other CartErrors 409, as `page` does.
+    """
+
+    async def endpoint(request: Request) -> Response:
+        visit = await _identify(request, request.app.state.db.read)
+        try:
+            result = await handler(visit)
+            known = result.item_count if isinstance(result, Page) else 0
+        except CartError as exc:
+            status = 404 if isinstance(exc, NotFound) else 409
+            title = "Not found" if status == 404 else "That did not work"
+            result, known = error_page(title, exc.message, status), None
+        visit.item_count = (
+            known if known is not None else await visit.read(item_count_sync, visit.shopper)
+        )
+        return _finish(visit, result)
+
+    endpoint.__name__ = handler.__name__
+    return endpoint
 
 
 def page(handler: Handler) -> Endpoint:
