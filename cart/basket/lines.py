@@ -35,6 +35,8 @@ class LineChange:
     line_id: int | None  # None when the line is gone (quantity set to 0)
     quantity: int
     notice: str | None = None  # what we did differently from what was asked, for the shopper
+    item_name: str | None = None  # the item's, when the change loaded it (add)
+    item_key: str | None = None
 
 
 def _check_quantity(quantity: int, minimum: int) -> None:
@@ -58,8 +60,8 @@ def _bounded(item: CatalogItem, wanted: int) -> tuple[int, str | None]:
     return limit, f"Only {limit} of {item.name} left, so your cart has {limit}."
 
 
-async def _buyable(session: AsyncSession, item_ap_id: str, now: datetime) -> CatalogItem:
-    item = await session.get(CatalogItem, item_ap_id)
+def _buyable(session: Session, item_ap_id: str, now: datetime) -> CatalogItem:
+    item = session.get(CatalogItem, item_ap_id)
     if item is None:
         raise ItemNotFound()
     reason = unavailable_reason(item, now)
@@ -68,31 +70,27 @@ async def _buyable(session: AsyncSession, item_ap_id: str, now: datetime) -> Cat
     return item
 
 
-async def _owned_line(session: AsyncSession, owner: CartOwner, line_id: int) -> CartLine:
-    line = (
-        await session.execute(
-            select(CartLine).where(CartLine.id == line_id, owner.clause()).with_for_update()
-        )
+def _owned_line(session: Session, owner: CartOwner, line_id: int) -> CartLine:
+    line = session.execute(
+        select(CartLine).where(CartLine.id == line_id, owner.clause()).with_for_update()
     ).scalar()
     if line is None:
         raise LineNotFound()
     return line
 
 
-async def _line_for_item(
-    session: AsyncSession, owner: CartOwner, item_ap_id: str
-) -> CartLine | None:
+def _line_for_item(session: Session, owner: CartOwner, item_ap_id: str) -> CartLine | None:
     query = select(CartLine).where(owner.clause(), CartLine.item_ap_id == item_ap_id)
-    return (await session.execute(query.with_for_update())).scalar()
+    return session.execute(query.with_for_update()).scalar()
 
 
-def _insert(session: AsyncSession) -> Any:
+def _insert(session: Session) -> Any:
     dialect = session.get_bind().dialect.name
     return (postgresql if dialect == "postgresql" else sqlite).insert(CartLine)
 
 
-async def _insert_line(
-    session: AsyncSession, owner: CartOwner, item: CatalogItem, quantity: int, now: datetime
+def _insert_line(
+    session: Session, owner: CartOwner, item: CatalogItem, quantity: int, now: datetime
 ) -> int | None:
     """The new line's id, or None when the owner already has one for this item.
 
@@ -114,7 +112,36 @@ async def _insert_line(
         .on_conflict_do_nothing(index_elements=[owner_column, "item_ap_id"])
         .returning(CartLine.id)
     )
-    return (await session.execute(statement)).scalar()
+    return session.execute(statement).scalar()
+
+
+def add_line_sync(
+    session: Session, owner: CartOwner, item_ap_id: str, quantity: int = 1, *, now: datetime
+) -> LineChange:
+    """Put `quantity` of an item in the cart (adding to a line already there).
+
+    Raises ItemNotFound, ItemNotAvailable (withdrawn, unavailable, sold out, started)
+    or InvalidQuantity. Adding refreshes the line's price to the current one: the
+    shopper has just been shown it.
+    """
+    moment = now
+    _check_quantity(quantity, 1)
+    item = _buyable(session, item_ap_id, moment)
+    existing = _line_for_item(session, owner, item.ap_id)
+    if existing is None:
+        wanted, notice = _bounded(item, quantity)
+        line_id = _insert_line(session, owner, item, wanted, moment)
+        if line_id is not None:
+            return LineChange(line_id, wanted, notice, item.name, item.key)
+        existing = _line_for_item(session, owner, item.ap_id)
+        if existing is None:  # pragma: no cover - the conflicting line was removed meanwhile
+            raise ItemNotAvailable()
+    wanted, notice = _bounded(item, min(existing.quantity + quantity, MAX_QUANTITY))
+    existing.quantity = wanted
+    existing.unit_amount, existing.currency = item.price_amount, item.price_currency
+    existing.updated_at = moment
+    session.flush()
+    return LineChange(existing.id, wanted, notice, item.name, item.key)
 
 
 async def add_line(
@@ -125,34 +152,11 @@ async def add_line(
     *,
     now: datetime,
 ) -> LineChange:
-    """Put `quantity` of an item in the cart (adding to a line already there).
-
-    Raises ItemNotFound, ItemNotAvailable (withdrawn, unavailable, sold out, started)
-    or InvalidQuantity. Adding refreshes the line's price to the current one: the
-    shopper has just been shown it.
-    """
-    moment = now
-    _check_quantity(quantity, 1)
-    item = await _buyable(session, item_ap_id, moment)
-    existing = await _line_for_item(session, owner, item.ap_id)
-    if existing is None:
-        wanted, notice = _bounded(item, quantity)
-        line_id = await _insert_line(session, owner, item, wanted, moment)
-        if line_id is not None:
-            return LineChange(line_id, wanted, notice)
-        existing = await _line_for_item(session, owner, item.ap_id)
-        if existing is None:  # pragma: no cover - the conflicting line was removed meanwhile
-            raise ItemNotAvailable()
-    wanted, notice = _bounded(item, min(existing.quantity + quantity, MAX_QUANTITY))
-    existing.quantity = wanted
-    existing.unit_amount, existing.currency = item.price_amount, item.price_currency
-    existing.updated_at = moment
-    await session.flush()
-    return LineChange(existing.id, wanted, notice)
+    return await session.run_sync(add_line_sync, owner, item_ap_id, quantity, now=now)
 
 
-async def restore_line(
-    session: AsyncSession, owner: CartOwner, item_ap_id: str, quantity: int, now: datetime
+def restore_line_sync(
+    session: Session, owner: CartOwner, item_ap_id: str, quantity: int, now: datetime
 ) -> str | None:
     """Put `quantity` of an item back in the cart, from an order the shopper cancelled.
 
@@ -160,70 +164,87 @@ async def restore_line(
     item that can no longer be bought for another reason is not put back: the answer
     says why, for the shopper (None when it went back).
     """
-    item = await session.get(CatalogItem, item_ap_id)
+    item = session.get(CatalogItem, item_ap_id)
     if item is None:
         return "It is no longer offered."
     reason = unavailable_reason(item, now, counting_stock=False)
     if reason is not None:
         return reason
-    existing = await _line_for_item(session, owner, item.ap_id)
-    if existing is None and await _insert_line(session, owner, item, quantity, now) is not None:
+    existing = _line_for_item(session, owner, item.ap_id)
+    if existing is None and _insert_line(session, owner, item, quantity, now) is not None:
         return None
-    existing = existing or await _line_for_item(session, owner, item.ap_id)
+    existing = existing or _line_for_item(session, owner, item.ap_id)
     if existing is not None:
         existing.quantity = min(existing.quantity + quantity, MAX_QUANTITY)
         existing.updated_at = now
-        await session.flush()
+        session.flush()
     return None
 
 
-async def set_quantity(
-    session: AsyncSession,
-    owner: CartOwner,
-    line_id: int,
-    quantity: int,
-    *,
-    now: datetime,
+async def restore_line(
+    session: AsyncSession, owner: CartOwner, item_ap_id: str, quantity: int, now: datetime
+) -> str | None:
+    return await session.run_sync(restore_line_sync, owner, item_ap_id, quantity, now)
+
+
+def set_quantity_sync(
+    session: Session, owner: CartOwner, line_id: int, quantity: int, *, now: datetime
 ) -> LineChange:
     """Set a line's quantity; 0 removes it. The price stays the one the shopper saw."""
     _check_quantity(quantity, 0)
-    line = await _owned_line(session, owner, line_id)
+    line = _owned_line(session, owner, line_id)
     if quantity == 0:
-        await session.delete(line)
-        await session.flush()
+        session.delete(line)
+        session.flush()
         return LineChange(None, 0)
-    item = await session.get(CatalogItem, line.item_ap_id)
+    item = session.get(CatalogItem, line.item_ap_id)
     assert item is not None  # a foreign key, and mirror rows are never deleted
     wanted, notice = _bounded(item, quantity)
     line.quantity, line.updated_at = wanted, now
-    await session.flush()
+    session.flush()
     return LineChange(line.id, wanted, notice)
 
 
-async def accept_current_price(
-    session: AsyncSession, owner: CartOwner, line_id: int, *, now: datetime
+async def set_quantity(
+    session: AsyncSession, owner: CartOwner, line_id: int, quantity: int, *, now: datetime
+) -> LineChange:
+    return await session.run_sync(set_quantity_sync, owner, line_id, quantity, now=now)
+
+
+def accept_current_price_sync(
+    session: Session, owner: CartOwner, line_id: int, *, now: datetime
 ) -> LineChange:
     """The shopper agrees to the item's price now (after a price change)."""
     moment = now
-    line = await _owned_line(session, owner, line_id)
-    item = await _buyable(session, line.item_ap_id, moment)
+    line = _owned_line(session, owner, line_id)
+    item = _buyable(session, line.item_ap_id, moment)
     line.unit_amount, line.currency, line.updated_at = (
         item.price_amount,
         item.price_currency,
         moment,
     )
-    await session.flush()
+    session.flush()
     return LineChange(line.id, line.quantity, None)
 
 
-async def remove_line(session: AsyncSession, owner: CartOwner, line_id: int) -> None:
-    result = await session.execute(
+async def accept_current_price(
+    session: AsyncSession, owner: CartOwner, line_id: int, *, now: datetime
+) -> LineChange:
+    return await session.run_sync(accept_current_price_sync, owner, line_id, now=now)
+
+
+def remove_line_sync(session: Session, owner: CartOwner, line_id: int) -> None:
+    result = session.execute(
         delete(CartLine)
         .where(CartLine.id == line_id, owner.clause())
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise LineNotFound()
+
+
+async def remove_line(session: AsyncSession, owner: CartOwner, line_id: int) -> None:
+    await session.run_sync(remove_line_sync, owner, line_id)
 
 
 def view_cart_sync(

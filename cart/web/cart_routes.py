@@ -13,16 +13,16 @@ from starlette.routing import Route
 
 from cart.basket.carts import CartOwner
 from cart.basket.lines import (
-    accept_current_price,
-    add_line,
-    remove_line,
-    set_quantity,
+    accept_current_price_sync,
+    add_line_sync,
+    remove_line_sync,
+    set_quantity_sync,
     view_cart_sync,
 )
 from cart.basket.totals import NO_PAGE_KEY, CartView, PageCart
 from cart.catalog.fulfilment import DefaultFulfilment, Option
 from cart.catalog.mirror import get_item_by_key, get_page_by_key_sync
-from cart.catalog.models import ENTRY, CatalogItem
+from cart.catalog.models import ENTRY
 from cart.exceptions import InvalidQuantity, ItemNotFound, NotFound
 from cart.orders.handover import offers_for
 from cart.web.catalogue_routes import catalogue
@@ -31,10 +31,10 @@ from cart.web.visit import (
     Page,
     ShopperVisit,
     Visit,
-    form_action,
     page,
     redirect,
     safe_next,
+    unit_form,
     unit_page,
 )
 from vocab.numbers import parse_natural
@@ -123,37 +123,35 @@ async def page_cart(visit: ShopperVisit) -> Page:
     )
 
 
-@form_action
-async def add_to_cart(visit: Visit, form: FormData) -> Response:
+@unit_form
+async def add_to_cart(visit: ShopperVisit, form: FormData) -> Response:
     item_id = form.get("item")
     if not isinstance(item_id, str) or not item_id:
         raise ItemNotFound()
     quantity = _quantity(form)
-    change = await add_line(
-        visit.session, owner_of(visit.shopper), item_id, quantity, now=visit.now
+    change = await visit.write(
+        add_line_sync, owner_of(visit.shopper), item_id, quantity, now=visit.now
     )
-    # add_line has just loaded the item: this comes from the session, not the database.
-    item = await visit.session.get(CatalogItem, item_id)
     if change.notice:
         visit.flash.append(change.notice)
     else:
-        name = item.name if item is not None else "It"
+        name = change.item_name or "It"
         visit.flash.append(f"Added to your cart: {name} (you now have {change.quantity}).")
     back = _back(form)
-    if item is not None and back.partition("?")[0] == "/" and "#" not in back:
+    if change.item_key is not None and back.partition("?")[0] == "/" and "#" not in back:
         # Back to the item on the catalogue page it was added from (the front page, a
         # shelf, a search), not the top: the browser scrolls to it and focuses it (it is
         # focusable, tabindex=-1), so keyboard navigation goes on from there; the notice
         # (role=status, aria-live) says what changed.
-        back = f"{back}#item-{item.key}"
+        back = f"{back}#item-{change.item_key}"
     return redirect(visit, back)
 
 
-@form_action
-async def change_quantity(visit: Visit, form: FormData) -> Response:
+@unit_form
+async def change_quantity(visit: ShopperVisit, form: FormData) -> Response:
     line_id = visit.request.path_params["line_id"]
-    change = await set_quantity(
-        visit.session, owner_of(visit.shopper), line_id, _quantity(form), now=visit.now
+    change = await visit.write(
+        set_quantity_sync, owner_of(visit.shopper), line_id, _quantity(form), now=visit.now
     )
     visit.flash.append(
         change.notice or ("Quantity updated." if change.quantity else "Removed from your cart.")
@@ -161,18 +159,18 @@ async def change_quantity(visit: Visit, form: FormData) -> Response:
     return redirect(visit, _back(form))
 
 
-@form_action
-async def accept_price(visit: Visit, form: FormData) -> Response:
+@unit_form
+async def accept_price(visit: ShopperVisit, form: FormData) -> Response:
     line_id = visit.request.path_params["line_id"]
-    await accept_current_price(visit.session, owner_of(visit.shopper), line_id, now=visit.now)
+    await visit.write(accept_current_price_sync, owner_of(visit.shopper), line_id, now=visit.now)
     visit.flash.append("The new price is accepted.")
     return redirect(visit, _back(form))
 
 
-@form_action
-async def remove(visit: Visit, form: FormData) -> Response:
+@unit_form
+async def remove(visit: ShopperVisit, form: FormData) -> Response:
     line_id = visit.request.path_params["line_id"]
-    await remove_line(visit.session, owner_of(visit.shopper), line_id)
+    await visit.write(remove_line_sync, owner_of(visit.shopper), line_id)
     visit.flash.append("Removed from your cart.")
     return redirect(visit, _back(form))
 

@@ -38,6 +38,7 @@ from store.units import Unit
 MAX_FORM_FIELDS = 50
 P = ParamSpec("P")
 T = TypeVar("T")
+V = TypeVar("V", bound="ShopperVisit")
 
 
 @dataclass
@@ -88,6 +89,7 @@ class Page:
 
 Handler = Callable[[Visit], Awaitable[Response | Page]]
 UnitHandler = Callable[[ShopperVisit], Awaitable[Response | Page]]
+UnitFormHandler = Callable[[ShopperVisit, FormData], Awaitable[Response | Page]]
 FormHandler = Callable[[Visit, FormData], Awaitable[Response | Page]]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -211,26 +213,37 @@ def _signed_in(
     return checked, account
 
 
-def unit_page(handler: UnitHandler) -> Endpoint:
-    """A page whose handler holds no session: it asks for units (`visit.read`/`write`).
+async def _run_units(request: Request, call: UnitHandler, back: str | None = None) -> Response:
+    """Run a handler that holds no session; its units are its transactions.
 
-    A page's badge comes from the handler's own unit when it sets `Page.item_count`;
-    NotFound answers 404 and other CartErrors 409, as `page` does.
+    As `_run`: NotFound answers 404; any other CartError of a form goes back to `back`
+    with the message as a notice (a unit that raised changed nothing). A page's badge
+    comes from the handler's own unit when it sets `Page.item_count`, else one read.
     """
-
-    async def endpoint(request: Request) -> Response:
-        visit = await _identify(request, request.app.state.db.read)
-        try:
-            result = await handler(visit)
-            known = result.item_count if isinstance(result, Page) else 0
-        except CartError as exc:
+    visit = await _identify(request, request.app.state.db.read)
+    known: int | None
+    try:
+        result = await call(visit)
+        known = result.item_count if isinstance(result, Page) else 0
+    except CartError as exc:
+        if back is not None and not isinstance(exc, NotFound):
+            visit.flash.append(exc.message)
+            result, known = redirect(visit, back), 0
+        else:
             status = 404 if isinstance(exc, NotFound) else 409
             title = "Not found" if status == 404 else "That did not work"
             result, known = error_page(title, exc.message, status), None
-        visit.item_count = (
-            known if known is not None else await visit.read(item_count_sync, visit.shopper)
-        )
-        return _finish(visit, result)
+    visit.item_count = (
+        known if known is not None else await visit.read(item_count_sync, visit.shopper)
+    )
+    return _finish(visit, result)
+
+
+def unit_page(handler: UnitHandler) -> Endpoint:
+    """A page whose handler holds no session: it asks for units (`visit.read`/`write`)."""
+
+    async def endpoint(request: Request) -> Response:
+        return await _run_units(request, handler)
 
     endpoint.__name__ = handler.__name__
     return endpoint
@@ -252,19 +265,38 @@ CSRF_MESSAGE = (
 )
 
 
+async def _with_form(
+    request: Request,
+    handler: Callable[[V, FormData], Awaitable[Response | Page]],
+    run: Callable[[Request, Callable[[V], Awaitable[Response | Page]], str], Awaitable[Response]],
+) -> Response:
+    """Read the form, check its CSRF token before the handler (or any unit) runs."""
+    form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+
+    async def call(visit: V) -> Response | Page:
+        if not visit.config.csrf.is_valid(visit.shopper.sid, form.get(FIELD_NAME)):
+            return error_page("This form could not be accepted", CSRF_MESSAGE, 403)
+        return await handler(visit, form)
+
+    try:
+        return await run(request, call, safe_next(form.get("next"), "/cart"))
+    finally:
+        await form.close()
+
+
 def form_action(handler: FormHandler) -> Endpoint:
     async def endpoint(request: Request) -> Response:
-        form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+        return await _with_form(request, handler, _run)
 
-        async def call(visit: Visit) -> Response | Page:
-            if not visit.config.csrf.is_valid(visit.shopper.sid, form.get(FIELD_NAME)):
-                return error_page("This form could not be accepted", CSRF_MESSAGE, 403)
-            return await handler(visit, form)
+    endpoint.__name__ = handler.__name__
+    return endpoint
 
-        try:
-            return await _run(request, call, back=safe_next(form.get("next"), "/cart"))
-        finally:
-            await form.close()
+
+def unit_form(handler: UnitFormHandler) -> Endpoint:
+    """`form_action` for a handler that holds no session: CSRF is checked before any unit."""
+
+    async def endpoint(request: Request) -> Response:
+        return await _with_form(request, handler, _run_units)
 
     endpoint.__name__ = handler.__name__
     return endpoint

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
-from tests.cart.web_support import add, seed
+from tests.cart.web_support import add, csrf_token, seed
 from tests.support.factories import product
 
 WEB = Path(__file__).resolve().parents[2] / "cart" / "web"
@@ -55,6 +55,13 @@ async def test_a_cart_answers_while_a_request_and_a_write_unit_hold_their_connec
         assert "Loaf" in cart.text and '<span class="badge" data-cart-count>2</span>' in cart.text
         page = await asyncio.wait_for(web_client.get("/cart/page/unknown-shop"), 30)
         assert page.status_code == 404
+        # An add waits for the write unit ahead of it, not for the held request.
+        fields = {"csrf_token": csrf_token(cart.text), "item": loaf, "quantity": "1"}
+        adding = asyncio.ensure_future(web_client.post("/cart/lines", data=fields))
+        finish.set()
+        assert (await asyncio.wait_for(adding, 30)).status_code == 303
+        cart = await web_client.get("/cart")
+        assert '<span class="badge" data-cart-count>3</span>' in cart.text
     finally:
         release.set()
         finish.set()
@@ -67,7 +74,10 @@ def _unit_handlers(tree: ast.Module) -> list[ast.AsyncFunctionDef]:
         node
         for node in ast.walk(tree)
         if isinstance(node, ast.AsyncFunctionDef)
-        and any(isinstance(d, ast.Name) and d.id == "unit_page" for d in node.decorator_list)
+        and any(
+            isinstance(d, ast.Name) and d.id in ("unit_page", "unit_form")
+            for d in node.decorator_list
+        )
     ]
 
 
@@ -80,4 +90,4 @@ def test_a_converted_handler_never_touches_a_session() -> None:
             names |= {n.id for n in ast.walk(handler) if isinstance(n, ast.Name)}
             assert "session" not in names, f"{source.name}: {handler.name} uses a session"
             assert "AsyncSession" not in names, f"{source.name}: {handler.name}"
-    assert {"cart_overview", "page_cart"} <= set(converted)
+    assert {"cart_overview", "page_cart", "add_to_cart", "remove"} <= set(converted)
