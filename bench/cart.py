@@ -157,6 +157,10 @@ def our_app(port: int, data_dir: Path, *, paced: bool = True) -> Any:
         workers=False,
         log_level="WARNING",
         sumup_sandbox=True,
+        # bench/hostile's strangers serve their actors and keys on loopback addresses of
+        # their own; without this the SSRF guard refuses every key fetch and the heavy
+        # JSON-LD and minted-actor attacks never get past the signature (all 401).
+        allow_private_addresses=True,
     )
     # `unpaced` (this bench): 32 shoppers adding as fast as they are answered are far over
     # the per-client pace (service/pacing.py), which would make it a figure of refusals.
