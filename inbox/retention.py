@@ -16,15 +16,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbox.models import InboxActivity, InboxStatus
-from store import utcnow
 
 
 async def purge_ignored(
-    session: AsyncSession, older_than: timedelta, keep: int, now: datetime | None = None
+    session: AsyncSession, older_than: timedelta, keep: int, *, now: datetime
 ) -> int:
-    """Delete ignored records older than `older_than`, then all but the newest `keep`."""
+    """Delete ignored records older than `older_than` at `now` (the clean-up loop's
+    round), then all but the newest `keep`."""
     ignored = InboxActivity.status == InboxStatus.IGNORED
-    cutoff = (now or utcnow()) - older_than
+    cutoff = now - older_than
     aged = await session.execute(
         delete(InboxActivity)
         .where(ignored, InboxActivity.received_at < cutoff)

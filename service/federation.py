@@ -227,7 +227,9 @@ def build_federation(
             hits += await session.run_sync(forget_unpaid, max_age, now=now)
             audit = await session.run_sync(purge_audit, now)
             removed = lines + hits + audit + await purge_expired_sessions(session, now)
-            removed += await purge_ignored(session, ignored_age, settings.inbox_ignored_max)
+            removed += await purge_ignored(
+                session, ignored_age, settings.inbox_ignored_max, now=now
+            )
             removed += await session.run_sync(purge_images, now)
             return removed + await purge_untrusted_actors(
                 session, keep=peers, keep_query=ours, older_than=strangers_age, now=now
