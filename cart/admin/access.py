@@ -4,9 +4,9 @@ The admin pages run through the shopper's `page`/`form_action` machinery (one un
 work, session cookie, CSRF check on every POST before the handler runs) with one more
 gate in front: anonymous visitors are sent to log in, and a logged-in account that is
 not an operator gets a 403 page. Refunds, rejecting a follow request and retrying every
-dead delivery also ask for the operator's password again (`confirm_password`), so an
-unattended logged-in browser cannot do them in one click (argon2 runs before the
-action's unit of work: cart/web/reauth.py).
+dead delivery also ask for the operator's password again, so an unattended logged-in
+browser cannot do them in one click. argon2 runs before the action's unit of work, and
+the handler asks `password_confirmed` (cart/web/reauth.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 
 from cart.admin.audit import record_action
 from cart.identity.accounts import Role
-from cart.web.reauth import password_confirmed, reauth_form_action
+from cart.web.reauth import reauth_form_action
 from cart.web.visit import Endpoint, Page, Visit, error_page, page
 
 AdminHandler = Callable[[Visit], Awaitable[Response | Page]]
@@ -77,12 +77,6 @@ def admin_action(handler: AdminFormHandler) -> Endpoint:
 
     guarded.__name__ = handler.__name__
     return reauth_form_action(guarded, operators_only=True)
-
-
-async def confirm_password(visit: Visit, form: FormData) -> bool:
-    """True when the form's `password` is the logged-in operator's current password
-    (checked before the action's unit of work began: cart/web/reauth.py)."""
-    return password_confirmed(visit)
 
 
 def reauth_failed(back: str) -> Page:

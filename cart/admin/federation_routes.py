@@ -8,10 +8,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cart.admin import queries
-from cart.admin.access import admin_action, admin_page, confirm_password, reauth_failed
+from cart.admin.access import admin_action, admin_page, reauth_failed
 from cart.admin.audit import recent_actions
 from cart.admin.charts import bar_chart
 from cart.admin.takings import takings_per_day
+from cart.web.reauth import password_confirmed
 from cart.web.visit import Page, Visit, redirect
 from inbox import log as inbox_log
 from outbox.exceptions import OutboxError
@@ -62,7 +63,7 @@ async def follows_page(visit: Visit) -> Page:
 
 async def _decide(visit: Visit, form: FormData, accept: bool) -> Response | Page:
     actor_iri = _text(form, "actor")
-    if not accept and not await confirm_password(visit, form):
+    if not accept and not password_confirmed(visit):
         return reauth_failed("/admin/follows")
     decide = accept_follower if accept else reject_follower
     try:
@@ -114,7 +115,7 @@ async def retry_one(visit: Visit, form: FormData) -> Response:
 
 @admin_action
 async def retry_all(visit: Visit, form: FormData) -> Response | Page:
-    if not await confirm_password(visit, form):
+    if not password_confirmed(visit):
         return reauth_failed("/admin/deliveries")
     retried = await retry_deliveries(visit.session, "all", now=visit.now)
     visit.flash.append(f"{retried} dead deliveries are queued again, due now.")

@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from actor.identity import LocalActor
 from cart.admin import queries
-from cart.admin.access import REAUTH_MESSAGE, admin_action, admin_page, confirm_password
+from cart.admin.access import REAUTH_MESSAGE, admin_action, admin_page
 from cart.orders.models import ShopOrder, order_id_from_number
 from cart.orders.orders import OrderNotFound, get_order, order_detail, total_of
 from cart.orders.reconcile import carry_out_refund
@@ -36,6 +36,7 @@ from cart.orders.refunds import (
 )
 from cart.orders.states import OrderStatus
 from cart.web.orders_routes import status_text
+from cart.web.reauth import password_confirmed
 from cart.web.visit import Page, Visit, redirect
 from payments import PaymentProvider
 from store import Clock, Database
@@ -106,7 +107,7 @@ async def _refund_now(
 async def refund(visit: Visit, form: FormData) -> Response | Page:
     number = visit.request.path_params["number"]
     back = f"/admin/orders/{number}"
-    if not await confirm_password(visit, form):
+    if not password_confirmed(visit):
         # Back to the form as it was filled in, saying why (403: the audit log says refused).
         page = await _order_page(
             visit,
