@@ -147,6 +147,12 @@ class Pacer:
         self.held = 0  # refusals being held back now, all clients
         self.refused: Counter[str] = Counter({rule.name: 0 for rule in RULES})
 
+    @classmethod
+    def off(cls) -> Pacer:
+        """Pacing that paces nothing: for measuring or testing what lies behind it (the
+        database quotas, the add path's own cost), never for serving."""
+        return cls(rules=lambda method, path: None)
+
     def __len__(self) -> int:
         """How many (rule, client) entries are kept."""
         return len(self._due)
