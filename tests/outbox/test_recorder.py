@@ -37,17 +37,18 @@ async def claimed_deliveries(db: Database, count: int) -> list[Claimed]:
         return await claim(session, now=NOW, lease=timedelta(minutes=5), limit=10)
 
 
-def sent(items: list[Claimed]) -> list[Result]:
-    return [Result(item, DeliveryState.DONE, status=202) for item in items]
+async def sent_to(db: Database, followers: int) -> OutcomeLog:
+    """A batch's log holding one answered (202) delivery per follower, not yet written."""
+    outcomes = OutcomeLog(db, SchemeMemory(), NOW)
+    for item in await claimed_deliveries(db, followers):
+        outcomes.add(Result(item, DeliveryState.DONE, status=202), host_failed=False)
+    return outcomes
 
 
 async def test_a_flush_cancelled_mid_write_leaves_its_outcomes_for_the_next_one(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    items = await claimed_deliveries(db, 3)
-    outcomes = OutcomeLog(db, SchemeMemory(), NOW)
-    for result in sent(items):
-        outcomes.add(result, host_failed=False)
+    outcomes = await sent_to(db, 3)
     writing, never = asyncio.Event(), asyncio.Event()
     real_finish = recorder.finish
 
@@ -75,10 +76,7 @@ async def test_a_flush_cancelled_mid_write_leaves_its_outcomes_for_the_next_one(
 async def test_a_failed_flush_keeps_its_outcomes_and_the_next_one_writes_them(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    items = await claimed_deliveries(db, 2)
-    outcomes = OutcomeLog(db, SchemeMemory(), NOW)
-    for result in sent(items):
-        outcomes.add(result, host_failed=False)
+    outcomes = await sent_to(db, 2)
     real_finish = recorder.finish
 
     async def failing_finish(*args: Any, **kwargs: Any) -> int:
