@@ -1,7 +1,8 @@
 """Start paying for an order: create (or reuse) its hosted checkout at the provider.
 
-The network call happens between two short transactions, never inside one: the
-SQLite write lock and PostgreSQL row locks are not held while SumUp thinks. The
+The network call happens between two units of work (a read, then a write), never
+inside one: the SQLite write lock and PostgreSQL row locks are not held while SumUp
+thinks. The
 checkout reference is the order's random `public_id`, so creating is idempotent at the
 provider (a 409 DUPLICATED_CHECKOUT is answered by reusing the checkout; the client
 does that) and a reference can never collide with another instance's orders.
@@ -11,13 +12,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import or_, update
+from sqlalchemy.orm import Session
 
 from cart.orders.models import ShopOrder
-from cart.orders.orders import get_order
+from cart.orders.moves import OrderNotFound
 from cart.orders.states import OrderStatus
-from payments import PaymentError, PaymentProvider, UnableToTakePayment
+from payments import Checkout, PaymentError, PaymentProvider, UnableToTakePayment
 from store import Database
 from store.held import outside_units
 
@@ -36,6 +39,64 @@ class PaymentLinks:
         return f"{self.base_url.rstrip('/')}/checkout/return?order={order.number}"
 
 
+@dataclass(frozen=True)
+class _Asked:
+    """What the provider is asked for one order's hosted checkout."""
+
+    reference: str
+    amount: Decimal
+    currency: str
+    description: str
+    valid_until: datetime
+    return_url: str
+
+
+def _payable(session: Session, order_id: int, links: PaymentLinks, now: datetime) -> str | _Asked:
+    """A read unit: the order's hosted page when it has one, else what to ask for."""
+    order = session.get(ShopOrder, order_id)
+    if order is None:
+        raise OrderNotFound()
+    if order.status != OrderStatus.PENDING:
+        raise UnableToTakePayment(
+            f"Order {order.number} is {order.status.replace('_', ' ')}, "
+            "so there is nothing to pay.",
+            f"start_payment on order {order.id} in status {order.status}",
+        )
+    if order.valid_until <= now:
+        raise UnableToTakePayment(
+            "The time to pay for this order has run out. Please check out again.",
+            f"start_payment on order {order.id} past valid_until",
+        )
+    if order.checkout_id and order.checkout_url:
+        return order.checkout_url
+    return _Asked(
+        order.public_id,
+        order.total_amount,
+        order.currency,
+        f"Order {order.number}: {order.page_name}"[:255],
+        order.valid_until,
+        links.return_url(order),
+    )
+
+
+def _keep_checkout(session: Session, order_id: int, checkout: Checkout, now: datetime) -> None:
+    """A write unit: the provider's checkout on the order (the first one kept stands)."""
+    session.execute(
+        update(ShopOrder)
+        .where(
+            ShopOrder.id == order_id,
+            or_(ShopOrder.checkout_id.is_(None), ShopOrder.checkout_id == checkout.id),
+        )
+        .values(
+            checkout_id=checkout.id,
+            checkout_url=checkout.hosted_checkout_url,
+            provider_status=checkout.status.value,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def start_payment(
     db: Database,
     provider: PaymentProvider,
@@ -47,56 +108,27 @@ async def start_payment(
     """The hosted checkout URL to send the shopper to.
 
     Raises UnableToTakePayment (its `shopper_message` is for the shopper) when the order
-    can no longer be paid, and the provider's PaymentErrors otherwise.
+    can no longer be paid, and the provider's PaymentErrors otherwise. A read unit
+    before the provider call and a write unit after it; nothing is held across the call.
     """
-    moment = now
-    async with db.transaction() as session:
-        order = await get_order(session, order_id)
-        if order.status != OrderStatus.PENDING:
-            raise UnableToTakePayment(
-                f"Order {order.number} is {order.status.replace('_', ' ')}, "
-                "so there is nothing to pay.",
-                f"start_payment on order {order.id} in status {order.status}",
-            )
-        if order.valid_until <= moment:
-            raise UnableToTakePayment(
-                "The time to pay for this order has run out. Please check out again.",
-                f"start_payment on order {order.id} past valid_until",
-            )
-        if order.checkout_id and order.checkout_url:
-            return order.checkout_url
-        reference, amount, currency = order.public_id, order.total_amount, order.currency
-        description = f"Order {order.number}: {order.page_name}"[:255]
-        valid_until, return_url = order.valid_until, links.return_url(order)
-
+    asked = await db.read(_payable, order_id, links, now)
+    if isinstance(asked, str):
+        return asked
     outside_units("a call to the payment provider")
     checkout = await provider.create_checkout(
-        reference=reference,
-        amount=amount,
-        currency=currency,
-        description=description,
+        reference=asked.reference,
+        amount=asked.amount,
+        currency=asked.currency,
+        description=asked.description,
         return_url=links.webhook_url,
-        redirect_url=return_url,
-        valid_until=valid_until,
+        redirect_url=asked.return_url,
+        valid_until=asked.valid_until,
     )
-    if checkout.reference != reference or not checkout.hosted_checkout_url:
+    if checkout.reference != asked.reference or not checkout.hosted_checkout_url:
         raise PaymentError(
             f"provider checkout {checkout.id} has reference {checkout.reference!r} "
-            f"and hosted URL {checkout.hosted_checkout_url!r}; expected reference {reference!r}"
+            f"and hosted URL {checkout.hosted_checkout_url!r}; expected reference "
+            f"{asked.reference!r}"
         )
-    async with db.transaction() as session:
-        await session.execute(
-            update(ShopOrder)
-            .where(
-                ShopOrder.id == order_id,
-                or_(ShopOrder.checkout_id.is_(None), ShopOrder.checkout_id == checkout.id),
-            )
-            .values(
-                checkout_id=checkout.id,
-                checkout_url=checkout.hosted_checkout_url,
-                provider_status=checkout.status.value,
-                updated_at=moment,
-            )
-            .execution_options(synchronize_session=False)
-        )
+    await db.write(_keep_checkout, order_id, checkout, now)
     return checkout.hosted_checkout_url

@@ -1,10 +1,12 @@
 """Checkout, the payment return page and SumUp's webhook.
 
 - `POST /cart/page/{page}/checkout` (CSRF checked): places the order in one unit of
-  work, then (after it has committed, never while holding a lock) creates the hosted
-  checkout and sends the browser there with a 303. A shop without a payment provider
-  answers 503 before anything; new orders are counted per cart and per client address
-  (`cart.web.quotas`), and over the quota the answer is 429 with nothing placed.
+  work (`visit.write`: no request session is held; on SQLite it runs on the writer
+  thread and commits with its batch), then (after it has committed, never while
+  holding a lock) creates the hosted checkout and sends the browser there with a 303.
+  A shop without a payment provider answers 503 before anything; new orders are
+  counted per cart and per client address (`cart.web.quotas`), and over the quota the
+  answer is 429 with nothing placed.
 - `GET /checkout/return?order=RA-…`: SumUp sends the browser here. It reconciles with
   the provider first (coalesced and rate-limited per order: `cart.web.provider_calls`)
   and then says what happened and what to do next.
@@ -51,7 +53,7 @@ from cart.web.config import NOTICE_COOKIE, web_config
 from cart.web.provider_calls import provider_calls
 from cart.web.quotas import CHECKOUT_ADDRESS, CHECKOUT_CART, client_address, too_many
 from cart.web.shop import owner_of
-from cart.web.visit import Page, Visit, form_action, page, redirect
+from cart.web.visit import Page, ShopperVisit, Visit, form_action, page, redirect, unit_form
 from payments import PaymentError, parse_webhook
 from payments.unconfigured import NotConfigured
 from store.throttle import Check, Throttled, record, wait_for
@@ -154,7 +156,7 @@ async def checkout(request: Request) -> Response:
     key = request.path_params["page"]
     placed: dict[str, Any] = {}
 
-    async def place(visit: Visit, form: FormData) -> Response:
+    async def place(visit: ShopperVisit, form: FormData) -> Response:
         owner = owner_of(visit.shopper)
         submitted = form.get(TOKEN_FIELD)
         # Each new order is a row, a Create(Order) to every follower and a provider
@@ -182,7 +184,7 @@ async def checkout(request: Request) -> Response:
             visit.now,
         )
         try:
-            result = await visit.session.run_sync(_place, order)
+            result = await visit.write(_place, order)
         except CheckoutProblem as problem:
             visit.flash.append("Your order was not placed. Please check these first:")
             visit.flash.extend(
@@ -197,7 +199,7 @@ async def checkout(request: Request) -> Response:
         placed.update(id=result.order.id, number=result.order.number)
         return redirect(visit, f"/orders/{result.order.number}")
 
-    response = await form_action(place)(request)
+    response = await unit_form(place)(request)
     if "id" not in placed:
         return response
     return await _go_and_pay(request, placed["id"], placed["number"], response)
