@@ -70,10 +70,11 @@ class CartOwner:
         return cls(account_id=account_id)
 
     def clause(self) -> Any:
-        """The WHERE clause selecting this owner's lines."""
+        """The WHERE clause selecting this owner's lines (on the table: Core and ORM alike)."""
+        lines = CartLine.__table__.c
         if self.cart_id is not None:
-            return CartLine.cart_id == self.cart_id
-        return CartLine.account_id == self.account_id
+            return lines.cart_id == self.cart_id
+        return lines.account_id == self.account_id
 
     def columns(self) -> dict[str, Any]:
         return {"cart_id": self.cart_id, "account_id": self.account_id}

@@ -13,21 +13,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from cart.basket.carts import CartLine, CartOwner
 from cart.basket.totals import CartView, LineSnapshot, build_cart_view
-from cart.catalog.mirror import items_by_id_sync, unavailable_reason
-from cart.catalog.models import ENTRY, CatalogItem
+from cart.catalog.mirror import unavailable_reason
+from cart.catalog.models import ENTRY, CatalogItem, ItemRow
+from cart.catalog.rows import ITEM_COLUMNS, ITEMS, item_select, item_view_of
 from cart.exceptions import InvalidQuantity, ItemNotAvailable, ItemNotFound, LineNotFound
 from cart.money import Money
 
 MAX_QUANTITY = 999
+LINES = cast(Table, CartLine.__table__)
 
 
 @dataclass(frozen=True)
@@ -46,11 +48,11 @@ def _check_quantity(quantity: int, minimum: int) -> None:
         raise InvalidQuantity(f"Please choose a quantity from {minimum} to {MAX_QUANTITY}.")
 
 
-def _limit(item: CatalogItem) -> int | None:
+def _limit(item: ItemRow) -> int | None:
     return item.stock  # seats left for an entry, units left for a product
 
 
-def _bounded(item: CatalogItem, wanted: int) -> tuple[int, str | None]:
+def _bounded(item: ItemRow, wanted: int) -> tuple[int, str | None]:
     limit = _limit(item)
     if limit is None or wanted <= limit:
         return wanted, None
@@ -64,10 +66,14 @@ def _buyable(session: Session, item_ap_id: str, now: datetime) -> CatalogItem:
     item = session.get(CatalogItem, item_ap_id)
     if item is None:
         raise ItemNotFound()
+    _check_buyable(item, now)
+    return item
+
+
+def _check_buyable(item: ItemRow, now: datetime) -> None:
     reason = unavailable_reason(item, now)
     if reason is not None:
         raise ItemNotAvailable(f"{item.name}: {reason}")
-    return item
 
 
 def _owned_line(session: Session, owner: CartOwner, line_id: int) -> CartLine:
@@ -86,11 +92,11 @@ def _line_for_item(session: Session, owner: CartOwner, item_ap_id: str) -> CartL
 
 def _insert(session: Session) -> Any:
     dialect = session.get_bind().dialect.name
-    return (postgresql if dialect == "postgresql" else sqlite).insert(CartLine)
+    return (postgresql if dialect == "postgresql" else sqlite).insert(LINES)
 
 
 def _insert_line(
-    session: Session, owner: CartOwner, item: CatalogItem, quantity: int, now: datetime
+    session: Session, owner: CartOwner, item: ItemRow, quantity: int, now: datetime
 ) -> int | None:
     """The new line's id, or None when the owner already has one for this item.
 
@@ -110,7 +116,7 @@ def _insert_line(
             updated_at=now,
         )
         .on_conflict_do_nothing(index_elements=[owner_column, "item_ap_id"])
-        .returning(CartLine.id)
+        .returning(LINES.c.id)
     )
     return session.execute(statement).scalar()
 
@@ -122,26 +128,49 @@ def add_line_sync(
 
     Raises ItemNotFound, ItemNotAvailable (withdrawn, unavailable, sold out, started)
     or InvalidQuantity. Adding refreshes the line's price to the current one: the
-    shopper has just been shown it.
+    shopper has just been shown it. Two Core statements: the item with the owner's line
+    for it, then the INSERT or the UPDATE. The UPDATE changes the line only if its
+    quantity is still the one read, so a second tab adding at the same moment (possible
+    on PostgreSQL) makes this one read again rather than lose either add.
     """
-    moment = now
     _check_quantity(quantity, 1)
-    item = _buyable(session, item_ap_id, moment)
-    existing = _line_for_item(session, owner, item.ap_id)
-    if existing is None:
-        wanted, notice = _bounded(item, quantity)
-        line_id = _insert_line(session, owner, item, wanted, moment)
-        if line_id is not None:
-            return LineChange(line_id, wanted, notice, item.name, item.key)
-        existing = _line_for_item(session, owner, item.ap_id)
-        if existing is None:  # pragma: no cover - the conflicting line was removed meanwhile
-            raise ItemNotAvailable()
-    wanted, notice = _bounded(item, min(existing.quantity + quantity, MAX_QUANTITY))
-    existing.quantity = wanted
-    existing.unit_amount, existing.currency = item.price_amount, item.price_currency
-    existing.updated_at = moment
-    session.flush()
-    return LineChange(existing.id, wanted, notice, item.name, item.key)
+    for _ in range(3):
+        change = _add_once(session, owner, item_ap_id, quantity, now)
+        if change is not None:
+            return change
+    raise ItemNotAvailable()  # pragma: no cover - three races in a row with other tabs
+
+
+def _add_once(
+    session: Session, owner: CartOwner, item_ap_id: str, quantity: int, now: datetime
+) -> LineChange | None:
+    mine = (LINES.c.item_ap_id == ITEMS.c.ap_id) & owner.clause()
+    row = session.execute(
+        select(*ITEM_COLUMNS, LINES.c.id.label("line_id"), LINES.c.quantity.label("held"))
+        .select_from(ITEMS.outerjoin(LINES, mine))
+        .where(ITEMS.c.ap_id == item_ap_id)
+    ).first()
+    if row is None:
+        raise ItemNotFound()
+    _check_buyable(row, now)
+    if row.line_id is None:
+        wanted, notice = _bounded(row, quantity)
+        line_id = _insert_line(session, owner, row, wanted, now)
+        return LineChange(line_id, wanted, notice, row.name, row.key) if line_id else None
+    wanted, notice = _bounded(row, min(row.held + quantity, MAX_QUANTITY))
+    changed = session.execute(
+        update(LINES)
+        .where(LINES.c.id == row.line_id, LINES.c.quantity == row.held)
+        .values(
+            quantity=wanted,
+            unit_amount=row.price_amount,
+            currency=row.price_currency,
+            updated_at=now,
+        )
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        return None  # pragma: no cover - another tab changed the line: read it again
+    return LineChange(row.line_id, wanted, notice, row.name, row.key)
 
 
 async def add_line(
@@ -252,24 +281,36 @@ def view_cart_sync(
 ) -> CartView:
     """The owner's cart, every line checked against the mirror as it is now (a unit).
 
-    `lock=True` (checkout) holds the owner's lines (FOR UPDATE on PostgreSQL) until the
-    transaction ends, so a second tab cannot change them meanwhile.
+    One Core statement: the lines joined to their items and pages. `lock=True`
+    (checkout) holds the owner's lines (FOR UPDATE on PostgreSQL) until the transaction
+    ends, so a second tab cannot change them meanwhile.
     """
-    query = select(CartLine).where(owner.clause()).order_by(CartLine.id)
-    if lock:
-        query = query.with_for_update()
-    rows = session.execute(query).scalars().all()
-    snapshots = [
-        LineSnapshot(
-            id=row.id,
-            item_ap_id=row.item_ap_id,
-            quantity=row.quantity,
-            unit_price=Money(row.unit_amount, row.currency),
-            added_at=row.added_at,
+    query = (
+        item_select(
+            LINES.c.id.label("line_id"),
+            LINES.c.quantity.label("line_quantity"),
+            LINES.c.unit_amount.label("line_amount"),
+            LINES.c.currency.label("line_currency"),
+            LINES.c.added_at.label("line_added_at"),
+            joined=LINES.join(ITEMS, ITEMS.c.ap_id == LINES.c.item_ap_id),
         )
-        for row in rows
-    ]
-    items = items_by_id_sync(session, {row.item_ap_id for row in rows}, now)
+        .where(owner.clause())
+        .order_by(LINES.c.id)
+    )
+    if lock:
+        query = query.with_for_update(of=LINES)
+    snapshots, items = [], {}
+    for row in session.execute(query):
+        snapshots.append(
+            LineSnapshot(
+                id=row.line_id,
+                item_ap_id=row.ap_id,
+                quantity=row.line_quantity,
+                unit_price=Money(row.line_amount, row.line_currency),
+                added_at=row.line_added_at,
+            )
+        )
+        items[row.ap_id] = item_view_of(row, now)
     return build_cart_view(owner, snapshots, items)
 
 

@@ -171,9 +171,23 @@ def offered(
     row = session.execute(
         select(CatalogPage.name, CatalogPage.fulfilment).where(CatalogPage.key == page_key)
     ).first()
-    said = decode(row.fulfilment) if row is not None else None
+    if row is None:
+        return offered_by(None, None, now, default, currency=currency)
+    return offered_by(row.name, row.fulfilment, now, default, currency=currency)
+
+
+def offered_by(
+    name: str | None,
+    fulfilment: str | None,
+    now: datetime,
+    default: DefaultFulfilment,
+    *,
+    currency: str | None = None,
+) -> tuple[Option, ...]:
+    """`offered` for a page row already read: its name and its kept `fulfilment`."""
+    said = decode(fulfilment)
     if said is None:
-        return default.options(row.name if row is not None and row.name else "the seller")
+        return default.options(name or "the seller")
     return tuple(
         option
         for option in said

@@ -25,7 +25,7 @@ from actor.origin import same_origin
 from cart.catalog.fulfilment import encode
 from cart.catalog.images import ImageRef, note_image
 from cart.catalog.indexing import index_words, place
-from cart.catalog.models import ENTRY, PRODUCT, CatalogItem, CatalogPage, key_for
+from cart.catalog.models import ENTRY, PRODUCT, CatalogItem, CatalogPage, ItemRow, key_for
 from cart.money import Money
 from vocab.model import CalendarEntry, CatalogObject, Page
 
@@ -95,9 +95,7 @@ class CatalogSection:
     items: tuple[ItemView, ...]
 
 
-def unavailable_reason(
-    item: CatalogItem, now: datetime, *, counting_stock: bool = True
-) -> str | None:
+def unavailable_reason(item: ItemRow, now: datetime, *, counting_stock: bool = True) -> str | None:
     """Why this item cannot be bought at `now`, in words for the shopper; None if it can.
 
     `counting_stock=False` leaves the stock out (lines put back from a cancelled order:
@@ -305,7 +303,12 @@ def page_view(row: CatalogPage) -> PageView:
     )
 
 
-def item_view(row: CatalogItem, page: CatalogPage | None, now: datetime) -> ItemView:
+def item_view(row: ItemRow, page: CatalogPage | None, now: datetime) -> ItemView:
+    return item_view_on(row, page_view(page) if page is not None else None, now)
+
+
+def item_view_on(row: ItemRow, page: PageView | None, now: datetime) -> ItemView:
+    """The view of an item row (ORM or Core) on the page already viewed."""
     return ItemView(
         ap_id=row.ap_id,
         key=row.key,
@@ -315,7 +318,7 @@ def item_view(row: CatalogItem, page: CatalogPage | None, now: datetime) -> Item
         summary=row.summary,
         url=row.url,
         price=Money(row.price_amount, row.price_currency),
-        page=page_view(page) if page is not None else None,
+        page=page,
         stock=row.stock,
         capacity=row.capacity,
         image=row.image_digest,
@@ -353,11 +356,6 @@ async def items_by_id(
 
 async def get_item(session: AsyncSession, ap_id: str, now: datetime) -> ItemView | None:
     return (await items_by_id(session, {ap_id}, now)).get(ap_id)
-
-
-async def get_item_by_key(session: AsyncSession, key: str, now: datetime) -> ItemView | None:
-    row = (await session.execute(_with_pages().where(CatalogItem.key == key))).first()
-    return item_view(row[0], row[1], now) if row is not None else None
 
 
 def get_page_by_key_sync(session: Session, key: str) -> PageView | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from decimal import Decimal
+from typing import Protocol
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -54,6 +55,32 @@ class DecimalText(TypeDecorator[Decimal]):
 
     def process_result_value(self, value: str | None, dialect: object) -> Decimal | None:
         return None if value is None else Decimal(value)
+
+
+class ItemRow(Protocol):
+    """What a view of an item reads from its row: a `CatalogItem`, or a Core row that
+    selected these columns (cart.catalog.rows), so a hot read needs no ORM objects."""
+
+    ap_id: str
+    key: str
+    kind: str
+    ap_actor_id: str
+    name: str
+    summary: str | None
+    url: str | None
+    price_amount: Decimal
+    price_currency: str
+    available: bool | None
+    stock: int | None
+    capacity: int | None
+    start_time: datetime | None
+    end_time: datetime | None
+    location: str | None
+    entry_state: str | None
+    time_zone: str | None
+    withdrawn_at: datetime | None
+    image_digest: str | None
+    image_alt: str | None
 
 
 class CatalogPage(Base):

@@ -16,10 +16,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cart.basket.totals import PageCart
-from cart.catalog.fulfilment import DELIVERY, PICKUP, DefaultFulfilment, Option, choose, offered
+from cart.catalog.fulfilment import (
+    DELIVERY,
+    PICKUP,
+    DefaultFulfilment,
+    Option,
+    choose,
+    offered,
+    offered_by,
+)
+from cart.catalog.models import CatalogPage
 from cart.exceptions import CartError
 from cart.money import Money
 from cart.orders.models import ShopOrder
@@ -93,11 +103,24 @@ def settle(
 def offers_for(
     session: Session, pages: Iterable[PageCart], default: DefaultFulfilment, now: datetime
 ) -> dict[str, tuple[Option, ...]]:
-    """A unit: the choices each page cart's checkout form shows (for those that can)."""
+    """A unit: the choices each page cart's checkout form shows (for those that can).
+
+    One statement reads every page's row (a page cart without one gets the default)."""
+    shown = [page for page in pages if page.can_check_out and len(page.subtotals) == 1]
+    if not shown:
+        return {}
+    table = CatalogPage.__table__.c
+    rows = session.execute(
+        select(table.key, table.name, table.fulfilment).where(
+            table.key.in_([page.key for page in shown])
+        )
+    )
+    said = {row.key: (row.name, row.fulfilment) for row in rows}
     return {
-        page.key: offered(session, page.key, now, default, currency=page.subtotals[0].currency)
-        for page in pages
-        if page.can_check_out and len(page.subtotals) == 1
+        page.key: offered_by(
+            *said.get(page.key, (None, None)), now, default, currency=page.subtotals[0].currency
+        )
+        for page in shown
     }
 
 

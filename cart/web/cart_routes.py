@@ -21,17 +21,17 @@ from cart.basket.lines import (
 )
 from cart.basket.totals import NO_PAGE_KEY, CartView, PageCart
 from cart.catalog.fulfilment import DefaultFulfilment, Option
-from cart.catalog.mirror import get_item_by_key, get_page_by_key_sync
+from cart.catalog.mirror import ItemView, get_page_by_key_sync
 from cart.catalog.models import ENTRY
+from cart.catalog.rows import item_by_key_sync
 from cart.exceptions import InvalidQuantity, ItemNotFound, NotFound
+from cart.identity.sessions import ShopperSession
 from cart.orders.handover import offers_for
 from cart.web.catalogue_routes import catalogue
-from cart.web.shop import owner_of
+from cart.web.shop import item_count_sync, owner_of
 from cart.web.visit import (
     Page,
     ShopperVisit,
-    Visit,
-    page,
     redirect,
     safe_next,
     unit_form,
@@ -52,25 +52,32 @@ def _back(form: FormData) -> str:
     return safe_next(form.get("next"), "/cart")
 
 
-@page
-async def entry(visit: Visit) -> Page:
+def _item_unit(
+    session: Session, key: str, now: datetime, shopper: ShopperSession
+) -> tuple[ItemView | None, int]:
+    """A unit: the item an address names and the badge."""
+    return item_by_key_sync(session, key, now), item_count_sync(session, shopper)
+
+
+@unit_page
+async def entry(visit: ShopperVisit) -> Page:
     key = visit.request.path_params["key"]
-    item = await get_item_by_key(visit.session, key, visit.now)
+    item, count = await visit.read(_item_unit, key, visit.now, visit.shopper)
     if item is None or item.kind != ENTRY or item.withdrawn:
         raise NotFound("We could not find that event. It may have been removed by its venue.")
-    return Page("entry.html", {"item": item, "next_path": f"/entries/{item.key}"}, title=item.name)
+    context = {"item": item, "next_path": f"/entries/{item.key}"}
+    return Page("entry.html", context, title=item.name, item_count=count)
 
 
-@page
-async def product(visit: Visit) -> Page:
+@unit_page
+async def product(visit: ShopperVisit) -> Page:
     """A market product's own page: its description from the market, price and stock."""
     key = visit.request.path_params["key"]
-    item = await get_item_by_key(visit.session, key, visit.now)
+    item, count = await visit.read(_item_unit, key, visit.now, visit.shopper)
     if item is None or item.is_entry or item.withdrawn:
         raise NotFound("We could not find that product. It may have been withdrawn by its shop.")
-    return Page(
-        "product.html", {"item": item, "next_path": f"/products/{item.key}"}, title=item.name
-    )
+    context = {"item": item, "next_path": f"/products/{item.key}"}
+    return Page("product.html", context, title=item.name, item_count=count)
 
 
 def _cart_unit(

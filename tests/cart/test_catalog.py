@@ -8,12 +8,12 @@ from datetime import timedelta
 from cart.catalog.mirror import (
     Outcome,
     get_item,
-    get_item_by_key,
     list_catalog,
     upsert_object,
     withdraw_object,
 )
 from cart.catalog.models import key_for
+from cart.catalog.rows import item_by_key_sync
 from store import Database
 from tests.support.factories import BAKERY, MARKET, NOW, VENUE, entry, offer, product
 from vocab.model import Page
@@ -147,7 +147,7 @@ async def test_an_entry_shows_its_time_and_is_found_by_its_short_key(db: Databas
     class_ = entry()
     async with db.transaction() as session:
         await offer(session, class_)
-        item = await get_item_by_key(session, key_for(class_.id), NOW)
+        item = await session.run_sync(item_by_key_sync, key_for(class_.id), NOW)
     assert item is not None and item.is_entry and item.max_quantity is None
     assert item.start_time == class_.start_time and item.end_time == class_.end_time
 

@@ -1,0 +1,80 @@
+"""The mirror read through SQLAlchemy Core, for the pages shoppers wait on.
+
+The ORM spent most of a cart page's database time building `CatalogItem` and
+`CatalogPage` objects that were turned into views at once (docs/design.md, "Units of
+work"). These reads select the columns a view needs, items outer-joined to their pages,
+and build the views from the rows: `item_select` is the statement (other tables can be
+joined in front, as the cart's lines are), `item_view_of` the view of one of its rows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Select, Table, select
+from sqlalchemy.orm import Session
+
+from cart.catalog.mirror import ItemView, PageView, item_view_on
+from cart.catalog.models import CatalogItem, CatalogPage
+
+ITEMS = cast(Table, CatalogItem.__table__)
+PAGES = cast(Table, CatalogPage.__table__)
+# Every column an ItemRow has, under its own name; the page's under `page_*` labels.
+ITEM_COLUMNS = tuple(
+    ITEMS.c[name]
+    for name in (
+        "ap_id",
+        "key",
+        "kind",
+        "ap_actor_id",
+        "name",
+        "summary",
+        "url",
+        "price_amount",
+        "price_currency",
+        "available",
+        "stock",
+        "capacity",
+        "start_time",
+        "end_time",
+        "location",
+        "entry_state",
+        "time_zone",
+        "withdrawn_at",
+        "image_digest",
+        "image_alt",
+    )
+)
+PAGE_COLUMNS = (
+    PAGES.c.ap_id.label("page_iri"),
+    PAGES.c.key.label("page_handle"),
+    PAGES.c.name.label("page_name"),
+    PAGES.c.url.label("page_url"),
+)
+
+
+def item_select(*extra: Any, joined: Any = ITEMS) -> Select[Any]:
+    """SELECT the columns of an item's view (and `extra`) FROM `joined` (the items, or a
+    join that has them) LEFT JOIN their pages."""
+    source = joined.outerjoin(PAGES, PAGES.c.ap_id == ITEMS.c.page_ap_id)
+    return select(*ITEM_COLUMNS, *PAGE_COLUMNS, *extra).select_from(source)
+
+
+def page_of(row: Any) -> PageView | None:
+    """The page columns of an `item_select` row as a view; None for an item without one."""
+    if row.page_iri is None:
+        return None
+    name = row.page_name or row.page_url or row.page_iri
+    return PageView(ap_id=row.page_iri, key=row.page_handle, name=name, url=row.page_url)
+
+
+def item_view_of(row: Any, now: datetime) -> ItemView:
+    """The view of one `item_select` row at `now`."""
+    return item_view_on(row, page_of(row), now)
+
+
+def item_by_key_sync(session: Session, key: str, now: datetime) -> ItemView | None:
+    """A unit: the item a page address names (withdrawn ones too), or None."""
+    row = session.execute(item_select().where(ITEMS.c.key == key)).first()
+    return item_view_of(row, now) if row is not None else None
