@@ -12,7 +12,10 @@ Targets are worked out from what the database already holds:
 - duplicates collapse: one row per inbox, however many followers share it.
 
 `publish_sync` is the function itself, for units of work and inbox handlers (a sync
-`Session`); `publish` runs it in an async session for callers not yet converted.
+`Session`); `publish` runs it in an async session for callers not yet converted. It is
+Core, statements built once per process: the activity (INSERT ... RETURNING id), its
+audience and its deliveries as one executemany each, the targets' inboxes (cached
+actors and accepted followers together) in one SELECT. Checkout waits on it.
 """
 
 from __future__ import annotations
@@ -20,10 +23,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import insert, select
+from sqlalchemy import (
+    CompoundSelect,
+    Select,
+    Table,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -67,25 +80,45 @@ def _followers_collection(activity: dict[str, Any]) -> str | None:
     return actor[: -len("/actor")] + "/followers"
 
 
-def _follower_targets(session: Session) -> list[tuple[str | None, str]]:
-    rows = session.execute(
-        select(Follower.ap_actor_id, Follower.inbox, Follower.shared_inbox).where(
-            Follower.state == FollowerState.ACCEPTED
-        )
-    )
-    return [(shared or inbox, ap_id) for ap_id, inbox, shared in rows.all()]
+ACTIVITIES = cast(Table, OutboxActivity.__table__)
+AUDIENCE = cast(Table, OutboxAudience.__table__)
+DELIVERIES = cast(Table, OutboxDelivery.__table__)
+_ACTORS = cast(Table, RemoteActorRow.__table__)
+_FOLLOWERS = cast(Table, Follower.__table__)
+# Built once per process: each row is (recipient, inbox or None, from our followers?).
+_CACHED_ACTORS = select(
+    _ACTORS.c.ap_id, func.coalesce(_ACTORS.c.shared_inbox, _ACTORS.c.inbox), literal_column("0")
+).where(_ACTORS.c.ap_id.in_(bindparam("iris", expanding=True)), _ACTORS.c.gone_at.is_(None))
+_ACCEPTED_FOLLOWERS = select(
+    _FOLLOWERS.c.ap_actor_id,
+    func.coalesce(_FOLLOWERS.c.shared_inbox, _FOLLOWERS.c.inbox),
+    literal_column("1"),
+).where(_FOLLOWERS.c.state == FollowerState.ACCEPTED.value)
+_BOTH = union_all(_CACHED_ACTORS, _ACCEPTED_FOLLOWERS)
+_NEW_ACTIVITY = insert(ACTIVITIES).returning(ACTIVITIES.c.id)
 
 
-def _actor_targets(session: Session, iris: list[str]) -> list[tuple[str | None, str]]:
-    if not iris:
+def _targets(session: Session, iris: list[str], followers: bool) -> list[tuple[str | None, str]]:
+    """(inbox, recipient) for the named actors (inbox None when not cached) and, with
+    `followers`, every accepted follower: one SELECT."""
+    if not iris and not followers:
         return []
-    rows = session.execute(
-        select(RemoteActorRow.ap_id, RemoteActorRow.inbox, RemoteActorRow.shared_inbox).where(
-            RemoteActorRow.ap_id.in_(iris), RemoteActorRow.gone_at.is_(None)
-        )
-    )
-    cached = {ap_id: shared or inbox for ap_id, inbox, shared in rows.all()}
-    return [(cached.get(iri), iri) for iri in iris]
+    params: dict[str, Any] = {"iris": iris}
+    query: Select[Any] | CompoundSelect[Any]
+    if not followers:
+        query = _CACHED_ACTORS
+    elif not iris:
+        query = _ACCEPTED_FOLLOWERS
+    else:
+        query = _BOTH
+    cached: dict[str, str | None] = {}
+    found: list[tuple[str | None, str]] = []
+    for recipient, inbox, follower in session.execute(query, params):
+        if follower:
+            found.append((inbox, recipient))
+        else:
+            cached[recipient] = inbox
+    return [(cached.get(iri), iri) for iri in iris] + found
 
 
 async def publish(
@@ -121,42 +154,37 @@ def publish_sync(
     named = [k for k in kinds if isinstance(k, str)]
     targets_iris = list(dict.fromkeys(audience if audience is not None else audience_of(activity)))
     now = now or utcnow()
-    row = OutboxActivity(
-        ap_id=ap_id,
-        activity_type=named[-1] if named else "Activity",
-        body=orjson.dumps(activity).decode(),
-        published_at=now,
-    )
-    session.add(row)
-    session.flush()
+    body = orjson.dumps(activity).decode()
+    activity_type = named[-1] if named else "Activity"
+    values = {"ap_id": ap_id, "activity_type": activity_type, "body": body, "published_at": now}
+    activity_id = session.execute(_NEW_ACTIVITY, values).scalar_one()
     addressed = dict.fromkeys([*audience_of(activity), *targets_iris])
-    session.add_all(OutboxAudience(activity_id=row.id, iri=iri) for iri in addressed)
+    if addressed:
+        session.execute(
+            insert(AUDIENCE), [{"activity_id": activity_id, "iri": iri} for iri in addressed]
+        )
 
     followers = _followers_collection(activity)
     actors = [i for i in targets_iris if i not in AS_PUBLIC and i != followers and i != actor]
-    targets = _actor_targets(session, actors)
-    if followers in targets_iris:
-        targets += _follower_targets(session)
     inboxes: set[str] = set()
     unresolved: set[str] = set()
-    for inbox, recipient in targets:
+    for inbox, recipient in _targets(session, actors, followers in targets_iris):
         if inbox is None:
             unresolved.add(recipient)
         elif inbox not in inboxes:
             inboxes.add(inbox)
     base = {
-        "activity_id": row.id,
+        "activity_id": activity_id,
         "status": DeliveryState.PENDING,
         "attempts": 0,
         "created_at": now,
         "retry_from": now,
         "next_attempt_at": now,
     }
-    values = [
-        {**base, "inbox": i, "host": origin_of(i), "recipient": None} for i in sorted(inboxes)
-    ]
-    values += [{**base, "inbox": None, "host": None, "recipient": r} for r in sorted(unresolved)]
-    if values:
-        session.execute(insert(OutboxDelivery), values)
+    rows = [{**base, "inbox": i, "host": origin_of(i), "recipient": None} for i in sorted(inboxes)]
+    rows += [{**base, "inbox": None, "host": None, "recipient": r} for r in sorted(unresolved)]
+    if rows:
+        session.execute(insert(DELIVERIES), rows)
         wake(session, DELIVERIES_CHANNEL)
-    return row
+    # What was stored, as a plain object (not loaded into the session).
+    return OutboxActivity(id=activity_id, **values)
