@@ -76,6 +76,19 @@ class CartOwner:
             return lines.cart_id == self.cart_id
         return lines.account_id == self.account_id
 
+    @property
+    def column(self) -> str:
+        """The name of the column that holds this kind of owner."""
+        return "cart_id" if self.cart_id is not None else "account_id"
+
+    @property
+    def owner_id(self) -> str | int:
+        """The anonymous cart's id or the account's: what `column` holds."""
+        if self.cart_id is not None:
+            return self.cart_id
+        assert self.account_id is not None  # __post_init__: exactly one of the two
+        return self.account_id
+
     def columns(self) -> dict[str, Any]:
         return {"cart_id": self.cart_id, "account_id": self.account_id}
 

@@ -10,12 +10,13 @@ back from what the shopper asked, the returned `LineChange.notice` says so.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy import Select, Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -103,7 +104,6 @@ def _insert_line(
     ON CONFLICT DO NOTHING: two tabs adding the same item at once make one line, and
     the loser merges into it instead of failing on the unique constraint.
     """
-    owner_column = "cart_id" if owner.cart_id is not None else "account_id"
     statement = (
         _insert(session)
         .values(
@@ -115,7 +115,7 @@ def _insert_line(
             added_at=now,
             updated_at=now,
         )
-        .on_conflict_do_nothing(index_elements=[owner_column, "item_ap_id"])
+        .on_conflict_do_nothing(index_elements=[owner.column, "item_ap_id"])
         .returning(LINES.c.id)
     )
     return session.execute(statement).scalar()
@@ -141,14 +141,35 @@ def add_line_sync(
     raise ItemNotAvailable()  # pragma: no cover - three races in a row with other tabs
 
 
+@functools.cache
+def _item_and_line(owner_column: str) -> Select[Any]:
+    """An item and the owner's line for it (an owner of one kind): built once, bound
+    to `:item` and `:owner` at each add."""
+    mine = (LINES.c.item_ap_id == ITEMS.c.ap_id) & (LINES.c[owner_column] == bindparam("owner"))
+    return (
+        select(*ITEM_COLUMNS, LINES.c.id.label("line_id"), LINES.c.quantity.label("held"))
+        .select_from(ITEMS.outerjoin(LINES, mine))
+        .where(ITEMS.c.ap_id == bindparam("item"))
+    )
+
+
+_ADD_TO_LINE = (
+    update(LINES)
+    .where(LINES.c.id == bindparam("line"), LINES.c.quantity == bindparam("held"))
+    .values(
+        quantity=bindparam("wanted"),
+        unit_amount=bindparam("amount"),
+        currency=bindparam("code"),
+        updated_at=bindparam("now"),
+    )
+)
+
+
 def _add_once(
     session: Session, owner: CartOwner, item_ap_id: str, quantity: int, now: datetime
 ) -> LineChange | None:
-    mine = (LINES.c.item_ap_id == ITEMS.c.ap_id) & owner.clause()
     row = session.execute(
-        select(*ITEM_COLUMNS, LINES.c.id.label("line_id"), LINES.c.quantity.label("held"))
-        .select_from(ITEMS.outerjoin(LINES, mine))
-        .where(ITEMS.c.ap_id == item_ap_id)
+        _item_and_line(owner.column), {"owner": owner.owner_id, "item": item_ap_id}
     ).first()
     if row is None:
         raise ItemNotFound()
@@ -159,14 +180,15 @@ def _add_once(
         return LineChange(line_id, wanted, notice, row.name, row.key) if line_id else None
     wanted, notice = _bounded(row, min(row.held + quantity, MAX_QUANTITY))
     changed = session.execute(
-        update(LINES)
-        .where(LINES.c.id == row.line_id, LINES.c.quantity == row.held)
-        .values(
-            quantity=wanted,
-            unit_amount=row.price_amount,
-            currency=row.price_currency,
-            updated_at=now,
-        )
+        _ADD_TO_LINE,
+        {
+            "line": row.line_id,
+            "held": row.held,
+            "wanted": wanted,
+            "amount": row.price_amount,
+            "code": row.price_currency,
+            "now": now,
+        },
     )
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         return None  # pragma: no cover - another tab changed the line: read it again
@@ -276,15 +298,10 @@ async def remove_line(session: AsyncSession, owner: CartOwner, line_id: int) -> 
     await session.run_sync(remove_line_sync, owner, line_id)
 
 
-def view_cart_sync(
-    session: Session, owner: CartOwner, *, now: datetime, lock: bool = False
-) -> CartView:
-    """The owner's cart, every line checked against the mirror as it is now (a unit).
-
-    One Core statement: the lines joined to their items and pages. `lock=True`
-    (checkout) holds the owner's lines (FOR UPDATE on PostgreSQL) until the transaction
-    ends, so a second tab cannot change them meanwhile.
-    """
+@functools.cache
+def _cart_query(owner_column: str, lock: bool) -> Select[Any]:
+    """An owner's lines with their items and pages (an owner of one kind): built once,
+    bound to `:owner` at each view."""
     query = (
         item_select(
             LINES.c.id.label("line_id"),
@@ -294,13 +311,23 @@ def view_cart_sync(
             LINES.c.added_at.label("line_added_at"),
             joined=LINES.join(ITEMS, ITEMS.c.ap_id == LINES.c.item_ap_id),
         )
-        .where(owner.clause())
+        .where(LINES.c[owner_column] == bindparam("owner"))
         .order_by(LINES.c.id)
     )
-    if lock:
-        query = query.with_for_update(of=LINES)
+    return query.with_for_update(of=LINES) if lock else query
+
+
+def view_cart_sync(
+    session: Session, owner: CartOwner, *, now: datetime, lock: bool = False
+) -> CartView:
+    """The owner's cart, every line checked against the mirror as it is now (a unit).
+
+    One Core statement: the lines joined to their items and pages. `lock=True`
+    (checkout) holds the owner's lines (FOR UPDATE on PostgreSQL) until the transaction
+    ends, so a second tab cannot change them meanwhile.
+    """
     snapshots, items = [], {}
-    for row in session.execute(query):
+    for row in session.execute(_cart_query(owner.column, lock), {"owner": owner.owner_id}):
         snapshots.append(
             LineSnapshot(
                 id=row.line_id,

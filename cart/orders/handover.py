@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from cart.basket.totals import PageCart
@@ -100,6 +100,12 @@ def settle(
     return option, asked.address
 
 
+_PAGE = CatalogPage.__table__.c
+_PAGES_SAID = select(_PAGE.key, _PAGE.name, _PAGE.fulfilment).where(
+    _PAGE.key.in_(bindparam("keys", expanding=True))
+)
+
+
 def offers_for(
     session: Session, pages: Iterable[PageCart], default: DefaultFulfilment, now: datetime
 ) -> dict[str, tuple[Option, ...]]:
@@ -109,12 +115,7 @@ def offers_for(
     shown = [page for page in pages if page.can_check_out and len(page.subtotals) == 1]
     if not shown:
         return {}
-    table = CatalogPage.__table__.c
-    rows = session.execute(
-        select(table.key, table.name, table.fulfilment).where(
-            table.key.in_([page.key for page in shown])
-        )
-    )
+    rows = session.execute(_PAGES_SAID, {"keys": [page.key for page in shown]})
     said = {row.key: (row.name, row.fulfilment) for row in rows}
     return {
         page.key: offered_by(
