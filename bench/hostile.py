@@ -11,7 +11,8 @@ per attack request as a ratio to its CPU per quiet catalogue page (from /proc, s
 Target (the issue's): p99 under attack at most 2x quiet, and no attack request costing
 more CPU than a normal page.
 
-`python -m bench hostile` (BENCH_HOSTILE_PAGES, BENCH_HOSTILE_ATTACKERS tune it);
+`python -m bench hostile` (BENCH_HOSTILE_PAGES, BENCH_HOSTILE_ATTACKERS tune it,
+BENCH_HOSTILE_ONLY=a,b runs only the attacks named);
 `python -m bench.hostile attack NAME ORIGIN PAGE_KEY SUBNET` is the attackers' process (it
 stops on SIGTERM and prints what it was answered, as JSON).
 """
@@ -37,6 +38,8 @@ from bench.harness import Figure, free_port, percentile, report
 
 PAGES = int(os.environ.get("BENCH_HOSTILE_PAGES", "300"))
 ATTACKERS = int(os.environ.get("BENCH_HOSTILE_ATTACKERS", "4"))
+# A comma-separated subset of the attacks' names (all when unset), to measure a few.
+ONLY = [name for name in os.environ.get("BENCH_HOSTILE_ONLY", "").split(",") if name]
 WARMUP = 100
 ROUNDS = 10  # one attacker's loop; it starts again until the shopper is done
 SHOPPER = "127.0.0.2"
@@ -70,6 +73,10 @@ class Run:
     attack_requests: int
     attack_statuses: Counter[int]
     cpu: float
+    # The attackers' own process, over the same span: it shares the machine's cores with
+    # the server and the shopper, so what it spends shows in the shopper's figures too.
+    attackers_cpu: float = 0.0
+    seconds: float = 0.0
 
 
 async def attack_until_stopped(attack: Attack, target: Target, subnet: int) -> Counter[int]:
@@ -106,6 +113,8 @@ async def scenario(target: Target, pid: int, name: str | None, subnet: int) -> R
     if pool is not None:
         await asyncio.sleep(1.0)  # let the attackers get going (start-up, first rounds)
     cpu_before = cpu_seconds(pid)
+    attackers_before = cpu_seconds(pool.pid) if pool is not None else 0.0
+    began = time.perf_counter()
     latencies: list[float] = []
     errors = 0
     async with client(target, SHOPPER) as shopper:
@@ -116,9 +125,11 @@ async def scenario(target: Target, pid: int, name: str | None, subnet: int) -> R
             errors += answer.status_code >= 500
     paid, statuses = await purchase(target, buyer(subnet, name is not None))
     cpu = cpu_seconds(pid) - cpu_before
+    seconds = time.perf_counter() - began
+    attackers_cpu = cpu_seconds(pool.pid) - attackers_before if pool is not None else 0.0
     seen = stop_attackers(pool) if pool is not None else Counter()
     errors += sum(status >= 500 for status in statuses)
-    return Run(latencies, paid, errors, sum(seen.values()), seen, cpu)
+    return Run(latencies, paid, errors, sum(seen.values()), seen, cpu, attackers_cpu, seconds)
 
 
 async def run() -> list[tuple[str, Run, Run]]:
@@ -138,6 +149,8 @@ async def run() -> list[tuple[str, Run, Run]]:
                 for _ in range(WARMUP):
                     await warm.get("/")
             for subnet, name in enumerate(ATTACKS, start=1):
+                if ONLY and name not in ONLY:
+                    continue
                 quiet = await scenario(target, server.pid, None, subnet)
                 runs.append((name, quiet, await scenario(target, server.pid, name, subnet)))
         finally:
@@ -170,7 +183,8 @@ def main() -> None:
             f"shopper 5xx {found.shopper_5xx}; {found.attack_requests} attack requests "
             f"answered {dict(sorted(found.attack_statuses.items()))}; server CPU per attack "
             f"request / per quiet page {per_attack / cpu_per_page:.2f} (target <= 1); "
-            f"attack CPU in all {attack_cpu:.2f} s"
+            f"attack CPU in all {attack_cpu:.2f} s; the attackers' own CPU "
+            f"{found.attackers_cpu:.2f} s in {found.seconds:.1f} s"
         )
     report(
         f"hostile: one shopper ({PAGES} catalogue pages, then a purchase) while "
