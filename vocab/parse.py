@@ -25,13 +25,19 @@ from pyld import jsonld
 
 from vocab.contexts import READING_EXTRAS, outgoing_context, reading_context
 from vocab.exceptions import JsonLdFailure, NeedsJsonLd, ValidationError
-from vocab.fastpath import bounded_for_json_ld, may_skip_json_ld
+from vocab.fastpath import bounded_for_json_ld, context_tokens, may_skip_json_ld
 from vocab.limits import inspect
 from vocab.loader import offline_loader
 from vocab.model import Parsed
 from vocab.reader import read
 
 _OURS = outgoing_context()  # compared, never handed out
+_NEEDS_JSON_LD = (
+    "only unbounded JSON-LD processing could read this document, and we do that "
+    "only for peers we follow: use the ActivityStreams context, with any extension "
+    "terms as plain inline definitions (no scoped contexts, @vocab, @base or "
+    "@import), in a document of at most 200 objects and lists"
+)
 DocumentLoader = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 
@@ -79,17 +85,16 @@ def read_activity(
     """Like `parse`; with `json_ld=False` run pyld only on a small document whose contexts
     are all plain (vocab/fastpath.py: `bounded_for_json_ld`), else raise NeedsJsonLd."""
     data = load_json(document)
+    if not json_ld and context_tokens(data.get("@context")) is None:
+        # Neither the fast path nor bounded processing reads a top-level context that is
+        # not plain: say so before walking the document (a stranger's 90 KiB of scoped
+        # contexts cost more to walk than a catalogue page to render, issue 14).
+        raise NeedsJsonLd("@context", _NEEDS_JSON_LD)
     shape = inspect(data, trusted_context=_OURS)
     if may_skip_json_ld(data.get("@context"), shape):
         return Reading(read(data))
     if not json_ld and not bounded_for_json_ld(data.get("@context"), shape):
-        raise NeedsJsonLd(
-            "@context",
-            "only unbounded JSON-LD processing could read this document, and we do that "
-            "only for peers we follow: use the ActivityStreams context, with any extension "
-            "terms as plain inline definitions (no scoped contexts, @vocab, @base or "
-            "@import), in a document of at most 200 objects and lists",
-        )
+        raise NeedsJsonLd("@context", _NEEDS_JSON_LD)
     compacted = compact(data, loader=loader)
     parsed = read(compacted)
     return Reading(parsed, {"@context": [*outgoing_context(), READING_EXTRAS], **compacted})

@@ -17,6 +17,7 @@ import pytest
 from pyld import jsonld
 from sqlalchemy import select
 
+import vocab.parse
 from cart.catalog.models import CatalogItem
 from inbox.models import InboxActivity
 from tests.inbox.test_receive import product
@@ -47,6 +48,20 @@ def pyld_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
+@pytest.fixture
+def walks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every walk of a document's shape (vocab/limits.py) the reader makes."""
+    calls: list[int] = []
+    original = vocab.parse.inspect
+
+    def counting(document: dict[str, Any], **kw: Any) -> Any:
+        calls.append(len(document))
+        return original(document, **kw)
+
+    monkeypatch.setattr(vocab.parse, "inspect", counting)
+    return calls
+
+
 def scoped_context_bomb(size: int = 34 * 1024) -> list[Any]:
     """Property- and type-scoped contexts nested in each other, about `size` bytes."""
     terms: dict[str, Any] = {}
@@ -61,7 +76,7 @@ def scoped_context_bomb(size: int = 34 * 1024) -> list[Any]:
 
 
 async def test_a_scoped_context_follow_from_a_stranger_is_refused_before_pyld(
-    served: Served, stranger: RemotePeer, pyld_calls: list[str]
+    served: Served, stranger: RemotePeer, pyld_calls: list[str], walks: list[int]
 ) -> None:
     follow = stranger.activity("Follow", f"{served.base_url}/actor")
     follow["@context"] = scoped_context_bomb()
@@ -75,6 +90,7 @@ async def test_a_scoped_context_follow_from_a_stranger_is_refused_before_pyld(
     assert problem["type"].endswith("needs-json-ld")
     assert "JSON-LD processing" in problem["detail"]
     assert pyld_calls == []
+    assert walks == []  # refused from its context alone: the document is not walked
     assert await snapshot(served.db) == before
 
 
