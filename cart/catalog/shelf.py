@@ -7,7 +7,9 @@ products by name, then entries by start), indexed together, so a shelf is read f
 the index in order and paged by keyset (`after` an item's key), never by OFFSET. The
 front page shows the first few items of each page (one statement: a UNION of indexed
 LIMIT reads), with "more" leading to that page's shelf. Search matches the start of
-any word of a name through `catalog_words`, a range of its primary key.
+any word of a name through `catalog_words`, a range of its primary key. Each is a
+unit of work (GET / runs one in a read unit); the items come through Core
+(cart.catalog.rows), never as ORM objects.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exists, literal, select, tuple_, union_all
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from cart.catalog.indexing import words_of
-from cart.catalog.mirror import CatalogSection, ItemView, PageView, item_view, page_view
-from cart.catalog.models import CatalogItem, CatalogPage, CatalogWord
+from cart.catalog.mirror import CatalogSection, ItemView, PageView, page_view
+from cart.catalog.models import CatalogPage, CatalogWord
+from cart.catalog.rows import ITEMS, item_select, item_view_of
 
 FRONT_PAGES = 20  # pages (shops, venues) on the front page; more behind a link
 FRONT_ITEMS = 6  # items of each page on the front page
@@ -47,24 +50,18 @@ class Front:
 
 
 def _visible() -> Any:
-    return CatalogItem.withdrawn_at.is_(None)
+    return ITEMS.c.withdrawn_at.is_(None)
 
 
-def _views(rows: Any, pages: dict[str, CatalogPage], now: datetime) -> list[ItemView]:
-    return [item_view(item, pages.get(item.page_ap_id or ""), now) for item in rows]
-
-
-async def front(session: AsyncSession, now: datetime, *, start: int = 0) -> Front:
-    """A few items of each of the first pages (by name), and whether each has more."""
+def front(session: Session, now: datetime, *, start: int = 0) -> Front:
+    """A unit: a few items of each of the first pages (by name), and whether each has more."""
     pages = (
-        (
-            await session.execute(
-                select(CatalogPage)
-                .where(exists().where(CatalogItem.page_key == CatalogPage.key, _visible()))
-                .order_by(CatalogPage.name.is_(None), CatalogPage.name, CatalogPage.key)
-                .offset(start)
-                .limit(FRONT_PAGES + 1)
-            )
+        session.execute(
+            select(CatalogPage)
+            .where(exists().where(ITEMS.c.page_key == CatalogPage.key, _visible()))
+            .order_by(CatalogPage.name.is_(None), CatalogPage.name, CatalogPage.key)
+            .offset(start)
+            .limit(FRONT_PAGES + 1)
         )
         .scalars()
         .all()
@@ -76,80 +73,63 @@ async def front(session: AsyncSession, now: datetime, *, start: int = 0) -> Fron
     if not keys:
         return Front((), {}, None)
     reads = [
-        select(CatalogItem.ap_id)
-        .where(CatalogItem.page_key == key, _visible())
-        .order_by(CatalogItem.sort_key, CatalogItem.key)
+        select(ITEMS.c.ap_id)
+        .where(ITEMS.c.page_key == key, _visible())
+        .order_by(ITEMS.c.sort_key, ITEMS.c.key)
         .limit(FRONT_ITEMS + 1)
         .subquery()
         .select()
         for key in keys
     ]
     wanted = select(union_all(*reads).subquery().c.ap_id)
-    rows = (
-        (await session.execute(select(CatalogItem).where(CatalogItem.ap_id.in_(wanted))))
-        .scalars()
-        .all()
+    rows = session.execute(
+        item_select(ITEMS.c.page_key.label("shelf"))
+        .where(ITEMS.c.ap_id.in_(wanted))
+        .order_by(ITEMS.c.sort_key, ITEMS.c.key)
     )
-    by_page: dict[str, list[CatalogItem]] = {}
-    for row in sorted(rows, key=lambda r: (r.sort_key, r.key)):
-        by_page.setdefault(row.page_key, []).append(row)
-    ap_ids = {p.ap_id: p for p in shown}
+    by_page: dict[str, list[ItemView]] = {}
+    for row in rows:
+        by_page.setdefault(row.shelf, []).append(item_view_of(row, now))
     sections, more = [], {}
     for key, page in [*((p.key, p) for p in shown), ("", None)]:
         items = by_page.get(key, [])
         if not items:
             continue
         view = page_view(page) if page is not None else None
-        views = _views(items[:FRONT_ITEMS], ap_ids, now)
-        sections.append(CatalogSection(page=view, items=tuple(views)))
+        sections.append(CatalogSection(page=view, items=tuple(items[:FRONT_ITEMS])))
         more[key or None] = len(items) > FRONT_ITEMS
     next_from = start + FRONT_PAGES if len(pages) > FRONT_PAGES else None
     return Front(tuple(sections), more, next_from)
 
 
-async def shelf(
-    session: AsyncSession, now: datetime, page_key: str, *, after: str | None = None
+def shelf(
+    session: Session, now: datetime, page_key: str, *, after: str | None = None
 ) -> Shelf | None:
-    """One screen of a page's items in shelf order ("" for items without a page)."""
+    """A unit: one screen of a page's items in shelf order ("" for items without a page)."""
     page = None
     if page_key:
-        page = (
-            await session.execute(select(CatalogPage).where(CatalogPage.key == page_key))
-        ).scalar()
+        page = session.execute(select(CatalogPage).where(CatalogPage.key == page_key)).scalar()
         if page is None:
             return None
-    query = select(CatalogItem).where(CatalogItem.page_key == page_key, _visible())
+    query = item_select().where(ITEMS.c.page_key == page_key, _visible())
     if after is not None:
-        last = (
-            await session.execute(
-                select(CatalogItem.sort_key).where(
-                    CatalogItem.key == after, CatalogItem.page_key == page_key
-                )
-            )
+        last = session.execute(
+            select(ITEMS.c.sort_key).where(ITEMS.c.key == after, ITEMS.c.page_key == page_key)
         ).scalar()
         if last is not None:
             query = query.where(
-                tuple_(CatalogItem.sort_key, CatalogItem.key) > tuple_(literal(last), after)
+                tuple_(ITEMS.c.sort_key, ITEMS.c.key) > tuple_(literal(last), after)
             )
-    rows = (
-        (
-            await session.execute(
-                query.order_by(CatalogItem.sort_key, CatalogItem.key).limit(SHELF_ITEMS + 1)
-            )
-        )
-        .scalars()
-        .all()
-    )
-    pages = {page.ap_id: page} if page is not None else {}
-    views = _views(rows[:SHELF_ITEMS], pages, now)
+    rows = session.execute(
+        query.order_by(ITEMS.c.sort_key, ITEMS.c.key).limit(SHELF_ITEMS + 1)
+    ).all()
+    views = tuple(item_view_of(row, now) for row in rows[:SHELF_ITEMS])
     following = rows[SHELF_ITEMS - 1].key if len(rows) > SHELF_ITEMS else None
-    return Shelf(page_view(page) if page is not None else None, tuple(views), following)
+    return Shelf(page_view(page) if page is not None else None, views, following)
 
 
-async def search(
-    session: AsyncSession, now: datetime, query: str, *, after: str | None = None
-) -> Shelf:
-    """Items whose name has a word starting with each word of `query`.
+def search(session: Session, now: datetime, query: str, *, after: str | None = None) -> Shelf:
+    """A unit: items whose name has a word starting with each word of `query`.
 
     The longest query word is read as a range of the word index; the others must start
     some word of the same item. Results come in item-key order (stable, so a screen's
@@ -177,18 +157,11 @@ async def search(
     if after is not None:
         match = match.where(CatalogWord.item_key > after)
     keys = list(
-        (
-            await session.execute(match.order_by(CatalogWord.item_key).limit(SHELF_ITEMS + 1))
-        ).scalars()
+        session.execute(match.order_by(CatalogWord.item_key).limit(SHELF_ITEMS + 1)).scalars()
     )
-    rows = (
-        await session.execute(
-            select(CatalogItem, CatalogPage)
-            .outerjoin(CatalogPage, CatalogPage.ap_id == CatalogItem.page_ap_id)
-            .where(CatalogItem.key.in_(keys[:SHELF_ITEMS]), _visible())
-            .order_by(CatalogItem.key)
-        )
-    ).all()
-    views = tuple(item_view(item, page, now) for item, page in rows)
+    rows = session.execute(
+        item_select().where(ITEMS.c.key.in_(keys[:SHELF_ITEMS]), _visible()).order_by(ITEMS.c.key)
+    )
+    views = tuple(item_view_of(row, now) for row in rows)
     following = keys[SHELF_ITEMS - 1] if len(keys) > SHELF_ITEMS else None
     return Shelf(None, views, following)

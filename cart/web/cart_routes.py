@@ -21,14 +21,13 @@ from cart.basket.lines import (
 )
 from cart.basket.totals import NO_PAGE_KEY, CartView, PageCart
 from cart.catalog.fulfilment import DefaultFulfilment, Option
-from cart.catalog.mirror import ItemView, get_page_by_key_sync
+from cart.catalog.mirror import get_page_by_key_sync
 from cart.catalog.models import ENTRY
 from cart.catalog.rows import item_by_key_sync
 from cart.exceptions import InvalidQuantity, ItemNotFound, NotFound
-from cart.identity.sessions import ShopperSession
 from cart.orders.handover import offers_for
 from cart.web.catalogue_routes import catalogue
-from cart.web.shop import item_count_sync, owner_of
+from cart.web.shop import owner_of, with_badge
 from cart.web.visit import (
     Page,
     ShopperVisit,
@@ -52,17 +51,10 @@ def _back(form: FormData) -> str:
     return safe_next(form.get("next"), "/cart")
 
 
-def _item_unit(
-    session: Session, key: str, now: datetime, shopper: ShopperSession
-) -> tuple[ItemView | None, int]:
-    """A unit: the item an address names and the badge."""
-    return item_by_key_sync(session, key, now), item_count_sync(session, shopper)
-
-
 @unit_page
 async def entry(visit: ShopperVisit) -> Page:
     key = visit.request.path_params["key"]
-    item, count = await visit.read(_item_unit, key, visit.now, visit.shopper)
+    item, count = await visit.read(with_badge, visit.shopper, item_by_key_sync, key, visit.now)
     if item is None or item.kind != ENTRY or item.withdrawn:
         raise NotFound("We could not find that event. It may have been removed by its venue.")
     context = {"item": item, "next_path": f"/entries/{item.key}"}
@@ -73,7 +65,7 @@ async def entry(visit: ShopperVisit) -> Page:
 async def product(visit: ShopperVisit) -> Page:
     """A market product's own page: its description from the market, price and stock."""
     key = visit.request.path_params["key"]
-    item, count = await visit.read(_item_unit, key, visit.now, visit.shopper)
+    item, count = await visit.read(with_badge, visit.shopper, item_by_key_sync, key, visit.now)
     if item is None or item.is_entry or item.withdrawn:
         raise NotFound("We could not find that product. It may have been withdrawn by its shop.")
     context = {"item": item, "next_path": f"/products/{item.key}"}

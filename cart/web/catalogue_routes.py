@@ -16,7 +16,8 @@ from urllib.parse import urlencode
 from cart.basket.totals import NO_PAGE_KEY
 from cart.catalog.shelf import FRONT_PAGES, front, search, shelf
 from cart.exceptions import NotFound
-from cart.web.visit import Page, Visit, page
+from cart.web.shop import with_badge
+from cart.web.visit import Page, ShopperVisit, unit_page
 
 MAX_QUERY = 100
 MAX_FROM = 100_000
@@ -31,8 +32,8 @@ def _link(**params: str) -> str:
     return "/?" + urlencode(params)
 
 
-@page
-async def catalogue(visit: Visit) -> Page:
+@unit_page
+async def catalogue(visit: ShopperVisit) -> Page:
     params = visit.request.query_params
     now, after = visit.now, _key(params.get("after"))
     here = visit.request.url.path + (f"?{visit.request.url.query}" if params else "")
@@ -41,7 +42,7 @@ async def catalogue(visit: Visit) -> Page:
     context.update(items=(), sections=(), more={}, first=False)
     query = " ".join((params.get("q") or "").split())[:MAX_QUERY]
     if query:
-        found = await search(visit.session, now, query, after=after)
+        found, count = await visit.read(with_badge, visit.shopper, search, now, query, after=after)
         context |= {
             "view": "search",
             "query": query,
@@ -49,12 +50,14 @@ async def catalogue(visit: Visit) -> Page:
             "next_link": _link(q=query, after=found.after) if found.after else None,
             "next_path": here,
         }
-        return Page("catalogue.html", context, title=f"Search: {query}")
+        return Page("catalogue.html", context, title=f"Search: {query}", item_count=count)
     shop = params.get("shop")
     if shop is not None:
         page_key = "" if shop == NO_PAGE_KEY else _key(shop)
-        screen = (
-            await shelf(visit.session, now, page_key, after=after) if page_key is not None else None
+        screen, count = (
+            (None, 0)
+            if page_key is None
+            else await visit.read(with_badge, visit.shopper, shelf, now, page_key, after=after)
         )
         if screen is None:
             raise NotFound("We do not know that shop or venue.")
@@ -68,11 +71,11 @@ async def catalogue(visit: Visit) -> Page:
             "next_path": here,
         }
         title = screen.page.name if screen.page else "Other offers"
-        return Page("catalogue.html", context, title=title)
+        return Page("catalogue.html", context, title=title, item_count=count)
     raw_from = params.get("from", "0")
     start = int(raw_from) if raw_from.isdigit() and int(raw_from) <= MAX_FROM else 0
     start -= start % FRONT_PAGES
-    shown = await front(visit.session, now, start=start)
+    shown, count = await visit.read(with_badge, visit.shopper, front, now, start=start)
     context |= {
         "view": "front",
         "sections": shown.sections,
@@ -81,4 +84,4 @@ async def catalogue(visit: Visit) -> Page:
         "first": start > 0,
         "next_path": here,
     }
-    return Page("catalogue.html", context, title="Catalogue")
+    return Page("catalogue.html", context, title="Catalogue", item_count=count)
