@@ -22,9 +22,9 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -83,34 +83,71 @@ def new_checkout_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def _insert(session: Session) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql if dialect == "postgresql" else sqlite).insert(CheckoutToken)
+TOKENS = cast(Table, CheckoutToken.__table__)
+ORDERS = cast(Table, ShopOrder.__table__)
+ORDER_ITEMS = cast(Table, ShopOrderItem.__table__)
+# Built once per process (the checkout's statements are Core: no ORM flush, no loads).
+_NEW_TOKEN = {
+    "postgresql": postgresql.insert(TOKENS).on_conflict_do_nothing(),
+    "sqlite": sqlite.insert(TOKENS).on_conflict_do_nothing(),
+}
+_TOKEN_ROW = (
+    select(TOKENS.c.token, TOKENS.c.order_id)
+    .where(TOKENS.c.owner_key == bindparam("key"), TOKENS.c.page_key == bindparam("page"))
+    .with_for_update()
+)
+_SET_TOKEN = (
+    update(TOKENS)
+    .where(TOKENS.c.owner_key == bindparam("key"), TOKENS.c.page_key == bindparam("page"))
+    .values(token=bindparam("new_token"), order_id=bindparam("new_order"))
+)
+_ORDER_OF_TOKEN = select(ORDERS.c.id, ORDERS.c.cart_id, ORDERS.c.account_id).where(
+    ORDERS.c.checkout_token == bindparam("token")
+)
+_NEW_ORDER = insert(ORDERS).returning(ORDERS.c.id)
+# Every column a new order is given (the rest keep their defaults: NULL).
+_ORDER_COLUMNS = tuple(c.key for c in ORDERS.columns if c.key != "id")
+
+
+@dataclass(frozen=True)
+class _TokenRow:
+    """The page cart's checkout-token row, locked for this transaction."""
+
+    token: str
+    order_id: int | None
 
 
 def _lock_token_row(
     session: Session, owner: CartOwner, page_key: str, token: str, now: datetime
-) -> CheckoutToken:
-    key = owner_key(owner)
-    query = select(CheckoutToken).where(
-        CheckoutToken.owner_key == key, CheckoutToken.page_key == page_key
-    )
+) -> _TokenRow:
+    where = {"key": owner_key(owner), "page": page_key}
+    insert_token = _NEW_TOKEN[session.get_bind().dialect.name]
     for candidate in (token, new_checkout_token()):
         # A write first: on SQLite this takes the write lock before anything is read.
         # (The second round covers a submitted token that another cart holds.)
         session.execute(
-            _insert(session)
-            .values(
-                owner_key=key, page_key=page_key, token=candidate, order_id=None, created_at=now
-            )
-            .on_conflict_do_nothing()
+            insert_token,
+            {
+                "owner_key": where["key"],
+                "page_key": page_key,
+                "token": candidate,
+                "order_id": None,
+                "created_at": now,
+            },
         )
-        row = session.execute(
-            query.with_for_update().execution_options(populate_existing=True)
-        ).scalar()
+        row = session.execute(_TOKEN_ROW, where).first()
         if row is not None:
-            return row
+            return _TokenRow(row.token, row.order_id)
     raise AssertionError("the checkout token row was neither there nor inserted")
+
+
+def _set_token(
+    session: Session, owner: CartOwner, page_key: str, token: str, order_id: int | None
+) -> None:
+    session.execute(
+        _SET_TOKEN,
+        {"key": owner_key(owner), "page": page_key, "new_token": token, "new_order": order_id},
+    )
 
 
 def checkout_token_for_sync(
@@ -127,8 +164,13 @@ def checkout_token_for_sync(
         view = view_cart_sync(session, owner, now=moment)
         page = view.page(page_key)
         if page is not None and page.lines:
-            row.token, row.order_id, row.created_at = new_checkout_token(), None, moment
-            session.flush()
+            fresh = new_checkout_token()
+            session.execute(
+                update(TOKENS)
+                .where(TOKENS.c.owner_key == owner_key(owner), TOKENS.c.page_key == page_key)
+                .values(token=fresh, order_id=None, created_at=moment)
+            )
+            return fresh
     return row.token
 
 
@@ -187,11 +229,10 @@ def place_order(
     if not checkout_token or len(checkout_token) > 64:
         checkout_token = new_checkout_token()
     row = _lock_token_row(session, owner, page_key, checkout_token, moment)
-    earlier = session.execute(
-        select(ShopOrder).where(ShopOrder.checkout_token == checkout_token)
-    ).scalar()
+    earlier = session.execute(_ORDER_OF_TOKEN, {"token": checkout_token}).first()
     if earlier is not None and _owned(earlier, owner):
-        return PlacedOrder(earlier, created=False)
+        # A repeat submit (not the hot path): the order placed before, loaded whole.
+        return PlacedOrder(session.get_one(ShopOrder, earlier.id), created=False)
 
     view = view_cart_sync(session, owner, now=moment, lock=True)
     page = view.page(page_key)
@@ -224,30 +265,33 @@ def place_order(
         order.contact_name, order.contact_email = contact.name, contact.email
         order.contact_phone = contact.phone
     keep(order, choice, address)
-    session.add(order)
-    session.flush()
-    items = [
-        ShopOrderItem(
-            order_id=order.id,
-            position=position,
-            item_ap_id=line.item.ap_id,
-            ap_actor_id=line.item.ap_actor_id,
-            kind=line.item.kind,
-            name=line.item.name,
-            unit_amount=line.item.price.amount,
-            currency=line.item.price.currency,
-            quantity=line.quantity,
-            claim_state=ClaimState.REQUESTED.value,
-            start_time=line.item.start_time,
-            time_zone=line.item.time_zone,
-        )
+    # The order is a plain object: its row goes in through Core and it gets the new id.
+    order.id = session.execute(
+        _NEW_ORDER, {name: getattr(order, name) for name in _ORDER_COLUMNS}
+    ).scalar_one()
+    rows = [
+        {
+            "order_id": order.id,
+            "position": position,
+            "item_ap_id": line.item.ap_id,
+            "ap_actor_id": line.item.ap_actor_id,
+            "kind": line.item.kind,
+            "name": line.item.name,
+            "unit_amount": line.item.price.amount,
+            "currency": line.item.price.currency,
+            "quantity": line.quantity,
+            "claim_state": ClaimState.REQUESTED.value,
+            "start_time": line.item.start_time,
+            "time_zone": line.item.time_zone,
+        }
         for position, line in enumerate(page.lines)
     ]
-    session.add_all(items)
-    row.token, row.order_id = order.checkout_token, order.id
+    session.execute(insert(ORDER_ITEMS), rows)
+    _set_token(session, owner, page_key, order.checkout_token, order.id)
     record(session, order.id, OrderStatus.PENDING.value, "Order placed", moment)
     queue_order_mail(session, order, "order.placed", moment)
     detach_lines_sync(session, owner, [line.id for line in page.lines])
+    items = [ShopOrderItem(**item) for item in rows]  # plain objects, for the announcement
     announce_created_sync(session, order, items, local_actor, moment)
     return PlacedOrder(order, created=True)
 
@@ -260,10 +304,11 @@ def _short(line: LineView, left: int) -> Problem:
     return Problem(message, line.id, line.item.name)
 
 
-def _owned(order: ShopOrder, owner: CartOwner) -> bool:
+def _owned(order: Any, owner: CartOwner) -> bool:
+    """Whether the order (a row or an object with `cart_id`, `account_id`) is the owner's."""
     if owner.cart_id is not None:
-        return order.cart_id == owner.cart_id
-    return order.account_id == owner.account_id
+        return bool(order.cart_id == owner.cart_id)
+    return bool(order.account_id == owner.account_id)
 
 
 def _new_order(

@@ -12,12 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from cart.orders.models import ShopOrder
 from cart.orders.states import OrderStatus
-from mail.queue import is_address, queue_mail
+from mail.queue import insert_mail, is_address, mail_row
 
 MAX_NAME = 200
 MAX_PHONE = 40
@@ -63,17 +62,15 @@ def read_contact(name: object, email: object, phone: object) -> Contact | None:
     return Contact(given_name, given_email, given_phone or None)
 
 
-def queue_order_mail(
-    session: Session | AsyncSession, order: ShopOrder, kind: str, now: datetime
-) -> bool:
+def queue_order_mail(session: Session, order: ShopOrder, kind: str, now: datetime) -> bool:
     """One mail about `order` to its contact, in the caller's transaction."""
     if not order.contact_email:
         return False
-    return queue_mail(session, kind=kind, to=order.contact_email, order_id=order.id, now=now)
+    return insert_mail(
+        session, mail_row(kind=kind, to=order.contact_email, order_id=order.id, now=now)
+    )
 
 
-def queue_status_mail(
-    session: Session | AsyncSession, order: ShopOrder, status: str, now: datetime
-) -> bool:
+def queue_status_mail(session: Session, order: ShopOrder, status: str, now: datetime) -> bool:
     kind = MAIL_FOR_STATUS.get(status)
     return queue_order_mail(session, order, kind, now) if kind else False

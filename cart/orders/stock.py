@@ -26,8 +26,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from cart.basket.totals import LineView
@@ -39,23 +40,31 @@ UNANSWERED_FOR = timedelta(hours=24)
 HOLDING = (OrderStatus.PENDING.value, OrderStatus.PAID.value)
 
 
+_ITEM_TABLE = cast(Table, ShopOrderItem.__table__)
+_ORDER_TABLE = cast(Table, ShopOrder.__table__)
+_MIRROR_TABLE = cast(Table, CatalogItem.__table__)
+_ITEMS, _ORDERS, _MIRROR = _ITEM_TABLE.c, _ORDER_TABLE.c, _MIRROR_TABLE.c
+# Core, built once per process: checkout runs it on every order with a stock figure.
+_HELD = (
+    select(_ITEMS.item_ap_id, func.sum(_ITEMS.quantity))
+    .join_from(_ITEM_TABLE, _ORDER_TABLE, _ORDERS.id == _ITEMS.order_id)
+    .join(_MIRROR_TABLE, _MIRROR.ap_id == _ITEMS.item_ap_id)
+    .where(
+        _ITEMS.item_ap_id.in_(bindparam("ap_ids", expanding=True)),
+        _ITEMS.claim_state == ClaimState.REQUESTED.value,
+        _ORDERS.status.in_(HOLDING),
+        _ORDERS.created_at >= func.coalesce(_MIRROR.updated_at, _MIRROR.received_at),
+        _ORDERS.created_at >= bindparam("since"),
+    )
+    .group_by(_ITEMS.item_ap_id)
+)
+
+
 def held_unanswered(session: Session, ap_ids: Sequence[str], now: datetime) -> Counter[str]:
     """Per product IRI: quantities our orders hold that its market has not answered yet,
     placed after the figure we mirror (and within UNANSWERED_FOR). One query."""
-    query = (
-        select(ShopOrderItem.item_ap_id, func.sum(ShopOrderItem.quantity))
-        .join(ShopOrder, ShopOrder.id == ShopOrderItem.order_id)
-        .join(CatalogItem, CatalogItem.ap_id == ShopOrderItem.item_ap_id)
-        .where(
-            ShopOrderItem.item_ap_id.in_(ap_ids),
-            ShopOrderItem.claim_state == ClaimState.REQUESTED.value,
-            ShopOrder.status.in_(HOLDING),
-            ShopOrder.created_at >= func.coalesce(CatalogItem.updated_at, CatalogItem.received_at),
-            ShopOrder.created_at >= now - UNANSWERED_FOR,
-        )
-        .group_by(ShopOrderItem.item_ap_id)
-    )
-    return Counter({ap_id: int(held) for ap_id, held in session.execute(query)})
+    rows = session.execute(_HELD, {"ap_ids": list(ap_ids), "since": now - UNANSWERED_FOR})
+    return Counter({ap_id: int(held) for ap_id, held in rows})
 
 
 def short_lines(
