@@ -5,13 +5,16 @@ Two units of work per round (store/units.py), each one hop to the database threa
 1. **claim**: one statement leases up to `batch` due rows and counts the attempt, and
    commits, so a handler that crashes the whole process still moves its row towards
    `failed` instead of looping forever.
-2. **apply**: every claimed activity in turn, each in its own SAVEPOINT: its handler's
-   writes and its row's `done` mark are kept or rolled back together, and the mark is
-   conditional on our lease, so a worker whose lease was taken over rolls back that
-   activity instead of applying it twice. An activity that fails rolls back alone and is
-   scheduled for a retry (or marked `failed`) in the same unit; the others stand. The
-   whole batch commits once. A crash before that COMMIT keeps nothing of it: the rows
-   stay leased, and are taken over when the lease runs out and applied then.
+2. **apply**: every claimed activity in turn, in one SAVEPOINT for the batch, then the
+   rows' marks in one statement per outcome (`done`, `ignored`), conditional on our
+   lease. If a handler raises or a row is no longer ours, that SAVEPOINT is rolled back
+   and the rows still held are applied again one at a time, each in its own SAVEPOINT
+   with its own mark: an activity that fails then rolls back alone and is scheduled for
+   a retry (or marked `failed`) in the same unit, and a worker whose lease was taken
+   over applies nothing twice. Handlers write only to the database, so running one again
+   after its writes were rolled back changes nothing. The whole batch commits once. A
+   crash before that COMMIT keeps nothing of it: the rows stay leased, and are taken
+   over when the lease runs out and applied then.
 
 The receiver hands over what it parsed (inbox/handoff.py), so a row is parsed here
 only after a restart or when another process received it. What every activity of a
@@ -58,6 +61,20 @@ _MARK = (
     .where(InboxActivity.id == bindparam("row_id"), InboxActivity.lease_token == bindparam("token"))
     .values(status=bindparam("status"), processed_at=bindparam("now"), last_error=None, **RELEASED)
 )
+# A batch's rows of one outcome, marked in one statement (its rowcount is exact on both
+# engines, which an executemany's is not).
+_MARK_ALL = (
+    update(InboxActivity)
+    .where(
+        InboxActivity.id.in_(bindparam("row_ids", expanding=True)),
+        InboxActivity.lease_token == bindparam("token"),
+    )
+    .values(status=bindparam("status"), processed_at=bindparam("now"), last_error=None, **RELEASED)
+)
+_HELD = select(InboxActivity.id).where(
+    InboxActivity.id.in_(bindparam("row_ids", expanding=True)),
+    InboxActivity.lease_token == bindparam("token"),
+)
 _BODY = select(InboxActivity.body).where(InboxActivity.id == bindparam("row_id"))
 
 
@@ -83,6 +100,17 @@ class Claimed:
     sender: str
     activity_type: str
     attempts: int
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What one apply unit works on: the claimed rows, the receiver's parses of them,
+    our lease's token and the batch's `now`."""
+
+    rows: list[Claimed]
+    given: dict[str, Parsed]
+    token: str
+    now: datetime
 
 
 @dataclass(frozen=True)
@@ -162,20 +190,67 @@ class InboxWorker:
         document = orjson.loads(body)
         return Parsed(row.sender, self.parse(document), document)
 
+    def _handle(
+        self, session: Session, row: Claimed, given: Parsed | None, now: datetime
+    ) -> InboxStatus:
+        """Run the activity's handler; the status its row is to be marked with."""
+        if not self.registry.knows(row.activity_type):
+            return InboxStatus.IGNORED
+        parsed = self._parsed(session, row, given)
+        delivery = IncomingActivity(row.ap_id, row.sender, parsed.activity, parsed.document)
+        if self.registry.dispatch(session, delivery, now) is None:
+            return InboxStatus.IGNORED
+        return InboxStatus.DONE
+
     def _apply_one(
         self, session: Session, row: Claimed, token: str, given: Parsed | None, now: datetime
     ) -> None:
-        status = InboxStatus.IGNORED
-        if self.registry.knows(row.activity_type):
-            parsed = self._parsed(session, row, given)
-            delivery = IncomingActivity(row.ap_id, row.sender, parsed.activity, parsed.document)
-            if self.registry.dispatch(session, delivery, now) is not None:
-                status = InboxStatus.DONE
+        status = self._handle(session, row, given, now)
         marked = session.connection().execute(
             _MARK, {"row_id": row.row_id, "token": token, "status": status, "now": now}
         )
         if marked.rowcount != 1:
             raise LeaseLost(row.row_id)
+
+    def _apply_all(self, session: Session, batch: Batch) -> None:
+        """Every activity of the batch, and their marks, in the caller's one SAVEPOINT.
+
+        Raises what a handler raised, or LeaseLost when a row is no longer ours; the
+        caller then rolls the whole batch back and applies it one activity at a time.
+        """
+        outcomes: dict[InboxStatus, list[int]] = {}
+        for row in batch.rows:
+            status = self._handle(session, row, batch.given.get(row.ap_id), batch.now)
+            outcomes.setdefault(status, []).append(row.row_id)
+        connection = session.connection()
+        for status, row_ids in outcomes.items():
+            values = {"row_ids": row_ids, "token": batch.token, "status": status, "now": batch.now}
+            if connection.execute(_MARK_ALL, values).rowcount != len(row_ids):
+                raise LeaseLost(row_ids[0])
+
+    def _apply_each(
+        self, session: Session, batch: Batch, rows: list[Claimed]
+    ) -> tuple[list[str], list[Retry]]:
+        """Each activity in its own SAVEPOINT: one that fails rolls back alone and is
+        scheduled again; the senders whose activities stand, and the retries."""
+        retries: list[Retry] = []
+        senders: list[str] = []
+        for row in rows:
+            try:
+                with session.begin_nested():  # this activity's SAVEPOINT
+                    given = batch.given.get(row.ap_id)
+                    self._apply_one(session, row, batch.token, given, batch.now)
+            except LeaseLost:
+                log.info("inbox lease lost; another worker has it", extra={"row": row.row_id})
+                continue
+            except Exception as error:  # a handler's failure is recorded, never fatal here
+                retry = self._retry_later(session, row, batch.token, error, batch.now)
+                if retry is not None:
+                    retries.append(retry)
+                continue
+            if row.sender not in senders:
+                senders.append(row.sender)
+        return senders, retries
 
     def _retry_later(
         self, session: Session, row: Claimed, token: str, error: BaseException, now: datetime
@@ -205,23 +280,21 @@ class InboxWorker:
         token: str,
         now: datetime,
     ) -> list[Retry]:
-        retries: list[Retry] = []
-        senders: list[str] = []
         _keep_for_the_batch(session)
-        for row in rows:
-            try:
-                with session.begin_nested():  # this activity's SAVEPOINT
-                    self._apply_one(session, row, token, given.get(row.ap_id), now)
-            except LeaseLost:
-                log.info("inbox lease lost; another worker has it", extra={"row": row.row_id})
-                continue
-            except Exception as error:  # a handler's failure is recorded, never fatal here
-                retry = self._retry_later(session, row, token, error, now)
-                if retry is not None:
-                    retries.append(retry)
-                continue
-            if row.sender not in senders:
-                senders.append(row.sender)
+        batch = Batch(rows, given, token, now)
+        retries: list[Retry] = []
+        try:
+            with session.begin_nested():  # the whole batch's SAVEPOINT
+                self._apply_all(session, batch)
+            senders = list(dict.fromkeys(row.sender for row in rows))
+        except Exception:  # rolled back whole: again, one SAVEPOINT per activity
+            log.debug("inbox batch rolled back; applying it one by one", exc_info=True)
+            values = {"row_ids": [row.row_id for row in rows], "token": token}
+            held = set(session.connection().execute(_HELD, values).scalars())
+            if len(held) < len(rows):
+                log.info("inbox lease lost; another worker has it", extra={"rows": len(rows)})
+            ours = [row for row in rows if row.row_id in held]
+            senders, retries = self._apply_each(session, batch, ours)
         if self.on_processed is not None:
             for sender in senders:
                 try:
