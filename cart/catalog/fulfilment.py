@@ -18,9 +18,9 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from cart.catalog.models import CatalogPage
@@ -156,6 +156,11 @@ def _open(option: Option, now: datetime) -> bool:
     return option.kind != PICKUP or last is None or last > now
 
 
+_PAGES = cast(Table, CatalogPage.__table__)
+# Core, built once per process: checkout and the cart pages read it for every page cart.
+_PAGE_SAYS = select(_PAGES.c.name, _PAGES.c.fulfilment).where(_PAGES.c.key == bindparam("key"))
+
+
 def offered(
     session: Session,
     page_key: str,
@@ -168,9 +173,7 @@ def offered(
 
     With `currency`, a delivery whose fee is in another currency (or finer than it
     allows) is left out: it could not be charged with the order."""
-    row = session.execute(
-        select(CatalogPage.name, CatalogPage.fulfilment).where(CatalogPage.key == page_key)
-    ).first()
+    row = session.execute(_PAGE_SAYS, {"key": page_key}).first()
     if row is None:
         return offered_by(None, None, now, default, currency=currency)
     return offered_by(row.name, row.fulfilment, now, default, currency=currency)
