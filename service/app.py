@@ -33,7 +33,7 @@ from service.federation import build_federation, follow_peers
 from service.health import health_routes
 from service.metrics import metrics_routes
 from service.middleware import EdgeMiddleware
-from service.pacing import Pacer
+from service.pacing import Pacer, federation_rule, origins_of
 from service.payments import Payments
 from service.settings import Settings
 from service.vocabulary import vocabulary_routes
@@ -128,6 +128,10 @@ def create_app(
     ]
     app = RoseCartApp(routes=routes, lifespan=lifespan, exception_handlers=exception_handlers)
     app.https = settings.base_url.startswith("https://")
-    app.pacer = app.state.pacer = pacer if pacer is not None else Pacer()
+    if pacer is None:
+        rule = federation_rule(settings.federation_client_rate, settings.federation_client_burst)
+        peers = origins_of(peer.actor_id for peer in settings.peers)
+        pacer = Pacer(federation=rule, peer_origins=peers)
+    app.pacer = app.state.pacer = pacer
     app.state.clock = clock
     return app

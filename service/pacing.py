@@ -20,6 +20,13 @@ costs one timer: no body is read, nothing is stored. A client may have at most
 ``MAX_HELD_PER_CLIENT`` refusals held at once (and all clients ``MAX_HELD``); past that
 the refusal is sent at once with ``Connection: close``.
 
+Federation requests (POSTs to an inbox, signed GETs of the collections and activities)
+are paced by one more rule, built from the settings (``federation_rule``): per client
+address too, since a stranger may name a fresh actor, key or even host in every request
+but sends them all from where it is. A request whose keyId claims a key on the origin of
+one of our peers is not paced here (the peers' own budgets are the inbox's); a stranger
+who claims one is refused by the signature check, at the cost of one verification.
+
 The client is the IPv4 address or the IPv6 /64 (one subscriber's usual allocation) of
 ``scope["client"]``, which uvicorn's ``proxy_headers`` set from a trusted proxy's
 ``X-Forwarded-For``, as the database quotas see it. State is this process's memory, at
@@ -39,6 +46,7 @@ import time
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
@@ -83,6 +91,11 @@ _PATTERNS = (
     (re.compile(r"/orders/[^/]+/pay"), CHECKOUT),
 )
 
+# Federation requests, paced only when the settings give a rate (``federation_rule``).
+_INBOXES = frozenset({"/inbox", "/actor/inbox"})
+_SIGNED_READS = frozenset({"/followers", "/following", "/actor/outbox"})
+_KEY_ID = re.compile(rb'keyid="([^"]{1,2048})"', re.IGNORECASE)
+
 MAX_HOLD = 2.0  # seconds a refusal may be held back
 MAX_HELD_PER_CLIENT = 8
 MAX_HELD = 1000
@@ -98,6 +111,56 @@ def rule_for(method: str, path: str) -> Rule | None:
         if pattern.fullmatch(path):
             return rule
     return None
+
+
+def federation_rule(rate: float, burst: int) -> Rule | None:
+    """Per client address: ``burst`` federation requests, then ``rate`` a second (None:
+    no pacing, for rate 0)."""
+    return Rule("federation", burst, 1 / rate) if rate > 0 else None
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key.lower() == name:
+            return bytes(value)
+    return None
+
+
+def _origin(iri: str) -> str:
+    parts = urlsplit(iri)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def origins_of(iris: Iterable[str]) -> frozenset[str]:
+    """Our peers' origins, as ``claimed_key_origin`` spells them."""
+    return frozenset(_origin(iri) for iri in iris)
+
+
+def claimed_key_origin(scope: Scope) -> str | None:
+    """The origin of the keyId a request's signature names (unverified: only a claim)."""
+    for name in (b"signature-input", b"signature"):
+        value = _header(scope, name)
+        match = _KEY_ID.search(value) if value is not None else None
+        if match is not None:
+            try:
+                return _origin(match.group(1).decode("latin-1"))
+            except ValueError:  # not a URL: the signature check refuses it
+                return None
+    return None
+
+
+def is_federation_request(scope: Scope) -> bool:
+    """A POST to an inbox, or a signed GET of a collection or an activity."""
+    method, path = scope["method"], scope["path"]
+    if method == "POST":
+        return path in _INBOXES
+    if method not in ("GET", "HEAD"):
+        return False
+    if path not in _SIGNED_READS and not path.startswith("/activities/"):
+        return False
+    return _header(scope, b"signature") is not None or (
+        _header(scope, b"signature-input") is not None
+    )
 
 
 def client_key(host: str) -> str:
@@ -138,14 +201,20 @@ class Pacer:
         max_keys: int = MAX_KEYS,
         max_held_per_client: int = MAX_HELD_PER_CLIENT,
         max_held: int = MAX_HELD,
+        federation: Rule | None = None,
+        peer_origins: frozenset[str] = frozenset(),
     ) -> None:
         self.monotonic, self.hold, self.rules = monotonic, hold, rules
+        # Federation requests' rule, and the origins (scheme://host[:port], lower case)
+        # whose claimed keys it leaves to the inbox's own budgets: our peers'.
+        self.federation, self.peer_origins = federation, peer_origins
         self.max_hold, self.max_keys = max_hold, max_keys
         self.max_held_per_client, self.max_held = max_held_per_client, max_held
         self._due: OrderedDict[tuple[str, str], float] = OrderedDict()
         self._held: Counter[str] = Counter()
         self.held = 0  # refusals being held back now, all clients
-        self.refused: Counter[str] = Counter({rule.name: 0 for rule in RULES})
+        rules_shown = (*RULES, federation) if federation is not None else RULES
+        self.refused: Counter[str] = Counter({rule.name: 0 for rule in rules_shown})
 
     @classmethod
     def off(cls) -> Pacer:
@@ -157,9 +226,15 @@ class Pacer:
         """How many (rule, client) entries are kept."""
         return len(self._due)
 
+    def rule_for(self, scope: Scope) -> Rule | None:
+        rule = self.rules(scope["method"], scope["path"])
+        if rule is not None or self.federation is None or not is_federation_request(scope):
+            return rule
+        return None if claimed_key_origin(scope) in self.peer_origins else self.federation
+
     def check(self, scope: Scope) -> Refusal | None:
         """None to let the request through (counted), or why and how to refuse it."""
-        rule = self.rules(scope["method"], scope["path"])
+        rule = self.rule_for(scope)
         if rule is None:
             return None
         peer = scope.get("client")

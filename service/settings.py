@@ -119,6 +119,17 @@ class Settings(BaseSettings):
     inbox_strangers_burst: int = Field(
         300, ge=1, description="How many deliveries all actors we do not follow may burst."
     )
+    federation_client_rate: float = Field(
+        2.0,
+        ge=0,
+        description=(
+            "Inbox POSTs and signed collection GETs a second per client address, past the "
+            "burst, unless they claim a peer's key (0: not paced)."
+        ),
+    )
+    federation_client_burst: int = Field(
+        20, ge=1, description="How many federation requests one client address may burst."
+    )
     key_fetch_host_rate: float = Field(
         0.1,
         ge=0,

@@ -1,0 +1,114 @@
+"""A stranger's loop of federation requests is held back at the edge, before any work.
+
+Issue 14: a stranger may name a fresh actor, key or host in every request (a fresh host
+gets fresh per-host budgets), but it sends them all from where it is. Past a burst, a
+client address's inbox POSTs and signed collection GETs are answered 429 by the pacer
+(service/pacing.py) from the method, the path and the address alone, held back first:
+no signature is checked, no key fetched, no body read, nothing stored. Requests that
+claim a peer's key are left to the inbox's own budgets, so a stranger next door does not
+hold a peer back. Over real HTTP; the pacer's hold is recorded, not waited for.
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from actor.http_auth import SignatureAuth
+from actor.signatures import SigningKey
+from service.pacing import MAX_HOLD
+from tests.service.test_pacing import Holds
+from tests.support import loopback
+from tests.support.inbox_peers import Served
+from tests.support.minting import deliver_as, like_from, minted_actor
+from tests.support.peers import AS2, RemotePeer
+from tests.support.state import snapshot
+
+BURST = 3
+
+
+@pytest.fixture
+def over_the_network() -> bool:
+    return True  # as a stranger sends them: over real HTTP to uvicorn
+
+
+@pytest.fixture
+def inbox_settings_extra() -> dict[str, object]:
+    # So low a rate that no request comes back into the budget while the test runs.
+    return {"federation_client_rate": 0.0001, "federation_client_burst": BURST}
+
+
+@pytest.fixture
+def holds(served: Served) -> Holds:
+    recorded = Holds()
+    served.app.state.pacer.hold = recorded
+    return recorded
+
+
+def assert_held_back(answer: httpx.Response, holds: Holds) -> None:
+    assert answer.status_code == 429, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["paced"] == "federation"
+    assert int(answer.headers["retry-after"]) >= 1
+    assert holds.asked and holds.asked[-1] == MAX_HOLD  # held before it was answered
+
+
+async def test_likes_from_minted_actors_past_the_burst_are_held_back_unfetched_and_unstored(
+    served: Served, stranger: RemotePeer, market: RemotePeer, holds: Holds
+) -> None:
+    target = f"{served.base_url}/actor"
+    for number in range(BURST):
+        actor_id = minted_actor(stranger, number)
+        like = like_from(stranger, actor_id, target)
+        assert (await deliver_as(stranger, actor_id, served.inbox, like)).status_code == 202
+    assert holds.asked == []
+    before = await snapshot(served.db)
+
+    actor_id = minted_actor(stranger, BURST)
+    answer = await deliver_as(
+        stranger, actor_id, served.inbox, like_from(stranger, actor_id, target)
+    )
+
+    assert_held_back(answer, holds)
+    assert stranger.app.hits.get(f"/actors/{BURST}", 0) == 0  # its key was never asked for
+    assert await snapshot(served.db) == before
+    # A peer delivering from the same address is not held back by its neighbour's loop.
+    follow = market.activity("Follow", target)
+    assert (await market.deliver(served.inbox, follow)).status_code == 202
+
+
+async def test_signed_reads_under_made_up_keys_past_the_burst_are_held_back_unfetched(
+    served: Served, stranger: RemotePeer, holds: Holds
+) -> None:
+    async def read_followers(key_id: str) -> httpx.Response:
+        auth = SignatureAuth(SigningKey(key_id, stranger.private), double_knock=False)
+        async with loopback.client(auth=auth, timeout=10) as client:
+            return await client.get(f"{served.base_url}/followers?page=1", headers={"Accept": AS2})
+
+    for number in range(BURST):
+        answer = await read_followers(f"{stranger.base_url}/keys/{number}")
+        assert answer.status_code == 401, answer.text
+    asked = sum(stranger.app.hits.values())
+
+    answer = await read_followers(f"{stranger.base_url}/keys/{BURST}")
+
+    assert_held_back(answer, holds)
+    assert sum(stranger.app.hits.values()) == asked  # nothing fetched for it
+    async with loopback.client(timeout=10) as anonymous:  # an unsigned read is not paced
+        page = await anonymous.get(f"{served.base_url}/followers?page=1", headers={"Accept": AS2})
+    assert page.status_code == 200, page.text
+
+
+async def test_the_paced_deliveries_are_counted_on_metrics(
+    served: Served, stranger: RemotePeer, holds: Holds
+) -> None:
+    for _ in range(BURST + 2):
+        async with loopback.client(timeout=10) as client:  # unsigned: a 401 each, cheap
+            await client.post(
+                served.inbox, content=json.dumps({}).encode(), headers={"Content-Type": AS2}
+            )
+    async with loopback.client() as client:
+        metrics = (await client.get(f"{served.base_url}/metrics")).text
+    assert 'rose_cart_paced_refusals_total{rule="federation"} 2' in metrics
