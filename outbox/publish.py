@@ -96,6 +96,8 @@ _ACCEPTED_FOLLOWERS = select(
 ).where(_FOLLOWERS.c.state == FollowerState.ACCEPTED.value)
 _BOTH = union_all(_CACHED_ACTORS, _ACCEPTED_FOLLOWERS)
 _NEW_ACTIVITY = insert(ACTIVITIES).returning(ACTIVITIES.c.id)
+_NEW_AUDIENCE = insert(AUDIENCE)
+_NEW_DELIVERIES = insert(DELIVERIES)
 
 
 def _targets(session: Session, iris: list[str], followers: bool) -> list[tuple[str | None, str]]:
@@ -161,7 +163,7 @@ def publish_sync(
     addressed = dict.fromkeys([*audience_of(activity), *targets_iris])
     if addressed:
         session.execute(
-            insert(AUDIENCE), [{"activity_id": activity_id, "iri": iri} for iri in addressed]
+            _NEW_AUDIENCE, [{"activity_id": activity_id, "iri": iri} for iri in addressed]
         )
 
     followers = _followers_collection(activity)
@@ -184,7 +186,7 @@ def publish_sync(
     rows = [{**base, "inbox": i, "host": origin_of(i), "recipient": None} for i in sorted(inboxes)]
     rows += [{**base, "inbox": None, "host": None, "recipient": r} for r in sorted(unresolved)]
     if rows:
-        session.execute(insert(DELIVERIES), rows)
+        session.execute(_NEW_DELIVERIES, rows)
         wake(session, DELIVERIES_CHANNEL)
     # What was stored, as a plain object (not loaded into the session).
     return OutboxActivity(id=activity_id, **values)

@@ -21,8 +21,9 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import Index, Integer, String, delete, func, insert, select
+from sqlalchemy import Index, Integer, String, Table, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from store.base import Base, UTCDateTime
@@ -67,6 +68,15 @@ class Throttled(Exception):
 
 
 Check = tuple[Quota, str]
+_HITS = cast(Table, ThrottleHit.__table__)
+# Core, built once per process: checkout and every form with a quota run these.
+_RECENT = (
+    select(_HITS.c.at)
+    .where(_HITS.c.bucket == bindparam("bucket"), _HITS.c.at > bindparam("since"))
+    .order_by(_HITS.c.at.desc())
+    .limit(bindparam("limit"))
+)
+_NEW_HITS = insert(_HITS)
 
 
 def wait_for(session: Session, checks: Iterable[Check], now: datetime) -> Throttled | None:
@@ -74,16 +84,9 @@ def wait_for(session: Session, checks: Iterable[Check], now: datetime) -> Thrott
     moment = now
     worst: Throttled | None = None
     for quota, key in checks:
-        recent = (
-            session.scalars(
-                select(ThrottleHit.at)
-                .where(
-                    ThrottleHit.bucket == quota.bucket(key),
-                    ThrottleHit.at > moment - quota.window,
-                )
-                .order_by(ThrottleHit.at.desc())
-                .limit(quota.limit)
-            )
+        recent = session.scalars(
+            _RECENT,
+            {"bucket": quota.bucket(key), "since": moment - quota.window, "limit": quota.limit},
         ).all()
         if len(recent) < quota.limit:
             continue
@@ -105,7 +108,7 @@ def record(session: Session, checks: Iterable[Check], now: datetime) -> None:
     moment = now
     rows = [{"bucket": quota.bucket(key), "at": moment} for quota, key in checks]
     if rows:
-        session.execute(insert(ThrottleHit), rows)
+        session.execute(_NEW_HITS, rows)
 
 
 def take(session: Session, checks: Iterable[Check], now: datetime) -> Throttled | None:

@@ -105,6 +105,7 @@ _ORDER_OF_TOKEN = select(ORDERS.c.id, ORDERS.c.cart_id, ORDERS.c.account_id).whe
     ORDERS.c.checkout_token == bindparam("token")
 )
 _NEW_ORDER = insert(ORDERS).returning(ORDERS.c.id)
+_NEW_ITEMS = insert(ORDER_ITEMS)
 # Every column a new order is given (the rest keep their defaults: NULL).
 _ORDER_COLUMNS = tuple(c.key for c in ORDERS.columns if c.key != "id")
 
@@ -286,7 +287,7 @@ def place_order(
         }
         for position, line in enumerate(page.lines)
     ]
-    session.execute(insert(ORDER_ITEMS), rows)
+    session.execute(_NEW_ITEMS, rows)
     _set_token(session, owner, page_key, order.checkout_token, order.id)
     record(session, order.id, OrderStatus.PENDING.value, "Order placed", moment)
     queue_order_mail(session, order, "order.placed", moment)
