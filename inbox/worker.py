@@ -79,10 +79,10 @@ _BODY = select(InboxActivity.body).where(InboxActivity.id == bindparam("row_id")
 
 
 class OnProcessed(Protocol):
-    """Told, in the apply unit, of every sender whose activities were processed, once per
+    """Told, in the apply unit, of the senders whose activities were processed, once per
     batch (the outbox lifts a delivery hold on a host that talks to us again)."""
 
-    def __call__(self, session: Session, sender: str, /, *, now: datetime) -> object: ...
+    def __call__(self, session: Session, senders: list[str], /, *, now: datetime) -> object: ...
 
 
 class LeaseLost(Exception):
@@ -295,13 +295,12 @@ class InboxWorker:
                 log.info("inbox lease lost; another worker has it", extra={"rows": len(rows)})
             ours = [row for row in rows if row.row_id in held]
             senders, retries = self._apply_each(session, batch, ours)
-        if self.on_processed is not None:
-            for sender in senders:
-                try:
-                    with session.begin_nested():
-                        self.on_processed(session, sender, now=now)
-                except Exception:  # the activities stand; the hold lifts next time
-                    log.exception("inbox on_processed failed", extra={"sender": sender})
+        if self.on_processed is not None and senders:
+            try:
+                with session.begin_nested():
+                    self.on_processed(session, senders, now=now)
+            except Exception:  # the activities stand; the hold lifts next time
+                log.exception("inbox on_processed failed", extra={"senders": len(senders)})
         return retries
 
     async def step(self) -> int:

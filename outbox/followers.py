@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
-from typing import Self
+from typing import Protocol, Self
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,13 +28,22 @@ from sqlalchemy.orm import Session
 
 from actor.identity import LocalActor
 from actor.incoming import ANY, HandlerRegistrar, IncomingActivity, Referent, TheSender
-from actor.remote import RemoteActorRow, RemoteActors
+from actor.remote import RemoteActors
 from actor.roles import PeerRole
 from outbox.exceptions import UnknownFollower
+from outbox.follower_rows import (
+    FOLLOWERS_MEMO,
+    INBOXES_MEMO,
+    FollowerRow,
+    cached_inboxes,
+    follower_row,
+    store_follower,
+)
 from outbox.models import Follow, Follower, OutboxActivity
 from outbox.publish import new_activity_id, publish, publish_sync
 from outbox.states import FOLLOWERS, FOLLOWS, FollowerState, FollowState
 from store import utcnow
+from store.memo import unit_memo
 from vocab import model
 from vocab.writer import document
 
@@ -54,10 +63,19 @@ OnFollowAccepted = Callable[[Session, str, datetime], None]
 # -- followers ----------------------------------------------------------------------------
 
 
+class Answered(Protocol):
+    """What an Accept or Reject names of a follower: who, and which Follow it answers."""
+
+    @property
+    def ap_actor_id(self) -> str: ...
+    @property
+    def follow_ap_id(self) -> str: ...
+
+
 def _answer(
     session: Session,
     local_actor: LocalActor,
-    follower: Follower,
+    follower: Answered,
     verb: type[model.Accept] | type[model.Reject],
     now: datetime,
 ) -> OutboxActivity:
@@ -90,34 +108,35 @@ def handle_follow(
     if activity.object != local_actor.id:
         return  # a Follow of someone else: not ours to answer
     sender = delivery.ap_actor_id
-    # Both reads come from the unit's identity map after the first Follow of a batch.
-    cached = session.get(RemoteActorRow, sender)
-    follower = session.get(Follower, sender)
-    if follower is None:
-        follower = Follower(
-            ap_actor_id=sender, follow_ap_id=activity.id, state=FollowerState.PENDING
-        )
-        session.add(follower)
-    elif follower.state in (FollowerState.REJECTED, FollowerState.REMOVED):
-        _move_follower(follower, FollowerState.PENDING, now)
-    if follower.follow_ap_id and follower.follow_ap_id != activity.id:
+    before = follower_row(session, sender)
+    if before is None:
+        follower = FollowerRow(sender, activity.id, None, FollowerState.PENDING)
+    else:
+        follower = replace(before)
+        if follower.state in (FollowerState.REJECTED, FollowerState.REMOVED):
+            follower.state = FOLLOWERS.move(follower.state, FollowerState.PENDING)
+    if follower.follow_ap_id != activity.id:
         earlier = [i for i in follower.earlier_follow_ids or [] if i != follower.follow_ap_id]
         follower.earlier_follow_ids = [*earlier, follower.follow_ap_id][-EARLIER_FOLLOW_IDS:]
     follower.follow_ap_id = activity.id
+    cached = cached_inboxes(session, sender)
     if cached is not None:
-        follower.inbox, follower.shared_inbox = cached.inbox, cached.shared_inbox
-    session.flush()
+        follower.inboxes = cached
     if follower.state == FollowerState.ACCEPTED:
         # A repeated Follow (the peer lost our Accept): answer it again.
+        store_follower(session, follower, before, now)
         _answer(session, local_actor, follower, model.Accept, now)
     elif PeerRole.COOP in roles_of(sender):
-        _move_follower(follower, FollowerState.ACCEPTED, now)
+        follower.state = FOLLOWERS.move(follower.state, FollowerState.ACCEPTED)
+        store_follower(session, follower, before, now)
         _answer(session, local_actor, follower, model.Accept, now)
+    else:
+        store_follower(session, follower, before, now)
 
 
 def _undoes_follow_of_us(
     target: model.Follow | model.FollowWithoutId | str,
-    follower: Follower,
+    follower: FollowerRow,
     local_actor: LocalActor,
 ) -> bool:
     """Whether an Undo's object is one of this follower's Follows of our actor.
@@ -137,11 +156,12 @@ def handle_undo(
     session: Session, delivery: IncomingActivity, now: datetime, *, local_actor: LocalActor
 ) -> None:
     activity: model.Undo = delivery.activity
-    follower = session.get(Follower, delivery.ap_actor_id)
-    if follower is None or follower.state == FollowerState.REMOVED:
+    before = follower_row(session, delivery.ap_actor_id)
+    if before is None or before.state == FollowerState.REMOVED:
         return
-    if _undoes_follow_of_us(activity.object, follower, local_actor):
-        _move_follower(follower, FollowerState.REMOVED, now)
+    if _undoes_follow_of_us(activity.object, before, local_actor):
+        follower = replace(before, state=FOLLOWERS.move(before.state, FollowerState.REMOVED))
+        store_follower(session, follower, before, now)
 
 
 async def pending_followers(session: AsyncSession) -> list[Follower]:
@@ -202,6 +222,8 @@ def handle_delete_actor(
     we no longer follow it."""
     gone: str = delivery.referent.iri
     remote.gone(session, gone, now)
+    unit_memo(session, FOLLOWERS_MEMO).pop(gone, None)
+    unit_memo(session, INBOXES_MEMO).pop(gone, None)
     session.execute(
         update(Follower)
         .where(Follower.ap_actor_id == gone, Follower.state != FollowerState.REMOVED)

@@ -9,10 +9,10 @@ deliveries are held, and new ones are held as they come up, until `mark_contacte
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -104,6 +104,19 @@ async def hold_deliveries(session: AsyncSession, hosts: list[str]) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+_KNOWN_HOSTS = select(DeliveryHost.host).where(
+    DeliveryHost.host.in_(bindparam("hosts", expanding=True))
+)
+
+
+def mark_all_contacted(session: Session, origins: Sequence[str], *, now: datetime) -> int:
+    """`mark_contacted` for each host of `origins` we deliver to: one read for all of
+    them, so the inbox worker tells it a batch's senders at once."""
+    hosts = list(dict.fromkeys(origin_of(origin) for origin in origins))
+    known = session.execute(_KNOWN_HOSTS, {"hosts": hosts}).scalars().all()
+    return sum(mark_contacted(session, host, now=now) for host in known)
 
 
 async def hold_for_unavailable_hosts(session: AsyncSession) -> int:

@@ -43,7 +43,7 @@ from inbox.worker import InboxWorker
 from mail.models import MAIL_CHANNEL
 from mail.sender import MailSender
 from outbox.followers import register_follow_handlers, send_follow
-from outbox.hosts import mark_contacted
+from outbox.hosts import mark_all_contacted
 from outbox.models import DELIVERIES_CHANNEL, Follow, Follower
 from outbox.worker import DeliverySettings, DeliveryWorker
 from payments.provider import PaymentProvider
@@ -202,7 +202,7 @@ def build_federation(
         base_url=settings.base_url,
         handoff=handoff,
     )
-    worker = InboxWorker(db, registry, parse, on_processed=mark_contacted, handoff=handoff)
+    worker = InboxWorker(db, registry, parse, on_processed=mark_all_contacted, handoff=handoff)
     deliveries = DeliveryWorker(
         db,
         auth,

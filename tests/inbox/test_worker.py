@@ -12,18 +12,23 @@ import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from actor.fetch import Fetcher
 from actor.incoming import ANY, IncomingActivity
 from actor.origin import origin_of
+from actor.remote import RemoteActors
 from inbox.group_commit import InboxWriter
 from inbox.models import InboxActivity, InboxStatus
 from inbox.registry import HandlerRegistry
 from inbox.worker import MAX_ATTEMPTS, InboxWorker, backoff
-from outbox.hosts import mark_contacted
-from outbox.models import DeliveryHost, OutboxDelivery
+from outbox.followers import register_follow_handlers
+from outbox.hosts import mark_all_contacted
+from outbox.models import DeliveryHost, Follower, OutboxDelivery
 from outbox.publish import publish
-from outbox.states import DeliveryState
+from outbox.states import DeliveryState, FollowerState
 from store import Database
+from tests.outbox.support import local_actor
 from tests.support.clock import Clock
+from vocab import model
 from vocab.model import Follow
 
 
@@ -278,7 +283,9 @@ async def test_a_sender_whose_activities_are_applied_has_its_held_deliveries_rel
     for i in range(3):
         await writer.store(row(f"https://peer.test/h/{i}"))
     clock.advance(timedelta(minutes=1))
-    worker = InboxWorker(db, registry, parse=as_follow, clock=clock, on_processed=mark_contacted)
+    worker = InboxWorker(
+        db, registry, parse=as_follow, clock=clock, on_processed=mark_all_contacted
+    )
     assert await worker.step() == 3
     async with db.transaction() as session:
         [status] = (await session.execute(select(OutboxDelivery.status))).scalars()
@@ -287,3 +294,48 @@ async def test_a_sender_whose_activities_are_applied_has_its_held_deliveries_rel
     assert contacted is not None
     assert (contacted.consecutive_failures, contacted.unavailable_since) == (0, None)
     assert contacted.last_success_at == clock()
+
+
+async def test_a_senders_follows_and_undo_in_a_batch_with_a_failure_end_as_if_applied_in_turn(
+    db: Database, writer: InboxWriter
+) -> None:
+    """The batch is applied whole, rolled back by the failing Delete, and applied again one
+    by one: what the Follows read and wrote of their follower before the rollback is not
+    remembered as written."""
+    sender = "https://peer.test/actor"
+    actor = local_actor()
+
+    def parse_it(document: dict[str, Any]) -> Any:
+        kind = {"Follow": model.Follow, "Undo": model.Undo, "Delete": model.Delete}
+        return kind[document["type"]](
+            id=document["id"], actor=sender, object=document.get("object", actor.id)
+        )
+
+    def refuse(session: Any, delivery: IncomingActivity, now: datetime) -> None:
+        raise ValueError("not today")
+
+    registry = HandlerRegistry()
+    register_follow_handlers(
+        registry, local_actor=actor, roles_of=lambda iri: (), remote=RemoteActors(db, Fetcher())
+    )
+    registry.register(model.Delete, ANY, refuse)
+    follows = [f"https://peer.test/follows/{n}" for n in (1, 2, 3)]
+    sent = [
+        {"id": follows[0], "type": "Follow"},
+        {"id": "https://peer.test/d/1", "type": "Delete", "object": "https://peer.test/notes/1"},
+        {"id": follows[1], "type": "Follow"},
+        {"id": "https://peer.test/u/1", "type": "Undo", "object": follows[0]},
+        {"id": follows[2], "type": "Follow"},
+    ]
+    for document in sent:
+        await writer.store(
+            {**row(document["id"], document["type"]), "body": orjson.dumps(document).decode()}
+        )
+    worker = InboxWorker(db, registry, parse=parse_it, clock=Clock())
+    assert await worker.step() == 5, "one batch"
+    assert list((await statuses(db)).values()) == ["done", "pending", "done", "done", "done"]
+    async with db.transaction() as session:
+        follower = await session.get(Follower, sender)
+    assert follower is not None
+    assert (follower.state, follower.follow_ap_id) == (FollowerState.PENDING, follows[2])
+    assert follower.earlier_follow_ids == follows[:2]

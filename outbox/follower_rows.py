@@ -1,0 +1,125 @@
+"""A follower's row as the inbox handlers read and write it: Core, remembered for the unit.
+
+Per Follow, the ORM's flush of the follower row cost more than the rest of its handling
+(docs/design.md, "Units of work"), so the handlers in outbox/followers.py read and write
+the row through Core, statements built once. What they read and wrote is kept in the
+unit's memo (store/memo.py): the Follows of one batch read their sender's row and
+cached inboxes once, and a rollback forgets it all. Every write to a follower row in
+the inbox worker's unit goes through `store_follower`, or forgets the memo's entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from actor.remote import RemoteActorRow
+from outbox.models import Follower
+from store.memo import unit_memo
+
+FOLLOWERS_MEMO = "followers"
+INBOXES_MEMO = "cached inboxes"
+
+_FOLLOWERS = cast(Table, Follower.__table__)
+_ACTORS = cast(Table, RemoteActorRow.__table__)
+_FOLLOWER = select(
+    _FOLLOWERS.c.follow_ap_id, _FOLLOWERS.c.earlier_follow_ids, _FOLLOWERS.c.state
+).where(_FOLLOWERS.c.ap_actor_id == bindparam("sender"))
+_CACHED_INBOXES = select(_ACTORS.c.inbox, _ACTORS.c.shared_inbox).where(
+    _ACTORS.c.ap_id == bindparam("sender")
+)
+_ADD_FOLLOWER = insert(_FOLLOWERS)
+_CHANGE_FOLLOWER = (
+    update(_FOLLOWERS)
+    .where(_FOLLOWERS.c.ap_actor_id == bindparam("sender"))
+    .values(
+        follow_ap_id=bindparam("new_follow_ap_id"),
+        earlier_follow_ids=bindparam("new_earlier", type_=_FOLLOWERS.c.earlier_follow_ids.type),
+        state=bindparam("new_state"),
+        # Only a move of its state dates the row (None: keep the date).
+        updated_at=func.coalesce(
+            bindparam("moved_at", type_=_FOLLOWERS.c.updated_at.type), _FOLLOWERS.c.updated_at
+        ),
+    )
+)
+_CHANGE_INBOXES = (
+    update(_FOLLOWERS)
+    .where(_FOLLOWERS.c.ap_actor_id == bindparam("sender"))
+    .values(inbox=bindparam("new_inbox"), shared_inbox=bindparam("new_shared_inbox"))
+)
+
+
+@dataclass
+class FollowerRow:
+    """A follower as the inbox handlers see it: the columns they read and change."""
+
+    ap_actor_id: str
+    follow_ap_id: str
+    earlier_follow_ids: list[str] | None
+    state: str
+    inboxes: tuple[str | None, str | None] | None = None  # as last copied in this unit
+
+
+def follower_row(session: Session, sender: str) -> FollowerRow | None:
+    memo = unit_memo(session, FOLLOWERS_MEMO)
+    if sender not in memo:
+        found = session.connection().execute(_FOLLOWER, {"sender": sender}).first()
+        memo[sender] = FollowerRow(sender, *found) if found is not None else None
+    return cast(FollowerRow | None, memo[sender])
+
+
+def cached_inboxes(session: Session, sender: str) -> tuple[str | None, str | None] | None:
+    memo = unit_memo(session, INBOXES_MEMO)
+    if sender not in memo:
+        found = session.connection().execute(_CACHED_INBOXES, {"sender": sender}).first()
+        memo[sender] = (found.inbox, found.shared_inbox) if found is not None else None
+    return cast(tuple[str | None, str | None] | None, memo[sender])
+
+
+def store_follower(
+    session: Session, row: FollowerRow, before: FollowerRow | None, now: datetime
+) -> None:
+    """Write `row` (new when `before` is None) and remember it as the unit's copy."""
+    connection = session.connection()
+    if before is None:
+        inbox, shared_inbox = row.inboxes or (None, None)
+        connection.execute(
+            _ADD_FOLLOWER,
+            {
+                "ap_actor_id": row.ap_actor_id,
+                "follow_ap_id": row.follow_ap_id,
+                "earlier_follow_ids": row.earlier_follow_ids,
+                "state": row.state,
+                "inbox": inbox,
+                "shared_inbox": shared_inbox,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+    else:
+        if (row.follow_ap_id, row.earlier_follow_ids, row.state) != (
+            before.follow_ap_id,
+            before.earlier_follow_ids,
+            before.state,
+        ):
+            connection.execute(
+                _CHANGE_FOLLOWER,
+                {
+                    "sender": row.ap_actor_id,
+                    "new_follow_ap_id": row.follow_ap_id,
+                    "new_earlier": row.earlier_follow_ids,
+                    "new_state": row.state,
+                    "moved_at": now if row.state != before.state else None,
+                },
+            )
+        if row.inboxes is not None and row.inboxes != before.inboxes:
+            inbox, shared_inbox = row.inboxes
+            connection.execute(
+                _CHANGE_INBOXES,
+                {"sender": row.ap_actor_id, "new_inbox": inbox, "new_shared_inbox": shared_inbox},
+            )
+    unit_memo(session, FOLLOWERS_MEMO)[row.ap_actor_id] = row
