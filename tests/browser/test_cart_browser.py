@@ -20,6 +20,7 @@ from service.app import create_app
 from service.settings import Settings
 from tests.cart.web_support import CHEAP_PASSWORDS, with_cart_routes
 from tests.support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from tests.support.clock import Clock
 from tests.support.factories import NOW, entry, offer, product
 from tests.support.loopback import free_socket, origin_of, serving
 
@@ -33,7 +34,8 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[str, Starlette]]:
     settings = Settings(
         base_url=base, data_dir=tmp_path, secret_key="browser-" + "k" * 40, workers=False
     )
-    app = with_cart_routes(create_app(settings))
+    # At the factories' NOW: the Bread class starts four days after it, whatever the date.
+    app = with_cart_routes(create_app(settings, clock=Clock()))
     async with serving(app, sock):
         configure_web(app.state, passwords=Passwords(CHEAP_PASSWORDS))
         async with app.state.db.transaction() as session:

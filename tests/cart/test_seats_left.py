@@ -10,10 +10,18 @@ import pytest
 from starlette.applications import Starlette
 
 from tests.cart.web_support import seed
+from tests.support.clock import Clock
 from tests.support.factories import entry
 from vocab.exceptions import ValidationError
 from vocab.parse import parse
 from vocab.writer import document as wire_document
+
+
+@pytest.fixture
+def app_clock() -> Clock:
+    """The shop's clock at the factories' NOW: their entries start four days after it,
+    so they are on sale whatever day the suite runs (the wall clock passed one of them)."""
+    return Clock()
 
 
 def _card(catalogue: str, name: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 
 from tests.cart.web_support import (
@@ -15,7 +16,15 @@ from tests.cart.web_support import (
     register,
     seed,
 )
+from tests.support.clock import Clock
 from tests.support.factories import entry, product
+
+
+@pytest.fixture
+def app_clock() -> Clock:
+    """The shop's clock at the factories' NOW: their entries start four days after it,
+    so they are on sale whatever day the suite runs (the wall clock passed one of them)."""
+    return Clock()
 
 
 async def test_adding_goes_back_to_the_page_the_shopper_was_on_and_says_what_happened(

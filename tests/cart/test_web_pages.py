@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 
 from tests.cart.web_support import add, line_ids, post_form, seed
+from tests.support.clock import Clock
 from tests.support.factories import BAKERY, VENUE, entry, product
+
+
+@pytest.fixture
+def app_clock() -> Clock:
+    """The shop's clock at the factories' NOW: their entries start four days after it,
+    so they are on sale whatever day the suite runs (the wall clock passed one of them)."""
+    return Clock()
 
 
 async def test_given_an_empty_mirror_the_catalogue_says_nothing_is_on_sale(
