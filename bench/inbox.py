@@ -39,8 +39,9 @@ CONCURRENCY = 32
 def serve_env(data: Path, port: int, *, workers: bool) -> dict[str, str]:
     """The environment of the measured `serve` process. Its sender is an actor we do not
     follow, so every budget that stands between a stranger and our inbox (per sender, per
-    host, for all strangers, for fetching unknown keys) is turned off with its documented
-    0: with them on, most deliveries are refused 429 or 401 and nothing is measured."""
+    host, for all strangers, per client address, for fetching unknown keys) is turned off
+    with its documented 0: with them on, most deliveries are refused 429 or 401 and
+    nothing is measured."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROSE_CART_")}
     env.update(
         ROSE_CART_DATA_DIR=str(data),
@@ -51,6 +52,7 @@ def serve_env(data: Path, port: int, *, workers: bool) -> dict[str, str]:
         ROSE_CART_INBOX_HOST_RATE="0",
         ROSE_CART_INBOX_STRANGERS_RATE="0",
         ROSE_CART_KEY_FETCH_HOST_RATE="0",
+        ROSE_CART_FEDERATION_CLIENT_RATE="0",
         ROSE_CART_LOG_LEVEL="WARNING",
         ROSE_CART_SUMUP_SANDBOX="true",
     )
