@@ -10,6 +10,11 @@ The sender is an actor we do not follow, so the bench turns off the budgets a st
 meets (bench.inbox.serve_env, each with its documented "0: no limit"): with them on, all
 but the first few hundred Follows are answered 429 and nothing is measured. It reports the serve
 process's CPU (user + system, from /proc) per Follow, over the measured run.
+
+With BENCH_FEDERATION_WORKER_PROCESS=1 the inbox is applied by a `rose-cart worker`
+process beside `serve --no-workers`-like serve (WORKERS=false) on the same SQLite file,
+the option docs/design.md measures: the CPU is then both processes'. The worker learns
+of new rows from the file's data_version (store/wakeups.py, once a second).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from bench.inbox import CONCURRENCY, Sender, serve_env
 from bench.inbox import measure as measure_bare
 
 FOLLOWS = int(os.environ.get("BENCH_FEDERATION_FOLLOWS", "3000"))
+WORKER_PROCESS = os.environ.get("BENCH_FEDERATION_WORKER_PROCESS", "") == "1"
 WARMUP = 200
 
 
@@ -47,7 +53,7 @@ async def applied_rate(sender: Sender, data: Path) -> tuple[float, float, float]
     """(received/s, received-and-applied/s, server CPU seconds per Follow) for FOLLOWS
     Follows to one serve process."""
     port = free_port()
-    env = serve_env(data, port, workers=True)
+    env = serve_env(data, port, workers=not WORKER_PROCESS)
     subprocess.run(
         [sys.executable, "-m", "service", "init"], env=env, check=True, capture_output=True
     )
@@ -56,6 +62,16 @@ async def applied_rate(sender: Sender, data: Path) -> tuple[float, float, float]
         env=env,
         stderr=subprocess.DEVNULL,
     )
+    processes = [server]
+    if WORKER_PROCESS:
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "service", "worker"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
     database = data / "rose-cart.sqlite3"
     try:
         await wait_ready(f"http://127.0.0.1:{port}/", server)
@@ -65,17 +81,18 @@ async def applied_rate(sender: Sender, data: Path) -> tuple[float, float, float]
         while pending(database):
             await asyncio.sleep(0.05)
         follows = sender.deliveries(port, FOLLOWS, target)
-        cpu_before = cpu_seconds(server.pid)
+        cpu_before = sum(cpu_seconds(p.pid) for p in processes)
         started = time.perf_counter()
         load = await run_load("127.0.0.1", port, follows, CONCURRENCY)
         assert set(load.statuses) == {202}, f"answers: {dict(load.statuses)}"
         while pending(database):
             await asyncio.sleep(0.02)
         applied = time.perf_counter() - started
-        cpu = cpu_seconds(server.pid) - cpu_before
+        cpu = sum(cpu_seconds(p.pid) for p in processes) - cpu_before
     finally:
-        server.terminate()
-        server.wait()
+        for process in processes:
+            process.terminate()
+            process.wait()
     return FOLLOWS / load.seconds, FOLLOWS / applied, cpu / FOLLOWS
 
 
@@ -109,16 +126,21 @@ async def run() -> None:
     finally:
         web.should_exit = True
         await sender_task
+    processes = (
+        "a serve process and a worker process"
+        if WORKER_PROCESS
+        else "one serve process with its workers"
+    )
     report(
-        f"federation: {FOLLOWS} signed Follows, {CONCURRENCY} connections, one serve process "
-        "with its workers, until every one is applied",
+        f"federation: {FOLLOWS} signed Follows, {CONCURRENCY} connections, {processes}, "
+        "until every one is applied",
         [
             Figure(
                 "received and applied Follows/s", applied, bare_rate, "/s", note="target >= 0.5"
             ),
             Figure("received (202) Follows/s", received, bare_rate, "/s"),
         ],
-        [f"server CPU per Follow (received and applied): {cpu * 1000:.2f} ms"],
+        [f"server CPU per Follow (received and applied, all its processes): {cpu * 1000:.2f} ms"],
     )
 
 
