@@ -350,10 +350,14 @@ async def view_cart(
 
 def cart_item_count_sync(session: Session, owner: CartOwner) -> int:
     """How many things are in the cart (sum of quantities): the badge, one cheap query."""
-    total = session.execute(
-        select(func.coalesce(func.sum(CartLine.quantity), 0)).where(owner.clause())
-    )
+    total = session.execute(_count_query(owner.column), {"owner": owner.owner_id})
     return int(total.scalar_one())
+
+
+@functools.cache
+def _count_query(owner_column: str) -> Select[Any]:
+    quantities = func.coalesce(func.sum(LINES.c.quantity), 0)
+    return select(quantities).where(LINES.c[owner_column] == bindparam("owner"))
 
 
 async def cart_item_count(session: AsyncSession, owner: CartOwner) -> int:

@@ -14,11 +14,12 @@ unit of work (GET / runs one in a read unit); the items come through Core
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, literal, select, tuple_, union_all
+from sqlalchemy import Select, bindparam, exists, literal, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from cart.catalog.indexing import words_of
@@ -53,40 +54,47 @@ def _visible() -> Any:
     return ITEMS.c.withdrawn_at.is_(None)
 
 
+@functools.cache
+def _front_items(shelves: int) -> Select[Any]:
+    """The first few items of `shelves` shelves, in one statement (a UNION of indexed
+    LIMIT reads), built once per number of shelves and bound to `:shelf0`, `:shelf1`..."""
+    reads = [
+        select(ITEMS.c.ap_id)
+        .where(ITEMS.c.page_key == bindparam(f"shelf{n}"), _visible())
+        .order_by(ITEMS.c.sort_key, ITEMS.c.key)
+        .limit(FRONT_ITEMS + 1)
+        .subquery()
+        .select()
+        for n in range(shelves)
+    ]
+    wanted = select(union_all(*reads).subquery().c.ap_id)
+    return (
+        item_select(ITEMS.c.page_key.label("shelf"))
+        .where(ITEMS.c.ap_id.in_(wanted))
+        .order_by(ITEMS.c.sort_key, ITEMS.c.key)
+    )
+
+
+_FRONT_PAGES = (
+    select(CatalogPage)
+    .where(exists().where(ITEMS.c.page_key == CatalogPage.key, _visible()))
+    .order_by(CatalogPage.name.is_(None), CatalogPage.name, CatalogPage.key)
+    .offset(bindparam("start"))
+    .limit(FRONT_PAGES + 1)
+)
+
+
 def front(session: Session, now: datetime, *, start: int = 0) -> Front:
     """A unit: a few items of each of the first pages (by name), and whether each has more."""
-    pages = (
-        session.execute(
-            select(CatalogPage)
-            .where(exists().where(ITEMS.c.page_key == CatalogPage.key, _visible()))
-            .order_by(CatalogPage.name.is_(None), CatalogPage.name, CatalogPage.key)
-            .offset(start)
-            .limit(FRONT_PAGES + 1)
-        )
-        .scalars()
-        .all()
-    )
+    pages = session.execute(_FRONT_PAGES, {"start": start}).scalars().all()
     shown = list(pages[:FRONT_PAGES])
     keys = [p.key for p in shown]
     if len(pages) <= FRONT_PAGES:
         keys.append("")  # "other offers" comes last, after every page
     if not keys:
         return Front((), {}, None)
-    reads = [
-        select(ITEMS.c.ap_id)
-        .where(ITEMS.c.page_key == key, _visible())
-        .order_by(ITEMS.c.sort_key, ITEMS.c.key)
-        .limit(FRONT_ITEMS + 1)
-        .subquery()
-        .select()
-        for key in keys
-    ]
-    wanted = select(union_all(*reads).subquery().c.ap_id)
-    rows = session.execute(
-        item_select(ITEMS.c.page_key.label("shelf"))
-        .where(ITEMS.c.ap_id.in_(wanted))
-        .order_by(ITEMS.c.sort_key, ITEMS.c.key)
-    )
+    shelves = {f"shelf{n}": key for n, key in enumerate(keys)}
+    rows = session.execute(_front_items(len(keys)), shelves)
     by_page: dict[str, list[ItemView]] = {}
     for row in rows:
         by_page.setdefault(row.shelf, []).append(item_view_of(row, now))
