@@ -5,13 +5,14 @@ signed, as us: a made-up one per request turned 300 requests into 300 outgoing G
 Before such a fetch (an actor we hold no row for), this decides, in process memory
 (a cache of decisions, like the inbox's rate buckets: N processes allow N times it):
 
-- a per-host token bucket: at most `burst` unknown-key fetches to one host, then one
-  every `1 / rate` seconds;
+- a per-host token bucket (the host name: its ports share it): at most `burst`
+  unknown-key fetches to one host, then one every `1 / rate` seconds;
 - a negative cache: a key id whose fetch gave no key is not fetched again for
   `negative_for`, and a host with `host_failures` such failures is not asked about any
   unknown key for that long.
 
-Refusals raise `FetchRefused` (an ActorError), which the verification policy turns into
+Keys of our peers (PEERS) are not counted here (actor/remote.py asks for them as it
+must). Refusals raise `FetchRefused` (an ActorError), which the verification policy turns into
 a 401 naming the reason. The shape checks that come before all of this (length, an
 absolute http(s) URL) are in actor/verification.py.
 """
@@ -35,7 +36,9 @@ class FetchRefused(ActorError):
 
 
 def _host(key_id: str) -> str:
-    return urlsplit(key_id).netloc.lower()
+    """The host name, without the port: a stranger's machine answers on every port it
+    likes, and each port must not come with a fresh budget (bench/hostile)."""
+    return urlsplit(key_id).hostname or ""
 
 
 class KeyFetchBudget:

@@ -128,11 +128,14 @@ class RemoteActors:
         clock: Clock = utcnow,
         memo_seconds: float = 300.0,
         budget: KeyFetchBudget | None = None,
+        peers: frozenset[str] = frozenset(),
     ) -> None:
         self.db = db
         self.fetcher = fetcher
         # Whether a key id on an actor we hold nothing of may be fetched (actor/fetch_budget.py).
         self.budget = budget if budget is not None else KeyFetchBudget()
+        # Actor IRIs in PEERS: their keys are fetched whatever strangers on their host did.
+        self.peers = peers
         self.ttl = ttl
         self.refresh_interval = refresh_interval
         self.clock = clock
@@ -170,10 +173,10 @@ class RemoteActors:
             if key is not None or row.gone_at is not None:
                 return key, row
             # A key id the actor did not list when we fetched it: perhaps a new key.
-        unknown = row is None
+        ap_id = row.ap_id if row is not None else key_id.split("#", 1)[0]
+        unknown = row is None and ap_id not in self.peers
         if unknown:
             self.budget.take(key_id)  # raises FetchRefused: no fetch, and no row
-        ap_id = row.ap_id if row is not None else key_id.split("#", 1)[0]
         async with self._lock(ap_id):
             if not await self._claim(ap_id):
                 # Someone fetched (or tried) within the interval: their answer stands.

@@ -2,8 +2,9 @@
 
 Shared, through `bench/_attackers.py`'s ATTACKS, by `bench/hostile.py` and the
 hostile-load test. Each attack starts a host of its own on loopback (a real HTTP server
-the shop may fetch keys and actors from: "a stranger's server"), so its per-host budgets
-are its own, and speaks to the shop from its own loopback address:
+the shop may fetch keys and actors from: "a stranger's server"), on the attacker's own
+loopback address (a fresh port each round: the shop's per-host budgets go by host name,
+so the ports of one machine share them), and speaks to the shop from that address:
 
 - unknown key ids: signed deliveries whose keyId names nothing (a 404 on the stranger's
   host, or a port where nothing listens), so each asks us to fetch a key;
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import ssl
 import uuid
 from collections import Counter
@@ -100,18 +102,19 @@ def _actor_document(stranger: Stranger, actor_id: str) -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def stranger_host() -> AsyncIterator[Stranger]:
-    port = free_port()
-    stranger = Stranger(f"http://127.0.0.1:{port}", _stranger_key())
+async def stranger_host(address: str) -> AsyncIterator[Stranger]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind((address, 0))
+    stranger = Stranger(f"http://{address}:{sock.getsockname()[1]}", _stranger_key())
 
     async def actor(request: Request) -> Response:
         actor_id = stranger.actor(request.path_params["name"])
         return JSONResponse(_actor_document(stranger, actor_id), media_type=AS2)
 
     app = Starlette(routes=[Route("/actors/{name}", actor)])
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(app, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         if serving.done():
             serving.result()  # raises what stopped it
@@ -129,8 +132,8 @@ def _post(document: dict[str, Any]) -> dict[str, Any]:
 
 async def unknown_key_ids(target: Target, address: str, rounds: int) -> Counter[int]:
     seen: Counter[int] = Counter()
-    nobody = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    async with stranger_host() as stranger:
+    nobody = f"http://{address}:{free_port()}"  # nothing listens there
+    async with stranger_host(address) as stranger:
         for n in range(rounds):
             host = nobody if n % 2 else stranger.base_url
             actor = f"{host}/ghosts/{uuid.uuid4().hex}"  # a 404 on the stranger's host
@@ -161,7 +164,7 @@ def _heavy_context(terms: int = 60, scoped: int = 20) -> dict[str, Any]:
 async def heavy_json_ld(target: Target, address: str, rounds: int) -> Counter[int]:
     seen: Counter[int] = Counter()
     context = [AS, _heavy_context()]
-    async with stranger_host() as stranger:
+    async with stranger_host(address) as stranger:
         actor = stranger.actor("heavy")
         async with stranger.signed(target, address, f"{actor}#main-key") as http:
             for n in range(rounds):
@@ -175,7 +178,7 @@ async def heavy_json_ld(target: Target, address: str, rounds: int) -> Counter[in
 
 async def minted_likes(target: Target, address: str, rounds: int) -> Counter[int]:
     seen: Counter[int] = Counter()
-    async with stranger_host() as stranger:
+    async with stranger_host(address) as stranger:
         for _ in range(rounds):
             actor = stranger.actor(uuid.uuid4().hex)
             like = {"@context": AS, "id": f"{actor}/likes/1", "type": "Like"}
@@ -187,7 +190,7 @@ async def minted_likes(target: Target, address: str, rounds: int) -> Counter[int
 
 async def followers_with_unknown_key(target: Target, address: str, rounds: int) -> Counter[int]:
     seen: Counter[int] = Counter()
-    async with stranger_host() as stranger:
+    async with stranger_host(address) as stranger:
         for _ in range(rounds):
             key_id = f"{stranger.base_url}/keys/{uuid.uuid4().hex}"  # a 404
             async with stranger.signed(target, address, key_id) as http:

@@ -175,7 +175,8 @@ def build_federation(
         burst=settings.key_fetch_host_burst,
         negative_for=float(settings.key_fetch_negative_seconds),
     )
-    remote = RemoteActors(db, fetcher, budget=budget)
+    peer_iris = frozenset(peer.actor_id for peer in settings.peers)
+    remote = RemoteActors(db, fetcher, budget=budget, peers=peer_iris)
     registry = HandlerRegistry()
     peer_roles = roles_from(settings)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -23,7 +24,7 @@ from outbox.models import Follower
 from store import utcnow
 from tests.support import loopback
 from tests.support.inbox_peers import Served
-from tests.support.peers import AS2, RemotePeer
+from tests.support.peers import AS2, RemotePeer, remote_peer
 from tests.support.state import snapshot
 
 
@@ -105,7 +106,7 @@ async def test_made_up_key_ids_on_one_host_cost_at_most_the_budget_and_leave_no_
     ]
     assert len(counted) == 3 and sum(counted) == BURST  # fetched, unfetched, gone (404)
 
-    # A peer on another host is not held back by a stranger's flood.
+    # A peer is not held back by a stranger's flood, on the same host name too (loopback).
     follow = market.activity("Follow", f"{served.base_url}/actor")
     assert (await market.deliver(served.inbox, follow)).status_code == 202
 
@@ -122,6 +123,21 @@ async def test_made_up_key_ids_on_one_host_cost_at_most_the_budget_and_leave_no_
     async with served.db.transaction() as session:
         left = list((await session.execute(select(RemoteActorRow.ap_id))).scalars())
     assert left == [market.actor_id]
+
+
+async def test_the_ports_of_one_host_share_its_budget(served: Served, stranger: RemotePeer) -> None:
+    async with remote_peer("next-door") as next_door:  # another port, the same host name
+        assert urlsplit(next_door.base_url).port != urlsplit(stranger.base_url).port
+        for n in range(BURST):
+            await deliver_with_key_id(stranger, served, f"{stranger.base_url}/made-up/{n}#key")
+        before = await snapshot(served.db)
+
+        answer = await deliver_with_key_id(next_door, served, f"{next_door.base_url}/made-up/0#key")
+
+        assert answer.status_code == 401
+        assert "too many unknown keys on 127.0.0.1" in answer.json()["detail"]
+        assert fetches(next_door) == 0
+        assert await snapshot(served.db) == before
 
 
 async def test_a_key_id_that_failed_is_not_fetched_again_soon(
