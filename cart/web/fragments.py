@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from cart.identity.accounts import AccountView, get_account
-from cart.identity.sessions import COOKIE_NAME, resolve
+from cart.identity.sessions import COOKIE_NAME, ShopperSession, signed_in_sync
 from cart.web.config import WebConfig, web_config
-from cart.web.shop import item_count
+from cart.web.shop import item_count_sync
+from store import Database
 
 CACHE_CONTROL = "private, no-cache"
 VARY = "Origin, Cookie"
@@ -50,15 +53,23 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 
 
 async def _visit(request: Request, config: WebConfig) -> _FragmentVisit:
-    async with request.app.state.db.transaction() as session:
-        cookie = request.cookies.get(COOKIE_NAME)
-        shopper = await resolve(session, config.cookies, cookie, config.clock())
-        account = (
-            await session.run_sync(get_account, shopper.account_id) if shopper.account_id else None
-        )
-        if shopper.account_id is not None and account is None:
-            return _FragmentVisit(0, None)
-        return _FragmentVisit(await item_count(session, shopper), account)
+    """No database for a missing or bad cookie (a fresh cart is empty); else one read."""
+    shopper = config.cookies.decode(request.cookies.get(COOKIE_NAME))
+    if shopper is None:
+        return _FragmentVisit(0, None)
+    db: Database = request.app.state.db
+    return await db.read(_fragment_unit, shopper, config.clock())
+
+
+def _fragment_unit(session: Session, shopper: ShopperSession, now: datetime) -> _FragmentVisit:
+    """A unit: the badge and the account link of the shopper a valid cookie names."""
+    if shopper.account_id is None:
+        return _FragmentVisit(item_count_sync(session, shopper), None)
+    checked = signed_in_sync(session, shopper, now)  # revoked or expired: a fresh session
+    account = get_account(session, checked.account_id) if checked.account_id else None
+    if account is None:
+        return _FragmentVisit(0, None)
+    return _FragmentVisit(item_count_sync(session, checked), account)
 
 
 async def _fragment(request: Request, template: str) -> Response:

@@ -7,8 +7,17 @@ from dataclasses import dataclass
 import httpx
 from starlette.applications import Starlette
 
+from cart.identity.sessions import COOKIE_NAME
 from cart.web.config import build_config
-from tests.cart.web_support import EMBEDDING_ORIGIN, add, register, seed
+from tests.cart.web_support import (
+    EMBEDDING_ORIGIN,
+    add,
+    logout,
+    new_client,
+    register,
+    seed,
+    session_cookie,
+)
 from tests.support.factories import product
 
 
@@ -69,6 +78,25 @@ async def test_the_account_item_links_to_login_then_to_the_shoppers_orders(
     known = await web_client.get("/fragments/account-nav-item")
     assert 'href="https://cart.test/orders"' in known.text and "Your orders" in known.text
     assert known.headers["etag"] != anonymous.headers["etag"]
+
+
+async def test_a_logged_out_sessions_old_cookie_shows_nobody_and_an_empty_cart(
+    web_app: Starlette, web_client: httpx.AsyncClient
+) -> None:
+    await register(web_client)
+    (loaf,) = await seed(web_app, product(1))
+    await add(web_client, loaf, 2)
+    old = session_cookie(web_client)
+    assert old is not None
+    before = await web_client.get("/fragments/cart-mini")
+    assert "data-cart-count>2<" in before.text
+    await logout(web_client)
+    async with new_client(web_app) as copied:  # a copy of the cookie from before
+        copied.cookies.set(COOKIE_NAME, old)
+        badge = await copied.get("/fragments/cart-mini")
+        assert "data-cart-count>0<" in badge.text
+        account = await copied.get("/fragments/account-nav-item")
+        assert 'href="https://cart.test/login"' in account.text
 
 
 def test_embedding_origins_come_from_the_configured_peers() -> None:
