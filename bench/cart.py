@@ -22,6 +22,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -299,6 +301,19 @@ def start(kind: str, port: int, data_dir: str) -> subprocess.Popen[bytes]:
         env=env,
         stderr=None if os.environ.get("BENCH_SERVER_STDERR") else subprocess.DEVNULL,
     )
+
+
+@asynccontextmanager
+async def served(kind: str, data_dir: str) -> AsyncIterator[int]:
+    """A serve process of `kind` on a free port, answering; its port. Ended on leaving."""
+    port = free_port()
+    server = start(kind, port, data_dir)
+    try:
+        await wait_ready(f"http://127.0.0.1:{port}/login", server)
+        yield port
+    finally:
+        server.terminate()
+        server.wait()
 
 
 async def run() -> None:

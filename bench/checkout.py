@@ -11,6 +11,13 @@ same `synchronous=FULL`, none of our logic. (The old baseline
 ran them through the same SQLAlchemy async stack: its ratio hid a 0.03 ratio to this.)
 Both sides give a contact, so the mail row is in both transactions.
 
+Over HTTP (bench/_checkout_http.py), in the same run: the same two products and two
+lines a cart, but each cart made by a shopper over HTTP and checked out by POSTing the
+checkout form to one serve process (bench/cart's `unpaced`): the route's form parsing,
+CSRF, quota check and record, `place_order` and the payment start (a hosted checkout
+created at the SumUp sandbox, which that process serves itself, over HTTP). Only the
+checkout POSTs are timed; their ratio is to the same floor.
+
 `python -m bench checkout` (BENCH_CHECKOUT_ORDERS sets how many orders each side places).
 """
 
@@ -33,6 +40,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from sqlalchemy import insert
 
+from bench._checkout_http import http_checkouts
 from bench.harness import Figure, percentile, report
 
 CONCURRENCY = 32
@@ -60,18 +68,11 @@ def _actor() -> Any:
     return LocalActor(base_url="https://cart.bench", username="cart", name="Cart", keys=keys)
 
 
-async def _prepared(folder: Path) -> tuple[Any, list[str], str]:
-    """A migrated database with two products in stock and ORDERS carts of two lines each."""
-    from cart.basket.carts import CartLine
-    from cart.catalog.mirror import upsert_object
-    from cart.catalog.models import key_for
-    from store import Database, sqlite_url_for, upgrade
+def _products() -> list[Any]:
+    """The two products every order buys, in stock."""
     from vocab.model import MonetaryAmount, Page, Product
 
-    db = Database(sqlite_url_for(folder))
-    await upgrade(db.engine)
-    now = datetime.now(UTC)
-    products = [
+    return [
         Product(
             id=f"https://market.example/products/{n}",
             attributed_to=MARKET,
@@ -84,9 +85,39 @@ async def _prepared(folder: Path) -> tuple[Any, list[str], str]:
         )
         for n in (1, 2)
     ]
+
+
+async def _seed(db: Any) -> None:
+    from cart.catalog.mirror import upsert_object
+
+    now = datetime.now(UTC)
     async with db.transaction() as session:
-        for obj in products:
+        for obj in _products():
             await upsert_object(session, obj, sender=MARKET, version=now, now=now)
+
+
+async def _seed_served(folder: Path) -> None:
+    """The same products in a serve process's database (it has migrated it)."""
+    from store import Database, sqlite_url_for
+
+    db = Database(sqlite_url_for(folder))
+    try:
+        await _seed(db)
+    finally:
+        await db.dispose()
+
+
+async def _prepared(folder: Path) -> tuple[Any, list[str], str]:
+    """A migrated database with two products in stock and ORDERS carts of two lines each."""
+    from cart.basket.carts import CartLine
+    from cart.catalog.models import key_for
+    from store import Database, sqlite_url_for, upgrade
+
+    db = Database(sqlite_url_for(folder))
+    await upgrade(db.engine)
+    await _seed(db)
+    now = datetime.now(UTC)
+    products = _products()
     carts = [f"bench-{n:06d}" for n in range(ORDERS)]
     rows = [
         {
@@ -244,24 +275,38 @@ async def _drive(
     return len(latencies) / elapsed, percentile(latencies, 0.5), percentile(latencies, 0.99)
 
 
-async def _measure() -> list[Figure]:
+async def _measure() -> tuple[list[Figure], list[str]]:
+    from cart.catalog.models import key_for
+
     actor = _actor()
     with tempfile.TemporaryDirectory() as ours_dir, tempfile.TemporaryDirectory() as bare_dir:
         bare = await _floor(Path(bare_dir), actor)
         ours = await _drive(_ours, Path(ours_dir), actor)
+    items = [obj.id for obj in _products()]
+    http = await http_checkouts(_seed_served, key_for(PAGE), items, ORDERS, CONCURRENCY)
     note = f"{ORDERS} orders, {CONCURRENCY} concurrent shoppers, SQLite WAL"
     return [
         Figure("checkout: placed orders/s", ours[0], bare[0], "orders/s", note=note),
         Figure("checkout: p50 latency", ours[1], bare[1], "ms", higher_is_better=False),
         Figure("checkout: p99 latency", ours[2], bare[2], "ms", higher_is_better=False),
+        Figure("checkout over HTTP: placed orders/s", http[0], bare[0], "orders/s"),
+        Figure("checkout over HTTP: p50 latency", http[1], bare[1], "ms", higher_is_better=False),
+        Figure("checkout over HTTP: p99 latency", http[2], bare[2], "ms", higher_is_better=False),
+    ], [
+        "direct: place_order through db.write in this process; over HTTP: POST "
+        "/cart/page/{page}/checkout to one serve process (bench/cart's `unpaced`), each a "
+        "fresh shopper from its own loopback address; the POST also creates the hosted "
+        "checkout at the SumUp sandbox, served by that same process over HTTP",
     ]
 
 
 def main() -> None:
+    figures, notes = asyncio.run(_measure())
     report(
-        "bench/checkout (place_order vs the same rows through stdlib sqlite3, "
-        "one thread, synchronous=FULL)",
-        asyncio.run(_measure()),
+        "bench/checkout (place_order, directly and over HTTP, vs the same rows through "
+        "stdlib sqlite3, one thread, synchronous=FULL)",
+        figures,
+        notes,
     )
 
 
