@@ -18,8 +18,10 @@ Two units of work per round (store/units.py), each one hop to the database threa
 
 The receiver hands over what it parsed (inbox/handoff.py), so a row is parsed here
 only after a restart or when another process received it. What every activity of a
-batch looks up (the sender's follower row, its cached actor) is read once per batch:
-the apply unit is one session, whose identity map holds them. Handlers get the batch's
+batch looks up is read once per batch: the apply unit is one session, whose identity
+map keeps the ORM rows handlers load, and handlers that read through Core (the Follow's
+follower row and cached inboxes) keep theirs in the unit's memo (store/memo.py), which
+a rollback empties. Handlers get the batch's
 `now` from this worker's clock. Tests call `step()`; `run()` loops it for `serve` and
 `rose-cart worker`.
 """
@@ -124,10 +126,11 @@ class Retry:
 def _keep_for_the_batch(session: Session) -> None:
     """Hold every row the unit's session loads or stores until the unit ends.
 
-    The identity map holds rows weakly: the follower row one Follow read is gone when its
-    handler returns, and the next Follow from the same sender would read it again. Kept
-    here, the session finds it (or its cached actor) in the map instead: the per-batch
-    cache, with the session's own rules (a rolled-back savepoint expires what it changed).
+    The identity map holds rows weakly: a row one activity's handler read (a mirrored
+    product, our follow of a peer) is gone when it returns, and the next activity about
+    it would read it again. Kept here, the session finds it in the map instead: the
+    per-batch cache, with the session's own rules (a rolled-back savepoint expires what
+    it changed).
     """
     kept: list[object] = []
     session.info["inbox.kept"] = kept
