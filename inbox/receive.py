@@ -45,7 +45,7 @@ from inbox.group_commit import InboxWriter
 from inbox.handoff import Handoff, Parsed
 from inbox.models import InboxStatus
 from inbox.registry import HandlerRegistry
-from inbox.unhandled import plainly_unhandled, record_of
+from inbox.unhandled import KnownKeysForIgnored, plainly_unhandled, record_of
 from store import Clock, utcnow
 from store.held import outside_units
 from vocab.exceptions import NeedsJsonLd, UnsupportedType, ValidationError
@@ -103,14 +103,19 @@ class InboxReceiver:
         self.clock = clock
         # Shared with this process's inbox worker, which then need not parse the row.
         self.handoff = handoff
+        self.dropped = 0  # ignored activities answered unverified (inbox/unhandled.py)
 
     async def __call__(self, request: Request) -> Response:
         body = await read_capped(request)
         check_content_type(request.headers.get("content-type"))
+        keys = KnownKeysForIgnored(self.keys, body, self.roles_of)
         verified = await verify_starlette_request(
-            request, body, self.keys, scheme=self.scheme, base_url=self.base_url
+            request, body, keys, scheme=self.scheme, base_url=self.base_url
         )
         if isinstance(verified, SignatureRejected):
+            if keys.dropped:  # a Like or such from a stranger whose key we would fetch
+                self.dropped += 1
+                return ACCEPTED
             if self._is_gone_actor_deleting_itself(verified, body):
                 return ACCEPTED  # nothing to verify it with, and nothing left to do
             problem = problem_for(verified)

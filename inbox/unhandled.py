@@ -6,13 +6,23 @@ a 4xx makes the sender retry or log an error, so they are acknowledged and recor
 ignored. Two things keep that cheap: a `Create`/`Update`/`Undo` whose embedded object is
 plainly of a type we never handle is recognised from the raw JSON, before any JSON-LD
 processing; and the row kept for the log holds only who sent what, never the body.
+
+One more: an activity we never act on, signed with a key we do not hold, from an actor
+the document does not claim is a peer, is answered 202 and dropped, counted but neither
+verified nor stored (`KnownKeysForIgnored`). Verifying it would mean fetching a
+stranger's key, several times the cost of a catalogue page, to keep one line of log: a
+sender minting actors made us do that for each Like (bench/hostile, minted-likes).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Collection
+from typing import Any, Protocol, runtime_checkable
 
 import orjson
+
+from actor.fetch_budget import FetchRefused
+from actor.verification import ExplainsMissingKeys, KeyResolver, RemoteKey
 
 # Verbs whose embedded object decides whether we act: ours to read only when the object
 # is one of our types, an actor, or a Follow.
@@ -93,3 +103,52 @@ def record_of(document: dict[str, Any]) -> str:
     else:
         record["object"] = _short(target)
     return orjson.dumps(record).decode()
+
+
+def plainly_ignored(document: dict[str, Any]) -> bool:
+    """An activity we never act on, from its raw JSON: a Like, an Announce and the like,
+    or a Create/Update/Undo of an object we never handle."""
+    verb = document.get("type")
+    if isinstance(verb, str) and verb in NEVER_HANDLED:
+        return not _redefined(document.get("@context"), [verb])
+    return plainly_unhandled(document)
+
+
+@runtime_checkable
+class HoldsKeys(Protocol):
+    async def holds(self, key_id: str) -> bool: ...
+
+
+class KnownKeysForIgnored:
+    """The key resolver for one delivery: it fetches no stranger's key for an activity we
+    would only record (then `dropped` is set and the lookup fails)."""
+
+    def __init__(
+        self, keys: KeyResolver, body: bytes, roles_of: Callable[[str], Collection[str]]
+    ) -> None:
+        self.keys, self.body, self.roles_of = keys, body, roles_of
+        self.dropped = False
+
+    async def key_for(self, key_id: str, *, refresh: bool = False) -> RemoteKey | None:
+        keys = self.keys
+        if not refresh and isinstance(keys, HoldsKeys) and not await keys.holds(key_id):
+            if self._ignorable():
+                self.dropped = True
+                raise FetchRefused("an activity we do not act on: the key is not fetched")
+        return await keys.key_for(key_id, refresh=refresh)
+
+    async def why_no_key(self, key_id: str) -> str:
+        """What the resolver behind says (actor.verification.ExplainsMissingKeys)."""
+        if isinstance(self.keys, ExplainsMissingKeys):
+            return await self.keys.why_no_key(key_id)
+        return f"no key {key_id} is known or can be fetched"
+
+    def _ignorable(self) -> bool:
+        try:
+            document = orjson.loads(self.body)
+        except orjson.JSONDecodeError:
+            return False
+        if not isinstance(document, dict) or not plainly_ignored(document):
+            return False
+        actor = document.get("actor")
+        return isinstance(actor, str) and not self.roles_of(actor)

@@ -148,10 +148,22 @@ async def collect(db: Database) -> str:
 
 
 def _in_memory(request: Request) -> str:
-    """This process's own counters (per-client pacing, service/pacing.py): unlike the rest
-    they are per process, so sum them over the processes you scrape."""
+    """This process's own counters (per-client pacing, service/pacing.py; the inbox's
+    dropped activities, inbox/unhandled.py): unlike the rest they are per process, so sum
+    them over the processes you scrape."""
     pacer = getattr(request.app.state, "pacer", None)
-    return "".join(f"{line}\n" for line in pacer.exposition()) if pacer is not None else ""
+    lines = list(pacer.exposition()) if pacer is not None else []
+    receiver = getattr(request.app.state, "inbox_receiver", None)
+    dropped = getattr(receiver, "dropped", None)
+    if dropped is not None:
+        name = "rose_cart_inbox_dropped_total"
+        lines.append(
+            f"# HELP {name} Activities we do not act on, from strangers whose keys we do not "
+            "hold, answered 202 unverified and not stored, in this process since it started."
+        )
+        lines.append(f"# TYPE {name} counter")
+        lines.append(f"{name} {dropped}")
+    return "".join(f"{line}\n" for line in lines)
 
 
 async def metrics(request: Request) -> Response:

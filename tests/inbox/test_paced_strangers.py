@@ -55,21 +55,23 @@ def assert_held_back(answer: httpx.Response, holds: Holds) -> None:
     assert holds.asked and holds.asked[-1] == MAX_HOLD  # held before it was answered
 
 
-async def test_likes_from_minted_actors_past_the_burst_are_held_back_unfetched_and_unstored(
+async def test_follows_from_minted_actors_past_the_burst_are_held_back_unfetched_and_unstored(
     served: Served, stranger: RemotePeer, market: RemotePeer, holds: Holds
 ) -> None:
     target = f"{served.base_url}/actor"
+
+    def follow_from(actor_id: str) -> dict[str, object]:
+        return {**like_from(stranger, actor_id, target), "type": "Follow"}
+
     for number in range(BURST):
         actor_id = minted_actor(stranger, number)
-        like = like_from(stranger, actor_id, target)
-        assert (await deliver_as(stranger, actor_id, served.inbox, like)).status_code == 202
+        answer = await deliver_as(stranger, actor_id, served.inbox, follow_from(actor_id))
+        assert answer.status_code == 202, answer.text
     assert holds.asked == []
     before = await snapshot(served.db)
 
     actor_id = minted_actor(stranger, BURST)
-    answer = await deliver_as(
-        stranger, actor_id, served.inbox, like_from(stranger, actor_id, target)
-    )
+    answer = await deliver_as(stranger, actor_id, served.inbox, follow_from(actor_id))
 
     assert_held_back(answer, holds)
     assert stranger.app.hits.get(f"/actors/{BURST}", 0) == 0  # its key was never asked for

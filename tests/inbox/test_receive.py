@@ -80,6 +80,8 @@ async def test_a_repeat_delivery_is_answered_202_and_has_no_second_effect(
 async def test_an_activity_type_we_do_not_handle_is_recorded_as_ignored(
     served: Served, stranger: RemotePeer
 ) -> None:
+    # from a stranger whose key we hold (one we do not is dropped: test_unfetched_likes.py)
+    assert await served.app.state.federation.remote.key_for(stranger.key_id) is not None
     like = stranger.activity("Like", f"{served.base_url}/actor")
     answer = await stranger.deliver(served.inbox, like)
     assert answer.status_code == 202, answer.text
