@@ -130,33 +130,45 @@ async def items_of(session: AsyncSession, order_id: int) -> tuple[ShopOrderItem,
     return await session.run_sync(moves.items_of, order_id)
 
 
-async def order_detail(session: AsyncSession, order: ShopOrder) -> OrderDetail:
-    history = (
-        await session.execute(
-            select(OrderStatusChange)
-            .where(OrderStatusChange.order_id == order.id)
-            .order_by(OrderStatusChange.id)
-        )
+def order_detail_sync(session: Session, order: ShopOrder) -> OrderDetail:
+    """A unit: the order with its items and its history of status changes."""
+    history = session.execute(
+        select(OrderStatusChange)
+        .where(OrderStatusChange.order_id == order.id)
+        .order_by(OrderStatusChange.id)
     ).scalars()
-    return OrderDetail(order, await items_of(session, order.id), tuple(history))
+    return OrderDetail(order, moves.items_of(session, order.id), tuple(history))
+
+
+async def order_detail(session: AsyncSession, order: ShopOrder) -> OrderDetail:
+    return await session.run_sync(order_detail_sync, order)
+
+
+def order_by_public_id_sync(session: Session, public_id: str) -> OrderDetail:
+    """A unit: the order a signed link names (the link was checked: no owner to match)."""
+    query = select(ShopOrder).where(ShopOrder.public_id == public_id)
+    order = session.execute(query).scalar()
+    if order is None:
+        raise OrderNotFound()
+    return order_detail_sync(session, order)
 
 
 async def order_by_public_id(session: AsyncSession, public_id: str) -> OrderDetail:
-    """The order a signed link names (the link was checked: no owner to match)."""
-    query = select(ShopOrder).where(ShopOrder.public_id == public_id)
-    order = (await session.execute(query)).scalar()
-    if order is None:
+    return await session.run_sync(order_by_public_id_sync, public_id)
+
+
+def shopper_order_sync(session: Session, owner: CartOwner, number: str) -> OrderDetail:
+    """A unit: the shopper's own order by its number; another shopper's raises
+    OrderNotFound."""
+    order_id = order_id_from_number(number)
+    order = session.get(ShopOrder, order_id) if order_id is not None else None
+    if order is None or not _matches(order, owner):
         raise OrderNotFound()
-    return await order_detail(session, order)
+    return order_detail_sync(session, order)
 
 
 async def shopper_order(session: AsyncSession, owner: CartOwner, number: str) -> OrderDetail:
-    """The shopper's own order by its number; another shopper's raises OrderNotFound."""
-    order_id = order_id_from_number(number)
-    order = await session.get(ShopOrder, order_id) if order_id is not None else None
-    if order is None or not _matches(order, owner):
-        raise OrderNotFound()
-    return await order_detail(session, order)
+    return await session.run_sync(shopper_order_sync, owner, number)
 
 
 def _matches(order: ShopOrder, owner: CartOwner) -> bool:
@@ -165,11 +177,18 @@ def _matches(order: ShopOrder, owner: CartOwner) -> bool:
     return order.account_id == owner.account_id
 
 
+def shopper_orders_sync(
+    session: Session, owner: CartOwner, *, limit: int = 100
+) -> tuple[ShopOrder, ...]:
+    """A unit: the shopper's orders, newest first."""
+    query = select(ShopOrder).where(_owned_by(owner)).order_by(ShopOrder.id.desc()).limit(limit)
+    return tuple(session.execute(query).scalars())
+
+
 async def shopper_orders(
     session: AsyncSession, owner: CartOwner, *, limit: int = 100
 ) -> tuple[ShopOrder, ...]:
-    query = select(ShopOrder).where(_owned_by(owner)).order_by(ShopOrder.id.desc()).limit(limit)
-    return tuple((await session.execute(query)).scalars())
+    return await session.run_sync(shopper_orders_sync, owner, limit=limit)
 
 
 async def adopt_orders(session: AsyncSession, anonymous_cart_id: str, account_id: int) -> int:

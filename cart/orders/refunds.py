@@ -28,10 +28,12 @@ from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from actor.identity import LocalActor
 from cart.exceptions import CartError
 from cart.money import Money
+from cart.orders import moves
 from cart.orders.models import OrderRefund, ShopOrderItem
 from cart.orders.orders import (
     announce_refunded,
@@ -92,8 +94,10 @@ async def partial_refunds(session: AsyncSession, order_id: int) -> list[OrderRef
     return list((await session.execute(query)).scalars())
 
 
-async def refunds_shown(session: AsyncSession, order_id: int) -> list[RefundShown]:
-    names = {item.id: item.name for item in await items_of(session, order_id)}
+def refunds_shown_sync(session: Session, order_id: int) -> list[RefundShown]:
+    """A unit: the order's partial refunds as the shopper reads them."""
+    names = {item.id: item.name for item in moves.items_of(session, order_id)}
+    query = select(OrderRefund).where(OrderRefund.order_id == order_id).order_by(OrderRefund.id)
     return [
         RefundShown(
             Money(refund.amount, refund.currency),
@@ -102,8 +106,12 @@ async def refunds_shown(session: AsyncSession, order_id: int) -> list[RefundShow
             refund.state,
             refund.requested_by,
         )
-        for refund in await partial_refunds(session, order_id)
+        for refund in session.execute(query).scalars()
     ]
+
+
+async def refunds_shown(session: AsyncSession, order_id: int) -> list[RefundShown]:
+    return await session.run_sync(refunds_shown_sync, order_id)
 
 
 def _clean_reason(reason: str) -> str:

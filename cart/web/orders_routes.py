@@ -3,21 +3,29 @@ cancelling an unpaid one."""
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from actor.negotiation import wants_activity_json
+from cart.basket.carts import CartOwner
 from cart.exceptions import NotFound
 from cart.orders.cancel import cancel_unpaid
-from cart.orders.orders import order_by_public_id, shopper_order, shopper_orders, total_of
-from cart.orders.refunds import refunds_shown
+from cart.orders.orders import (
+    OrderDetail,
+    order_by_public_id_sync,
+    shopper_order_sync,
+    shopper_orders_sync,
+    total_of,
+)
+from cart.orders.refunds import RefundShown, refunds_shown_sync
 from cart.orders.states import OrderStatus
 from cart.web.order_links import LinkExpired, LinkInvalid
 from cart.web.order_objects import order_document
-from cart.web.shop import owner_of
-from cart.web.visit import Page, Visit, form_action, page, redirect
+from cart.web.shop import owner_of, with_badge
+from cart.web.visit import Page, ShopperVisit, Visit, form_action, redirect, unit_page
 
 # What each status means for the shopper, and what to do next.
 STATUS_TEXT = {
@@ -40,22 +48,42 @@ def status_text(status: str) -> str:
     return STATUS_TEXT.get(OrderStatus(status), status)
 
 
-@page
-async def orders_list(visit: Visit) -> Page:
-    found = await shopper_orders(visit.session, owner_of(visit.shopper))
+@unit_page
+async def orders_list(visit: ShopperVisit) -> Page:
+    found, count = await visit.read(
+        with_badge, visit.shopper, shopper_orders_sync, owner_of(visit.shopper)
+    )
     rows = [(order, status_text(order.status), total_of(order)) for order in found]
-    return Page("orders.html", {"rows": rows}, title="Your orders")
+    return Page("orders.html", {"rows": rows}, title="Your orders", item_count=count)
 
 
-@page
-async def order_page(visit: Visit) -> Page:
+def _shown(session: Session, detail: OrderDetail) -> tuple[OrderDetail, list[RefundShown]]:
+    return detail, refunds_shown_sync(session, detail.order.id)
+
+
+def _own_order(
+    session: Session, owner: CartOwner, number: str
+) -> tuple[OrderDetail, list[RefundShown]]:
+    """A unit: the shopper's order and its refunds as shown."""
+    return _shown(session, shopper_order_sync(session, owner, number))
+
+
+def _linked_order(session: Session, public_id: str) -> tuple[OrderDetail, list[RefundShown]]:
+    """A unit: the order a checked link names and its refunds as shown."""
+    return _shown(session, order_by_public_id_sync(session, public_id))
+
+
+@unit_page
+async def order_page(visit: ShopperVisit) -> Page:
     number = visit.request.path_params["number"]
-    detail = await shopper_order(visit.session, owner_of(visit.shopper), number)
-    refunds = await refunds_shown(visit.session, detail.order.id)
+    (detail, refunds), count = await visit.read(
+        with_badge, visit.shopper, _own_order, owner_of(visit.shopper), number
+    )
     return Page(
         "order_detail.html",
         {"detail": detail, "status_text": status_text, "refunds": refunds},
         title=f"Order {detail.number}",
+        item_count=count,
     )
 
 
@@ -69,8 +97,8 @@ async def cancel(visit: Visit, form: FormData) -> Response:
     return redirect(visit, f"/orders/{done.number}")
 
 
-@page
-async def linked_order_page(visit: Visit) -> Page:
+@unit_page
+async def linked_order_page(visit: ShopperVisit) -> Page:
     """/orders/link/{token}: the order a mail's signed link names, for whoever holds it."""
     try:
         public_id = visit.config.links.public_id_from(visit.request.path_params["token"])
@@ -80,12 +108,12 @@ async def linked_order_page(visit: Visit) -> Page:
         ) from None
     except LinkInvalid:
         raise LinkNotValid() from None
-    detail = await order_by_public_id(visit.session, public_id)
-    refunds = await refunds_shown(visit.session, detail.order.id)
+    (detail, refunds), count = await visit.read(with_badge, visit.shopper, _linked_order, public_id)
     return Page(
         "order_detail.html",
         {"detail": detail, "status_text": status_text, "by_link": True, "refunds": refunds},
         title=f"Order {detail.number}",
+        item_count=count,
     )
 
 

@@ -14,7 +14,13 @@ from cart.orders.models import OrderRefund, ShopOrder, ShopOrderItem
 from cart.orders.orders import transition
 from cart.orders.payment import PaymentLinks, start_payment
 from cart.orders.reconcile import carry_out_refund, reconcile, reconcile_pending
-from cart.orders.refunds import LEASE, RefundAsk, carry_out_partial, request_refund
+from cart.orders.refunds import (
+    LEASE,
+    RefundAsk,
+    carry_out_partial,
+    refunds_shown_sync,
+    request_refund,
+)
 from cart.orders.states import OrderStatus
 from payments import ProviderUnavailable
 from store import Database, utcnow
@@ -139,6 +145,10 @@ async def test_a_crash_between_sumup_and_our_commit_refunds_once(db: Database) -
         assert kinds(await published(db)).count("OrderRefunded") == 1
         # The rye went back in full: its claim is released; the loaves' stays.
         assert [item.claim_state for item in items] == ["requested", "released"]
+        # What the shopper's order page lists: the one refund, once.
+        (shown,) = await db.read(refunds_shown_sync, order_id)
+        assert str(shown.amount) == "£4.20" and shown.lines == ((items[1].name, 1),)
+        assert shown.state == "done" and shown.reason == "Broken in transit"
 
 
 async def test_a_crash_before_the_call_still_refunds_once_later(db: Database) -> None:
