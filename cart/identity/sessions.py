@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,6 +32,7 @@ from store.base import UTCDateTime
 COOKIE_NAME = "rose_cart_session"
 SESSION_MAX_AGE = timedelta(days=30)
 _SALT = "rose-cart.session.v1"
+CHECKED_COOKIES = 4096  # decoded cookies kept, per process
 
 
 class AccountSession(Base):
@@ -77,6 +79,10 @@ class SessionCookies:
         self.serializer = URLSafeTimedSerializer(secret, salt=_SALT)
         self.secure = secure
         self.max_age = max_age
+        # Cookies already checked, with when they were signed: a returning shopper's next
+        # request skips the HMAC, base64 and JSON (~30 µs). Keyed by the whole signed
+        # value, so only a value that verified once is ever found here.
+        self._checked: dict[str, tuple[ShopperSession, float]] = {}
 
     def encode(self, shopper: ShopperSession) -> str:
         payload: dict[str, object] = {"s": shopper.sid}
@@ -90,18 +96,23 @@ class SessionCookies:
         """The session a cookie names, if it is ours, fresh and well formed; else None."""
         if not value:
             return None
+        max_age = int(self.max_age.total_seconds())
+        known = self._checked.get(value)
+        if known is not None:
+            if time.time() - known[1] <= max_age:
+                return known[0]
+            del self._checked[value]
+            return None
         try:
-            payload = self.serializer.loads(value, max_age=int(self.max_age.total_seconds()))
+            payload, signed = self.serializer.loads(value, max_age=max_age, return_timestamp=True)
         except BadData:
             return None
-        if not isinstance(payload, dict) or not isinstance(payload.get("s"), str):
-            return None
-        account, cart = payload.get("a"), payload.get("c")
-        if isinstance(account, int) and not isinstance(account, bool):
-            return ShopperSession(sid=payload["s"], cart_id=None, account_id=account)
-        if isinstance(cart, str) and cart:
-            return ShopperSession(sid=payload["s"], cart_id=cart, account_id=None)
-        return None
+        shopper = _shopper_of(payload)
+        if shopper is not None:
+            if len(self._checked) >= CHECKED_COOKIES:
+                del self._checked[next(iter(self._checked))]  # the oldest one checked
+            self._checked[value] = (shopper, signed.timestamp())
+        return shopper
 
     def attach(self, response: Response, shopper: ShopperSession) -> None:
         response.set_cookie(
@@ -113,6 +124,17 @@ class SessionCookies:
             secure=self.secure,
             samesite="lax",
         )
+
+
+def _shopper_of(payload: object) -> ShopperSession | None:
+    if not isinstance(payload, dict) or not isinstance(payload.get("s"), str):
+        return None
+    account, cart = payload.get("a"), payload.get("c")
+    if isinstance(account, int) and not isinstance(account, bool):
+        return ShopperSession(sid=payload["s"], cart_id=None, account_id=account)
+    if isinstance(cart, str) and cart:
+        return ShopperSession(sid=payload["s"], cart_id=cart, account_id=None)
+    return None
 
 
 async def resolve(
