@@ -46,7 +46,7 @@ from cart.orders.checkout import (
 )
 from cart.orders.contact import Contact, ContactProblem, read_contact
 from cart.orders.handover import HandoverAsked, read_address
-from cart.orders.models import order_id_from_number
+from cart.orders.models import ShopOrder, order_id_from_number
 from cart.orders.orders import order_by_checkout_id, shopper_order
 from cart.orders.payment import PaymentLinks, start_payment
 from cart.web.config import NOTICE_COOKIE, web_config
@@ -85,14 +85,17 @@ def _with_notices(request: Request, response: Response, messages: list[str]) -> 
     return response
 
 
-async def _go_and_pay(request: Request, order_id: int, number: str, placed: Response) -> Response:
+async def _go_and_pay(
+    request: Request, order_id: int, number: str, placed: Response, new: ShopOrder | None = None
+) -> Response:
     """After the order is committed: to the provider's hosted page, or to the order page
-    with the reason when paying cannot start now."""
+    with the reason when paying cannot start now. `new`: the order this request has just
+    created, as its unit returned it (not read back)."""
     state = request.app.state
     try:
         now = web_config(request).clock()
         url = await start_payment(
-            state.db, state.payment_provider, order_id, _links(request), now=now
+            state.db, state.payment_provider, order_id, _links(request), now=now, placed=new
         )
     except PaymentError as error:
         log.warning("could not start payment", extra={"order": order_id, "detail": str(error)})
@@ -197,12 +200,14 @@ async def checkout(request: Request) -> Response:
             visit.flash.append(f"Your order was not placed. {result}")
             return redirect(visit, f"/cart/page/{key}")
         placed.update(id=result.order.id, number=result.order.number)
+        if result.created:  # a new order: what to ask the provider for is known
+            placed["new"] = result.order
         return redirect(visit, f"/orders/{result.order.number}")
 
     response = await unit_form(place)(request)
     if "id" not in placed:
         return response
-    return await _go_and_pay(request, placed["id"], placed["number"], response)
+    return await _go_and_pay(request, placed["id"], placed["number"], response, placed.get("new"))
 
 
 async def pay_again(request: Request) -> Response:
