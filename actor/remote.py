@@ -189,15 +189,17 @@ class RemoteActors:
             (self.budget.succeeded if key is not None else self.budget.failed)(key_id)
         return key, row
 
-    async def holds(self, key_id: str) -> bool:
-        """Whether looking `key_id` up needs no fetch of a stranger's key: we remember it,
-        hold a row for what it points at, or it is a peer's."""
+    def remembers(self, key_id: str) -> bool:
+        """Whether `key_id` needs no lookup at all: remembered here, or a peer's."""
         memo = self._memo.get(key_id)
         if memo is not None and memo[1] > self.clock():
             return True
-        if key_id.split("#", 1)[0] in self.peers:
-            return True
-        return await self._row_for_key(key_id) is not None
+        return key_id.split("#", 1)[0] in self.peers
+
+    async def holds(self, key_id: str) -> bool:
+        """Whether looking `key_id` up needs no fetch of a stranger's key: we remember it,
+        hold a row for what it points at, or it is a peer's."""
+        return self.remembers(key_id) or await self._row_for_key(key_id) is not None
 
     async def why_no_key(self, key_id: str) -> str:
         """Why `key_id` gave no key (after key_for said None), for the 401's detail."""

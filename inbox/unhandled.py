@@ -116,6 +116,8 @@ def plainly_ignored(document: dict[str, Any]) -> bool:
 
 @runtime_checkable
 class HoldsKeys(Protocol):
+    def remembers(self, key_id: str) -> bool: ...  # in memory, no I/O
+
     async def holds(self, key_id: str) -> bool: ...
 
 
@@ -131,10 +133,17 @@ class KnownKeysForIgnored:
 
     async def key_for(self, key_id: str, *, refresh: bool = False) -> RemoteKey | None:
         keys = self.keys
-        if not refresh and isinstance(keys, HoldsKeys) and not await keys.holds(key_id):
-            if self._ignorable():
-                self.dropped = True
-                raise FetchRefused("an activity we do not act on: the key is not fetched")
+        # Cheapest first: memory, then the body (only an ignored type matters), then a
+        # lookup, which a key we must look up anyway would otherwise pay twice.
+        if (
+            not refresh
+            and isinstance(keys, HoldsKeys)
+            and not keys.remembers(key_id)
+            and self._ignorable()
+            and not await keys.holds(key_id)
+        ):
+            self.dropped = True
+            raise FetchRefused("an activity we do not act on: the key is not fetched")
         return await keys.key_for(key_id, refresh=refresh)
 
     async def why_no_key(self, key_id: str) -> str:
