@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import update
@@ -15,6 +15,7 @@ from cart.orders.payment import PaymentLinks, start_payment
 from store import Database, utcnow
 from tests.cart.checkout_support import BAKERY_KEY, SHOPPER, VENUE_KEY, checkout, fill, stock_shop
 from tests.payments.support import SandboxHarness, press, running_sandbox
+from tests.support.factories import entry, offer
 
 
 @dataclass
@@ -40,6 +41,10 @@ async def order_with_checkout(
     shop = await stock_shop(db)
     now = utcnow()
     if with_entry:
+        # These checkouts run on the wall clock: the class starts a month after it, not at
+        # the factories' NOW + 4 days, which has passed (a newer version of the same class).
+        async with db.transaction() as session:
+            await offer(session, entry(9, start=now + timedelta(days=30)), at=now)
         await fill(db, SHOPPER, (shop["class"], 1))
         placed = await checkout(db, page_key=VENUE_KEY, now=now)
     else:
