@@ -9,7 +9,9 @@ maps them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -31,6 +33,21 @@ UNAUTHORIZED = {
 
 # Given the request, the outcome of checking its signature.
 Verifier = Callable[[Request], Awaitable[VerificationResult]]
+_KEY_ID = re.compile(r'keyid="([^"]{1,2048})"', re.IGNORECASE)
+
+
+class HeldKeys(Protocol):
+    async def holds(self, key_id: str) -> bool: ...
+
+
+def claimed_key_id(request: Request) -> str | None:
+    """The keyId a request's signature names, unverified (RFC 9421 or draft-cavage)."""
+    for name in ("signature-input", "signature"):
+        value = request.headers.get(name)
+        match = _KEY_ID.search(value) if value else None
+        if match is not None:
+            return match.group(1)
+    return None
 
 
 def signed_get_verifier(

@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from actor.authorized import UNAUTHORIZED, require_signed_get
+from actor.authorized import UNAUTHORIZED, HeldKeys, claimed_key_id, require_signed_get
 from actor.identity import LocalActor
 from actor.negotiation import AS2
 from outbox.models import Follow, Follower, OutboxActivity, OutboxAudience
@@ -144,6 +144,25 @@ def _members_page(
     return count, list(rows.scalars())
 
 
+async def _member_viewer(request: Request) -> str | None:
+    """Who signed a read of the members, when it could matter; None reads as unsigned.
+
+    Members are shown to followers and peers only. We keep every follower's actor, keys
+    and all, while it follows (actor/remote_retention.py) and fetch a peer's, so a key we
+    would have to fetch from anyone else could show nothing more than the anonymous page:
+    it is not fetched, and the request is answered as unsigned. A made-up key per request
+    made us fetch each (issue 14, bench/hostile followers-unknown-key). Not covered: a
+    follower whose keyId is no fragment of its actor (GoToSocial's `.../main-key`) is
+    found through a row retention does not keep, so an hour after we last fetched it, it
+    reads the anonymous page until a delivery of its makes us fetch the key again.
+    """
+    keys: HeldKeys | None = getattr(request.app.state, "signer_keys", None)
+    key_id = claimed_key_id(request)
+    if keys is not None and key_id is not None and not await keys.holds(key_id):
+        return None
+    return await viewer_of(request)
+
+
 def _count(session: Session, total: Any) -> int:
     return int(session.scalar(total) or 0)
 
@@ -166,7 +185,7 @@ async def _member_collection(
         count = await db.read(_count, total)
         return _json(_summary(collection_id, count, f"{collection_id}?page=1"))
     number = _page_number(request)  # cheap checks first
-    viewer = await viewer_of(request)  # may fetch the signer's key: no unit is open
+    viewer = await _member_viewer(request)  # may fetch a peer's key: no unit is open
     peers: frozenset[str] = getattr(request.app.state, "peer_iris", frozenset())
     count, rows = await db.read(_members_page, members, total, viewer, viewer in peers, number)
     document: dict[str, Any] = {

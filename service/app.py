@@ -96,6 +96,7 @@ def create_app(
             app.state.federation = federation
             app.state.inbox_receiver = federation.receiver
             app.state.peer_iris = frozenset(peer.actor_id for peer in settings.peers)
+            app.state.signer_keys = federation.remote  # held keys: outbox/collections.py
             app.state.signed_get_verifier = signed_get_verifier(
                 federation.remote, base_url=settings.base_url
             )

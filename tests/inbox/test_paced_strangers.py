@@ -89,9 +89,9 @@ async def test_signed_reads_under_made_up_keys_past_the_burst_are_held_back_unfe
         async with loopback.client(auth=auth, timeout=10) as client:
             return await client.get(f"{served.base_url}/followers?page=1", headers={"Accept": AS2})
 
-    for number in range(BURST):
+    for number in range(BURST):  # a key we do not hold reads the anonymous page
         answer = await read_followers(f"{stranger.base_url}/keys/{number}")
-        assert answer.status_code == 401, answer.text
+        assert answer.status_code == 200, answer.text
     asked = sum(stranger.app.hits.values())
 
     answer = await read_followers(f"{stranger.base_url}/keys/{BURST}")

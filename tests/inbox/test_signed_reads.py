@@ -13,7 +13,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from actor.http_auth import SignatureAuth
 from actor.remote import RemoteActorRow
+from actor.signatures import SigningKey
 from tests.support.inbox_peers import Served
 from tests.support.loopback import client
 from tests.support.peers import RemotePeer
@@ -39,7 +41,7 @@ async def _cached(served: Served, actor_id: str) -> bool:
 
 
 @pytest.mark.parametrize("path", ["/followers?page=1", "/following?page=1"])
-async def test_a_stranger_with_an_unknown_key_gets_the_page_not_a_wait(
+async def test_a_stranger_with_an_unknown_key_gets_the_anonymous_page_unfetched(
     served: Served, stranger: RemotePeer, path: str
 ) -> None:
     assert not await _cached(served, stranger.actor_id)
@@ -47,8 +49,22 @@ async def test_a_stranger_with_an_unknown_key_gets_the_page_not_a_wait(
         answer = await http.get(f"{served.base_url}{path}", headers={"Accept": AS2})
     assert answer.status_code == 200, answer.text
     assert answer.json()["orderedItems"] == []  # counts for everyone, members for few
-    # The key was fetched during the request, over real HTTP, between units of work.
-    assert await _cached(served, stranger.actor_id)
+    # Its key could show it nothing more than the anonymous page: it was not fetched.
+    assert stranger.app.hits.get("/actor", 0) == 0
+    assert not await _cached(served, stranger.actor_id)
+
+
+async def test_a_made_up_key_reads_the_anonymous_page_and_costs_no_fetch(
+    served: Served, stranger: RemotePeer
+) -> None:
+    auth = SignatureAuth(
+        SigningKey(f"{stranger.base_url}/keys/made-up", stranger.private), double_knock=False
+    )
+    async with client(auth=auth, timeout=30) as http:
+        answer = await http.get(f"{served.base_url}/followers?page=1", headers={"Accept": AS2})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["orderedItems"] == []
+    assert sum(stranger.app.hits.values()) == 0
 
 
 async def test_a_peer_whose_key_we_must_fetch_sees_the_members(

@@ -64,6 +64,6 @@ async def test_a_purchase_completes_while_every_attack_runs(
     assert set(by_name["unknown-key-ids"]) <= {401, 429}
     assert by_name["heavy-json-ld"][400] > 0 and set(by_name["heavy-json-ld"]) <= {400, 429}
     # A Like under a key we do not hold is acknowledged and dropped, never fetched for
-    # (tests/inbox/test_unfetched_likes.py).
+    # (tests/inbox/test_unfetched_likes.py); a read under one is the anonymous page.
     assert by_name["minted-likes"][202] > 0 and set(by_name["minted-likes"]) <= {202, 429}
-    assert set(by_name["followers-unknown-key"]) <= {401, 429}
+    assert set(by_name["followers-unknown-key"]) <= {200, 429}
