@@ -27,6 +27,7 @@ from service.app import create_app
 from service.settings import Settings
 from tests.cart.web_support import CHEAP_PASSWORDS, with_cart_routes
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from tests.support.clock import Clock
 from tests.support.factories import NOW, entry, offer, product
 from tests.support.loopback import free_socket, origin_of, serving
 
@@ -50,7 +51,9 @@ async def shop(tmp_path: Path) -> AsyncIterator[str]:
     settings = Settings(
         base_url=base, data_dir=tmp_path, secret_key="browser-" + "k" * 40, workers=False
     )
-    app = with_cart_routes(create_app(settings))
+    # The shop runs at the factories' NOW: the pottery class starts four days after it,
+    # so it is on sale whatever day the suite runs.
+    app = with_cart_routes(create_app(settings, clock=Clock()))
     async with serving(picture_server(), lifespan="off") as market, serving(app, sock):
         configure_web(app.state, passwords=Passwords(CHEAP_PASSWORDS))
         loaf = product(1, name="Sourdough loaf", price="3.50")

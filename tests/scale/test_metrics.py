@@ -50,12 +50,15 @@ async def test_an_empty_instance_reports_every_queue_at_zero(client: httpx.Async
         "rose_cart_catalog_backfills_pending",
         "rose_cart_throttle_hits",
         "rose_cart_paced_refusals_total",
+        "rose_cart_inbox_dropped_total",
         "rose_cart_up",
     }
     # Per-client pacing's refusals (this process's own counter): every rule, from zero.
     assert values['rose_cart_paced_refusals_total{rule="login"}'] == 0
     assert values['rose_cart_paced_refusals_total{rule="webhook"}'] == 0
     assert values["rose_cart_throttle_hits"] == 0
+    # Strangers' activities acknowledged and dropped unstored (this process's counter).
+    assert values["rose_cart_inbox_dropped_total"] == 0
 
 
 async def test_queue_depths_and_outcomes_follow_the_database(
