@@ -244,9 +244,11 @@ class InboxWorker:
                     given = batch.given.get(row.ap_id)
                     self._apply_one(session, row, batch.token, given, batch.now)
             except LeaseLost:
+                session.expire_all()  # what it read in its SAVEPOINT is read again
                 log.info("inbox lease lost; another worker has it", extra={"row": row.row_id})
                 continue
             except Exception as error:  # a handler's failure is recorded, never fatal here
+                session.expire_all()
                 retry = self._retry_later(session, row, batch.token, error, batch.now)
                 if retry is not None:
                     retries.append(retry)
@@ -292,6 +294,9 @@ class InboxWorker:
             senders = list(dict.fromkeys(row.sender for row in rows))
         except Exception:  # rolled back whole: again, one SAVEPOINT per activity
             log.debug("inbox batch rolled back; applying it one by one", exc_info=True)
+            # A rolled-back SAVEPOINT expires only the rows the ORM saw changed; a row a
+            # handler moved with a statement and reloaded would be read again as moved.
+            session.expire_all()
             values = {"row_ids": [row.row_id for row in rows], "token": token}
             held = set(session.connection().execute(_HELD, values).scalars())
             if len(held) < len(rows):

@@ -86,12 +86,15 @@ DELIVERIES = cast(Table, OutboxDelivery.__table__)
 _ACTORS = cast(Table, RemoteActorRow.__table__)
 _FOLLOWERS = cast(Table, Follower.__table__)
 # Built once per process: each row is (recipient, inbox or None, from our followers?).
+# An empty shared inbox counts as none (as `shared or inbox` did before these were SQL).
 _CACHED_ACTORS = select(
-    _ACTORS.c.ap_id, func.coalesce(_ACTORS.c.shared_inbox, _ACTORS.c.inbox), literal_column("0")
+    _ACTORS.c.ap_id,
+    func.coalesce(func.nullif(_ACTORS.c.shared_inbox, ""), _ACTORS.c.inbox),
+    literal_column("0"),
 ).where(_ACTORS.c.ap_id.in_(bindparam("iris", expanding=True)), _ACTORS.c.gone_at.is_(None))
 _ACCEPTED_FOLLOWERS = select(
     _FOLLOWERS.c.ap_actor_id,
-    func.coalesce(_FOLLOWERS.c.shared_inbox, _FOLLOWERS.c.inbox),
+    func.coalesce(func.nullif(_FOLLOWERS.c.shared_inbox, ""), _FOLLOWERS.c.inbox),
     literal_column("1"),
 ).where(_FOLLOWERS.c.state == FollowerState.ACCEPTED.value)
 _BOTH = union_all(_CACHED_ACTORS, _ACCEPTED_FOLLOWERS)

@@ -339,3 +339,37 @@ async def test_a_senders_follows_and_undo_in_a_batch_with_a_failure_end_as_if_ap
     assert follower is not None
     assert (follower.state, follower.follow_ap_id) == (FollowerState.PENDING, follows[2])
     assert follower.earlier_follow_ids == follows[:2]
+
+
+async def test_a_row_a_handler_read_and_moved_is_read_again_after_the_batch_rolls_back(
+    db: Database, writer: InboxWriter
+) -> None:
+    """The pattern of a Reject of one of our orders: the handler reads a row through the
+    ORM, moves it with a statement and reloads it. A later activity in the batch fails,
+    the batch rolls back and is applied again one by one: the handler must see the row
+    as it is stored again (not moved), or it would take the move as done and skip it."""
+    host = "https://peer.test"
+    async with db.transaction() as session:
+        session.add(DeliveryHost(host=host, consecutive_failures=9))
+
+    def move(session: Any, delivery: IncomingActivity, now: datetime) -> None:
+        if delivery.ap_id.endswith("/bad"):
+            raise ValueError("not today")
+        row = session.execute(select(DeliveryHost).where(DeliveryHost.host == host)).scalar()
+        if row.consecutive_failures == 0:
+            return  # already moved: nothing to do
+        table = DeliveryHost.__table__  # Core, as the order moves are: no ORM sync
+        session.execute(update(table).where(table.c.host == host).values(consecutive_failures=0))
+        again = select(DeliveryHost).where(DeliveryHost.host == host)
+        session.execute(again.execution_options(populate_existing=True)).scalar()  # reload
+
+    registry = HandlerRegistry()
+    registry.register(Follow, ANY, move)
+    for ap_id in ("https://peer.test/m/1", "https://peer.test/m/bad"):
+        await writer.store(row(ap_id))
+    worker = InboxWorker(db, registry, parse=as_follow, clock=Clock())
+    assert await worker.step() == 2, "one batch"
+    assert (await statuses(db))["https://peer.test/m/1"] == "done"
+    async with db.transaction() as session:
+        stored = await session.get(DeliveryHost, host)
+    assert stored is not None and stored.consecutive_failures == 0

@@ -101,3 +101,16 @@ async def test_an_activity_without_an_id_is_refused(db: Database) -> None:
         async with db.transaction() as session:
             await publish(session, note)
     assert await activity_count(db) == 0
+
+
+async def test_an_empty_shared_inbox_is_no_shared_inbox(db: Database) -> None:
+    """A peer whose document says `"sharedInbox": ""` is delivered to its own inbox."""
+    await add_follower(db, "https://odd.test/actor", "https://odd.test/inbox", "")
+    await cache_actor(db, "https://odder.test/actor", "https://odder.test/inbox", "")
+    async with db.transaction() as session:
+        await publish(session, create_note(ACTOR, 1))
+        await publish(session, create_note(ACTOR, 2), ["https://odder.test/actor"])
+    assert sorted(d.inbox or "" for d in await deliveries(db)) == [
+        "https://odd.test/inbox",
+        "https://odder.test/inbox",
+    ]
