@@ -24,8 +24,10 @@ Federation requests (POSTs to an inbox, signed GETs of the collections and activ
 are paced by one more rule, built from the settings (``federation_rule``): per client
 address too, since a stranger may name a fresh actor, key or even host in every request
 but sends them all from where it is. A request whose keyId claims a key on the origin of
-one of our peers is not paced here (the peers' own budgets are the inbox's); a stranger
-who claims one is refused by the signature check, at the cost of one verification.
+one of our peers is paced by a budget ``PEER_KEY_FACTOR`` times larger (the claim is not
+verified yet, so a stranger may make it: each such request costs a signature check and
+a key-row lookup, so it cannot be free), leaving a peer's real traffic to the inbox's own
+per-host budgets.
 
 The client is the IPv4 address or the IPv6 /64 (one subscriber's usual allocation) of
 ``scope["client"]``, which uvicorn's ``proxy_headers`` set from a trusted proxy's
@@ -96,6 +98,7 @@ _INBOXES = frozenset({"/inbox", "/actor/inbox"})
 _SIGNED_READS = frozenset({"/followers", "/following", "/actor/outbox"})
 _KEY_ID = re.compile(rb'keyid="([^"]{1,2048})"', re.IGNORECASE)
 
+PEER_KEY_FACTOR = 25  # a claimed peer key's budget, in federation budgets
 MAX_HOLD = 2.0  # seconds a refusal may be held back
 MAX_HELD_PER_CLIENT = 8
 MAX_HELD = 1000
@@ -206,14 +209,24 @@ class Pacer:
     ) -> None:
         self.monotonic, self.hold, self.rules = monotonic, hold, rules
         # Federation requests' rule, and the origins (scheme://host[:port], lower case)
-        # whose claimed keys it leaves to the inbox's own budgets: our peers'.
+        # whose claimed keys get the larger budget: our peers'.
         self.federation, self.peer_origins = federation, peer_origins
+        self.peer_key = (
+            Rule(
+                "federation-peer-key",
+                federation.burst * PEER_KEY_FACTOR,
+                federation.every / PEER_KEY_FACTOR,
+            )
+            if federation is not None
+            else None
+        )
         self.max_hold, self.max_keys = max_hold, max_keys
         self.max_held_per_client, self.max_held = max_held_per_client, max_held
         self._due: OrderedDict[tuple[str, str], float] = OrderedDict()
         self._held: Counter[str] = Counter()
         self.held = 0  # refusals being held back now, all clients
-        rules_shown = (*RULES, federation) if federation is not None else RULES
+        extra = (federation, self.peer_key) if federation is not None and self.peer_key else ()
+        rules_shown = (*RULES, *extra)
         self.refused: Counter[str] = Counter({rule.name: 0 for rule in rules_shown})
 
     @classmethod
@@ -230,7 +243,9 @@ class Pacer:
         rule = self.rules(scope["method"], scope["path"])
         if rule is not None or self.federation is None or not is_federation_request(scope):
             return rule
-        return None if claimed_key_origin(scope) in self.peer_origins else self.federation
+        if claimed_key_origin(scope) in self.peer_origins:
+            return self.peer_key
+        return self.federation
 
     def check(self, scope: Scope) -> Refusal | None:
         """None to let the request through (counted), or why and how to refuse it."""

@@ -18,7 +18,7 @@ import pytest
 
 from actor.http_auth import SignatureAuth
 from actor.signatures import SigningKey
-from service.pacing import MAX_HOLD
+from service.pacing import MAX_HOLD, PEER_KEY_FACTOR
 from tests.service.test_pacing import Holds
 from tests.support import loopback
 from tests.support.inbox_peers import Served
@@ -47,10 +47,10 @@ def holds(served: Served) -> Holds:
     return recorded
 
 
-def assert_held_back(answer: httpx.Response, holds: Holds) -> None:
+def assert_held_back(answer: httpx.Response, holds: Holds, rule: str = "federation") -> None:
     assert answer.status_code == 429, answer.text
     assert answer.headers["content-type"] == "application/problem+json"
-    assert answer.json()["paced"] == "federation"
+    assert answer.json()["paced"] == rule
     assert int(answer.headers["retry-after"]) >= 1
     assert holds.asked and holds.asked[-1] == MAX_HOLD  # held before it was answered
 
@@ -101,6 +101,32 @@ async def test_signed_reads_under_made_up_keys_past_the_burst_are_held_back_unfe
     async with loopback.client(timeout=10) as anonymous:  # an unsigned read is not paced
         page = await anonymous.get(f"{served.base_url}/followers?page=1", headers={"Accept": AS2})
     assert page.status_code == 200, page.text
+
+
+async def test_a_stranger_claiming_a_peers_key_is_paced_by_the_larger_peer_budget(
+    served: Served, stranger: RemotePeer, market: RemotePeer, holds: Holds
+) -> None:
+    """The claim is not verified before the pacer, so it buys a larger budget, not none:
+    past it, a loop of forged deliveries under a made-up key on the market's origin is held
+    back before its signature is checked."""
+    forged_key = f"{market.base_url}/actor#made-up"
+    like = like_from(stranger, f"{market.base_url}/actor", f"{served.base_url}/actor")
+
+    async def forge() -> httpx.Response:
+        auth = SignatureAuth(SigningKey(forged_key, stranger.private), double_knock=False)
+        async with loopback.client(auth=auth, timeout=10) as client:
+            body = json.dumps(like).encode()
+            return await client.post(served.inbox, content=body, headers={"Content-Type": AS2})
+
+    for _ in range(BURST * PEER_KEY_FACTOR):
+        assert (await forge()).status_code == 401  # the signature check refuses each
+    assert holds.asked == []
+    before = await snapshot(served.db)
+
+    answer = await forge()
+
+    assert_held_back(answer, holds, "federation-peer-key")
+    assert await snapshot(served.db) == before
 
 
 async def test_the_paced_deliveries_are_counted_on_metrics(
