@@ -129,8 +129,10 @@ def _keep_for_the_batch(session: Session) -> None:
     The identity map holds rows weakly: a row one activity's handler read (a mirrored
     product, our follow of a peer) is gone when it returns, and the next activity about
     it would read it again. Kept here, the session finds it in the map instead: the
-    per-batch cache, with the session's own rules (a rolled-back savepoint expires what
-    it changed).
+    per-batch cache. Any rollback, a SAVEPOINT's too, expires every kept row (as the
+    unit's memo is emptied, store/memo.py): SQLAlchemy expires only the rows it saw
+    changed, and a row a handler moved with a statement and reloaded would otherwise be
+    read again as moved after the move was rolled back.
     """
     kept: list[object] = []
     session.info["inbox.kept"] = kept
@@ -138,8 +140,12 @@ def _keep_for_the_batch(session: Session) -> None:
     def keep(_session: Session, instance: object) -> None:
         kept.append(instance)
 
+    def forget(rolled_back: Session, _previous: object) -> None:
+        rolled_back.expire_all()
+
     event.listen(session, "loaded_as_persistent", keep)
     event.listen(session, "pending_to_persistent", keep)
+    event.listen(session, "after_soft_rollback", forget)
 
 
 class InboxWorker:
@@ -244,11 +250,9 @@ class InboxWorker:
                     given = batch.given.get(row.ap_id)
                     self._apply_one(session, row, batch.token, given, batch.now)
             except LeaseLost:
-                session.expire_all()  # what it read in its SAVEPOINT is read again
                 log.info("inbox lease lost; another worker has it", extra={"row": row.row_id})
                 continue
             except Exception as error:  # a handler's failure is recorded, never fatal here
-                session.expire_all()
                 retry = self._retry_later(session, row, batch.token, error, batch.now)
                 if retry is not None:
                     retries.append(retry)
@@ -294,9 +298,6 @@ class InboxWorker:
             senders = list(dict.fromkeys(row.sender for row in rows))
         except Exception:  # rolled back whole: again, one SAVEPOINT per activity
             log.debug("inbox batch rolled back; applying it one by one", exc_info=True)
-            # A rolled-back SAVEPOINT expires only the rows the ORM saw changed; a row a
-            # handler moved with a statement and reloaded would be read again as moved.
-            session.expire_all()
             values = {"row_ids": [row.row_id for row in rows], "token": token}
             held = set(session.connection().execute(_HELD, values).scalars())
             if len(held) < len(rows):
