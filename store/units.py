@@ -31,11 +31,11 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
@@ -58,16 +58,51 @@ class Units(Protocol):
     async def close(self) -> None: ...
 
 
-def _sqlite_engine(path: str, *, begin: str, pragmas: tuple[str, ...]) -> Engine:
-    """A sync pysqlite engine whose transactions we open ourselves (BEGIN / BEGIN IMMEDIATE).
+class _UnitDialect(SQLiteDialect_pysqlite):
+    """pysqlite whose transactions we open ourselves, and whose SAVEPOINTs cost one call.
 
-    pysqlite's own transaction handling would break SAVEPOINTs, so it is switched off and
-    the `begin` event emits the statement (SQLAlchemy's documented recipe for pysqlite).
+    pysqlite's own transaction handling would break SAVEPOINTs, so it is switched off
+    (`isolation_level = None` on connect) and `do_begin` sends `begin` (BEGIN or BEGIN
+    IMMEDIATE), as SQLAlchemy's pysqlite recipe does through an event. Every statement
+    here goes straight to the driver: through `Connection.execute` the base dialect
+    compiles a new SavepointClause for each SAVEPOINT, RELEASE and ROLLBACK TO (they are
+    not cached), which made the SAVEPOINT around a trivial write unit cost more than its
+    INSERT (bench/units).
     """
+
+    supports_statement_cache = True
+
+    def __init__(self, begin: str = "BEGIN", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.begin_statement = begin
+
+    def do_begin(self, dbapi_connection: Any) -> None:
+        dbapi_connection.execute(self.begin_statement)
+
+    def do_savepoint(self, connection: Connection, name: str) -> None:
+        _driver(connection).execute(f'SAVEPOINT "{name}"')
+
+    def do_release_savepoint(self, connection: Connection, name: str) -> None:
+        _driver(connection).execute(f'RELEASE SAVEPOINT "{name}"')
+
+    def do_rollback_to_savepoint(self, connection: Connection, name: str) -> None:
+        _driver(connection).execute(f'ROLLBACK TO SAVEPOINT "{name}"')
+
+
+registry.register("sqlite.rose_cart_units", __name__, "_UnitDialect")
+
+
+def _driver(connection: Connection) -> Any:
+    return connection.connection.driver_connection
+
+
+def _sqlite_engine(path: str, *, begin: str, pragmas: tuple[str, ...]) -> Engine:
+    """A sync engine on `path` whose every transaction starts with `begin`."""
     engine = create_engine(
-        f"sqlite+pysqlite:///{path}",
+        f"sqlite+rose_cart_units:///{path}",
         poolclass=NullPool,
         connect_args={"check_same_thread": False},
+        begin=begin,
     )
 
     @event.listens_for(engine, "connect")
@@ -75,10 +110,6 @@ def _sqlite_engine(path: str, *, begin: str, pragmas: tuple[str, ...]) -> Engine
         dbapi_connection.isolation_level = None
         for pragma in pragmas:
             dbapi_connection.execute(pragma)
-
-    @event.listens_for(engine, "begin")
-    def _begin(connection: Connection) -> None:
-        connection.exec_driver_sql(begin)
 
     return engine
 
@@ -142,24 +173,29 @@ class _Writer:
     def _run(self) -> None:
         connection = self._engine.connect()
         try:
-            stopping = False
-            while not stopping:
-                first = self._queue.get()
-                if first is None:
-                    break
-                jobs = [first]
-                while len(jobs) < self._max_batch:
-                    try:
-                        job = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if job is None:
-                        stopping = True
-                        break
-                    jobs.append(job)
-                self._batch(connection, jobs)
+            # This thread runs nothing but units: marked once, not per unit (store/held.py).
+            with holding("a unit of work"):
+                self._serve(connection)
         finally:
             connection.close()
+
+    def _serve(self, connection: Connection) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is None:
+                break
+            jobs = [first]
+            while len(jobs) < self._max_batch:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    stopping = True
+                    break
+                jobs.append(job)
+            self._batch(connection, jobs)
 
     def _batch(self, connection: Connection, jobs: list[_Job]) -> None:
         outcomes: list[tuple[Any, BaseException | None]] = []
@@ -195,8 +231,7 @@ def _in_savepoint(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
     try:
-        with holding("a unit of work"):
-            result = fn(session, *args, **kwargs)
+        result = fn(session, *args, **kwargs)
         session.commit()  # RELEASE SAVEPOINT: durable with the batch's COMMIT
         woken |= pending(session)
         return result, None
@@ -204,6 +239,65 @@ def _in_savepoint(
         session.rollback()  # ROLLBACK TO SAVEPOINT; if even that fails, the batch fails
         return None, error
     finally:
+        session.close()
+
+
+class _Readers:
+    """Reader threads, each with its own `query_only` connection, taking units from one queue.
+
+    A queue and `call_soon_threadsafe`, as the writer's, instead of `run_in_executor`,
+    whose two futures and their callbacks cost more CPU than the hop itself (bench/units).
+    """
+
+    def __init__(self, engine: Engine, count: int) -> None:
+        self._engine = engine
+        self._count = count
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def submit(self, job: _Job) -> None:
+        if not self._threads:
+            with self._lock:
+                while len(self._threads) < self._count:
+                    name = f"db-read-{len(self._threads)}"
+                    thread = threading.Thread(target=self._run, name=name, daemon=True)
+                    thread.start()
+                    self._threads.append(thread)
+        self._queue.put(job)
+
+    def stop(self) -> None:
+        with self._lock:
+            threads, self._threads = self._threads, []
+        for _ in threads:
+            self._queue.put(None)
+        for thread in threads:
+            thread.join()
+
+    def _run(self) -> None:
+        connection = self._engine.connect()
+        try:
+            # This thread runs nothing but units: marked once, not per unit (store/held.py).
+            with holding("a unit of work"):
+                while (job := self._queue.get()) is not None:
+                    fn, args, kwargs, loop, future = job
+                    result, error = _read_unit(connection, fn, args, kwargs)
+                    _answer(loop, future, result, error)
+        finally:
+            connection.close()
+
+
+def _read_unit(
+    connection: Connection, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[Any, Exception | None]:
+    session = Session(bind=connection, expire_on_commit=False)
+    try:
+        return fn(session, *args, **kwargs), None
+    except Exception as error:
+        return None, error
+    finally:
+        # ROLLBACK: the snapshot is let go at once, and what the unit returns is detached
+        # before the event loop touches it.
         session.close()
 
 
@@ -230,10 +324,7 @@ class ThreadUnits:
             path, begin="BEGIN", pragmas=("PRAGMA query_only=ON", *common)
         )
         self.writer = _Writer(self._write_engine, max_batch, wakeups)
-        self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="db-read")
-        self._local = threading.local()
-        self._connections: list[Connection] = []
-        self._connections_lock = threading.Lock()
+        self._readers = _Readers(self._read_engine, readers)
 
     async def write(self, fn: Unit[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()
@@ -243,32 +334,13 @@ class ThreadUnits:
 
     async def read(self, fn: Unit[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._readers, partial(self._read, fn, *args, **kwargs))
-
-    def _reader_connection(self) -> Connection:
-        connection: Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = self._read_engine.connect()
-            self._local.connection = connection
-            with self._connections_lock:
-                self._connections.append(connection)
-        return connection
-
-    def _read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        session = Session(bind=self._reader_connection(), expire_on_commit=False)
-        try:
-            with holding("a unit of work"):
-                return fn(session, *args, **kwargs)
-        finally:
-            session.close()  # ROLLBACK: the snapshot is let go at once
+        future: asyncio.Future[T] = loop.create_future()
+        self._readers.submit((fn, args, kwargs, loop, future))
+        return await future
 
     async def close(self) -> None:
         await asyncio.to_thread(self.writer.stop)
-        self._readers.shutdown(wait=True)
-        with self._connections_lock:
-            connections, self._connections = self._connections, []
-        for connection in connections:
-            connection.close()
+        await asyncio.to_thread(self._readers.stop)
         self._write_engine.dispose()
         self._read_engine.dispose()
 
