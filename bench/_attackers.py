@@ -9,7 +9,9 @@ Patterns: password guessing on one account, a registration flood, a checkout flo
 return-page and webhook floods for one checkout, and probing the demo sandbox (made-up
 keys, a foreign redirect_url); and, from bench/_federation_attacks.py, unknown key ids,
 heavy JSON-LD, Likes from minted actors and followers read under an unknown key. Each
-returns the statuses it was answered.
+counts every status it is answered into `seen` as the answer arrives (so a caller that
+snapshots the counter counts what was answered in its window, not whole rounds) and
+returns it.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ import asyncio
 import re
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import Protocol
 
 import httpx
 
 from bench._federation_attacks import FEDERATION_ATTACKS
+from bench.harness import counting
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _ORDER = re.compile(r"order=(RA-[A-Za-z0-9-]+)")
@@ -37,14 +41,16 @@ class Target:
     victim: str = "victim@example.org"
 
 
-def client(target: Target, address: str) -> httpx.AsyncClient:
-    """A browser-like client whose connections come from `address` (a loopback address)."""
+def client(target: Target, address: str, seen: Counter[int] | None = None) -> httpx.AsyncClient:
+    """A browser-like client whose connections come from `address` (a loopback address),
+    counting every status it is answered into `seen`."""
     transport = httpx.AsyncHTTPTransport(local_address=address, retries=0)
     return httpx.AsyncClient(
         base_url=target.origin,
         transport=transport,
         timeout=30,
         headers={"Accept": "text/html"},
+        event_hooks=counting(seen),
     )
 
 
@@ -53,25 +59,28 @@ def csrf(html: str) -> str:
     return match.group(1) if match else ""
 
 
-async def login_guessing(target: Target, address: str, rounds: int) -> Counter[int]:
-    seen: Counter[int] = Counter()
-    async with client(target, address) as http:
+async def login_guessing(
+    target: Target, address: str, rounds: int, seen: Counter[int] | None = None
+) -> Counter[int]:
+    seen = Counter() if seen is None else seen
+    async with client(target, address, seen) as http:
         token = csrf((await http.get("/login")).text)
         for n in range(rounds):
-            answer = await http.post(
+            await http.post(
                 "/login",
                 data={"csrf_token": token, "email": target.victim, "password": f"guess-{n:06d}"},
             )
-            seen[answer.status_code] += 1
     return seen
 
 
-async def register_flood(target: Target, address: str, rounds: int) -> Counter[int]:
-    seen: Counter[int] = Counter()
-    async with client(target, address) as http:
+async def register_flood(
+    target: Target, address: str, rounds: int, seen: Counter[int] | None = None
+) -> Counter[int]:
+    seen = Counter() if seen is None else seen
+    async with client(target, address, seen) as http:
         token = csrf((await http.get("/register")).text)
         for _ in range(rounds):
-            answer = await http.post(
+            await http.post(
                 "/register",
                 data={
                     "csrf_token": token,
@@ -79,30 +88,30 @@ async def register_flood(target: Target, address: str, rounds: int) -> Counter[i
                     "password": "a bot's long password",
                 },
             )
-            seen[answer.status_code] += 1
     return seen
 
 
-async def checkout_flood(target: Target, address: str, rounds: int) -> Counter[int]:
-    seen: Counter[int] = Counter()
-    async with client(target, address) as http:
+async def checkout_flood(
+    target: Target, address: str, rounds: int, seen: Counter[int] | None = None
+) -> Counter[int]:
+    seen = Counter() if seen is None else seen
+    async with client(target, address, seen) as http:
         token = csrf((await http.get("/")).text)
         for _ in range(rounds):
             await http.post(
                 "/cart/lines", data={"csrf_token": token, "item": target.item, "quantity": "1"}
             )
-            answer = await http.post(
-                f"/cart/page/{target.page_key}/checkout", data={"csrf_token": token}
-            )
-            seen[answer.status_code] += 1
+            await http.post(f"/cart/page/{target.page_key}/checkout", data={"csrf_token": token})
     return seen
 
 
-async def provider_hint_flood(target: Target, address: str, rounds: int) -> Counter[int]:
+async def provider_hint_flood(
+    target: Target, address: str, rounds: int, seen: Counter[int] | None = None
+) -> Counter[int]:
     """One order of the attacker's own, then its return page and webhooks (its checkout and
     made-up ones) over and over: each used to cost a provider call."""
-    seen: Counter[int] = Counter()
-    async with client(target, address) as http:
+    seen = Counter() if seen is None else seen
+    async with client(target, address, seen) as http:
         token = csrf((await http.get("/")).text)
         await http.post(
             "/cart/lines", data={"csrf_token": token, "item": target.item, "quantity": "1"}
@@ -118,7 +127,7 @@ async def provider_hint_flood(target: Target, address: str, rounds: int) -> Coun
             found = _ORDER.search(page.text)
             number = found.group(1) if found else ""
         for n in range(rounds):
-            answers = await asyncio.gather(
+            await asyncio.gather(
                 http.get("/checkout/return", params={"order": number}),
                 http.post(
                     "/webhooks/sumup",
@@ -129,18 +138,18 @@ async def provider_hint_flood(target: Target, address: str, rounds: int) -> Coun
                     json={"event_type": "CHECKOUT_STATUS_CHANGED", "id": f"made-up-{n}"},
                 ),
             )
-            for answer in answers:
-                seen[answer.status_code] += 1
     return seen
 
 
-async def sandbox_probing(target: Target, address: str, rounds: int) -> Counter[int]:
-    seen: Counter[int] = Counter()
-    async with client(target, address) as http:
+async def sandbox_probing(
+    target: Target, address: str, rounds: int, seen: Counter[int] | None = None
+) -> Counter[int]:
+    seen = Counter() if seen is None else seen
+    async with client(target, address, seen) as http:
         for n in range(rounds):
             auth = {"Authorization": f"Bearer guessed-{n}"}
-            listed = await http.get("/sumup-sandbox/v0.1/checkouts", headers=auth)
-            made = await http.post(
+            await http.get("/sumup-sandbox/v0.1/checkouts", headers=auth)
+            await http.post(
                 "/sumup-sandbox/v0.1/checkouts",
                 headers=auth,
                 json={
@@ -151,12 +160,18 @@ async def sandbox_probing(target: Target, address: str, rounds: int) -> Counter[
                     "redirect_url": "https://evil.example/",
                 },
             )
-            seen[listed.status_code] += 1
-            seen[made.status_code] += 1
     return seen
 
 
-Attack = Callable[[Target, str, int], Awaitable[Counter[int]]]
+class Attack(Protocol):
+    """`rounds` of one pattern from `address`, each answer counted into `seen` (a fresh
+    counter when None) as it arrives; returns the counter."""
+
+    def __call__(
+        self, target: Target, address: str, rounds: int, seen: Counter[int] | None = None
+    ) -> Awaitable[Counter[int]]: ...
+
+
 ATTACKS: dict[str, Attack] = {
     "login-guessing": login_guessing,
     "register-flood": register_flood,

@@ -14,7 +14,7 @@ so the ports of one machine share them), and speaks to the shop from that addres
 - an unknown key reading followers: signed GET /followers?page=1 under an unknown keyId,
   which once made a request wait on itself for the only database connection.
 
-Each returns the statuses it was answered.
+Each counts every status it is answered into `seen` as the answer arrives, and returns it.
 
 The attackers share the machine with the shop (bench/hostile.py), so what they spend on
 themselves shows in the shopper's figures as if the shop had spent it: each process makes
@@ -31,7 +31,7 @@ import socket
 import ssl
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -48,10 +48,10 @@ from starlette.routing import Route
 
 from actor.http_auth import SignatureAuth
 from actor.signatures import SigningKey
-from bench.harness import free_port
+from bench.harness import counting, free_port
 
 if TYPE_CHECKING:
-    from bench._attackers import Target
+    from bench._attackers import Attack, Target
 
 AS2 = "application/activity+json"
 AS = "https://www.w3.org/ns/activitystreams"
@@ -80,10 +80,19 @@ class Stranger:
     def actor(self, name: str) -> str:
         return f"{self.base_url}/actors/{name}"
 
-    def signed(self, target: Target, address: str, key_id: str) -> httpx.AsyncClient:
+    def signed(
+        self, target: Target, address: str, key_id: str, seen: Counter[int]
+    ) -> httpx.AsyncClient:
+        """A client signing with `key_id`, counting every status it is answered into `seen`."""
         transport = httpx.AsyncHTTPTransport(local_address=address, retries=0, verify=_tls())
         auth = SignatureAuth(SigningKey(key_id, self.key), double_knock=False)
-        return httpx.AsyncClient(base_url=target.origin, transport=transport, auth=auth, timeout=30)
+        return httpx.AsyncClient(
+            base_url=target.origin,
+            transport=transport,
+            auth=auth,
+            timeout=30,
+            event_hooks=counting(seen),
+        )
 
 
 def _actor_document(stranger: Stranger, actor_id: str) -> dict[str, Any]:
@@ -130,8 +139,10 @@ def _post(document: dict[str, Any]) -> dict[str, Any]:
     return {"content": json.dumps(document).encode(), "headers": {"Content-Type": AS2}}
 
 
-async def unknown_key_ids(target: Target, address: str, rounds: int) -> Counter[int]:
-    seen: Counter[int] = Counter()
+async def unknown_key_ids(
+    target: Target, address: str, rounds: int, seen: Counter[int] | None = None
+) -> Counter[int]:
+    seen = Counter() if seen is None else seen
     nobody = f"http://{address}:{free_port()}"  # nothing listens there
     async with stranger_host(address) as stranger:
         for n in range(rounds):
@@ -139,8 +150,8 @@ async def unknown_key_ids(target: Target, address: str, rounds: int) -> Counter[
             actor = f"{host}/ghosts/{uuid.uuid4().hex}"  # a 404 on the stranger's host
             follow = {"@context": AS, "id": f"{actor}/follows/1", "type": "Follow"}
             follow |= {"actor": actor, "object": f"{target.origin}/actor"}
-            async with stranger.signed(target, address, f"{actor}#main-key") as http:
-                seen[(await http.post("/inbox", **_post(follow))).status_code] += 1
+            async with stranger.signed(target, address, f"{actor}#main-key", seen) as http:
+                await http.post("/inbox", **_post(follow))
     return seen
 
 
@@ -161,45 +172,50 @@ def _heavy_context(terms: int = 60, scoped: int = 20) -> dict[str, Any]:
     }
 
 
-async def heavy_json_ld(target: Target, address: str, rounds: int) -> Counter[int]:
-    seen: Counter[int] = Counter()
+async def heavy_json_ld(
+    target: Target, address: str, rounds: int, seen: Counter[int] | None = None
+) -> Counter[int]:
+    seen = Counter() if seen is None else seen
     context = [AS, _heavy_context()]
     async with stranger_host(address) as stranger:
         actor = stranger.actor("heavy")
-        async with stranger.signed(target, address, f"{actor}#main-key") as http:
+        async with stranger.signed(target, address, f"{actor}#main-key", seen) as http:
             for n in range(rounds):
                 follow: dict[str, Any] = {"@context": context, "type": "Follow"}
                 follow |= {"id": f"{actor}/follows/{n}"}
                 follow |= {"actor": actor, "object": f"{target.origin}/actor"}
                 follow |= {f"t{i}": {f"u{i}": f"{actor}/x/{i}"} for i in range(60)}
-                seen[(await http.post("/inbox", **_post(follow))).status_code] += 1
+                await http.post("/inbox", **_post(follow))
     return seen
 
 
-async def minted_likes(target: Target, address: str, rounds: int) -> Counter[int]:
-    seen: Counter[int] = Counter()
+async def minted_likes(
+    target: Target, address: str, rounds: int, seen: Counter[int] | None = None
+) -> Counter[int]:
+    seen = Counter() if seen is None else seen
     async with stranger_host(address) as stranger:
         for _ in range(rounds):
             actor = stranger.actor(uuid.uuid4().hex)
             like = {"@context": AS, "id": f"{actor}/likes/1", "type": "Like"}
             like |= {"actor": actor, "object": f"{target.origin}/actor"}
-            async with stranger.signed(target, address, f"{actor}#main-key") as http:
-                seen[(await http.post("/inbox", **_post(like))).status_code] += 1
+            async with stranger.signed(target, address, f"{actor}#main-key", seen) as http:
+                await http.post("/inbox", **_post(like))
     return seen
 
 
-async def followers_with_unknown_key(target: Target, address: str, rounds: int) -> Counter[int]:
-    seen: Counter[int] = Counter()
+async def followers_with_unknown_key(
+    target: Target, address: str, rounds: int, seen: Counter[int] | None = None
+) -> Counter[int]:
+    seen = Counter() if seen is None else seen
     async with stranger_host(address) as stranger:
         for _ in range(rounds):
             key_id = f"{stranger.base_url}/keys/{uuid.uuid4().hex}"  # a 404
-            async with stranger.signed(target, address, key_id) as http:
-                answer = await http.get("/followers", params={"page": "1"}, headers={"Accept": AS2})
-                seen[answer.status_code] += 1
+            async with stranger.signed(target, address, key_id, seen) as http:
+                await http.get("/followers", params={"page": "1"}, headers={"Accept": AS2})
     return seen
 
 
-FEDERATION_ATTACKS: dict[str, Callable[[Target, str, int], Awaitable[Counter[int]]]] = {
+FEDERATION_ATTACKS: dict[str, Attack] = {
     "unknown-key-ids": unknown_key_ids,
     "heavy-json-ld": heavy_json_ld,
     "minted-likes": minted_likes,

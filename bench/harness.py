@@ -9,8 +9,12 @@ from __future__ import annotations
 import socket
 import statistics
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+import httpx
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,17 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def counting(seen: Counter[int] | None) -> dict[str, list[Callable[[httpx.Response], Any]]]:
+    """httpx event hooks that count each response's status into `seen` as it arrives."""
+    if seen is None:
+        return {}
+
+    async def count(response: httpx.Response) -> None:
+        seen[response.status_code] += 1
+
+    return {"response": [count]}
 
 
 def percentile(samples: list[float], fraction: float) -> float:

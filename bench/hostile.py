@@ -1,34 +1,41 @@
 """bench/hostile: what a shopper notices while a stranger attacks the shop (issue 14).
 
 One server process (the whole app on SQLite with the demo sandbox, as `bench/cart` serves
-it). For each money-side attack of `bench/_attackers.py` (and once with no attacker) a
-small pool of attackers (ATTACKERS per pattern, each from a loopback address of its own,
-all in one process of their own so they do not slow the shopper's client) runs the
-pattern in a loop while one shopper, from another address, loads the catalogue
-PAGES times in a row and then buys a loaf and pays. Reported: the shopper's catalogue
-p50/p99 as a ratio to the quiet run, whether the purchase completed, and the server's CPU
-per attack request as a ratio to its CPU per quiet catalogue page (from /proc, so Linux).
-Target (the issue's): p99 under attack at most 2x quiet, and no attack request costing
-more CPU than a normal page.
+it). For each attack of `bench/_attackers.py` (and once with no attacker, just before it)
+a small pool of attackers (ATTACKERS per pattern, each from a loopback address of its
+own, all in one process of their own so they do not slow the shopper's client) runs the
+pattern in a closed loop. Once every attacker is running (the pool's first answer), a
+window of SECONDS opens: one shopper, from another address, loads the catalogue page
+after page until it closes; then, still under attack, buys a loaf and pays.
 
-`python -m bench hostile` (BENCH_HOSTILE_PAGES, BENCH_HOSTILE_ATTACKERS tune it,
-BENCH_HOSTILE_ONLY=a,b runs only the attacks named);
-`python -m bench.hostile attack NAME ORIGIN PAGE_KEY SUBNET` is the attackers' process (it
-stops on SIGTERM and prints what it was answered, as JSON).
+Reported per attack: the shopper's catalogue p50/p99 in the window as a ratio to the
+quiet run's, whether the purchase completed, and the server's CPU per attack request as
+a ratio to its CPU per quiet catalogue page. The attack's CPU is the server's CPU in the
+window (from /proc, so Linux) less what the shopper's pages in it cost at the quiet
+run's rate; attack requests are every answer the attackers received in the same window
+(each counted as it arrives; the pool snapshots its counts on SIGUSR1, sent as the
+window opens and as it closes), opening bursts included. Target (the issue's): p99
+under attack at most 2x quiet, and no attack request costing more CPU than a page.
+
+`python -m bench hostile` (BENCH_HOSTILE_SECONDS, default 7, each window;
+BENCH_HOSTILE_ATTACKERS tunes the pool; BENCH_HOSTILE_ONLY=a,b runs only the attacks
+named). `python -m bench.hostile attack NAME ORIGIN PAGE_KEY SUBNET` is the attackers'
+process: it prints `running` at its first answer, snapshots its counts on each SIGUSR1,
+and on SIGTERM stops and prints the snapshots and its total, as JSON.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench._attackers import ATTACKS, Attack, Target, client, purchase
@@ -36,12 +43,13 @@ from bench.cart import PAGES as SHOP_PAGES
 from bench.cart import seed, start
 from bench.harness import Figure, free_port, percentile, report
 
-PAGES = int(os.environ.get("BENCH_HOSTILE_PAGES", "300"))
+SECONDS = float(os.environ.get("BENCH_HOSTILE_SECONDS", "7"))
 ATTACKERS = int(os.environ.get("BENCH_HOSTILE_ATTACKERS", "4"))
 # A comma-separated subset of the attacks' names (all when unset), to measure a few.
 ONLY = [name for name in os.environ.get("BENCH_HOSTILE_ONLY", "").split(",") if name]
 WARMUP = 100
-ROUNDS = 10  # one attacker's loop; it starts again until the shopper is done
+ROUNDS = 10  # one attacker's loop; it starts again until it is stopped
+STARTING = 60.0  # seconds the pool may take to get its first answer
 SHOPPER = "127.0.0.2"
 ITEM = "https://market.example/products/0"
 
@@ -67,75 +75,135 @@ def cpu_seconds(pid: int) -> float:
 
 @dataclass
 class Run:
-    latencies: list[float]
+    latencies: list[float]  # the shopper's catalogue pages in the window
     paid: bool
     shopper_5xx: int
-    attack_requests: int
-    attack_statuses: Counter[int]
-    cpu: float
-    # The attackers' own process, over the same span: it shares the machine's cores with
-    # the server and the shopper, so what it spends shows in the shopper's figures too.
-    attackers_cpu: float = 0.0
-    seconds: float = 0.0
+    cpu: float  # the server's, in the window
+    seconds: float  # the window's
+    # What the attackers were answered in the window (empty for a quiet run).
+    attack_statuses: Counter[int] = field(default_factory=Counter)
 
 
-async def attack_until_stopped(attack: Attack, target: Target, subnet: int) -> Counter[int]:
-    """The attackers' process: ATTACKERS loops of one pattern until SIGTERM."""
-    done = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, done.set)
+@dataclass
+class Alone:
+    """An attack's window with no shopper."""
+
+    statuses: Counter[int]  # what the attackers were answered in it
+    cpu: float  # the server's in it, less its idle CPU
+    # The attackers' own process: it shares the machine's cores with the server and the
+    # shopper, so what it spends shows in the shopper's figures too.
+    attackers_cpu: float
+
+    @property
+    def requests(self) -> int:
+        return sum(self.statuses.values())
+
+
+async def attack_until_stopped(attack: Attack, target: Target, subnet: int) -> None:
+    """The attackers' process: ATTACKERS loops of one pattern until SIGTERM, counting
+    every answer as it arrives."""
+    loop = asyncio.get_running_loop()
     seen: Counter[int] = Counter()
+    snapshots: list[dict[int, int]] = []
+    done = asyncio.Event()
+    loop.add_signal_handler(signal.SIGUSR1, lambda: snapshots.append(dict(seen)))
+    loop.add_signal_handler(signal.SIGTERM, done.set)
 
     async def attacker(address: str) -> None:
-        while not done.is_set():
-            seen.update(await attack(target, address, ROUNDS))
+        while True:
+            await attack(target, address, ROUNDS, seen)
 
-    await asyncio.gather(*(attacker(f"127.0.{subnet}.{10 + n}") for n in range(ATTACKERS)))
-    return seen
+    pool = asyncio.gather(*(attacker(f"127.0.{subnet}.{10 + n}") for n in range(ATTACKERS)))
+    while not seen and not pool.done():  # a bench's own process: polling is fine here
+        await asyncio.sleep(0.01)
+    print("running", flush=True)
+    pool.add_done_callback(lambda _: done.set())  # an attacker failed: stop, and say why
+    await done.wait()
+    pool.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await pool  # raises what stopped an attacker before SIGTERM
+    print(json.dumps({"snapshots": snapshots, "total": dict(seen)}), flush=True)
 
 
-def spawn_attackers(name: str, target: Target, subnet: int) -> subprocess.Popen[bytes]:
+async def spawn_attackers(name: str, target: Target, subnet: int) -> asyncio.subprocess.Process:
+    """The attackers' process, once it has its first answer."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROSE_CART_")}
     command = [sys.executable, "-m", "bench.hostile", "attack", name, target.origin]
     # Our own interpreter running this very module: nothing untrusted in the command.
-    return subprocess.Popen(  # noqa: S603
-        [*command, target.page_key, str(subnet)], env=env, stdout=subprocess.PIPE
+    process = await asyncio.create_subprocess_exec(
+        *command, target.page_key, str(subnet), env=env, stdout=asyncio.subprocess.PIPE
     )
+    assert process.stdout is not None
+    line = await asyncio.wait_for(process.stdout.readline(), STARTING)
+    if line.strip() != b"running":
+        raise RuntimeError(f"the {name} attackers did not start: {line!r}")
+    return process
 
 
-def stop_attackers(process: subprocess.Popen[bytes]) -> Counter[int]:
+async def stop_attackers(process: asyncio.subprocess.Process) -> Counter[int]:
+    """What the attackers were answered between their first two snapshots (the window)."""
     process.send_signal(signal.SIGTERM)
-    out, _ = process.communicate(timeout=120)
-    return Counter({int(k): v for k, v in json.loads(out or b"{}").items()})
+    out, _ = await asyncio.wait_for(process.communicate(), 120)
+    found = json.loads(out)
+    opened, closed = found["snapshots"][:2]
+    window = Counter({int(k): v for k, v in closed.items()})
+    window.subtract({int(k): v for k, v in opened.items()})
+    return +window
 
 
 async def scenario(target: Target, pid: int, name: str | None, subnet: int) -> Run:
-    pool = spawn_attackers(name, target, subnet) if name else None
-    if pool is not None:
-        await asyncio.sleep(1.0)  # let the attackers get going (start-up, first rounds)
-    cpu_before = cpu_seconds(pid)
-    attackers_before = cpu_seconds(pool.pid) if pool is not None else 0.0
-    began = time.perf_counter()
+    """The shopper's window (under attack when `name` is given), then their purchase."""
+    pool = await spawn_attackers(name, target, subnet) if name else None
     latencies: list[float] = []
     errors = 0
     async with client(target, SHOPPER) as shopper:
-        for _ in range(PAGES):
+        if pool is not None:
+            pool.send_signal(signal.SIGUSR1)
+        cpu_before = cpu_seconds(pid)
+        began = time.perf_counter()
+        closes = began + SECONDS
+        while time.perf_counter() < closes:
             started = time.perf_counter()
             answer = await shopper.get("/")
             latencies.append(time.perf_counter() - started)
             errors += answer.status_code >= 500
+        cpu = cpu_seconds(pid) - cpu_before
+        seconds = time.perf_counter() - began
+        if pool is not None:
+            pool.send_signal(signal.SIGUSR1)
     paid, statuses = await purchase(target, buyer(subnet, name is not None))
-    cpu = cpu_seconds(pid) - cpu_before
-    seconds = time.perf_counter() - began
-    attackers_cpu = cpu_seconds(pool.pid) - attackers_before if pool is not None else 0.0
-    seen = stop_attackers(pool) if pool is not None else Counter()
     errors += sum(status >= 500 for status in statuses)
-    return Run(latencies, paid, errors, sum(seen.values()), seen, cpu, attackers_cpu, seconds)
+    seen = await stop_attackers(pool) if pool is not None else Counter()
+    return Run(latencies, paid, errors, cpu, seconds, seen)
 
 
-async def run() -> list[tuple[str, Run, Run]]:
-    """(attack, the shopper just before with no attacker, the shopper under attack): the
-    machine is shared and noisy, so each attack is compared with a quiet run next to it."""
-    runs: list[tuple[str, Run, Run]] = []
+async def attack_alone(target: Target, pid: int, name: str, subnet: int, idle: float) -> Alone:
+    """The same attack from fresh addresses, its opening bursts included, with no shopper:
+    the server's CPU in the window (less its idle rate) is all the attack's."""
+    pool = await spawn_attackers(name, target, subnet)
+    pool.send_signal(signal.SIGUSR1)
+    cpu_before, attackers_before = cpu_seconds(pid), cpu_seconds(pool.pid)
+    began = time.perf_counter()
+    await asyncio.sleep(SECONDS)  # the window: nothing to wait on but the clock
+    pool.send_signal(signal.SIGUSR1)
+    seconds = time.perf_counter() - began
+    cpu = cpu_seconds(pid) - cpu_before - idle * seconds
+    attackers_cpu = cpu_seconds(pool.pid) - attackers_before
+    return Alone(await stop_attackers(pool), cpu, attackers_cpu)
+
+
+async def idle_cpu(pid: int) -> float:
+    """The server's CPU a second with nobody asking (its background loops)."""
+    before, began = cpu_seconds(pid), time.perf_counter()
+    await asyncio.sleep(2.0)
+    return (cpu_seconds(pid) - before) / (time.perf_counter() - began)
+
+
+async def run() -> list[tuple[str, Run, Run, Alone]]:
+    """(attack, the shopper just before with no attacker, the shopper under attack, the
+    attack alone): the machine is shared and noisy, so each attack is compared with a
+    quiet run next to it."""
+    runs: list[tuple[str, Run, Run, Alone]] = []
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         server = start("ours", port, tmp)
@@ -148,11 +216,15 @@ async def run() -> list[tuple[str, Run, Run]]:
             async with client(target, SHOPPER) as warm:  # caches, templates, connections
                 for _ in range(WARMUP):
                     await warm.get("/")
+            idle = await idle_cpu(server.pid)
             for subnet, name in enumerate(ATTACKS, start=1):
                 if ONLY and name not in ONLY:
                     continue
                 quiet = await scenario(target, server.pid, None, subnet)
-                runs.append((name, quiet, await scenario(target, server.pid, name, subnet)))
+                found = await scenario(target, server.pid, name, subnet)
+                # Fresh addresses (subnet + 100): the first pool spent its budgets.
+                alone = await attack_alone(target, server.pid, name, subnet + 100, idle)
+                runs.append((name, quiet, found, alone))
         finally:
             server.terminate()
             server.wait()
@@ -163,42 +235,53 @@ def main() -> None:
     started = time.perf_counter()
     runs = asyncio.run(run())
     ms = 1000
-    figures, extra = [], []
-    for name, quiet, found in runs:
+    figures, extra, table = [], [], []
+    for name, quiet, found, alone in runs:
         quiet_p50 = percentile(quiet.latencies, 0.5) * ms
         quiet_p99 = percentile(quiet.latencies, 0.99) * ms
-        cpu_per_page = quiet.cpu / (PAGES + 7)  # the pages and the purchase's requests
+        cpu_per_page = quiet.cpu / len(quiet.latencies)
         p50 = percentile(found.latencies, 0.5) * ms
         p99 = percentile(found.latencies, 0.99) * ms
         figures.append(Figure(f"{name}: shopper p50", p50, quiet_p50, "ms", False))
         figures.append(
             Figure(f"{name}: shopper p99", p99, quiet_p99, "ms", False, "target ratio <= 2")
         )
-        attack_cpu = max(found.cpu - quiet.cpu, 0.0)
-        per_attack = attack_cpu / found.attack_requests if found.attack_requests else 0.0
+        per_attack = alone.cpu / alone.requests if alone.requests else float("nan")
+        cpu_ratio = per_attack / cpu_per_page
+        answered = dict(sorted(alone.statuses.items()))
+        table.append(
+            f"| {name} | {p99 / quiet_p99:.2f}x | {cpu_ratio:.2f} | {alone.requests} | {answered} |"
+        )
         extra.append(
-            f"{name}: quiet p50 {quiet_p50:.1f} ms p99 {quiet_p99:.1f} ms (purchase "
-            f"{'completed' if quiet.paid else 'NOT completed'}); under attack purchase "
-            f"{'completed' if found.paid else 'NOT completed'}, "
-            f"shopper 5xx {found.shopper_5xx}; {found.attack_requests} attack requests "
-            f"answered {dict(sorted(found.attack_statuses.items()))}; server CPU per attack "
-            f"request / per quiet page {per_attack / cpu_per_page:.2f} (target <= 1); "
-            f"attack CPU in all {attack_cpu:.2f} s; the attackers' own CPU "
-            f"{found.attackers_cpu:.2f} s in {found.seconds:.1f} s"
+            f"{name}: quiet {len(quiet.latencies)} pages, p50 {quiet_p50:.1f} ms p99 "
+            f"{quiet_p99:.1f} ms, {cpu_per_page * ms:.2f} ms CPU a page, purchase "
+            f"{'completed' if quiet.paid else 'NOT completed'}; under attack "
+            f"{len(found.latencies)} pages, purchase "
+            f"{'completed' if found.paid else 'NOT completed'}, shopper 5xx "
+            f"{found.shopper_5xx}, the attackers answered "
+            f"{dict(sorted(found.attack_statuses.items()))}; alone, {alone.requests} "
+            f"attack requests in {SECONDS:g} s cost the server {alone.cpu:.2f} s CPU, "
+            f"{per_attack * ms:.2f} ms a request = {cpu_ratio:.2f} pages (target <= 1); "
+            f"the attackers' own CPU {alone.attackers_cpu:.2f} s"
         )
     report(
-        f"hostile: one shopper ({PAGES} catalogue pages, then a purchase) while "
-        f"{ATTACKERS} attackers run each pattern; ratio to the same shopper with no attacker "
-        "just before",
+        f"hostile: one shopper loading catalogue pages for {SECONDS:g} s (then a purchase) "
+        f"while {ATTACKERS} attackers run each pattern; ratio to the same shopper with no "
+        "attacker just before",
         figures,
         extra,
     )
+    print(
+        "  | attack | shopper p99 / quiet | server CPU a request / a page | requests | answered |"
+    )
+    print("  |---|---|---|---|---|")
+    for line in table:
+        print(f"  {line}")
     print(f"  (took {time.perf_counter() - started:.1f} s)")
 
 
 def attack_main(name: str, origin: str, key: str, subnet: int) -> None:
-    seen = asyncio.run(attack_until_stopped(ATTACKS[name], Target(origin, ITEM, key), subnet))
-    print(json.dumps(dict(seen)))
+    asyncio.run(attack_until_stopped(ATTACKS[name], Target(origin, ITEM, key), subnet))
 
 
 if __name__ == "__main__":
