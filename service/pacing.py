@@ -68,7 +68,12 @@ class Rule:
 
 # Rates no person, household behind one NAT, or SumUp reaches (docs/security.md).
 LOGIN = Rule("login", 10, 3.0)
-REGISTER = Rule("register", 5, 10.0)
+# Each admitted registration is an argon2 hash (about ten catalogue pages of CPU) and a
+# row: three at once, then one every ten minutes an address (Mastodon allows 5 sign-ups
+# per 30 minutes per address on its API, config/initializers/rack_attack.rb). Faster
+# than that the database quota (REGISTER_ADDRESS, 10 an hour) would refuse anyway, at
+# the price of a form parse and a unit of work; here it costs a timer.
+REGISTER = Rule("register", 3, 600.0)
 PASSWORD = Rule("password", 5, 10.0)  # a reset's request and the new password's form
 CART = Rule("cart", 30, 1.0)  # add to the cart, change a quantity, accept a price, remove
 CHECKOUT = Rule("checkout", 6, 10.0)  # place a page cart's order, pay an order again

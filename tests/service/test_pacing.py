@@ -1,11 +1,11 @@
 """Per-client pacing in front of every path a stranger can drive (issue 14), over HTTP.
 
 A client over a rule's rate is answered 429 with Retry-After, held back first, and
-nothing happens behind it; after the test clock moves on it is served again; another
-address is not affected; catalogue pages are never paced; the held refusals and the key
-table are bounded; /metrics counts the refusals. The pacer's clock is a test `Clock`
-and its hold is `Holds` below (recorded, and released by the test), so nothing waits
-for real time.
+nothing happens behind it (past an address's registrations, no account is made); after
+the test clock moves on it is served again; another address is not affected; catalogue
+pages are never paced; the held refusals and the key table are bounded; /metrics counts
+the refusals. The pacer's clock is a test `Clock` and its hold is `Holds` below
+(recorded, and released by the test), so nothing waits for real time.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from cart.identity.accounts import Account, Passwords
 from cart.orders.models import ShopOrder
+from cart.web.config import configure_web
 from service.pacing import (
     CART,
     CHECKOUT,
@@ -36,7 +38,7 @@ from service.pacing import (
     client_key,
 )
 from tests.cart.checkout_support import BAKERY_KEY
-from tests.cart.web_support import csrf_token, seed
+from tests.cart.web_support import CHEAP_PASSWORDS, csrf_token, seed, submit_registration
 from tests.support.clock import Clock
 from tests.support.factories import product
 from tests.support.loopback import wait_until
@@ -175,6 +177,33 @@ async def test_each_path_a_stranger_drives_is_paced(
             assert answer.status_code != 429, answer.text
         assert_paced(await stranger.request(method, path, data={"csrf_token": "forged"}), rule)
     assert paced.pacer.refused[rule.name] == 1
+
+
+async def accounts(paced: Paced) -> int:
+    async with paced.shop.app.state.db.transaction() as session:
+        return int(await session.scalar(select(func.count()).select_from(Account)) or 0)
+
+
+async def test_an_address_registers_a_households_accounts_then_waits_with_none_made(
+    paced: Paced,
+) -> None:
+    configure_web(paced.shop.app.state, passwords=Passwords(CHEAP_PASSWORDS))
+    async with paced.client(headers=JSON) as household, paced.client("127.0.0.3") as next_door:
+        for n in range(REGISTER.burst):
+            made = await submit_registration(household, f"member-{n}@example.org")
+            assert made.status_code == 303, made.text
+        assert await accounts(paced) == REGISTER.burst
+
+        refused = await submit_registration(household, "one-more@example.org")
+        assert_paced(refused, REGISTER)
+        assert refused.headers["retry-after"] == str(int(REGISTER.every))
+        assert await accounts(paced) == REGISTER.burst  # no hash, no row
+
+        # The budget is the address's: next door registers as usual.
+        assert (await submit_registration(next_door, "next-door@example.org")).status_code == 303
+        paced.after(REGISTER)
+        assert (await submit_registration(household, "one-more@example.org")).status_code == 303
+        assert await accounts(paced) == REGISTER.burst + 2
 
 
 async def test_catalogue_pages_are_never_paced(paced: Paced) -> None:
