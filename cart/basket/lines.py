@@ -25,7 +25,7 @@ from cart.basket.carts import CartLine, CartOwner
 from cart.basket.totals import CartView, LineSnapshot, build_cart_view
 from cart.catalog.mirror import unavailable_reason
 from cart.catalog.models import ENTRY, CatalogItem, ItemRow
-from cart.catalog.rows import ITEM_COLUMNS, ITEMS, item_select, item_view_of
+from cart.catalog.rows import ITEM_COLUMNS, ITEMS, PAGES, fields_of, item_select, item_view_of
 from cart.exceptions import InvalidQuantity, ItemNotAvailable, ItemNotFound, LineNotFound
 from cart.money import Money
 
@@ -309,6 +309,9 @@ def _cart_query(owner_column: str, lock: bool) -> Select[Any]:
             LINES.c.unit_amount.label("line_amount"),
             LINES.c.currency.label("line_currency"),
             LINES.c.added_at.label("line_added_at"),
+            # What the page row says of its hand-over, so the cart page's checkout forms
+            # need no second statement (`view_cart_with_pages_sync`).
+            PAGES.c.fulfilment.label("page_fulfilment"),
             joined=LINES.join(ITEMS, ITEMS.c.ap_id == LINES.c.item_ap_id),
         )
         .where(LINES.c[owner_column] == bindparam("owner"))
@@ -326,8 +329,21 @@ def view_cart_sync(
     (checkout) holds the owner's lines (FOR UPDATE on PostgreSQL) until the transaction
     ends, so a second tab cannot change them meanwhile.
     """
-    snapshots, items = [], {}
-    for row in session.execute(_cart_query(owner.column, lock), {"owner": owner.owner_id}):
+    return view_cart_with_pages_sync(session, owner, now=now, lock=lock)[0]
+
+
+PageSays = dict[str, tuple[str | None, str | None]]
+
+
+def view_cart_with_pages_sync(
+    session: Session, owner: CartOwner, *, now: datetime, lock: bool = False
+) -> tuple[CartView, PageSays]:
+    """`view_cart_sync`, and what each of its pages' rows says: by page key, the page's
+    own name (None if unsaid) and its kept hand-over (`cart.orders.handover.offers_on`),
+    read by the same statement."""
+    snapshots, items, says = [], {}, {}
+    query = _cart_query(owner.column, lock)
+    for row in fields_of(session.execute(query, {"owner": owner.owner_id})):
         snapshots.append(
             LineSnapshot(
                 id=row.line_id,
@@ -338,7 +354,9 @@ def view_cart_sync(
             )
         )
         items[row.ap_id] = item_view_of(row, now)
-    return build_cart_view(owner, snapshots, items)
+        if row.page_handle is not None:
+            says[row.page_handle] = (row.page_name, row.page_fulfilment)
+    return build_cart_view(owner, snapshots, items), says
 
 
 async def view_cart(

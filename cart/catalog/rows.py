@@ -5,14 +5,19 @@ The ORM spent most of a cart page's database time building `CatalogItem` and
 work"). These reads select the columns a view needs, items outer-joined to their pages,
 and build the views from the rows: `item_select` is the statement (other tables can be
 joined in front, as the cart's lines are), `item_view_of` the view of one of its rows.
+A view reads some thirty columns by name, so the rows are read through `fields_of` first:
+a SQLAlchemy `Row` answers each attribute through `__getattr__` (~0.3 us a read, about
+10 of the 14 us an item view took), a plain namespace at a tenth of that.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, select
+from sqlalchemy import Result, Select, Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from cart.catalog.mirror import ItemView, PageView, item_view_on
@@ -61,6 +66,13 @@ def item_select(*extra: Any, joined: Any = ITEMS) -> Select[Any]:
     return select(*ITEM_COLUMNS, *PAGE_COLUMNS, *extra).select_from(source)
 
 
+def fields_of(result: Result[Any]) -> Iterator[Any]:
+    """Each row of `result` as a namespace of its columns by name (what the views read)."""
+    names = tuple(result.keys())
+    for row in result:
+        yield SimpleNamespace(**dict(zip(names, row, strict=True)))
+
+
 def page_of(row: Any) -> PageView | None:
     """The page columns of an `item_select` row as a view; None for an item without one."""
     if row.page_iri is None:
@@ -76,5 +88,10 @@ def item_view_of(row: Any, now: datetime) -> ItemView:
 
 def item_by_key_sync(session: Session, key: str, now: datetime) -> ItemView | None:
     """A unit: the item a page address names (withdrawn ones too), or None."""
-    row = session.execute(item_select().where(ITEMS.c.key == key)).first()
+    result = session.execute(_BY_KEY, {"key": key})
+    row = next(fields_of(result), None)
+    result.close()
     return item_view_of(row, now) if row is not None else None
+
+
+_BY_KEY = item_select().where(ITEMS.c.key == bindparam("key"))

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from cart.catalog.indexing import words_of
 from cart.catalog.mirror import CatalogSection, ItemView, PageView, page_view
 from cart.catalog.models import CatalogPage, CatalogWord
-from cart.catalog.rows import ITEMS, item_select, item_view_of
+from cart.catalog.rows import ITEMS, fields_of, item_select, item_view_of
 
 FRONT_PAGES = 20  # pages (shops, venues) on the front page; more behind a link
 FRONT_ITEMS = 6  # items of each page on the front page
@@ -96,7 +96,7 @@ def front(session: Session, now: datetime, *, start: int = 0) -> Front:
     shelves = {f"shelf{n}": key for n, key in enumerate(keys)}
     rows = session.execute(_front_items(len(keys)), shelves)
     by_page: dict[str, list[ItemView]] = {}
-    for row in rows:
+    for row in fields_of(rows):
         by_page.setdefault(row.shelf, []).append(item_view_of(row, now))
     sections, more = [], {}
     for key, page in [*((p.key, p) for p in shown), ("", None)]:

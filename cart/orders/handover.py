@@ -16,7 +16,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from cart.basket.totals import PageCart
@@ -29,7 +28,6 @@ from cart.catalog.fulfilment import (
     offered,
     offered_by,
 )
-from cart.catalog.models import CatalogPage
 from cart.exceptions import CartError
 from cart.money import Money
 from cart.orders.models import ShopOrder
@@ -100,28 +98,21 @@ def settle(
     return option, asked.address
 
 
-_PAGE = CatalogPage.__table__.c
-_PAGES_SAID = select(_PAGE.key, _PAGE.name, _PAGE.fulfilment).where(
-    _PAGE.key.in_(bindparam("keys", expanding=True))
-)
-
-
-def offers_for(
-    session: Session, pages: Iterable[PageCart], default: DefaultFulfilment, now: datetime
+def offers_on(
+    pages: Iterable[PageCart],
+    said: dict[str, tuple[str | None, str | None]],
+    default: DefaultFulfilment,
+    now: datetime,
 ) -> dict[str, tuple[Option, ...]]:
-    """A unit: the choices each page cart's checkout form shows (for those that can).
-
-    One statement reads every page's row (a page cart without one gets the default)."""
-    shown = [page for page in pages if page.can_check_out and len(page.subtotals) == 1]
-    if not shown:
-        return {}
-    rows = session.execute(_PAGES_SAID, {"keys": [page.key for page in shown]})
-    said = {row.key: (row.name, row.fulfilment) for row in rows}
+    """The choices each page cart's checkout form shows (for those that can), from the
+    page rows already read (`said`: by key, the page's name and kept hand-over, as
+    `view_cart_with_pages_sync` gives them; a page without a row gets the default)."""
     return {
         page.key: offered_by(
             *said.get(page.key, (None, None)), now, default, currency=page.subtotals[0].currency
         )
-        for page in shown
+        for page in pages
+        if page.can_check_out and len(page.subtotals) == 1
     }
 
 

@@ -17,7 +17,7 @@ from cart.basket.lines import (
     add_line_sync,
     remove_line_sync,
     set_quantity_sync,
-    view_cart_sync,
+    view_cart_with_pages_sync,
 )
 from cart.basket.totals import NO_PAGE_KEY, CartView, PageCart
 from cart.catalog.fulfilment import DefaultFulfilment, Option
@@ -25,7 +25,7 @@ from cart.catalog.mirror import get_page_by_key_sync
 from cart.catalog.models import ENTRY
 from cart.catalog.rows import item_by_key_sync
 from cart.exceptions import InvalidQuantity, ItemNotFound, NotFound
-from cart.orders.handover import offers_for
+from cart.orders.handover import offers_on
 from cart.web.catalogue_routes import catalogue
 from cart.web.shop import owner_of, with_badge
 from cart.web.visit import (
@@ -75,9 +75,10 @@ async def product(visit: ShopperVisit) -> Page:
 def _cart_unit(
     session: Session, owner: CartOwner, now: datetime, default: DefaultFulfilment
 ) -> tuple[CartView, dict[str, tuple[Option, ...]]]:
-    """A unit: the cart and how each of its pages hands over (the checkout forms)."""
-    cart = view_cart_sync(session, owner, now=now)
-    return cart, offers_for(session, cart.pages, default, now)
+    """A unit: the cart and how each of its pages hands over (the checkout forms), in one
+    statement."""
+    cart, said = view_cart_with_pages_sync(session, owner, now=now)
+    return cart, offers_on(cart.pages, said, default, now)
 
 
 @unit_page
@@ -97,14 +98,14 @@ def _page_cart_unit(
     session: Session, owner: CartOwner, key: str, now: datetime, default: DefaultFulfilment
 ) -> tuple[int, PageCart, dict[str, tuple[Option, ...]]]:
     """A unit: the badge, what the cart holds from one page, and its hand-over options."""
-    cart = view_cart_sync(session, owner, now=now)
+    cart, said = view_cart_with_pages_sync(session, owner, now=now)
     held = cart.page(key)
     if held is None:
         known = get_page_by_key_sync(session, key) if key != NO_PAGE_KEY else None
         if key != NO_PAGE_KEY and known is None:
             raise NotFound("We do not know that shop or venue.")
         held = PageCart(key=key, page=known, lines=(), subtotals=())
-    return cart.item_count, held, offers_for(session, [held], default, now)
+    return cart.item_count, held, offers_on([held], said, default, now)
 
 
 @unit_page

@@ -38,6 +38,16 @@ async def test_the_form_offers_the_pages_pickup_and_delivery_with_window_and_fee
     assert 'name="address"' in page and 'autocomplete="street-address"' in page
 
 
+async def test_the_cart_overview_offers_the_same_choices_as_the_page_cart(shop: Shop) -> None:
+    _, radios = await _cart(shop)
+    overview = (await shop.client.get("/cart")).text
+    offered = re.findall(
+        r'name="handover" value="([0-9a-f]+)" required> <strong>([^<]+)</strong>', overview
+    )
+    assert [(label, key) for key, label in offered] == list(radios.items())
+    assert 'delivery fee <span class="price">£2.50</span>' in overview
+
+
 async def test_a_delivery_without_an_address_is_sent_back_with_the_reason(shop: Shop) -> None:
     page, radios = await _cart(shop)
     form = {"csrf_token": csrf_token(page), "name": "Ada", "email": "ada@example.org"}
