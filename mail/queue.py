@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from mail.models import MAIL_CHANNEL, MAX_ADDRESS, QUEUED, OutgoingMail
-from store import wake
+from store import direct, wake
 
 _NEW_MAIL = insert(cast(Table, OutgoingMail.__table__))
 
@@ -71,6 +71,6 @@ def insert_mail(session: Session, row: dict[str, Any] | None) -> bool:
     """`queue_mail` in a unit of work: a `mail_row` as one Core INSERT (no ORM flush)."""
     if row is None:
         return False
-    session.execute(_NEW_MAIL, row)
+    direct.execute(session, _NEW_MAIL, row)
     wake(session, MAIL_CHANNEL)
     return True

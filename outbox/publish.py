@@ -52,7 +52,7 @@ from outbox.models import (
     OutboxDelivery,
 )
 from outbox.states import DeliveryState, FollowerState
-from store import utcnow, wake
+from store import direct, utcnow, wake
 
 AS_PUBLIC = {"https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"}
 
@@ -118,7 +118,7 @@ def _targets(session: Session, iris: list[str], followers: bool) -> list[tuple[s
         query = _BOTH
     cached: dict[str, str | None] = {}
     found: list[tuple[str | None, str]] = []
-    for recipient, inbox, follower in session.execute(query, params):
+    for recipient, inbox, follower in direct.rows(session, query, params):
         if follower:
             found.append((inbox, recipient))
         else:
@@ -162,11 +162,11 @@ def publish_sync(
     body = orjson.dumps(activity).decode()
     activity_type = named[-1] if named else "Activity"
     values = {"ap_id": ap_id, "activity_type": activity_type, "body": body, "published_at": now}
-    activity_id = session.execute(_NEW_ACTIVITY, values).scalar_one()
+    activity_id = direct.scalar(session, _NEW_ACTIVITY, values)
     addressed = dict.fromkeys([*audience_of(activity), *targets_iris])
     if addressed:
-        session.execute(
-            _NEW_AUDIENCE, [{"activity_id": activity_id, "iri": iri} for iri in addressed]
+        direct.executemany(
+            session, _NEW_AUDIENCE, [{"activity_id": activity_id, "iri": iri} for iri in addressed]
         )
 
     followers = _followers_collection(activity)
@@ -189,7 +189,7 @@ def publish_sync(
     rows = [{**base, "inbox": i, "host": origin_of(i), "recipient": None} for i in sorted(inboxes)]
     rows += [{**base, "inbox": None, "host": None, "recipient": r} for r in sorted(unresolved)]
     if rows:
-        session.execute(_NEW_DELIVERIES, rows)
+        direct.executemany(session, _NEW_DELIVERIES, rows)
         wake(session, DELIVERIES_CHANNEL)
     # What was stored, as a plain object (not loaded into the session).
     return OutboxActivity(id=activity_id, **values)

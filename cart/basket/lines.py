@@ -28,6 +28,7 @@ from cart.catalog.models import ENTRY, CatalogItem, ItemRow
 from cart.catalog.rows import ITEM_COLUMNS, ITEMS, PAGES, fields_of, item_select, item_view_of
 from cart.exceptions import InvalidQuantity, ItemNotAvailable, ItemNotFound, LineNotFound
 from cart.money import Money
+from store import direct
 
 MAX_QUANTITY = 999
 LINES = cast(Table, CartLine.__table__)
@@ -396,8 +397,7 @@ def detach_lines_sync(session: Session, owner: CartOwner, line_ids: Iterable[int
     ids = list(line_ids)
     if not ids:
         return 0
-    result = session.execute(_detach(owner.column), {"ids": ids, "owner": owner.owner_id})
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return direct.execute(session, _detach(owner.column), {"ids": ids, "owner": owner.owner_id})
 
 
 async def detach_lines(session: AsyncSession, owner: CartOwner, line_ids: Iterable[int]) -> int:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from cart.catalog.models import CatalogPage
 from cart.money import Money
+from store import direct
 from vocab.model import Fulfilment
 
 PICKUP = "pickup"
@@ -173,10 +174,11 @@ def offered(
 
     With `currency`, a delivery whose fee is in another currency (or finer than it
     allows) is left out: it could not be charged with the order."""
-    row = session.execute(_PAGE_SAYS, {"key": page_key}).first()
+    row = direct.first(session, _PAGE_SAYS, {"key": page_key})
     if row is None:
         return offered_by(None, None, now, default, currency=currency)
-    return offered_by(row.name, row.fulfilment, now, default, currency=currency)
+    name, fulfilment = row
+    return offered_by(name, fulfilment, now, default, currency=currency)
 
 
 def offered_by(

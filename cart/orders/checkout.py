@@ -22,7 +22,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -42,6 +42,7 @@ from cart.orders.moves import record
 from cart.orders.orders import announce_created_sync
 from cart.orders.states import ClaimState, OrderStatus
 from cart.orders.stock import short_lines
+from store import direct
 
 PAYMENT_WINDOW = timedelta(minutes=30)  # SumUp checkout valid_until, and our expiry
 # A tab submitted this long after its page cart was checked out is shown that order, while
@@ -126,7 +127,8 @@ def _lock_token_row(
     for candidate in (token, new_checkout_token()):
         # A write first: on SQLite this takes the write lock before anything is read.
         # (The second round covers a submitted token that another cart holds.)
-        session.execute(
+        direct.execute(
+            session,
             insert_token,
             {
                 "owner_key": where["key"],
@@ -136,16 +138,17 @@ def _lock_token_row(
                 "created_at": now,
             },
         )
-        row = session.execute(_TOKEN_ROW, where).first()
+        row = direct.first(session, _TOKEN_ROW, where)
         if row is not None:
-            return _TokenRow(row.token, row.order_id)
+            return _TokenRow(*row)
     raise AssertionError("the checkout token row was neither there nor inserted")
 
 
 def _set_token(
     session: Session, owner: CartOwner, page_key: str, token: str, order_id: int | None
 ) -> None:
-    session.execute(
+    direct.execute(
+        session,
         _SET_TOKEN,
         {"key": owner_key(owner), "page": page_key, "new_token": token, "new_order": order_id},
     )
@@ -230,10 +233,10 @@ def place_order(
     if not checkout_token or len(checkout_token) > 64:
         checkout_token = new_checkout_token()
     row = _lock_token_row(session, owner, page_key, checkout_token, moment)
-    earlier = session.execute(_ORDER_OF_TOKEN, {"token": checkout_token}).first()
-    if earlier is not None and _owned(earlier, owner):
+    earlier = direct.first(session, _ORDER_OF_TOKEN, {"token": checkout_token})
+    if earlier is not None and _owned(earlier[1], earlier[2], owner):
         # A repeat submit (not the hot path): the order placed before, loaded whole.
-        return PlacedOrder(session.get_one(ShopOrder, earlier.id), created=False)
+        return PlacedOrder(session.get_one(ShopOrder, earlier[0]), created=False)
 
     view = view_cart_sync(session, owner, now=moment, lock=True)
     page = view.page(page_key)
@@ -267,9 +270,9 @@ def place_order(
         order.contact_phone = contact.phone
     keep(order, choice, address)
     # The order is a plain object: its row goes in through Core and it gets the new id.
-    order.id = session.execute(
-        _NEW_ORDER, {name: getattr(order, name) for name in _ORDER_COLUMNS}
-    ).scalar_one()
+    order.id = direct.scalar(
+        session, _NEW_ORDER, {name: getattr(order, name) for name in _ORDER_COLUMNS}
+    )
     rows = [
         {
             "order_id": order.id,
@@ -287,7 +290,7 @@ def place_order(
         }
         for position, line in enumerate(page.lines)
     ]
-    session.execute(_NEW_ITEMS, rows)
+    direct.executemany(session, _NEW_ITEMS, rows)
     _set_token(session, owner, page_key, order.checkout_token, order.id)
     record(session, order.id, OrderStatus.PENDING.value, "Order placed", moment)
     queue_order_mail(session, order, "order.placed", moment)
@@ -305,11 +308,11 @@ def _short(line: LineView, left: int) -> Problem:
     return Problem(message, line.id, line.item.name)
 
 
-def _owned(order: Any, owner: CartOwner) -> bool:
-    """Whether the order (a row or an object with `cart_id`, `account_id`) is the owner's."""
+def _owned(cart_id: str | None, account_id: int | None, owner: CartOwner) -> bool:
+    """Whether an order of this cart or account is the owner's."""
     if owner.cart_id is not None:
-        return bool(order.cart_id == owner.cart_id)
-    return bool(order.account_id == owner.account_id)
+        return cart_id == owner.cart_id
+    return account_id == owner.account_id
 
 
 def _new_order(

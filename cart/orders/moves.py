@@ -25,6 +25,7 @@ from cart.orders.contact import queue_status_mail
 from cart.orders.models import OrderStatusChange, ShopOrder, ShopOrderItem
 from cart.orders.states import CLAIM, ORDER, ClaimState, OrderStatus
 from outbox.publish import new_activity_id, publish_sync
+from store import direct
 from store.exceptions import IllegalTransition
 from vocab import builders
 
@@ -38,7 +39,8 @@ _NEW_CHANGE = insert(cast(Table, OrderStatusChange.__table__))
 
 def record(session: Session, order_id: int, status: str, note: str | None, now: datetime) -> None:
     """One line of the order's history (a Core INSERT: checkout waits on it)."""
-    session.execute(_NEW_CHANGE, {"order_id": order_id, "status": status, "at": now, "note": note})
+    values = {"order_id": order_id, "status": status, "at": now, "note": note}
+    direct.execute(session, _NEW_CHANGE, values)
 
 
 def reload(session: Session, order_id: int) -> ShopOrder:

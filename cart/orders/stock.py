@@ -18,7 +18,8 @@ on SQLite checkouts are serialised by the database's one writer (the figures rea
 the cart's lines are current); on PostgreSQL the product rows are locked here
 (`FOR UPDATE`, in IRI order, so two checkouts never wait on each other in a circle) and
 their figures read again before the held quantities are counted. The count is one
-query, on an index of order items by item and claim state.
+query, on an index of order items by item and claim state that also holds each
+line's order and quantity (SQLite reads no order line, only its order).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from cart.basket.totals import LineView
 from cart.catalog.models import PRODUCT, CatalogItem
 from cart.orders.models import ShopOrder, ShopOrderItem
 from cart.orders.states import ClaimState, OrderStatus
+from store import direct
 
 UNANSWERED_FOR = timedelta(hours=24)
 HOLDING = (OrderStatus.PENDING.value, OrderStatus.PAID.value)
@@ -67,7 +69,7 @@ _HELD = (
 def held_unanswered(session: Session, ap_ids: Sequence[str], now: datetime) -> Counter[str]:
     """Per product IRI: quantities our orders hold that its market has not answered yet,
     placed after the figure we mirror (and within UNANSWERED_FOR). One query."""
-    rows = session.execute(_HELD, {"ap_ids": list(ap_ids), "since": now - UNANSWERED_FOR})
+    rows = direct.rows(session, _HELD, {"ap_ids": list(ap_ids), "since": now - UNANSWERED_FOR})
     return Counter({ap_id: int(held) for ap_id, held in rows})
 
 
