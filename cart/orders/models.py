@@ -101,7 +101,10 @@ class ShopOrder(Leased, Base):
 class ShopOrderItem(Base):
     __tablename__ = "order_items"
     # cart.orders.stock counts a product's unanswered claims at every checkout.
-    __table_args__ = (Index("ix_order_items_item_ap_id_claim_state", "item_ap_id", "claim_state"),)
+    # Covering for the held-stock count (cart.orders.stock): migration 0023.
+    __table_args__ = (
+        Index("ix_order_items_held", "item_ap_id", "claim_state", "order_id", "quantity"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
