@@ -26,6 +26,7 @@ from typing import cast
 from sqlalchemy import Index, Integer, String, Table, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from store import direct
 from store.base import Base, UTCDateTime
 
 RETENTION = timedelta(days=1)  # every Quota's window must be shorter
@@ -107,8 +108,7 @@ def record(session: Session, checks: Iterable[Check], now: datetime) -> None:
     """Count one event against each of ``checks``."""
     moment = now
     rows = [{"bucket": quota.bucket(key), "at": moment} for quota, key in checks]
-    if rows:
-        session.execute(_NEW_HITS, rows)
+    direct.executemany(session, _NEW_HITS, rows)
 
 
 def take(session: Session, checks: Iterable[Check], now: datetime) -> Throttled | None:

@@ -22,7 +22,7 @@ from cart.orders.models import ShopOrder
 from cart.orders.moves import OrderNotFound
 from cart.orders.states import OrderStatus
 from payments import Checkout, PaymentError, PaymentProvider, UnableToTakePayment
-from store import Database
+from store import Database, direct
 from store.held import outside_units
 
 
@@ -104,7 +104,8 @@ _KEEP = (
 
 def _keep_checkout(session: Session, order_id: int, checkout: Checkout, now: datetime) -> None:
     """A write unit: the provider's checkout on the order (the first one kept stands)."""
-    session.execute(
+    direct.execute(
+        session,
         _KEEP,
         {
             "b_order": order_id,
