@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
@@ -188,6 +189,7 @@ def check_signer(result: Verified, actor_id: str) -> VerificationResult:
     return result
 
 
+@lru_cache(maxsize=16)  # our BASE_URL, asked at every signed request
 def authority_of(base_url: str) -> str:
     """`https://Cart.example:443/` -> `cart.example`: what a Host must name to reach us."""
     return Message.of("GET", base_url, {}).authority
@@ -240,6 +242,12 @@ def _key_id_problem(key_id: str) -> str | None:
     """Why `key_id` cannot name a key we would fetch, or None: checked before any lookup."""
     if len(key_id) > MAX_KEY_ID:
         return f"the keyId is longer than {MAX_KEY_ID} characters"
+    return _key_id_form_problem(key_id)
+
+
+# A peer signs every delivery with the same few key ids: each is read once, not each time.
+@lru_cache(maxsize=1024)
+def _key_id_form_problem(key_id: str) -> str | None:
     if not key_id.isascii() or not key_id.isprintable() or " " in key_id:
         return "the keyId must be an IRI in printable ASCII, without spaces"
     try:
@@ -297,10 +305,24 @@ def _signed_at(parsed: ParsedSignature, message: Message) -> float | None:
     value = message.headers.get("date")
     if value is None:
         raise MissingComponent("date")
+    seconds = _http_date(value) if len(value) <= _HTTP_DATE_KEPT else _read_http_date(value)
+    if seconds is None:
+        raise MalformedSignature(f"the Date header {value!r} is not an HTTP date")
+    return seconds
+
+
+_HTTP_DATE_KEPT = 64  # "Sun, 06 Nov 1994 08:49:37 GMT" is 29 characters
+
+
+def _read_http_date(value: str) -> float | None:
     try:
         return parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError) as error:
-        raise MalformedSignature(f"the Date header {value!r} is not an HTTP date") from error
+    except (TypeError, ValueError):
+        return None
+
+
+# Every delivery a peer signs within one second names the same Date: it is read once.
+_http_date = lru_cache(maxsize=256)(_read_http_date)
 
 
 def _check_time(parsed: ParsedSignature, message: Message, now: float) -> Rejected | None:
