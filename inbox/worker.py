@@ -44,7 +44,15 @@ from inbox.handoff import Handoff, Parsed
 from inbox.models import INBOX_CHANNEL, InboxActivity, InboxStatus
 from inbox.registry import HandlerRegistry
 from store import Clock, Database, repeat, utcnow
-from store.lease import RELEASED, Lease, claim_statement, held_by, new_lease
+from store.lease import (
+    NOW,
+    RELEASED,
+    Lease,
+    claim_parameters,
+    claim_template,
+    held_by,
+    new_lease,
+)
 
 log = logging.getLogger("rose_cart.inbox.worker")
 
@@ -169,18 +177,16 @@ class InboxWorker:
         self.max_attempts = max_attempts
         self.on_processed = on_processed
         self.handoff = handoff if handoff is not None else Handoff()
-
-    def _claim(self, session: Session, lease: Lease, now: datetime) -> list[Claimed]:
-        statement = claim_statement(
+        # Built once: an ORM statement built and run through the session at every round
+        # cost ~3 % of the serving process's CPU under bench/federation.
+        self._claim_statement = claim_template(
             InboxActivity,
-            lease,
-            now=now,
             due=[
                 InboxActivity.status == InboxStatus.PENDING,
-                InboxActivity.next_attempt_at <= now,
+                InboxActivity.next_attempt_at <= NOW,
             ],
             order_by=[InboxActivity.id],
-            limit=self.batch,
+            limit=batch,
             returning=[
                 InboxActivity.id,
                 InboxActivity.ap_id,
@@ -190,7 +196,10 @@ class InboxWorker:
             ],
             values={"attempts": InboxActivity.attempts + 1},
         )
-        return sorted(Claimed(*row) for row in session.execute(statement).all())
+
+    def _claim(self, session: Session, lease: Lease, now: datetime) -> list[Claimed]:
+        claimed = session.connection().execute(self._claim_statement, claim_parameters(lease, now))
+        return sorted(Claimed(*row) for row in claimed.all())
 
     def _parsed(self, session: Session, row: Claimed, given: Parsed | None) -> Parsed:
         if given is not None and given.sender == row.sender:
