@@ -220,5 +220,12 @@ def bounded_for_json_ld(context: Any, shape: Shape) -> bool:
 
 
 def _agrees(tokens: tuple[str, ...], used: set[str]) -> bool:
+    return _agrees_on(tokens, frozenset(used))
+
+
+# Every delivery of a kind asks the same question (AS2's context, a Follow's keys): it is
+# answered once. `used` holds only our reading context's terms, so the keys are bounded.
+@lru_cache(maxsize=512)
+def _agrees_on(tokens: tuple[str, ...], used: frozenset[str]) -> bool:
     ours, theirs = fold(READING_TOKENS), fold(tokens)
     return all(theirs.get(term) == ours[term] for term in used)
