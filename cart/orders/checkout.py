@@ -37,7 +37,7 @@ from cart.exceptions import CartError
 from cart.money import Money, sum_by_currency
 from cart.orders.contact import Contact, queue_order_mail
 from cart.orders.handover import HandoverAsked, HandoverProblem, keep, settle
-from cart.orders.models import CheckoutToken, ShopOrder, ShopOrderItem
+from cart.orders.models import CheckoutToken, PlacedLine, ShopOrder, ShopOrderItem
 from cart.orders.moves import record
 from cart.orders.orders import announce_created_sync
 from cart.orders.states import ClaimState, OrderStatus
@@ -295,7 +295,17 @@ def place_order(
     record(session, order.id, OrderStatus.PENDING.value, "Order placed", moment)
     queue_order_mail(session, order, "order.placed", moment)
     detach_lines_sync(session, owner, [line.id for line in page.lines])
-    items = [ShopOrderItem(**item) for item in rows]  # plain objects, for the announcement
+    items = [
+        PlacedLine(
+            line.item.ap_id,
+            line.item.ap_actor_id,
+            line.item.name,
+            line.item.price.amount,
+            line.item.price.currency,
+            line.quantity,
+        )
+        for line in page.lines
+    ]
     announce_created_sync(session, order, items, local_actor, moment)
     return PlacedOrder(order, created=True)
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from actor.identity import LocalActor
 from cart.exceptions import NotFound
 from cart.orders.contact import queue_status_mail
-from cart.orders.models import OrderStatusChange, ShopOrder, ShopOrderItem
+from cart.orders.models import OrderLine, OrderStatusChange, ShopOrder, ShopOrderItem
 from cart.orders.states import CLAIM, ORDER, ClaimState, OrderStatus
 from outbox.publish import new_activity_id, publish_sync
 from store import direct
@@ -118,9 +118,7 @@ def move_claims(
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def addressing(
-    items: Iterable[ShopOrderItem], local_actor: LocalActor
-) -> tuple[list[str], list[str]]:
+def addressing(items: Iterable[OrderLine], local_actor: LocalActor) -> tuple[list[str], list[str]]:
     return builders.order_addressing(
         followers=local_actor.followers, owners=[item.ap_actor_id for item in items]
     )

@@ -30,6 +30,7 @@ from cart.money import Money
 from cart.orders import moves
 from cart.orders.handover import wire_fulfilment
 from cart.orders.models import (
+    OrderLine,
     OrderStatusChange,
     ShopOrder,
     ShopOrderItem,
@@ -215,14 +216,12 @@ def _wire_money(amount: Money) -> MonetaryAmount:
     return MonetaryAmount(amount=amount.quantized(), currency=amount.currency)
 
 
-def _wire_item(item: ShopOrderItem, quantity: int) -> OrderItem:
+def _wire_item(item: OrderLine, quantity: int) -> OrderItem:
     price = _wire_money(Money(item.unit_amount, item.currency))
     return OrderItem(ordered_item=item.item_ap_id, quantity=quantity, price=price, name=item.name)
 
 
-def order_object(
-    order: ShopOrder, items: Sequence[ShopOrderItem], local_actor: LocalActor
-) -> Order:
+def order_object(order: ShopOrder, items: Sequence[OrderLine], local_actor: LocalActor) -> Order:
     page = (
         Page(id=order.page_ap_id, name=order.page_name, url=order.page_url)
         if order.page_ap_id
@@ -244,7 +243,7 @@ def order_object(
 def announce_created_sync(
     session: Session,
     order: ShopOrder,
-    items: Sequence[ShopOrderItem],
+    items: Sequence[OrderLine],
     local_actor: LocalActor,
     now: datetime,
 ) -> None:
@@ -266,7 +265,7 @@ def announce_created_sync(
 async def announce_created(
     session: AsyncSession,
     order: ShopOrder,
-    items: Sequence[ShopOrderItem],
+    items: Sequence[OrderLine],
     local_actor: LocalActor,
     now: datetime,
 ) -> None:
