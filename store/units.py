@@ -171,31 +171,31 @@ class _Writer:
             thread.join()
 
     def _run(self) -> None:
-        connection = self._engine.connect()
-        try:
-            # This thread runs nothing but units: marked once, not per unit (store/held.py).
-            with holding("a unit of work"):
-                self._serve(connection)
-        finally:
-            connection.close()
-
-    def _serve(self, connection: Connection) -> None:
-        stopping = False
-        while not stopping:
-            first = self._queue.get()
-            if first is None:
-                break
-            jobs = [first]
-            while len(jobs) < self._max_batch:
+        # This thread runs nothing but units: marked once, not per unit (store/held.py).
+        with holding("a unit of work"), _Connections(self._engine) as connections:
+            stopping = False
+            while not stopping:
+                first = self._queue.get()
+                if first is None:
+                    break
+                jobs = [first]
+                while len(jobs) < self._max_batch:
+                    try:
+                        job = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if job is None:
+                        stopping = True
+                        break
+                    jobs.append(job)
                 try:
-                    job = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if job is None:
-                    stopping = True
-                    break
-                jobs.append(job)
-            self._batch(connection, jobs)
+                    connection = connections.get()
+                except Exception as failure:  # the file cannot be opened: this batch fails
+                    log.exception("cannot open the writer's connection")
+                    for _, _, _, loop, future in jobs:
+                        _answer(loop, future, None, failure)
+                    continue
+                self._batch(connection, jobs)
 
     def _batch(self, connection: Connection, jobs: list[_Job]) -> None:
         outcomes: list[tuple[Any, BaseException | None]] = []
@@ -275,30 +275,49 @@ class _Readers:
             thread.join()
 
     def _run(self) -> None:
-        connection = self._engine.connect()
-        try:
-            # This thread runs nothing but units: marked once, not per unit (store/held.py).
-            with holding("a unit of work"):
-                while (job := self._queue.get()) is not None:
-                    fn, args, kwargs, loop, future = job
-                    result, error = _read_unit(connection, fn, args, kwargs)
-                    _answer(loop, future, result, error)
-        finally:
-            connection.close()
+        # This thread runs nothing but units: marked once, not per unit (store/held.py).
+        with holding("a unit of work"), _Connections(self._engine) as connections:
+            while (job := self._queue.get()) is not None:
+                fn, args, kwargs, loop, future = job
+                try:
+                    result, error = _read_unit(connections.get(), fn, args, kwargs), None
+                except Exception as failure:  # the unit's, or opening the connection failed
+                    result, error = None, failure
+                _answer(loop, future, result, error)
 
 
 def _read_unit(
     connection: Connection, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> tuple[Any, Exception | None]:
+) -> Any:
     session = Session(bind=connection, expire_on_commit=False)
     try:
-        return fn(session, *args, **kwargs), None
-    except Exception as error:
-        return None, error
+        return fn(session, *args, **kwargs)
     finally:
         # ROLLBACK: the snapshot is let go at once, and what the unit returns is detached
         # before the event loop touches it.
         session.close()
+
+
+class _Connections:
+    """A unit thread's one connection, opened when first needed: if the file cannot be
+    opened, that unit fails and the next one tries again, instead of the thread dying
+    and every later unit waiting for it forever."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._connection: Connection | None = None
+
+    def get(self) -> Connection:
+        if self._connection is None:
+            self._connection = self._engine.connect()
+        return self._connection
+
+    def __enter__(self) -> _Connections:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._connection is not None:
+            self._connection.close()
 
 
 class ThreadUnits:

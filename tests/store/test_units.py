@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from actor.keys import LocalKey
@@ -106,3 +108,16 @@ async def test_units_queued_behind_a_batch_share_one_commit_and_answer_after_it(
         assert count >= 1
     assert units.writer.batches - before == 2  # the held unit, then all ten together
     assert await db.read(lambda s: s.scalar(select(func.count()).select_from(LocalKey))) == 10
+
+
+async def test_when_the_database_cannot_be_opened_units_fail_instead_of_waiting(
+    tmp_path: Path,
+) -> None:
+    units = ThreadUnits(str(tmp_path / "no such folder" / "shop.sqlite3"), busy_timeout_ms=100)
+    try:
+        for attempt in (units.read, units.write, units.read, units.write):
+            # A unit thread that died on its connection would leave these waiting forever.
+            with pytest.raises(OperationalError, match="unable to open"):
+                await asyncio.wait_for(attempt(_labels), 30)
+    finally:
+        await units.close()
