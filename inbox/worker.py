@@ -43,7 +43,7 @@ from actor.incoming import IncomingActivity
 from inbox.handoff import Handoff, Parsed
 from inbox.models import INBOX_CHANNEL, InboxActivity, InboxStatus
 from inbox.registry import HandlerRegistry
-from store import Clock, Database, repeat, utcnow
+from store import Clock, Database, direct, repeat, utcnow
 from store.lease import (
     NOW,
     RELEASED,
@@ -198,8 +198,8 @@ class InboxWorker:
         )
 
     def _claim(self, session: Session, lease: Lease, now: datetime) -> list[Claimed]:
-        claimed = session.connection().execute(self._claim_statement, claim_parameters(lease, now))
-        return sorted(Claimed(*row) for row in claimed.all())
+        claimed = direct.rows(session, self._claim_statement, claim_parameters(lease, now))
+        return sorted(Claimed(*row) for row in claimed)
 
     def _parsed(self, session: Session, row: Claimed, given: Parsed | None) -> Parsed:
         if given is not None and given.sender == row.sender:
@@ -240,10 +240,9 @@ class InboxWorker:
         for row in batch.rows:
             status = self._handle(session, row, batch.given.get(row.ap_id), batch.now)
             outcomes.setdefault(status, []).append(row.row_id)
-        connection = session.connection()
         for status, row_ids in outcomes.items():
             values = {"row_ids": row_ids, "token": batch.token, "status": status, "now": batch.now}
-            if connection.execute(_MARK_ALL, values).rowcount != len(row_ids):
+            if direct.execute(session, _MARK_ALL, values) != len(row_ids):
                 raise LeaseLost(row_ids[0])
 
     def _apply_each(
