@@ -135,6 +135,28 @@ def _answer(
         pass
 
 
+_Answer = tuple[asyncio.Future[Any], Any, BaseException | None]
+
+
+def _settle_all(answers: list[_Answer]) -> None:
+    for future, result, error in answers:
+        _settle(future, result, error)
+
+
+def _answer_all(jobs: list[_Job], outcomes: list[tuple[Any, BaseException | None]]) -> None:
+    """Answer a batch's callers with one wake-up of each event loop, not one per unit:
+    each `call_soon_threadsafe` writes to the loop's self-pipe (a syscall on the writer
+    thread, and a read on the loop's)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Answer]] = {}
+    for (_, _, _, loop, future), (result, error) in zip(jobs, outcomes, strict=True):
+        by_loop.setdefault(loop, []).append((future, result, error))
+    for loop, answers in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle_all, answers)
+        except RuntimeError:  # the loop has closed: nobody is waiting any more
+            pass
+
+
 _Job = tuple[
     Callable[..., Any],
     tuple[Any, ...],
@@ -192,8 +214,7 @@ class _Writer:
                     connection = connections.get()
                 except Exception as failure:  # the file cannot be opened: this batch fails
                     log.exception("cannot open the writer's connection")
-                    for _, _, _, loop, future in jobs:
-                        _answer(loop, future, None, failure)
+                    _answer_all(jobs, [(None, failure)] * len(jobs))
                     continue
                 self._batch(connection, jobs)
 
@@ -206,14 +227,12 @@ class _Writer:
                     outcomes.append(_in_savepoint(connection, fn, args, kwargs, woken))
         except Exception as failure:  # BEGIN or COMMIT failed: nothing of this batch is stored
             log.exception("write batch failed", extra={"units": len(jobs)})
-            for _, _, _, loop, future in jobs:
-                _answer(loop, future, None, failure)
+            _answer_all(jobs, [(None, failure)] * len(jobs))
             return
         self.batches += 1
         if woken and self._wakeups is not None:
             self._wakeups.fire(*woken)
-        for (_, _, _, loop, future), (result, error) in zip(jobs, outcomes, strict=True):
-            _answer(loop, future, result, error)
+        _answer_all(jobs, outcomes)
 
 
 def _in_savepoint(
