@@ -121,6 +121,20 @@ async def order_by_checkout_id(session: AsyncSession, checkout_id: str) -> ShopO
     return (await session.execute(query)).scalar()
 
 
+def order_id_by_checkout_id_sync(session: Session, checkout_id: str) -> int | None:
+    """A unit: the id of the order a provider checkout belongs to, or None (not ours)."""
+    query = select(ShopOrder.id).where(ShopOrder.checkout_id == checkout_id)
+    return session.execute(query).scalar()
+
+
+def shopper_order_id_sync(session: Session, owner: CartOwner, number: str) -> int | None:
+    """A unit: the id of the shopper's own order by its number, or None (no such order,
+    or another shopper's), without reading its items."""
+    order_id = order_id_from_number(number)
+    order = session.get(ShopOrder, order_id) if order_id is not None else None
+    return order.id if order is not None and _matches(order, owner) else None
+
+
 def _owned_by(owner: CartOwner) -> Any:
     if owner.cart_id is not None:
         return ShopOrder.cart_id == owner.cart_id
@@ -369,9 +383,11 @@ __all__ = [
     "get_order",
     "move_claims",
     "order_by_checkout_id",
+    "order_id_by_checkout_id_sync",
     "order_detail",
     "order_object",
     "shopper_order",
+    "shopper_order_id_sync",
     "shopper_orders",
     "transition",
     "void_order",

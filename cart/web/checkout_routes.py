@@ -35,8 +35,7 @@ from starlette.routing import Route
 
 from actor.identity import LocalActor
 from cart.basket.carts import CartOwner
-from cart.exceptions import NotFound
-from cart.identity.sessions import COOKIE_NAME, resolve
+from cart.identity.sessions import COOKIE_NAME, ShopperSession, signed_in_sync
 from cart.orders.checkout import (
     CheckoutProblem,
     PlacedOrder,
@@ -47,7 +46,11 @@ from cart.orders.checkout import (
 from cart.orders.contact import Contact, ContactProblem, read_contact
 from cart.orders.handover import HandoverAsked, read_address
 from cart.orders.models import ShopOrder, order_id_from_number
-from cart.orders.orders import order_by_checkout_id, shopper_order
+from cart.orders.orders import (
+    order_id_by_checkout_id_sync,
+    shopper_order,
+    shopper_order_id_sync,
+)
 from cart.orders.payment import PaymentLinks, start_payment
 from cart.web.config import NOTICE_COOKIE, web_config
 from cart.web.provider_calls import provider_calls
@@ -56,6 +59,7 @@ from cart.web.shop import owner_of
 from cart.web.visit import Page, ShopperVisit, Visit, form_action, page, redirect, unit_form
 from payments import PaymentError, parse_webhook
 from payments.unconfigured import NotConfigured
+from store import Database
 from store.throttle import Check, Throttled, record, wait_for
 
 log = logging.getLogger("rose_cart.cart.orders.checkout")
@@ -226,16 +230,24 @@ async def pay_again(request: Request) -> Response:
     return await _go_and_pay(request, found["id"], number, response)
 
 
+def _owned_order_id_sync(
+    session: Session, shopper: ShopperSession, now: datetime, number: str
+) -> int | None:
+    """A unit: the order `number` when it is the cookie's shopper's."""
+    if shopper.account_id is not None:
+        shopper = signed_in_sync(session, shopper, now)
+    return shopper_order_id_sync(session, owner_of(shopper), number)
+
+
 async def _owned_order_id(request: Request, number: str) -> int | None:
-    db = request.app.state.db
-    async with db.transaction() as session:
-        cookie = request.cookies.get(COOKIE_NAME)
-        config = web_config(request)
-        shopper = await resolve(session, config.cookies, cookie, config.clock())
-        try:
-            return (await shopper_order(session, owner_of(shopper), number)).order.id
-        except NotFound:
-            return None
+    """One read unit, and none for a request with no session cookie (no order is
+    anybody's without one)."""
+    config = web_config(request)
+    shopper = config.cookies.decode(request.cookies.get(COOKIE_NAME))
+    if shopper is None:
+        return None
+    db: Database = request.app.state.db
+    return await db.read(_owned_order_id_sync, shopper, config.clock(), number)
 
 
 @page
@@ -266,9 +278,7 @@ async def sumup_webhook(request: Request) -> Response:
     if notice is None:
         return Response(status_code=204)  # SumUp asks us to ignore events we do not know
     state = request.app.state
-    async with state.db.transaction() as session:
-        order = await order_by_checkout_id(session, notice.checkout_id)
-        order_id = order.id if order is not None else None
+    order_id = await state.db.read(order_id_by_checkout_id_sync, notice.checkout_id)
     if order_id is None:
         return Response(status_code=204)
     outcome = await provider_calls(state).reconcile(state, order_id, web_config(request).clock())
