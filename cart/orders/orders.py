@@ -116,11 +116,6 @@ async def get_order(session: AsyncSession, order_id: int) -> ShopOrder:
     return order
 
 
-async def order_by_checkout_id(session: AsyncSession, checkout_id: str) -> ShopOrder | None:
-    query = select(ShopOrder).where(ShopOrder.checkout_id == checkout_id)
-    return (await session.execute(query)).scalar()
-
-
 def order_id_by_checkout_id_sync(session: Session, checkout_id: str) -> int | None:
     """A unit: the id of the order a provider checkout belongs to, or None (not ours)."""
     query = select(ShopOrder.id).where(ShopOrder.checkout_id == checkout_id)
@@ -382,7 +377,6 @@ __all__ = [
     "announce_refunded",
     "get_order",
     "move_claims",
-    "order_by_checkout_id",
     "order_id_by_checkout_id_sync",
     "order_detail",
     "order_object",
