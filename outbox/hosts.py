@@ -21,6 +21,7 @@ from actor.origin import origin_of
 from outbox.models import DeliveryHost, OutboxDelivery
 from outbox.schedule import UNAVAILABLE_AFTER, breaker_open_for
 from outbox.states import DeliveryState
+from store import direct
 
 
 def blocked_hosts(now: datetime) -> ColumnElement[bool]:
@@ -115,7 +116,9 @@ def mark_all_contacted(session: Session, origins: Sequence[str], *, now: datetim
     """`mark_contacted` for each host of `origins` we deliver to: one read for all of
     them, so the inbox worker tells it a batch's senders at once."""
     hosts = list(dict.fromkeys(origin_of(origin) for origin in origins))
-    known = session.execute(_KNOWN_HOSTS, {"hosts": hosts}).scalars().all()
+    # Once per inbox batch: through store/direct.py, the ORM's execution of this one read
+    # cost ~2 % of the serving process's CPU under bench/federation.
+    known = [host for (host,) in direct.rows(session, _KNOWN_HOSTS, {"hosts": hosts})]
     return sum(mark_contacted(session, host, now=now) for host in known)
 
 
