@@ -42,6 +42,9 @@ class Registration:
 class HandlerRegistry:
     def __init__(self) -> None:
         self._entries: dict[type, list[Registration]] = {}
+        # candidates() by (activity class, embedded object's class): the receiver asks for
+        # every delivery and the worker again; registering anything forgets them all.
+        self._candidates: dict[tuple[type, type], list[Registration]] = {}
 
     def register(
         self,
@@ -61,6 +64,7 @@ class HandlerRegistry:
             raise ValueError(f"{activity.__name__} of {about.__name__} already has a handler")
         allowed = frozenset(senders) if senders is not None else None
         entries.append(Registration(activity, about, handler, allowed))
+        self._candidates.clear()
 
     def knows(self, activity_type: str) -> bool:
         """Whether any handler is registered for activities of this (class) name."""
@@ -72,12 +76,19 @@ class HandlerRegistry:
         An embedded object's class decides without the database; a referent or ANY may
         take anything.
         """
-        entries = self._entries.get(type(activity), [])
         target = getattr(activity, "object", None)
+        key = (type(activity), type(target))
+        found = self._candidates.get(key)
+        if found is None:
+            found = self._candidates[key] = self._candidates_for(*key)
+        return found
+
+    def _candidates_for(self, activity: type, target: type) -> list[Registration]:
+        entries = self._entries.get(activity, [])
         by_class = [
             e
             for e in entries
-            if e.about is not ANY and not e.is_referent and isinstance(target, e.about)
+            if e.about is not ANY and not e.is_referent and issubclass(target, e.about)
         ]
         referents = [e for e in entries if e.is_referent]
         fallback = [e for e in entries if e.about is ANY]
