@@ -117,6 +117,12 @@ def _sqlite_engine(path: str, *, begin: str, pragmas: tuple[str, ...]) -> Engine
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
     if future.done():  # the caller went away; the unit's outcome stands regardless
         return
+    if isinstance(error, StopIteration):
+        # A future refuses StopIteration (TypeError); a coroutine raising it would become
+        # a RuntimeError too (PEP 479), which is what BridgedUnits' callers see.
+        wrapped = RuntimeError(f"a unit raised StopIteration: {error!r}")
+        wrapped.__cause__ = error
+        error = wrapped
     if error is not None:
         future.set_exception(error)
     else:
@@ -140,7 +146,12 @@ _Answer = tuple[asyncio.Future[Any], Any, BaseException | None]
 
 def _settle_all(answers: list[_Answer]) -> None:
     for future, result, error in answers:
-        _settle(future, result, error)
+        try:
+            _settle(future, result, error)
+        except Exception as failure:  # one caller's answer must not stop the others'
+            log.exception("cannot answer a unit's caller")
+            if not future.done():
+                future.set_exception(RuntimeError(f"the unit's outcome was lost: {failure!r}"))
 
 
 def _answer_all(jobs: list[_Job], outcomes: list[tuple[Any, BaseException | None]]) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -33,6 +35,44 @@ def _add_then_fail(session: Session, label: str) -> None:
     raise LookupError(f"{label} changed its mind")
 
 
+def _stop_short(session: Session, label: str) -> None:
+    _add_key(session, label)
+    next(iter([]))  # StopIteration: a future refuses it as an exception
+
+
+async def _write_together(db: Database, *writes: tuple[Callable[..., Any], str]) -> list[Any]:
+    """Each `(fn, label)` written, their outcomes (or exceptions), every caller answered.
+
+    On SQLite the writer thread is first held busy with a unit, so that all of them queue
+    behind it and go as one batch (exactly two more COMMITs: the held unit's and theirs).
+    On PostgreSQL there is no writer thread to hold.
+    """
+    units = db.units
+    if not isinstance(units, ThreadUnits):
+        gathered = asyncio.gather(
+            *(db.write(fn, label) for fn, label in writes), return_exceptions=True
+        )
+        return await asyncio.wait_for(gathered, 30)
+    started, release = threading.Event(), threading.Event()
+
+    def held(session: Session) -> None:
+        started.set()
+        assert release.wait(30)
+
+    before = units.writer.batches
+    holding = asyncio.ensure_future(db.write(held))
+    try:
+        assert await asyncio.to_thread(started.wait, 30)
+        queued = [asyncio.ensure_future(db.write(fn, label)) for fn, label in writes]
+        await asyncio.sleep(0)  # let every unit reach the writer's queue
+    finally:
+        release.set()
+        await holding
+    outcomes = await asyncio.wait_for(asyncio.gather(*queued, return_exceptions=True), 30)
+    assert units.writer.batches - before == 2, "the queued units did not share one batch"
+    return outcomes
+
+
 async def test_a_written_unit_is_seen_by_the_next_read(db: Database) -> None:
     key_id = await db.write(_add_key, "first")
     assert isinstance(key_id, int)
@@ -40,14 +80,19 @@ async def test_a_written_unit_is_seen_by_the_next_read(db: Database) -> None:
 
 
 async def test_a_unit_that_raises_keeps_nothing_and_fails_alone(db: Database) -> None:
-    outcomes = await asyncio.gather(
-        db.write(_add_key, "a"),
-        db.write(_add_then_fail, "b"),
-        db.write(_add_key, "c"),
-        return_exceptions=True,
-    )
+    outcomes = await _write_together(db, (_add_key, "a"), (_add_then_fail, "b"), (_add_key, "c"))
     assert isinstance(outcomes[1], LookupError)
     assert isinstance(outcomes[0], int) and isinstance(outcomes[2], int)
+    assert await db.read(_labels) == ["a", "c"]
+
+
+async def test_a_unit_raising_stop_iteration_fails_alone_and_the_others_are_answered(
+    db: Database,
+) -> None:
+    # Every caller is answered (a batch's answers are given in one loop callback).
+    outcomes = await _write_together(db, (_add_key, "a"), (_stop_short, "b"), (_add_key, "c"))
+    assert isinstance(outcomes[1], RuntimeError), outcomes
+    assert isinstance(outcomes[0], int) and isinstance(outcomes[2], int), outcomes
     assert await db.read(_labels) == ["a", "c"]
 
 
@@ -78,7 +123,7 @@ async def test_a_read_does_not_wait_for_a_write_in_progress(db: Database) -> Non
     assert await db.read(_labels) == ["slow"]
 
 
-async def test_units_queued_behind_a_batch_share_one_commit_and_answer_after_it(
+async def test_unitsqueued_behind_a_batch_share_one_commit_and_answer_after_it(
     db: Database,
 ) -> None:
     if not db.is_sqlite:
@@ -110,7 +155,7 @@ async def test_units_queued_behind_a_batch_share_one_commit_and_answer_after_it(
     assert await db.read(lambda s: s.scalar(select(func.count()).select_from(LocalKey))) == 10
 
 
-async def test_when_the_database_cannot_be_opened_units_fail_instead_of_waiting(
+async def test_when_the_database_cannot_be_opened_unitsfail_instead_of_waiting(
     tmp_path: Path,
 ) -> None:
     units = ThreadUnits(str(tmp_path / "no such folder" / "shop.sqlite3"), busy_timeout_ms=100)
