@@ -10,29 +10,41 @@ loopback address of its own (127.0.0.0/8 is all loopback on Linux), so the shop'
 per-address and per-cart order quotas (cart/web/quotas.py) are counted, not hit.
 
 The checkout POST is the whole route: form parsing, CSRF, the quota check and record,
-`place_order`, then `start_payment`, which creates the hosted checkout at the sandbox
-over HTTP (the same process, through its own uvicorn) and keeps it on the order before
-the 303 to the hosted page. Every answer is checked: a 303 to the sandbox's /pay/ page.
+`place_order`, then `start_payment`, which creates the hosted checkout at the provider
+over HTTP and keeps it on the order before the 303 to the hosted page. The provider is,
+as in production, another process: the SumUp sandbox (`python -m payments.sandbox`)
+under uvicorn of its own, which the serve process reaches as it would SumUp
+(ROSE_CART_SUMUP_API_URL, _API_KEY, _MERCHANT_CODE). BENCH_CHECKOUT_SANDBOX_IN_PROCESS=1
+measures the demo set-up instead: the sandbox mounted in the serve process, which then
+pays the provider's server side of every call too. Every answer is checked: a 303 to
+the sandbox's /pay/ page.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import secrets
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from bench._loadgen import http_request
+from bench._loadgen import http_request, wait_ready
 from bench.cart import served
-from bench.harness import percentile
+from bench.harness import free_port, percentile
 
 _CSRF = re.compile(rb'name="csrf_token" value="([^"]+)"')
 _HANDOVER = re.compile(rb'name="handover" value="([^"]+)"')
 COOKIE = "rose_cart_session"
+MERCHANT = "BENCH"
+IN_PROCESS = os.environ.get("BENCH_CHECKOUT_SANDBOX_IN_PROCESS") == "1"
 
 
 async def _exchange(
@@ -143,12 +155,51 @@ async def _place_all(port: int, posts: list[bytes], concurrency: int) -> tuple[f
     return len(latencies) / (time.perf_counter() - started), latencies
 
 
+@asynccontextmanager
+async def _provider(shop_port: int) -> AsyncIterator[dict[str, str]]:
+    """A SumUp sandbox process of its own for the shop on `shop_port`; the shop's settings."""
+    port, key = free_port(), secrets.token_urlsafe(24)
+    # Our own interpreter running our own module: nothing untrusted in the command.
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "payments.sandbox", "--port", str(port), "--api-key", key]
+        + ["--merchant-code", MERCHANT, "--allow-origin", f"http://127.0.0.1:{shop_port}"]
+        + ["--log-level", "warning"],
+        stderr=None if os.environ.get("BENCH_SERVER_STDERR") else subprocess.DEVNULL,
+    )
+    try:
+        origin = f"http://127.0.0.1:{port}"
+        await wait_ready(f"{origin}/", process)
+        yield {
+            "ROSE_CART_SUMUP_API_URL": origin,
+            "ROSE_CART_SUMUP_API_KEY": key,
+            "ROSE_CART_SUMUP_MERCHANT_CODE": MERCHANT,
+        }
+    finally:
+        process.terminate()
+        process.wait()
+
+
+@asynccontextmanager
+async def _shop(tmp: str) -> AsyncIterator[int]:
+    """The `unpaced` serve process, its provider in another process unless IN_PROCESS."""
+    if IN_PROCESS:
+        async with served("unpaced", tmp) as port:
+            yield port
+        return
+    port = free_port()
+    async with (
+        _provider(port) as settings,
+        served("unpaced", tmp, port=port, settings=settings) as answering,
+    ):
+        yield answering
+
+
 async def http_checkouts(
     seed: Callable[[Path], Any], page_key: str, items: list[str], orders: int, concurrency: int
 ) -> tuple[float, float, float]:
     """orders/s, p50 and p99 (ms) of `orders` checkout POSTs to one `unpaced` serve process."""
     with tempfile.TemporaryDirectory() as tmp:
-        async with served("unpaced", tmp) as port:
+        async with _shop(tmp) as port:
             await seed(Path(tmp))
             posts = await _prepared(_Shop(port, page_key, items), orders, concurrency)
             rate, latencies = await _place_all(port, posts, concurrency)

@@ -158,7 +158,10 @@ def our_app(port: int, data_dir: Path, *, paced: bool = True) -> Any:
         secret_key=SECRET,
         workers=False,
         log_level="WARNING",
-        sumup_sandbox=True,
+        # The SumUp sandbox mounted on our origin, unless this process is pointed at a
+        # provider of its own (ROSE_CART_SUMUP_API_URL, _API_KEY, _MERCHANT_CODE, read from
+        # the environment as a deployment's are): bench/checkout's remote provider.
+        sumup_sandbox="ROSE_CART_SUMUP_API_URL" not in os.environ,
         # bench/hostile's strangers serve their actors and keys on loopback addresses of
         # their own; without this the SSRF guard refuses every key fetch and the heavy
         # JSON-LD and minted-actor attacks never get past the signature (all 401).
@@ -293,8 +296,12 @@ def sqlite_floor(data_dir: Path, count: int) -> float:
         connection.close()
 
 
-def start(kind: str, port: int, data_dir: str) -> subprocess.Popen[bytes]:
+def start(
+    kind: str, port: int, data_dir: str, settings: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """`settings`: ROSE_CART_* variables for the process (none of ours leak into it)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROSE_CART_")}
+    env.update(settings or {})
     # Our own interpreter running this very module: nothing untrusted in the command.
     return subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "bench.cart", "serve", kind, str(port), data_dir],
@@ -304,10 +311,13 @@ def start(kind: str, port: int, data_dir: str) -> subprocess.Popen[bytes]:
 
 
 @asynccontextmanager
-async def served(kind: str, data_dir: str) -> AsyncIterator[int]:
-    """A serve process of `kind` on a free port, answering; its port. Ended on leaving."""
-    port = free_port()
-    server = start(kind, port, data_dir)
+async def served(
+    kind: str, data_dir: str, *, port: int = 0, settings: dict[str, str] | None = None
+) -> AsyncIterator[int]:
+    """A serve process of `kind` on `port` (a free one by default), answering; its port.
+    Ended on leaving."""
+    port = port or free_port()
+    server = start(kind, port, data_dir, settings)
     try:
         await wait_ready(f"http://127.0.0.1:{port}/login", server)
         yield port

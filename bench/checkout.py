@@ -14,9 +14,13 @@ Both sides give a contact, so the mail row is in both transactions.
 Over HTTP (bench/_checkout_http.py), in the same run: the same two products and two
 lines a cart, but each cart made by a shopper over HTTP and checked out by POSTing the
 checkout form to one serve process (bench/cart's `unpaced`): the route's form parsing,
-CSRF, quota check and record, `place_order` and the payment start (a hosted checkout
-created at the SumUp sandbox, which that process serves itself, over HTTP). Only the
-checkout POSTs are timed; their ratio is to the same floor.
+CSRF, quota check and record, `place_order` and the payment start: a hosted checkout
+created over HTTP at the SumUp sandbox running as a process of its own, which the serve
+process reaches as it would SumUp (another machine in production). Only the checkout
+POSTs are timed; their ratio is to the same floor. BENCH_CHECKOUT_SANDBOX_IN_PROCESS=1
+mounts the sandbox in the serve process instead (the demo set-up, the figure before
+2026-11-28): that process then also serves every provider call it makes, a cost no
+deployment with a real provider pays.
 
 `python -m bench checkout` (BENCH_CHECKOUT_ORDERS sets how many orders each side places).
 """
@@ -40,7 +44,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from sqlalchemy import insert
 
-from bench._checkout_http import http_checkouts
+from bench._checkout_http import IN_PROCESS, http_checkouts
 from bench.harness import Figure, percentile, report
 
 CONCURRENCY = 32
@@ -296,7 +300,12 @@ async def _measure() -> tuple[list[Figure], list[str]]:
         "direct: place_order through db.write in this process; over HTTP: POST "
         "/cart/page/{page}/checkout to one serve process (bench/cart's `unpaced`), each a "
         "fresh shopper from its own loopback address; the POST also creates the hosted "
-        "checkout at the SumUp sandbox, served by that same process over HTTP",
+        "checkout at the SumUp sandbox over HTTP, "
+        + (
+            "mounted in that same process (BENCH_CHECKOUT_SANDBOX_IN_PROCESS=1)"
+            if IN_PROCESS
+            else "a process of its own (as SumUp is remote in production)"
+        ),
     ]
 
 

@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> None:
         + ", ".join(map(str, sorted(DEFAULT_FAILING_AMOUNTS)))
         + ")",
     )
+    parser.add_argument(
+        "--log-level", default="info", help="uvicorn's (warning: no line a request)"
+    )
     args = parser.parse_args(argv)
     api_key = args.api_key or secrets.token_urlsafe(24)
     if not args.api_key:
@@ -56,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     app = create_sandbox_app(settings)
     import uvicorn
 
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
 
 
 if __name__ == "__main__":
