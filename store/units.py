@@ -187,20 +187,26 @@ class _Writer:
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._closed = False
         self.batches = 0  # how many COMMITs; tests and benches read it
 
     def submit(self, job: _Job) -> None:
+        # Under the lock: a unit is either queued before stop()'s None or refused.
         with self._lock:
+            if self._closed:
+                raise RuntimeError("the database is closed: no more units")
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="db-writer", daemon=True)
                 self._thread.start()
-        self._queue.put(job)
+            self._queue.put(job)
 
     def stop(self) -> None:
         with self._lock:
+            self._closed = True
             thread, self._thread = self._thread, None
+            if thread is not None:
+                self._queue.put(None)
         if thread is not None:
-            self._queue.put(None)
             thread.join()
 
     def _run(self) -> None:
@@ -236,7 +242,7 @@ class _Writer:
             with connection.begin():  # BEGIN IMMEDIATE ... COMMIT once for the whole batch
                 for fn, args, kwargs, _, _ in jobs:
                     outcomes.append(_in_savepoint(connection, fn, args, kwargs, woken))
-        except Exception as failure:  # BEGIN or COMMIT failed: nothing of this batch is stored
+        except BaseException as failure:  # BEGIN or COMMIT failed: nothing of it is stored
             log.exception("write batch failed", extra={"units": len(jobs)})
             _answer_all(jobs, [(None, failure)] * len(jobs))
             return
@@ -252,10 +258,11 @@ def _in_savepoint(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     woken: set[str],
-) -> tuple[Any, Exception | None]:
+) -> tuple[Any, BaseException | None]:
     """Run one unit in a SAVEPOINT of the batch; its failure rolls back only itself.
 
     The wake-up channels a kept unit named are added to `woken`, fired after the COMMIT.
+    Any exception, a BaseException too, is the caller's answer: the thread goes on.
     """
     session = Session(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
@@ -265,7 +272,7 @@ def _in_savepoint(
         session.commit()  # RELEASE SAVEPOINT: durable with the batch's COMMIT
         woken |= pending(session)
         return result, None
-    except Exception as error:
+    except BaseException as error:
         session.rollback()  # ROLLBACK TO SAVEPOINT; if even that fails, the batch fails
         return None, error
     finally:
@@ -285,22 +292,27 @@ class _Readers:
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
+        self._closed = False
 
     def submit(self, job: _Job) -> None:
-        if not self._threads:
-            with self._lock:
-                while len(self._threads) < self._count:
-                    name = f"db-read-{len(self._threads)}"
-                    thread = threading.Thread(target=self._run, name=name, daemon=True)
-                    thread.start()
-                    self._threads.append(thread)
-        self._queue.put(job)
+        # Under the lock: a unit is either queued before stop()'s Nones or refused (a
+        # read during close() would otherwise start new readers that take those Nones).
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the database is closed: no more units")
+            while len(self._threads) < self._count:
+                name = f"db-read-{len(self._threads)}"
+                thread = threading.Thread(target=self._run, name=name, daemon=True)
+                thread.start()
+                self._threads.append(thread)
+            self._queue.put(job)
 
     def stop(self) -> None:
         with self._lock:
+            self._closed = True
             threads, self._threads = self._threads, []
-        for _ in threads:
-            self._queue.put(None)
+            for _ in threads:
+                self._queue.put(None)
         for thread in threads:
             thread.join()
 
@@ -311,7 +323,9 @@ class _Readers:
                 fn, args, kwargs, loop, future = job
                 try:
                     result, error = _read_unit(connections.get(), fn, args, kwargs), None
-                except Exception as failure:  # the unit's, or opening the connection failed
+                # The unit's (a BaseException too: the thread goes on), or opening the
+                # connection failed.
+                except BaseException as failure:
                     result, error = None, failure
                 _answer(loop, future, result, error)
 

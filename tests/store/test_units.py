@@ -166,3 +166,45 @@ async def test_when_the_database_cannot_be_opened_unitsfail_instead_of_waiting(
                 await asyncio.wait_for(attempt(_labels), 30)
     finally:
         await units.close()
+
+
+class _Abandoned(BaseException):
+    """Not an Exception: what a unit might raise that `except Exception` lets through."""
+
+
+def _abandon(session: Session, label: str) -> None:
+    _add_key(session, label)
+    raise _Abandoned(label)
+
+
+def _abandon_reading(session: Session) -> None:
+    raise _Abandoned(_labels(session))
+
+
+async def test_a_unit_raising_a_base_exception_answers_its_caller_and_units_go_on(
+    db: Database,
+) -> None:
+    with pytest.raises(_Abandoned):
+        await asyncio.wait_for(db.read(_abandon_reading), 30)
+    with pytest.raises(_Abandoned):
+        await asyncio.wait_for(db.write(_abandon, "written"), 30)
+    # A unit thread that died of it would leave these waiting forever.
+    assert isinstance(await asyncio.wait_for(db.write(_add_key, "after"), 30), int)
+    assert await asyncio.wait_for(db.read(_labels), 30) == ["after"]
+
+
+def _one(session: Session) -> int:
+    return int(session.scalar(select(1)) or 0)
+
+
+async def test_units_after_close_are_refused_and_start_no_thread(tmp_path: Path) -> None:
+    units = ThreadUnits(str(tmp_path / "shop.sqlite3"), busy_timeout_ms=100)
+    assert await units.write(_one) == 1 and await units.read(_one) == 1
+    await units.close()
+    before = set(threading.enumerate())
+    # A read during close() used to start fresh readers, which could take the Nones meant
+    # for the old ones (close() then never returned) and outlive the database.
+    for attempt in (units.read, units.write):
+        with pytest.raises(RuntimeError, match="closed"):
+            await asyncio.wait_for(attempt(_one), 30)
+    assert set(threading.enumerate()) <= before
