@@ -11,9 +11,9 @@ SQL itself ~5-40 µs). On every other dialect (PostgreSQL) it is `session.execut
 unit function is the same on both.
 
 Rows come back as plain tuples, unprocessed: a statement whose result columns would need
-a type's result processor on SQLite (dates, decimals) is refused when it is compiled, so
-it stays plain Core. An INSERT that would need a Python-side column default the caller
-did not give, and an IN given an empty list, run as plain Core too (same outcome).
+a type's result processor on SQLite (dates, decimals) runs as plain Core instead, its rows
+processed as on PostgreSQL. An INSERT that would need a Python-side column default the
+caller did not give, and an IN given an empty list, run as plain Core too (same outcome).
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ from sqlalchemy.orm import Session
 _Processor = Callable[[Any], Any] | None
 # Per statement (built once per process, as every caller's is), dialect and parameter names.
 _PLAIN: dict[tuple[int, str, tuple[str, ...]], tuple[Any, _Compiled | None]] = {}
+# IN lists of up to this many items keep their SQL per statement; a longer one (a cart's
+# line ids are the shopper's to choose) is rendered each time, so the cache stays bounded.
+CACHED_IN_LENGTH = 64
 
 
 class _Compiled:
@@ -39,7 +42,7 @@ class _Compiled:
             raise _NeedsCore()
         for column in getattr(statement, "exported_columns", ()):
             if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None:
-                raise TypeError(f"{column} needs a result processor: run it as Core")
+                raise _NeedsCore()  # its rows would come back unprocessed
         self.sql: str = compiled.string
         self.names: tuple[str, ...] = tuple(compiled.positiontup or ())
         self.processors: dict[str, _Processor] = {}
@@ -83,7 +86,8 @@ class _Compiled:
                 (n for n in self.names if n in self.expanding), lengths, strict=True
             ):
                 sql = sql.replace(f"__[POSTCOMPILE_{name}]", ", ".join("?" * length), 1)
-            self._expanded[key] = sql
+            if max(lengths) <= CACHED_IN_LENGTH and len(self._expanded) < CACHED_IN_LENGTH:
+                self._expanded[key] = sql
         return sql, values
 
 
