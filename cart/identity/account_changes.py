@@ -3,8 +3,10 @@
 Units of work (sync functions taking the caller's Session): the web reads what it needs
 in one, runs argon2 between units with no session open, and writes in another. A
 password change is written only if the hash is still the one that was checked (another
-tab, a reset link, may have changed it meanwhile), so two changes never both win. An
-address is verified only while it is the address the link was made for.
+tab, a reset link, may have changed it meanwhile), so two changes never both win, and in
+the same unit every session of the account ends (the caller starts a new one for the
+person who changed it, if it should stay logged in). An address is verified only while
+it is the address the link was made for.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from cart.identity.accounts import Account, email_key
+from cart.identity.sessions import end_sessions
 
 
 @dataclass(frozen=True)
@@ -56,10 +59,13 @@ def mark_verified(
 
 def replace_password(session: Session, account_id: int, checked_hash: str, new_hash: str) -> bool:
     """Store `new_hash` if the account still has the hash the old password was checked
-    against; False (nothing written) otherwise."""
+    against, and end all the account's sessions; False (nothing written) otherwise."""
     result = session.execute(
         update(Account)
         .where(Account.id == account_id, Account.password_hash == checked_hash)
         .values(password_hash=new_hash)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    end_sessions(session, account_id)
+    return True

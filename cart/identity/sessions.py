@@ -6,7 +6,9 @@ Anonymous sessions need nothing on the server, so browsing never writes to the
 database. A logged-in session is only honoured while its row in `account_sessions`
 exists (we store a SHA-256 of the session id, never the id itself): logging out deletes
 the row, so a copied cookie dies with it. Logging in always issues a new session id,
-so an id planted before login (session fixation) is worth nothing after it.
+so an id planted before login (session fixation) is worth nothing after it. A new
+password ends every session of the account (`end_sessions`, in the unit that writes it):
+whoever knew the old one is logged out everywhere.
 
 Anything wrong with a cookie (bad signature, too old, unknown shape, revoked) silently
 starts a fresh anonymous session: there is nothing useful to tell the shopper.
@@ -180,6 +182,11 @@ async def log_out(session: AsyncSession, shopper: ShopperSession) -> ShopperSess
         delete(AccountSession).where(AccountSession.sid_hash == _sid_hash(shopper.sid))
     )
     return new_anonymous_session()
+
+
+def end_sessions(session: Session, account_id: int) -> None:
+    """Revoke every logged-in session of the account; its cookies name nobody from now on."""
+    session.execute(delete(AccountSession).where(AccountSession.account_id == account_id))
 
 
 async def purge_expired_sessions(session: AsyncSession, now: datetime) -> int:

@@ -10,7 +10,9 @@
   short unit (`admit`), argon2 verifies and hashes in a thread with no database session
   open, and the new hash is written only if the old one is still there. A wrong current
   password answers the account page again with the reason (nothing changed); a change
-  mails the address ("account.password_changed"), so its owner hears of it.
+  ends every other session of the account in the unit that writes the hash (this one
+  goes on under a new id) and mails the address ("account.password_changed"), so its
+  owner hears of it.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from cart.identity.accounts import (
     check_registration,
     credentials_of,
 )
-from cart.identity.sessions import COOKIE_NAME
+from cart.identity.sessions import COOKIE_NAME, log_in
 from cart.web.config import web_config
 from cart.web.quotas import admit, argon2, client_address, login_checks
 from cart.web.visit import MAX_FORM_FIELDS, Page, Visit, form_action, page, redirect
@@ -149,6 +151,9 @@ async def _change_password(request: Request, form: FormData) -> Response:
         if failed is not None:
             context = await account_context(visit, password_error=failed)
             return Page("account.html", context, title="Your account", status=400)
+        # replace_password ended every session of the account: this one goes on under a
+        # new id, as at login.
+        visit.rotate(await log_in(visit.session, account_id, visit.now), visit.account)
         await visit.session.run_sync(forget, checks[:2])
         queue_mail(
             visit.session,
@@ -157,7 +162,7 @@ async def _change_password(request: Request, form: FormData) -> Response:
             account_id=account_id,
             now=visit.now,
         )
-        visit.flash.append("Your password is changed.")
+        visit.flash.append("Your password is changed. You are logged out on other devices.")
         return redirect(visit, "/account")
 
     return await form_action(finish)(request)

@@ -7,18 +7,19 @@ flood a mailbox. The link signs the account id and a digest of the current passw
 hash: it stops working after an hour (itsdangerous) or as soon as the password changes,
 so it opens once. The new password is hashed off the event loop, as at registration, and
 only once the link, the form and the quotas have passed: a stranger posting passwords
-to made-up links spends no argon2.
+to made-up links spends no argon2. The unit that writes the new hash ends every session
+of the account, so whoever knew the old password is logged out everywhere.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from cart.identity.account_changes import replace_password
 from cart.identity.accounts import (
     MIN_PASSWORD_LENGTH,
     Account,
@@ -28,6 +29,7 @@ from cart.identity.accounts import (
     email_key,
     find_credentials,
 )
+from cart.identity.sessions import new_anonymous_session
 from cart.web.config import web_config
 from cart.web.password_links import tag_of
 from cart.web.quotas import (
@@ -145,12 +147,15 @@ async def reset_submit(request: Request) -> Response:
                 return Page(
                     "password_reset.html", context, title="Choose a new password", status=400
                 )
-            await visit.session.execute(
-                update(Account)
-                .where(Account.id == account.id, Account.password_hash == account.password_hash)
-                .values(password_hash=hashed)
+            await visit.session.run_sync(
+                replace_password, account.id, account.password_hash, hashed
             )
-            visit.flash.append("Your password is changed. Log in with the new one.")
+            if visit.shopper.account_id == account.id:  # its session has just ended
+                visit.rotate(new_anonymous_session(), None)
+            visit.flash.append(
+                "Your password is changed and you are logged out everywhere. "
+                "Log in with the new one."
+            )
             return redirect(visit, "/login")
 
         return await form_action(finish)(request)
