@@ -199,7 +199,11 @@ class InboxWorker:
 
     def _claim(self, session: Session, lease: Lease, now: datetime) -> list[Claimed]:
         claimed = direct.rows(session, self._claim_statement, claim_parameters(lease, now))
-        return sorted(Claimed(*row) for row in claimed)
+        # Sender by sender, each sender's in the order received: the rows a handler locks
+        # are mostly its sender's (the Follow's follower row), so two workers' batches take
+        # those locks in one order. In id order they interleaved senders and deadlocked on
+        # PostgreSQL, each deadlock a second's wait and the batch applied again one by one.
+        return sorted((Claimed(*row) for row in claimed), key=lambda row: (row.sender, row.row_id))
 
     def _parsed(self, session: Session, row: Claimed, given: Parsed | None) -> Parsed:
         if given is not None and given.sender == row.sender:

@@ -373,3 +373,27 @@ async def test_a_row_a_handler_read_and_moved_is_read_again_after_the_batch_roll
     async with db.transaction() as session:
         stored = await session.get(DeliveryHost, host)
     assert stored is not None and stored.consecutive_failures == 0
+
+
+async def test_a_batch_is_applied_sender_by_sender_each_senders_in_the_order_received(
+    db: Database, writer: InboxWriter
+) -> None:
+    """Two workers' batches then lock their senders' rows (a Follow's follower row) in one
+    order: in arrival order they interleaved senders and deadlocked on PostgreSQL."""
+    seen: list[str] = []
+
+    def handle_follow(session: Any, delivery: IncomingActivity, now: datetime) -> None:
+        seen.append(delivery.ap_id)
+
+    registry = HandlerRegistry()
+    registry.register(Follow, ANY, handle_follow)
+    arrived = [f"https://{host}.test/f/{n}" for n in range(3) for host in ("c", "a", "b")]
+    for ap_id in arrived:
+        stored = row(ap_id)
+        sender = ap_id.split("/f/")[0] + "/actor"
+        stored["ap_actor_id"] = sender
+        stored["body"] = orjson.dumps({"id": ap_id, "type": "Follow", "actor": sender}).decode()
+        await writer.store(stored)
+    worker = InboxWorker(db, registry, parse=as_follow, clock=Clock())
+    assert await worker.step() == 9
+    assert seen == [f"https://{host}.test/f/{n}" for host in ("a", "b", "c") for n in range(3)]
