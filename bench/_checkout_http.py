@@ -161,7 +161,7 @@ async def _provider(shop_port: int) -> AsyncIterator[dict[str, str]]:
     port, key = free_port(), secrets.token_urlsafe(24)
     # Our own interpreter running our own module: nothing untrusted in the command.
     process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "payments.sandbox", "--port", str(port), "--api-key", key]
+        [sys.executable, "-m", "payments.sandbox", "--port", str(port), f"--api-key={key}"]
         + ["--merchant-code", MERCHANT, "--allow-origin", f"http://127.0.0.1:{shop_port}"]
         + ["--log-level", "warning"],
         stderr=None if os.environ.get("BENCH_SERVER_STDERR") else subprocess.DEVNULL,

@@ -115,8 +115,7 @@ class Deployment:
             "payments.sandbox",
             "--port",
             str(port),
-            "--api-key",
-            key,
+            f"--api-key={key}",  # a key may start with "-": one argument, not two
             "--merchant-code",
             SANDBOX_MERCHANT,
             "--allow-origin",
