@@ -7,9 +7,12 @@ about to trust a deployment should try 180):
 - B browsers (BENCH_LOAD_BROWSERS, default 4) load the catalogue and their cart;
 - N shoppers (BENCH_LOAD_SHOPPERS, default 8) add a line, open the page cart and check
   out (a 303 to the SumUp sandbox's hosted page), again and again;
-- M peers (BENCH_LOAD_PEERS, default 4) deliver signed Follows to the inbox.
+- M peers (BENCH_LOAD_PEERS, default 4) deliver signed Follows to the inbox, each
+  from a loopback address of its own, as each co-op instance is a host of its own (from
+  one address they shared one pacing budget and measured paced 429s).
 Requests alternate between a deployment's web processes; one co-op follower receives
-our deliveries.
+our deliveries. Rates and latencies count only the answers expected (a 303, a 200, a
+202); anything else is an error, and a run with errors exits 1.
 
 Once the workers have drained the queues it checks each deployment: zero errors (every
 answer the one expected), zero lost work (every acknowledged delivery stored and
