@@ -1,7 +1,8 @@
 """Per-client pacing in front of every path a stranger can drive (issue 14), over HTTP.
 
 A client over a rule's rate is answered 429 with Retry-After, held back first, and
-nothing happens behind it (past an address's registrations, no account is made); after
+nothing happens behind it (past an address's registrations, no account is made; past its
+logins, no argon2 and no quota row); after
 the test clock moves on it is served again; another address is not affected; catalogue
 pages are never paced; the held refusals and the key table are bounded; /metrics counts
 the refusals. The pacer's clock is a test `Clock` and its hold is `Holds` below
@@ -23,6 +24,7 @@ from sqlalchemy import func, select
 from cart.identity.accounts import Account, Passwords
 from cart.orders.models import ShopOrder
 from cart.web.config import configure_web
+from cart.web.quotas import CHECKOUT_ADDRESS, LOGIN_ADDRESS
 from service.pacing import (
     CART,
     CHECKOUT,
@@ -37,8 +39,15 @@ from service.pacing import (
     Rule,
     client_key,
 )
+from store.throttle import Quota, ThrottleHit
 from tests.cart.checkout_support import BAKERY_KEY
-from tests.cart.web_support import CHEAP_PASSWORDS, csrf_token, seed, submit_registration
+from tests.cart.web_support import (
+    CHEAP_PASSWORDS,
+    csrf_token,
+    login,
+    seed,
+    submit_registration,
+)
 from tests.support.clock import Clock
 from tests.support.factories import product
 from tests.support.loopback import wait_until
@@ -204,6 +213,58 @@ async def test_an_address_registers_a_households_accounts_then_waits_with_none_m
         paced.after(REGISTER)
         assert (await submit_registration(household, "one-more@example.org")).status_code == 303
         assert await accounts(paced) == REGISTER.burst + 2
+
+
+async def quota_rows(paced: Paced) -> int:
+    async with paced.shop.app.state.db.transaction() as session:
+        return int(await session.scalar(select(func.count()).select_from(ThrottleHit)) or 0)
+
+
+async def test_an_address_past_its_logins_is_paced_with_no_argon2_and_no_quota_row(
+    paced: Paced, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    passwords = Passwords(CHEAP_PASSWORDS)
+    configure_web(paced.shop.app.state, passwords=passwords)
+    runs: list[str] = []
+    verify = passwords.verify
+
+    def counted(stored: str | None, given: str) -> bool:
+        runs.append(given)
+        return verify(stored, given)
+
+    monkeypatch.setattr(passwords, "verify", counted)
+    async with paced.client(headers=JSON) as household, paced.client("127.0.0.3") as next_door:
+        # A household's members, one wrong password each: every one is checked and counted.
+        for n in range(LOGIN.burst):
+            wrong = await login(household, f"member-{n}@example.org", "not the password")
+            assert wrong.status_code == 400, wrong.text
+        assert len(runs) == LOGIN.burst
+        rows, before = await quota_rows(paced), await snapshot(paced.shop.app.state.db)
+
+        refused = await login(household, "one-more@example.org", "not the password")
+        assert_paced(refused, LOGIN)
+        assert refused.headers["retry-after"] == str(int(LOGIN.every))
+        assert len(runs) == LOGIN.burst  # no argon2
+        assert await quota_rows(paced) == rows  # no quota row
+        assert await snapshot(paced.shop.app.state.db) == before
+
+        assert (await login(next_door, "next-door@example.org", "wrong")).status_code == 400
+        paced.after(LOGIN)
+        assert (await login(household, "one-more@example.org", "wrong")).status_code == 400
+        assert len(runs) == LOGIN.burst + 2
+
+
+ADDRESS_QUOTAS = [(LOGIN, LOGIN_ADDRESS), (CHECKOUT, CHECKOUT_ADDRESS)]
+
+
+@pytest.mark.parametrize(("rule", "quota"), ADDRESS_QUOTAS, ids=["login", "checkout"])
+def test_an_address_is_paced_before_its_database_quota_would_refuse(
+    rule: Rule, quota: Quota
+) -> None:
+    # The most a rule admits in one of the quota's windows: its burst, then one every
+    # `every`. Past the quota each request would cost a form parse and a unit of work
+    # before its 429; paced, it costs a timer.
+    assert rule.burst + quota.window.total_seconds() // rule.every <= quota.limit
 
 
 async def test_catalogue_pages_are_never_paced(paced: Paced) -> None:
