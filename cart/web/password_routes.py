@@ -136,20 +136,21 @@ async def reset_submit(request: Request) -> Response:
             if admitted and valid:
                 hashed = await argon2(request, web_config(request).passwords.hash, password)
 
+        def refused(valid: bool) -> Page:
+            context = {"valid": valid, "error": problem, "minimum": MIN_PASSWORD_LENGTH}
+            return Page("password_reset.html", context, title="Choose a new password", status=400)
+
         async def finish(visit: Visit, form: FormData) -> Response | Page:
             account = await _account_for(visit, token)
             if account is None or hashed is None:
-                context = {
-                    "valid": account is not None,
-                    "error": problem,
-                    "minimum": MIN_PASSWORD_LENGTH,
-                }
-                return Page(
-                    "password_reset.html", context, title="Choose a new password", status=400
-                )
-            await visit.session.run_sync(
+                return refused(account is not None)
+            # False if the password changed between the read above and this write (another
+            # transaction, on PostgreSQL): then nothing was written and no session ended,
+            # and the link is used up, so the page must not say otherwise.
+            if not await visit.session.run_sync(
                 replace_password, account.id, account.password_hash, hashed
-            )
+            ):
+                return refused(False)
             if visit.shopper.account_id == account.id:  # its session has just ended
                 visit.rotate(new_anonymous_session(), None)
             visit.flash.append(
