@@ -21,6 +21,7 @@ from tests.cart.web_support import CHEAP_PASSWORDS, csrf_token, login, register,
 from tests.support.loopback import free_socket, origin_of, serving
 
 ADA = "ada@example.org"
+BOB = "bob@example.org"
 OLD, NEW = "correct horse battery", "a new and longer passphrase"
 
 
@@ -54,13 +55,13 @@ def browser(origin: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=origin, headers={"Accept": "text/html"})
 
 
-async def logged_in_as(client: httpx.AsyncClient) -> bool:
-    """What the shopper sees: the account page, or being sent to log in."""
+async def logged_in_as(client: httpx.AsyncClient, email: str = ADA) -> bool:
+    """What the shopper sees: the account page (as `email`), or being sent to log in."""
     answer = await client.get("/account")
     if answer.status_code == 303:
         assert answer.headers["location"].startswith("/login")
         return False
-    assert answer.status_code == 200 and ADA in answer.text
+    assert answer.status_code == 200 and email in answer.text
     return True
 
 
@@ -68,10 +69,12 @@ async def test_changing_the_password_logs_out_the_other_browser_not_this_one(
     shop: tuple[Starlette, str],
 ) -> None:
     _, origin = shop
-    async with browser(origin) as mine, browser(origin) as theirs:
+    async with browser(origin) as mine, browser(origin) as theirs, browser(origin) as bobs:
         assert (await register(mine, ADA, OLD)).status_code == 303
         assert (await login(theirs, ADA, OLD)).status_code == 303
+        assert (await register(bobs, BOB, OLD)).status_code == 303
         assert await logged_in_as(mine) and await logged_in_as(theirs)
+        assert await logged_in_as(bobs, BOB)
 
         page = (await mine.get("/account")).text
         form = {"csrf_token": csrf_token(page), "current_password": OLD, "new_password": NEW}
@@ -83,6 +86,7 @@ async def test_changing_the_password_logs_out_the_other_browser_not_this_one(
         assert "You are logged out on other devices." in shown.text
         assert await logged_in_as(mine)
         assert not await logged_in_as(theirs)
+        assert await logged_in_as(bobs, BOB)  # another account's session is not Ada's to end
         assert (await login(theirs, ADA, OLD)).status_code == 400
         assert (await login(theirs, ADA, NEW)).status_code == 303
         assert await logged_in_as(theirs) and await logged_in_as(mine)
