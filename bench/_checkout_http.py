@@ -32,12 +32,13 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from bench._loadgen import http_request, wait_ready
-from bench.cart import served
+from bench.cart import start
 from bench.harness import free_port, percentile
 
 _CSRF = re.compile(rb'name="csrf_token" value="([^"]+)"')
@@ -45,6 +46,15 @@ _HANDOVER = re.compile(rb'name="handover" value="([^"]+)"')
 COOKIE = "rose_cart_session"
 MERCHANT = "BENCH"
 IN_PROCESS = os.environ.get("BENCH_CHECKOUT_SANDBOX_IN_PROCESS") == "1"
+# A command run on each process's pid for the timed phase (e.g. "py-spy record -o
+# /tmp/{name}.svg --pid {pid}"), to profile the checkout POSTs alone.
+PROFILE = os.environ.get("BENCH_CHECKOUT_PROFILE", "")
+
+
+def cpu_seconds(pid: int) -> float:
+    """A process's user + system CPU so far, from /proc (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _exchange(
@@ -156,8 +166,9 @@ async def _place_all(port: int, posts: list[bytes], concurrency: int) -> tuple[f
 
 
 @asynccontextmanager
-async def _provider(shop_port: int) -> AsyncIterator[dict[str, str]]:
-    """A SumUp sandbox process of its own for the shop on `shop_port`; the shop's settings."""
+async def _provider(shop_port: int) -> AsyncIterator[tuple[dict[str, str], int]]:
+    """A SumUp sandbox process of its own for the shop on `shop_port`; the shop's settings
+    and the sandbox's pid."""
     port, key = free_port(), secrets.token_urlsafe(24)
     # Our own interpreter running our own module: nothing untrusted in the command.
     process = subprocess.Popen(  # noqa: S603
@@ -169,38 +180,86 @@ async def _provider(shop_port: int) -> AsyncIterator[dict[str, str]]:
     try:
         origin = f"http://127.0.0.1:{port}"
         await wait_ready(f"{origin}/", process)
-        yield {
+        settings = {
             "ROSE_CART_SUMUP_API_URL": origin,
             "ROSE_CART_SUMUP_API_KEY": key,
             "ROSE_CART_SUMUP_MERCHANT_CODE": MERCHANT,
         }
+        yield settings, process.pid
     finally:
         process.terminate()
         process.wait()
 
 
 @asynccontextmanager
-async def _shop(tmp: str) -> AsyncIterator[int]:
-    """The `unpaced` serve process, its provider in another process unless IN_PROCESS."""
-    if IN_PROCESS:
-        async with served("unpaced", tmp) as port:
-            yield port
-        return
+async def _served(tmp: str, port: int, settings: dict[str, str]) -> AsyncIterator[int]:
+    """The `unpaced` serve process on `port`, answering; its pid."""
+    server = start("unpaced", port, tmp, settings)
+    try:
+        await wait_ready(f"http://127.0.0.1:{port}/login", server)
+        yield server.pid
+    finally:
+        server.terminate()
+        server.wait()
+
+
+@asynccontextmanager
+async def _shop(tmp: str) -> AsyncIterator[tuple[int, dict[str, int]]]:
+    """The `unpaced` serve process, its provider in another process unless IN_PROCESS;
+    its port and the pids of the processes that serve a checkout."""
     port = free_port()
-    async with (
-        _provider(port) as settings,
-        served("unpaced", tmp, port=port, settings=settings) as answering,
-    ):
-        yield answering
+    if IN_PROCESS:
+        async with _served(tmp, port, {}) as pid:
+            yield port, {"serve": pid}
+        return
+    async with _provider(port) as (settings, sandbox), _served(tmp, port, settings) as pid:
+        yield port, {"serve": pid, "sandbox": sandbox}
+
+
+@asynccontextmanager
+async def _profiled(pids: dict[str, int]) -> AsyncIterator[None]:
+    """BENCH_CHECKOUT_PROFILE's command on each process while the block runs."""
+    if not PROFILE:
+        yield
+        return
+    # The operator's own command from the environment, run on our own processes.
+    profilers = [
+        subprocess.Popen(PROFILE.format(name=name, pid=pid).split())  # noqa: S603
+        for name, pid in pids.items()
+    ]
+    try:
+        yield
+    finally:
+        for profiler in profilers:
+            profiler.send_signal(2)  # SIGINT: py-spy writes its output and exits
+            profiler.wait()
+
+
+@dataclass(frozen=True)
+class HttpCheckouts:
+    """The timed checkout POSTs: orders/s, p50 and p99 (ms), and the CPU ms per order each
+    process spent meanwhile (the serve process, the sandbox, this client)."""
+
+    rate: float
+    p50: float
+    p99: float
+    cpu_ms: dict[str, float]
 
 
 async def http_checkouts(
     seed: Callable[[Path], Any], page_key: str, items: list[str], orders: int, concurrency: int
-) -> tuple[float, float, float]:
-    """orders/s, p50 and p99 (ms) of `orders` checkout POSTs to one `unpaced` serve process."""
+) -> HttpCheckouts:
+    """`orders` checkout POSTs to one `unpaced` serve process."""
     with tempfile.TemporaryDirectory() as tmp:
-        async with _shop(tmp) as port:
+        async with _shop(tmp) as (port, pids):
             await seed(Path(tmp))
             posts = await _prepared(_Shop(port, page_key, items), orders, concurrency)
-            rate, latencies = await _place_all(port, posts, concurrency)
-    return rate, percentile(latencies, 0.5), percentile(latencies, 0.99)
+            pids["client"] = os.getpid()
+            before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+            async with _profiled({k: v for k, v in pids.items() if k != "client"}):
+                rate, latencies = await _place_all(port, posts, concurrency)
+            cpu = {
+                name: (cpu_seconds(pid) - before[name]) * 1000 / orders
+                for name, pid in pids.items()
+            }
+    return HttpCheckouts(rate, percentile(latencies, 0.5), percentile(latencies, 0.99), cpu)
