@@ -1,4 +1,7 @@
-"""The SumUp client: hosted checkouts, their status, and refunds, over ``httpx.AsyncClient``.
+"""The SumUp client: hosted checkouts, their status, and refunds, over HTTP.
+
+It speaks through ``payments.wire.ProviderHTTP`` (a lean keep-alive client), or through an
+``httpx.AsyncClient`` it is given (tests hand it a ``MockTransport``).
 
 Faithful to SumUp's published OpenAPI description of these endpoints:
 
@@ -22,9 +25,10 @@ from __future__ import annotations
 import json
 import logging
 import ssl
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 from urllib.parse import quote
 
 import httpx
@@ -43,6 +47,7 @@ from payments.exceptions import (
 )
 from payments.money import check_currency, from_major_units, to_major_units
 from payments.provider import Checkout, CheckoutStatus, Refund, Transaction
+from payments.wire import ProviderHTTP
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +57,16 @@ SUMUP_CURRENCIES = frozenset(
     "BGN BRL CHF CLP COP CZK DKK EUR GBP HRK HUF NOK PLN RON SEK USD".split()
 )
 MAX_REFERENCE_LENGTH = 90  # OpenAPI CheckoutCreateRequest.checkout_reference.maxLength
+
+
+class Answer(Protocol):
+    """What the client reads of an answer: httpx's Response, or payments.wire's."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def content(self) -> bytes: ...
 
 
 def _parse_datetime(value: object) -> datetime | None:
@@ -145,7 +160,7 @@ def parse_checkout(data: object) -> Checkout:
     )
 
 
-def _error_fields(response: httpx.Response) -> dict[str, str | None]:
+def _error_fields(response: Answer) -> dict[str, str | None]:
     """error_code/param/detail from any of SumUp's error shapes (Error, ErrorExtended,
     ErrorForbidden, Problem), or from the first item when it answers with a list."""
     try:
@@ -174,8 +189,9 @@ def _error_fields(response: httpx.Response) -> dict[str, str | None]:
 class SumUpClient:
     """``PaymentProvider`` for SumUp (or the sandbox, which speaks the same API).
 
-    Pass ``http`` to share a connection pool (the caller closes it); otherwise the client
-    owns one and ``aclose()`` closes it.
+    Pass ``http`` to send through that httpx client (the caller closes it); otherwise the
+    client owns a ``ProviderHTTP`` and ``aclose()`` closes it. `check` runs before every
+    request it sends (e.g. ``store.held.outside_units``); an httpx client brings its own.
     """
 
     def __init__(
@@ -188,9 +204,10 @@ class SumUpClient:
         timeout: float = 10.0,
         user_agent: str | None = None,
         tls: ssl.SSLContext | None = None,
+        check: Callable[[str], None] | None = None,
     ) -> None:
         """`tls`: the process's TLS client context to share (loading the CA bundle for a
-        new one costs ~0.1 s); by default httpx loads its own."""
+        new one costs ~0.1 s); by default one is loaded at the first https connection."""
         if not api_key:
             raise ValueError("SumUp API key is empty")
         if not merchant_code:
@@ -198,19 +215,21 @@ class SumUpClient:
         self._api_key = api_key
         self.merchant_code = merchant_code
         self.base_url = base_url.rstrip("/")
-        self._owns_http = http is None
-        headers = {"User-Agent": user_agent} if user_agent else None
-        self._http = http or httpx.AsyncClient(
-            timeout=timeout, headers=headers, verify=tls if tls is not None else True
-        )
+        self._http = http
+        self._wire: ProviderHTTP | None = None
+        if http is None:
+            headers = {"User-Agent": user_agent} if user_agent else None
+            self._wire = ProviderHTTP(
+                self.base_url, timeout=timeout, headers=headers, tls=tls, check=check
+            )
         self._timeout = timeout
 
     def __repr__(self) -> str:
         return f"SumUpClient(base_url={self.base_url!r}, merchant_code={self.merchant_code!r})"
 
     async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
+        if self._wire is not None:
+            await self._wire.aclose()
 
     async def __aenter__(self) -> SumUpClient:
         return self
@@ -253,7 +272,11 @@ class SumUpClient:
             body["redirect_url"] = redirect_url
         if valid_until is not None:
             body["valid_until"] = format_datetime(valid_until)
-        response = await self._request("POST", "/v0.1/checkouts", "create checkout", json=body)
+        # Idempotent per reference (a repeat is answered 409 and reused below), so it may
+        # be sent again after a stale keep-alive connection.
+        response = await self._request(
+            "POST", "/v0.1/checkouts", "create checkout", json=body, idempotent=True
+        )
         if response.status_code in (200, 201):
             return parse_checkout(self._json(response))
         fields = _error_fields(response)
@@ -335,13 +358,38 @@ class SumUpClient:
         return existing
 
     async def _request(
-        self, method: str, path: str, operation: str, **kwargs: Any
-    ) -> httpx.Response:
+        self,
+        method: str,
+        path: str,
+        operation: str,
+        *,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        idempotent: bool | None = None,
+    ) -> Answer:
+        """`idempotent`: the request may be sent twice (GETs are; a refund is not)."""
         headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"}
+        response: Answer
         try:
-            response = await self._http.request(
-                method, self.base_url + path, headers=headers, timeout=self._timeout, **kwargs
-            )
+            if self._wire is not None:
+                response = await self._wire.request(
+                    method,
+                    path,
+                    headers=headers,
+                    json_body=json,
+                    params=params,
+                    idempotent=idempotent,
+                )
+            else:
+                assert self._http is not None
+                response = await self._http.request(
+                    method,
+                    self.base_url + path,
+                    headers=headers,
+                    timeout=self._timeout,
+                    json=json,
+                    params=params,
+                )
         except httpx.HTTPError as error:
             # httpx errors name the URL, never the headers; still, keep our own wording.
             raise ProviderUnavailable(
@@ -351,7 +399,7 @@ class SumUpClient:
         return response
 
     @staticmethod
-    def _json(response: httpx.Response) -> Any:
+    def _json(response: Answer) -> Any:
         try:
             return json.loads(response.content, parse_float=Decimal)
         except ValueError as error:
@@ -360,7 +408,7 @@ class SumUpClient:
             ) from error
 
     @staticmethod
-    def _raise_for(response: httpx.Response, operation: str) -> NoReturn:
+    def _raise_for(response: Answer, operation: str) -> NoReturn:
         status = response.status_code
         if status == 429 or status >= 500:
             raise ProviderUnavailable(f"{operation}: HTTP {status}", status)

@@ -23,7 +23,7 @@ import httpx
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from actor.guard import UnitFreeTransport, guarded_transport, tls_context
+from actor.guard import guarded_transport, tls_context
 from actor.identity import user_agent
 from payments.provider import PaymentProvider
 from payments.sandbox.app import create_sandbox_app
@@ -31,6 +31,7 @@ from payments.sandbox.state import SandboxSettings
 from payments.sumup import SUMUP_API_URL, SumUpClient
 from payments.unconfigured import NotConfigured
 from service.settings import Settings
+from store.held import outside_units
 
 log = logging.getLogger("rose_cart.payments")
 SANDBOX_PATH = "/sumup-sandbox"
@@ -53,7 +54,6 @@ class Payments:
     client: PaymentProvider | None = None
     _sandbox_key: str = field(default="", repr=False)
     _webhook_http: httpx.AsyncClient | None = field(default=None, repr=False)
-    _provider_http: httpx.AsyncClient | None = field(default=None, repr=False)
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Payments:
@@ -90,25 +90,28 @@ class Payments:
     def routes(self) -> list[Mount]:
         return [Mount(SANDBOX_PATH, self.sandbox)] if self.sandbox is not None else []
 
-    def _http(self) -> httpx.AsyncClient:
-        """The provider's client. Its every call checks that no DB connection is held
-        (store/held.py), whichever code calls the provider, not only the cart's call sites."""
-        self._provider_http = httpx.AsyncClient(
-            transport=UnitFreeTransport(verify=tls_context()),
+    def _client(self, api_key: str, merchant_code: str, base_url: str) -> SumUpClient:
+        """The provider's client (payments/wire.py). Its every call checks that no DB
+        connection is held (store/held.py), whichever code calls the provider, not only
+        the cart's call sites."""
+        return SumUpClient(
+            api_key=api_key,
+            merchant_code=merchant_code,
+            base_url=base_url,
             timeout=10.0,
-            headers={"User-Agent": user_agent(self.settings.base_url)},
+            user_agent=user_agent(self.settings.base_url),
+            tls=tls_context(),
+            check=outside_units,
         )
-        return self._provider_http
 
     async def start(self) -> PaymentProvider:
         settings = self.settings
         if self.mode == "sumup":
             assert settings.sumup_api_key is not None and settings.sumup_merchant_code
-            self.client = SumUpClient(
-                api_key=settings.sumup_api_key.get_secret_value(),
-                merchant_code=settings.sumup_merchant_code,
-                base_url=settings.sumup_api_url or SUMUP_API_URL,
-                http=self._http(),
+            self.client = self._client(
+                settings.sumup_api_key.get_secret_value(),
+                settings.sumup_merchant_code,
+                settings.sumup_api_url or SUMUP_API_URL,
             )
         elif self.sandbox is not None:
             log.warning(
@@ -117,11 +120,8 @@ class Payments:
                 extra={"sandbox": f"{settings.base_url}{SANDBOX_PATH}"},
             )
             await self.sandbox.state.sandbox.webhooks.start()
-            self.client = SumUpClient(
-                api_key=self._sandbox_key,
-                merchant_code=SANDBOX_MERCHANT,
-                base_url=f"{settings.base_url}{SANDBOX_PATH}",
-                http=self._http(),
+            self.client = self._client(
+                self._sandbox_key, SANDBOX_MERCHANT, f"{settings.base_url}{SANDBOX_PATH}"
             )
         else:
             log.error(
@@ -131,8 +131,8 @@ class Payments:
         return self.client
 
     async def stop(self) -> None:
-        if self._provider_http is not None:
-            await self._provider_http.aclose()
+        if isinstance(self.client, SumUpClient):
+            await self.client.aclose()
         if self.sandbox is not None:
             await self.sandbox.state.sandbox.aclose()
         if self._webhook_http is not None:
