@@ -27,6 +27,7 @@ from cart.catalog.handlers import register_catalog_handlers
 from cart.catalog.image_fetch import ImageFetcher
 from cart.catalog.images import IMAGES_CHANNEL, purge_images
 from cart.catalog.page_details import PageDetails
+from cart.identity.registrations import purge_pending
 from cart.identity.sessions import purge_expired_sessions
 from cart.orders.claims import register_claim_handlers
 from cart.orders.reconcile import reconcile_pending
@@ -232,6 +233,7 @@ def build_federation(
                 session, ignored_age, settings.inbox_ignored_max, now=now
             )
             removed += await session.run_sync(purge_images, now)
+            removed += await session.run_sync(purge_pending, now)
             return removed + await purge_untrusted_actors(
                 session, keep=peers, keep_query=ours, older_than=strangers_age, now=now
             )

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from cart.identity.registrations import count_pending
 from cart.orders.states import OrderStatus
 from inbox.models import InboxStatus
 from outbox.states import DeliveryState, FollowerState
@@ -140,6 +141,13 @@ async def collect(db: Database) -> str:
         )
         lines.append("# TYPE rose_cart_throttle_hits gauge")
         lines.append(f"rose_cart_throttle_hits {throttled}")
+        pending = await session.run_sync(count_pending)
+        lines.append(
+            "# HELP rose_cart_pending_registrations Registration links mailed and not used "
+            "yet (purged a day after they were sent)."
+        )
+        lines.append("# TYPE rose_cart_pending_registrations gauge")
+        lines.append(f"rose_cart_pending_registrations {pending}")
         lines.extend(await _remote_actors(session))
     lines.append("# HELP rose_cart_up 1 when the metrics could be read from the database.")
     lines.append("# TYPE rose_cart_up gauge")

@@ -23,6 +23,7 @@ MODEL_MODULES = (
     "cart.catalog.backfill_jobs",
     "cart.identity.accounts",
     "cart.identity.sessions",
+    "cart.identity.registrations",
     "cart.orders.models",
     "store.throttle",
 )

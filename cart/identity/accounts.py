@@ -15,7 +15,8 @@ registered addresses by timing.
 
 Every function that touches the database is a unit of work (a plain ``fn(session, ...)``
 run by ``db.read``/``db.write``, store/units.py). argon2 never runs inside one: the web's
-login and registration, ``register``/``authenticate`` (CLI, tests) and the admin's
+login and the end of its registration (cart.identity.registrations: the password is
+chosen from a mailed link), ``register``/``authenticate`` (CLI, tests) and the admin's
 re-authentication read ``Credentials`` in one unit, hash or verify in a worker thread with
 no unit open, and write in another (``confirm_login``, ``create_account``), which checks
 that the hash it was given is still the stored one.
@@ -134,7 +135,8 @@ def email_key(email: str) -> str:
     return email.strip().casefold()
 
 
-def _check_email(email: str) -> str:
+def check_email(email: str) -> str:
+    """The address, stripped, or InvalidRegistration: a cheap check, before anything."""
     email = email.strip()
     local, at, domain = email.rpartition("@")
     if (
@@ -148,7 +150,8 @@ def _check_email(email: str) -> str:
     return email
 
 
-def _check_password(password: str) -> None:
+def check_password(password: str) -> None:
+    """InvalidRegistration for a password too short or too long: before any argon2."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidRegistration(
             f"Please choose a password of at least {MIN_PASSWORD_LENGTH} characters."
@@ -171,8 +174,8 @@ class Credentials:
 
 def check_registration(email: str, password: str) -> str:
     """The address to register, or InvalidRegistration: cheap checks, before anything."""
-    email = _check_email(email)
-    _check_password(password)
+    email = check_email(email)
+    check_password(password)
     return email
 
 
@@ -193,13 +196,24 @@ def credentials_of(session: Session, account_id: int) -> Credentials | None:
 
 
 def create_account(
-    session: Session, email: str, password_hash: str, role: Role = Role.SHOPPER
+    session: Session,
+    email: str,
+    password_hash: str,
+    role: Role = Role.SHOPPER,
+    verified_at: datetime | None = None,
 ) -> AccountView | None:
-    """A unit: the new account, or None when the address has one already (maybe just now)."""
+    """A unit: the new account, or None when the address has one already (maybe just now).
+    `verified_at`: when its owner proved the address reaches them (a registration link)."""
     key = email_key(email)
     if session.scalar(select(Account.id).where(Account.email_key == key)) is not None:
         return None
-    account = Account(email=email, email_key=key, password_hash=password_hash, role=role)
+    account = Account(
+        email=email,
+        email_key=key,
+        password_hash=password_hash,
+        role=role,
+        email_verified_at=verified_at,
+    )
     try:
         with session.begin_nested():
             session.add(account)

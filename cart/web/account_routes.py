@@ -1,18 +1,29 @@
 """Register, log in, log out. Logging in rotates the session and adopts the anonymous cart.
 
-Login and registration are what a stranger can drive hardest, so each runs in three steps
-(see ``cart.web.quotas``): a short unit of work that checks the CSRF token and the
+Registration is e-mail first (cart.identity.registrations). `POST /register` takes only
+an address and always answers the same "check your mail" page (no enumeration): in one
+unit of work it counts the attempt against the registration quotas (cart.web.quotas; the
+per-address one is also the bound on mails to one recipient) and, for a new address,
+stores a pending registration (the hash of a random token) and queues the mail with the
+link; for a known one it queues a mail telling the owner that someone tried. No argon2
+runs there. The link (`/register/finish/{token}`, valid a day, once) shows a form to
+choose the password; its POST runs as login does: the CSRF token, the quotas and the
+token checked in one short unit (`admit`), argon2 in a thread with no unit open, then
+one unit that uses the token, creates the account (its address already verified: the
+mail reached its owner) and logs the shopper in, adopting the anonymous cart.
+
+Login runs in the same three steps: a short unit that checks the CSRF token and the
 quotas, counts the attempt and reads the stored hash; argon2 in a thread with no database
 session open; then the form action proper, which writes. Over a quota: 429, and argon2 is
-never run. Registration answers exactly the same whether or not the address already has
-an account (no enumeration): both hash once and send the visitor to log in.
+never run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from urllib.parse import urlencode
+from datetime import datetime
 
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -26,33 +37,54 @@ from cart.identity.accounts import (
     Credentials,
     InvalidCredentials,
     InvalidRegistration,
-    check_registration,
+    check_email,
+    check_password,
     confirm_login,
-    create_account,
     email_key,
     find_credentials,
-    get_account,
+)
+from cart.identity.registrations import (
+    LINK_LIFETIME,
+    finish_registration,
+    new_token,
+    pending_email,
+    start_registration,
+    token_hash,
 )
 from cart.identity.sessions import log_in, log_out
 from cart.orders.orders import adopt_orders
-from cart.web.account_settings_routes import queue_verification
 from cart.web.config import web_config
+from cart.web.mails import registration_mail
 from cart.web.quotas import (
+    LOGIN_ADDRESS,
+    RESET_ACCOUNT,
     admit,
     argon2,
     client_address,
     login_checks,
     register_checks,
+    too_many,
 )
 from cart.web.shop import item_count
-from cart.web.visit import MAX_FORM_FIELDS, Page, Visit, form_action, page, redirect, safe_next
-from mail.queue import queue_mail
-from store.throttle import forget
-
-REGISTERED = (
-    "Thank you. Log in below with that e-mail address and the password you chose. "
-    "(If the address already had an account here, nothing about it was changed.)"
+from cart.web.visit import (
+    MAX_FORM_FIELDS,
+    Page,
+    ShopperVisit,
+    Visit,
+    form_action,
+    page,
+    redirect,
+    safe_next,
+    unit_form,
+    unit_page,
 )
+from mail.queue import insert_mail, is_address, mail_row
+from mail.sender import Rendered
+from store.throttle import Check, Throttled, forget, take
+
+FINISH_PATH = "/register/finish"
+LINK_HOURS = int(LINK_LIFETIME.total_seconds()) // 3600
+INVALID_EMAIL = "Please enter a valid email address, like name@example.org."
 
 
 def _text(form: FormData, name: str, limit: int = 2048) -> str:
@@ -90,6 +122,12 @@ async def _start_session(visit: Visit, account: AccountView) -> None:
     visit.flash.extend(changes)
 
 
+def _landing(visit: Visit) -> str:
+    """Where a shopper goes once logged in, unless asked for a page: the cart when it just
+    took things (`_start_session` said so after its first notice), else their orders."""
+    return "/cart" if visit.flash[1:] else "/orders"
+
+
 @page
 async def register_form(visit: Visit) -> Page:
     return _register_page()
@@ -103,54 +141,117 @@ async def _with_form(request: Request, then: Callable[[FormData], Awaitable[Resp
         await form.close()
 
 
-async def account_exists(visit: Visit, email: str) -> None:
-    """Someone asked to register an address that has an account. The page they see is the
-    same as for a new address; the owner hears of it by mail instead (queued in this unit
-    of work, so only if the request commits; at most REGISTER_ACCOUNT an hour)."""
-    found = await visit.session.run_sync(find_credentials, email)
-    if found is not None:
-        account = await visit.session.run_sync(get_account, found.account_id)
-        if account is not None:
-            queue_mail(
-                visit.session,
-                kind="account.register_attempt",
-                to=account.email,
-                account_id=account.id,
-                now=visit.now,
-            )
-
-
-async def register_submit(request: Request) -> Response:
-    async def attempt(form: FormData) -> Response:
-        email, password = _text(form, "email", 400), _text(form, "password")
-        try:
-            email = check_registration(email, password)
-        except InvalidRegistration as exc:
-            refused = exc.message
-
-            async def show(visit: Visit, form: FormData) -> Page:
-                return _register_page(email, refused, 400)
-
-            return await form_action(show)(request)
-        checks = register_checks(email_key(email), client_address(request))
-        admitted, existing = await admit(
-            request, form, checks, lambda session: find_credentials(session, email)
+def _ask_to_register(
+    session: Session, email: str, token: str, words: Rendered, checks: list[Check], now: datetime
+) -> Throttled | None:
+    """A unit: count the attempt (or refuse it, changing nothing); then a pending
+    registration and its mail for a new address, or the "someone tried" mail to the owner
+    of a known one."""
+    over = take(session, checks, now)
+    if over is not None:
+        return over
+    found = find_credentials(session, email)
+    if found is None:
+        start_registration(session, email, token, now)
+        row = mail_row(kind="account.register", to=email, now=now)
+        if row is not None:  # written now: the token is kept nowhere else
+            row.update(subject=words.subject, text_body=words.text, html_body=words.html)
+        insert_mail(session, row)
+    else:
+        insert_mail(
+            session,
+            mail_row(
+                kind="account.register_attempt", to=email, account_id=found.account_id, now=now
+            ),
         )
-        # Known address or not, one hash: the answer takes as long either way.
-        passwords = web_config(request).passwords
-        hashed = await argon2(request, passwords.hash, password) if admitted else None
+    return None
 
-        async def finish(visit: Visit, form: FormData) -> Response:
-            created = None
-            if existing is None and hashed is not None:
-                created = await visit.session.run_sync(create_account, email, hashed)
-            if created is not None:  # one mail to confirm the address, with the account
-                queue_verification(visit, created.id, created.email)
-            if created is None and hashed is not None:
-                await account_exists(visit, email)
-            visit.flash.append(REGISTERED)
-            query = urlencode({"next": safe_next(form.get("next"), "/cart")})
-            return redirect(visit, f"/login?{query}")
+
+@unit_form
+async def register_submit(visit: ShopperVisit, form: FormData) -> Response | Page:
+    typed = _text(form, "email", 400)
+    try:
+        email = check_email(typed)
+    except InvalidRegistration as exc:
+        return _register_page(typed, exc.message, 400)
+    if not is_address(email):  # what the mailer would refuse to write to
+        return _register_page(typed, INVALID_EMAIL, 400)
+    token = new_token()
+    link = f"{visit.config.base_url.rstrip('/')}{FINISH_PATH}/{token}"
+    words = registration_mail(link, LINK_HOURS)
+    checks = register_checks(email_key(email), client_address(visit.request))
+    over = await visit.write(_ask_to_register, email, token, words, checks, visit.now)
+    if over is not None:
+        raise too_many(over)
+    return redirect(visit, "/register/sent")
+
+
+@unit_page
+async def register_sent(visit: ShopperVisit) -> Page:
+    """The one answer to every registration, known address or not."""
+    context = {"kept_mail": visit.config.kept_mail, "hours": LINK_HOURS}
+    return Page("register_sent.html", context, title="Check your mail")
+
+
+def _finish_page(
+    email: str | None, error: str | None = None, status: int = 200, taken: bool = False
+) -> Page:
+    context = {"email": email, "error": error, "minimum": MIN_PASSWORD_LENGTH, "taken": taken}
+    title = (
+        "Finish creating your account"
+        if email
+        else "This address already has an account"
+        if taken
+        else "This link does not work"
+    )
+    return Page("register_finish.html", context, title=title, status=status)
+
+
+@unit_page
+async def finish_form(visit: ShopperVisit) -> Page:
+    token = visit.request.path_params["token"]
+    email = await visit.read(pending_email, token, visit.now)
+    return _finish_page(email, status=200 if email else 400)
+
+
+async def finish_submit(request: Request) -> Response:
+    """Cheap checks first (the password's length, the CSRF token, the quotas, the link
+    unused and young); only then one argon2 hash, with no unit open; the write uses the
+    link, so of two requests racing with it only one creates the account."""
+    token = request.path_params["token"]
+
+    async def attempt(form: FormData) -> Response:
+        password = _text(form, "password")
+        try:
+            check_password(password)
+        except InvalidRegistration as exc:
+            problem: str | None = exc.message
+        else:
+            problem = None
+        digest, email, hashed = token_hash(token), None, None
+        if digest is not None and problem is None:
+            checks = [
+                (RESET_ACCOUNT, f"register:{digest}"),
+                (LOGIN_ADDRESS, client_address(request)),
+            ]
+            now = web_config(request).clock()
+            admitted, email = await admit(
+                request, form, checks, lambda session: pending_email(session, token, now)
+            )
+            if admitted and email is not None:
+                hashed = await argon2(request, web_config(request).passwords.hash, password)
+
+        async def finish(visit: Visit, form: FormData) -> Response | Page:
+            if hashed is None:  # a refused password shows the form again, link kept
+                still = await visit.session.run_sync(pending_email, token, visit.now)
+                return _finish_page(still, problem, 400)
+            done = await visit.session.run_sync(finish_registration, token, hashed, visit.now)
+            if done is None or done.account is None:
+                return _finish_page(None, status=409 if done else 400, taken=done is not None)
+            await _start_session(visit, done.account)
+            landing = _landing(visit)
+            visit.flash.insert(0, "Welcome! Your account is created.")
+            return redirect(visit, landing)
 
         return await form_action(finish)(request)
 
@@ -190,9 +291,7 @@ async def login_submit(request: Request) -> Response:
                 forget, checks[:2]
             )  # the account's; the address keeps its own
             await _start_session(visit, account)
-            # Unless asked for a page: the cart when it just took things, else their orders.
-            landing = "/cart" if visit.flash[1:] else "/orders"
-            return redirect(visit, safe_next(form.get("next"), landing))
+            return redirect(visit, safe_next(form.get("next"), _landing(visit)))
 
         return await form_action(finish)(request)
 
@@ -211,6 +310,9 @@ def account_routes() -> list[Route]:
     return [
         Route("/register", register_form, methods=["GET"]),
         Route("/register", register_submit, methods=["POST"]),
+        Route("/register/sent", register_sent, methods=["GET"]),
+        Route(FINISH_PATH + "/{token}", finish_form, methods=["GET"]),
+        Route(FINISH_PATH + "/{token}", finish_submit, methods=["POST"]),
         Route("/login", login_form, methods=["GET"]),
         Route("/login", login_submit, methods=["POST"]),
         Route("/logout", logout_submit, methods=["POST"]),

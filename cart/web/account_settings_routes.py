@@ -1,10 +1,12 @@
 """The account holder's own settings: confirming the e-mail address, changing the password.
 
-- Registration queues one "account.verify_email" mail (cart.web.account_routes); its
+- An account registered through the web is verified already (its password was chosen
+  from a link mailed to it, cart.web.account_routes). Any other (made by `rose-cart
+  operators add`, or before registration went e-mail first) can ask for an
+  "account.verify_email" mail from the account page (at most VERIFY_MAILS an hour); its
   link (`/account/verify/{token}`, cart.web.password_links) is signed, lasts three days
   and names the address, so it stops working if the address changes. Opening it marks
-  the address verified; the account page says verified or not and can send the link
-  again (at most VERIFY_MAILS an hour).
+  the address verified.
 - `POST /account/password` asks the current password and a new one. It runs as login
   does: the CSRF token and the login quotas are checked and the stored hash read in one
   short unit (`admit`), argon2 verifies and hashes in a thread with no database session

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from itsdangerous import BadData, URLSafeTimedSerializer
@@ -57,6 +58,9 @@ class WebConfig:
     verifications: EmailVerifications
     fulfilment_default: DefaultFulfilment
     clock: Clock = utcnow
+    # Where mails are kept as .eml files when no SMTP server is configured (the demo);
+    # None when mail is sent. Pages that say "check your mail" point there.
+    kept_mail: str | None = None
 
     def encode_notices(self, messages: list[str]) -> str:
         return str(self.notices.dumps(messages))
@@ -94,7 +98,16 @@ def build_config(
         verifications=EmailVerifications(secret, settings.base_url),
         fulfilment_default=parse_default(getattr(settings, "fulfilment_default", "pickup")),
         clock=clock,
+        kept_mail=_kept_mail(settings),
     )
+
+
+def _kept_mail(settings: SettingsLike) -> str | None:
+    """DATA_DIR/mail/ when mails are kept there (no `smtp_url`), as the sender does."""
+    data_dir, smtp = getattr(settings, "data_dir", None), getattr(settings, "smtp_url", None)
+    if data_dir is None or (smtp.get_secret_value() if smtp is not None else None):
+        return None
+    return str(Path(data_dir).resolve() / "mail")
 
 
 def configure_web(state: Any, passwords: Passwords | None = None) -> WebConfig:

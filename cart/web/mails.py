@@ -51,15 +51,8 @@ ORDER_MAILS = {
 }
 
 
-# Mails about an account (no order): kind -> (subject, body). Registration answers the same
-# whether or not an address has an account; its owner hears about the attempt instead.
+# Mails about an account (no order): kind -> (subject, body).
 ACCOUNT_MAILS = {
-    "account.register_attempt": (
-        "Someone tried to create an account with your address",
-        "Someone (perhaps you) asked to create an account with this e-mail address, which "
-        "already has one. Nothing was changed. If it was you, log in with your password. "
-        "If it was not, you can ignore this mail: your account and password are as before.",
-    ),
     "account.password_changed": (
         "Your password was changed",
         "The password of your account with this e-mail address was just changed, while "
@@ -75,6 +68,44 @@ def account_mail(kind: str) -> Rendered | None:
         return None
     subject, body = words
     return Rendered(subject=subject, text=body + "\n", html=f"<p>{escape(body)}</p>")
+
+
+def _with_links(subject: str, body: str, links: list[tuple[str, str]], after: str) -> Rendered:
+    """A short account mail: a paragraph, its links (each on a line of its own in the
+    text part), and a closing paragraph."""
+    text_links = "\n".join(f"{label}: {url}" for label, url in links)
+    html_links = "".join(
+        f'<p><a href="{escape(url)}">{escape(label)}</a></p>' for label, url in links
+    )
+    return Rendered(
+        subject=subject,
+        text=f"{body}\n\n{text_links}\n\n{after}\n",
+        html=f"<p>{escape(body)}</p>{html_links}<p>{escape(after)}</p>",
+    )
+
+
+def registration_mail(link: str, hours: int) -> Rendered:
+    """Written when it is queued: the link's token is stored nowhere else (only its hash)."""
+    return _with_links(
+        "Finish creating your account",
+        "Someone (perhaps you) asked to create an account with this e-mail address. To "
+        f"choose your password and finish, open this link within {hours} hours; it works once.",
+        [("Finish creating my account", link)],
+        "If it was not you, ignore this mail: no account is made without this link.",
+    )
+
+
+def register_attempt_mail(base_url: str) -> Rendered:
+    """Registration answers the same whether or not an address has an account; its owner
+    hears about the attempt instead."""
+    return _with_links(
+        "Someone tried to create an account with your address",
+        "Someone (perhaps you) asked to create an account with this e-mail address, which "
+        "already has one. Nothing was changed. If it was you, log in with your password, "
+        "or choose a new one if you have forgotten it.",
+        [("Log in", f"{base_url}/login"), ("Forgotten password", f"{base_url}/password/forgot")],
+        "If it was not you, you can ignore this mail: your account and password are as before.",
+    )
 
 
 def _line(item: ShopOrderItem) -> dict[str, Any]:
@@ -145,6 +176,8 @@ def order_mail_renderer(
             return password_reset_mail(session, account_id, resets)
         if kind == "account.verify_email":
             return verify_email_mail(session, account_id, verifications)
+        if kind == "account.register_attempt":
+            return register_attempt_mail(resets.base_url)
         if kind in ACCOUNT_MAILS:
             return account_mail(kind)
         words = ORDER_MAILS.get(kind)

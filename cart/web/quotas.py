@@ -1,8 +1,8 @@
 """What each anonymous path may cost us: the shop's quotas, and the gate in front of them.
 
 A stranger can drive login, registration and checkout as often as they like, and each
-costs real work: argon2 (tens of milliseconds of CPU by design), an order with its
-delivery to every follower, a checkout at the payment provider. Each is counted per
+costs real work: argon2 (tens of milliseconds of CPU by design), a mail, an order with
+its delivery to every follower, a checkout at the payment provider. Each is counted per
 client address and per account (or cart) in the database (``store.throttle``), so every
 web process shares the budget. Over it the answer is 429 with ``Retry-After`` (an HTML
 page for browsers, problem+json for API clients, by the service's error handler) and
@@ -60,12 +60,15 @@ def login_checks(email_key: str, address: str) -> list[Check]:
     ]
 
 
-# Registrations: each costs an argon2 hash (about ten catalogue pages of CPU) and may send
-# a mail. Per address is not enough: a stranger with many addresses (an IPv6 /64 has
-# plenty) could keep a core hashing. REGISTER_ALL is the whole shop's budget, shared by
-# every process: at most 30 hashes per 10 minutes for registrations. Over it, registering
-# waits for everyone (guest checkout does not need an account, so nobody is kept from
-# buying); a co-op's shop sees a few registrations a day.
+# Registrations: each stores a pending registration and sends a mail (no argon2: the
+# password is chosen from the mailed link). REGISTER_ACCOUNT, per e-mail address, is also
+# the bound on mails to one recipient (3 an hour, whoever asks), so the form cannot be
+# used to flood a mailbox. Per client address is not enough: a stranger with many
+# addresses (an IPv6 /64 has plenty) could make us mail many strangers. REGISTER_ALL is
+# the whole shop's budget, shared by every process: at most 30 registration mails per 10
+# minutes, which also bounds the pending table. Over it, registering waits for everyone
+# (guest checkout does not need an account, so nobody is kept from buying); a co-op's
+# shop sees a few registrations a day.
 REGISTER_ACCOUNT = Quota("register-account", 3, timedelta(hours=1))
 REGISTER_ADDRESS = Quota("register-address", 10, timedelta(hours=1))
 REGISTER_ALL = Quota("register-all", 30, timedelta(minutes=10))

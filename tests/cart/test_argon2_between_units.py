@@ -59,7 +59,7 @@ async def test_pages_and_writes_are_served_while_a_login_checks_its_password(
 ) -> None:
     running, passwords = shop
     async with running.client(headers={"Accept": "text/html"}) as owner:
-        assert (await register(owner)).status_code == 303
+        assert (await register(owner, app=running.app)).status_code == 303
     passwords.armed = True
     async with (
         running.client(headers={"Accept": "text/html"}) as ada,
@@ -88,7 +88,7 @@ async def test_a_password_check_that_is_never_released_fails_the_login_not_the_s
     """The guard of the test above: the held check really holds (a login waits for it)."""
     running, passwords = shop
     async with running.client(headers={"Accept": "text/html"}) as owner:
-        await register(owner)
+        await register(owner, app=running.app)
     passwords.armed = True
     async with running.client(headers={"Accept": "text/html"}) as ada:
         logging_in = asyncio.create_task(login(ada))

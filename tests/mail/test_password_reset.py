@@ -51,7 +51,7 @@ async def test_a_forgotten_password_is_changed_through_a_link_that_works_once(
     async with web_app.state.db.transaction() as session:
         rows = (await session.execute(select(OutgoingMail))).scalars().all()
     assert [(m.kind, m.to_address) for m in rows] == [
-        ("account.verify_email", "ada@example.org"),  # registering asks to confirm the address
+        ("account.register", "ada@example.org"),  # the link that made the account
         ("account.password_reset", "ada@example.org"),
     ]
 

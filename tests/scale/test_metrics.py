@@ -49,6 +49,7 @@ async def test_an_empty_instance_reports_every_queue_at_zero(client: httpx.Async
         "rose_cart_remote_actors",
         "rose_cart_catalog_backfills_pending",
         "rose_cart_throttle_hits",
+        "rose_cart_pending_registrations",
         "rose_cart_paced_refusals_total",
         "rose_cart_inbox_dropped_total",
         "rose_cart_up",
@@ -57,6 +58,7 @@ async def test_an_empty_instance_reports_every_queue_at_zero(client: httpx.Async
     assert values['rose_cart_paced_refusals_total{rule="login"}'] == 0
     assert values['rose_cart_paced_refusals_total{rule="webhook"}'] == 0
     assert values["rose_cart_throttle_hits"] == 0
+    assert values["rose_cart_pending_registrations"] == 0
     # Strangers' activities acknowledged and dropped unstored (this process's counter).
     assert values["rose_cart_inbox_dropped_total"] == 0
 

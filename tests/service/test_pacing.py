@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import func, select
 
 from cart.identity.accounts import Account, Passwords
+from cart.identity.registrations import PendingRegistration
 from cart.orders.models import ShopOrder
 from cart.web.config import configure_web
 from cart.web.quotas import CHECKOUT_ADDRESS, LOGIN_ADDRESS
@@ -188,9 +189,12 @@ async def test_each_path_a_stranger_drives_is_paced(
     assert paced.pacer.refused[rule.name] == 1
 
 
-async def accounts(paced: Paced) -> int:
+async def links(paced: Paced) -> int:
+    """Registration links mailed (each a pending registration; no account before it is used)."""
     async with paced.shop.app.state.db.transaction() as session:
-        return int(await session.scalar(select(func.count()).select_from(Account)) or 0)
+        found = await session.scalar(select(func.count()).select_from(PendingRegistration))
+        assert not await session.scalar(select(func.count()).select_from(Account))
+        return int(found or 0)
 
 
 async def test_an_address_registers_a_households_accounts_then_waits_with_none_made(
@@ -201,18 +205,18 @@ async def test_an_address_registers_a_households_accounts_then_waits_with_none_m
         for n in range(REGISTER.burst):
             made = await submit_registration(household, f"member-{n}@example.org")
             assert made.status_code == 303, made.text
-        assert await accounts(paced) == REGISTER.burst
+        assert await links(paced) == REGISTER.burst
 
         refused = await submit_registration(household, "one-more@example.org")
         assert_paced(refused, REGISTER)
         assert refused.headers["retry-after"] == str(int(REGISTER.every))
-        assert await accounts(paced) == REGISTER.burst  # no hash, no row
+        assert await links(paced) == REGISTER.burst  # no row, no mail
 
         # The budget is the address's: next door registers as usual.
         assert (await submit_registration(next_door, "next-door@example.org")).status_code == 303
         paced.after(REGISTER)
         assert (await submit_registration(household, "one-more@example.org")).status_code == 303
-        assert await accounts(paced) == REGISTER.burst + 2
+        assert await links(paced) == REGISTER.burst + 2
 
 
 async def quota_rows(paced: Paced) -> int:
