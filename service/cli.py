@@ -108,6 +108,7 @@ def serve(settings: Settings, host: str, port: int, no_workers: bool) -> None:
     """Serve the web app (migrations are applied at start)."""
     import uvicorn
 
+    from service import server
     from service.app import create_app
 
     configure_logging(settings.log_level)
@@ -118,7 +119,7 @@ def serve(settings: Settings, host: str, port: int, no_workers: bool) -> None:
     click.echo(
         f"rose-cart serving {settings.base_url}/actor on http://{host}:{port}  (Ctrl-C stops)"
     )
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings),
         host=host,
         port=port,
@@ -128,6 +129,7 @@ def serve(settings: Settings, host: str, port: int, no_workers: bool) -> None:
         log_config=None,
         timeout_graceful_shutdown=10,
     )
+    server.run(config)
 
 
 @main.group()

@@ -77,6 +77,11 @@ def test_serve_answers_discovery_over_http_and_stops_cleanly_on_sigterm(tmp_path
         serialization.load_pem_public_key(actor["publicKey"]["publicKeyPem"].encode())
         page = httpx.get(self_link, headers={"Accept": "text/html"})
         assert page.headers["content-type"].startswith("text/html")
+        # The server wakes once a second (service/server.py), and its Date moves with it.
+        first, moved_by = page.headers["date"], time.monotonic() + 30
+        while httpx.get(f"{base}/readyz").headers["date"] == first:
+            assert time.monotonic() < moved_by, "the Date header never moved"
+            time.sleep(0.1)
     finally:
         server.send_signal(signal.SIGTERM)
         out, err = server.communicate(timeout=30)
