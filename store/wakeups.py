@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import Collection
 from typing import Any
 
@@ -175,22 +176,41 @@ async def watch_sqlite(
 
     The change may be another process's (the CLI) or this process's own; the second
     only costs a worker one look that finds nothing, at most once every `every` s.
+
+    Idle, this look is one of the few things that wakes a `serve` process, so it is a
+    plain timer callback (no task, no future) due on the whole `every` seconds: the
+    server's own once-a-second tick (service/server.py) falls due at the same moment,
+    and the two cost one wake-up of the process, not two.
     """
     # Read-only and outside any transaction: data_version is read from the WAL index,
     # so this never waits for, nor blocks, a writer.
     connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    loop = asyncio.get_running_loop()
+    timer: asyncio.TimerHandle | None = None
     try:
         seen = connection.execute("PRAGMA data_version").fetchone()[0]
-        wakeups.fire(*channels)  # whatever was written before we watched: look once
-        while not stop.is_set():
-            await first_of(stop, seconds=every)
+
+        def look() -> None:
+            nonlocal seen, timer
             try:
                 version = connection.execute("PRAGMA data_version").fetchone()[0]
             except sqlite3.Error as error:  # a locked or replaced file: look again later
                 log.warning("cannot read data_version", extra={"error": str(error)})
-                continue
-            if version != seen:
-                seen = version
-                wakeups.fire(*channels)
+            else:
+                if version != seen:
+                    seen = version
+                    wakeups.fire(*channels)
+            timer = loop.call_at(_next_whole(loop, every), look)
+
+        wakeups.fire(*channels)  # whatever was written before we watched: look once
+        timer = loop.call_at(_next_whole(loop, every), look)
+        await stop.wait()
     finally:
+        if timer is not None:
+            timer.cancel()
         connection.close()
+
+
+def _next_whole(loop: asyncio.AbstractEventLoop, every: float) -> float:
+    """The loop's time of the next whole multiple of `every` seconds of wall time."""
+    return loop.time() + every - time.time() % every
