@@ -26,7 +26,7 @@ from cart.catalog.backfill_jobs import BACKFILL_CHANNEL, BackfillRunner, request
 from cart.catalog.handlers import register_catalog_handlers
 from cart.catalog.image_fetch import ImageFetcher
 from cart.catalog.images import IMAGES_CHANNEL, purge_images
-from cart.catalog.page_details import PageDetails
+from cart.catalog.page_details import PAGES_CHANNEL, PageDetails
 from cart.identity.registrations import purge_pending
 from cart.identity.sessions import purge_expired_sessions
 from cart.orders.claims import register_claim_handlers
@@ -93,7 +93,7 @@ class Federation:
             ("cart-purge", self.purge, 600.0, None),
         ]
         if self.pages is not None:  # foreign pages, dereferenced outside the inbox worker
-            loops.append(("page-details", self.pages.step, 10.0, None))
+            loops.append(("page-details", self.pages.step, 60.0, wakeups.event(PAGES_CHANNEL)))
         if self.images is not None:  # product pictures, fetched outside every unit
             loops.append(("catalog-images", self.images.step, 60.0, wakeups.event(IMAGES_CHANNEL)))
         if self.mail is not None:
@@ -112,6 +112,7 @@ class Federation:
             BACKFILL_CHANNEL,
             MAIL_CHANNEL,
             IMAGES_CHANNEL,
+            PAGES_CHANNEL,
         ]
         self.tasks.append(
             asyncio.create_task(self.backfills.db.listen(channels, self.stop), name="listen")

@@ -26,7 +26,9 @@ from cart.catalog.fulfilment import encode
 from cart.catalog.images import ImageRef, note_image
 from cart.catalog.indexing import index_words, place
 from cart.catalog.models import ENTRY, PRODUCT, CatalogItem, CatalogPage, ItemRow, key_for
+from cart.catalog.page_details import PAGES_CHANNEL
 from cart.money import Money
+from store import wake
 from vocab.model import CalendarEntry, CatalogObject, Page
 
 log = logging.getLogger("rose_cart.cart.catalog.mirror")
@@ -169,6 +171,8 @@ def _upsert_page(session: Session, page: Page, now: datetime, sender: str) -> No
             )
         )
         session.flush()  # the item's foreign key needs the page first
+        if not own or page.name is None:  # nameless: the page-details job reads it
+            wake(session, PAGES_CHANNEL)
         return
     if not own:
         return

@@ -29,6 +29,7 @@ from vocab.exceptions import ValidationError
 from vocab.pages import read_fulfilment
 
 log = logging.getLogger("rose_cart.cart.catalog.page_details")
+PAGES_CHANNEL = "catalog-pages"  # fired when a nameless page is stored (store/wakeups.py)
 BATCH = 10
 MAX_NAME = 500
 FIRST_RETRY = 60.0

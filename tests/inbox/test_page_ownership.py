@@ -9,12 +9,14 @@ not in the inbox worker's transaction. Real peers on loopback; the blog counts i
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 from starlette.responses import JSONResponse
 
 from cart.catalog.models import CatalogItem, CatalogPage
+from cart.catalog.page_details import PAGES_CHANNEL
 from service.settings import Peer
 from tests.inbox.test_protocol_table import entry
 from tests.support import loopback
@@ -93,7 +95,10 @@ async def test_a_page_on_a_third_origin_is_read_from_its_origin_outside_the_work
         ),
     )
     claim = loaf(market, {"id": page, "type": "Page", "name": SCAM})
+    nameless = served.app.state.db.wakeups.event(PAGES_CHANNEL)
     await deliver_and_process(served, market, market.activity("Create", claim))
+    # The page-details job is woken for it, not left to its next poll.
+    await asyncio.wait_for(nameless.wait(), timeout=10)
 
     row = await page_row(served, page)
     assert row is not None and row.name is None  # the market's word is not taken
