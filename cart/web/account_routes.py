@@ -33,6 +33,7 @@ from cart.basket.carts import adopt_cart
 from cart.identity.accounts import (
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
+    Account,
     AccountView,
     Credentials,
     InvalidCredentials,
@@ -157,13 +158,13 @@ def _ask_to_register(
         if row is not None:  # written now: the token is kept nowhere else
             row.update(subject=words.subject, text_body=words.text, html_body=words.html)
         insert_mail(session, row)
-    else:
-        insert_mail(
-            session,
-            mail_row(
-                kind="account.register_attempt", to=email, account_id=found.account_id, now=now
-            ),
-        )
+    else:  # to the address as the account has it, whatever case was typed
+        owner = session.get(Account, found.account_id)
+        if owner is not None:
+            row = mail_row(
+                kind="account.register_attempt", to=owner.email, account_id=owner.id, now=now
+            )
+            insert_mail(session, row)
     return None
 
 

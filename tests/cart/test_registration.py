@@ -130,7 +130,7 @@ async def test_a_known_address_gets_a_mail_saying_so_and_nothing_changes(
         (mail,) = (await session.execute(select(OutgoingMail))).scalars()
     assert (mail.kind, mail.to_address, mail.account_id) == (
         "account.register_attempt",
-        "ADA@example.org",
+        ADA,  # as the account has it
         account.id,
     )
     (after,) = await _accounts(web_app)
