@@ -32,7 +32,7 @@ SHORT_HOLD = 0.05
 # the provider-hint flood's one order) never does: seen, the attack really ran.
 OWN_ANSWER = {
     "login-guessing": 400,  # a wrong password
-    "register-flood": 303,  # an account made before the limit
+    "register-flood": 303,  # a link mailed before the limit
     "checkout-flood": 303,  # a line added or an order placed before the limit
     "provider-hint-flood": 204,  # a webhook taken
     "sandbox-probing": 401,
