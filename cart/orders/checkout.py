@@ -224,16 +224,28 @@ def place_order(
 ) -> PlacedOrder:
     """Place the order for one page cart, or find the one this checkout already placed.
 
-    Raises CheckoutProblem (nothing changed) when the page cart is empty or any of its
-    lines is stale or unavailable. Never commits: the caller's unit of work does. A unit
-    function: `await db.write(place_order, ...)` runs it whole on the database's thread,
-    in one hop (`await session.run_sync(place_order, ...)` inside an async transaction).
+    `checkout_token`: the form's, or "" when it had none (then the page cart's current
+    one, as `checkout_token_for_sync` gives it, is used). Raises CheckoutProblem (nothing
+    changed) when the page cart is empty or any of its lines is stale or unavailable.
+    Never commits: the caller's unit of work does. A unit function: `await
+    db.write(place_order, ...)` runs it whole on the database's thread, in one hop
+    (`await session.run_sync(place_order, ...)` inside an async transaction).
     """
     moment = now
-    if not checkout_token or len(checkout_token) > 64:
-        checkout_token = new_checkout_token()
-    row = _lock_token_row(session, owner, page_key, checkout_token, moment)
-    earlier = direct.first(session, _ORDER_OF_TOKEN, {"token": checkout_token})
+    if not checkout_token:  # the form had none: as if it had this page cart's own
+        row = _lock_token_row(session, owner, page_key, new_checkout_token(), moment)
+        if row.order_id is not None:  # checked out before: a repeat, or new lines since
+            checkout_token = checkout_token_for_sync(session, owner, page_key, now=moment)
+            row = _lock_token_row(session, owner, page_key, checkout_token, moment)
+        else:  # the usual path: one lock, and no order holds a token its row has not kept
+            checkout_token = row.token
+    else:
+        if len(checkout_token) > 64:
+            checkout_token = new_checkout_token()
+        row = _lock_token_row(session, owner, page_key, checkout_token, moment)
+    earlier = None
+    if row.order_id is not None or row.token != checkout_token:
+        earlier = direct.first(session, _ORDER_OF_TOKEN, {"token": checkout_token})
     if earlier is not None and _owned(earlier[1], earlier[2], owner):
         # A repeat submit (not the hot path): the order placed before, loaded whole.
         return PlacedOrder(session.get_one(ShopOrder, earlier[0]), created=False)

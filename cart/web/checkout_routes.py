@@ -39,7 +39,6 @@ from cart.identity.sessions import COOKIE_NAME, ShopperSession, signed_in_sync
 from cart.orders.checkout import (
     CheckoutProblem,
     PlacedOrder,
-    checkout_token_for_sync,
     owner_key,
     place_order,
 )
@@ -127,14 +126,11 @@ class _Order:
 
 
 def _place(session: Session, asked: _Order) -> PlacedOrder | Throttled | ContactProblem:
-    """The checkout's unit of work, in one hop: the token, the quotas, the order.
+    """The checkout's unit of work, in one hop: the quotas, then the token and the order.
 
     The quota is checked before anything is placed (over it: Throttled, nothing written)
     and a new order is counted in the same transaction that holds it.
     """
-    token = asked.token or checkout_token_for_sync(
-        session, asked.owner, asked.page_key, now=asked.now
-    )
     over = wait_for(session, asked.checks, asked.now)
     if over is not None:
         return over
@@ -144,7 +140,7 @@ def _place(session: Session, asked: _Order) -> PlacedOrder | Throttled | Contact
         session,
         asked.owner,
         asked.page_key,
-        token,
+        asked.token,
         asked.actor,
         contact=asked.contact,
         handover=asked.handover,

@@ -9,10 +9,11 @@ from decimal import Decimal
 import pytest
 
 from cart.basket.lines import view_cart
-from cart.orders.checkout import CheckoutProblem
+from cart.orders.checkout import CheckoutProblem, PlacedOrder
 from cart.orders.orders import OrderNotFound, items_of, shopper_order
 from store import Database
 from tests.cart.checkout_support import (
+    BAKERY_KEY,
     OTHER_SHOPPER,
     SHOPPER,
     VENUE_KEY,
@@ -168,6 +169,27 @@ async def test_new_lines_after_a_checkout_start_a_new_order(db: Database) -> Non
     assert second.created and second.order.number == "RA-000002"
     assert second.order.total_amount == Decimal("12.60")
     assert first.order.checkout_token != second.order.checkout_token
+
+
+async def test_a_form_without_a_token_places_once_then_again_for_new_lines(
+    db: Database,
+) -> None:
+    """As the web form sends it: no token, so the page cart's own is used."""
+    from cart.orders.checkout import place_order
+
+    async def submit() -> PlacedOrder:
+        return await db.write(place_order, SHOPPER, BAKERY_KEY, "", cart_actor(), now=NOW)
+
+    shop = await stock_shop(db)
+    await fill(db, SHOPPER, (shop["loaf"], 1))
+    first = await submit()
+    resent = await submit()
+    await fill(db, SHOPPER, (shop["rye"], 3))
+    second = await submit()
+
+    assert first.created and not resent.created and resent.order.id == first.order.id
+    assert second.created and second.order.checkout_token != first.order.checkout_token
+    assert len(await orders(db)) == 2
 
 
 async def test_concurrent_double_checkout_of_one_cart_places_one_order(
