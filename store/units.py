@@ -16,9 +16,11 @@ connections, functions sent to them):
   SAVEPOINT (a unit that raises rolls back to it and fails alone), then COMMITs once with
   `synchronous=FULL`, and only then answers each caller: nothing is acknowledged before the
   COMMIT that holds it (group commit, as inbox/group_commit.py does for deliveries).
-- **reads** run on a few reader threads, each with its own connection in WAL mode: a read
-  sees the last committed snapshot and never waits for the writer. Reader connections are
-  `query_only`, so a unit that writes through `read()` fails at once instead of racing.
+- **reads** run on a few reader threads (store/readers.py), each with its own connection
+  in WAL mode: a read sees the last committed snapshot and never waits for the writer.
+  Reader connections are `query_only`, so a unit that writes through `read()` fails at
+  once instead of racing. A read unit's session is a `ReadSession`: store/direct.py's
+  statements run on its connection, and a real Session is made only if the unit asks.
 
 On PostgreSQL (`BridgedUnits`) the same function runs through the async engine's
 `run_sync` in one transaction per unit; PostgreSQL has no single writer to batch for.
@@ -40,7 +42,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from store.handoff import Connections, Job, Outcome, answer_all
 from store.held import holding
+from store.readers import Readers
 from store.wakeups import WAKEUPS, Wakeups, pending
 
 P = ParamSpec("P")
@@ -114,69 +118,6 @@ def _sqlite_engine(path: str, *, begin: str, pragmas: tuple[str, ...]) -> Engine
     return engine
 
 
-def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if future.done():  # the caller went away; the unit's outcome stands regardless
-        return
-    if isinstance(error, StopIteration):
-        # A future refuses StopIteration (TypeError); a coroutine raising it would become
-        # a RuntimeError too (PEP 479), which is what BridgedUnits' callers see.
-        wrapped = RuntimeError(f"a unit raised StopIteration: {error!r}")
-        wrapped.__cause__ = error
-        error = wrapped
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
-
-
-def _answer(
-    loop: asyncio.AbstractEventLoop,
-    future: asyncio.Future[Any],
-    result: Any,
-    error: BaseException | None,
-) -> None:
-    try:
-        loop.call_soon_threadsafe(_settle, future, result, error)
-    except RuntimeError:  # the loop has closed: nobody is waiting any more
-        pass
-
-
-_Answer = tuple[asyncio.Future[Any], Any, BaseException | None]
-
-
-def _settle_all(answers: list[_Answer]) -> None:
-    for future, result, error in answers:
-        try:
-            _settle(future, result, error)
-        except Exception as failure:  # one caller's answer must not stop the others'
-            log.exception("cannot answer a unit's caller")
-            if not future.done():
-                future.set_exception(RuntimeError(f"the unit's outcome was lost: {failure!r}"))
-
-
-def _answer_all(jobs: list[_Job], outcomes: list[tuple[Any, BaseException | None]]) -> None:
-    """Answer a batch's callers with one wake-up of each event loop, not one per unit:
-    each `call_soon_threadsafe` writes to the loop's self-pipe (a syscall on the writer
-    thread, and a read on the loop's)."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[_Answer]] = {}
-    for (_, _, _, loop, future), (result, error) in zip(jobs, outcomes, strict=True):
-        by_loop.setdefault(loop, []).append((future, result, error))
-    for loop, answers in by_loop.items():
-        try:
-            loop.call_soon_threadsafe(_settle_all, answers)
-        except RuntimeError:  # the loop has closed: nobody is waiting any more
-            pass
-
-
-_Job = tuple[
-    Callable[..., Any],
-    tuple[Any, ...],
-    dict[str, Any],
-    asyncio.AbstractEventLoop,
-    asyncio.Future[Any],
-]
-
-
 class _Writer:
     """The one thread that writes: group commit with a savepoint per unit."""
 
@@ -184,13 +125,13 @@ class _Writer:
         self._engine = engine
         self._wakeups = wakeups
         self._max_batch = max_batch
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._closed = False
         self.batches = 0  # how many COMMITs; tests and benches read it
 
-    def submit(self, job: _Job) -> None:
+    def submit(self, job: Job) -> None:
         # Under the lock: a unit is either queued before stop()'s None or refused.
         with self._lock:
             if self._closed:
@@ -211,7 +152,7 @@ class _Writer:
 
     def _run(self) -> None:
         # This thread runs nothing but units: marked once, not per unit (store/held.py).
-        with holding("a unit of work"), _Connections(self._engine) as connections:
+        with holding("a unit of work"), Connections(self._engine) as connections:
             stopping = False
             while not stopping:
                 first = self._queue.get()
@@ -231,12 +172,12 @@ class _Writer:
                     connection = connections.get()
                 except Exception as failure:  # the file cannot be opened: this batch fails
                     log.exception("cannot open the writer's connection")
-                    _answer_all(jobs, [(None, failure)] * len(jobs))
+                    answer_all(jobs, [(None, failure)] * len(jobs))
                     continue
                 self._batch(connection, jobs)
 
-    def _batch(self, connection: Connection, jobs: list[_Job]) -> None:
-        outcomes: list[tuple[Any, BaseException | None]] = []
+    def _batch(self, connection: Connection, jobs: list[Job]) -> None:
+        outcomes: list[Outcome] = []
         woken: set[str] = set()
         try:
             with connection.begin():  # BEGIN IMMEDIATE ... COMMIT once for the whole batch
@@ -244,12 +185,12 @@ class _Writer:
                     outcomes.append(_in_savepoint(connection, fn, args, kwargs, woken))
         except BaseException as failure:  # BEGIN or COMMIT failed: nothing of it is stored
             log.exception("write batch failed", extra={"units": len(jobs)})
-            _answer_all(jobs, [(None, failure)] * len(jobs))
+            answer_all(jobs, [(None, failure)] * len(jobs))
             return
         self.batches += 1
         if woken and self._wakeups is not None:
             self._wakeups.fire(*woken)
-        _answer_all(jobs, outcomes)
+        answer_all(jobs, outcomes)
 
 
 def _in_savepoint(
@@ -279,91 +220,6 @@ def _in_savepoint(
         session.close()
 
 
-class _Readers:
-    """Reader threads, each with its own `query_only` connection, taking units from one queue.
-
-    A queue and `call_soon_threadsafe`, as the writer's, instead of `run_in_executor`,
-    whose two futures and their callbacks cost more CPU than the hop itself (bench/units).
-    """
-
-    def __init__(self, engine: Engine, count: int) -> None:
-        self._engine = engine
-        self._count = count
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._threads: list[threading.Thread] = []
-        self._lock = threading.Lock()
-        self._closed = False
-
-    def submit(self, job: _Job) -> None:
-        # Under the lock: a unit is either queued before stop()'s Nones or refused (a
-        # read during close() would otherwise start new readers that take those Nones).
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("the database is closed: no more units")
-            while len(self._threads) < self._count:
-                name = f"db-read-{len(self._threads)}"
-                thread = threading.Thread(target=self._run, name=name, daemon=True)
-                thread.start()
-                self._threads.append(thread)
-            self._queue.put(job)
-
-    def stop(self) -> None:
-        with self._lock:
-            self._closed = True
-            threads, self._threads = self._threads, []
-            for _ in threads:
-                self._queue.put(None)
-        for thread in threads:
-            thread.join()
-
-    def _run(self) -> None:
-        # This thread runs nothing but units: marked once, not per unit (store/held.py).
-        with holding("a unit of work"), _Connections(self._engine) as connections:
-            while (job := self._queue.get()) is not None:
-                fn, args, kwargs, loop, future = job
-                try:
-                    result, error = _read_unit(connections.get(), fn, args, kwargs), None
-                # The unit's (a BaseException too: the thread goes on), or opening the
-                # connection failed.
-                except BaseException as failure:
-                    result, error = None, failure
-                _answer(loop, future, result, error)
-
-
-def _read_unit(
-    connection: Connection, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    session = Session(bind=connection, expire_on_commit=False)
-    try:
-        return fn(session, *args, **kwargs)
-    finally:
-        # ROLLBACK: the snapshot is let go at once, and what the unit returns is detached
-        # before the event loop touches it.
-        session.close()
-
-
-class _Connections:
-    """A unit thread's one connection, opened when first needed: if the file cannot be
-    opened, that unit fails and the next one tries again, instead of the thread dying
-    and every later unit waiting for it forever."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._connection: Connection | None = None
-
-    def get(self) -> Connection:
-        if self._connection is None:
-            self._connection = self._engine.connect()
-        return self._connection
-
-    def __enter__(self) -> _Connections:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        if self._connection is not None:
-            self._connection.close()
-
-
 class ThreadUnits:
     """SQLite: one writer thread (group commit) and reader threads on WAL snapshots."""
 
@@ -387,7 +243,7 @@ class ThreadUnits:
             path, begin="BEGIN", pragmas=("PRAGMA query_only=ON", *common)
         )
         self.writer = _Writer(self._write_engine, max_batch, wakeups)
-        self._readers = _Readers(self._read_engine, readers)
+        self._readers = Readers(self._read_engine, readers)
 
     async def write(self, fn: Unit[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()

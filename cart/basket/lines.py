@@ -25,7 +25,7 @@ from cart.basket.carts import CartLine, CartOwner
 from cart.basket.totals import CartView, LineSnapshot, build_cart_view
 from cart.catalog.mirror import unavailable_reason
 from cart.catalog.models import ENTRY, CatalogItem, ItemRow
-from cart.catalog.rows import ITEM_COLUMNS, ITEMS, PAGES, fields_of, item_select, item_view_of
+from cart.catalog.rows import ITEM_COLUMNS, ITEMS, PAGES, item_select, item_view_of
 from cart.exceptions import InvalidQuantity, ItemNotAvailable, ItemNotFound, LineNotFound
 from cart.money import Money
 from store import direct
@@ -344,7 +344,7 @@ def view_cart_with_pages_sync(
     read by the same statement."""
     snapshots, items, says = [], {}, {}
     query = _cart_query(owner.column, lock)
-    for row in fields_of(session.execute(query, {"owner": owner.owner_id})):
+    for row in direct.fields(session, query, {"owner": owner.owner_id}):
         snapshots.append(
             LineSnapshot(
                 id=row.line_id,

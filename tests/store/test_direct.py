@@ -89,3 +89,30 @@ def test_in_lists_of_every_length_keep_a_bounded_number_of_sql_strings() -> None
         sql, values = bound
         assert sql.count("?") == length and values == list(range(length))
     assert len(plain._expanded) <= 64  # direct.CACHED_IN_LENGTH
+
+
+_NAMED = select(
+    _KEYS.c.id, _KEYS.c.kind.label("label"), _KEYS.c.retired_at, _KEYS.c.private_sealed
+).order_by(_KEYS.c.id)
+
+
+async def test_fields_are_read_by_name_and_equal_cores_rows_on_both(db: Database) -> None:
+    for kind in ("a", "b"):
+        await db.write(_add, kind)
+
+    def both(session: Session) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+        ours = direct.fields(session, _NAMED)
+        core = session.execute(_NAMED).mappings().all()
+        names = ("id", "label", "retired_at", "private_sealed")
+        return [{n: getattr(r, n) for n in names} for r in ours], [dict(r) for r in core]
+
+    ours, core = await db.read(both)
+    assert ours == core
+    assert [row["label"] for row in ours] == ["a", "b"]
+    assert ours[0]["retired_at"] == RETIRED_AT  # processed: a datetime on SQLite too
+
+
+def test_on_sqlite_fields_run_on_the_driver_with_cores_result_processors() -> None:
+    plain = direct._Compiled(_NAMED, (), sqlite.dialect())
+    assert plain.record is not None  # not a fall-back to Core
+    assert [index for index, _ in plain.results] == [2]  # retired_at: text to datetime

@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from actor.keys import LocalKey
-from store import Database, utcnow
+from store import Database, direct, utcnow
 from store.units import ThreadUnits
 
 
@@ -208,3 +208,32 @@ async def test_units_after_close_are_refused_and_start_no_thread(tmp_path: Path)
         with pytest.raises(RuntimeError, match="closed"):
             await asyncio.wait_for(attempt(_one), 30)
     assert set(threading.enumerate()) <= before
+
+
+_KINDS = select(LocalKey.__table__.c.kind).order_by(LocalKey.__table__.c.kind)
+
+
+async def test_a_read_unit_sees_one_snapshot_through_direct_statements_and_the_session(
+    db: Database,
+) -> None:
+    """A read's first statement (store/direct.py, on the reader's connection) and a later
+    one through the Session (made only then) read the same snapshot: a row committed
+    between them is seen by neither."""
+    if not db.is_sqlite:
+        pytest.skip("PostgreSQL reads in READ COMMITTED: each statement sees the latest")
+    await db.write(_add_key, "before")
+    path = db.engine.url.database
+    assert path is not None
+
+    def read_twice(session: Session) -> tuple[list[str], list[str]]:
+        first = [kind for (kind,) in direct.rows(session, _KINDS)]
+        with sqlite3.connect(path) as other:  # commits a row between the two statements
+            other.execute(
+                "INSERT INTO local_keys (kind, public_pem, private_sealed, created_at) "
+                "VALUES ('between', 'x', x'00', '2026-11-28 12:00:00')"
+            )
+        other.close()
+        return first, _labels(session)
+
+    assert await db.read(read_twice) == (["before"], ["before"])
+    assert await db.read(_labels) == ["before", "between"]  # the next read sees it
