@@ -9,6 +9,7 @@ carries the signed link that opens the order without an account.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 from html import escape
 from typing import Any
@@ -71,15 +72,16 @@ def account_mail(kind: str) -> Rendered | None:
 
 
 def _with_links(subject: str, body: str, links: list[tuple[str, str]], after: str) -> Rendered:
-    """A short account mail: a paragraph, its links (each on a line of its own in the
-    text part), and a closing paragraph."""
-    text_links = "\n".join(f"{label}: {url}" for label, url in links)
+    """A short account mail: a paragraph, its links, and a closing paragraph. The text
+    part keeps every line under 78 characters (each link on a line of its own), so it is
+    sent as 7-bit text: a kept .eml file (the demo) reads as it is, links unbroken."""
+    text_links = "\n\n".join(f"{label}:\n{url}" for label, url in links)
     html_links = "".join(
         f'<p><a href="{escape(url)}">{escape(label)}</a></p>' for label, url in links
     )
     return Rendered(
         subject=subject,
-        text=f"{body}\n\n{text_links}\n\n{after}\n",
+        text=f"{textwrap.fill(body, 72)}\n\n{text_links}\n\n{textwrap.fill(after, 72)}\n",
         html=f"<p>{escape(body)}</p>{html_links}<p>{escape(after)}</p>",
     )
 

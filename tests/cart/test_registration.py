@@ -221,11 +221,19 @@ async def test_an_account_made_meanwhile_for_the_address_wins_and_its_links_die(
     assert len(await _accounts(web_app)) == 2
 
 
-async def test_the_check_your_mail_page_says_where_kept_mail_is_without_smtp(
-    web_client: httpx.AsyncClient, settings: Settings
+async def test_without_smtp_the_page_says_where_the_kept_mail_is_and_its_link_reads_whole(
+    web_app: Starlette, web_client: httpx.AsyncClient, settings: Settings
 ) -> None:
+    """The demo: no mail server, so a newcomer opens the kept .eml file as text."""
+    await submit_registration(web_client, ADA)
     page = (await web_client.get("/register/sent")).text
-    assert str((settings.data_dir / "mail").resolve()) in page and "/admin/mail" in page
+    folder = (settings.data_dir / "mail").resolve()
+    assert str(folder) in page and "/admin/mail" in page
+    assert await build_mail_sender(settings, web_app.state.db).step() == 1
+    (eml,) = folder.glob("*.eml")
+    path = await registration_link(web_app, ADA)
+    assert path is not None and f"https://cart.test{path}\n".encode() in eml.read_bytes()
+    assert (await finish_registration(web_client, path)).status_code == 303
 
 
 async def test_the_link_reaches_a_real_smtp_server_and_works(
