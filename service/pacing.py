@@ -79,7 +79,8 @@ LOGIN = Rule("login", 10, 45.0)
 # than that the database quota (REGISTER_ADDRESS, 10 an hour) would refuse anyway, at
 # the price of a form parse and a unit of work; here it costs a timer.
 REGISTER = Rule("register", 3, 600.0)
-PASSWORD = Rule("password", 5, 10.0)  # a reset's request and the new password's form
+# A reset's request and the new password's form; the password chosen from a registration link.
+PASSWORD = Rule("password", 5, 10.0)
 CART = Rule("cart", 30, 1.0)  # add to the cart, change a quantity, accept a price, remove
 CHECKOUT = Rule("checkout", 6, 45.0)  # place a page cart's order, pay an order again
 RETURN = Rule("return", 10, 3.0)  # the page SumUp sends the shopper back to
@@ -98,6 +99,7 @@ _EXACT = {
 # The routes' own patterns: Starlette's ``{name}`` is ``[^/]+``, ``{name:int}`` ``[0-9]+``.
 _PATTERNS = (
     (re.compile(r"/password/reset/[^/]+"), PASSWORD),
+    (re.compile(r"/register/finish/[^/]+"), PASSWORD),
     (re.compile(r"/cart/lines/[0-9]+/(?:quantity|accept-price|remove)"), CART),
     (re.compile(r"/cart/page/[^/]+/checkout"), CHECKOUT),
     (re.compile(r"/orders/[^/]+/pay"), CHECKOUT),

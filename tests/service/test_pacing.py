@@ -166,6 +166,7 @@ PATHS = [
     ("POST", "/register", REGISTER),
     ("POST", "/password/forgot", PASSWORD),
     ("POST", "/password/reset/made-up-token", PASSWORD),
+    ("POST", "/register/finish/made-up-token", PASSWORD),
     ("POST", "/cart/lines", CART),
     ("POST", "/cart/lines/7/quantity", CART),
     ("POST", "/cart/lines/7/accept-price", CART),
