@@ -9,7 +9,8 @@ Modules:
 - ``provider``: the ``PaymentProvider`` protocol and its values (``Checkout``,
   ``CheckoutStatus``, ``Transaction``, ``Refund``, ``CheckoutNotice``);
 - ``money``: Decimal <-> major-unit JSON numbers by ISO 4217 minor unit, at the edge only;
-- ``sumup``: ``SumUpClient`` over ``httpx.AsyncClient`` (idempotent create per reference);
+- ``sumup``: ``SumUpClient`` (idempotent create per reference), over ``wire``'s
+  ``ProviderHTTP`` (a lean keep-alive HTTP/1.1 client) or a given ``httpx.AsyncClient``;
 - ``webhooks``: ``parse_webhook`` turns either documented SumUp webhook body into "checkout
   X may have changed"; the body is never trusted beyond that;
 - ``exceptions``: errors sorted by who they are for (the shopper or the log);
