@@ -147,6 +147,19 @@ async def test_a_known_address_gets_a_mail_saying_so_and_nothing_changes(
     )
 
 
+async def test_a_forged_form_on_a_real_link_spends_no_argon2_and_keeps_the_link(
+    web_app: Starlette, web_client: httpx.AsyncClient, passwords: CountingPasswords
+) -> None:
+    await submit_registration(web_client, ADA)
+    path = await registration_link(web_app, ADA)
+    assert path is not None
+    before = await snapshot(web_app.state.db)
+    forged = await web_client.post(path, data={"csrf_token": "forged", "password": PASSWORD})
+    assert forged.status_code == 403
+    assert passwords.hashes == 0 and await snapshot(web_app.state.db) == before
+    assert (await finish_registration(web_client, path)).status_code == 303
+
+
 @pytest.mark.parametrize("token", ["made-up", "x" * 300, "é"])
 async def test_a_made_up_link_shows_a_page_and_spends_no_argon2(
     web_app: Starlette, web_client: httpx.AsyncClient, passwords: CountingPasswords, token: str

@@ -81,6 +81,7 @@ async def test_every_form_action_checks_the_token(
         f"/cart/lines/{line}/accept-price",
         "/cart/page/x/checkout",
         "/register",
+        "/register/finish/x",
         "/login",
         "/logout",
     ]
