@@ -233,12 +233,6 @@ def restore_line_sync(
     return None
 
 
-async def restore_line(
-    session: AsyncSession, owner: CartOwner, item_ap_id: str, quantity: int, now: datetime
-) -> str | None:
-    return await session.run_sync(restore_line_sync, owner, item_ap_id, quantity, now)
-
-
 def set_quantity_sync(
     session: Session, owner: CartOwner, line_id: int, quantity: int, *, now: datetime
 ) -> LineChange:

@@ -15,13 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from actor.identity import LocalActor
 from cart.basket.carts import CartOwner
-from cart.basket.lines import restore_line
+from cart.basket.lines import restore_line_sync
 from cart.exceptions import CartError
-from cart.orders.orders import items_of, shopper_order, void_order
+from cart.orders import moves
+from cart.orders.orders import shopper_order_sync
 from cart.orders.states import OrderStatus
 
 CANCELLED_NOTE = "You cancelled this order. No payment was taken."
@@ -37,24 +38,24 @@ class Cancelled:
     not_restored: tuple[str, ...]  # "name: why", for lines that could not go back
 
 
-async def cancel_unpaid(
-    session: AsyncSession,
+def cancel_unpaid(
+    session: Session,
     owner: CartOwner,
     number: str,
     local_actor: LocalActor,
     *,
     now: datetime,
 ) -> Cancelled:
-    """Cancel the shopper's own pending order; raises OrderNotFound (not theirs) or
-    NotCancellable (paid, or already void). Never commits: the caller's unit does."""
+    """A unit: cancel the shopper's own pending order; raises OrderNotFound (not theirs)
+    or NotCancellable (paid, or already void), and then nothing it did is kept."""
     moment = now
-    detail = await shopper_order(session, owner, number)
+    detail = shopper_order_sync(session, owner, number)
     if detail.status is not OrderStatus.PENDING:
         raise NotCancellable(
             f"Order {detail.number} is {detail.status.value.replace('_', ' ')}, "
             "so it cannot be cancelled."
         )
-    voided = await void_order(
+    voided = moves.void_order(
         session,
         detail.order.id,
         OrderStatus.CANCELLED,
@@ -67,8 +68,8 @@ async def cancel_unpaid(
     if voided is None:
         raise NotCancellable()
     not_restored = []
-    for item in await items_of(session, detail.order.id):
-        why = await restore_line(session, owner, item.item_ap_id, item.quantity, moment)
+    for item in moves.items_of(session, detail.order.id):
+        why = restore_line_sync(session, owner, item.item_ap_id, item.quantity, moment)
         if why is not None:
             not_restored.append(f"{item.name}: {why}")
     return Cancelled(detail.number, tuple(not_restored))

@@ -25,7 +25,7 @@ from cart.orders.states import OrderStatus
 from cart.web.order_links import LinkExpired, LinkInvalid
 from cart.web.order_objects import order_document
 from cart.web.shop import owner_of, with_badge
-from cart.web.visit import Page, ShopperVisit, Visit, form_action, redirect, unit_page
+from cart.web.visit import Page, ShopperVisit, redirect, unit_form, unit_page
 
 # What each status means for the shopper, and what to do next.
 STATUS_TEXT = {
@@ -87,11 +87,13 @@ async def order_page(visit: ShopperVisit) -> Page:
     )
 
 
-async def cancel(visit: Visit, form: FormData) -> Response:
-    """`POST /orders/{number}/cancel`: the shopper calls off an unpaid order."""
+@unit_form
+async def cancel(visit: ShopperVisit, form: FormData) -> Response:
+    """`POST /orders/{number}/cancel`: the shopper calls off an unpaid order, in one unit."""
     number = visit.request.path_params["number"]
     actor = visit.request.app.state.actor
-    done = await cancel_unpaid(visit.session, owner_of(visit.shopper), number, actor, now=visit.now)
+    owner = owner_of(visit.shopper)
+    done = await visit.write(cancel_unpaid, owner, number, actor, now=visit.now)
     visit.flash.append(f"Order {done.number} is cancelled and its items are back in your cart.")
     visit.flash.extend(f"Not put back: {line}" for line in done.not_restored)
     return redirect(visit, f"/orders/{done.number}")
@@ -128,6 +130,6 @@ def orders_routes() -> list[Route]:
     return [
         Route("/orders", orders_list, methods=["GET"]),
         Route("/orders/{number}", order, methods=["GET"]),
-        Route("/orders/{number}/cancel", form_action(cancel), methods=["POST"]),
+        Route("/orders/{number}/cancel", cancel, methods=["POST"]),
         Route("/orders/link/{token}", linked_order_page, methods=["GET"]),
     ]
