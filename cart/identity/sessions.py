@@ -161,27 +161,38 @@ def signed_in_sync(session: Session, shopper: ShopperSession, now: datetime) -> 
     return shopper
 
 
-async def log_in(
-    session: AsyncSession, account_id: int, now: datetime, max_age: timedelta = SESSION_MAX_AGE
+def log_in_sync(
+    session: Session, account_id: int, now: datetime, max_age: timedelta = SESSION_MAX_AGE
 ) -> ShopperSession:
-    """A brand-new session id for the account, recorded server-side, expiring `max_age`
-    after `now`."""
+    """In a unit: a brand-new session id for the account, recorded server-side, expiring
+    `max_age` after `now`."""
     sid = _random_id()
     session.add(
         AccountSession(
             sid_hash=_sid_hash(sid), account_id=account_id, created_at=now, expires_at=now + max_age
         )
     )
-    await session.flush()
+    session.flush()
     return ShopperSession(sid=sid, cart_id=None, account_id=account_id, changed=True)
 
 
-async def log_out(session: AsyncSession, shopper: ShopperSession) -> ShopperSession:
-    """Revoke the session; the shopper continues as a new anonymous one with an empty cart."""
-    await session.execute(
-        delete(AccountSession).where(AccountSession.sid_hash == _sid_hash(shopper.sid))
-    )
+async def log_in(
+    session: AsyncSession, account_id: int, now: datetime, max_age: timedelta = SESSION_MAX_AGE
+) -> ShopperSession:
+    """`log_in_sync` in an async session's transaction."""
+    return await session.run_sync(log_in_sync, account_id, now, max_age)
+
+
+def log_out_sync(session: Session, shopper: ShopperSession) -> ShopperSession:
+    """In a unit: revoke the session; the shopper continues as a new anonymous one with an
+    empty cart."""
+    session.execute(delete(AccountSession).where(AccountSession.sid_hash == _sid_hash(shopper.sid)))
     return new_anonymous_session()
+
+
+async def log_out(session: AsyncSession, shopper: ShopperSession) -> ShopperSession:
+    """`log_out_sync` in an async session's transaction."""
+    return await session.run_sync(log_out_sync, shopper)
 
 
 def end_sessions(session: Session, account_id: int) -> None:

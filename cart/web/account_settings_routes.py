@@ -15,19 +15,29 @@
   ends every other session of the account in the unit that writes the hash (this one
   goes on under a new id) and mails the address ("account.password_changed"), so its
   owner hears of it.
+
+No page here holds a database session: each reads or writes in units of work
+(`visit.read`/`visit.write`, store/units.py), and argon2 runs between them.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from cart.identity.account_changes import account_status, mark_verified, replace_password
+from cart.identity.account_changes import (
+    AccountStatus,
+    account_status,
+    mark_verified,
+    replace_password,
+)
 from cart.identity.accounts import (
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
@@ -35,21 +45,28 @@ from cart.identity.accounts import (
     check_registration,
     credentials_of,
 )
-from cart.identity.sessions import COOKIE_NAME, log_in
+from cart.identity.sessions import COOKIE_NAME, ShopperSession, log_in_sync
 from cart.web.config import web_config
 from cart.web.quotas import admit, argon2, client_address, login_checks
-from cart.web.visit import MAX_FORM_FIELDS, Page, Visit, form_action, page, redirect
+from cart.web.visit import (
+    MAX_FORM_FIELDS,
+    Page,
+    ShopperVisit,
+    redirect,
+    unit_form,
+    unit_page,
+)
 from mail.queue import queue_mail
-from store.throttle import Quota, forget, take
+from store.throttle import Check, Quota, forget, take
 
 VERIFY_MAILS = Quota("verify-mail", 3, timedelta(hours=1))
 WRONG_PASSWORD = "Your current password is not right, so your password was not changed."  # noqa: S105 - words, not a password
 
 
-async def account_context(visit: Visit, **extra: Any) -> dict[str, Any]:
+async def account_context(visit: ShopperVisit, **extra: Any) -> dict[str, Any]:
     """What the account page shows: the address, whether it is verified, any form error."""
     assert visit.account is not None  # noqa: S101 - callers send strangers to log in
-    status = await visit.session.run_sync(account_status, visit.account.id)
+    status = await visit.read(account_status, visit.account.id)
     return {
         "status": status,
         "password_error": None,
@@ -58,23 +75,12 @@ async def account_context(visit: Visit, **extra: Any) -> dict[str, Any]:
     }
 
 
-def queue_verification(visit: Visit, account_id: int, email: str) -> None:
-    """One verification mail, in the request's unit of work."""
-    queue_mail(
-        visit.session,
-        kind="account.verify_email",
-        to=email,
-        account_id=account_id,
-        now=visit.now,
-    )
-
-
-@page
-async def verify_link(visit: Visit) -> Page:
+@unit_page
+async def verify_link(visit: ShopperVisit) -> Page:
     claimed = visit.config.verifications.account_id_from(visit.request.path_params["token"])
     status = None
     if claimed is not None:
-        status = await visit.session.run_sync(mark_verified, claimed[0], claimed[1], visit.now)
+        status = await visit.write(mark_verified, claimed[0], claimed[1], visit.now)
     if status is None:
         return Page(
             "email_verified.html",
@@ -85,22 +91,37 @@ async def verify_link(visit: Visit) -> Page:
     return Page("email_verified.html", {"status": status}, title="E-mail address confirmed")
 
 
-@form_action
-async def send_verification(visit: Visit, form: FormData) -> Response:
+@dataclass(frozen=True)
+class _Asked:
+    status: AccountStatus | None
+    sent: bool  # False: verified already, no account, or over VERIFY_MAILS
+
+
+def _ask_for_verification(session: Session, account_id: int, now: datetime) -> _Asked:
+    """A unit: one verification mail, unless the address is verified or the hour's
+    mails are spent."""
+    status = account_status(session, account_id)
+    if status is None or status.verified_at is not None:
+        return _Asked(status, False)
+    if take(session, [(VERIFY_MAILS, f"#{status.id}")], now) is not None:
+        return _Asked(status, False)
+    queue_mail(session, kind="account.verify_email", to=status.email, account_id=status.id, now=now)
+    return _Asked(status, True)
+
+
+@unit_form
+async def send_verification(visit: ShopperVisit, form: FormData) -> Response:
     if visit.account is None:
         return redirect(visit, "/login?next=/account")
-    status = await visit.session.run_sync(account_status, visit.account.id)
-    if status is None or status.verified_at is not None:
-        return redirect(visit, "/account")
-    over = await visit.session.run_sync(take, [(VERIFY_MAILS, f"#{status.id}")], visit.now)
-    if over is not None:
+    asked = await visit.write(_ask_for_verification, visit.account.id, visit.now)
+    if asked.sent and asked.status is not None:
+        email = asked.status.email
+        visit.flash.append(f"We have sent a link to {email}. It works for three days.")
+    elif asked.status is not None and asked.status.verified_at is None:
         visit.flash.append(
             "We have sent you several links in the last hour: please look for them "
             "(and in your spam folder) before asking for another."
         )
-        return redirect(visit, "/account")
-    queue_verification(visit, status.id, status.email)
-    visit.flash.append(f"We have sent a link to {status.email}. It works for three days.")
     return redirect(visit, "/account")
 
 
@@ -115,6 +136,26 @@ async def change_password(request: Request) -> Response:
         return await _change_password(request, form)
     finally:
         await form.close()
+
+
+def _password_changed(
+    session: Session,
+    account_id: int,
+    checked_hash: str,
+    new_hash: str,
+    guesses: list[Check],
+    email: str,
+    now: datetime,
+) -> ShopperSession | None:
+    """A unit: the new hash if the old one is still there, every session of the account
+    ended and a new one for this browser, the guesses forgotten, the owner mailed. None
+    (nothing written) when the password changed meanwhile."""
+    if not replace_password(session, account_id, checked_hash, new_hash):
+        return None
+    shopper = log_in_sync(session, account_id, now)
+    forget(session, guesses)
+    queue_mail(session, kind="account.password_changed", to=email, account_id=account_id, now=now)
+    return shopper
 
 
 async def _change_password(request: Request, form: FormData) -> Response:
@@ -132,7 +173,7 @@ async def _change_password(request: Request, form: FormData) -> Response:
     )
     problem: str | None = WRONG_PASSWORD
     new_hash: str | None = None
-    if admitted and stored is not None:  # argon2, with no database session open
+    if admitted and stored is not None:  # argon2, with no unit of work open
         if await argon2(request, config.passwords.verify, stored.password_hash, current):
             try:
                 check_registration("someone@example.org", new)
@@ -142,32 +183,33 @@ async def _change_password(request: Request, form: FormData) -> Response:
                 problem = None
                 new_hash = await argon2(request, config.passwords.hash, new)
 
-    async def finish(visit: Visit, form: FormData) -> Response | Page:
+    async def finish(visit: ShopperVisit, form: FormData) -> Response | Page:
         if visit.account is None or visit.account.id != account_id or stored is None:
             return redirect(visit, "/login?next=/account")
         failed = problem
-        if new_hash is not None and not await visit.session.run_sync(
-            replace_password, account_id, stored.password_hash, new_hash
-        ):
-            failed = "Your password was changed somewhere else meanwhile: please try again."
+        if new_hash is not None:
+            # replace_password ends every session of the account: this one goes on under
+            # a new id, as at login.
+            shopper = await visit.write(
+                _password_changed,
+                account_id,
+                stored.password_hash,
+                new_hash,
+                checks[:2],
+                visit.account.email,
+                visit.now,
+            )
+            if shopper is None:
+                failed = "Your password was changed somewhere else meanwhile: please try again."
+            else:
+                visit.rotate(shopper, visit.account)
         if failed is not None:
             context = await account_context(visit, password_error=failed)
             return Page("account.html", context, title="Your account", status=400)
-        # replace_password ended every session of the account: this one goes on under a
-        # new id, as at login.
-        visit.rotate(await log_in(visit.session, account_id, visit.now), visit.account)
-        await visit.session.run_sync(forget, checks[:2])
-        queue_mail(
-            visit.session,
-            kind="account.password_changed",
-            to=visit.account.email,
-            account_id=account_id,
-            now=visit.now,
-        )
         visit.flash.append("Your password is changed. You are logged out on other devices.")
         return redirect(visit, "/account")
 
-    return await form_action(finish)(request)
+    return await unit_form(finish)(request)
 
 
 def account_settings_routes() -> list[Route]:

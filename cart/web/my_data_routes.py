@@ -5,6 +5,8 @@ with the contact given and the lines. Deleting asks for the password again, then
 one unit of work: the orders stay for the co-op's accounts but are anonymised (no
 account, no cart, no name, e-mail or phone), mails still queued for the account or its
 address are dropped, its cart lines and sessions go, and the account row is deleted.
+Each page reads or writes in units of work and holds no database session; the password
+is checked with argon2 before the deleting unit (cart/web/reauth.py).
 """
 
 from __future__ import annotations
@@ -13,19 +15,20 @@ import json
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.responses import Response
 from starlette.routing import Route
 
 from cart.basket.carts import CartLine
 from cart.identity.accounts import Account
-from cart.identity.sessions import log_out
+from cart.identity.sessions import ShopperSession, log_out_sync
 from cart.money import Money
 from cart.orders.handover import handover_of
 from cart.orders.models import ShopOrder, ShopOrderItem
 from cart.web.account_settings_routes import account_context
-from cart.web.reauth import password_confirmed, reauth_form_action
-from cart.web.visit import Page, Visit, error_page, page, redirect
+from cart.web.reauth import password_confirmed, reauth_unit_form
+from cart.web.visit import Page, ShopperVisit, error_page, redirect, unit_page
 from mail.models import OutgoingMail
 
 
@@ -48,27 +51,23 @@ def _handover(order: ShopOrder) -> dict[str, Any] | None:
     }
 
 
-@page
-async def account_page(visit: Visit) -> Page | Response:
+@unit_page
+async def account_page(visit: ShopperVisit) -> Page | Response:
     if visit.account is None:
         return redirect(visit, "/login?next=/account")
     return Page("account.html", await account_context(visit), title="Your account")
 
 
-async def _orders_of(visit: Visit, account_id: int) -> list[dict[str, Any]]:
-    orders = (
-        await visit.session.execute(
-            select(ShopOrder).where(ShopOrder.account_id == account_id).order_by(ShopOrder.id)
-        )
+def _orders_of(session: Session, account_id: int) -> list[dict[str, Any]]:
+    orders = session.execute(
+        select(ShopOrder).where(ShopOrder.account_id == account_id).order_by(ShopOrder.id)
     ).scalars()
     out = []
     for order in orders:
-        items = (
-            await visit.session.execute(
-                select(ShopOrderItem)
-                .where(ShopOrderItem.order_id == order.id)
-                .order_by(ShopOrderItem.position)
-            )
+        items = session.execute(
+            select(ShopOrderItem)
+            .where(ShopOrderItem.order_id == order.id)
+            .order_by(ShopOrderItem.position)
         ).scalars()
         out.append(
             {
@@ -98,20 +97,28 @@ async def _orders_of(visit: Visit, account_id: int) -> list[dict[str, Any]]:
     return out
 
 
-@page
-async def export(visit: Visit) -> Page | Response:
-    if visit.account is None:
-        return redirect(visit, "/login?next=/account")
-    account = await visit.session.get(Account, visit.account.id)
-    assert account is not None
-    document = {
+def _document(session: Session, account_id: int) -> dict[str, Any] | None:
+    """A read unit: everything the export holds, or None for an account gone meanwhile."""
+    account = session.get(Account, account_id)
+    if account is None:
+        return None
+    return {
         "account": {
             "email": account.email,
             "role": account.role,
             "created": _when(account.created_at),
         },
-        "orders": await _orders_of(visit, account.id),
+        "orders": _orders_of(session, account.id),
     }
+
+
+@unit_page
+async def export(visit: ShopperVisit) -> Page | Response:
+    if visit.account is None:
+        return redirect(visit, "/login?next=/account")
+    document = await visit.read(_document, visit.account.id)
+    if document is None:
+        return redirect(visit, "/login?next=/account")
     return Response(
         json.dumps(document, indent=2, ensure_ascii=False),
         media_type="application/json",
@@ -122,21 +129,13 @@ async def export(visit: Visit) -> Page | Response:
     )
 
 
-async def erase(visit: Visit, form: FormData) -> Response | Page:
-    if visit.account is None:
-        return redirect(visit, "/login?next=/account")
-    account = await visit.session.get(Account, visit.account.id)
-    good = password_confirmed(visit)  # checked before this unit began (web/reauth.py)
-    if account is None or not good:
-        return error_page(
-            "Password needed",
-            "That password is not right, so nothing was deleted.",
-            403,
-            back_href="/account",
-            back_label="Go back and try again",
-        )
-    session = visit.session
-    await session.execute(
+def _erase(session: Session, account_id: int, shopper: ShopperSession) -> ShopperSession | None:
+    """A unit: the account's orders anonymised, its queued mails, cart lines and sessions
+    gone, and the account deleted; None (nothing changed) for an account gone already."""
+    account = session.get(Account, account_id)
+    if account is None:
+        return None
+    session.execute(
         update(ShopOrder)
         .where(ShopOrder.account_id == account.id)
         .values(
@@ -148,15 +147,32 @@ async def erase(visit: Visit, form: FormData) -> Response | Page:
             delivery_address=None,
         )
     )
-    await session.execute(
+    session.execute(
         delete(OutgoingMail).where(
             OutgoingMail.status == "queued",
             or_(OutgoingMail.account_id == account.id, OutgoingMail.to_address == account.email),
         )
     )
-    await session.execute(delete(CartLine).where(CartLine.account_id == account.id))
-    visit.rotate(await log_out(session, visit.shopper), None)
-    await session.delete(account)
+    session.execute(delete(CartLine).where(CartLine.account_id == account.id))
+    anonymous = log_out_sync(session, shopper)
+    session.delete(account)
+    return anonymous
+
+
+async def erase(visit: ShopperVisit, form: FormData) -> Response | Page:
+    if visit.account is None:
+        return redirect(visit, "/login?next=/account")
+    good = password_confirmed(visit)  # checked before any unit here (web/reauth.py)
+    anonymous = await visit.write(_erase, visit.account.id, visit.shopper) if good else None
+    if anonymous is None:
+        return error_page(
+            "Password needed",
+            "That password is not right, so nothing was deleted.",
+            403,
+            back_href="/account",
+            back_label="Go back and try again",
+        )
+    visit.rotate(anonymous, None)
     visit.flash.append("Your account is deleted. Orders you placed are kept without your name.")
     return redirect(visit, "/")
 
@@ -165,5 +181,5 @@ def my_data_routes() -> list[Route]:
     return [
         Route("/account", account_page, methods=["GET"]),
         Route("/account/export", export, methods=["GET"]),
-        Route("/account/delete", reauth_form_action(erase), methods=["POST"]),
+        Route("/account/delete", reauth_unit_form(erase), methods=["POST"]),
     ]

@@ -13,6 +13,8 @@ of the account, so whoever knew the old password is logged out everywhere.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -23,6 +25,7 @@ from cart.identity.account_changes import replace_password
 from cart.identity.accounts import (
     MIN_PASSWORD_LENGTH,
     Account,
+    Credentials,
     InvalidRegistration,
     check_registration,
     credentials_of,
@@ -40,7 +43,7 @@ from cart.web.quotas import (
     argon2,
     client_address,
 )
-from cart.web.visit import MAX_FORM_FIELDS, Page, Visit, form_action, page, redirect
+from cart.web.visit import MAX_FORM_FIELDS, Page, ShopperVisit, redirect, unit_form, unit_page
 from mail.queue import queue_mail
 
 SENT = (
@@ -49,9 +52,18 @@ SENT = (
 )
 
 
-@page
-async def forgot_form(visit: Visit) -> Page:
+@unit_page
+async def forgot_form(visit: ShopperVisit) -> Page:
     return Page("password_forgot.html", {"email": ""}, title="Forgotten password")
+
+
+def _queue_reset(session: Session, account_id: int, now: datetime) -> None:
+    """A unit: one reset mail to the account's address, if it still has one."""
+    account = session.get(Account, account_id)
+    if account is not None:
+        queue_mail(
+            session, kind="account.password_reset", to=account.email, account_id=account.id, now=now
+        )
 
 
 async def forgot_submit(request: Request) -> Response:
@@ -64,51 +76,47 @@ async def forgot_submit(request: Request) -> Response:
             request, form, checks, lambda session: find_credentials(session, email)
         )
 
-        async def finish(visit: Visit, form: FormData) -> Response:
+        async def finish(visit: ShopperVisit, form: FormData) -> Response:
             if admitted and found is not None:
-                account = await visit.session.get(Account, found.account_id)
-                if account is not None:
-                    queue_mail(
-                        visit.session,
-                        kind="account.password_reset",
-                        to=account.email,
-                        account_id=account.id,
-                        now=visit.now,
-                    )
+                await visit.write(_queue_reset, found.account_id, visit.now)
             visit.flash.append(SENT)
             return redirect(visit, "/login")
 
-        return await form_action(finish)(request)
+        return await unit_form(finish)(request)
     finally:
         await form.close()
 
 
-async def _account_for(visit: Visit, token: str) -> Account | None:
-    claimed = web_config(visit.request).resets.account_id_from(token)
+def _link_account(session: Session, claimed: tuple[int, str] | None) -> Credentials | None:
+    """A unit: the account a reset link names, while it still has the password the link
+    was made for (a used link, or an account gone, names none)."""
     if claimed is None:
         return None
-    account = await visit.session.get(Account, claimed[0])
-    if account is None or tag_of(account.password_hash) != claimed[1]:
-        return None  # used already (the password changed) or the account is gone
-    return account
+    found = credentials_of(session, claimed[0])
+    if found is None or tag_of(found.password_hash) != claimed[1]:
+        return None
+    return found
 
 
-@page
-async def reset_form(visit: Visit) -> Page:
-    token = visit.request.path_params["token"]
-    account = await _account_for(visit, token)
-    return Page(
-        "password_reset.html",
-        {"valid": account is not None, "error": None, "minimum": MIN_PASSWORD_LENGTH},
-        title="Choose a new password",
-        status=200 if account is not None else 400,
+def _use_link(session: Session, claimed: tuple[int, str], new_hash: str) -> bool:
+    """A unit: the new password, if the link is still unused; every session of the
+    account ends with it. False when nothing was written."""
+    found = _link_account(session, claimed)
+    return found is not None and replace_password(
+        session, found.account_id, found.password_hash, new_hash
     )
 
 
-def _still_valid(session: Session, claimed: tuple[int, str]) -> bool:
-    """A unit: the account a link names still has the password the link was made for."""
-    found = credentials_of(session, claimed[0])
-    return found is not None and tag_of(found.password_hash) == claimed[1]
+@unit_page
+async def reset_form(visit: ShopperVisit) -> Page:
+    claimed = web_config(visit.request).resets.account_id_from(visit.request.path_params["token"])
+    valid = await visit.read(_link_account, claimed) is not None
+    return Page(
+        "password_reset.html",
+        {"valid": valid, "error": None, "minimum": MIN_PASSWORD_LENGTH},
+        title="Choose a new password",
+        status=200 if valid else 400,
+    )
 
 
 async def reset_submit(request: Request) -> Response:
@@ -131,27 +139,25 @@ async def reset_submit(request: Request) -> Response:
         if claimed is not None and problem is None:
             checks = [(RESET_ACCOUNT, str(claimed[0])), (LOGIN_ADDRESS, client_address(request))]
             admitted, valid = await admit(
-                request, form, checks, lambda session: _still_valid(session, claimed)
+                request, form, checks, lambda session: _link_account(session, claimed)
             )
-            if admitted and valid:
+            if admitted and valid is not None:
                 hashed = await argon2(request, web_config(request).passwords.hash, password)
 
         def refused(valid: bool) -> Page:
             context = {"valid": valid, "error": problem, "minimum": MIN_PASSWORD_LENGTH}
             return Page("password_reset.html", context, title="Choose a new password", status=400)
 
-        async def finish(visit: Visit, form: FormData) -> Response | Page:
-            account = await _account_for(visit, token)
-            if account is None or hashed is None:
-                return refused(account is not None)
-            # False if the password changed between the read above and this write (another
-            # transaction, on PostgreSQL): then nothing was written and no session ended,
-            # and the link is used up, so the page must not say otherwise.
-            if not await visit.session.run_sync(
-                replace_password, account.id, account.password_hash, hashed
-            ):
+        async def finish(visit: ShopperVisit, form: FormData) -> Response | Page:
+            if claimed is None or hashed is None:
+                return refused(await visit.read(_link_account, claimed) is not None)
+            # False if the link was used, or the password changed, before this write (a
+            # read above, another transaction on PostgreSQL): then nothing was written
+            # and no session ended, and the link is used up, so the page must not say
+            # otherwise.
+            if not await visit.write(_use_link, claimed, hashed):
                 return refused(False)
-            if visit.shopper.account_id == account.id:  # its session has just ended
+            if visit.shopper.account_id == claimed[0]:  # its session has just ended
                 visit.rotate(new_anonymous_session(), None)
             visit.flash.append(
                 "Your password is changed and you are logged out everywhere. "
@@ -159,7 +165,7 @@ async def reset_submit(request: Request) -> Response:
             )
             return redirect(visit, "/login")
 
-        return await form_action(finish)(request)
+        return await unit_form(finish)(request)
     finally:
         await form.close()
 

@@ -12,16 +12,47 @@ role needed cost no hash.
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from cart.identity.accounts import Role, credentials_of, get_account, verify_password
-from cart.identity.sessions import COOKIE_NAME, resolve
+from cart.identity.accounts import (
+    Credentials,
+    Role,
+    credentials_of,
+    get_account,
+    verify_password,
+)
+from cart.identity.sessions import COOKIE_NAME, ShopperSession, signed_in_sync
 from cart.web.config import web_config
 from cart.web.csrf import FIELD_NAME
-from cart.web.visit import MAX_FORM_FIELDS, Endpoint, FormHandler, Visit, form_action
+from cart.web.visit import (
+    MAX_FORM_FIELDS,
+    Endpoint,
+    FormHandler,
+    ShopperVisit,
+    UnitFormHandler,
+    form_action,
+    unit_form,
+)
+from store import Database
 
 CONFIRMED = "password_confirmed_for"  # request.state: the account whose password was right
+
+
+def _reauth_subject(
+    session: Session, shopper: ShopperSession, now: datetime, operators_only: bool
+) -> Credentials | None:
+    """A read unit: the stored hash of the logged-in account, if it may do this at all."""
+    account_id = signed_in_sync(session, shopper, now).account_id
+    if account_id is None:  # logged out, expired, or revoked
+        return None
+    account = get_account(session, account_id)
+    if account is None or (operators_only and account.role != Role.OPERATOR):
+        return None
+    return credentials_of(session, account.id)
 
 
 async def check_password_first(request: Request, *, operators_only: bool = False) -> None:
@@ -31,34 +62,40 @@ async def check_password_first(request: Request, *, operators_only: bool = False
     if not isinstance(submitted, str) or not submitted:
         return
     config = web_config(request)
-    async with request.app.state.db.transaction() as session:
-        cookie = request.cookies.get(COOKIE_NAME)
-        shopper = await resolve(session, config.cookies, cookie, config.clock())
-        if shopper.account_id is None or not config.csrf.is_valid(
-            shopper.sid, form.get(FIELD_NAME)
-        ):
-            return
-        account = await session.run_sync(get_account, shopper.account_id)
-        if account is None or (operators_only and account.role != Role.OPERATOR):
-            return
-        stored = await session.run_sync(credentials_of, account.id)
+    shopper = config.cookies.decode(request.cookies.get(COOKIE_NAME))
+    if (
+        shopper is None
+        or shopper.account_id is None
+        or not config.csrf.is_valid(shopper.sid, form.get(FIELD_NAME))
+    ):
+        return
+    db: Database = request.app.state.db
+    stored = await db.read(_reauth_subject, shopper, config.clock(), operators_only)
     if stored is not None and await verify_password(config.passwords, stored, submitted):
-        setattr(request.state, CONFIRMED, account.id)
+        setattr(request.state, CONFIRMED, stored.account_id)
 
 
-def password_confirmed(visit: Visit) -> bool:
+def password_confirmed(visit: ShopperVisit) -> bool:
     """Whether this request's form carried the logged-in account's current password."""
     confirmed = getattr(visit.request.state, CONFIRMED, None)
     return visit.account is not None and confirmed == visit.account.id
 
 
-def reauth_form_action(handler: FormHandler, *, operators_only: bool = False) -> Endpoint:
-    """`form_action`, with a submitted password checked first (see the module's doc)."""
-    action = form_action(handler)
-
+def _reauth(action: Endpoint, name: str, operators_only: bool) -> Endpoint:
     async def endpoint(request: Request) -> Response:
         await check_password_first(request, operators_only=operators_only)
         return await action(request)  # the form is parsed once: Starlette keeps it
 
-    endpoint.__name__ = handler.__name__
+    endpoint.__name__ = name
     return endpoint
+
+
+def reauth_form_action(handler: FormHandler, *, operators_only: bool = False) -> Endpoint:
+    """`form_action`, with a submitted password checked first (see the module's doc)."""
+    return _reauth(form_action(handler), handler.__name__, operators_only)
+
+
+def reauth_unit_form(handler: UnitFormHandler, *, operators_only: bool = False) -> Endpoint:
+    """`unit_form` (a handler that holds no session), with a submitted password checked
+    first."""
+    return _reauth(unit_form(handler), handler.__name__, operators_only)

@@ -11,45 +11,28 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-from sqlalchemy import text
-
 from tests.cart.checkout_support import BAKERY_KEY, orders
 from tests.cart.shop_support import Shop
 from tests.cart.web_support import add, csrf_token, seed
 from tests.support.factories import product
+from tests.support.held_pool import CEILING, pool_taken
 
 
 async def test_checkout_reaches_the_hosted_page_while_a_request_holds_the_pool(
     shop: Shop,
 ) -> None:
     db = shop.app.state.db
-    if not db.is_sqlite:
-        pytest.skip("on PostgreSQL a unit takes a pooled connection like the request does")
     (loaf,) = await seed(shop.app, product(42, price="3.50"))
     assert (await add(shop.client, loaf, 2)).status_code == 303
     page = await shop.client.get(f"/cart/page/{BAKERY_KEY}")
-    holding, release = asyncio.Event(), asyncio.Event()
-
-    async def stuck_request() -> None:  # an unconverted handler awaiting a slow peer
-        async with db.transaction() as session:
-            await session.execute(text("SELECT 1"))  # the session takes its connection now
-            holding.set()
-            await release.wait()
-
-    request = asyncio.ensure_future(stuck_request())
-    try:
-        await asyncio.wait_for(holding.wait(), 30)
+    async with pool_taken(db):
         answer = await asyncio.wait_for(
             shop.client.post(
                 f"/cart/page/{BAKERY_KEY}/checkout", data={"csrf_token": csrf_token(page.text)}
             ),
-            30,
+            CEILING,
         )
         assert answer.status_code == 303, answer.text
         assert answer.headers["location"].startswith(shop.sandbox.origin + "/pay/")
-    finally:
-        release.set()
-        await request
     (order,) = await orders(db)
     assert order.checkout_url == answer.headers["location"] and order.status == "pending"
