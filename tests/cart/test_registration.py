@@ -70,6 +70,14 @@ async def _accounts(app: Starlette) -> list[Account]:
         return found
 
 
+async def _link_for(app: Starlette, client: httpx.AsyncClient, email: str = ADA) -> str:
+    """Ask for a registration link for `email`; its path, as the mail has it."""
+    assert (await submit_registration(client, email)).status_code == 303
+    path = await registration_link(app, email)
+    assert path is not None
+    return path
+
+
 async def _pending(app: Starlette) -> int:
     async with app.state.db.transaction() as session:
         return int(await session.scalar(select(func.count()).select_from(PendingRegistration)))
@@ -150,9 +158,7 @@ async def test_a_known_address_gets_a_mail_saying_so_and_nothing_changes(
 async def test_a_forged_form_on_a_real_link_spends_no_argon2_and_keeps_the_link(
     web_app: Starlette, web_client: httpx.AsyncClient, passwords: CountingPasswords
 ) -> None:
-    await submit_registration(web_client, ADA)
-    path = await registration_link(web_app, ADA)
-    assert path is not None
+    path = await _link_for(web_app, web_client)
     before = await snapshot(web_app.state.db)
     forged = await web_client.post(path, data={"csrf_token": "forged", "password": PASSWORD})
     assert forged.status_code == 403
@@ -181,9 +187,7 @@ async def test_a_made_up_link_shows_a_page_and_spends_no_argon2(
 async def test_an_expired_link_makes_nothing_and_the_clean_up_removes_it(
     web_app: Starlette, web_client: httpx.AsyncClient, app_clock: Clock
 ) -> None:
-    await submit_registration(web_client, ADA)
-    path = await registration_link(web_app, ADA)
-    assert path is not None
+    path = await _link_for(web_app, web_client)
     form = await web_client.get(path)
     assert form.status_code == 200
     metrics = samples((await web_client.get("/metrics")).text)
@@ -221,9 +225,7 @@ async def test_an_account_made_meanwhile_for_the_address_wins_and_its_links_die(
 
     # A link whose address got an account some other way (the CLI) makes no second one.
     async with new_client(web_app) as bob:
-        await submit_registration(bob, "bob@example.org")
-        path = await registration_link(web_app, "bob@example.org")
-        assert path is not None
+        path = await _link_for(web_app, bob, "bob@example.org")
         form = await bob.get(path)
         await register(web_app.state.db, passwords, "Bob@Example.org", "bob's own password")
         taken = await bob.post(
@@ -238,14 +240,13 @@ async def test_without_smtp_the_page_says_where_the_kept_mail_is_and_its_link_re
     web_app: Starlette, web_client: httpx.AsyncClient, settings: Settings
 ) -> None:
     """The demo: no mail server, so a newcomer opens the kept .eml file as text."""
-    await submit_registration(web_client, ADA)
+    path = await _link_for(web_app, web_client)
     page = (await web_client.get("/register/sent")).text
     folder = (settings.data_dir / "mail").resolve()
     assert str(folder) in page and "/admin/mail" in page
     assert await build_mail_sender(settings, web_app.state.db).step() == 1
     (eml,) = folder.glob("*.eml")
-    path = await registration_link(web_app, ADA)
-    assert path is not None and f"https://cart.test{path}\n".encode() in eml.read_bytes()
+    assert f"https://cart.test{path}\n".encode() in eml.read_bytes()
     assert (await finish_registration(web_client, path)).status_code == 303
 
 
