@@ -3,7 +3,8 @@
 Our path is the whole app (`create_app` plus the cart's routes: signed session cookie,
 CSRF check, SQLite in WAL, the domain's queries, Jinja) served by uvicorn in its own
 process; the baseline is a bare Starlette page in an identical process that renders the
-same `cart.html` from constants (a cart of the same shape, no cookie, no database).
+same `cart.html` from constants (a cart of the same shape with the same hand-over choices,
+no cookie, no database).
 Both are driven over loopback by the lean raw-socket client from bench/_loadgen.py.
 Every answer is checked (303 for an add, 200 for a page): a fast error is no figure.
 
@@ -96,8 +97,10 @@ def bare_app() -> Any:
 
     from cart.basket.carts import CartOwner
     from cart.basket.totals import LineSnapshot, build_cart_view
+    from cart.catalog.fulfilment import parse_default
     from cart.catalog.mirror import ItemView, PageView
     from cart.money import Money
+    from cart.orders.handover import offers_on
     from cart.web.templating import build_environment
 
     now = datetime.now(UTC)
@@ -131,6 +134,9 @@ def bare_app() -> Any:
             )
         )
     cart = build_cart_view(CartOwner.anonymous("bench"), lines, items)
+    # The same hand-over fieldsets as our page shows: pages without a row of their own
+    # offer the shop's default (pickup), as the served app's are.
+    handover = offers_on(cart.pages, {}, parse_default("pickup"), now)
     template = build_environment().get_template("cart.html")
 
     class Visit:
@@ -140,7 +146,9 @@ def bare_app() -> Any:
         item_count = 10
 
     async def page(request: Request) -> HTMLResponse:
-        body = template.render(visit=Visit, title="Your cart", cart=cart, next_path="/cart")
+        body = template.render(
+            visit=Visit, title="Your cart", cart=cart, next_path="/cart", handover=handover
+        )
         return HTMLResponse(body, headers={"Cache-Control": "no-store"})
 
     return Starlette(routes=[Route("/", page), Route("/cart", page)])
