@@ -137,8 +137,10 @@ def create_app(
 
     payments = Payments.for_settings(settings)
     routes = [
-        # The inbox is the hottest path: matched first.
+        # The inbox is the hottest path: matched first. Then the shopper's pages: every
+        # route tried before the one that matches is a regex match (GET /cart was 29th).
         *inbox_routes(),
+        *cart_routes(),
         *health_routes,
         *metrics_routes,
         *discovery_routes(),
@@ -146,7 +148,6 @@ def create_app(
         *vocabulary_routes,
         *checkout_routes(),
         *orders_routes(),
-        *cart_routes(),
         *admin_routes(),
         *payments.routes(),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
