@@ -85,10 +85,8 @@ def wait_for(session: Session, checks: Iterable[Check], now: datetime) -> Thrott
     moment = now
     worst: Throttled | None = None
     for quota, key in checks:
-        recent = session.scalars(
-            _RECENT,
-            {"bucket": quota.bucket(key), "since": moment - quota.window, "limit": quota.limit},
-        ).all()
+        bound = {"bucket": quota.bucket(key), "since": moment - quota.window, "limit": quota.limit}
+        recent = [hit.at for hit in direct.fields(session, _RECENT, bound)]
         if len(recent) < quota.limit:
             continue
         seconds = max(1, math.ceil((recent[-1] + quota.window - moment).total_seconds()))
