@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from actor.remote import RemoteActorRow
@@ -33,7 +35,13 @@ _FOLLOWER = select(
 _CACHED_INBOXES = select(_ACTORS.c.inbox, _ACTORS.c.shared_inbox).where(
     _ACTORS.c.ap_id == bindparam("sender")
 )
-_ADD_FOLLOWER = insert(_FOLLOWERS)
+# A new follower's row, unless another worker's transaction just made it (PostgreSQL: two
+# workers may apply two Follows of one new sender at once; a plain INSERT failed the
+# loser's whole batch and retried it 10 s later).
+_ADD_FOLLOWER = {
+    "sqlite": sqlite_insert(_FOLLOWERS).on_conflict_do_nothing(index_elements=["ap_actor_id"]),
+    "postgresql": pg_insert(_FOLLOWERS).on_conflict_do_nothing(index_elements=["ap_actor_id"]),
+}
 _CHANGE_FOLLOWER = (
     update(_FOLLOWERS)
     .where(_FOLLOWERS.c.ap_actor_id == bindparam("sender"))
@@ -83,16 +91,18 @@ def cached_inboxes(session: Session, sender: str) -> tuple[str | None, str | Non
 
 def store_follower(
     session: Session, row: FollowerRow, before: FollowerRow | None, now: datetime
-) -> None:
+) -> bool:
     """Write `row` (new when `before` is None) and remember it as the unit's copy.
 
+    False, writing nothing, when `before` is None but the row exists after all: another
+    worker committed it since we read (the caller reads it again and starts over).
     One write per Follow: on SQLite through store/direct.py, SQLAlchemy's execution
     context skipped (~50 us a statement)."""
     if before is None:
         inbox, shared_inbox = row.inboxes or (None, None)
-        direct.execute(
+        added = direct.execute(
             session,
-            _ADD_FOLLOWER,
+            _ADD_FOLLOWER[session.get_bind().dialect.name],
             {
                 "ap_actor_id": row.ap_actor_id,
                 "follow_ap_id": row.follow_ap_id,
@@ -104,6 +114,9 @@ def store_follower(
                 "updated_at": now,
             },
         )
+        if added != 1:
+            unit_memo(session, FOLLOWERS_MEMO).pop(row.ap_actor_id, None)
+            return False
     else:
         if (row.follow_ap_id, row.earlier_follow_ids, row.state) != (
             before.follow_ap_id,
@@ -129,3 +142,4 @@ def store_follower(
                 {"sender": row.ap_actor_id, "new_inbox": inbox, "new_shared_inbox": shared_inbox},
             )
     unit_memo(session, FOLLOWERS_MEMO)[row.ap_actor_id] = row
+    return True

@@ -107,7 +107,20 @@ def handle_follow(
     activity: model.Follow = delivery.activity
     if activity.object != local_actor.id:
         return  # a Follow of someone else: not ours to answer
-    sender = delivery.ap_actor_id
+    # A second time only when another worker created the sender's row since we read it.
+    if not _follow(session, delivery.ap_actor_id, activity, now, local_actor, roles_of):
+        _follow(session, delivery.ap_actor_id, activity, now, local_actor, roles_of)
+
+
+def _follow(
+    session: Session,
+    sender: str,
+    activity: model.Follow,
+    now: datetime,
+    local_actor: LocalActor,
+    roles_of: RolesOf,
+) -> bool:
+    """Apply the Follow to the sender's row; False if its row appeared meanwhile."""
     before = follower_row(session, sender)
     if before is None:
         follower = FollowerRow(sender, activity.id, None, FollowerState.PENDING)
@@ -124,14 +137,17 @@ def handle_follow(
         follower.inboxes = cached
     if follower.state == FollowerState.ACCEPTED:
         # A repeated Follow (the peer lost our Accept): answer it again.
-        store_follower(session, follower, before, now)
+        if not store_follower(session, follower, before, now):
+            return False
         _answer(session, local_actor, follower, model.Accept, now)
     elif PeerRole.COOP in roles_of(sender):
         follower.state = FOLLOWERS.move(follower.state, FollowerState.ACCEPTED)
-        store_follower(session, follower, before, now)
+        if not store_follower(session, follower, before, now):
+            return False
         _answer(session, local_actor, follower, model.Accept, now)
     else:
-        store_follower(session, follower, before, now)
+        return store_follower(session, follower, before, now)
+    return True
 
 
 def _undoes_follow_of_us(

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from actor.fetch import Fetcher
 from actor.incoming import IncomingActivity
 from actor.remote import RemoteActors
 from inbox.registry import HandlerRegistry
+from outbox.follower_rows import follower_row
 from outbox.followers import (
     accept_follower,
     pending_followers,
@@ -24,7 +25,7 @@ from outbox.followers import (
 )
 from outbox.models import Follow, Follower, OutboxActivity
 from outbox.states import FollowerState, FollowState
-from store import Database
+from store import Database, utcnow
 from store.exceptions import IllegalTransition
 from tests.outbox.support import cache_actor, deliveries, local_actor
 from tests.support.dispatch import Dispatcher
@@ -202,3 +203,36 @@ async def test_a_reject_from_someone_we_did_not_follow_changes_nothing(
     )
     async with db.sessions() as session:
         assert (await session.get(Follow, MARKET)).state == FollowState.REJECTED  # type: ignore[union-attr]
+
+
+async def test_a_follow_whose_new_follower_row_another_worker_just_made_updates_that_row(
+    db: Database, registry: HandlerRegistry
+) -> None:
+    """Two workers apply two Follows of one new sender at once (PostgreSQL): the one that
+    read no row and then finds it made by the other applies its Follow to that row, instead
+    of failing its batch on the duplicate key."""
+    await cache_actor(db, COOP, "https://coop.test/actor/inbox", "https://coop.test/inbox")
+
+    def raced(session: Session) -> None:
+        assert follower_row(session, COOP) is None  # what this worker read first
+        session.execute(  # what the other worker committed meanwhile
+            insert(Follower).values(
+                ap_actor_id=COOP,
+                follow_ap_id=f"{COOP}/follows/1",
+                state=FollowerState.PENDING,
+                created_at=datetime(2026, 11, 28, tzinfo=UTC),
+                updated_at=datetime(2026, 11, 28, tzinfo=UTC),
+            )
+        )
+        follow = follow_of_us(COOP, 2)
+        registry.dispatch(session, IncomingActivity(follow.id, COOP, follow, {}), utcnow())
+
+    async with db.transaction() as session:
+        await session.run_sync(raced)
+    async with db.sessions() as session:
+        follower = await session.get(Follower, COOP)
+    assert follower is not None
+    assert (follower.state, follower.follow_ap_id) == (FollowerState.ACCEPTED, f"{COOP}/follows/2")
+    assert follower.earlier_follow_ids == [f"{COOP}/follows/1"]
+    [accept] = await published(db)
+    assert accept["object"]["id"] == f"{COOP}/follows/2"
