@@ -45,6 +45,8 @@ class HandlerRegistry:
         # candidates() by (activity class, embedded object's class): the receiver asks for
         # every delivery and the worker again; registering anything forgets them all.
         self._candidates: dict[tuple[type, type], list[Registration]] = {}
+        # knows() by class name, asked by the worker for every row.
+        self._names: frozenset[str] = frozenset()
 
     def register(
         self,
@@ -65,10 +67,11 @@ class HandlerRegistry:
         allowed = frozenset(senders) if senders is not None else None
         entries.append(Registration(activity, about, handler, allowed))
         self._candidates.clear()
+        self._names = frozenset(kind.__name__ for kind in self._entries)
 
     def knows(self, activity_type: str) -> bool:
         """Whether any handler is registered for activities of this (class) name."""
-        return any(activity.__name__ == activity_type for activity in self._entries)
+        return activity_type in self._names
 
     def candidates(self, activity: object) -> list[Registration]:
         """The registrations that might take this activity, in the order they are tried.
