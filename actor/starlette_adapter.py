@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from starlette.requests import Request
 
-from actor.signatures import Message
+from actor.signatures import Message, field_map
 from actor.verification import KeyResolver, VerificationResult, authority_of, verify_request
 
 
@@ -22,12 +22,12 @@ def message_from_request(request: Request, body: bytes, *, scheme: str | None = 
     raw_path = scope.get("raw_path")
     path = raw_path.decode("latin-1") if raw_path else scope.get("path", "/")
     query = scope.get("query_string", b"").decode("latin-1")
-    headers = [
+    headers = field_map(
         (name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]
-    ]
-    message = Message.of(request.method, "", headers, body)
-    url = f"{scheme or request.url.scheme}://{message.host}{path}" + (f"?{query}" if query else "")
-    return Message(message.method, url, message.headers, body)
+    )
+    host = headers.get("host") or ""
+    url = f"{scheme or request.url.scheme}://{host}{path}" + (f"?{query}" if query else "")
+    return Message(scope["method"].upper(), url, headers, body)
 
 
 async def verify_starlette_request(
