@@ -94,7 +94,7 @@ def _text(form: FormData, name: str, limit: int = 2048) -> str:
 
 
 def _register_page(email: str = "", error: str | None = None, status: int = 200) -> Page:
-    context = {"email": email, "error": error, "min_password": MIN_PASSWORD_LENGTH}
+    context = {"email": email, "error": error}
     return Page("register.html", context, title="Create an account", status=status)
 
 
