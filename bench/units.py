@@ -2,7 +2,8 @@
 
 Ours is `Database.read` / `Database.write` (store/units.py, SQLite: reader threads, the
 writer thread's group commit) running a trivial unit: one SELECT of a row by key, or
-one INSERT of a row, each a Core statement built once, as the hot paths' are. The floor,
+one INSERT of a row, each a Core statement built once, as the hot paths' are; the read
+also through store/direct.py (`db.read (direct)`: no Session, as GET /cart's). The floor,
 in the same run on the same file, is honest (issue 18): the same statement through
 stdlib `sqlite3` on one thread with the same `synchronous=FULL`: a SELECT alone; an
 INSERT in a `BEGIN IMMEDIATE` ... `COMMIT` of its own (one caller) or of 32 rows (32
@@ -31,6 +32,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bench.harness import Figure, report
+from store import direct
 
 CONCURRENCY = 32
 UNITS = int(os.environ.get("BENCH_UNITS", "3000"))
@@ -47,6 +49,12 @@ Measure = tuple[float, float]  # units/s, CPU µs per unit
 def _get(session: Session, row_id: int) -> str | None:
     value: str | None = session.execute(_SELECT_CORE, {"id": row_id}).scalar()
     return value
+
+
+def _get_direct(session: Session, row_id: int) -> str | None:
+    """The same read through store/direct.py, as the hot read paths run (no Session)."""
+    row = direct.first(session, _SELECT_CORE, {"id": row_id})
+    return row[0] if row is not None else None
 
 
 def _put(session: Session, body: str) -> None:
@@ -86,7 +94,7 @@ def _floor(path: str, case: str, units: int) -> Measure:
                     connection.execute(_INSERT, (f"floor {n}",))
                 connection.execute("COMMIT")
 
-        if case == "read":
+        if case.startswith("read"):
             return _timed(reads, units)
         return _timed(lambda: writes(1 if case == "write 1" else CONCURRENCY), units)
     finally:
@@ -98,8 +106,9 @@ async def _ours(db: Any, case: str, units: int, callers: int) -> Measure:
 
     async def caller(number: int) -> None:
         for n in range(per_caller):
-            if case == "read":
-                await db.read(_get, (number * per_caller + n) % ROWS + 1)
+            if case.startswith("read"):
+                read = _get_direct if case == "read direct" else _get
+                await db.read(read, (number * per_caller + n) % ROWS + 1)
             else:
                 await db.write(_put, f"ours {number} {n}")
 
@@ -129,6 +138,7 @@ async def _measure() -> tuple[list[Figure], list[str]]:
     cases = [
         ("read", 1, UNITS),
         ("read", CONCURRENCY, UNITS),
+        ("read direct", CONCURRENCY, UNITS),
         ("write 1", 1, max(200, UNITS // 6)),  # one fsync each: fewer, or it takes minutes
         ("write 32", CONCURRENCY, UNITS),
     ]
@@ -152,7 +162,8 @@ async def _measure() -> tuple[list[Figure], list[str]]:
                     ours.append(await _ours(db, case, units, callers))
                     batches += _writer(db).batches - before
                 (ours_rate, ours_cpu), (bare_rate, bare_cpu) = _best(ours), _best(bare)
-                label = f"{'db.read' if case == 'read' else 'db.write'}, {callers} caller(s)"
+                label = {"read": "db.read", "read direct": "db.read (direct)"}.get(case, "db.write")
+                label = f"{label}, {callers} caller(s)"
                 figures.append(Figure(f"{label}: units/s", ours_rate, bare_rate, "units/s"))
                 figures.append(
                     Figure(
@@ -163,7 +174,7 @@ async def _measure() -> tuple[list[Figure], list[str]]:
                         higher_is_better=False,
                     )
                 )
-                if case != "read":
+                if not case.startswith("read"):
                     notes.append(
                         f"{label}: {units * ROUNDS / max(1, batches):.1f} units per COMMIT"
                     )
