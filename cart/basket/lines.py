@@ -363,8 +363,8 @@ async def view_cart(
 
 def cart_item_count_sync(session: Session, owner: CartOwner) -> int:
     """How many things are in the cart (sum of quantities): the badge, one cheap query."""
-    total = session.execute(_count_query(owner.column), {"owner": owner.owner_id})
-    return int(total.scalar_one())
+    (total,) = direct.rows(session, _count_query(owner.column), {"owner": owner.owner_id})[0]
+    return int(total)
 
 
 @functools.cache

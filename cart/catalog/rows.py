@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from cart.catalog.mirror import ItemView, PageView, item_view_on
 from cart.catalog.models import CatalogItem, CatalogPage
+from store import direct
 
 ITEMS = cast(Table, CatalogItem.__table__)
 PAGES = cast(Table, CatalogPage.__table__)
@@ -88,10 +89,8 @@ def item_view_of(row: Any, now: datetime) -> ItemView:
 
 def item_by_key_sync(session: Session, key: str, now: datetime) -> ItemView | None:
     """A unit: the item a page address names (withdrawn ones too), or None."""
-    result = session.execute(_BY_KEY, {"key": key})
-    row = next(fields_of(result), None)
-    result.close()
-    return item_view_of(row, now) if row is not None else None
+    found = direct.fields(session, _BY_KEY, {"key": key})
+    return item_view_of(found[0], now) if found else None
 
 
 _BY_KEY = item_select().where(ITEMS.c.key == bindparam("key"))
