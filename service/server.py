@@ -33,6 +33,8 @@ class QuietServer(uvicorn.Server):
         while not should_exit:
             self._waiter = waiter = loop.create_future()
             timer = loop.call_later(1.0 - time.time() % 1.0, _wake, waiter)
+            if self.should_exit:  # a signal came before there was a waiter to wake
+                _wake(waiter)
             try:
                 await waiter
             finally:
