@@ -76,16 +76,20 @@ class FollowerRow:
 def follower_row(session: Session, sender: str) -> FollowerRow | None:
     memo = unit_memo(session, FOLLOWERS_MEMO)
     if sender not in memo:
-        found = session.connection().execute(_FOLLOWER, {"sender": sender}).first()
-        memo[sender] = FollowerRow(sender, *found) if found is not None else None
+        found = direct.fields(session, _FOLLOWER, {"sender": sender})
+        memo[sender] = (
+            FollowerRow(sender, found[0].follow_ap_id, found[0].earlier_follow_ids, found[0].state)
+            if found
+            else None
+        )
     return cast(FollowerRow | None, memo[sender])
 
 
 def cached_inboxes(session: Session, sender: str) -> tuple[str | None, str | None] | None:
     memo = unit_memo(session, INBOXES_MEMO)
     if sender not in memo:
-        found = session.connection().execute(_CACHED_INBOXES, {"sender": sender}).first()
-        memo[sender] = (found.inbox, found.shared_inbox) if found is not None else None
+        found = direct.rows(session, _CACHED_INBOXES, {"sender": sender})
+        memo[sender] = (found[0][0], found[0][1]) if found else None
     return cast(tuple[str | None, str | None] | None, memo[sender])
 
 
