@@ -4,8 +4,8 @@ Deleting an account, a refund, rejecting a follow request and retrying every dea
 delivery ask for the current password, so an unattended logged-in browser cannot do
 them in one click. argon2 costs tens of milliseconds of CPU by design and must not run
 while the action's unit of work holds its connection (store/held.py refuses it), so a
-submitted password is checked before that unit begins: a short read of the session and
-the stored hash, then argon2 with no connection held. The handler then asks
+submitted password is checked before that unit begins: one read unit (the login session and
+its stored hash), then argon2 with no connection held. The handler then asks
 `password_confirmed(visit)`. A forged form (bad CSRF token) and an account without the
 role needed cost no hash.
 """
