@@ -8,7 +8,9 @@ sender worker asks a renderer, given to it at composition time, for the subject 
 text and HTML parts when it first takes the row, keeps them on the row, and sends
 through SMTP (aiosmtplib; STARTTLS or implicit TLS), retrying with backoff like the
 delivery worker. With no SMTP server configured the mails are kept instead: written as
-`.eml` files under DATA_DIR/mail/ and shown to operators at /admin/mail.
+`.eml` files under DATA_DIR/mail/ and shown to operators at /admin/mail. A mail holding
+a one-time link (`mail.models.SECRET_KINDS`) loses its stored words once handed over:
+only the recipient's copy keeps the link.
 
 Imports only store. Entry points: `mail.queue.queue_mail`, `mail.sender.MailSender`,
 `mail.transport.transport_for`, `mail.read` (what operators see).

@@ -2,7 +2,8 @@
 
 `status`: queued (waiting or backing off), sent (accepted by the SMTP server), kept
 (written to DATA_DIR/mail/ because no SMTP server is configured) or dead (given up
-after MAX_ATTEMPTS). Rows and their files are purged after the retention period
+after MAX_ATTEMPTS). A mail of SECRET_KINDS keeps its words only until it is handed
+over. Rows and their files are purged after the retention period
 (`ROSE_CART_MAIL_RETENTION_DAYS`), whatever their status.
 """
 
@@ -19,6 +20,13 @@ from store.lease import Leased
 
 QUEUED, SENT, KEPT, DEAD = "queued", "sent", "kept", "dead"
 MAX_ADDRESS = 320  # RFC 3696 errata: 64 + 1 + 255
+
+# Mails whose link is a one-time secret (finish a registration, reset a password, prove
+# an address): whoever reads the link can use it. Once such a mail is handed over (sent,
+# or written to its kept file), its stored words are replaced by SCRUBBED in the same
+# transaction, so /admin/mail and a database backup never hold a live link.
+SECRET_KINDS = frozenset({"account.register", "account.password_reset", "account.verify_email"})
+SCRUBBED = "This mail held a one-time link; its text was removed once it was sent."
 
 # The wake-up channel a commit fires when it queued mail (store/wakeups.py).
 MAIL_CHANNEL = "mail"

@@ -4,7 +4,8 @@ Each step claims a few due rows with a lease (so two workers never send one mail
 once, and a worker that dies mid-send leaves the mail to be retried when the lease
 ends), asks the renderer for the words at the first attempt and keeps them on the row,
 then sends. A failure backs off with jitter (30 s doubling to an hour) and the mail is
-given up (dead) after MAX_ATTEMPTS; operators see it at /admin/mail. A mail that
+given up (dead) after MAX_ATTEMPTS; operators see it at /admin/mail. A mail holding a
+one-time link (SECRET_KINDS) loses its stored words when it is recorded as handed over. A mail that
 reached the server just before a crash may be sent twice: its Message-ID stays the
 same, so a mail client shows it once. Errors are recorded by their text, which never
 holds the SMTP password (it lives only in the transport).
@@ -23,7 +24,7 @@ from email.utils import format_datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from mail.models import DEAD, KEPT, MAIL_CHANNEL, QUEUED, SENT, OutgoingMail
+from mail.models import DEAD, KEPT, MAIL_CHANNEL, QUEUED, SCRUBBED, SECRET_KINDS, SENT, OutgoingMail
 from mail.transport import KeptMail, Transport
 from store import Database, utcnow
 from store.lease import claim_statement, new_lease
@@ -119,6 +120,8 @@ def record_outcome(
     row.lease_token = row.lease_until = None
     if error is None:
         row.status, row.sent_at, row.last_error = status, now, None
+        if row.kind in SECRET_KINDS:  # the link now lives only in the recipient's mailbox
+            row.text_body = row.html_body = SCRUBBED
     else:
         row.last_error = error[:500]
         if status == DEAD or row.attempts >= MAX_ATTEMPTS:

@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from cart.identity.accounts import Account, Passwords, register
 from cart.identity.registrations import LINK_LIFETIME, PendingRegistration
 from cart.web import configure_web
-from mail.models import SENT, OutgoingMail
+from mail.models import SCRUBBED, SENT, OutgoingMail
 from service.mailing import build_mail_sender
 from service.settings import Settings
 from tests.cart.web_support import (
@@ -246,7 +246,9 @@ async def test_without_smtp_the_page_says_where_the_kept_mail_is_and_its_link_re
     assert str(folder) in page and "/admin/mail" in page
     assert await build_mail_sender(settings, web_app.state.db).step() == 1
     (eml,) = folder.glob("*.eml")
-    assert f"https://cart.test{path}\n".encode() in eml.read_bytes()
+    assert f"https://cart.test{path}\n".encode() in eml.read_bytes()  # the mailbox keeps it
+    async with web_app.state.db.transaction() as session:  # the operator's copy does not
+        assert await session.scalar(select(OutgoingMail.text_body)) == SCRUBBED
     assert (await finish_registration(web_client, path)).status_code == 303
 
 

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -44,3 +45,14 @@ def parts(message: EmailMessage) -> tuple[str, str]:
     html = message.get_body(("html",))
     assert text is not None and html is not None, "a mail has a text and an HTML part"
     return text.get_content(), html.get_content()
+
+
+def kept_text(data_dir: Path, mail_id: int) -> str:
+    """The text part of a mail kept (no SMTP server) as DATA_DIR/mail/N.eml: the recipient's
+    copy, which keeps a one-time link the database row no longer holds."""
+    eml = data_dir / "mail" / f"{mail_id:08d}.eml"
+    message = message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    text = message.get_body(("plain",))
+    assert text is not None
+    return str(text.get_content())

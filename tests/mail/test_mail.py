@@ -21,13 +21,18 @@ from cart.orders.models import ShopOrder
 from cart.orders.orders import transition
 from cart.orders.states import OrderStatus
 from cart.web.order_links import SALT
-from mail.models import KEPT, QUEUED, SENT, OutgoingMail
+from mail.models import KEPT, QUEUED, SCRUBBED, SENT, OutgoingMail
 from mail.transport import parse_smtp_url
 from service.mailing import build_mail_sender
 from service.settings import Settings
 from store import Database, utcnow
 from tests.cart.checkout_support import SHOPPER, checkout, fill, stock_shop
-from tests.cart.web_support import new_client
+from tests.cart.web_support import (
+    REGISTRATION_LINK,
+    finish_registration,
+    new_client,
+    submit_registration,
+)
 from tests.conftest import TEST_SECRET
 from tests.mail.support import parts, smtp_server
 from tests.support.loopback import free_port
@@ -160,6 +165,35 @@ async def test_the_retention_rule_removes_old_mail_rows_and_files(
     sender.clock = lambda: utcnow() + timedelta(days=31)
     assert await sender.purge() == 1
     assert await mails(db) == [] and not eml.exists()
+
+
+async def test_a_one_time_link_is_kept_only_in_the_delivered_mail_not_in_the_queue(
+    admin_app: Starlette, operator: httpx.AsyncClient, settings: Settings
+) -> None:
+    """A registration link reaches the newcomer and works, but once the mail is sent the
+    operator's /admin/mail and the database no longer hold it; an order mail keeps its words."""
+    db = admin_app.state.db
+    await placed_order(db)
+    async with new_client(admin_app) as newcomer:
+        assert (await submit_registration(newcomer, "newcomer@example.org")).status_code == 303
+        port = free_port()
+        with smtp_server(port) as mailbox:
+            assert await build_mail_sender(smtp_settings(settings, port), db).step() == 2
+        (delivered,) = mailbox.to("newcomer@example.org")
+        found = REGISTRATION_LINK.search(parts(delivered)[0])
+        assert found is not None and found.group(0) in parts(delivered)[1]
+        token = found.group(1).rpartition("/")[2]
+
+        order_mail, register_mail = sorted(await mails(db), key=lambda m: m.kind != "order.placed")
+        assert register_mail.kind == "account.register" and register_mail.status == SENT
+        assert register_mail.text_body == register_mail.html_body == SCRUBBED
+        assert token not in (await operator.get("/admin/mail")).text
+        shown = (await operator.get(f"/admin/mail/{register_mail.id}")).text
+        assert token not in shown and SCRUBBED in shown
+        assert "Sourdough loaf" in (order_mail.text_body or "")
+        assert "Sourdough loaf" in (await operator.get(f"/admin/mail/{order_mail.id}")).text
+
+        assert (await finish_registration(newcomer, found.group(1))).status_code == 303
 
 
 class _LongAgo(TimestampSigner):
