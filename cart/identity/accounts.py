@@ -135,6 +135,16 @@ def email_key(email: str) -> str:
     return email.strip().casefold()
 
 
+def mailbox_key(email: str) -> str:
+    """The mailbox an address lands in, for per-recipient mail quotas only (never an
+    account's identity): `email_key` without a `+tag`, so ada+1@x and ada+2@x count as
+    ada@x and cannot each get a fresh quota of mails to one mailbox."""
+    local, at, domain = email_key(email).rpartition("@")
+    if not at:
+        return email_key(email)
+    return f"{local.split('+', 1)[0] or local}@{domain}"
+
+
 def check_email(email: str) -> str:
     """The address, stripped, or InvalidRegistration: a cheap check, before anything."""
     email = email.strip()

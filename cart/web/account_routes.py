@@ -43,6 +43,7 @@ from cart.identity.accounts import (
     confirm_login,
     email_key,
     find_credentials,
+    mailbox_key,
 )
 from cart.identity.registrations import (
     LINK_LIFETIME,
@@ -180,7 +181,7 @@ async def register_submit(visit: ShopperVisit, form: FormData) -> Response | Pag
     token = new_token()
     link = f"{visit.config.base_url.rstrip('/')}{FINISH_PATH}/{token}"
     words = registration_mail(link, LINK_HOURS)
-    checks = register_checks(email_key(email), client_address(visit.request))
+    checks = register_checks(mailbox_key(email), client_address(visit.request))
     over = await visit.write(_ask_to_register, email, token, words, checks, visit.now)
     if over is not None:
         raise too_many(over)

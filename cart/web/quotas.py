@@ -61,22 +61,22 @@ def login_checks(email_key: str, address: str) -> list[Check]:
 
 
 # Registrations: each stores a pending registration and sends a mail (no argon2: the
-# password is chosen from the mailed link). REGISTER_ACCOUNT, per e-mail address, is also
-# the bound on mails to one recipient (3 an hour, whoever asks), so the form cannot be
-# used to flood a mailbox. Per client address is not enough: a stranger with many
-# addresses (an IPv6 /64 has plenty) could make us mail many strangers. REGISTER_ALL is
-# the whole shop's budget, shared by every process: at most 30 registration mails per 10
-# minutes, which also bounds the pending table. Over it, registering waits for everyone
-# (guest checkout does not need an account, so nobody is kept from buying); a co-op's
-# shop sees a few registrations a day.
+# password is chosen from the mailed link). REGISTER_ACCOUNT, per mailbox (`mailbox_key`:
+# case-folded, without a +tag), is also the bound on mails to one recipient (3 an hour,
+# whoever asks), so the form cannot be used to flood a mailbox. Per client address is not
+# enough: a stranger with many addresses (an IPv6 /64 has plenty) could make us mail many
+# strangers. REGISTER_ALL is the whole shop's budget, shared by every process: at most 30
+# registration mails per 10 minutes, which also bounds the pending table. Over it,
+# registering waits for everyone (guest checkout does not need an account, so nobody is
+# kept from buying); a co-op's shop sees a few registrations a day.
 REGISTER_ACCOUNT = Quota("register-account", 3, timedelta(hours=1))
 REGISTER_ADDRESS = Quota("register-address", 10, timedelta(hours=1))
 REGISTER_ALL = Quota("register-all", 30, timedelta(minutes=10))
 ALL = "*"  # the key of a quota counted for the whole shop
 
 
-def register_checks(email_key: str, address: str) -> list[Check]:
-    return [(REGISTER_ACCOUNT, email_key), (REGISTER_ADDRESS, address), (REGISTER_ALL, ALL)]
+def register_checks(mailbox_key: str, address: str) -> list[Check]:
+    return [(REGISTER_ACCOUNT, mailbox_key), (REGISTER_ADDRESS, address), (REGISTER_ALL, ALL)]
 
 
 # Setting a new password from a reset link: a hash each, so counted like a login from

@@ -229,15 +229,19 @@ async def test_registrations_from_one_address_are_limited(
     assert pending == mails == REGISTER_ADDRESS.limit  # a link each, no account yet
 
 
+@pytest.mark.parametrize(
+    "address", ["victim@example.org", "Victim+{n}@Example.org"], ids=["same", "plus-tags"]
+)
 async def test_one_recipient_gets_at_most_a_few_registration_mails_an_hour(
-    shop: tuple[LiveShop, CountingPasswords],
+    shop: tuple[LiveShop, CountingPasswords], address: str
 ) -> None:
-    """Each client of its own: only the per-recipient quota can stop them."""
+    """Each client of its own: only the per-recipient quota can stop them. A +tag reaches
+    the same mailbox, so victim+1@, victim+2@... share victim@'s quota."""
     running, _ = shop
     for n in range(REGISTER_ACCOUNT.limit + 2):
         local = httpx.AsyncHTTPTransport(local_address=f"127.0.4.{n + 1}")
         async with running.client(headers={"Accept": "text/html"}, transport=local) as sender:
-            answer = await submit_registration(sender, "victim@example.org")
+            answer = await submit_registration(sender, address.format(n=n))
         assert answer.status_code == (303 if n < REGISTER_ACCOUNT.limit else 429)
     async with running.app.state.db.transaction() as session:
         mails = await session.scalar(select(func.count()).select_from(OutgoingMail))
