@@ -2,8 +2,9 @@
 
 `/password/forgot` answers the same whether or not the address has an account (no
 enumeration); when it has, one "account.password_reset" mail is queued in the request's
-unit of work. The attempt counts against the login quotas, so the form cannot be used to
-flood a mailbox. The link signs the account id and a digest of the current password
+unit of work. The attempt counts against the login quotas, and at most 3 reset mails an
+hour go to one recipient (RESET_MAIL; beyond it the same page, no mail), so the form
+cannot be used to flood a mailbox. The link signs the account id and a digest of the current password
 hash: it stops working after an hour (itsdangerous) or as soon as the password changes,
 so it opens once. The new password is hashed off the event loop, as at registration, and
 only once the link, the form and the quotas have passed: a stranger posting passwords
@@ -27,7 +28,7 @@ from cart.identity.accounts import (
     Account,
     Credentials,
     InvalidRegistration,
-    check_registration,
+    check_password,
     credentials_of,
     email_key,
     find_credentials,
@@ -39,12 +40,14 @@ from cart.web.quotas import (
     LOGIN_ACCOUNT,
     LOGIN_ADDRESS,
     RESET_ACCOUNT,
+    RESET_MAIL,
     admit,
     argon2,
     client_address,
 )
 from cart.web.visit import MAX_FORM_FIELDS, Page, ShopperVisit, redirect, unit_form, unit_page
 from mail.queue import queue_mail
+from store.throttle import take
 
 SENT = (
     "If an account has that address, we have sent it a link to choose a new password. "
@@ -72,9 +75,15 @@ async def forgot_submit(request: Request) -> Response:
         raw = form.get("email")
         email = raw.strip()[:400] if isinstance(raw, str) else ""
         checks = [(LOGIN_ACCOUNT, email_key(email)), (LOGIN_ADDRESS, client_address(request))]
-        admitted, found = await admit(
-            request, form, checks, lambda session: find_credentials(session, email)
-        )
+        now = web_config(request).clock()
+
+        def read(session: Session) -> Credentials | None:
+            # Counted whether or not the address has an account: the page is the same.
+            if take(session, [(RESET_MAIL, email_key(email))], now) is not None:
+                return None
+            return find_credentials(session, email)
+
+        admitted, found = await admit(request, form, checks, read)
 
         async def finish(visit: ShopperVisit, form: FormData) -> Response:
             if admitted and found is not None:
@@ -131,7 +140,7 @@ async def reset_submit(request: Request) -> Response:
         claimed = web_config(request).resets.account_id_from(token)
         hashed = None
         try:
-            check_registration("someone@example.org", password)
+            check_password(password)
         except InvalidRegistration as exc:
             problem: str | None = exc.message
         else:

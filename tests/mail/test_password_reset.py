@@ -82,3 +82,29 @@ async def test_a_forgotten_password_is_changed_through_a_link_that_works_once(
     async with new_client(web_app) as late:
         assert (await late.get(f"/password/reset/{fresh}")).status_code == 200
         assert (await late.get(f"/password/reset/{old}")).status_code == 400  # over an hour
+
+
+async def test_a_fourth_reset_mail_in_an_hour_is_not_sent_and_the_page_is_the_same(
+    web_app: Starlette,
+) -> None:
+    async with new_client(web_app) as setup:
+        for email in ("ada@example.org", "bob@example.org"):
+            assert (await register(setup, email, "first password 123")).status_code == 303
+
+    def from_address(number: int) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=web_app, client=(f"203.0.113.{number}", 4000))
+        return httpx.AsyncClient(
+            transport=transport, base_url="https://cart.test", headers={"Accept": "text/html"}
+        )
+
+    pages = []
+    for number, email in enumerate(["ada@example.org"] * 4 + ["bob@example.org"], start=1):
+        async with from_address(number) as stranger:
+            asked = await _ask(stranger, email)
+            assert asked.status_code == 303 and asked.headers["location"] == "/login"
+            pages.append((await stranger.get("/login")).text.count("If an account"))
+    assert pages == [1] * 5  # the 4th answers as the others did
+    async with web_app.state.db.transaction() as session:
+        reset = select(OutgoingMail).where(OutgoingMail.kind == "account.password_reset")
+        sent = [m.to_address for m in (await session.execute(reset)).scalars().all()]
+    assert sorted(sent) == ["ada@example.org"] * 3 + ["bob@example.org"]
