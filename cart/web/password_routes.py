@@ -4,12 +4,13 @@
 enumeration); when it has, one "account.password_reset" mail is queued in the request's
 unit of work. The attempt counts against the login quotas, and at most 3 reset mails an
 hour go to one recipient (RESET_MAIL; beyond it the same page, no mail), so the form
-cannot be used to flood a mailbox. The link signs the account id and a digest of the current password
-hash: it stops working after an hour (itsdangerous) or as soon as the password changes,
-so it opens once. The new password is hashed off the event loop, as at registration, and
-only once the link, the form and the quotas have passed: a stranger posting passwords
-to made-up links spends no argon2. The unit that writes the new hash ends every session
-of the account, so whoever knew the old password is logged out everywhere.
+cannot be used to flood a mailbox. The link signs the account id and a digest of the
+current password hash: it stops working after an hour (itsdangerous) or as soon as the
+password changes, so it opens once. The new password is hashed off the event loop, as at
+registration, and only once the link, the form and the quotas have passed: a stranger
+posting passwords to made-up links spends no argon2. The unit that writes the new hash
+ends every session of the account, so whoever knew the old password is logged out
+everywhere.
 """
 
 from __future__ import annotations
