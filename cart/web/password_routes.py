@@ -33,6 +33,7 @@ from cart.identity.accounts import (
     credentials_of,
     email_key,
     find_credentials,
+    mailbox_key,
 )
 from cart.identity.sessions import new_anonymous_session
 from cart.web.config import web_config
@@ -80,7 +81,7 @@ async def forgot_submit(request: Request) -> Response:
 
         def read(session: Session) -> Credentials | None:
             # Counted whether or not the address has an account: the page is the same.
-            if take(session, [(RESET_MAIL, email_key(email))], now) is not None:
+            if take(session, [(RESET_MAIL, mailbox_key(email))], now) is not None:
                 return None
             return find_credentials(session, email)
 

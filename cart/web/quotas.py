@@ -82,7 +82,7 @@ def register_checks(mailbox_key: str, address: str) -> list[Check]:
 # Setting a new password from a reset link: a hash each, so counted like a login from
 # that address and per account the link names (a link is good for one use anyway).
 RESET_ACCOUNT = Quota("reset-account", 5, timedelta(minutes=15))
-# Reset mails to one recipient, whoever asks (as REGISTER_ACCOUNT for registrations): over
+# Reset mails to one mailbox (`mailbox_key`, as REGISTER_ACCOUNT), whoever asks: over
 # it the forgot form answers the same page and queues no mail, so it reveals nothing.
 RESET_MAIL = Quota("reset-mail", 3, timedelta(hours=1))
 # Orders: each is a row, a Create(Order) to every follower and a provider checkout.
