@@ -24,9 +24,10 @@ MAX_ADDRESS = 320  # RFC 3696 errata: 64 + 1 + 255
 # Mails whose link is a one-time secret (finish a registration, reset a password, prove
 # an address): whoever reads the link can use it. Once such a mail is handed over (sent,
 # or written to its kept file), its stored words are replaced by SCRUBBED in the same
-# transaction, so /admin/mail and a database backup never hold a live link.
+# transaction (GIVEN_UP once it is dead), so /admin/mail and a backup never hold a live link.
 SECRET_KINDS = frozenset({"account.register", "account.password_reset", "account.verify_email"})
 SCRUBBED = "This mail held a one-time link; its text was removed once it was sent."
+GIVEN_UP = "This mail held a one-time link; its text was removed when it was given up."
 
 # The wake-up channel a commit fires when it queued mail (store/wakeups.py).
 MAIL_CHANNEL = "mail"

@@ -24,7 +24,17 @@ from email.utils import format_datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from mail.models import DEAD, KEPT, MAIL_CHANNEL, QUEUED, SCRUBBED, SECRET_KINDS, SENT, OutgoingMail
+from mail.models import (
+    DEAD,
+    GIVEN_UP,
+    KEPT,
+    MAIL_CHANNEL,
+    QUEUED,
+    SCRUBBED,
+    SECRET_KINDS,
+    SENT,
+    OutgoingMail,
+)
 from mail.transport import KeptMail, Transport
 from store import Database, utcnow
 from store.lease import claim_statement, new_lease
@@ -120,14 +130,14 @@ def record_outcome(
     row.lease_token = row.lease_until = None
     if error is None:
         row.status, row.sent_at, row.last_error = status, now, None
-        if row.kind in SECRET_KINDS:  # the link now lives only in the recipient's mailbox
-            row.text_body = row.html_body = SCRUBBED
     else:
         row.last_error = error[:500]
         if status == DEAD or row.attempts >= MAX_ATTEMPTS:
             row.status = DEAD
         else:
             row.next_attempt_at = now + backoff(row.attempts)
+    if row.kind in SECRET_KINDS and row.status != QUEUED:  # nobody will send it again:
+        row.text_body = row.html_body = SCRUBBED if row.status != DEAD else GIVEN_UP
     return row.status
 
 

@@ -21,7 +21,9 @@ from cart.orders.models import ShopOrder
 from cart.orders.orders import transition
 from cart.orders.states import OrderStatus
 from cart.web.order_links import SALT
-from mail.models import KEPT, QUEUED, SCRUBBED, SENT, OutgoingMail
+from mail import sender as sender_module
+from mail.models import GIVEN_UP, KEPT, QUEUED, SCRUBBED, SENT, OutgoingMail
+from mail.queue import queue_mail
 from mail.transport import parse_smtp_url
 from service.mailing import build_mail_sender
 from service.settings import Settings
@@ -194,6 +196,23 @@ async def test_a_one_time_link_is_kept_only_in_the_delivered_mail_not_in_the_que
         assert "Sourdough loaf" in (await operator.get(f"/admin/mail/{order_mail.id}")).text
 
         assert (await finish_registration(newcomer, found.group(1))).status_code == 303
+
+
+async def test_a_one_time_link_given_up_on_is_not_kept_either(
+    db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with db.transaction() as session:
+        queue_mail(session, kind="account.register", to="newcomer@example.org", now=utcnow())
+        session.add(OutgoingMail(kind="x", to_address="y@example.org"))  # not of SECRET_KINDS
+    async with db.transaction() as session:
+        for row in (await session.execute(select(OutgoingMail))).scalars():
+            row.subject, row.text_body = "Finish", "https://cart.test/register/finish/SECRET"
+    monkeypatch.setattr(sender_module, "MAX_ATTEMPTS", 1)
+    sender = build_mail_sender(smtp_settings(settings, free_port()), db)  # nothing listens
+    assert await sender.step() == 2
+    secret, other = await mails(db)
+    assert (secret.status, other.status) == ("dead", "dead")
+    assert secret.text_body == GIVEN_UP and "SECRET" in (other.text_body or "")
 
 
 class _LongAgo(TimestampSigner):
