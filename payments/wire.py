@@ -13,7 +13,8 @@ sandbox), requests with small JSON bodies, answers framed by Content-Length or c
 - Every attempt has `timeout` seconds for all of it: connect (and TLS), send, the answer.
 - Keep-alive: idle connections are reused most recent first. One idle for
   `keepalive_expiry` or longer, or that the server has closed (the event loop has seen
-  its FIN), is closed when found, without a system call per pooled connection.
+  its FIN), or that has unread bytes waiting (a late `408`), is closed when found,
+  without a system call per pooled connection.
 - A stale keep-alive: the server closed a reused connection before any byte of an
   answer came back. An idempotent request (GET, or a POST the caller marks idempotent,
   such as a create the provider dedupes by reference) is then sent once more, on a new
@@ -67,9 +68,17 @@ class _Connection:
     def usable(self, now: float, expiry: float) -> bool:
         return (
             now - self.idle_since < expiry
+            and self.quiet()
             and not self.reader.at_eof()
             and not self.writer.is_closing()
         )
+
+    def quiet(self) -> bool:
+        """Nothing unread is waiting: bytes that came after an answer (a `408` a server
+        sends on an idle connection before closing it, or more body than its length said)
+        would otherwise be read as the answer to the next request. StreamReader has no
+        public way to ask, hence its buffer."""
+        return not getattr(self.reader, "_buffer", b"")
 
     def close(self) -> None:
         self.writer.close()
@@ -111,6 +120,10 @@ class ProviderHTTP:
             f"{_clean(name, 'a header name')}: {_clean(value, 'a header value')}\r\n"
             for name, value in fixed.items()
         )
+        try:  # a head that cannot go on the wire fails here, not on every request
+            self._head.encode("latin-1")
+        except UnicodeEncodeError as error:
+            raise ValueError("a header holds a character HTTP/1.1 cannot carry") from error
         self._timeout = timeout
         self._check = check
         self._expiry = keepalive_expiry
@@ -187,6 +200,9 @@ class ProviderHTTP:
         return None
 
     def _put(self, connection: _Connection) -> None:
+        if not connection.quiet():
+            connection.close()
+            return
         now = time.monotonic()
         connection.idle_since = now
         # The oldest idle ones are at the front: drop those past their time.
@@ -257,6 +273,8 @@ class ProviderHTTP:
             if reused:
                 raise _Stale() from error
             raise httpx.ReadError(f"{type(error).__name__}: {error}") from error
+        except OSError as error:  # a TLS error mid-stream, an unreachable host: never stale
+            raise httpx.ReadError(f"{type(error).__name__}: {error}") from error
 
     async def _read(
         self, reader: asyncio.StreamReader, head: bytes, method: str
@@ -265,12 +283,16 @@ class ProviderHTTP:
         try:
             status, version, headers = _parse_head(head)
             while 100 <= status < 200:  # interim answers (100 Continue): the real one follows
+                if status == 101:
+                    raise httpx.RemoteProtocolError("the server switched protocols")
                 status, version, headers = _parse_head(await reader.readuntil(b"\r\n\r\n"))
             keep = version == "HTTP/1.1" and "close" not in headers.get("connection", "").lower()
             if method == "HEAD" or status in _NO_BODY:
                 return WireResponse(status, headers, b""), keep
             if "transfer-encoding" in headers:
-                if headers["transfer-encoding"].lower().rsplit(",", 1)[-1].strip() != "chunked":
+                # We ask for identity: anything but plain chunked (e.g. "gzip, chunked")
+                # would hand the caller bytes it cannot read.
+                if headers["transfer-encoding"].lower() != "chunked":
                     raise httpx.RemoteProtocolError("unknown transfer encoding")
                 # Both framings at once: read it as chunked, but never trust the connection.
                 keep = keep and "content-length" not in headers
@@ -295,7 +317,7 @@ class ProviderHTTP:
             ) from error
         except (asyncio.LimitOverrunError, ValueError) as error:
             raise httpx.RemoteProtocolError(f"unreadable answer: {error}") from error
-        except ConnectionError as error:
+        except OSError as error:  # reset, broken pipe, a TLS error mid-stream
             raise httpx.ReadError(f"{type(error).__name__}: {error}") from error
 
 
@@ -304,7 +326,13 @@ def _parse_head(head: bytes) -> tuple[int, str, dict[str, str]]:
     lines = head[:-4].decode("latin-1").split("\r\n")
     version, _, rest = lines[0].partition(" ")
     code = rest[:3]
-    if version not in ("HTTP/1.1", "HTTP/1.0") or not code.isdigit() or len(code) != 3:
+    if (
+        version not in ("HTTP/1.1", "HTTP/1.0")
+        or len(code) != 3
+        or not code.isascii()
+        or not code.isdigit()
+        or rest[3:4] not in ("", " ")
+    ):
         raise httpx.RemoteProtocolError(f"not an HTTP/1.x status line: {lines[0][:40]!r}")
     headers: dict[str, str] = {}
     for line in lines[1:]:

@@ -175,6 +175,10 @@ async def test_a_chunked_answer_is_read_whole() -> None:
         b"HTTP/1.1 201 X\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
         b"SSH-2.0-OpenSSH_9.0\r\n\r\n",
         b"HTTP/1.1 201 X\r\nContent-Length: 100\r\n\r\n{}",  # then the server closes
+        # Each of these would read as a good answer to a lenient parser:
+        b"HTTP/1.1 2000 X\r\nContent-Length: %d\r\n\r\n%b" % (len(CHECKOUT), CHECKOUT),
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n" + answer(200, CHECKOUT),
+        chunked(200, CHECKOUT).replace(b"chunked", b"gzip, chunked"),
     ],
 )
 async def test_an_unreadable_answer_is_provider_unavailable(reply: bytes) -> None:
@@ -209,3 +213,44 @@ async def test_the_connection_closes_when_the_provider_says_so() -> None:
             await sumup.fetch_checkout("c-1")
             await sumup.fetch_checkout("c-1")
     assert seen.connections == 2
+
+
+# A server that, after answering, sends a 408 on the idle connection and closes it (as
+# some servers do), all in one write here so the bytes are waiting before the next call.
+TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+
+
+async def test_bytes_waiting_on_an_idle_connection_are_not_the_next_answer() -> None:
+    def script(connection: int, index: int, head: bytes) -> bytes | None:
+        if head.startswith(b"POST /v1.0/"):
+            return answer(204)
+        return answer(201, CHECKOUT) + (TIMED_OUT if connection == 1 else b"")
+
+    async with provider(script) as seen:
+        async with client(seen.origin) as sumup:
+            await create(sumup)
+            refund = await sumup.refund("t-1")  # not idempotent: must not meet the 408
+    assert refund.transaction_id == "t-1"
+    assert seen.connections == 2
+    refunds = [head for head in seen.heads if head.startswith(b"POST /v1.0/")]
+    assert len(refunds) == 1
+
+
+async def test_more_body_than_its_length_said_is_not_the_next_answer() -> None:
+    def script(connection: int, _index: int, _head: bytes) -> bytes | None:
+        extra = b"HTTP/1.1 500 X\r\nContent-Length: 0\r\n\r\n" if connection == 1 else b""
+        return answer(200, CHECKOUT) + extra
+
+    async with provider(script) as seen:
+        async with client(seen.origin) as sumup:
+            first = await sumup.fetch_checkout("c-1")
+            second = await sumup.fetch_checkout("c-1")
+    assert first.reference == second.reference == "order-1"
+    assert seen.connections == 2
+
+
+def test_a_header_http_cannot_carry_is_refused_when_the_client_is_made() -> None:
+    from payments.wire import ProviderHTTP
+
+    with pytest.raises(ValueError, match="cannot carry"):
+        ProviderHTTP("https://api.sumup.test", headers={"User-Agent": "rosé-cart ✿"})
