@@ -4,7 +4,8 @@ and what a batch of Follows looks up is read once.
 Counted, not timed: the worker's parser is wrapped with a counter. A Follow received
 over real signed HTTP is applied with no parse by the worker of the same process; after
 a restart (a worker with nothing handed to it) the stored body is parsed, once. The
-statements a batch runs are counted at the driver.
+statements a batch runs are counted at the driver: those Core sends, and those
+store/direct sends on the driver's own cursor.
 """
 
 from __future__ import annotations
@@ -12,12 +13,28 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, event
 
 from inbox.worker import InboxWorker
+from store import direct
 from outbox.followers import pending_followers
 from tests.support.inbox_peers import Served
 from tests.support.peers import RemotePeer
+
+
+class CountedCursor:
+    """A driver cursor whose statements are shown to `note` before they run."""
+
+    def __init__(self, cursor: Any, note: Any) -> None:
+        self._cursor, self._note = cursor, note
+
+    def execute(self, statement: str, *args: Any) -> Any:
+        self._note(statement)
+        return self._cursor.execute(statement, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
 
 
 class Counting:
@@ -62,7 +79,7 @@ async def test_after_a_restart_the_worker_parses_the_stored_body_once(
 
 
 async def test_a_batch_of_follows_from_one_sender_reads_its_follower_and_actor_once(
-    served: Served, stranger: RemotePeer
+    served: Served, stranger: RemotePeer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     worker: InboxWorker = served.app.state.federation.inbox_worker
     follows = [stranger.activity("Follow", f"{served.base_url}/actor") for _ in range(5)]
@@ -70,11 +87,18 @@ async def test_a_batch_of_follows_from_one_sender_reads_its_follower_and_actor_o
         assert (await stranger.deliver(served.inbox, follow)).status_code == 202
     reads: Counter[str] = Counter()
 
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    def note(statement: str) -> None:
         if statement.lstrip().upper().startswith("SELECT"):
             for table in ("followers", "remote_actors"):
                 reads[table] += f"FROM {table}" in statement
 
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        note(statement)
+
+    real_cursor = direct._cursor
+    monkeypatch.setattr(
+        direct, "_cursor", lambda session: CountedCursor(real_cursor(session), note)
+    )
     event.listen(Engine, "before_cursor_execute", count)
     try:
         assert await worker.step() == 5, "one batch"
