@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import Engine, event
 
 from inbox.worker import InboxWorker
-from store import direct
 from outbox.followers import pending_followers
+from store import direct
 from tests.support.inbox_peers import Served
 from tests.support.peers import RemotePeer
 
