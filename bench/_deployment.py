@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import text
 
-from bench.harness import free_port
+from bench.harness import free_port, server_env
 from store import Database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -171,7 +171,7 @@ async def deployment(
 ) -> AsyncIterator[Deployment]:
     """Environment shared by every process; the first web port is fixed now (BASE_URL)."""
     first = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ROSE_CART_")}
+    env = server_env()
     env.update(
         PYTHONPATH=str(ROOT),
         ROSE_CART_DATABASE_URL=database_url,

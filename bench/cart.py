@@ -35,7 +35,7 @@ from urllib.parse import urlencode
 import httpx
 
 from bench._loadgen import http_request, run_load, wait_ready
-from bench.harness import Figure, free_port, percentile, report
+from bench.harness import Figure, free_port, percentile, report, server_env
 
 CONCURRENCY = 32
 PAGE_REQUESTS = int(os.environ.get("BENCH_CART_REQUESTS", "5000"))  # a side, all rounds
@@ -162,6 +162,7 @@ def our_app(port: int, data_dir: Path, *, paced: bool = True) -> Any:
     from service.app import create_app
     from service.pacing import Pacer
     from service.settings import Settings
+    from store.affinity import pin_process
 
     settings = Settings(
         base_url=f"http://127.0.0.1:{port}",
@@ -178,6 +179,8 @@ def our_app(port: int, data_dir: Path, *, paced: bool = True) -> Any:
         # JSON-LD and minted-actor attacks never get past the signature (all 401).
         allow_private_addresses=True,
     )
+    # Pinned as `rose-cart serve` pins (store/affinity.py), before any thread starts.
+    pin_process(settings.cpu_pin, settings.resolved_database_url)
     # `unpaced` (this bench): 32 shoppers adding as fast as they are answered are far over
     # the per-client pace (service/pacing.py), which would make it a figure of refusals.
     # The add path's own cost is the subject here; what pacing does is bench/hostile's.
@@ -311,7 +314,7 @@ def start(
     kind: str, port: int, data_dir: str, settings: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
     """`settings`: ROSE_CART_* variables for the process (none of ours leak into it)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ROSE_CART_")}
+    env = server_env()
     env.update(settings or {})
     # Our own interpreter running this very module: nothing untrusted in the command.
     return subprocess.Popen(  # noqa: S603

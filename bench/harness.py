@@ -6,6 +6,7 @@ measures our path and a bare baseline in the same run and reports their ratio.
 
 from __future__ import annotations
 
+import os
 import socket
 import statistics
 import time
@@ -53,6 +54,18 @@ def rate(operation: Callable[[], object], *, seconds: float = 1.0, repeats: int 
                 break
         best = max(best, count / (now - started))
     return best
+
+
+# The one setting a bench's servers take from the bench's own environment, to compare.
+PASSED_THROUGH = ("ROSE_CART_CPU_PIN",)
+
+
+def server_env() -> dict[str, str]:
+    """The environment for a server process of ours: this one's, without any ROSE_CART_
+    setting (the bench sets each it needs) but those in PASSED_THROUGH."""
+    return {
+        k: v for k, v in os.environ.items() if not k.startswith("ROSE_CART_") or k in PASSED_THROUGH
+    }
 
 
 def free_port() -> int:

@@ -29,7 +29,7 @@ from starlette.routing import Route
 
 from actor.signatures import Message, SigningKey, sign_request
 from bench._loadgen import http_request, run_load, wait_ready
-from bench.harness import Figure, free_port, percentile, report
+from bench.harness import Figure, free_port, percentile, report, server_env
 
 DELIVERIES = int(os.environ.get("BENCH_INBOX_DELIVERIES", "4000"))
 WARMUP = 300
@@ -42,7 +42,7 @@ def serve_env(data: Path, port: int, *, workers: bool) -> dict[str, str]:
     host, for all strangers, per client address, for fetching unknown keys) is turned off
     with its documented 0: with them on, most deliveries are refused 429 or 401 and
     nothing is measured."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ROSE_CART_")}
+    env = server_env()
     env.update(
         ROSE_CART_DATA_DIR=str(data),
         ROSE_CART_BASE_URL=f"http://127.0.0.1:{port}",

@@ -110,8 +110,11 @@ def serve(settings: Settings, host: str, port: int, no_workers: bool) -> None:
 
     from service import server
     from service.app import create_app
+    from store.affinity import pin_process
 
     configure_logging(settings.log_level)
+    # Before any thread starts, so that the database threads share the loop's core.
+    pin_process(settings.cpu_pin, settings.resolved_database_url)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.ensure_secret()
     if no_workers:

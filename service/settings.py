@@ -80,6 +80,11 @@ class Settings(BaseSettings):
         False, description="Serve the SumUp sandbox on our origin: a demo, no real money."
     )
     workers: bool = Field(True, description="Run inbox/delivery workers inside `serve`.")
+    cpu_pin: str = Field(
+        "auto",
+        pattern=r"^(auto|off|[0-9]{1,4})$",
+        description="auto: pin `serve` to one CPU on SQLite; off; or a CPU number.",
+    )
     log_level: str = Field("INFO", description="Python logging level name.")
     inbox_rate_limit: float = Field(
         20.0,

@@ -36,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from store import Base, Database, utcnow
+from store.affinity import off_the_loop_core
 from store.base import UTCDateTime
 from store.held import outside_units
 
@@ -115,10 +116,12 @@ class Passwords:
 
     def hash(self, password: str) -> str:
         outside_units("argon2 hashing a password")
+        off_the_loop_core()
         return self.hasher.hash(password)
 
     def verify(self, password_hash: str | None, password: str) -> bool:
         outside_units("argon2 checking a password")
+        off_the_loop_core()
         try:
             return (
                 self.hasher.verify(password_hash or self._dummy_hash(), password)

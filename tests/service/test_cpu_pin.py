@@ -1,0 +1,122 @@
+"""`serve` on SQLite keeps its event loop and database threads on one CPU (store/affinity.py),
+and password hashing off it: read from /proc as an operator would, on a real process."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from store.affinity import choose
+from tests.service.test_cli import ROSE_CART, environment, run
+from tests.support.demo import eventually
+from tests.support.loopback import free_port
+
+ALLOWED = frozenset(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else frozenset()
+needs_two_cpus = pytest.mark.skipif(len(ALLOWED) < 2, reason="needs two CPUs allowed, on Linux")
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def cpus(value: str) -> frozenset[int]:
+    """A Cpus_allowed_list ("0-3,6") as a set."""
+    found: set[int] = set()
+    for part in value.split(","):
+        first, _, last = part.partition("-")
+        found.update(range(int(first), int(last or first) + 1))
+    return frozenset(found)
+
+
+def thread_cpus(pid: int) -> list[frozenset[int]]:
+    """Each thread's allowed CPUs."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        status = (task / "status").read_text()
+        match = re.search(r"^Cpus_allowed_list:\s*(\S+)$", status, re.MULTILINE)
+        assert match, status
+        found.append(cpus(match.group(1)))
+    return found
+
+
+def ready(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/readyz").status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@contextmanager
+def serving(tmp_path: Path, **settings: str) -> Iterator[tuple[str, int]]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = environment(tmp_path, ROSE_CART_BASE_URL=base, **settings)
+    assert run(["init"], env).returncode == 0
+    server = subprocess.Popen(
+        [*ROSE_CART, "serve", "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        eventually(lambda: server.poll() is None and ready(base), "serve answers /readyz")
+        yield base, server.pid
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=30)
+
+
+def guess_a_password(base: str) -> None:
+    with httpx.Client(base_url=base) as browser:
+        token = _CSRF.search(browser.get("/login").text)
+        assert token
+        answer = browser.post(
+            "/login",
+            data={
+                "csrf_token": token.group(1),
+                "email": "nobody@example.org",
+                "password": "x" * 12,
+            },
+        )
+        assert answer.status_code == 400  # a wrong password, checked: the hash ran
+
+
+@needs_two_cpus
+@pytest.mark.slow
+def test_serve_on_sqlite_runs_its_threads_on_one_cpu_and_hashes_on_the_others(
+    tmp_path: Path,
+) -> None:
+    with serving(tmp_path) as (base, pid):
+        cpu = choose("auto", "sqlite+aiosqlite://", ALLOWED, pid)
+        assert cpu is not None
+        pinned = thread_cpus(pid)
+        assert len(pinned) > 1  # the loop and at least one database thread
+        assert set(pinned) == {frozenset({cpu})}
+        guess_a_password(base)
+        after = thread_cpus(pid)
+    assert ALLOWED - {cpu} in after  # the thread that hashed moved off the loop's CPU
+    assert after.count(frozenset({cpu})) == len(pinned)  # and nothing else moved
+
+
+@needs_two_cpus
+@pytest.mark.slow
+def test_cpu_pin_off_leaves_every_thread_to_the_kernel(tmp_path: Path) -> None:
+    with serving(tmp_path, ROSE_CART_CPU_PIN="off") as (_, pid):
+        assert set(thread_cpus(pid)) == {ALLOWED}
+
+
+def test_auto_pins_only_the_single_process_of_sqlite() -> None:
+    two = frozenset({0, 1})
+    assert choose("auto", "sqlite+aiosqlite:///data/cart.db", two, pid=41) == 1
+    assert choose("auto", "sqlite+aiosqlite:///data/cart.db", two, pid=42) == 0
+    assert choose("auto", "postgresql+asyncpg://db/cart", two) is None
+    assert choose("off", "sqlite+aiosqlite:///data/cart.db", two) is None
+    assert choose("0", "postgresql+asyncpg://db/cart", two) == 0
+    assert choose("auto", "sqlite+aiosqlite:///data/cart.db", frozenset({3})) is None
+
+
+def test_a_cpu_this_process_may_not_use_stops_serve_with_the_setting_named() -> None:
+    with pytest.raises(ValueError, match="ROSE_CART_CPU_PIN=7"):
+        choose("7", "sqlite+aiosqlite:///data/cart.db", frozenset({0, 1}))
