@@ -10,7 +10,8 @@ sandbox), requests with small JSON bodies, answers framed by Content-Length or c
   actor/guard's transports run it: no request leaves while its task holds a database
   connection. The origin is the operator's setting, not a stranger's URL, so there is no
   address check here (the httpx client this replaces had none either).
-- Every attempt has `timeout` seconds for all of it: connect (and TLS), send, the answer.
+- Every call has `timeout` seconds for all of it: the wait for a pooled connection, then
+  connect (and TLS), send, the answer, and a stale keep-alive's second attempt.
 - Keep-alive: idle connections are reused most recent first. One idle for
   `keepalive_expiry` or longer, or that the server has closed (the event loop has seen
   its FIN), or that has unread bytes waiting (a late `408`), is closed when found,
@@ -140,7 +141,7 @@ class ProviderHTTP:
         json_body: Any = None,
         params: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109 - a deadline per attempt, as httpx's
+        timeout: float | None = None,  # noqa: ASYNC109 - the call's one deadline, in seconds
     ) -> WireResponse:
         """Send one request and read its whole answer. `idempotent`: whether it may be
         sent again after a stale keep-alive (default: only GET and HEAD)."""
@@ -152,17 +153,28 @@ class ProviderHTTP:
         payload = self._payload(method, _clean(target, "the path"), headers, json_body)
         again = method in ("GET", "HEAD") if idempotent is None else idempotent
         limit = self._timeout if timeout is None else timeout
-        async with self._slots:
+        # One deadline for the whole call: the wait for a pooled connection, the attempt
+        # and a stale keep-alive's second attempt. A provider made slow cannot make one
+        # shopper wait for a slot, then a timeout, then another.
+        deadline = asyncio.get_running_loop().time() + limit
+        try:
+            async with asyncio.timeout_at(deadline):
+                await self._slots.acquire()
+        except TimeoutError as error:
+            raise httpx.PoolTimeout(f"no free connection within {limit} s") from error
+        try:
             connection = self._take()
             if connection is not None:
                 try:
-                    return await self._attempt(connection, payload, method, limit)
+                    return await self._attempt(connection, payload, method, deadline, limit)
                 except _Stale as stale:
                     if not again:
                         raise httpx.ReadError(
                             "the server closed a kept-alive connection without an answer"
                         ) from stale.__cause__
-            return await self._attempt(None, payload, method, limit)
+            return await self._attempt(None, payload, method, deadline, limit)
+        finally:
+            self._slots.release()
 
     async def aclose(self) -> None:
         self._closed = True
@@ -230,14 +242,20 @@ class ProviderHTTP:
         return _Connection(reader, writer)
 
     async def _attempt(
-        self, connection: _Connection | None, payload: bytes, method: str, limit: float
+        self,
+        connection: _Connection | None,
+        payload: bytes,
+        method: str,
+        deadline: float,
+        limit: float,
     ) -> WireResponse:
-        """One attempt. Raises _Stale only for a reused connection closed before any byte
-        of the answer; the connection goes back to the pool only after a whole answer."""
+        """One attempt, until the call's `deadline` (loop time; `limit` s after it began).
+        Raises _Stale only for a reused connection closed before any byte of the answer;
+        the connection goes back to the pool only after a whole answer."""
         reused = connection is not None
         kept = False
         try:
-            async with asyncio.timeout(limit):
+            async with asyncio.timeout_at(deadline):
                 if connection is None:
                     connection = await self._connect()
                 head = await self._send(connection, payload, reused)

@@ -9,16 +9,19 @@ while a database connection is held.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import httpx
 import pytest
 
 from payments.exceptions import ProviderUnavailable
 from payments.sumup import SumUpClient
+from payments.wire import ProviderHTTP
 from store.held import HeldAcrossWork, holding, outside_units
 
 CHECKOUT = (
@@ -254,3 +257,23 @@ def test_a_header_http_cannot_carry_is_refused_when_the_client_is_made() -> None
 
     with pytest.raises(ValueError, match="cannot carry"):
         ProviderHTTP("https://api.sumup.test", headers={"User-Agent": "rosé-cart ✿"})
+
+
+async def test_waiting_for_a_pooled_connection_counts_against_the_calls_deadline() -> None:
+    """A provider made slow holds every pooled connection: a call that cannot get one
+    fails by its own deadline, not a whole timeout after a connection comes free."""
+    async with provider(lambda _c, _i, _h: "hang") as seen:
+        wire = ProviderHTTP(seen.origin, max_connections=1)
+        try:
+            first = asyncio.create_task(wire.request("GET", "/v0.1/checkouts/c-1", timeout=30))
+            while not seen.heads:  # the first call holds the only connection
+                await asyncio.sleep(0.01)
+            with pytest.raises(httpx.PoolTimeout):
+                await wire.request("GET", "/v0.1/checkouts/c-2", timeout=0.2)
+            assert not first.done()  # it gave up while the slot was still taken
+            assert len(seen.heads) == 1  # and sent nothing
+            first.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await first
+        finally:
+            await wire.aclose()
