@@ -114,7 +114,10 @@ def serve(settings: Settings, host: str, port: int, no_workers: bool) -> None:
 
     configure_logging(settings.log_level)
     # Before any thread starts, so that the database threads share the loop's core.
-    pin_process(settings.cpu_pin, settings.resolved_database_url)
+    try:
+        pin_process(settings.cpu_pin, settings.resolved_database_url)
+    except ValueError as error:  # a CPU this process may not use
+        raise click.ClickException(str(error)) from error
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.ensure_secret()
     if no_workers:

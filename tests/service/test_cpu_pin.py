@@ -120,3 +120,13 @@ def test_auto_pins_only_the_single_process_of_sqlite() -> None:
 def test_a_cpu_this_process_may_not_use_stops_serve_with_the_setting_named() -> None:
     with pytest.raises(ValueError, match="ROSE_CART_CPU_PIN=7"):
         choose("7", "sqlite+aiosqlite:///data/cart.db", frozenset({0, 1}))
+
+
+@needs_two_cpus
+def test_serve_on_a_cpu_it_may_not_use_stops_with_the_setting_named(tmp_path: Path) -> None:
+    env = environment(tmp_path, ROSE_CART_CPU_PIN=str(max(ALLOWED) + 1))
+    assert run(["init"], env).returncode == 0
+    result = run(["serve", "--port", str(free_port())], env)
+    assert result.returncode == 1
+    assert f"ROSE_CART_CPU_PIN={max(ALLOWED) + 1}" in result.stderr
+    assert "Traceback" not in result.stderr
