@@ -43,7 +43,7 @@ from actor.incoming import IncomingActivity
 from inbox.handoff import Handoff, Parsed
 from inbox.models import INBOX_CHANNEL, InboxActivity, InboxStatus
 from inbox.registry import HandlerRegistry
-from store import Clock, Database, direct, repeat, utcnow
+from store import Clock, Database, batching, direct, repeat, utcnow
 from store.lease import (
     NOW,
     RELEASED,
@@ -241,9 +241,19 @@ class InboxWorker:
         caller then rolls the whole batch back and applies it one activity at a time.
         """
         outcomes: dict[InboxStatus, list[int]] = {}
-        for row in batch.rows:
-            status = self._handle(session, row, batch.given.get(row.ap_id), batch.now)
-            outcomes.setdefault(status, []).append(row.row_id)
+        # What handlers put off (the Follows' Accepts, store/batching.py) is written
+        # together, before any other kind of activity's handler runs, so that one reads
+        # what it would have read, and the rows are written in the same order.
+        batching.start(session)
+        try:
+            for row in batch.rows:
+                if row.activity_type != "Follow":
+                    batching.flush(session)
+                status = self._handle(session, row, batch.given.get(row.ap_id), batch.now)
+                outcomes.setdefault(status, []).append(row.row_id)
+            batching.flush(session)
+        finally:
+            batching.stop(session)
         for status, row_ids in outcomes.items():
             values = {"row_ids": row_ids, "token": batch.token, "status": status, "now": batch.now}
             if direct.execute(session, _MARK_ALL, values) != len(row_ids):

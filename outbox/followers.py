@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,7 +40,7 @@ from outbox.follower_rows import (
     store_follower,
 )
 from outbox.models import Follow, Follower, OutboxActivity
-from outbox.publish import new_activity_id, publish, publish_sync
+from outbox.publish import new_activity_id, publish, publish_later, publish_sync
 from outbox.states import FOLLOWERS, FOLLOWS, FollowerState, FollowState
 from store import utcnow
 from store.memo import unit_memo
@@ -72,13 +72,9 @@ class Answered(Protocol):
     def follow_ap_id(self) -> str: ...
 
 
-def _answer(
-    session: Session,
-    local_actor: LocalActor,
-    follower: Answered,
-    verb: type[model.Accept] | type[model.Reject],
-    now: datetime,
-) -> OutboxActivity:
+def _answer_of(
+    local_actor: LocalActor, follower: Answered, verb: type[model.Accept] | type[model.Reject]
+) -> dict[str, Any]:
     follow = model.Follow(
         id=follower.follow_ap_id, actor=follower.ap_actor_id, object=local_actor.id
     )
@@ -88,7 +84,25 @@ def _answer(
         to=(follower.ap_actor_id,),
         object=follow,
     )
-    return publish_sync(session, document(answer), now=now)
+    return document(answer)
+
+
+def _answer(
+    session: Session,
+    local_actor: LocalActor,
+    follower: Answered,
+    verb: type[model.Accept] | type[model.Reject],
+    now: datetime,
+) -> OutboxActivity:
+    return publish_sync(session, _answer_of(local_actor, follower, verb), now=now)
+
+
+def _accept_later(
+    session: Session, local_actor: LocalActor, follower: Answered, now: datetime
+) -> None:
+    """The Accept of a Follow, put off to the end of the inbox worker's batch (one
+    publish for all its Accepts, outbox/publish.py `publish_later`)."""
+    publish_later(session, _answer_of(local_actor, follower, model.Accept), now=now)
 
 
 def _move_follower(follower: Follower, target: FollowerState, now: datetime) -> None:
@@ -139,12 +153,12 @@ def _follow(
         # A repeated Follow (the peer lost our Accept): answer it again.
         if not store_follower(session, follower, before, now):
             return False
-        _answer(session, local_actor, follower, model.Accept, now)
+        _accept_later(session, local_actor, follower, now)
     elif PeerRole.COOP in roles_of(sender):
         follower.state = FOLLOWERS.move(follower.state, FollowerState.ACCEPTED)
         if not store_follower(session, follower, before, now):
             return False
-        _answer(session, local_actor, follower, model.Accept, now)
+        _accept_later(session, local_actor, follower, now)
     else:
         return store_follower(session, follower, before, now)
     return True

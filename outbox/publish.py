@@ -21,7 +21,8 @@ actors and accepted followers together) in one SELECT. Checkout waits on it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -52,7 +53,7 @@ from outbox.models import (
     OutboxDelivery,
 )
 from outbox.states import DeliveryState, FollowerState
-from store import direct, utcnow, wake
+from store import batching, direct, utcnow, wake
 
 AS_PUBLIC = {"https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"}
 
@@ -103,11 +104,13 @@ _NEW_AUDIENCE = insert(AUDIENCE)
 _NEW_DELIVERIES = insert(DELIVERIES)
 
 
-def _targets(session: Session, iris: list[str], followers: bool) -> list[tuple[str | None, str]]:
-    """(inbox, recipient) for the named actors (inbox None when not cached) and, with
-    `followers`, every accepted follower: one SELECT."""
+def _targets(
+    session: Session, iris: list[str], followers: bool
+) -> tuple[dict[str, str | None], list[tuple[str | None, str]]]:
+    """The named actors' cached inboxes (an actor not cached is absent) and, with
+    `followers`, every accepted follower's (inbox, recipient): one SELECT."""
     if not iris and not followers:
-        return []
+        return {}, []
     params: dict[str, Any] = {"iris": iris}
     query: Select[Any] | CompoundSelect[Any]
     if not followers:
@@ -123,7 +126,7 @@ def _targets(session: Session, iris: list[str], followers: bool) -> list[tuple[s
             found.append((inbox, recipient))
         else:
             cached[recipient] = inbox
-    return [(cached.get(iri), iri) for iri in iris] + found
+    return cached, found
 
 
 async def publish(
@@ -150,6 +153,21 @@ def publish_sync(
     recognised as the one beside the activity's `actor`; as:Public and our own actor
     are never delivery targets.
     """
+    return publish_many_sync(session, [(activity, audience)], now=now)[0]
+
+
+@dataclass
+class _Planned:
+    activity_id: int
+    values: dict[str, Any]
+    actors: list[str]
+    followers: bool
+
+
+def _plan(
+    session: Session, activity: dict[str, Any], audience: Iterable[str] | None, now: datetime
+) -> tuple[_Planned, list[dict[str, Any]]]:
+    """Store the activity's row; its stored values, targets and audience rows."""
     ap_id = activity.get("id")
     actor = activity.get("actor")
     if not isinstance(ap_id, str) or not isinstance(actor, str):
@@ -158,28 +176,64 @@ def publish_sync(
     kinds = kind if isinstance(kind, list) else [kind]
     named = [k for k in kinds if isinstance(k, str)]
     targets_iris = list(dict.fromkeys(audience if audience is not None else audience_of(activity)))
-    now = now or utcnow()
     body = orjson.dumps(activity).decode()
     activity_type = named[-1] if named else "Activity"
     values = {"ap_id": ap_id, "activity_type": activity_type, "body": body, "published_at": now}
     activity_id = direct.scalar(session, _NEW_ACTIVITY, values)
     addressed = dict.fromkeys([*audience_of(activity), *targets_iris])
-    if addressed:
-        direct.executemany(
-            session, _NEW_AUDIENCE, [{"activity_id": activity_id, "iri": iri} for iri in addressed]
-        )
-
     followers = _followers_collection(activity)
     actors = [i for i in targets_iris if i not in AS_PUBLIC and i != followers and i != actor]
+    planned = _Planned(activity_id, values, actors, followers in targets_iris)
+    return planned, [{"activity_id": activity_id, "iri": iri} for iri in addressed]
+
+
+def publish_many_sync(
+    session: Session,
+    activities: Sequence[tuple[dict[str, Any], Iterable[str] | None]],
+    *,
+    now: datetime | None = None,
+) -> list[OutboxActivity]:
+    """`publish_sync` for each (activity, audience) in turn, the same rows in the same
+    order, with the statements shared: one audience and one delivery executemany, and
+    one SELECT of every activity's targets (the inbox worker's batch of Accepts)."""
+    now = now or utcnow()
+    planned: list[_Planned] = []
+    audience_rows: list[dict[str, Any]] = []
+    for activity, audience in activities:
+        plan, addressed = _plan(session, activity, audience, now)
+        planned.append(plan)
+        audience_rows += addressed
+    if audience_rows:
+        direct.executemany(session, _NEW_AUDIENCE, audience_rows)
+    named = list(dict.fromkeys(iri for plan in planned for iri in plan.actors))
+    cached, followers = _targets(session, named, any(plan.followers for plan in planned))
+    rows: list[dict[str, Any]] = []
+    for plan in planned:
+        rows += _deliveries(plan, cached, followers, now)
+    if rows:
+        direct.executemany(session, _NEW_DELIVERIES, rows)
+        wake(session, DELIVERIES_CHANNEL)
+    # What was stored, as plain objects (not loaded into the session).
+    return [OutboxActivity(id=plan.activity_id, **plan.values) for plan in planned]
+
+
+def _deliveries(
+    plan: _Planned,
+    cached: dict[str, str | None],
+    followers: list[tuple[str | None, str]],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """One delivery row per target inbox, then one per actor not cached yet."""
+    targets = [(cached.get(iri), iri) for iri in plan.actors]
     inboxes: set[str] = set()
     unresolved: set[str] = set()
-    for inbox, recipient in _targets(session, actors, followers in targets_iris):
+    for inbox, recipient in targets + (followers if plan.followers else []):
         if inbox is None:
             unresolved.add(recipient)
         elif inbox not in inboxes:
             inboxes.add(inbox)
     base = {
-        "activity_id": activity_id,
+        "activity_id": plan.activity_id,
         "status": DeliveryState.PENDING,
         "attempts": 0,
         "created_at": now,
@@ -188,8 +242,22 @@ def publish_sync(
     }
     rows = [{**base, "inbox": i, "host": origin_of(i), "recipient": None} for i in sorted(inboxes)]
     rows += [{**base, "inbox": None, "host": None, "recipient": r} for r in sorted(unresolved)]
-    if rows:
-        direct.executemany(session, _NEW_DELIVERIES, rows)
-        wake(session, DELIVERIES_CHANNEL)
-    # What was stored, as a plain object (not loaded into the session).
-    return OutboxActivity(id=activity_id, **values)
+    return rows
+
+
+def publish_later(session: Session, activity: dict[str, Any], *, now: datetime) -> None:
+    """`publish_sync(session, activity, now=now)`, put off to the unit's next flush when
+    the unit batches (the inbox worker's, store/batching.py), else at once."""
+    if not batching.defer(session, _publish_all, (activity, now)):
+        publish_sync(session, activity, now=now)
+
+
+def _publish_all(session: Session, deferred: list[tuple[dict[str, Any], datetime]]) -> None:
+    """What `publish_later` put off, in order: one `publish_many_sync` per `now`."""
+    while deferred:
+        now = deferred[0][1]
+        run = 0
+        while run < len(deferred) and deferred[run][1] == now:
+            run += 1
+        publish_many_sync(session, [(activity, None) for activity, _ in deferred[:run]], now=now)
+        del deferred[:run]

@@ -15,14 +15,14 @@ from sqlalchemy.exc import IntegrityError
 from actor.fetch import Fetcher
 from actor.incoming import ANY, IncomingActivity
 from actor.origin import origin_of
-from actor.remote import RemoteActors
+from actor.remote import RemoteActorRow, RemoteActors
 from inbox.group_commit import InboxWriter
 from inbox.models import InboxActivity, InboxStatus
 from inbox.registry import HandlerRegistry
-from inbox.worker import MAX_ATTEMPTS, InboxWorker, backoff
+from inbox.worker import LEASE, MAX_ATTEMPTS, InboxWorker, backoff
 from outbox.followers import register_follow_handlers
 from outbox.hosts import mark_all_contacted
-from outbox.models import DeliveryHost, Follower, OutboxDelivery
+from outbox.models import DeliveryHost, Follower, OutboxActivity, OutboxDelivery
 from outbox.publish import publish
 from outbox.states import DeliveryState, FollowerState
 from store import Database
@@ -397,3 +397,77 @@ async def test_a_batch_is_applied_sender_by_sender_each_senders_in_the_order_rec
     worker = InboxWorker(db, registry, parse=as_follow, clock=Clock())
     assert await worker.step() == 9
     assert seen == [f"https://{host}.test/f/{n}" for host in ("a", "b", "c") for n in range(3)]
+
+
+class Crash(BaseException):
+    """The process dying mid-batch: nothing in the worker catches it."""
+
+
+@pytest.mark.parametrize("crash", [False, True])
+async def test_a_batch_of_coop_follows_gets_one_accept_each_to_its_inbox_even_after_a_crash(
+    db: Database, writer: InboxWriter, crash: bool
+) -> None:
+    """The batch's Accepts are published together at its end: each Follow still gets
+    exactly one, addressed and delivered to its sender's (shared) inbox or left to
+    resolve; a crash before the batch commits loses none and doubles none."""
+    actor = local_actor()
+    senders = [f"https://coop{n}.test/actor" for n in range(3)]
+    cached = {senders[0]: "https://coop0.test/inbox", senders[1]: "https://coop1.test/shared"}
+    async with db.transaction() as session:
+        for sender, inbox in cached.items():
+            session.add(
+                RemoteActorRow(ap_id=sender, inbox=inbox, document={}, fetched_at=datetime.now(UTC))
+            )
+    crashes = [crash]
+
+    def parse_it(document: dict[str, Any]) -> Any:
+        if document["type"] == "Delete":
+            return model.Delete(id=document["id"], actor=document["actor"], object="x:gone")
+        return model.Follow(id=document["id"], actor=document["actor"], object=actor.id)
+
+    def die_once(session: Any, delivery: IncomingActivity, now: datetime) -> None:
+        if crashes.pop() if crashes else False:
+            raise Crash
+
+    registry = HandlerRegistry()
+    register_follow_handlers(
+        registry,
+        local_actor=actor,
+        roles_of=lambda iri: {"coop"},
+        remote=RemoteActors(db, Fetcher()),
+    )
+    registry.register(model.Delete, ANY, die_once)
+    follows = [f"{sender}/follows/1" for sender in senders]
+    sent = [(follows[0], "Follow"), (follows[1], "Follow"), ("https://coop2.test/d", "Delete")]
+    for ap_id, kind in [*sent, (follows[2], "Follow")]:
+        sender = ap_id.split("/follows")[0].split("/d")[0]
+        sender = sender if sender.endswith("/actor") else f"{sender}/actor"
+        document = {"id": ap_id, "type": kind, "actor": sender}
+        await writer.store(
+            {
+                **row(ap_id, kind),
+                "ap_actor_id": sender,
+                "body": orjson.dumps(document).decode(),
+            }
+        )
+    clock = Clock()
+    worker = InboxWorker(db, registry, parse=parse_it, clock=clock)
+    if crash:
+        with pytest.raises(Crash):
+            await worker.step()
+        async with db.transaction() as session:
+            assert (await session.execute(select(func.count(OutboxDelivery.id)))).scalar() == 0
+        clock.advance(LEASE + timedelta(seconds=1))
+    assert await worker.step() == 4, "one batch"
+    async with db.transaction() as session:
+        accepts = (await session.execute(select(OutboxActivity))).scalars().all()
+        targets = (await session.execute(select(OutboxDelivery))).scalars().all()
+    answered = sorted(orjson.loads(a.body)["object"]["id"] for a in accepts)
+    assert answered == sorted(follows), "one Accept a Follow"
+    to = {a.id: orjson.loads(a.body)["to"] for a in accepts}
+    assert sorted((to[d.activity_id], d.inbox, d.recipient) for d in targets) == [
+        ([senders[0]], "https://coop0.test/inbox", None),
+        ([senders[1]], "https://coop1.test/shared", None),
+        ([senders[2]], None, senders[2]),
+    ]
+    assert set((await statuses(db)).values()) == {"done"}
