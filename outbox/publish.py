@@ -196,7 +196,16 @@ def publish_many_sync(
     """`publish_sync` for each (activity, audience) in turn, the same rows in the same
     order, with the statements shared: one audience and one delivery executemany, and
     one SELECT of every activity's targets (the inbox worker's batch of Accepts)."""
-    now = now or utcnow()
+    planned = _publish_many(session, activities, now or utcnow())
+    # What was stored, as plain objects (not loaded into the session).
+    return [OutboxActivity(id=plan.activity_id, **plan.values) for plan in planned]
+
+
+def _publish_many(
+    session: Session,
+    activities: Sequence[tuple[dict[str, Any], Iterable[str] | None]],
+    now: datetime,
+) -> list[_Planned]:
     planned: list[_Planned] = []
     audience_rows: list[dict[str, Any]] = []
     for activity, audience in activities:
@@ -213,8 +222,7 @@ def publish_many_sync(
     if rows:
         direct.executemany(session, _NEW_DELIVERIES, rows)
         wake(session, DELIVERIES_CHANNEL)
-    # What was stored, as plain objects (not loaded into the session).
-    return [OutboxActivity(id=plan.activity_id, **plan.values) for plan in planned]
+    return planned
 
 
 def _deliveries(
@@ -259,5 +267,6 @@ def _publish_all(session: Session, deferred: list[tuple[dict[str, Any], datetime
         run = 0
         while run < len(deferred) and deferred[run][1] == now:
             run += 1
-        publish_many_sync(session, [(activity, None) for activity, _ in deferred[:run]], now=now)
+        # No OutboxActivity objects: nobody reads them (~8 % of a co-op Follow's apply).
+        _publish_many(session, [(activity, None) for activity, _ in deferred[:run]], now)
         del deferred[:run]
