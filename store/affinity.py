@@ -69,11 +69,6 @@ def pin_process(setting: str, database_url: str) -> int | None:
     return cpu
 
 
-def pinned() -> int | None:
-    """The CPU this process was pinned to, if it was."""
-    return _pinned
-
-
 def off_the_loop_core() -> None:
     """Called by CPU-heavy work at its start: move the calling worker thread off the
     pinned core (once per thread). Never moves the main thread, where the loop runs."""
