@@ -26,7 +26,7 @@ import json
 import logging
 import ssl
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, NoReturn, Protocol
 from urllib.parse import quote
@@ -36,7 +36,6 @@ import httpx
 from payments.exceptions import (
     CheckoutExpired,
     DuplicateCheckout,
-    InvalidAmount,
     InvalidRequest,
     NotAuthorized,
     NotFound,
@@ -45,8 +44,9 @@ from payments.exceptions import (
     RefundRefused,
     UnsupportedCurrency,
 )
-from payments.money import check_currency, from_major_units, to_major_units
-from payments.provider import Checkout, CheckoutStatus, Refund, Transaction
+from payments.money import check_currency, to_major_units
+from payments.provider import Checkout, CheckoutStatus, Refund
+from payments.sumup_json import error_fields, format_datetime, parse_checkout, refunded_in
 from payments.wire import ProviderHTTP
 
 log = logging.getLogger(__name__)
@@ -67,123 +67,6 @@ class Answer(Protocol):
 
     @property
     def content(self) -> bytes: ...
-
-
-def _parse_datetime(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def format_datetime(moment: datetime) -> str:
-    """ISO 8601 with an offset, as in SumUp's examples ("2020-02-29T10:56:56+00:00")."""
-    if moment.tzinfo is None:
-        raise ValueError("valid_until must be timezone-aware")
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def refunded_in(transaction: object) -> Decimal | None:
-    """The refunded total of a ``TransactionFull``: its REFUND events that did not fail.
-
-    None when it cannot be told: a REFUNDED transaction without events, or an event
-    whose amount is unreadable."""
-    if not isinstance(transaction, dict) or not isinstance(transaction.get("currency"), str):
-        return None
-    events, kind = transaction.get("transaction_events"), "event_type"
-    if not isinstance(events, list):
-        events, kind = transaction.get("events"), "type"
-    if not isinstance(events, list):
-        return None if transaction.get("status") == "REFUNDED" else Decimal(0)
-    total = Decimal(0)
-    for event in events:
-        if not isinstance(event, dict) or event.get(kind) != "REFUND":
-            continue
-        if event.get("status") == "FAILED":
-            continue
-        try:
-            total += from_major_units(event.get("amount"), transaction["currency"])
-        except InvalidAmount:
-            return None
-    return total
-
-
-def parse_checkout(data: object) -> Checkout:
-    """A ``Checkout``/``CheckoutSuccess`` JSON object (floats parsed as Decimal) as a value."""
-    if not isinstance(data, dict):
-        raise ProviderUnavailable(f"checkout is not a JSON object: {type(data).__name__}")
-    try:
-        currency = data["currency"]
-        status = CheckoutStatus(data["status"])
-        checkout_id = data["id"]
-        reference = data.get("checkout_reference") or ""
-        amount = from_major_units(data["amount"], currency)
-    except (KeyError, ValueError, TypeError) as error:
-        # A 2xx we cannot read is the provider misbehaving: treat it as unavailable.
-        raise ProviderUnavailable(f"unreadable checkout from provider: {error!r}") from error
-    transactions = []
-    for item in data.get("transactions") or ():
-        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
-            continue
-        item_currency = item.get("currency") if isinstance(item.get("currency"), str) else None
-        item_amount = None
-        if item_currency and item.get("amount") is not None:
-            try:
-                item_amount = from_major_units(item["amount"], item_currency)
-            except InvalidAmount:
-                item_amount = None
-        transactions.append(
-            Transaction(
-                id=item["id"],
-                status=str(item.get("status") or ""),
-                amount=item_amount,
-                currency=item_currency,
-                code=item.get("transaction_code"),
-                timestamp=_parse_datetime(item.get("timestamp")),
-            )
-        )
-    paid_id = data.get("transaction_id")
-    return Checkout(
-        id=str(checkout_id),
-        reference=str(reference),
-        amount=amount,
-        currency=str(currency),
-        status=status,
-        hosted_checkout_url=data.get("hosted_checkout_url"),
-        valid_until=_parse_datetime(data.get("valid_until")),
-        description=data.get("description"),
-        transactions=tuple(transactions),
-        paid_transaction_id=paid_id if isinstance(paid_id, str) and paid_id else None,
-    )
-
-
-def _error_fields(response: Answer) -> dict[str, str | None]:
-    """error_code/param/detail from any of SumUp's error shapes (Error, ErrorExtended,
-    ErrorForbidden, Problem), or from the first item when it answers with a list."""
-    try:
-        body: Any = json.loads(response.content)
-    except ValueError:
-        return {"error_code": None, "param": None, "detail": None}
-    if isinstance(body, list) and body:
-        body = body[0]
-    if not isinstance(body, dict):
-        return {"error_code": None, "param": None, "detail": None}
-
-    def text(*keys: str) -> str | None:
-        for key in keys:
-            value = body.get(key)
-            if isinstance(value, str) and value:
-                return value[:300]
-        return None
-
-    return {
-        "error_code": text("error_code"),
-        "param": text("param"),
-        "detail": text("message", "error_message", "detail", "title"),
-    }
 
 
 class SumUpClient:
@@ -279,7 +162,7 @@ class SumUpClient:
         )
         if response.status_code in (200, 201):
             return parse_checkout(self._json(response))
-        fields = _error_fields(response)
+        fields = error_fields(response.content)
         if response.status_code == 409 and fields["error_code"] == "DUPLICATED_CHECKOUT":
             return await self._reuse(reference)
         self._raise_for(response, "create checkout")
@@ -322,7 +205,7 @@ class SumUpClient:
         if response.status_code in (200, 201, 204):
             return Refund(transaction_id, amount, currency)
         if response.status_code in (409, 422):
-            fields = _error_fields(response)
+            fields = error_fields(response.content)
             raise RefundRefused("refund", response.status_code, **fields)
         self._raise_for(response, "refund")
 
@@ -412,7 +295,7 @@ class SumUpClient:
         status = response.status_code
         if status == 429 or status >= 500:
             raise ProviderUnavailable(f"{operation}: HTTP {status}", status)
-        fields = _error_fields(response)
+        fields = error_fields(response.content)
         if status in (401, 403):
             raise NotAuthorized(operation, status, **fields)
         if status == 404:

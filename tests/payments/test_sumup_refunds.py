@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from payments.exceptions import NotFound
-from payments.sumup import SumUpClient, refunded_in
+from payments.sumup import SumUpClient
+from payments.sumup_json import refunded_in
 
 BASE: dict[str, Any] = {"id": "tx-1", "amount": 11.2, "currency": "GBP"}
 
