@@ -12,14 +12,14 @@ Strict where it protects us, liberal where peers legitimately differ:
   Host is the one received, with its port and then without;
 - when a cached key fails, the resolver is asked once for a fresh one (key rotation).
 
-Outcomes are values (`Verified` or `Rejected` with a `Reason`), turned into an HTTP
-answer in exactly one place, `problem_for`. Whether the key's owner is the activity's
+Outcomes are values (`Verified` or `Rejected` with a `Reason`,
+actor/verification_outcomes.py, importable from here too), turned into an HTTP answer in
+exactly one place, `problem_for`. Whether the key's owner is the activity's
 actor needs the parsed body, so that is a separate step: `check_signer`.
 """
 
 from __future__ import annotations
 
-import enum
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +41,12 @@ from actor.signatures import (
     signing_strings,
     verify_signature,
 )
+from actor.verification_outcomes import Problem as Problem
+from actor.verification_outcomes import Reason as Reason
+from actor.verification_outcomes import Rejected as Rejected
+from actor.verification_outcomes import VerificationResult as VerificationResult
+from actor.verification_outcomes import Verified as Verified
+from actor.verification_outcomes import problem_for as problem_for
 
 MAX_SKEW_SECONDS = 3600
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -78,82 +84,6 @@ class ExplainsMissingKeys(Protocol):
     gone, or does not list that key id. The 401 then tells the peer's operator."""
 
     async def why_no_key(self, key_id: str) -> str: ...
-
-
-class Reason(enum.StrEnum):
-    UNSIGNED = "unsigned"
-    MALFORMED = "malformed"
-    UNKNOWN_ALGORITHM = "unknown-algorithm"
-    TARGET_UNSIGNED = "target-unsigned"
-    HOST_UNSIGNED = "host-unsigned"
-    WRONG_HOST = "wrong-host"
-    TIME_UNSIGNED = "time-unsigned"
-    TOO_OLD = "too-old"
-    FROM_THE_FUTURE = "from-the-future"
-    EXPIRED = "expired"
-    DIGEST_MISSING = "digest-missing"
-    DIGEST_UNSIGNED = "digest-unsigned"
-    DIGEST_UNSUPPORTED = "digest-unsupported"
-    DIGEST_MISMATCH = "digest-mismatch"
-    COMPONENT_MISSING = "component-missing"
-    KEY_UNAVAILABLE = "key-unavailable"
-    BAD_SIGNATURE = "bad-signature"
-    KEY_ORIGIN_MISMATCH = "key-origin-mismatch"
-    SIGNER_NOT_ACTOR = "signer-not-actor"
-
-
-@dataclass(frozen=True)
-class Verified:
-    key_id: str
-    owner: str
-    scheme: Scheme
-    algorithm: str | None
-    covered: tuple[str, ...]
-    key_refreshed: bool = False
-    ok: bool = field(default=True, init=False)
-
-
-@dataclass(frozen=True)
-class Rejected:
-    reason: Reason
-    detail: str
-    key_id: str | None = None
-    ok: bool = field(default=False, init=False)
-
-
-VerificationResult = Verified | Rejected
-
-
-@dataclass(frozen=True)
-class Problem:
-    """An HTTP answer for a rejection: status, RFC 9457 title and detail, extra members."""
-
-    status: int
-    title: str
-    detail: str
-    extra: dict[str, str] = field(default_factory=dict)
-
-
-_TITLES: dict[Reason, tuple[int, str]] = {
-    Reason.MALFORMED: (400, "Malformed signature"),
-    Reason.UNSIGNED: (401, "Signature required"),
-    Reason.KEY_ORIGIN_MISMATCH: (401, "Signer is not the actor"),
-    Reason.SIGNER_NOT_ACTOR: (401, "Signer is not the actor"),
-}
-
-
-def problem_for(result: Rejected) -> Problem:
-    """The one place where a rejection becomes an HTTP answer.
-
-    400 when the signature headers cannot even be read; 401 for everything else (no
-    signature, one that does not verify or does not cover enough, signer != actor),
-    so that a double-knocking peer retries in its other scheme.
-    """
-    status, title = _TITLES.get(result.reason, (401, "Invalid signature"))
-    extra = {"signature_problem": result.reason.value}
-    if result.key_id:
-        extra["key_id"] = result.key_id
-    return Problem(status, title, result.detail, extra)
 
 
 def accept_signature(method: str) -> str:
