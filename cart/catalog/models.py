@@ -119,6 +119,9 @@ class CatalogItem(Base):
     # None: the peer did not say (a product is then on sale; see catalog.availability).
     available: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     stock: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # SQLite only: what our orders placed since the figure hold unanswered, kept by
+    # triggers (migration 0025; cart.orders.stock reads it). 0 on PostgreSQL.
+    held_unanswered: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # An entry's seats in all (its `stock` is the seats left); None: the venue did not say.
     capacity: Mapped[int | None] = mapped_column(Integer, nullable=True)
     start_time: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

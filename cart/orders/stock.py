@@ -17,9 +17,15 @@ Race safety: `place_order` writes the checkout-token row before anything is read
 on SQLite checkouts are serialised by the database's one writer (the figures read with
 the cart's lines are current); on PostgreSQL the product rows are locked here
 (`FOR UPDATE`, in IRI order, so two checkouts never wait on each other in a circle) and
-their figures read again before the held quantities are counted. The count is one
-query, on an index of order items by item and claim state that also holds each
-line's order and quantity (SQLite reads no order line, only its order).
+their figures read again before the held quantities are counted.
+
+The count: on SQLite each product row keeps it (`held_unanswered`), maintained by
+triggers on every write to orders, their items and the product's figure (migration
+0025), so a checkout reads one row a product however many orders a silent market left
+unanswered. A figure older than UNANSWERED_FOR is counted by the query instead, which
+also drops the orders past that age. On PostgreSQL, and for those old figures, the
+count is one query on an index of order items by item and claim state that also holds
+each line's order and quantity (SQLite reads no order line, only its order).
 """
 
 from __future__ import annotations
@@ -66,9 +72,34 @@ _HELD = (
 )
 
 
+# SQLite: the running counts of the products whose figure is recent enough that every
+# order counted since it is within UNANSWERED_FOR.
+_KEPT = select(_MIRROR.ap_id, _MIRROR.held_unanswered).where(
+    _MIRROR.ap_id.in_(bindparam("ap_ids", expanding=True)),
+    func.coalesce(_MIRROR.updated_at, _MIRROR.received_at) >= bindparam("since"),
+)
+
+
 def held_unanswered(session: Session, ap_ids: Sequence[str], now: datetime) -> Counter[str]:
     """Per product IRI: quantities our orders hold that its market has not answered yet,
-    placed after the figure we mirror (and within UNANSWERED_FOR). One query."""
+    placed after the figure we mirror (and within UNANSWERED_FOR)."""
+    since = now - UNANSWERED_FOR
+    held: Counter[str] = Counter()
+    wanted = list(ap_ids)
+    if session.get_bind().dialect.name == "sqlite":
+        kept = direct.rows(session, _KEPT, {"ap_ids": wanted, "since": since})
+        held.update({ap_id: int(count) for ap_id, count in kept if count})
+        found = {ap_id for ap_id, _ in kept}
+        wanted = [ap_id for ap_id in wanted if ap_id not in found]
+    if wanted:
+        rows = direct.rows(session, _HELD, {"ap_ids": wanted, "since": since})
+        held.update({ap_id: int(count) for ap_id, count in rows})
+    return held
+
+
+def counted_held(session: Session, ap_ids: Sequence[str], now: datetime) -> Counter[str]:
+    """The same figure as `held_unanswered`, always by the query (what the running count
+    must equal)."""
     rows = direct.rows(session, _HELD, {"ap_ids": list(ap_ids), "since": now - UNANSWERED_FOR})
     return Counter({ap_id: int(held) for ap_id, held in rows})
 
