@@ -22,12 +22,13 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from itsdangerous import BadData, URLSafeTimedSerializer
+from itsdangerous import BadData
 from sqlalchemy import ForeignKey, String, delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from starlette.responses import Response
 
+from cart.identity.signing import SignedValues
 from store import Base, utcnow
 from store.base import UTCDateTime
 
@@ -78,7 +79,7 @@ class SessionCookies:
     """Encodes sessions into cookie values and back; built once from the secret."""
 
     def __init__(self, secret: str, *, secure: bool, max_age: timedelta = SESSION_MAX_AGE) -> None:
-        self.serializer = URLSafeTimedSerializer(secret, salt=_SALT)
+        self.serializer = SignedValues(secret, salt=_SALT)
         self.secure = secure
         self.max_age = max_age
         # Cookies already checked, with when they were signed: a returning shopper's next

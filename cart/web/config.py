@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from itsdangerous import BadData, URLSafeTimedSerializer
+from itsdangerous import BadData
 from jinja2 import Environment
 from starlette.requests import Request
 
@@ -25,6 +25,7 @@ from actor.origin import web_origin_of
 from cart.catalog.fulfilment import DefaultFulfilment, parse_default
 from cart.identity.accounts import Passwords
 from cart.identity.sessions import SessionCookies
+from cart.identity.signing import SignedValues
 from cart.web.csrf import CsrfTokens
 from cart.web.order_links import OrderLinks
 from cart.web.password_links import EmailVerifications, PasswordResets
@@ -51,7 +52,7 @@ class WebConfig:
     csrf: CsrfTokens
     passwords: Passwords
     templates: Environment
-    notices: URLSafeTimedSerializer
+    notices: SignedValues
     embedding_origins: frozenset[str]
     links: OrderLinks
     resets: PasswordResets
@@ -91,7 +92,7 @@ def build_config(
         csrf=CsrfTokens(secret),
         passwords=passwords or Passwords(),
         templates=build_environment(getattr(settings, "time_zone", DEFAULT_ZONE)),
-        notices=URLSafeTimedSerializer(secret, salt=_NOTICE_SALT),
+        notices=SignedValues(secret, salt=_NOTICE_SALT),
         embedding_origins=frozenset(o for o in origins if o),
         links=OrderLinks(secret, settings.base_url),
         resets=PasswordResets(secret, settings.base_url),

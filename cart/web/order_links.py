@@ -8,7 +8,9 @@ cleared cookies can still find the order.
 
 from __future__ import annotations
 
-from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadData, SignatureExpired
+
+from cart.identity.signing import SignedValues
 
 LINK_DAYS = 90
 SALT = "rose-cart.order-link.v1"
@@ -25,7 +27,7 @@ class LinkInvalid(Exception):
 
 class OrderLinks:
     def __init__(self, secret: str, base_url: str, *, max_age_days: int = LINK_DAYS) -> None:
-        self.serializer = URLSafeTimedSerializer(secret, salt=SALT)
+        self.serializer = SignedValues(secret, salt=SALT)
         self.base_url = base_url.rstrip("/")
         self.max_age = max_age_days * 86_400
 

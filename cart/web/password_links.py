@@ -10,9 +10,10 @@ used as the other.
 
 from __future__ import annotations
 
-from itsdangerous import BadData, URLSafeTimedSerializer
+from itsdangerous import BadData
 
 from cart.identity.account_changes import tag_of
+from cart.identity.signing import SignedValues
 
 RESET_SALT = "rose-cart.password-reset.v1"
 RESET_SECONDS = 3600
@@ -26,7 +27,7 @@ class AccountLinks:
     """Links to `{base_url}{path}/{token}` that name an account and a digest, for a while."""
 
     def __init__(self, secret: str, base_url: str, *, salt: str, path: str, seconds: int) -> None:
-        self.serializer = URLSafeTimedSerializer(secret, salt=salt)
+        self.serializer = SignedValues(secret, salt=salt)
         self.base_url = base_url.rstrip("/")
         self.path, self.max_age = path, seconds
 

@@ -7,8 +7,10 @@ import time
 from datetime import timedelta
 
 import pytest
+from itsdangerous import URLSafeTimedSerializer
 
-from cart.identity.sessions import SessionCookies, new_anonymous_session
+from cart.identity.sessions import _SALT, SessionCookies, new_anonymous_session
+from cart.identity.signing import SignedValues
 
 SECRET = "cookie-test-" + "s" * 40
 
@@ -41,3 +43,21 @@ def test_a_cookie_older_than_its_max_age_is_refused_even_once_checked(
     monkeypatch.setattr(time, "time", lambda: later)
     assert cookies.decode(value) is None
     assert cookies.decode(value) is None
+
+
+def test_cookies_signed_before_the_uncompressed_serializer_still_name_their_shopper() -> None:
+    """Sessions and notices signed by itsdangerous's own serializer (which compresses a
+    payload when that is shorter) outlive a deploy of SignedValues, and the other way."""
+    old = URLSafeTimedSerializer(SECRET, salt=_SALT)
+    shopper = new_anonymous_session()
+    value = old.dumps({"s": shopper.sid, "c": shopper.cart_id})
+    found = SessionCookies(SECRET, secure=True).decode(value)
+    assert found is not None and (found.sid, found.cart_id) == (shopper.sid, shopper.cart_id)
+
+    long_notice = ["Sourdough loaf: only 2 left, so your cart has 2. " * 6]
+    compressed = old.dumps(long_notice)
+    assert compressed.startswith("."), "the old serializer compressed this one"
+    new = SignedValues(SECRET, salt=_SALT)
+    assert new.loads(compressed) == long_notice
+    assert old.loads(new.dumps(long_notice)) == long_notice
+    assert not new.dumps(long_notice).startswith(".")
