@@ -92,9 +92,28 @@ def _line_for_item(session: Session, owner: CartOwner, item_ap_id: str) -> CartL
     return session.execute(query.with_for_update()).scalar()
 
 
-def _insert(session: Session) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql if dialect == "postgresql" else sqlite).insert(LINES)
+@functools.cache
+def _new_line(dialect: str, owner_column: str) -> Any:
+    """INSERT a line for an owner of one kind, ON CONFLICT DO NOTHING, RETURNING its id:
+    built once per dialect and owner column (built anew at each add, it cost ~280 µs of
+    a new line's ~450 in the writer), bound at each add."""
+    return (
+        (postgresql if dialect == "postgresql" else sqlite)
+        .insert(LINES)
+        .values(
+            {
+                owner_column: bindparam("owner"),
+                "item_ap_id": bindparam("item"),
+                "quantity": bindparam("quantity"),
+                "unit_amount": bindparam("amount"),
+                "currency": bindparam("code"),
+                "added_at": bindparam("now"),
+                "updated_at": bindparam("now"),
+            }
+        )
+        .on_conflict_do_nothing(index_elements=[owner_column, "item_ap_id"])
+        .returning(LINES.c.id)
+    )
 
 
 def _insert_line(
@@ -105,21 +124,17 @@ def _insert_line(
     ON CONFLICT DO NOTHING: two tabs adding the same item at once make one line, and
     the loser merges into it instead of failing on the unique constraint.
     """
-    statement = (
-        _insert(session)
-        .values(
-            **owner.columns(),
-            item_ap_id=item.ap_id,
-            quantity=quantity,
-            unit_amount=item.price_amount,
-            currency=item.price_currency,
-            added_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=[owner.column, "item_ap_id"])
-        .returning(LINES.c.id)
-    )
-    return session.execute(statement).scalar()
+    statement = _new_line(session.get_bind().dialect.name, owner.column)
+    params = {
+        "owner": owner.owner_id,
+        "item": item.ap_id,
+        "quantity": quantity,
+        "amount": item.price_amount,
+        "code": item.price_currency,
+        "now": now,
+    }
+    row = direct.first(session, statement, params)
+    return None if row is None else int(row[0])
 
 
 def add_line_sync(
@@ -169,18 +184,20 @@ _ADD_TO_LINE = (
 def _add_once(
     session: Session, owner: CartOwner, item_ap_id: str, quantity: int, now: datetime
 ) -> LineChange | None:
-    row = session.execute(
-        _item_and_line(owner.column), {"owner": owner.owner_id, "item": item_ap_id}
-    ).first()
-    if row is None:
+    found = direct.fields(
+        session, _item_and_line(owner.column), {"owner": owner.owner_id, "item": item_ap_id}
+    )
+    if not found:
         raise ItemNotFound()
+    row = found[0]
     _check_buyable(row, now)
     if row.line_id is None:
         wanted, notice = _bounded(row, quantity)
         line_id = _insert_line(session, owner, row, wanted, now)
         return LineChange(line_id, wanted, notice, row.name, row.key) if line_id else None
     wanted, notice = _bounded(row, min(row.held + quantity, MAX_QUANTITY))
-    changed = session.execute(
+    changed = direct.execute(
+        session,
         _ADD_TO_LINE,
         {
             "line": row.line_id,
@@ -191,7 +208,7 @@ def _add_once(
             "now": now,
         },
     )
-    if changed.rowcount != 1:  # type: ignore[attr-defined]
+    if changed != 1:
         return None  # pragma: no cover - another tab changed the line: read it again
     return LineChange(row.line_id, wanted, notice, row.name, row.key)
 
