@@ -92,8 +92,7 @@ def held_unanswered(session: Session, ap_ids: Sequence[str], now: datetime) -> C
         found = {ap_id for ap_id, _ in kept}
         wanted = [ap_id for ap_id in wanted if ap_id not in found]
     if wanted:
-        rows = direct.rows(session, _HELD, {"ap_ids": wanted, "since": since})
-        held.update({ap_id: int(count) for ap_id, count in rows})
+        held.update(counted_held(session, wanted, now))
     return held
 
 
