@@ -1,6 +1,6 @@
 """Pure cart maths: each line checked against the mirror, page carts, totals per currency.
 
-No I/O here: `lines.view_cart` loads the rows and the catalogue views and hands them to
+No I/O here: `reading.view_cart` loads the rows and the catalogue views and hands them to
 `build_cart_view`. A line is checked on every view, never trusted from when it was
 added; problems are data (`LineStatus` and a sentence for the shopper), not errors. Only
 OK lines count towards a subtotal, and a subtotal never mixes currencies: a page selling

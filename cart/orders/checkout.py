@@ -31,7 +31,8 @@ from sqlalchemy.orm import Session
 
 from actor.identity import LocalActor
 from cart.basket.carts import CartOwner
-from cart.basket.lines import detach_lines_sync, view_cart_sync
+from cart.basket.lines import detach_lines_sync
+from cart.basket.reading import view_cart_sync
 from cart.basket.totals import LineView, PageCart
 from cart.exceptions import CartError
 from cart.money import Money, sum_by_currency

@@ -17,8 +17,8 @@ from cart.basket.lines import (
     add_line_sync,
     remove_line_sync,
     set_quantity_sync,
-    view_cart_with_pages_sync,
 )
+from cart.basket.reading import view_cart_with_pages_sync
 from cart.basket.totals import NO_PAGE_KEY, CartView, PageCart
 from cart.catalog.fulfilment import DefaultFulfilment, Option
 from cart.catalog.mirror import get_page_by_key_sync

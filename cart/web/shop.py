@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from cart.basket.carts import CartOwner
-from cart.basket.lines import cart_item_count_sync
+from cart.basket.reading import cart_item_count_sync
 from cart.identity.sessions import ShopperSession
 
 P = ParamSpec("P")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from cart.basket.carts import CartOwner, adopt_cart, new_cart_id
-from cart.basket.lines import add_line, cart_item_count, view_cart
+from cart.basket.lines import add_line
+from cart.basket.reading import cart_item_count, view_cart
 from cart.catalog.mirror import upsert_object
 from cart.money import Money
 from store import Database

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from cart.basket.lines import view_cart
+from cart.basket.reading import view_cart
 from cart.orders.checkout import CheckoutProblem, PlacedOrder
 from cart.orders.orders import OrderNotFound, items_of, shopper_order
 from store import Database

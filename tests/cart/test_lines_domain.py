@@ -11,12 +11,11 @@ from cart.basket.carts import CartLine, CartOwner
 from cart.basket.lines import (
     accept_current_price,
     add_line,
-    cart_item_count,
     detach_lines,
     remove_line,
     set_quantity,
-    view_cart,
 )
+from cart.basket.reading import cart_item_count, view_cart
 from cart.basket.totals import NO_PAGE_KEY, LineStatus
 from cart.catalog.mirror import upsert_object, withdraw_object
 from cart.exceptions import InvalidQuantity, ItemNotAvailable, ItemNotFound, LineNotFound

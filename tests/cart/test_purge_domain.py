@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from cart.basket.carts import CartOwner
-from cart.basket.lines import add_line, cart_item_count
+from cart.basket.lines import add_line
 from cart.basket.purge import purge_anonymous_lines
+from cart.basket.reading import cart_item_count
 from store import Database
 from tests.support.factories import NOW, offer, product
 
