@@ -60,12 +60,14 @@ class Quota:
 
 
 class Throttled(Exception):
-    """Over a quota: try again in ``retry_after`` seconds (whole, at least 1)."""
+    """Over a quota: try again in ``retry_after`` seconds (whole, at least 1); ``until``,
+    when known, is the moment the oldest counted event leaves the window."""
 
-    def __init__(self, quota: Quota, retry_after: int) -> None:
+    def __init__(self, quota: Quota, retry_after: int, until: datetime | None = None) -> None:
         super().__init__(f"over the {quota.name} quota; retry after {retry_after} s")
         self.quota = quota
         self.retry_after = retry_after
+        self.until = until
 
 
 Check = tuple[Quota, str]
@@ -89,9 +91,10 @@ def wait_for(session: Session, checks: Iterable[Check], now: datetime) -> Thrott
         recent = [hit.at for hit in direct.fields(session, _RECENT, bound)]
         if len(recent) < quota.limit:
             continue
-        seconds = max(1, math.ceil((recent[-1] + quota.window - moment).total_seconds()))
+        until = recent[-1] + quota.window
+        seconds = max(1, math.ceil((until - moment).total_seconds()))
         if worst is None or seconds > worst.retry_after:
-            worst = Throttled(quota, seconds)
+            worst = Throttled(quota, seconds, until)
     return worst
 
 

@@ -253,7 +253,9 @@ async def finish_submit(request: Request) -> Response:
             await _start_session(visit, done.account)
             landing = _landing(visit)
             visit.flash.insert(0, "Welcome! Your account is created.")
-            return redirect(visit, landing)
+            response = redirect(visit, landing)
+            web_config(request).devices.attach(response, email_key(done.account.email))
+            return response
 
         return await form_action(finish)(request)
 
@@ -269,19 +271,20 @@ async def login_submit(request: Request) -> Response:
     async def attempt(form: FormData) -> Response:
         email = _text(form, "email", 400)
         password = _text(form, "password")[:MAX_PASSWORD_LENGTH]
-        checks = login_checks(email_key(email), client_address(request))
+        config, key = web_config(request), email_key(email)
+        device = config.devices.of(request, key)
+        checks = login_checks(key, client_address(request), device)
         admitted, stored = await admit(
             request, form, checks, lambda session: find_credentials(session, email)
         )
         checked: Credentials | None = None
         new_hash: str | None = None
         if admitted:  # argon2, with no database session open
-            passwords = web_config(request).passwords
             stored_hash = stored.password_hash if stored else None
-            if await argon2(request, passwords.verify, stored_hash, password) and stored:
+            if await argon2(request, config.passwords.verify, stored_hash, password) and stored:
                 checked = stored
-                if passwords.needs_rehash(stored.password_hash):
-                    new_hash = await argon2(request, passwords.hash, password)
+                if config.passwords.needs_rehash(stored.password_hash):
+                    new_hash = await argon2(request, config.passwords.hash, password)
 
         async def finish(visit: Visit, form: FormData) -> Response | Page:
             account = (
@@ -289,11 +292,12 @@ async def login_submit(request: Request) -> Response:
             )
             if account is None:
                 return _login_page(email, InvalidCredentials.message, 400)
-            await visit.session.run_sync(
-                forget, checks[:2]
-            )  # the account's; the address keeps its own
+            if device:  # the device's own failures; strangers' stay counted
+                await visit.session.run_sync(forget, checks[:1])
             await _start_session(visit, account)
-            return redirect(visit, safe_next(form.get("next"), _landing(visit)))
+            response = redirect(visit, safe_next(form.get("next"), _landing(visit)))
+            config.devices.attach(response, key)
+            return response
 
         return await form_action(finish)(request)
 

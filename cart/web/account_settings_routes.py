@@ -195,7 +195,7 @@ async def _change_password(request: Request, form: FormData) -> Response:
                 account_id,
                 stored.password_hash,
                 new_hash,
-                checks[:2],
+                checks[:1],
                 visit.account.email,
                 visit.now,
             )

@@ -24,6 +24,7 @@ from starlette.requests import Request
 from actor.origin import web_origin_of
 from cart.catalog.fulfilment import DefaultFulfilment, parse_default
 from cart.identity.accounts import Passwords
+from cart.identity.devices import DeviceCookies
 from cart.identity.sessions import SessionCookies
 from cart.identity.signing import SignedValues
 from cart.web.csrf import CsrfTokens
@@ -49,6 +50,7 @@ class WebConfig:
     base_url: str
     secure: bool
     cookies: SessionCookies
+    devices: DeviceCookies
     csrf: CsrfTokens
     passwords: Passwords
     templates: Environment
@@ -89,6 +91,7 @@ def build_config(
         base_url=settings.base_url,
         secure=secure,
         cookies=SessionCookies(secret, secure=secure),
+        devices=DeviceCookies(secret, secure=secure),
         csrf=CsrfTokens(secret),
         passwords=passwords or Passwords(),
         templates=build_environment(getattr(settings, "time_zone", DEFAULT_ZONE)),

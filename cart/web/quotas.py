@@ -15,6 +15,14 @@ before the costly step runs, so no database connection is held across it. Under
 concurrency two requests may both see the last free slot: the overshoot is bounded by
 how many arrive at that same instant.
 
+A bucket the database has found over its quota stays over until its oldest counted event
+leaves the window: nothing can be counted meanwhile (refusals are not), so the process
+remembers it (``Refusals``) and refuses the next attempts on it with no unit of work. A
+guesser's later tries then cost a form parse and a cookie check. The one way a bucket
+empties early is ``forget`` after a success, which only a check that was not refused can
+reach: a device's bucket (a success gives the device a new one anyway) or a logged-in
+shopper's own.
+
 argon2 runs in a worker thread, one at a time per process (``argon2``): password work
 queued by a crowd waits its turn without a database connection, and the event loop keeps
 a core for everyone else's pages.
@@ -26,7 +34,9 @@ docs/deployment.md).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -43,21 +53,25 @@ from store.throttle import Check, Quota, Throttled, take
 
 T = TypeVar("T")
 
-# Password guesses, counted per account from one address (so a stranger elsewhere cannot
-# lock the owner out with five wrong passwords), per account from anywhere (a spread-out
-# guesser), and per address over all accounts. A success clears the account's counts; an
-# address keeps its own.
-LOGIN_GUESSES = Quota("login-guesses", 5, timedelta(minutes=15))
-LOGIN_ACCOUNT = Quota("login-account", 50, timedelta(minutes=15))
+# Password guesses. OWASP's device cookies (cart/identity/devices.py): a browser that has
+# logged in to the account before is counted on its own (LOGIN_DEVICE, so nobody else can
+# use its guesses up); every other attempt shares one budget per account (LOGIN_UNTRUSTED:
+# a guesser spread over a botnet gets 5 a quarter of an hour in all, not 5 an address),
+# and each address has one over all accounts. A success clears its device's count only:
+# the untrusted budget keeps what strangers spent, so logging in does not give them more.
+LOGIN_DEVICE = Quota("login-device", 5, timedelta(minutes=15))
+LOGIN_UNTRUSTED = Quota("login-untrusted", 5, timedelta(minutes=15))
 LOGIN_ADDRESS = Quota("login-address", 30, timedelta(minutes=15))
+# Reset mails asked for one address, per e-mail (RESET_MAIL bounds the mails themselves).
+LOGIN_ACCOUNT = Quota("login-account", 50, timedelta(minutes=15))
 
 
-def login_checks(email_key: str, address: str) -> list[Check]:
-    return [
-        (LOGIN_GUESSES, f"{email_key}\n{address}"),
-        (LOGIN_ACCOUNT, email_key),
-        (LOGIN_ADDRESS, address),
-    ]
+def login_checks(email_key: str, address: str, device: str | None = None) -> list[Check]:
+    """The quotas of a password guess at the account ``email_key`` from ``address``, by the
+    device cookie's nonce ``device`` when the browser brought one for this account. The
+    first check is the one a success clears."""
+    own = (LOGIN_DEVICE, device) if device else (LOGIN_UNTRUSTED, email_key)
+    return [own, (LOGIN_ADDRESS, address)]
 
 
 # Registrations: each stores a pending registration and sends a mail (no argon2: the
@@ -110,10 +124,65 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+# What a refusal says where waiting is not the only way on.
+_SAYS = {
+    LOGIN_UNTRUSTED.name: (
+        "Too many wrong passwords for this account from browsers it has not logged in "
+        "from, so this one was not tried. Browsers where you have logged in before still "
+        'can. Please wait a little, or use "Forgotten password" to get a link by mail.'
+    ),
+}
+
+
 def too_many(over: Throttled) -> HTTPException:
-    exc = HTTPException(429, TOO_MANY, headers={"Retry-After": str(over.retry_after)})
+    says = _SAYS.get(over.quota.name, TOO_MANY)
+    exc = HTTPException(429, says, headers={"Retry-After": str(over.retry_after)})
     exc.extra = {"quota": over.quota.name, "retry_after": over.retry_after}  # type: ignore[attr-defined]
     return exc
+
+
+MAX_REFUSALS = 20_000  # buckets remembered as over their quota, per process (~3 MB at most)
+
+
+class Refusals:
+    """Buckets this process has seen over their quota, each until it frees a slot."""
+
+    def __init__(self, size: int = MAX_REFUSALS) -> None:
+        self.size = size
+        self._until: OrderedDict[str, tuple[Quota, datetime]] = OrderedDict()
+
+    def over(self, checks: Iterable[Check], now: datetime) -> Throttled | None:
+        """The refusal a remembered bucket among ``checks`` still gives at ``now``, or None."""
+        for quota, key in checks:
+            bucket = quota.bucket(key)
+            known = self._until.get(bucket)
+            if known is None:
+                continue
+            if known[1] <= now:
+                del self._until[bucket]
+                continue
+            seconds = max(1, math.ceil((known[1] - now).total_seconds()))
+            return Throttled(quota, seconds, known[1])
+        return None
+
+    def remember(self, over: Throttled, checks: Iterable[Check]) -> None:
+        if over.until is None:
+            return
+        for quota, key in checks:
+            if quota == over.quota:
+                bucket = quota.bucket(key)
+                self._until[bucket] = (quota, over.until)
+                self._until.move_to_end(bucket)
+                if len(self._until) > self.size:
+                    self._until.popitem(last=False)  # the one remembered longest ago
+
+
+def _refusals(request: Request) -> Refusals:
+    state = request.app.state
+    refusals = getattr(state, "quota_refusals", None)
+    if refusals is None:
+        refusals = state.quota_refusals = Refusals()
+    return refusals
 
 
 def _admit(
@@ -143,7 +212,12 @@ async def admit(
     shopper = config.cookies.decode(request.cookies.get(COOKIE_NAME))
     if shopper is None or not config.csrf.is_valid(shopper.sid, form.get(FIELD_NAME)):
         return False, None
-    over, found = await request.app.state.db.write(_admit, checks, read, config.clock())
+    now, refusals = config.clock(), _refusals(request)
+    over = refusals.over(checks, now)
     if over is not None:
+        raise too_many(over)
+    over, found = await request.app.state.db.write(_admit, checks, read, now)
+    if over is not None:
+        refusals.remember(over, checks)
         raise too_many(over)
     return True, found

@@ -1,7 +1,8 @@
 """Login and registration against a stranger who tries hard (issue 14), over real HTTP.
 
-Password guesses are counted per account and per client address in the database; over
-the quota the answer is 429 with Retry-After, argon2 does not run and nothing changes.
+Password guesses are counted in the database per device (a browser that has logged in to
+the account holds a device cookie), per account from every other browser, and per client
+address; over the quota the answer is 429 with Retry-After, argon2 does not run and nothing changes.
 argon2 never runs while the request holds a database connection. Registration answers
 the same whether or not the address has an account, runs no argon2 (it mails a link)
 and mails one recipient at most a few times an hour. These tests are about the quotas in
@@ -12,8 +13,9 @@ the database, so the shop runs without the per-client pacing in front of them
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -22,13 +24,15 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
 from cart.identity.accounts import Account, Passwords
+from cart.identity.devices import DEVICE_COOKIE
 from cart.identity.registrations import PendingRegistration
 from cart.web import quotas
 from cart.web.config import configure_web
 from cart.web.mails import account_mail, register_attempt_mail
 from cart.web.quotas import (
     LOGIN_ADDRESS,
-    LOGIN_GUESSES,
+    LOGIN_DEVICE,
+    LOGIN_UNTRUSTED,
     REGISTER_ACCOUNT,
     REGISTER_ADDRESS,
     REGISTER_ALL,
@@ -87,7 +91,7 @@ async def test_the_sixth_wrong_password_is_429_without_argon2_and_changes_nothin
     async with running.client(headers={"Accept": "text/html"}) as owner:
         await register(owner, app=running.app)
     async with running.client(headers={"Accept": "text/html"}) as guesser:
-        for _ in range(LOGIN_GUESSES.limit):
+        for _ in range(LOGIN_UNTRUSTED.limit):
             wrong = await login(guesser, "ada@example.org", WRONG)
             assert wrong.status_code == 400 and "do not match an account" in wrong.text
         runs = passwords.runs
@@ -96,15 +100,15 @@ async def test_the_sixth_wrong_password_is_429_without_argon2_and_changes_nothin
         page = await login(guesser, "ada@example.org", WRONG + "!")
         assert page.status_code == 429
         assert page.headers["content-type"].startswith("text/html")
-        assert 0 < int(page.headers["retry-after"]) <= LOGIN_GUESSES.window.total_seconds()
-        assert "Too many attempts" in page.text
+        assert 0 < int(page.headers["retry-after"]) <= LOGIN_UNTRUSTED.window.total_seconds()
+        assert "Too many wrong passwords" in page.text and "Forgotten password" in page.text
         # Even the right password waits: the account's guesses are used up.
         guesser.headers["Accept"] = "application/json"
         api = await login(guesser, "ada@example.org", PASSWORD)
         assert api.status_code == 429
         assert api.headers["content-type"] == "application/problem+json"
         problem = api.json()
-        assert problem["status"] == 429 and problem["quota"] == LOGIN_GUESSES.name
+        assert problem["status"] == 429 and problem["quota"] == LOGIN_UNTRUSTED.name
         assert problem["retry_after"] == int(api.headers["retry-after"])
 
         assert passwords.runs == runs  # argon2 ran for none of them
@@ -113,19 +117,71 @@ async def test_the_sixth_wrong_password_is_429_without_argon2_and_changes_nothin
     assert passwords.connections_held and set(passwords.connections_held) == {0}
 
 
-async def test_a_stranger_elsewhere_cannot_lock_the_owner_out(
-    shop: tuple[LiveShop, CountingPasswords],
+async def test_once_refused_further_guesses_are_refused_without_a_unit_of_work(
+    shop: tuple[LiveShop, CountingPasswords], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     running, _ = shop
+    db = running.app.state.db
+    units: list[str] = []
+    write = db.write
+
+    async def counted(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        units.append(getattr(fn, "__name__", repr(fn)))
+        return await write(fn, *args, **kwargs)
+
+    monkeypatch.setattr(db, "write", counted)
+    async with running.client(headers={"Accept": "text/html"}) as guesser:
+        for _ in range(LOGIN_UNTRUSTED.limit):
+            assert (await login(guesser, "ada@example.org", WRONG)).status_code == 400
+        assert (await login(guesser, "ada@example.org", WRONG)).status_code == 429
+        counted_units = len(units)  # the database said no once, in a unit
+        for _ in range(3):
+            refused = await login(guesser, "ada@example.org", WRONG)
+            assert refused.status_code == 429 and "retry-after" in refused.headers
+        assert len(units) == counted_units
+
+
+async def test_the_owners_browser_logs_in_while_a_stranger_has_used_the_guesses_up(
+    shop: tuple[LiveShop, CountingPasswords],
+) -> None:
+    running, passwords = shop
     elsewhere = httpx.AsyncHTTPTransport(local_address="127.0.0.3")
     async with running.client(headers={"Accept": "text/html"}) as owner:
         await register(owner, app=running.app)
         await owner.post("/logout", data={"csrf_token": _csrf((await owner.get("/")).text)})
         async with running.client(headers={"Accept": "text/html"}, transport=elsewhere) as other:
-            for _ in range(LOGIN_GUESSES.limit):
+            for _ in range(LOGIN_UNTRUSTED.limit):
                 await login(other, "ada@example.org", WRONG)
             assert (await login(other, "ada@example.org", WRONG)).status_code == 429
+        # A browser new to the account waits, even at the owner's address...
+        async with running.client(headers={"Accept": "text/html"}) as new_browser:
+            assert (await login(new_browser, "ada@example.org", PASSWORD)).status_code == 429
+        # ...the owner's own browser does not: its guesses are its own.
         assert (await login(owner, "ada@example.org", PASSWORD)).status_code == 303
+        await owner.post("/logout", data={"csrf_token": _csrf((await owner.get("/")).text)})
+        # And it can be locked out on its own, without unlocking anyone else.
+        for _ in range(LOGIN_DEVICE.limit):
+            assert (await login(owner, "ada@example.org", WRONG)).status_code == 400
+        runs = passwords.runs
+        owner.headers["Accept"] = "application/json"
+        refused = await login(owner, "ada@example.org", PASSWORD)
+        assert refused.status_code == 429 and refused.json()["quota"] == LOGIN_DEVICE.name
+        assert passwords.runs == runs
+
+
+async def test_guesses_spread_over_many_addresses_share_one_budget(
+    shop: tuple[LiveShop, CountingPasswords],
+) -> None:
+    running, passwords = shop
+    async with running.client(headers={"Accept": "text/html"}) as owner:
+        await register(owner, app=running.app)
+    runs, answers = passwords.runs, []
+    for n in range(2, 2 + 2 * LOGIN_UNTRUSTED.limit):  # one guess from each of ten addresses
+        transport = httpx.AsyncHTTPTransport(local_address=f"127.0.0.{n}")
+        async with running.client(headers={"Accept": "text/html"}, transport=transport) as bot:
+            answers.append((await login(bot, "ada@example.org", f"{WRONG} {n}")).status_code)
+    assert answers == [400] * LOGIN_UNTRUSTED.limit + [429] * LOGIN_UNTRUSTED.limit
+    assert passwords.runs - runs == LOGIN_UNTRUSTED.limit
 
 
 async def test_one_address_guessing_many_accounts_is_stopped_too(
@@ -142,19 +198,45 @@ async def test_one_address_guessing_many_accounts_is_stopped_too(
         assert (passwords.runs, await hits(running)) == (runs, counted)
 
 
-async def test_a_good_login_clears_the_accounts_failures(
+async def test_a_device_cookie_trusts_its_browser_for_its_own_account_only(
+    shop: tuple[LiveShop, CountingPasswords],
+) -> None:
+    running, _ = shop
+    async with running.client(headers={"Accept": "text/html"}) as bob:
+        await register(bob, "bob@example.org", app=running.app)
+    async with running.client(headers={"Accept": "text/html"}) as ada:
+        await register(ada, app=running.app)
+        cookie = ada.cookies.get(DEVICE_COOKIE)
+        assert cookie
+        # Ada's browser guessing at Bob's account is a stranger there.
+        for _ in range(LOGIN_UNTRUSTED.limit):
+            assert (await login(ada, "bob@example.org", WRONG)).status_code == 400
+        assert (await login(ada, "bob@example.org", WRONG)).status_code == 429
+    # A cookie we did not sign is no cookie: the untrusted budget is spent.
+    async with running.client(headers={"Accept": "text/html"}) as forger:
+        forger.cookies.set(DEVICE_COOKIE, cookie[:-2] + "xx", path="/login")
+        assert (await login(forger, "bob@example.org", PASSWORD)).status_code == 429
+
+
+async def test_a_good_login_clears_its_browsers_failures_not_a_strangers(
     shop: tuple[LiveShop, CountingPasswords],
 ) -> None:
     running, _ = shop
     async with running.client(headers={"Accept": "text/html"}) as shopper:
         await register(shopper, app=running.app)
         await shopper.post("/logout", data={"csrf_token": _csrf((await shopper.get("/")).text)})
-        for _ in range(LOGIN_GUESSES.limit - 1):
-            assert (await login(shopper, "ada@example.org", WRONG)).status_code == 400
-        assert (await login(shopper)).status_code == 303
-        await shopper.post("/logout", data={"csrf_token": _csrf((await shopper.get("/")).text)})
-        for _ in range(LOGIN_GUESSES.limit - 1):
-            assert (await login(shopper, "ada@example.org", WRONG + "?")).status_code == 400
+        async with running.client(headers={"Accept": "text/html"}) as stranger:
+            for _ in range(LOGIN_UNTRUSTED.limit - 1):
+                assert (await login(stranger, "ada@example.org", WRONG)).status_code == 400
+            for _ in range(LOGIN_DEVICE.limit - 1):
+                assert (await login(shopper, "ada@example.org", WRONG)).status_code == 400
+            assert (await login(shopper)).status_code == 303
+            await shopper.post("/logout", data={"csrf_token": _csrf((await shopper.get("/")).text)})
+            for _ in range(LOGIN_DEVICE.limit - 1):
+                assert (await login(shopper, "ada@example.org", WRONG + "?")).status_code == 400
+            # The stranger's count was not cleared by the owner's success.
+            assert (await login(stranger, "ada@example.org", WRONG)).status_code == 400
+            assert (await login(stranger, "ada@example.org", WRONG)).status_code == 429
 
 
 def _csrf(html: str) -> str:
