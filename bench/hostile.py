@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bench._attackers import ATTACKS, Attack, Target, client, purchase
@@ -131,7 +131,12 @@ async def spawn_attackers(name: str, target: Target, subnet: int) -> asyncio.sub
     command = [sys.executable, "-m", "bench.hostile", "attack", name, target.origin]
     # Our own interpreter running this very module: nothing untrusted in the command.
     process = await asyncio.create_subprocess_exec(
-        *command, target.page_key, str(subnet), env=env, stdout=asyncio.subprocess.PIPE
+        *command,
+        target.page_key,
+        str(subnet),
+        target.victim,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
     )
     assert process.stdout is not None
     line = await asyncio.wait_for(process.stdout.readline(), STARTING)
@@ -222,8 +227,10 @@ async def run() -> list[tuple[str, Run, Run, Alone]]:
                     continue
                 quiet = await scenario(target, server.pid, None, subnet)
                 found = await scenario(target, server.pid, name, subnet)
-                # Fresh addresses (subnet + 100): the first pool spent its budgets.
-                alone = await attack_alone(target, server.pid, name, subnet + 100, idle)
+                # Fresh addresses (subnet + 100) and a fresh victim: the first pool spent
+                # the budgets of its own and of its account.
+                fresh = replace(target, victim=f"victim-{subnet + 100}@example.org")
+                alone = await attack_alone(fresh, server.pid, name, subnet + 100, idle)
                 runs.append((name, quiet, found, alone))
         finally:
             server.terminate()
@@ -280,12 +287,13 @@ def main() -> None:
     print(f"  (took {time.perf_counter() - started:.1f} s)")
 
 
-def attack_main(name: str, origin: str, key: str, subnet: int) -> None:
-    asyncio.run(attack_until_stopped(ATTACKS[name], Target(origin, ITEM, key), subnet))
+def attack_main(name: str, origin: str, key: str, subnet: int, victim: str) -> None:
+    target = Target(origin, ITEM, key, victim)
+    asyncio.run(attack_until_stopped(ATTACKS[name], target, subnet))
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 6 and sys.argv[1] == "attack":
-        attack_main(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
+    if len(sys.argv) == 7 and sys.argv[1] == "attack":
+        attack_main(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6])
     else:
         main()
