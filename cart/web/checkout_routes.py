@@ -47,15 +47,15 @@ from cart.orders.handover import HandoverAsked, read_address
 from cart.orders.models import ShopOrder, order_id_from_number
 from cart.orders.orders import (
     order_id_by_checkout_id_sync,
-    shopper_order,
     shopper_order_id_sync,
+    shopper_order_sync,
 )
 from cart.orders.payment import PaymentLinks, start_payment
 from cart.web.config import NOTICE_COOKIE, web_config
 from cart.web.provider_calls import provider_calls
 from cart.web.quotas import CHECKOUT_ADDRESS, CHECKOUT_CART, client_address, too_many
-from cart.web.shop import owner_of
-from cart.web.visit import Page, ShopperVisit, Visit, form_action, page, redirect, unit_form
+from cart.web.shop import owner_of, with_badge
+from cart.web.visit import Page, ShopperVisit, redirect, unit_form, unit_page
 from payments import PaymentError, parse_webhook
 from payments.unconfigured import NotConfigured
 from store import Database
@@ -215,12 +215,12 @@ async def pay_again(request: Request) -> Response:
     number = request.path_params["number"]
     found: dict[str, Any] = {}
 
-    async def check(visit: Visit, form: FormData) -> Response:
-        detail = await shopper_order(visit.session, owner_of(visit.shopper), number)
+    async def check(visit: ShopperVisit, form: FormData) -> Response:
+        detail = await visit.read(shopper_order_sync, owner_of(visit.shopper), number)
         found["id"] = detail.order.id
         return redirect(visit, f"/orders/{number}")
 
-    response = await form_action(check)(request)
+    response = await unit_form(check)(request)
     if "id" not in found:
         return response
     return await _go_and_pay(request, found["id"], number, response)
@@ -246,11 +246,15 @@ async def _owned_order_id(request: Request, number: str) -> int | None:
     return await db.read(_owned_order_id_sync, shopper, config.clock(), number)
 
 
-@page
-async def _return_page(visit: Visit) -> Page:
+@unit_page
+async def _return_page(visit: ShopperVisit) -> Page:
     number = visit.request.query_params.get("order", "")
-    detail = await shopper_order(visit.session, owner_of(visit.shopper), number)
-    return Page("checkout_return.html", {"detail": detail}, title=f"Order {detail.number}")
+    detail, count = await visit.read(
+        with_badge, visit.shopper, shopper_order_sync, owner_of(visit.shopper), number
+    )
+    return Page(
+        "checkout_return.html", {"detail": detail}, title=f"Order {detail.number}", item_count=count
+    )
 
 
 async def checkout_return(request: Request) -> Response:
