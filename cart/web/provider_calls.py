@@ -8,7 +8,9 @@ page is a GET), and each used to cost one call to the payment provider. Now, per
 - across processes, at most one call per ``PROVIDER_CHECKOUT`` window (the database
   throttle): a hint inside the window calls nobody. The return page then shows what we
   know; the webhook answers 429 with Retry-After, so SumUp tries again later. The
-  reconciler loop covers whatever a skipped hint would have found.
+  reconciler loop covers whatever a skipped hint would have found. Once the throttle
+  has said no, the process remembers until when (``Refusals``, cart/web/quotas.py), so
+  the hints after it cost no unit of work either.
 
 No database session is held across the provider call (``reconcile`` opens its own short
 units of work around it).
@@ -22,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from cart.orders.reconcile import reconcile
-from cart.web.quotas import PROVIDER_CHECKOUT
+from cart.web.quotas import PROVIDER_CHECKOUT, Refusals
 from payments import PaymentError
 from store.throttle import Throttled, take
 
@@ -34,6 +36,7 @@ class ProviderCalls:
 
     def __init__(self) -> None:
         self._in_flight: dict[int, asyncio.Future[None]] = {}
+        self._refused = Refusals()
 
     async def reconcile(
         self, state: Any, order_id: int, now: datetime
@@ -49,9 +52,13 @@ class ProviderCalls:
         self._in_flight[order_id] = done
         try:
             checks = [(PROVIDER_CHECKOUT, str(order_id))]
-            over: Throttled | None = await state.db.write(take, checks, now)
+            over = self._refused.over(checks, now)
             if over is not None:
                 return over
+            taken: Throttled | None = await state.db.write(take, checks, now)
+            if taken is not None:
+                self._refused.remember(taken, checks)
+                return taken
             try:
                 await reconcile(state.db, state.payment_provider, order_id, state.actor, now=now)
             except PaymentError as error:

@@ -11,7 +11,7 @@ of it (service/pacing.py; tests/service/test_pacing.py).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -183,4 +183,31 @@ async def test_a_webhook_flood_for_one_checkout_makes_one_provider_call(
         if answer.status_code == 429:
             assert int(answer.headers["retry-after"]) > 0
             assert answer.headers["content-type"] == "application/problem+json"
+    assert counting.fetches == 1
+
+
+async def test_webhooks_refused_once_are_refused_again_without_a_unit_of_work(
+    shop: tuple[LiveShop, str], counting: CountingProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running, loaf = shop
+    shopper, order = await placed_order(running, loaf)
+    await shopper.aclose()
+    db = running.app.state.db
+    writes: list[str] = []
+    write = db.write
+
+    async def counted(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        writes.append(getattr(fn, "__name__", repr(fn)))
+        return await write(fn, *args, **kwargs)
+
+    monkeypatch.setattr(db, "write", counted)
+    body = {"event_type": "CHECKOUT_STATUS_CHANGED", "id": order.checkout_id}
+    async with running.client() as stranger:
+        assert (await stranger.post("/webhooks/sumup", json=body)).status_code == 204
+        assert (await stranger.post("/webhooks/sumup", json=body)).status_code == 429
+        counted_writes = len(writes)
+        for _ in range(3):
+            again = await stranger.post("/webhooks/sumup", json=body)
+            assert again.status_code == 429 and int(again.headers["retry-after"]) > 0
+    assert len(writes) == counted_writes
     assert counting.fetches == 1
