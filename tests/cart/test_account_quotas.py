@@ -13,9 +13,8 @@ the database, so the shop runs without the per-client pacing in front of them
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -41,7 +40,7 @@ from mail.models import OutgoingMail
 from store.throttle import Quota, ThrottleHit
 from tests.cart.web_support import csrf_token, login, register, submit_registration
 from tests.support.shop import LiveShop, live_shop, unpaced
-from tests.support.state import snapshot
+from tests.support.state import count_writes, snapshot
 
 PASSWORD = "correct horse battery"  # noqa: S105
 WRONG = "not the password"  # noqa: S105
@@ -121,15 +120,7 @@ async def test_once_refused_further_guesses_are_refused_without_a_unit_of_work(
     shop: tuple[LiveShop, CountingPasswords], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     running, _ = shop
-    db = running.app.state.db
-    units: list[str] = []
-    write = db.write
-
-    async def counted(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        units.append(getattr(fn, "__name__", repr(fn)))
-        return await write(fn, *args, **kwargs)
-
-    monkeypatch.setattr(db, "write", counted)
+    units = count_writes(running.app.state.db, monkeypatch)
     async with running.client(headers={"Accept": "text/html"}) as guesser:
         for _ in range(LOGIN_UNTRUSTED.limit):
             assert (await login(guesser, "ada@example.org", WRONG)).status_code == 400

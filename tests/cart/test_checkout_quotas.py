@@ -11,7 +11,7 @@ of it (service/pacing.py; tests/service/test_pacing.py).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from tests.cart.web_support import csrf_token, seed
 from tests.outbox.support import add_follower
 from tests.support.factories import product
 from tests.support.shop import LiveShop, fill_page_cart, live_shop, unpaced
+from tests.support.state import count_writes
 
 FOLLOWER = "https://coop.example/actor"
 
@@ -192,15 +193,7 @@ async def test_webhooks_refused_once_are_refused_again_without_a_unit_of_work(
     running, loaf = shop
     shopper, order = await placed_order(running, loaf)
     await shopper.aclose()
-    db = running.app.state.db
-    writes: list[str] = []
-    write = db.write
-
-    async def counted(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        writes.append(getattr(fn, "__name__", repr(fn)))
-        return await write(fn, *args, **kwargs)
-
-    monkeypatch.setattr(db, "write", counted)
+    writes = count_writes(running.app.state.db, monkeypatch)
     body = {"event_type": "CHECKOUT_STATUS_CHANGED", "id": order.checkout_id}
     async with running.client() as stranger:
         assert (await stranger.post("/webhooks/sumup", json=body)).status_code == 204

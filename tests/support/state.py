@@ -1,9 +1,12 @@
-"""Snapshots of every table, for asserting that a rejected request changed nothing."""
+"""Snapshots of every table, for asserting that a rejected request changed nothing; and
+the write units a request ran (none, for one refused from memory)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 from sqlalchemy import inspect, text
 
 from store import Database
@@ -25,3 +28,17 @@ async def snapshot(db: Database, *, caches: bool = False) -> dict[str, list[tupl
             rows = (await connection.execute(query)).all()
             tables[name] = sorted((tuple(r) for r in rows), key=repr)
         return tables
+
+
+def count_writes(db: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the write units ``db`` runs from now on, in order (the test's
+    monkeypatch restores ``db.write`` after it)."""
+    written: list[str] = []
+    write = db.write
+
+    async def counted(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        written.append(getattr(fn, "__name__", repr(fn)))
+        return await write(fn, *args, **kwargs)
+
+    monkeypatch.setattr(db, "write", counted)
+    return written
