@@ -27,7 +27,8 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from actor.origin import same_origin
+from actor.authorized import claimed_key_id
+from actor.origin import same_origin, web_origin_of
 from actor.starlette_adapter import verify_starlette_request
 from actor.verification import (
     KeyResolver,
@@ -39,7 +40,14 @@ from actor.verification import (
 from actor.verification import (
     Rejected as SignatureRejected,
 )
-from inbox.admission import RateLimiter, StrangerBudget, check_content_type, read_capped
+from inbox.admission import (
+    MAX_BODY,
+    STRANGER_MAX_BODY,
+    RateLimiter,
+    StrangerBudget,
+    check_content_type,
+    read_capped,
+)
 from inbox.exceptions import Rejected
 from inbox.group_commit import InboxWriter
 from inbox.handoff import Handoff, Parsed
@@ -95,6 +103,7 @@ class InboxReceiver:
         base_url: str | None = None,
         clock: Clock = utcnow,
         handoff: Handoff | None = None,
+        peer_origins: Collection[str] | None = None,
     ) -> None:
         self.keys, self.read, self.registry, self.writer = keys, read, registry, writer
         self.roles_of, self.limiter, self.scheme = roles_of, limiter, scheme
@@ -104,9 +113,21 @@ class InboxReceiver:
         # Shared with this process's inbox worker, which then need not parse the row.
         self.handoff = handoff
         self.dropped = 0  # ignored activities answered unverified (inbox/unhandled.py)
+        # Our peers' origins: a delivery whose keyId claims none of them gets the
+        # stranger's body cap (None: every delivery gets MAX_BODY).
+        self.peer_origins = frozenset(peer_origins) if peer_origins is not None else None
+
+    def _body_limit(self, request: Request) -> int:
+        """MAX_BODY for a delivery that claims a peer's key (verified later: a stranger
+        who claims one pays the full checks), STRANGER_MAX_BODY for any other."""
+        if self.peer_origins is None:
+            return MAX_BODY
+        key_id = claimed_key_id(request)
+        origin = web_origin_of(key_id) if key_id is not None else None
+        return MAX_BODY if origin in self.peer_origins else STRANGER_MAX_BODY
 
     async def __call__(self, request: Request) -> Response:
-        body = await read_capped(request)
+        body = await read_capped(request, self._body_limit(request))
         check_content_type(request.headers.get("content-type"))
         keys = KnownKeysForIgnored(self.keys, body, self.roles_of)
         verified = await verify_starlette_request(

@@ -16,6 +16,7 @@ from actor.fetch_budget import KeyFetchBudget
 from actor.http_auth import SignatureAuth
 from actor.identity import LocalActor
 from actor.incoming import HandlerRegistrar
+from actor.origin import web_origin_of
 from actor.remote import RemoteActors
 from actor.remote_retention import purge_untrusted_actors
 from actor.roles import CATALOGUE_ROLES, PeerRole
@@ -204,6 +205,7 @@ def build_federation(
         ),
         base_url=settings.base_url,
         handoff=handoff,
+        peer_origins={origin for iri in peer_iris if (origin := web_origin_of(iri))},
     )
     worker = InboxWorker(db, registry, parse, on_processed=mark_all_contacted, handoff=handoff)
     deliveries = DeliveryWorker(

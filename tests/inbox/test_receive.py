@@ -124,12 +124,35 @@ async def expect_rejected(
     return problem
 
 
-async def test_a_body_over_256_kib_is_refused_413(served: Served, stranger: RemotePeer) -> None:
+async def test_a_body_over_256_kib_is_refused_413(served: Served, market: RemotePeer) -> None:
     before = await snapshot(served.db)
-    big = stranger.activity("Follow", f"{served.base_url}/actor", padding="x" * (300 * 1024))
-    answer = await stranger.deliver(served.inbox, big)
+    big = with_rose_context(market.activity("Create", product(market, summary="x" * 300_000)))
+    answer = await market.deliver(served.inbox, big)
     await expect_rejected(served, answer, 413, "256 KiB")
     assert await snapshot(served.db) == before
+
+
+async def test_a_peer_may_send_more_than_a_stranger(served: Served, market: RemotePeer) -> None:
+    # Over a stranger's 64 KiB: a hundred words of a thousand letters no parser minds.
+    padding = ["x" * 1000] * 100
+    long = with_rose_context(market.activity("Create", product(market), padding=padding))
+    answer = await market.deliver(served.inbox, long)
+    assert answer.status_code == 202, answer.text
+
+
+async def test_a_strangers_body_over_64_kib_is_refused_before_its_key_is_fetched(
+    served: Served, stranger: RemotePeer
+) -> None:
+    before = await snapshot(served.db, caches=True)
+    fetched = len(stranger.app.requests)
+    big = stranger.activity("Follow", f"{served.base_url}/actor", padding="x" * (70 * 1024))
+    answer = await stranger.deliver(served.inbox, big)
+    await expect_rejected(served, answer, 413, "64 KiB")
+    assert await snapshot(served.db, caches=True) == before  # no key row either
+    assert len(stranger.app.requests) == fetched  # nobody asked the stranger for its key
+    # The same Follow of an ordinary size is taken.
+    small = stranger.activity("Follow", f"{served.base_url}/actor")
+    assert (await stranger.deliver(served.inbox, small)).status_code == 202
 
 
 async def test_a_streamed_body_without_length_is_cut_off_at_256_kib(served: Served) -> None:
@@ -141,7 +164,7 @@ async def test_a_streamed_body_without_length_is_cut_off_at_256_kib(served: Serv
         answer = await http.post(
             served.inbox, content=chunks(), headers={"Content-Type": "application/activity+json"}
         )
-    await expect_rejected(served, answer, 413, "256 KiB")
+    await expect_rejected(served, answer, 413, "64 KiB")  # unsigned: a stranger's cap
 
 
 @pytest.mark.parametrize(
