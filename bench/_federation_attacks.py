@@ -155,7 +155,12 @@ async def unknown_key_ids(
     return seen
 
 
-def _heavy_context(terms: int = 60, scoped: int = 20) -> dict[str, Any]:
+# As many scoped terms as fit under a stranger's 64 KiB (inbox/admission.py,
+# STRANGER_MAX_BODY): ~61 KB a Follow. Larger ones are refused before any work.
+HEAVY_TERMS = 40
+
+
+def _heavy_context(terms: int = HEAVY_TERMS, scoped: int = 20) -> dict[str, Any]:
     """Property-scoped contexts, each with its own terms: cheap to send, dear to process."""
     ns = "https://stranger.example/ns#"
     return {
@@ -184,7 +189,7 @@ async def heavy_json_ld(
                 follow: dict[str, Any] = {"@context": context, "type": "Follow"}
                 follow |= {"id": f"{actor}/follows/{n}"}
                 follow |= {"actor": actor, "object": f"{target.origin}/actor"}
-                follow |= {f"t{i}": {f"u{i}": f"{actor}/x/{i}"} for i in range(60)}
+                follow |= {f"t{i}": {f"u{i}": f"{actor}/x/{i}"} for i in range(HEAVY_TERMS)}
                 await http.post("/inbox", **_post(follow))
     return seen
 

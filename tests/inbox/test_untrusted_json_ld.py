@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 import vocab.parse
 from cart.catalog.models import CatalogItem
+from inbox.admission import STRANGER_MAX_BODY
 from inbox.models import InboxActivity
 from tests.inbox.test_receive import product
 from tests.support.inbox_peers import Served
@@ -62,8 +63,8 @@ def walks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
-def scoped_context_bomb(size: int = 34 * 1024) -> list[Any]:
-    """Property- and type-scoped contexts nested in each other, about `size` bytes."""
+def scoped_context_bomb(size: int = 18 * 1024) -> list[Any]:
+    """Property- and type-scoped contexts nested in each other, about twice `size` bytes."""
     terms: dict[str, Any] = {}
     number = 0
     while len(orjson.dumps(terms)) < size:
@@ -80,7 +81,8 @@ async def test_a_scoped_context_follow_from_a_stranger_is_refused_before_pyld(
 ) -> None:
     follow = stranger.activity("Follow", f"{served.base_url}/actor")
     follow["@context"] = scoped_context_bomb()
-    assert len(orjson.dumps(follow)) > 34 * 1024
+    # As issue 14 found it: 34 KiB, under a stranger's body cap (inbox/admission.py).
+    assert 34 * 1024 < len(orjson.dumps(follow)) < STRANGER_MAX_BODY
     before = await snapshot(served.db)
 
     answer = await stranger.deliver(served.inbox, follow)
