@@ -115,6 +115,22 @@ def why_no_key(row: RemoteActorRow | None, key_id: str) -> str:
     return f"the actor {actor} does not list the key {key_id}; it lists " + ", ".join(listed)
 
 
+def _row_sync(session: Session, ap_id: str) -> RemoteActorRow | None:
+    """A unit: what we hold of the actor ``ap_id``."""
+    return session.get(RemoteActorRow, ap_id)
+
+
+def _row_for_key_sync(session: Session, key_id: str) -> RemoteActorRow | None:
+    """A unit: the row for the document the key id points at, or for the owner it names.
+
+    Only what the server at the key's own URL said counts: an actor that merely lists
+    someone else's key id in its document cannot take that key over.
+    """
+    direct = session.get(RemoteActorRow, key_id.split("#", 1)[0])
+    owner = _pointer_owner(direct)
+    return session.get(RemoteActorRow, owner) if owner else direct
+
+
 class RemoteActors:
     """The database-backed cache of remote actors; implements KeyResolver.key_for."""
 
@@ -267,19 +283,15 @@ class RemoteActors:
         return seen is not None and self.clock() - seen < self.ttl
 
     async def _row(self, ap_id: str) -> RemoteActorRow | None:
-        async with self.db.sessions() as session:
-            return await session.get(RemoteActorRow, ap_id)
+        return await self.db.read(_row_sync, ap_id)
 
     async def _row_for_key(self, key_id: str) -> RemoteActorRow | None:
         """The row for the document the key id points at, or for the owner it names.
 
-        Only what the server at the key's own URL said counts: an actor that merely
-        lists someone else's key id in its document cannot take that key over.
+        A read unit (every key the memo does not hold asks, a stranger's made-up ones
+        too): through an async session each ``get`` cost an aiosqlite hand-off.
         """
-        async with self.db.sessions() as session:
-            direct = await session.get(RemoteActorRow, key_id.split("#", 1)[0])
-            owner = _pointer_owner(direct)
-            return await session.get(RemoteActorRow, owner) if owner else direct
+        return await self.db.read(_row_for_key_sync, key_id)
 
     async def _claim(self, ap_id: str) -> bool:
         """Take the right to fetch `ap_id` now; False if a fetch was tried within the interval."""
