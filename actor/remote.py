@@ -115,11 +115,6 @@ def why_no_key(row: RemoteActorRow | None, key_id: str) -> str:
     return f"the actor {actor} does not list the key {key_id}; it lists " + ", ".join(listed)
 
 
-def _row_sync(session: Session, ap_id: str) -> RemoteActorRow | None:
-    """A unit: what we hold of the actor ``ap_id``."""
-    return session.get(RemoteActorRow, ap_id)
-
-
 def _row_for_key_sync(session: Session, key_id: str) -> RemoteActorRow | None:
     """A unit: the row for the document the key id points at, or for the owner it names.
 
@@ -282,15 +277,12 @@ class RemoteActors:
         seen = row.gone_at or row.fetched_at
         return seen is not None and self.clock() - seen < self.ttl
 
+    # Read units: every key the memo does not hold asks, a stranger's made-up ones too,
+    # and through an async session each ``get`` cost an aiosqlite hand-off.
     async def _row(self, ap_id: str) -> RemoteActorRow | None:
-        return await self.db.read(_row_sync, ap_id)
+        return await self.db.read(lambda session: session.get(RemoteActorRow, ap_id))
 
     async def _row_for_key(self, key_id: str) -> RemoteActorRow | None:
-        """The row for the document the key id points at, or for the owner it names.
-
-        A read unit (every key the memo does not hold asks, a stranger's made-up ones
-        too): through an async session each ``get`` cost an aiosqlite hand-off.
-        """
         return await self.db.read(_row_for_key_sync, key_id)
 
     async def _claim(self, ap_id: str) -> bool:
