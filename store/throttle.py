@@ -60,14 +60,14 @@ class Quota:
 
 
 class Throttled(Exception):
-    """Over a quota: try again in ``retry_after`` seconds (whole, at least 1); ``until``,
-    when known, is the moment the oldest counted event leaves the window."""
+    """Over a quota until ``until`` (when its oldest counted event leaves the window): try
+    again in ``retry_after`` seconds (whole, at least 1) from ``now``."""
 
-    def __init__(self, quota: Quota, retry_after: int, until: datetime | None = None) -> None:
-        super().__init__(f"over the {quota.name} quota; retry after {retry_after} s")
+    def __init__(self, quota: Quota, until: datetime, now: datetime) -> None:
         self.quota = quota
-        self.retry_after = retry_after
         self.until = until
+        self.retry_after = max(1, math.ceil((until - now).total_seconds()))
+        super().__init__(f"over the {quota.name} quota; retry after {self.retry_after} s")
 
 
 Check = tuple[Quota, str]
@@ -91,10 +91,9 @@ def wait_for(session: Session, checks: Iterable[Check], now: datetime) -> Thrott
         recent = [hit.at for hit in direct.fields(session, _RECENT, bound)]
         if len(recent) < quota.limit:
             continue
-        until = recent[-1] + quota.window
-        seconds = max(1, math.ceil((until - moment).total_seconds()))
-        if worst is None or seconds > worst.retry_after:
-            worst = Throttled(quota, seconds, until)
+        over = Throttled(quota, recent[-1] + quota.window, moment)
+        if worst is None or over.retry_after > worst.retry_after:
+            worst = over
     return worst
 
 

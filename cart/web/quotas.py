@@ -34,7 +34,6 @@ docs/deployment.md).
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -149,29 +148,26 @@ class Refusals:
 
     def __init__(self, size: int = MAX_REFUSALS) -> None:
         self.size = size
-        self._until: OrderedDict[str, tuple[Quota, datetime]] = OrderedDict()
+        self._until: OrderedDict[str, datetime] = OrderedDict()
 
     def over(self, checks: Iterable[Check], now: datetime) -> Throttled | None:
         """The refusal a remembered bucket among ``checks`` still gives at ``now``, or None."""
         for quota, key in checks:
             bucket = quota.bucket(key)
-            known = self._until.get(bucket)
-            if known is None:
+            until = self._until.get(bucket)
+            if until is None:
                 continue
-            if known[1] <= now:
+            if until <= now:
                 del self._until[bucket]
                 continue
-            seconds = max(1, math.ceil((known[1] - now).total_seconds()))
-            return Throttled(quota, seconds, known[1])
+            return Throttled(quota, until, now)
         return None
 
     def remember(self, over: Throttled, checks: Iterable[Check]) -> None:
-        if over.until is None:
-            return
         for quota, key in checks:
             if quota == over.quota:
                 bucket = quota.bucket(key)
-                self._until[bucket] = (quota, over.until)
+                self._until[bucket] = over.until
                 self._until.move_to_end(bucket)
                 if len(self._until) > self.size:
                     self._until.popitem(last=False)  # the one remembered longest ago
