@@ -294,10 +294,11 @@ async def _announce(
     await session.run_sync(moves.announce, order, local_actor, now, build, **fields)
 
 
-async def announce_paid(
-    session: AsyncSession, order: ShopOrder, local_actor: LocalActor, now: datetime
+def announce_paid_sync(
+    session: Session, order: ShopOrder, local_actor: LocalActor, now: datetime
 ) -> None:
-    await _announce(
+    """OrderPaid about the order, in the unit that moved it to paid."""
+    moves.announce(
         session,
         order,
         local_actor,
@@ -318,8 +319,8 @@ async def announce_cancelled(
     await session.run_sync(moves.announce_cancelled, order, local_actor, now, summary)
 
 
-async def announce_refunded(
-    session: AsyncSession,
+def announce_refunded_sync(
+    session: Session,
     order: ShopOrder,
     local_actor: LocalActor,
     now: datetime,
@@ -329,7 +330,7 @@ async def announce_refunded(
 ) -> None:
     """OrderRefunded: `amount` went back, for `refunded` (line, quantity) pairs; the
     peers that own those lines release or restock them."""
-    await _announce(
+    moves.announce(
         session,
         order,
         local_actor,
@@ -338,6 +339,21 @@ async def announce_refunded(
         total=_wire_money(amount),
         items=[_wire_item(item, quantity) for item, quantity in refunded],
         summary=summary,
+    )
+
+
+async def announce_refunded(
+    session: AsyncSession,
+    order: ShopOrder,
+    local_actor: LocalActor,
+    now: datetime,
+    refunded: Sequence[tuple[ShopOrderItem, int]],
+    amount: Money,
+    summary: str | None = None,
+) -> None:
+    """`announce_refunded_sync` in an async session."""
+    await session.run_sync(
+        announce_refunded_sync, order, local_actor, now, refunded, amount, summary
     )
 
 
@@ -373,8 +389,9 @@ __all__ = [
     "OrderNotFound",
     "announce_cancelled",
     "announce_created",
-    "announce_paid",
+    "announce_paid_sync",
     "announce_refunded",
+    "announce_refunded_sync",
     "get_order",
     "move_claims",
     "order_id_by_checkout_id_sync",

@@ -24,21 +24,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from actor.identity import LocalActor
+from cart.orders import moves
 from cart.orders.models import ShopOrder
-from cart.orders.orders import (
-    announce_paid,
-    announce_refunded,
-    get_order,
-    move_claims,
-    record,
-    transition,
-    void_order,
-)
+from cart.orders.orders import announce_paid_sync, announce_refunded_sync
 from cart.orders.refund_safety import refund_left
 from cart.orders.refunds import carry_out_partial, due_partial_refunds
 from cart.orders.states import ClaimState, OrderStatus
@@ -47,7 +41,7 @@ from payments.exceptions import NotFound
 from payments.provider import TransactionStatus
 from store import Database
 from store.held import outside_units
-from store.lease import RELEASED, claim
+from store.lease import RELEASED, claim_statement, new_lease
 
 log = logging.getLogger("rose_cart.cart.orders.reconcile")
 EXPIRY_GRACE = timedelta(minutes=1)  # the provider's clock and ours may differ a little
@@ -75,15 +69,15 @@ def mismatch(order: ShopOrder, checkout: Checkout) -> str | None:
     return "; ".join(problems) or None
 
 
-async def apply_checkout(
-    session: AsyncSession,
+def apply_checkout(
+    session: Session,
     order_id: int,
     checkout: Checkout,
     local_actor: LocalActor,
     now: datetime,
 ) -> OrderStatus:
-    """Move the order as the fetched checkout says; returns the order's status after."""
-    order = await get_order(session, order_id)
+    """A unit: move the order as the fetched checkout says; the order's status after."""
+    order = moves.reload(session, order_id)
     if order.provider_status != checkout.status.value:
         order.provider_status = checkout.status.value
     if checkout.status is CheckoutStatus.PAID:
@@ -91,12 +85,12 @@ async def apply_checkout(
         if wrong is not None:
             if order.flag is None:
                 order.flag = f"payment does not match the order: {wrong}"
-                await record(session, order.id, order.status, "Payment under review", now)
+                moves.record(session, order.id, order.status, "Payment under review", now)
                 log.warning("payment mismatch", extra={"order": order.id, "detail": wrong})
             return OrderStatus(order.status)
         status = OrderStatus(order.status)
         if status is OrderStatus.PENDING:
-            paid = await transition(
+            paid = moves.transition(
                 session,
                 order.id,
                 OrderStatus.PAID,
@@ -106,10 +100,10 @@ async def apply_checkout(
                 transaction_id=checkout.transaction_id,
             )
             if paid is not None:
-                await move_claims(session, order.id, ClaimState.CONFIRMED)
-                await announce_paid(session, paid, local_actor, now)
+                moves.move_claims(session, order.id, ClaimState.CONFIRMED)
+                announce_paid_sync(session, paid, local_actor, now)
         elif status.is_void:
-            await transition(
+            moves.transition(
                 session,
                 order.id,
                 OrderStatus.REFUND_REQUESTED,
@@ -117,18 +111,18 @@ async def apply_checkout(
                 now=now,
                 transaction_id=checkout.transaction_id,
             )
-        return OrderStatus((await get_order(session, order_id)).status)
+        return OrderStatus(moves.reload(session, order_id).status)
     if checkout.status is CheckoutStatus.EXPIRED or now > order.valid_until + EXPIRY_GRACE:
-        return await expire(session, order_id, local_actor, now, EXPIRED_NOTE)
+        return expire(session, order_id, local_actor, now, EXPIRED_NOTE)
     return OrderStatus(order.status)
 
 
-async def expire(
-    session: AsyncSession, order_id: int, local_actor: LocalActor, now: datetime, note: str
+def expire(
+    session: Session, order_id: int, local_actor: LocalActor, now: datetime, note: str
 ) -> OrderStatus:
-    """A pending order expires through the one void path; the order's status after."""
-    if (await get_order(session, order_id)).status == OrderStatus.PENDING:
-        await void_order(
+    """A unit: a pending order expires through the one void path; its status after."""
+    if moves.reload(session, order_id).status == OrderStatus.PENDING:
+        moves.void_order(
             session,
             order_id,
             OrderStatus.EXPIRED,
@@ -137,7 +131,21 @@ async def expire(
             shopper_note=note,
             now=now,
         )
-    return OrderStatus((await get_order(session, order_id)).status)
+    return OrderStatus(moves.reload(session, order_id).status)
+
+
+@dataclass(frozen=True)
+class _Standing:
+    """What reconcile needs to know of the order before it asks the provider."""
+
+    checkout_id: str | None
+    status: OrderStatus
+    valid_until: datetime
+
+
+def _standing(session: Session, order_id: int) -> _Standing:
+    order = moves.reload(session, order_id)
+    return _Standing(order.checkout_id, OrderStatus(order.status), order.valid_until)
 
 
 async def reconcile(
@@ -150,35 +158,25 @@ async def reconcile(
 ) -> OrderStatus:
     """Bring the order in line with the provider. Idempotent; safe to call concurrently.
 
-    Raises the provider's PaymentError (e.g. ProviderUnavailable) when it cannot be
-    asked; nothing changes then.
+    A read unit before the provider call and a write unit after it: nothing is held
+    across the call. Raises the provider's PaymentError (e.g. ProviderUnavailable) when
+    it cannot be asked; nothing changes then.
     """
     moment = now
-    async with db.transaction() as session:
-        order = await get_order(session, order_id)
-        checkout_id, status = order.checkout_id, OrderStatus(order.status)
-        expired = moment > order.valid_until + EXPIRY_GRACE
-    if checkout_id is None:
-        if status is OrderStatus.PENDING and expired:
-            return await _expire(db, order_id, local_actor, moment, EXPIRED_NOTE)
-        return status
+    standing = await db.read(_standing, order_id)
+    if standing.checkout_id is None:
+        if standing.status is OrderStatus.PENDING and moment > standing.valid_until + EXPIRY_GRACE:
+            return await db.write(expire, order_id, local_actor, moment, EXPIRED_NOTE)
+        return standing.status
     try:
         outside_units("a call to the payment provider")
-        checkout = await provider.fetch_checkout(checkout_id)
+        checkout = await provider.fetch_checkout(standing.checkout_id)
     except NotFound:
         # The provider lost the checkout (a sandbox restart; SumUp purges old ones): it
         # can never be paid, so the order expires like any other.
         log.warning("checkout unknown to the provider", extra={"order": order_id})
-        return await _expire(db, order_id, local_actor, moment, VANISHED_NOTE)
-    async with db.transaction() as session:
-        return await apply_checkout(session, order_id, checkout, local_actor, moment)
-
-
-async def _expire(
-    db: Database, order_id: int, local_actor: LocalActor, now: datetime, note: str
-) -> OrderStatus:
-    async with db.transaction() as session:
-        return await expire(session, order_id, local_actor, now, note)
+        return await db.write(expire, order_id, local_actor, moment, VANISHED_NOTE)
+    return await db.write(apply_checkout, order_id, checkout, local_actor, moment)
 
 
 @dataclass
@@ -194,6 +192,73 @@ class StepReport:
         return self.more
 
 
+@dataclass(frozen=True)
+class _RefundAsk:
+    """What a leased refund asks the provider about, read in the unit that took the lease."""
+
+    transaction_id: str | None
+    checkout_id: str | None
+    attempts: int
+    paid: Decimal
+
+
+def _lease_refund(session: Session, order_id: int, now: datetime) -> _RefundAsk | None:
+    """A unit: take the refund's lease (None: another worker holds it, or it is done)."""
+    statement = claim_statement(
+        ShopOrder,
+        new_lease(now, REFUND_LEASE),
+        now=now,
+        due=[ShopOrder.id == order_id, ShopOrder.status == OrderStatus.REFUND_REQUESTED.value],
+        order_by=[ShopOrder.id],
+        limit=1,
+        returning=[ShopOrder.id],
+        values={"refund_attempts": ShopOrder.refund_attempts + 1},
+    )
+    if not session.execute(statement).all():
+        return None
+    order = moves.reload(session, order_id)
+    return _RefundAsk(
+        order.transaction_id, order.checkout_id, order.refund_attempts, order.total_amount
+    )
+
+
+def _refund_outcome(
+    session: Session,
+    order_id: int,
+    local_actor: LocalActor,
+    now: datetime,
+    failure: str | None,
+    transient: bool,
+) -> OrderStatus:
+    """A unit: what the provider said about the refund, kept."""
+    if failure is None:
+        refunded = moves.transition(
+            session, order_id, OrderStatus.REFUNDED, note="Refunded", now=now, **RELEASED
+        )
+        if refunded is not None:
+            moves.move_claims(session, order_id, ClaimState.RELEASED)
+            lines, rest = refund_left(session, order_id)
+            announce_refunded_sync(
+                session, refunded, local_actor, now, lines, rest, refunded.shopper_note
+            )
+        return OrderStatus.REFUNDED
+    if transient:
+        order = moves.reload(session, order_id)
+        order.lease_token = order.lease_until = None
+        return OrderStatus.REFUND_REQUESTED
+    log.error("refund failed", extra={"order": order_id, "detail": failure})
+    moves.transition(
+        session,
+        order_id,
+        OrderStatus.NEEDS_REFUND,
+        note="The refund did not go through; we are looking into it",
+        now=now,
+        **RELEASED,
+        flag=f"refund failed: {failure}",
+    )
+    return OrderStatus.NEEDS_REFUND
+
+
 async def carry_out_refund(
     db: Database,
     provider: PaymentProvider,
@@ -206,31 +271,18 @@ async def carry_out_refund(
     reconcilers never refund twice. None when another worker holds it.
 
     Once the money is back, the claims are released and `OrderRefunded` naming every
-    line tells the peers, in the same transaction: the calendar frees the seats."""
+    line tells the peers, in the same transaction: the calendar frees the seats. A unit
+    takes the lease, the provider is asked with no unit open, a unit keeps the answer."""
     moment = now
-    async with db.transaction() as session:
-        _, claimed = await claim(
-            session,
-            ShopOrder,
-            now=moment,
-            length=REFUND_LEASE,
-            due=[ShopOrder.id == order_id, ShopOrder.status == OrderStatus.REFUND_REQUESTED.value],
-            order_by=[ShopOrder.id],
-            limit=1,
-            returning=[ShopOrder.id],
-            values={"refund_attempts": ShopOrder.refund_attempts + 1},
-        )
-        if not claimed:
-            return None
-        order = await get_order(session, order_id)
-        await session.refresh(order)
-        transaction_id, checkout_id = order.transaction_id, order.checkout_id
-        attempts, paid = order.refund_attempts, order.total_amount
+    ask = await db.write(_lease_refund, order_id, moment)
+    if ask is None:
+        return None
+    transaction_id = ask.transaction_id
     failure: str | None = None
     transient = False
     try:
         outside_units("a call to the payment provider")
-        checkout = await provider.fetch_checkout(checkout_id) if checkout_id else None
+        checkout = await provider.fetch_checkout(ask.checkout_id) if ask.checkout_id else None
         transaction_id = transaction_id or (checkout.transaction_id if checkout else None)
         done = False
         if (
@@ -242,48 +294,44 @@ async def carry_out_refund(
             # owed, so only the provider's refunded total says whether this one was made.
             outside_units("a call to the payment provider")
             seen = await provider.refunded_amount(transaction_id)
-            done = seen is not None and seen >= paid
+            done = seen is not None and seen >= ask.paid
         if not done:
             if transaction_id is None:
                 raise PaymentError(f"order {order_id}: no paid transaction to refund")
             outside_units("a call to the payment provider")
             await provider.refund(transaction_id)
     except ProviderUnavailable as error:
-        failure, transient = str(error), attempts < MAX_REFUND_ATTEMPTS
+        failure, transient = str(error), ask.attempts < MAX_REFUND_ATTEMPTS
     except PaymentError as error:
         failure = str(error)
-    async with db.transaction() as session:
-        if failure is None:
-            refunded = await transition(
-                session,
-                order_id,
-                OrderStatus.REFUNDED,
-                note="Refunded",
-                now=moment,
-                **RELEASED,
-            )
-            if refunded is not None:
-                await move_claims(session, order_id, ClaimState.RELEASED)
-                lines, rest = await session.run_sync(refund_left, order_id)
-                await announce_refunded(
-                    session, refunded, local_actor, moment, lines, rest, refunded.shopper_note
-                )
-            return OrderStatus.REFUNDED
-        if transient:
-            order = await get_order(session, order_id)
-            order.lease_token = order.lease_until = None
-            return OrderStatus.REFUND_REQUESTED
-        log.error("refund failed", extra={"order": order_id, "detail": failure})
-        await transition(
-            session,
-            order_id,
-            OrderStatus.NEEDS_REFUND,
-            note="The refund did not go through; we are looking into it",
-            now=moment,
-            **RELEASED,
-            flag=f"refund failed: {failure}",
+    return await db.write(_refund_outcome, order_id, local_actor, moment, failure, transient)
+
+
+@dataclass(frozen=True)
+class _Due:
+    pending: list[int]
+    refunds: list[int]
+
+
+def _due(session: Session, moment: datetime, poll_after: timedelta, limit: int) -> _Due:
+    """A read unit: the pending orders old enough to ask about, and the refunds due."""
+    pending = session.execute(
+        select(ShopOrder.id)
+        .where(
+            ShopOrder.status == OrderStatus.PENDING.value,
+            ShopOrder.flag.is_(None),
+            ShopOrder.created_at <= moment - poll_after,
         )
-        return OrderStatus.NEEDS_REFUND
+        .order_by(ShopOrder.id)
+        .limit(limit)
+    ).scalars()
+    refunds = session.execute(
+        select(ShopOrder.id)
+        .where(ShopOrder.status == OrderStatus.REFUND_REQUESTED.value)
+        .order_by(ShopOrder.id)
+        .limit(limit)
+    ).scalars()
+    return _Due(list(pending), list(refunds))
 
 
 async def reconcile_pending(
@@ -302,35 +350,8 @@ async def reconcile_pending(
     """
     moment = now
     report = StepReport()
-    async with db.transaction() as session:
-        pending = (
-            (
-                await session.execute(
-                    select(ShopOrder.id)
-                    .where(
-                        ShopOrder.status == OrderStatus.PENDING.value,
-                        ShopOrder.flag.is_(None),
-                        ShopOrder.created_at <= moment - poll_after,
-                    )
-                    .order_by(ShopOrder.id)
-                    .limit(limit)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        refunds = (
-            (
-                await session.execute(
-                    select(ShopOrder.id)
-                    .where(ShopOrder.status == OrderStatus.REFUND_REQUESTED.value)
-                    .order_by(ShopOrder.id)
-                    .limit(limit)
-                )
-            )
-            .scalars()
-            .all()
-        )
+    due = await db.read(_due, moment, poll_after, limit)
+    pending, refunds = due.pending, due.refunds
     report.more = len(pending) == limit or len(refunds) == limit
     for order_id in pending:
         try:
