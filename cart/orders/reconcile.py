@@ -365,8 +365,7 @@ async def reconcile_pending(
             report.refunded += 1
         elif outcome is OrderStatus.NEEDS_REFUND:
             report.needs_refund += 1
-    async with db.transaction() as session:
-        partial = await due_partial_refunds(session, limit)
+    partial = await db.read(due_partial_refunds, limit)
     report.more = report.more or len(partial) == limit
     for refund_id in partial:
         state = await carry_out_partial(db, provider, refund_id, local_actor, now=moment)

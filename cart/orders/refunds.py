@@ -207,9 +207,10 @@ async def request_refund(
     return giving
 
 
-async def due_partial_refunds(session: AsyncSession, limit: int) -> list[int]:
+def due_partial_refunds(session: Session, limit: int) -> list[int]:
+    """A read unit: the partial refunds asked for and not carried out yet."""
     query = select(OrderRefund.id).where(OrderRefund.state == "requested")
-    return list((await session.execute(query.order_by(OrderRefund.id).limit(limit))).scalars())
+    return list(session.execute(query.order_by(OrderRefund.id).limit(limit)).scalars())
 
 
 async def carry_out_partial(
