@@ -342,21 +342,6 @@ def announce_refunded_sync(
     )
 
 
-async def announce_refunded(
-    session: AsyncSession,
-    order: ShopOrder,
-    local_actor: LocalActor,
-    now: datetime,
-    refunded: Sequence[tuple[ShopOrderItem, int]],
-    amount: Money,
-    summary: str | None = None,
-) -> None:
-    """`announce_refunded_sync` in an async session."""
-    await session.run_sync(
-        announce_refunded_sync, order, local_actor, now, refunded, amount, summary
-    )
-
-
 async def void_order(
     session: AsyncSession,
     order_id: int,
@@ -390,7 +375,6 @@ __all__ = [
     "announce_cancelled",
     "announce_created",
     "announce_paid_sync",
-    "announce_refunded",
     "announce_refunded_sync",
     "get_order",
     "move_claims",

@@ -36,7 +36,7 @@ from cart.money import Money
 from cart.orders import moves
 from cart.orders.models import OrderRefund, ShopOrderItem
 from cart.orders.orders import (
-    announce_refunded,
+    announce_refunded_sync,
     get_order,
     items_of,
     move_claims,
@@ -262,7 +262,9 @@ async def carry_out_partial(
         await record(session, order.id, order.status, f"Refunded {money}: {refund.reason}", moment)
         items = {item.id: item for item in await items_of(session, order.id)}
         lines = [(items[item_id], quantity) for item_id, quantity in lines_of(refund)]
-        await announce_refunded(session, order, local_actor, moment, lines, money, refund.reason)
+        await session.run_sync(
+            announce_refunded_sync, order, local_actor, moment, lines, money, refund.reason
+        )
         await session.run_sync(release_refunded_lines, order.id)
         await _refunded_in_full(session, order.id, moment)
         return refund.state
