@@ -16,8 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConstraint, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cart.catalog.models import CatalogItem, DecimalText
 from store import Base, utcnow
@@ -104,8 +103,8 @@ def _merged_price(kept: CartLine, other: CartLine) -> tuple[Decimal, str]:
     return newest.unit_amount, newest.currency
 
 
-async def adopt_cart(
-    session: AsyncSession, anonymous_cart_id: str, account_id: int, *, now: datetime
+def adopt_cart(
+    session: Session, anonymous_cart_id: str, account_id: int, *, now: datetime
 ) -> list[str]:
     """Move an anonymous cart's lines into the account's cart, at login.
 
@@ -114,28 +113,24 @@ async def adopt_cart(
     simply moved over need no comment). Idempotent: the anonymous cart is empty after.
     """
     moment = now
-    incoming = (
-        await session.execute(
-            select(CartLine, CatalogItem)
-            .join(CatalogItem, CatalogItem.ap_id == CartLine.item_ap_id)
-            .where(CartLine.cart_id == anonymous_cart_id)
-            .order_by(CartLine.id)
-            .with_for_update(of=CartLine)
-        )
+    incoming = session.execute(
+        select(CartLine, CatalogItem)
+        .join(CatalogItem, CatalogItem.ap_id == CartLine.item_ap_id)
+        .where(CartLine.cart_id == anonymous_cart_id)
+        .order_by(CartLine.id)
+        .with_for_update(of=CartLine)
     ).all()
     if not incoming:
         return []
     held = {
         line.item_ap_id: line
-        for line in (
-            await session.execute(
-                select(CartLine)
-                .where(
-                    CartLine.account_id == account_id,
-                    CartLine.item_ap_id.in_([line.item_ap_id for line, _ in incoming]),
-                )
-                .with_for_update()
+        for line in session.execute(
+            select(CartLine)
+            .where(
+                CartLine.account_id == account_id,
+                CartLine.item_ap_id.in_([line.item_ap_id for line, _ in incoming]),
             )
+            .with_for_update()
         ).scalars()
     }
     changes: list[str] = []
@@ -152,6 +147,6 @@ async def adopt_cart(
         changes.append(sentence)
         mine.unit_amount, mine.currency = _merged_price(mine, line)
         mine.quantity, mine.updated_at = kept, moment
-        await session.delete(line)
-    await session.flush()
+        session.delete(line)
+    session.flush()
     return changes

@@ -201,10 +201,10 @@ async def shopper_orders(
     return await session.run_sync(shopper_orders_sync, owner, limit=limit)
 
 
-async def adopt_orders(session: AsyncSession, anonymous_cart_id: str, account_id: int) -> int:
+def adopt_orders(session: Session, anonymous_cart_id: str, account_id: int) -> int:
     """At login, the orders placed from the anonymous cart become the account's too
     (call beside `cart.basket.carts.adopt_cart`). Idempotent; returns how many moved."""
-    result = await session.execute(
+    result = session.execute(
         update(ShopOrder)
         .where(ShopOrder.cart_id == anonymous_cart_id)
         .values(cart_id=None, account_id=account_id)

@@ -14,13 +14,17 @@ mail reached its owner) and logs the shopper in, adopting the anonymous cart.
 
 Login runs in the same three steps: a short unit that checks the CSRF token and the
 quotas, counts the attempt and reads the stored hash; argon2 in a thread with no database
-session open; then the form action proper, which writes. Over a quota: 429, and argon2 is
-never run.
+session open; then, for a right password only, one write unit that confirms the hash is
+still the account's, forgets the device's failures, revokes the old session, adopts the
+anonymous cart and its orders and starts the new session (`_log_in`). A wrong password
+writes nothing more. Over a quota: 429, and argon2 is never run. Every handler here
+runs on units (`unit_page`, `unit_form`): none holds an async session.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -47,13 +51,14 @@ from cart.identity.accounts import (
 )
 from cart.identity.registrations import (
     LINK_LIFETIME,
+    Finished,
     finish_registration,
     new_token,
     pending_email,
     start_registration,
     token_hash,
 )
-from cart.identity.sessions import log_in, log_out
+from cart.identity.sessions import ShopperSession, log_in_sync, log_out_sync
 from cart.orders.orders import adopt_orders
 from cart.web.config import web_config
 from cart.web.mails import registration_mail
@@ -67,14 +72,11 @@ from cart.web.quotas import (
     register_checks,
     too_many,
 )
-from cart.web.shop import item_count
+from cart.web.shop import item_count_sync
 from cart.web.visit import (
     MAX_FORM_FIELDS,
     Page,
     ShopperVisit,
-    Visit,
-    form_action,
-    page,
     redirect,
     safe_next,
     unit_form,
@@ -103,35 +105,79 @@ def _login_page(email: str = "", error: str | None = None, status: int = 200) ->
     return Page("login.html", {"email": email, "error": error}, title="Log in", status=status)
 
 
-async def _start_session(visit: Visit, account: AccountView) -> None:
-    """New session id for the account; the anonymous cart's lines join the account's."""
-    anonymous_cart = visit.shopper.cart_id
-    carried = await item_count(visit.session, visit.shopper) if anonymous_cart else 0
-    if visit.shopper.logged_in:
-        await log_out(visit.session, visit.shopper)
-    changes = (
-        await adopt_cart(visit.session, anonymous_cart, account.id, now=visit.now)
-        if anonymous_cart
-        else []
-    )
+@dataclass(frozen=True)
+class _Started:
+    """A new login as its unit left it: the session, and what joined the account's cart."""
+
+    account: AccountView
+    shopper: ShopperSession
+    carried: int  # items the anonymous cart held
+    changes: list[str]  # what merging the two carts changed, a sentence each
+
+
+def _start_session(
+    session: Session, shopper: ShopperSession, account: AccountView, now: datetime
+) -> _Started:
+    """In the unit that logs in: a new session id for the account (the old one revoked);
+    the anonymous cart's lines and the orders placed from it become the account's."""
+    anonymous_cart = shopper.cart_id
+    carried = item_count_sync(session, shopper) if anonymous_cart else 0
+    if shopper.logged_in:
+        log_out_sync(session, shopper)
+    changes = adopt_cart(session, anonymous_cart, account.id, now=now) if anonymous_cart else []
     if anonymous_cart:  # orders placed before logging in stay the shopper's
-        await adopt_orders(visit.session, anonymous_cart, account.id)
-    visit.rotate(await log_in(visit.session, account.id, visit.now), account)
-    visit.flash.append(f"You are logged in as {account.email}.")
-    if carried:
-        things = "item" if carried == 1 else "items"
-        visit.flash.append(f"The {carried} {things} from your cart are now in your account's cart.")
-    visit.flash.extend(changes)
+        adopt_orders(session, anonymous_cart, account.id)
+    return _Started(account, log_in_sync(session, account.id, now), carried, changes)
 
 
-def _landing(visit: Visit) -> str:
+def _welcome(visit: ShopperVisit, started: _Started) -> None:
+    """The visit goes on as the new session, and says what happened to the cart."""
+    visit.rotate(started.shopper, started.account)
+    visit.flash.append(f"You are logged in as {started.account.email}.")
+    if started.carried:
+        things = "item" if started.carried == 1 else "items"
+        visit.flash.append(
+            f"The {started.carried} {things} from your cart are now in your account's cart."
+        )
+    visit.flash.extend(started.changes)
+
+
+def _log_in(
+    session: Session,
+    checked: Credentials,
+    new_hash: str | None,
+    forgotten: list[Check],
+    shopper: ShopperSession,
+    now: datetime,
+) -> _Started | None:
+    """A unit, after argon2 said yes: the account if it still has the password argon2
+    checked (None: changed or gone meanwhile), its device's failures forgotten, and the
+    session started."""
+    account = confirm_login(session, checked, new_hash)
+    if account is None:
+        return None
+    forget(session, forgotten)
+    return _start_session(session, shopper, account, now)
+
+
+def _register_and_log_in(
+    session: Session, token: str, hashed: str, shopper: ShopperSession, now: datetime
+) -> tuple[Finished | None, _Started | None]:
+    """A unit: the link used to create the account, and its first session."""
+    done = finish_registration(session, token, hashed, now)
+    if done is None or done.account is None:
+        return done, None
+    return done, _start_session(session, shopper, done.account, now)
+
+
+def _landing(visit: ShopperVisit) -> str:
     """Where a shopper goes once logged in, unless asked for a page: the cart when it just
     took things (`_start_session` said so after its first notice), else their orders."""
     return "/cart" if visit.flash[1:] else "/orders"
 
 
-@page
-async def register_form(visit: Visit) -> Page:
+@unit_page
+async def register_form(visit: ShopperVisit) -> Page:
     return _register_page()
 
 
@@ -243,27 +289,29 @@ async def finish_submit(request: Request) -> Response:
             if admitted and email is not None:
                 hashed = await argon2(request, web_config(request).passwords.hash, password)
 
-        async def finish(visit: Visit, form: FormData) -> Response | Page:
+        async def finish(visit: ShopperVisit, form: FormData) -> Response | Page:
             if hashed is None:  # a refused password shows the form again, link kept
-                still = await visit.session.run_sync(pending_email, token, visit.now)
+                still = await visit.read(pending_email, token, visit.now)
                 return _finish_page(still, problem, 400)
-            done = await visit.session.run_sync(finish_registration, token, hashed, visit.now)
-            if done is None or done.account is None:
+            done, started = await visit.write(
+                _register_and_log_in, token, hashed, visit.shopper, visit.now
+            )
+            if started is None:
                 return _finish_page(None, status=409 if done else 400, taken=done is not None)
-            await _start_session(visit, done.account)
+            _welcome(visit, started)
             landing = _landing(visit)
             visit.flash.insert(0, "Welcome! Your account is created.")
             response = redirect(visit, landing)
-            web_config(request).devices.attach(response, email_key(done.account.email))
+            web_config(request).devices.attach(response, email_key(started.account.email))
             return response
 
-        return await form_action(finish)(request)
+        return await unit_form(finish)(request)
 
     return await _with_form(request, attempt)
 
 
-@page
-async def login_form(visit: Visit) -> Page:
+@unit_page
+async def login_form(visit: ShopperVisit) -> Page:
     return _login_page()
 
 
@@ -286,28 +334,30 @@ async def login_submit(request: Request) -> Response:
                 if config.passwords.needs_rehash(stored.password_hash):
                     new_hash = await argon2(request, config.passwords.hash, password)
 
-        async def finish(visit: Visit, form: FormData) -> Response | Page:
-            account = (
-                await visit.session.run_sync(confirm_login, checked, new_hash) if checked else None
+        async def finish(visit: ShopperVisit, form: FormData) -> Response | Page:
+            # The device's own failures are forgotten on success; strangers' stay counted.
+            forgotten = checks[:1] if device else []
+            started = (
+                await visit.write(_log_in, checked, new_hash, forgotten, visit.shopper, visit.now)
+                if checked
+                else None
             )
-            if account is None:
+            if started is None:
                 return _login_page(email, InvalidCredentials.message, 400)
-            if device:  # the device's own failures; strangers' stay counted
-                await visit.session.run_sync(forget, checks[:1])
-            await _start_session(visit, account)
+            _welcome(visit, started)
             response = redirect(visit, safe_next(form.get("next"), _landing(visit)))
             config.devices.attach(response, key)
             return response
 
-        return await form_action(finish)(request)
+        return await unit_form(finish)(request)
 
     return await _with_form(request, attempt)
 
 
-@form_action
-async def logout_submit(visit: Visit, form: FormData) -> Response:
+@unit_form
+async def logout_submit(visit: ShopperVisit, form: FormData) -> Response:
     if visit.shopper.logged_in:
-        visit.rotate(await log_out(visit.session, visit.shopper), None)
+        visit.rotate(await visit.write(log_out_sync, visit.shopper), None)
         visit.flash.append("You have logged out. See you soon!")
     return redirect(visit, "/")
 

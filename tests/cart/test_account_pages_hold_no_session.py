@@ -1,4 +1,4 @@
-"""The account pages and order cancel hold no request session (issues 14 and 18).
+"""The account pages, login and order cancel hold no request session (issues 14 and 18).
 
 With the app's pool of one and its short wait, a page that still held the request's
 async session would wait for the connection another request holds here
@@ -17,7 +17,7 @@ import re
 import httpx
 from sqlalchemy import select
 
-from cart.basket.carts import CartOwner
+from cart.basket.carts import CartLine, CartOwner
 from cart.identity.accounts import Account
 from cart.orders.contact import Contact
 from cart.orders.models import ShopOrder
@@ -26,7 +26,17 @@ from service.mailing import build_mail_sender
 from store import Database
 from tests.cart.checkout_support import checkout, fill, stock_shop
 from tests.cart.shop_support import Shop
-from tests.cart.web_support import csrf_token, new_client, register
+from tests.cart.web_support import (
+    add,
+    csrf_token,
+    finish_registration,
+    login,
+    logout,
+    new_client,
+    register,
+    registration_link,
+    submit_registration,
+)
 from tests.mail.support import kept_text
 from tests.support.held_pool import CEILING, pool_taken
 
@@ -161,3 +171,35 @@ async def test_the_account_is_deleted_while_the_pool_is_taken(shop: Shop) -> Non
         assert "Logged in as" not in (await get(shop.client, "/")).text
     async with db.transaction() as session:
         assert (await session.execute(select(Account))).first() is None
+
+
+async def test_registering_logging_in_with_a_cart_and_out_while_the_pool_is_taken(
+    shop: Shop,
+) -> None:
+    db = shop.app.state.db
+    stock = await stock_shop(db)
+    assert (await submit_registration(shop.client, ADA)).status_code == 303
+    link = await registration_link(shop.app, ADA)
+    assert link is not None
+    async with pool_taken(db):
+        welcomed = await asyncio.wait_for(finish_registration(shop.client, link, OLD), CEILING)
+        assert welcomed.status_code == 303
+        assert "Welcome! Your account is created." in (await get(shop.client, "/")).text
+        out = await asyncio.wait_for(logout(shop.client), CEILING)
+        assert out.status_code == 303
+        assert "You have logged out." in (await get(shop.client, "/")).text
+        # Anonymous again: two loaves in the cart, then a wrong password and the right one.
+        assert (await asyncio.wait_for(add(shop.client, stock["loaf"], 2), CEILING)).is_redirect
+        wrong = await asyncio.wait_for(login(shop.client, ADA, "not my password"), CEILING)
+        assert wrong.status_code == 400
+        back = await asyncio.wait_for(login(shop.client, ADA, OLD), CEILING)
+        assert back.status_code == 303 and back.headers["location"] == "/cart"
+        cart = await get(shop.client, "/cart")
+        assert f"You are logged in as {ADA}." in cart.text
+        assert "The 2 items from your cart are now in your account" in cart.text
+    account = await _account(db)
+    async with db.transaction() as session:
+        owned = (await session.execute(select(CartLine))).scalars().all()
+    assert [(line.account_id, line.cart_id, line.quantity) for line in owned] == [
+        (account.id, None, 2)
+    ]

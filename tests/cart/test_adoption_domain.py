@@ -28,7 +28,7 @@ async def test_login_merges_products_keeps_entries_once_and_moves_the_rest(db: D
         await add_line(session, anonymous, loaf, 1, now=NOW)
         await add_line(session, anonymous, class_, now=NOW)
         await add_line(session, anonymous, rye, 4, now=NOW)
-        changes = await adopt_cart(session, visit, ACCOUNT, now=LATER)
+        changes = await session.run_sync(adopt_cart, visit, ACCOUNT, now=LATER)
         cart = await view_cart(session, account, now=LATER)
         left_behind = await cart_item_count(session, anonymous)
     assert changes == [
@@ -46,9 +46,9 @@ async def test_adoption_is_idempotent(db: Database) -> None:
         loaf = await offer(session, product())
         await add_line(session, CartOwner.account(ACCOUNT), loaf, 2, now=NOW)
         await add_line(session, CartOwner.anonymous(visit), loaf, 1, now=NOW)
-        first = await adopt_cart(session, visit, ACCOUNT, now=LATER)
+        first = await session.run_sync(adopt_cart, visit, ACCOUNT, now=LATER)
     async with db.transaction() as session:
-        second = await adopt_cart(session, visit, ACCOUNT, now=LATER)
+        second = await session.run_sync(adopt_cart, visit, ACCOUNT, now=LATER)
         count = await cart_item_count(session, CartOwner.account(ACCOUNT))
     assert len(first) == 1 and second == [] and count == 3
 
@@ -59,7 +59,7 @@ async def test_merged_quantities_stay_within_stock_and_the_shopper_is_told(db: D
         loaf = await offer(session, product(stock=4))
         await add_line(session, CartOwner.account(ACCOUNT), loaf, 3, now=NOW)
         await add_line(session, CartOwner.anonymous(visit), loaf, 3, now=NOW)
-        changes = await adopt_cart(session, visit, ACCOUNT, now=LATER)
+        changes = await session.run_sync(adopt_cart, visit, ACCOUNT, now=LATER)
         count = await cart_item_count(session, CartOwner.account(ACCOUNT))
     assert changes == [
         "Sourdough loaf: quantities merged (3 + 3 = 6); only 4 left, so your cart has 4"
@@ -74,7 +74,7 @@ async def test_a_merged_line_takes_the_price_the_shopper_saw_last(db: Database) 
         await add_line(session, CartOwner.account(ACCOUNT), loaf, 1, now=NOW)
         await upsert_object(session, product(price="3.80"), sender=MARKET, version=LATER, now=LATER)
         await add_line(session, CartOwner.anonymous(visit), loaf, 1, now=LATER)
-        await adopt_cart(session, visit, ACCOUNT, now=LATER)
+        await session.run_sync(adopt_cart, visit, ACCOUNT, now=LATER)
         cart = await view_cart(session, CartOwner.account(ACCOUNT), now=LATER)
     (page,) = cart.pages
     assert page.lines[0].is_ok and page.subtotals == (Money.of("7.60", "GBP"),)
@@ -85,6 +85,6 @@ async def test_another_visitors_cart_is_not_adopted(db: Database) -> None:
     async with db.transaction() as session:
         loaf = await offer(session, product())
         await add_line(session, CartOwner.anonymous(theirs), loaf, 1, now=NOW)
-        assert await adopt_cart(session, mine, ACCOUNT, now=LATER) == []
+        assert await session.run_sync(adopt_cart, mine, ACCOUNT, now=LATER) == []
         assert await cart_item_count(session, CartOwner.account(ACCOUNT)) == 0
         assert await cart_item_count(session, CartOwner.anonymous(theirs)) == 1

@@ -236,7 +236,7 @@ async def test_orders_placed_anonymously_follow_the_shopper_into_their_account(
 
     async with db.transaction() as session:
         assert SHOPPER.cart_id is not None
-        assert await adopt_orders(session, SHOPPER.cart_id, 7) == 1
+        assert await session.run_sync(adopt_orders, SHOPPER.cart_id, 7) == 1
         mine = await shopper_order(session, CartOwner.account(7), order.number)
         with pytest.raises(OrderNotFound):
             await shopper_order(session, SHOPPER, order.number)
