@@ -15,7 +15,7 @@ the same transaction: to our followers, cc every actor that owns an item (docs/p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -280,18 +280,6 @@ async def announce_created(
 ) -> None:
     """`announce_created_sync` in an async session."""
     await session.run_sync(announce_created_sync, order, items, local_actor, now)
-
-
-async def _announce(
-    session: AsyncSession,
-    order: ShopOrder,
-    local_actor: LocalActor,
-    now: datetime,
-    build: Callable[..., dict[str, Any]],
-    **fields: Any,
-) -> None:
-    """`moves.announce`: publish `build(...)` about the order."""
-    await session.run_sync(moves.announce, order, local_actor, now, build, **fields)
 
 
 def announce_paid_sync(
