@@ -340,6 +340,22 @@ async def served(
         server.wait()
 
 
+@asynccontextmanager
+async def shop_served(kind: str = "ours") -> AsyncIterator[tuple[str, int]]:
+    """A shop with `seed`'s catalogue, served by a process of `kind` over a temporary
+    folder: its origin and the process's id. Ended, and the folder removed, on leaving."""
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        server = start(kind, port, tmp)
+        try:
+            await wait_ready(f"http://127.0.0.1:{port}/login", server)
+            await seed(Path(tmp))
+            yield f"http://127.0.0.1:{port}", server.pid
+        finally:
+            server.terminate()
+            server.wait()
+
+
 def _cpu_seconds(pid: int) -> float:
     """The process's CPU time so far, every thread's (utime + stime from /proc)."""
     with open(f"/proc/{pid}/stat") as stat:

@@ -32,7 +32,6 @@ import json
 import os
 import signal
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -40,8 +39,8 @@ from pathlib import Path
 
 from bench._attackers import ATTACKS, Attack, Target, client, purchase
 from bench.cart import PAGES as SHOP_PAGES
-from bench.cart import seed, start
-from bench.harness import Figure, free_port, percentile, report
+from bench.cart import shop_served
+from bench.harness import Figure, percentile, report
 
 SECONDS = float(os.environ.get("BENCH_HOSTILE_SECONDS", "7"))
 ATTACKERS = int(os.environ.get("BENCH_HOSTILE_ATTACKERS", "4"))
@@ -209,32 +208,22 @@ async def run() -> list[tuple[str, Run, Run, Alone]]:
     attack alone): the machine is shared and noisy, so each attack is compared with a
     quiet run next to it."""
     runs: list[tuple[str, Run, Run, Alone]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        server = start("ours", port, tmp)
-        try:
-            from bench._loadgen import wait_ready
-
-            await wait_ready(f"http://127.0.0.1:{port}/login", server)
-            await seed(Path(tmp))
-            target = Target(f"http://127.0.0.1:{port}", ITEM, page_key(SHOP_PAGES[0]))
-            async with client(target, SHOPPER) as warm:  # caches, templates, connections
-                for _ in range(WARMUP):
-                    await warm.get("/")
-            idle = await idle_cpu(server.pid)
-            for subnet, name in enumerate(ATTACKS, start=1):
-                if ONLY and name not in ONLY:
-                    continue
-                quiet = await scenario(target, server.pid, None, subnet)
-                found = await scenario(target, server.pid, name, subnet)
-                # Fresh addresses (subnet + 100) and a fresh victim: the first pool spent
-                # the budgets of its own and of its account.
-                fresh = replace(target, victim=f"victim-{subnet + 100}@example.org")
-                alone = await attack_alone(fresh, server.pid, name, subnet + 100, idle)
-                runs.append((name, quiet, found, alone))
-        finally:
-            server.terminate()
-            server.wait()
+    async with shop_served() as (origin, pid):
+        target = Target(origin, ITEM, page_key(SHOP_PAGES[0]))
+        async with client(target, SHOPPER) as warm:  # caches, templates, connections
+            for _ in range(WARMUP):
+                await warm.get("/")
+        idle = await idle_cpu(pid)
+        for subnet, name in enumerate(ATTACKS, start=1):
+            if ONLY and name not in ONLY:
+                continue
+            quiet = await scenario(target, pid, None, subnet)
+            found = await scenario(target, pid, name, subnet)
+            # Fresh addresses (subnet + 100) and a fresh victim: the first pool spent
+            # the budgets of its own and of its account.
+            fresh = replace(target, victim=f"victim-{subnet + 100}@example.org")
+            alone = await attack_alone(fresh, pid, name, subnet + 100, idle)
+            runs.append((name, quiet, found, alone))
     return runs
 
 

@@ -23,16 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import httpx
 
-from bench._loadgen import wait_ready
-from bench.cart import seed, start
-from bench.harness import Figure, free_port, report
+from bench.cart import shop_served
+from bench.harness import Figure, report
 from bench.idle import run_seconds
 
 PAGES = 300
@@ -134,16 +131,8 @@ async def measure(origin: str, pid: int) -> dict[str, tuple[float, int]]:
 
 
 async def run() -> dict[str, tuple[float, int]]:
-    with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        server = start("ours", port, tmp)
-        try:
-            await wait_ready(f"http://127.0.0.1:{port}/login", server)
-            await seed(Path(tmp))
-            return await measure(f"http://127.0.0.1:{port}", server.pid)
-        finally:
-            server.terminate()
-            server.wait()
+    async with shop_served() as (origin, pid):
+        return await measure(origin, pid)
 
 
 def main() -> None:
