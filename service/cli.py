@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 import click
 from pydantic import ValidationError
 
 from actor.keys import ED25519, RSA, ensure_keys, rotate_keys
-from service import cli_federation, cli_operators, cli_orders
+from service import cli_federation, cli_migrations, cli_operators, cli_orders
 from service.cli_audit import audit_cli
+from service.cli_database import with_database
 from service.logs import configure_logging
 from service.settings import Settings
 from store import Database, upgrade, utcnow
-
-T = TypeVar("T")
-
 
 DEMO_SETTINGS = "demo-settings.json"  # written by demo/launcher.py for `make run`'s cart
 
@@ -56,17 +51,6 @@ def load_settings() -> Settings:
             name = "ROSE_CART_" + "_".join(str(p) for p in problem["loc"]).upper()
             click.echo(f"error: {name}: {problem['msg']}", err=True)
         sys.exit(2)
-
-
-def with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
-    async def run() -> T:
-        db = Database(settings.resolved_database_url)
-        try:
-            return await work(db)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(run())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -165,3 +149,4 @@ def keys_rotate(settings: Settings, only: str | None) -> None:
 cli_federation.register(main)
 cli_operators.register_commands(main)
 cli_orders.register_commands(main)
+cli_migrations.register_commands(main)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from sqlalchemy import select
@@ -21,22 +19,9 @@ from cart.identity.accounts import (
     register,
 )
 from service.cli_audit import record_cli
+from service.cli_database import with_database
 from service.settings import Settings
-from store import Database, upgrade
-
-T = TypeVar("T")
-
-
-def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
-    async def run() -> T:
-        db = Database(settings.resolved_database_url)
-        try:
-            await upgrade(db.engine)
-            return await work(db)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(run())
+from store import Database
 
 
 def _promote(session: Session, email: str) -> tuple[str, str] | None:
@@ -82,7 +67,7 @@ def _read_password(from_stdin: bool) -> str:
 def operators_add(settings: Settings, email: str, password_stdin: bool) -> None:
     """Make EMAIL an operator: promotes an existing account, or creates one (asks a password)."""
 
-    found = _with_database(settings, lambda db: db.write(_promote, email))
+    found = with_database(settings, lambda db: db.write(_promote, email), migrate=True)
     if found is not None:
         stored, previous = found
         if previous == Role.OPERATOR:
@@ -97,7 +82,7 @@ def operators_add(settings: Settings, email: str, password_stdin: bool) -> None:
         await db.write(record_cli, "add_operator", f"operators add {email}")
 
     try:
-        _with_database(settings, create)
+        with_database(settings, create, migrate=True)
     except AccountError as error:
         raise click.ClickException(error.message) from error
     click.echo(f"created operator {email}; log in at {settings.base_url}/login, then go to /admin")
@@ -109,7 +94,7 @@ def operators_add(settings: Settings, email: str, password_stdin: bool) -> None:
 def operators_list(settings: Settings, as_json: bool) -> None:
     """Every operator account."""
 
-    listed = _with_database(settings, lambda db: db.read(_operators))
+    listed = with_database(settings, lambda db: db.read(_operators), migrate=True)
     if as_json:
         click.echo(json.dumps(listed, default=str, indent=2))
         return
