@@ -39,12 +39,12 @@ from cart.orders.orders import (
     announce_refunded_sync,
     get_order,
     items_of,
-    move_claims,
     record,
     total_of,
     transition,
 )
 from cart.orders.refund_safety import (
+    PartialAsk,
     claim_partial,
     lines_of,
     made_before,
@@ -89,9 +89,14 @@ class RefundShown:
     by: str
 
 
-async def partial_refunds(session: AsyncSession, order_id: int) -> list[OrderRefund]:
+def partial_refunds_sync(session: Session, order_id: int) -> list[OrderRefund]:
+    """The order's partial refunds, oldest first."""
     query = select(OrderRefund).where(OrderRefund.order_id == order_id).order_by(OrderRefund.id)
-    return list((await session.execute(query)).scalars())
+    return list(session.execute(query).scalars())
+
+
+async def partial_refunds(session: AsyncSession, order_id: int) -> list[OrderRefund]:
+    return await session.run_sync(partial_refunds_sync, order_id)
 
 
 def refunds_shown_sync(session: Session, order_id: int) -> list[RefundShown]:
@@ -226,8 +231,7 @@ async def carry_out_partial(
     `OrderRefunded` for its lines, and the claims of lines refunded in full released.
     Made once across crashes (cart/orders/refund_safety.py)."""
     moment = now
-    async with db.transaction() as session:
-        ask = await session.run_sync(claim_partial, refund_id, moment, LEASE)
+    ask = await db.write(claim_partial, refund_id, moment, LEASE)
     if ask is None:
         return None
     failure, transient = None, False
@@ -243,37 +247,46 @@ async def carry_out_partial(
         failure, transient = str(error), ask.attempts < MAX_ATTEMPTS
     except PaymentError as error:
         failure = str(error)
-    async with db.transaction() as session:
-        refund = await session.get(OrderRefund, refund_id, populate_existing=True)
-        assert refund is not None  # noqa: S101 - rows are never deleted
-        if refund.state != "requested":
-            return refund.state  # a worker that took over has recorded it
-        refund.lease_until = None
-        if transient:
-            return refund.state
-        order = await get_order(session, refund.order_id)
-        money = Money(ask.amount, ask.currency)
-        if failure is not None:
-            log.error("partial refund failed", extra={"refund": refund_id, "detail": failure})
-            refund.state, refund.failure = "failed", failure
-            order.flag = f"partial refund of {money} failed: {failure}"
-            return refund.state
-        refund.state, refund.done_at = "done", moment
-        await record(session, order.id, order.status, f"Refunded {money}: {refund.reason}", moment)
-        items = {item.id: item for item in await items_of(session, order.id)}
-        lines = [(items[item_id], quantity) for item_id, quantity in lines_of(refund)]
-        await session.run_sync(
-            announce_refunded_sync, order, local_actor, moment, lines, money, refund.reason
-        )
-        await session.run_sync(release_refunded_lines, order.id)
-        await _refunded_in_full(session, order.id, moment)
+    return await db.write(_partial_outcome, ask, failure, transient, local_actor, moment)
+
+
+def _partial_outcome(
+    session: Session,
+    ask: PartialAsk,
+    failure: str | None,
+    transient: bool,
+    local_actor: LocalActor,
+    now: datetime,
+) -> str:
+    """A unit: what the provider said about the partial refund, kept; its state after."""
+    refund = session.get(OrderRefund, ask.refund_id, populate_existing=True)
+    assert refund is not None  # noqa: S101 - rows are never deleted
+    if refund.state != "requested":
+        return refund.state  # a worker that took over has recorded it
+    refund.lease_until = None
+    if transient:
         return refund.state
+    order = moves.reload(session, refund.order_id)
+    money = Money(ask.amount, ask.currency)
+    if failure is not None:
+        log.error("partial refund failed", extra={"refund": refund.id, "detail": failure})
+        refund.state, refund.failure = "failed", failure
+        order.flag = f"partial refund of {money} failed: {failure}"
+        return refund.state
+    refund.state, refund.done_at = "done", now
+    moves.record(session, order.id, order.status, f"Refunded {money}: {refund.reason}", now)
+    items = {item.id: item for item in moves.items_of(session, order.id)}
+    lines = [(items[item_id], quantity) for item_id, quantity in lines_of(refund)]
+    announce_refunded_sync(session, order, local_actor, now, lines, money, refund.reason)
+    release_refunded_lines(session, order.id)
+    _refunded_in_full(session, order.id, now)
+    return refund.state
 
 
-async def _refunded_in_full(session: AsyncSession, order_id: int, now: datetime) -> None:
+def _refunded_in_full(session: Session, order_id: int, now: datetime) -> None:
     """Partial refunds that add up to all that was paid leave the order refunded."""
-    order = await get_order(session, order_id)
-    done = [r.amount for r in await partial_refunds(session, order_id) if r.state == "done"]
+    order = moves.reload(session, order_id)
+    done = [r.amount for r in partial_refunds_sync(session, order_id) if r.state == "done"]
     if sum(done, Decimal(0)) >= total_of(order).amount and order.status == OrderStatus.PAID:
-        await transition(session, order_id, OrderStatus.REFUNDED, note="Refunded in full", now=now)
-        await move_claims(session, order_id, ClaimState.RELEASED)
+        moves.transition(session, order_id, OrderStatus.REFUNDED, note="Refunded in full", now=now)
+        moves.move_claims(session, order_id, ClaimState.RELEASED)
