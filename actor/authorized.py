@@ -10,11 +10,13 @@ maps them.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette.types import Scope
 
 from actor.starlette_adapter import verify_starlette_request
 from actor.verification import (
@@ -33,21 +35,47 @@ UNAUTHORIZED = {
 
 # Given the request, the outcome of checking its signature.
 Verifier = Callable[[Request], Awaitable[VerificationResult]]
-_KEY_ID = re.compile(r'keyid="([^"]{1,2048})"', re.IGNORECASE)
+_KEY_ID = re.compile(rb'keyid="([^"]{1,2048})"', re.IGNORECASE)
 
 
 class HeldKeys(Protocol):
     async def holds(self, key_id: str) -> bool: ...
 
 
-def claimed_key_id(request: Request) -> str | None:
-    """The keyId a request's signature names, unverified (RFC 9421 or draft-cavage)."""
-    for name in ("signature-input", "signature"):
-        value = request.headers.get(name)
+def _claimed(scope: Scope) -> str | None:
+    for name in (b"signature-input", b"signature"):
+        value = next((bytes(v) for k, v in scope["headers"] if k.lower() == name), None)
         match = _KEY_ID.search(value) if value else None
         if match is not None:
-            return match.group(1)
+            return match.group(1).decode("latin-1")
     return None
+
+
+def claimed_key_id(request: Request) -> str | None:
+    """The keyId a request's signature names, unverified (RFC 9421 or draft-cavage)."""
+    return _claimed(request.scope)
+
+
+def _origin(iri: str) -> str:
+    parts = urlsplit(iri)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def claimed_key_origin(scope: Scope) -> str | None:
+    """The origin of the keyId a request's signature names (unverified: only a claim),
+    from the ASGI scope alone, so the pacing at the edge can ask before any Request."""
+    key_id = _claimed(scope)
+    if key_id is None:
+        return None
+    try:
+        return _origin(key_id)
+    except ValueError:  # not a URL: the signature check refuses it
+        return None
+
+
+def origins_of(iris: Iterable[str]) -> frozenset[str]:
+    """Our peers' origins, as ``claimed_key_origin`` spells them."""
+    return frozenset(_origin(iri) for iri in iris)
 
 
 def signed_get_verifier(

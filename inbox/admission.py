@@ -24,7 +24,7 @@ MAX_BODY = 256 * 1024
 # sends us (a Follow, an Undo, a Like, an actor's Update) is a few KB at most; 64 KiB
 # leaves room for a long profile. A stranger's 256 KiB would be a digest, a signature
 # check and a JSON parse of that size on the event loop before the first check that can
-# refuse it (bench/hostile's heavy JSON-LD sends 90 KB), so this cap is checked first,
+# refuse it (bench/hostile's heavy JSON-LD sent 90 KB), so this cap is checked first,
 # from the unverified claim alone: a stranger who claims a peer's key pays the full
 # checks and is refused by the signature.
 STRANGER_MAX_BODY = 64 * 1024

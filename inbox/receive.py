@@ -27,8 +27,8 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from actor.authorized import claimed_key_id
-from actor.origin import same_origin, web_origin_of
+from actor.authorized import claimed_key_origin
+from actor.origin import same_origin
 from actor.starlette_adapter import verify_starlette_request
 from actor.verification import (
     KeyResolver,
@@ -113,8 +113,8 @@ class InboxReceiver:
         # Shared with this process's inbox worker, which then need not parse the row.
         self.handoff = handoff
         self.dropped = 0  # ignored activities answered unverified (inbox/unhandled.py)
-        # Our peers' origins: a delivery whose keyId claims none of them gets the
-        # stranger's body cap (None: every delivery gets MAX_BODY).
+        # Our peers' origins (``origins_of``): a delivery whose keyId claims none of them
+        # gets the stranger's body cap (None: every delivery gets MAX_BODY).
         self.peer_origins = frozenset(peer_origins) if peer_origins is not None else None
 
     def _body_limit(self, request: Request) -> int:
@@ -122,9 +122,8 @@ class InboxReceiver:
         who claims one pays the full checks), STRANGER_MAX_BODY for any other."""
         if self.peer_origins is None:
             return MAX_BODY
-        key_id = claimed_key_id(request)
-        origin = web_origin_of(key_id) if key_id is not None else None
-        return MAX_BODY if origin in self.peer_origins else STRANGER_MAX_BODY
+        claimed = claimed_key_origin(request.scope)
+        return MAX_BODY if claimed in self.peer_origins else STRANGER_MAX_BODY
 
     async def __call__(self, request: Request) -> Response:
         body = await read_capped(request, self._body_limit(request))

@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 import cart
-from actor.authorized import signed_get_verifier
+from actor.authorized import origins_of, signed_get_verifier
 from actor.discovery import discovery_routes
 from actor.identity import LocalActor
 from actor.keys import ensure_keys, load_keys
@@ -34,7 +34,7 @@ from service.federation import build_federation, follow_peers
 from service.health import health_routes
 from service.metrics import metrics_routes
 from service.middleware import EdgeMiddleware
-from service.pacing import Pacer, federation_rule, origins_of
+from service.pacing import Pacer, federation_rule
 from service.payments import Payments
 from service.settings import Settings
 from service.vocabulary import vocabulary_routes

@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, union
 from sqlalchemy.orm import Session
 
+from actor.authorized import origins_of
 from actor.fetch import Fetcher, FetchSettings
 from actor.fetch_budget import KeyFetchBudget
 from actor.http_auth import SignatureAuth
 from actor.identity import LocalActor
 from actor.incoming import HandlerRegistrar
-from actor.origin import web_origin_of
 from actor.remote import RemoteActors
 from actor.remote_retention import purge_untrusted_actors
 from actor.roles import CATALOGUE_ROLES, PeerRole
@@ -205,7 +205,7 @@ def build_federation(
         ),
         base_url=settings.base_url,
         handoff=handoff,
-        peer_origins={origin for iri in peer_iris if (origin := web_origin_of(iri))},
+        peer_origins=origins_of(peer_iris),
     )
     worker = InboxWorker(db, registry, parse, on_processed=mark_all_contacted, handoff=handoff)
     deliveries = DeliveryWorker(

@@ -48,11 +48,11 @@ import time
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
+from actor.authorized import claimed_key_origin
 from cart.web.quotas import TOO_MANY
 from service.errors import problem_body, render_problem
 
@@ -108,7 +108,6 @@ _PATTERNS = (
 # Federation requests, paced only when the settings give a rate (``federation_rule``).
 _INBOXES = frozenset({"/inbox", "/actor/inbox"})
 _SIGNED_READS = frozenset({"/followers", "/following", "/actor/outbox"})
-_KEY_ID = re.compile(rb'keyid="([^"]{1,2048})"', re.IGNORECASE)
 
 PEER_KEY_FACTOR = 25  # a claimed peer key's budget, in federation budgets
 MAX_HOLD = 2.0  # seconds a refusal may be held back
@@ -138,29 +137,6 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope["headers"]:
         if key.lower() == name:
             return bytes(value)
-    return None
-
-
-def _origin(iri: str) -> str:
-    parts = urlsplit(iri)
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
-def origins_of(iris: Iterable[str]) -> frozenset[str]:
-    """Our peers' origins, as ``claimed_key_origin`` spells them."""
-    return frozenset(_origin(iri) for iri in iris)
-
-
-def claimed_key_origin(scope: Scope) -> str | None:
-    """The origin of the keyId a request's signature names (unverified: only a claim)."""
-    for name in (b"signature-input", b"signature"):
-        value = _header(scope, name)
-        match = _KEY_ID.search(value) if value is not None else None
-        if match is not None:
-            try:
-                return _origin(match.group(1).decode("latin-1"))
-            except ValueError:  # not a URL: the signature check refuses it
-                return None
     return None
 
 
