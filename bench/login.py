@@ -12,7 +12,7 @@ worker thread) around each kind. In the same run:
   shares 5 per 15 minutes an account, so each of ACCOUNTS accounts takes 5, from an
   address of its own (an address's pacing lets 10 through at once);
 - a wrong password refused over that shared budget, which the process remembers
-  (cart/web/quotas.py `Refusals`): the same 40 addresses' next tries;
+  (store/throttle.py `Refusals`): the same 40 addresses' next tries;
 - and, as the admitted guess's floor, argon2's verification alone (`owasp_argon2`) in
   this process, the one part of it no code of ours can make cheaper.
 

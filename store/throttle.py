@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -71,6 +72,41 @@ class Throttled(Exception):
 
 
 Check = tuple[Quota, str]
+
+
+MAX_REFUSALS = 20_000  # buckets remembered as over their quota, per process (~3 MB at most)
+
+
+class Refusals:
+    """Buckets this process has seen over their quota, each until it frees a slot."""
+
+    def __init__(self, size: int = MAX_REFUSALS) -> None:
+        self.size = size
+        self._until: OrderedDict[str, datetime] = OrderedDict()
+
+    def over(self, checks: Iterable[Check], now: datetime) -> Throttled | None:
+        """The refusal a remembered bucket among ``checks`` still gives at ``now``, or None."""
+        for quota, key in checks:
+            bucket = quota.bucket(key)
+            until = self._until.get(bucket)
+            if until is None:
+                continue
+            if until <= now:
+                del self._until[bucket]
+                continue
+            return Throttled(quota, until, now)
+        return None
+
+    def remember(self, over: Throttled, checks: Iterable[Check]) -> None:
+        for quota, key in checks:
+            if quota == over.quota:
+                bucket = quota.bucket(key)
+                self._until[bucket] = over.until
+                self._until.move_to_end(bucket)
+                if len(self._until) > self.size:
+                    self._until.popitem(last=False)  # the one remembered longest ago
+
+
 _HITS = cast(Table, ThrottleHit.__table__)
 # Core, built once per process: checkout and every form with a quota run these.
 _RECENT = (

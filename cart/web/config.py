@@ -13,7 +13,7 @@ one; docs/design.md, "Time").
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,6 +32,7 @@ from cart.web.order_links import OrderLinks
 from cart.web.password_links import EmailVerifications, PasswordResets
 from cart.web.templating import DEFAULT_ZONE, build_environment
 from store import Clock, utcnow
+from store.throttle import Refusals
 
 
 class SettingsLike(Protocol):
@@ -61,6 +62,9 @@ class WebConfig:
     verifications: EmailVerifications
     fulfilment_default: DefaultFulfilment
     clock: Clock = utcnow
+    # Buckets the database found over their quota, remembered by this process until each
+    # frees a slot (cart/web/quotas.py `admit`).
+    refusals: Refusals = field(default_factory=Refusals)
     # Where mails are kept as .eml files when no SMTP server is configured (the demo);
     # None when mail is sent. Pages that say "check your mail" point there.
     kept_mail: str | None = None

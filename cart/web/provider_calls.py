@@ -9,7 +9,7 @@ page is a GET), and each used to cost one call to the payment provider. Now, per
   throttle): a hint inside the window calls nobody. The return page then shows what we
   know; the webhook answers 429 with Retry-After, so SumUp tries again later. The
   reconciler loop covers whatever a skipped hint would have found. Once the throttle
-  has said no, the process remembers until when (``Refusals``, cart/web/quotas.py), so
+  has said no, the process remembers until when (``Refusals``, store/throttle.py), so
   the hints after it cost no unit of work either.
 
 No database session is held across the provider call (``reconcile`` opens its own short
@@ -24,9 +24,9 @@ from datetime import datetime
 from typing import Any
 
 from cart.orders.reconcile import reconcile
-from cart.web.quotas import PROVIDER_CHECKOUT, Refusals
+from cart.web.quotas import PROVIDER_CHECKOUT
 from payments import PaymentError
-from store.throttle import Throttled, take
+from store.throttle import Refusals, Throttled, take
 
 log = logging.getLogger("rose_cart.cart.provider_calls")
 

@@ -17,11 +17,11 @@ how many arrive at that same instant.
 
 A bucket the database has found over its quota stays over until its oldest counted event
 leaves the window: nothing can be counted meanwhile (refusals are not), so the process
-remembers it (``Refusals``) and refuses the next attempts on it with no unit of work. A
-guesser's later tries then cost a form parse and a cookie check. The one way a bucket
-empties early is ``forget`` after a success, which only a check that was not refused can
-reach: a device's bucket (a success gives the device a new one anyway) or a logged-in
-shopper's own.
+remembers it (``WebConfig.refusals``, a ``store.throttle.Refusals``) and refuses the next
+attempts on it with no unit of work. A guesser's later tries then cost a form parse and
+a cookie check. The one way a bucket empties early is ``forget`` after a success, which
+only a check that was not refused can reach: a device's bucket (a success gives the device
+a new one anyway) or a logged-in shopper's own.
 
 argon2 runs in a worker thread, one at a time per process (``argon2``): password work
 queued by a crowd waits its turn without a database connection, and the event loop keeps
@@ -34,8 +34,7 @@ docs/deployment.md).
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -140,47 +139,6 @@ def too_many(over: Throttled) -> HTTPException:
     return exc
 
 
-MAX_REFUSALS = 20_000  # buckets remembered as over their quota, per process (~3 MB at most)
-
-
-class Refusals:
-    """Buckets this process has seen over their quota, each until it frees a slot."""
-
-    def __init__(self, size: int = MAX_REFUSALS) -> None:
-        self.size = size
-        self._until: OrderedDict[str, datetime] = OrderedDict()
-
-    def over(self, checks: Iterable[Check], now: datetime) -> Throttled | None:
-        """The refusal a remembered bucket among ``checks`` still gives at ``now``, or None."""
-        for quota, key in checks:
-            bucket = quota.bucket(key)
-            until = self._until.get(bucket)
-            if until is None:
-                continue
-            if until <= now:
-                del self._until[bucket]
-                continue
-            return Throttled(quota, until, now)
-        return None
-
-    def remember(self, over: Throttled, checks: Iterable[Check]) -> None:
-        for quota, key in checks:
-            if quota == over.quota:
-                bucket = quota.bucket(key)
-                self._until[bucket] = over.until
-                self._until.move_to_end(bucket)
-                if len(self._until) > self.size:
-                    self._until.popitem(last=False)  # the one remembered longest ago
-
-
-def _refusals(request: Request) -> Refusals:
-    state = request.app.state
-    refusals = getattr(state, "quota_refusals", None)
-    if refusals is None:
-        refusals = state.quota_refusals = Refusals()
-    return refusals
-
-
 def _admit(
     session: Session, checks: list[Check], read: Callable[[Session], T] | None, now: datetime
 ) -> tuple[Throttled | None, T | None]:
@@ -208,7 +166,7 @@ async def admit(
     shopper = config.cookies.decode(request.cookies.get(COOKIE_NAME))
     if shopper is None or not config.csrf.is_valid(shopper.sid, form.get(FIELD_NAME)):
         return False, None
-    now, refusals = config.clock(), _refusals(request)
+    now, refusals = config.clock(), config.refusals
     over = refusals.over(checks, now)
     if over is not None:
         raise too_many(over)
