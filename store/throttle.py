@@ -45,15 +45,34 @@ class ThrottleHit(Base):
 
 @dataclass(frozen=True)
 class Quota:
-    """At most ``limit`` counted events per ``window`` for each key of this ``name``."""
+    """At most ``limit`` counted events per ``window`` for each key of this ``name``; with
+    ``burst``, also at most ``burst`` of them within any ``burst_window`` (the same rows,
+    read once: a budget spent a little at a time rather than all at once)."""
 
     name: str
     limit: int
     window: timedelta
+    burst: int = 0  # 0: the whole limit may be spent at once
+    burst_window: timedelta = timedelta(0)
 
     def __post_init__(self) -> None:
         if self.limit < 1 or not timedelta(0) < self.window < RETENTION:
             raise ValueError(f"quota {self.name}: limit >= 1 and a window under {RETENTION}")
+        if self.burst and not (
+            0 < self.burst < self.limit and timedelta(0) < self.burst_window < self.window
+        ):
+            raise ValueError(f"quota {self.name}: a burst under the limit, in a shorter window")
+
+    def free_at(self, recent: list[datetime], now: datetime) -> datetime | None:
+        """When the next event may be counted, given the bucket's newest ``limit`` events
+        inside the window (newest first); None when it may be counted at ``now``."""
+        if len(recent) >= self.limit:
+            return recent[self.limit - 1] + self.window
+        if self.burst and len(recent) >= self.burst:
+            until = recent[self.burst - 1] + self.burst_window
+            if until > now:
+                return until
+        return None
 
     def bucket(self, key: str) -> str:
         digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
@@ -125,9 +144,10 @@ def wait_for(session: Session, checks: Iterable[Check], now: datetime) -> Thrott
     for quota, key in checks:
         bound = {"bucket": quota.bucket(key), "since": moment - quota.window, "limit": quota.limit}
         recent = [hit.at for hit in direct.fields(session, _RECENT, bound)]
-        if len(recent) < quota.limit:
+        until = quota.free_at(recent, moment)
+        if until is None:
             continue
-        over = Throttled(quota, recent[-1] + quota.window, moment)
+        over = Throttled(quota, until, moment)
         if worst is None or over.retry_after > worst.retry_after:
             worst = over
     return worst

@@ -57,8 +57,14 @@ T = TypeVar("T")
 # a guesser spread over a botnet gets 5 a quarter of an hour in all, not 5 an address),
 # and each address has one over all accounts. A success clears its device's count only:
 # the untrusted budget keeps what strangers spent, so logging in does not give them more.
+# The untrusted budget is spent 3 at once at most, then one more every 5 minutes: a wrong
+# password is a whole argon2 run (12 catalogue pages of CPU), and what a guesser can make
+# us compute in a few seconds is what a shopper's page waits behind. A person on a new
+# browser gets three quick tries; the quarter hour still allows 5.
 LOGIN_DEVICE = Quota("login-device", 5, timedelta(minutes=15))
-LOGIN_UNTRUSTED = Quota("login-untrusted", 5, timedelta(minutes=15))
+LOGIN_UNTRUSTED = Quota(
+    "login-untrusted", 5, timedelta(minutes=15), burst=3, burst_window=timedelta(minutes=5)
+)
 LOGIN_ADDRESS = Quota("login-address", 30, timedelta(minutes=15))
 # Reset mails asked for one address, per e-mail (RESET_MAIL bounds the mails themselves).
 LOGIN_ACCOUNT = Quota("login-account", 50, timedelta(minutes=15))

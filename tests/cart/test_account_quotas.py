@@ -13,6 +13,7 @@ the database, so the shop runs without the per-client pacing in front of them
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -43,6 +44,7 @@ from tests.support.shop import LiveShop, live_shop, unpaced
 from tests.support.state import count_writes, snapshot
 
 PASSWORD = "correct horse battery"  # noqa: S105
+AT_ONCE = LOGIN_UNTRUSTED.burst  # guesses a browser new to the account gets in a row
 WRONG = "not the password"  # noqa: S105
 
 
@@ -83,14 +85,14 @@ async def hits(shop: LiveShop) -> int:
         return int(await session.scalar(select(func.count()).select_from(ThrottleHit)) or 0)
 
 
-async def test_the_sixth_wrong_password_is_429_without_argon2_and_changes_nothing(
+async def test_the_fourth_wrong_password_in_a_row_is_429_without_argon2_and_changes_nothing(
     shop: tuple[LiveShop, CountingPasswords],
 ) -> None:
     running, passwords = shop
     async with running.client(headers={"Accept": "text/html"}) as owner:
         await register(owner, app=running.app)
     async with running.client(headers={"Accept": "text/html"}) as guesser:
-        for _ in range(LOGIN_UNTRUSTED.limit):
+        for _ in range(AT_ONCE):
             wrong = await login(guesser, "ada@example.org", WRONG)
             assert wrong.status_code == 400 and "do not match an account" in wrong.text
         runs = passwords.runs
@@ -99,7 +101,7 @@ async def test_the_sixth_wrong_password_is_429_without_argon2_and_changes_nothin
         page = await login(guesser, "ada@example.org", WRONG + "!")
         assert page.status_code == 429
         assert page.headers["content-type"].startswith("text/html")
-        assert 0 < int(page.headers["retry-after"]) <= LOGIN_UNTRUSTED.window.total_seconds()
+        assert 0 < int(page.headers["retry-after"]) <= LOGIN_UNTRUSTED.burst_window.total_seconds()
         assert "Too many wrong passwords" in page.text and "Forgotten password" in page.text
         # Even the right password waits: the account's guesses are used up.
         guesser.headers["Accept"] = "application/json"
@@ -116,13 +118,43 @@ async def test_the_sixth_wrong_password_is_429_without_argon2_and_changes_nothin
     assert passwords.connections_held and set(passwords.connections_held) == {0}
 
 
+async def test_a_new_browser_gets_three_guesses_at_once_and_five_a_quarter_hour(
+    shop: tuple[LiveShop, CountingPasswords],
+) -> None:
+    running, passwords = shop
+    moment = [datetime.now(UTC)]
+    running.app.state.clock = lambda: moment[0]
+    configure_web(running.app.state, passwords=passwords)
+    async with running.client(headers={"Accept": "text/html"}) as owner:
+        await register(owner, app=running.app)
+    started = moment[0]
+
+    async def guesses(browser: httpx.AsyncClient, tries: int) -> list[int]:
+        return [(await login(browser, "ada@example.org", WRONG)).status_code for _ in range(tries)]
+
+    async with running.client(headers={"Accept": "text/html"}) as guesser:
+        assert await guesses(guesser, AT_ONCE + 1) == [400] * AT_ONCE + [429]
+        runs = passwords.runs
+        moment[0] = started + LOGIN_UNTRUSTED.burst_window + timedelta(seconds=1)
+        spread = LOGIN_UNTRUSTED.limit - AT_ONCE  # what is left of the quarter hour
+        assert await guesses(guesser, spread + 1) == [400] * spread + [429]
+        assert passwords.runs - runs == spread
+        refused = await login(guesser, "ada@example.org", PASSWORD)
+        assert refused.status_code == 429
+        # The quarter hour's budget is spent: the wait is until its first guess leaves it.
+        wait = int(refused.headers["retry-after"])
+        assert wait > LOGIN_UNTRUSTED.burst_window.total_seconds()
+        moment[0] += timedelta(seconds=wait)
+        assert (await login(guesser, "ada@example.org", PASSWORD)).status_code == 303
+
+
 async def test_once_refused_further_guesses_are_refused_without_a_unit_of_work(
     shop: tuple[LiveShop, CountingPasswords], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     running, _ = shop
     units = count_writes(running.app.state.db, monkeypatch)
     async with running.client(headers={"Accept": "text/html"}) as guesser:
-        for _ in range(LOGIN_UNTRUSTED.limit):
+        for _ in range(AT_ONCE):
             assert (await login(guesser, "ada@example.org", WRONG)).status_code == 400
         assert (await login(guesser, "ada@example.org", WRONG)).status_code == 429
         counted_units = len(units)  # the database said no once, in a unit
@@ -141,7 +173,7 @@ async def test_the_owners_browser_logs_in_while_a_stranger_has_used_the_guesses_
         await register(owner, app=running.app)
         await owner.post("/logout", data={"csrf_token": _csrf((await owner.get("/")).text)})
         async with running.client(headers={"Accept": "text/html"}, transport=elsewhere) as other:
-            for _ in range(LOGIN_UNTRUSTED.limit):
+            for _ in range(AT_ONCE):
                 await login(other, "ada@example.org", WRONG)
             assert (await login(other, "ada@example.org", WRONG)).status_code == 429
         # A browser new to the account waits, even at the owner's address...
@@ -167,12 +199,12 @@ async def test_guesses_spread_over_many_addresses_share_one_budget(
     async with running.client(headers={"Accept": "text/html"}) as owner:
         await register(owner, app=running.app)
     runs, answers = passwords.runs, []
-    for n in range(2, 2 + 2 * LOGIN_UNTRUSTED.limit):  # one guess from each of ten addresses
+    for n in range(2, 2 + 2 * AT_ONCE):  # one guess from each of six addresses
         transport = httpx.AsyncHTTPTransport(local_address=f"127.0.0.{n}")
         async with running.client(headers={"Accept": "text/html"}, transport=transport) as bot:
             answers.append((await login(bot, "ada@example.org", f"{WRONG} {n}")).status_code)
-    assert answers == [400] * LOGIN_UNTRUSTED.limit + [429] * LOGIN_UNTRUSTED.limit
-    assert passwords.runs - runs == LOGIN_UNTRUSTED.limit
+    assert answers == [400] * AT_ONCE + [429] * AT_ONCE
+    assert passwords.runs - runs == AT_ONCE
 
 
 async def test_one_address_guessing_many_accounts_is_stopped_too(
@@ -200,7 +232,7 @@ async def test_a_device_cookie_trusts_its_browser_for_its_own_account_only(
         cookie = ada.cookies.get(DEVICE_COOKIE)
         assert cookie
         # Ada's browser guessing at Bob's account is a stranger there.
-        for _ in range(LOGIN_UNTRUSTED.limit):
+        for _ in range(AT_ONCE):
             assert (await login(ada, "bob@example.org", WRONG)).status_code == 400
         assert (await login(ada, "bob@example.org", WRONG)).status_code == 429
     # A cookie we did not sign is no cookie: the untrusted budget is spent.
@@ -217,7 +249,7 @@ async def test_a_good_login_clears_its_browsers_failures_not_a_strangers(
         await register(shopper, app=running.app)
         await shopper.post("/logout", data={"csrf_token": _csrf((await shopper.get("/")).text)})
         async with running.client(headers={"Accept": "text/html"}) as stranger:
-            for _ in range(LOGIN_UNTRUSTED.limit - 1):
+            for _ in range(AT_ONCE - 1):
                 assert (await login(stranger, "ada@example.org", WRONG)).status_code == 400
             for _ in range(LOGIN_DEVICE.limit - 1):
                 assert (await login(shopper, "ada@example.org", WRONG)).status_code == 400

@@ -81,6 +81,39 @@ async def test_hits_older_than_every_window_are_purged(db: Database) -> None:
     await db.write(_purge)
 
 
+SPREAD = Quota("test-spread", 5, timedelta(minutes=15), burst=3, burst_window=timedelta(minutes=5))
+
+
+def _spent_a_little_at_a_time(session: Session) -> None:
+    key = [(SPREAD, "ada@example.org")]
+    for second in range(SPREAD.burst):
+        assert take(session, key, NOW + timedelta(seconds=second)) is None
+    soon = NOW + timedelta(seconds=10)
+    over = take(session, key, soon)
+    assert over is not None and over.quota is SPREAD
+    # Free again when the burst's oldest leaves its window, long before the quarter hour.
+    assert over.until == NOW + SPREAD.burst_window
+    assert count_hits(session) == SPREAD.burst  # the refused one was not counted
+    # Then one more each time a burst slot frees, up to the limit of the whole window...
+    assert take(session, key, over.until) is None
+    assert take(session, key, over.until + timedelta(seconds=1)) is None
+    last = take(session, key, NOW + timedelta(minutes=11))
+    assert last is not None and last.until == NOW + SPREAD.window
+    # ...which waits for the window's oldest, as a quota without a burst does.
+    assert take(session, key, NOW + SPREAD.window) is None
+
+
+async def test_a_burst_spreads_the_quota_over_its_window(db: Database) -> None:
+    await db.write(_spent_a_little_at_a_time)
+
+
+def test_a_burst_must_be_smaller_than_its_quota() -> None:
+    with pytest.raises(ValueError, match="burst"):
+        Quota("all-at-once", 3, timedelta(minutes=10), burst=3, burst_window=timedelta(minutes=1))
+    with pytest.raises(ValueError, match="burst"):
+        Quota("wide", 3, timedelta(minutes=10), burst=2, burst_window=timedelta(minutes=10))
+
+
 def test_a_quota_window_must_fit_the_retention() -> None:
     with pytest.raises(ValueError, match="window"):
         Quota("too-long", 1, RETENTION)
