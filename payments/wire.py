@@ -317,9 +317,13 @@ class ProviderHTTP:
                 return WireResponse(status, headers, await _chunked(reader)), keep
             length = headers.get("content-length")
             if length is not None:
-                if not length.isdigit() or int(length) > MAX_BODY:
+                # ASCII digits only (payments imports nothing of ours: vocab/numbers.py's
+                # rule, inline): int() reads "١٢" as 12 and refuses "²".
+                digits = length.isascii() and length.isdigit() and len(length) <= 18
+                size = int(length) if digits else None
+                if size is None or size > MAX_BODY:
                     raise httpx.RemoteProtocolError(f"bad Content-Length {length[:20]!r}")
-                return WireResponse(status, headers, await reader.readexactly(int(length))), keep
+                return WireResponse(status, headers, await reader.readexactly(size)), keep
             body = await reader.read(MAX_BODY + 1)  # framed by the end of the connection
             while body and len(body) <= MAX_BODY and not reader.at_eof():
                 more = await reader.read(MAX_BODY + 1 - len(body))

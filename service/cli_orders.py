@@ -22,6 +22,7 @@ from service.cli_audit import audit_cli
 from service.settings import Settings
 from store import Database, upgrade, utcnow
 from store.exceptions import IllegalTransition
+from vocab.numbers import parse_natural
 
 T = TypeVar("T")
 
@@ -152,9 +153,10 @@ def orders_show(settings: Settings, number: str, as_json: bool) -> None:
 
 def _line(text: str) -> tuple[int, int]:
     position, _, quantity = text.partition("=")
-    if not (position.isdigit() and quantity.isdigit()) or len(text) > 16:
+    line, count = parse_natural(position), parse_natural(quantity)
+    if line is None or count is None or len(text) > 16:
         raise click.BadParameter(f"{text!r}: write LINE=QUANTITY, e.g. 2=1")
-    return int(position), int(quantity)
+    return line, count
 
 
 @orders.command("refund")

@@ -41,6 +41,7 @@ from cart.web.visit import Page, Visit, redirect
 from payments import PaymentProvider
 from store import Clock, Database
 from store.exceptions import IllegalTransition
+from vocab.numbers import parse_natural
 
 log = logging.getLogger("rose_cart.admin")
 
@@ -144,11 +145,16 @@ def _refund_ask(form: FormData) -> RefundAsk:
     """The refund form: `line-N` quantities, or an `amount`, and a `reason`."""
     lines: dict[int, int] = {}
     for name, value in form.multi_items():
-        if name.startswith("line-") and name[5:].isdigit() and str(value).strip():
-            text = str(value).strip()
-            if not text.isdigit() or len(text) > 6:
-                raise NotRefundable(f"{text!r} is not a quantity.")
-            lines[int(name[5:])] = int(text)
+        if not name.startswith("line-") or not str(value).strip():
+            continue
+        line = parse_natural(name[5:])
+        if line is None:  # never read as "no lines": that would refund the whole order
+            raise NotRefundable(f"{name[:40]!r} is not a line of this order.")
+        text = str(value).strip()
+        quantity = parse_natural(text, max_digits=6)
+        if quantity is None:
+            raise NotRefundable(f"{text[:40]!r} is not a quantity.")
+        lines[line] = quantity
     amount_text = str(form.get("amount", "")).strip().lstrip("£")
     amount = None
     if amount_text:

@@ -20,6 +20,9 @@ from mail.queue import insert_mail, is_address, mail_row
 
 MAX_NAME = 200
 MAX_PHONE = 40
+# ASCII digits only: "²" and other scripts' digits are digits to `str.isdigit()`, not to
+# a phone (vocab/numbers.py).
+PHONE_CHARACTERS = frozenset("0123456789+-() .")
 
 # The mail each status change sends ("placed" is the order's creation).
 MAIL_FOR_STATUS = {
@@ -56,7 +59,7 @@ def read_contact(name: object, email: object, phone: object) -> Contact | None:
     if not is_address(given_email):
         raise ContactProblem("Please give an e-mail address we can send your order to.")
     if given_phone and (
-        len(given_phone) > MAX_PHONE or not all(c.isdigit() or c in "+-() ." for c in given_phone)
+        len(given_phone) > MAX_PHONE or not all(c in PHONE_CHARACTERS for c in given_phone)
     ):
         raise ContactProblem("A phone number has digits, spaces and + - ( ) only.")
     return Contact(given_name, given_email, given_phone or None)

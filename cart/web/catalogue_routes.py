@@ -18,6 +18,7 @@ from cart.catalog.shelf import FRONT_PAGES, front, search, shelf
 from cart.exceptions import NotFound
 from cart.web.shop import with_badge
 from cart.web.visit import Page, ShopperVisit, unit_page
+from vocab.numbers import parse_natural
 
 MAX_QUERY = 100
 MAX_FROM = 100_000
@@ -72,8 +73,8 @@ async def catalogue(visit: ShopperVisit) -> Page:
         }
         title = screen.page.name if screen.page else "Other offers"
         return Page("catalogue.html", context, title=title, item_count=count)
-    raw_from = params.get("from", "0")
-    start = int(raw_from) if raw_from.isdigit() and int(raw_from) <= MAX_FROM else 0
+    start = parse_natural(params.get("from", "0")) or 0
+    start = start if start <= MAX_FROM else 0
     start -= start % FRONT_PAGES
     shown, count = await visit.read(with_badge, visit.shopper, front, now, start=start)
     context |= {

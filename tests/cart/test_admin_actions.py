@@ -204,3 +204,19 @@ async def test_a_wrong_password_at_the_refund_brings_the_form_back_as_filled_in_
     audit = (await operator.get("/admin")).text.split('class="admin-table audit"')[1]
     row = next(r for r in audit.split("<tr>") if f"{page}/refund" in r)
     assert "<td>refused</td>" in row
+
+
+async def test_a_refund_line_or_quantity_in_other_digits_is_the_forms_message(
+    admin_app: Starlette, operator: httpx.AsyncClient
+) -> None:
+    provider = RecordingProvider()
+    admin_app.state.payment_provider = provider
+    number = await seed_paid_order(admin_app)
+    page = f"/admin/orders/{number}"
+    for line, quantity in (("line-\u00b2", "1"), ("line-1", "\u00b2"), ("line-1", "\u0661")):
+        form = {"password": PASSWORD, "reason": "Burnt crust", line: quantity}
+        answer = await _act(operator, page, page + "/refund", form)
+        assert answer.status_code == 303, answer.text
+        shown = (await operator.get(page)).text
+        assert "is not a quantity" in shown if line == "line-1" else "is not a line" in shown
+    assert await _order_status(admin_app, number) == "paid" and provider.refunded == []

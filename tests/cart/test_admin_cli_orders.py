@@ -64,6 +64,7 @@ def test_orders_list_show_and_refund(cli, database_url: str) -> None:  # type: i
     assert shown["history"][-1]["note"] == "Refund of £3.50 requested: One was burnt"
     assert "at most 1 can still be refunded" in cli(*one[:4], "1=2", "--yes", code=1)
     assert "The order has no line 2." in cli(*one[:4], "2=1", "--yes", code=1)
+    assert "write LINE=QUANTITY" in cli(*one[:4], "1=\u00b2", "--yes", code=2)
     assert "at most £3.50" in cli("orders", "refund", number, "--amount", "4", "--yes", code=1)
     assert f"refund of {number} requested (£3.50)" in cli("orders", "refund", number, "--yes")
     shown = json.loads(cli("orders", "show", number, "--json"))

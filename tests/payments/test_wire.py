@@ -175,6 +175,7 @@ async def test_a_chunked_answer_is_read_whole() -> None:
     [
         b"HTTP/1.1 201 X\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n{}{}{}",
         b"HTTP/1.1 201 X\r\nContent-Length: -1\r\n\r\n",
+        b"HTTP/1.1 201 X\r\nContent-Length: \xb2\r\n\r\n{}",  # "\u00b2".isdigit() is true
         b"HTTP/1.1 201 X\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
         b"SSH-2.0-OpenSSH_9.0\r\n\r\n",
         b"HTTP/1.1 201 X\r\nContent-Length: 100\r\n\r\n{}",  # then the server closes

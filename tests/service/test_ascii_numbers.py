@@ -100,3 +100,14 @@ async def test_a_collection_page_in_other_digits_is_a_400(
         )
     assert answer.status_code == 400, answer.text
     assert answer.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("bad", NOT_DIGITS)
+async def test_a_catalogue_position_in_other_digits_is_the_first_page(
+    served: Served, browser: httpx.AsyncClient, bad: str
+) -> None:
+    await seed_loaf(served)
+    first = await browser.get("/")
+    answer = await browser.get("/", params={"from": bad})
+    assert answer.status_code == 200, answer.text
+    assert "Loaf" in answer.text and "Loaf" in first.text
