@@ -22,6 +22,7 @@ from service.cli_audit import audit_cli
 from service.settings import Settings
 from store import Database, upgrade, utcnow
 from store.exceptions import IllegalTransition
+from vocab.money import parse_amount
 from vocab.numbers import parse_natural
 
 T = TypeVar("T")
@@ -151,6 +152,13 @@ def orders_show(settings: Settings, number: str, as_json: bool) -> None:
     _emit(shown, as_json, text)
 
 
+def _amount(text: str | None) -> Decimal | None:
+    amount = parse_amount(text.strip().lstrip("£")) if text is not None else None
+    if text is not None and amount is None:
+        raise click.BadParameter(f"{text[:40]!r}: write an amount like 12.50")
+    return amount
+
+
 def _line(text: str) -> tuple[int, int]:
     position, _, quantity = text.partition("=")
     line, count = parse_natural(position), parse_natural(quantity)
@@ -164,7 +172,11 @@ def _line(text: str) -> tuple[int, int]:
 @click.option(
     "--line", "lines", multiple=True, metavar="LINE=QTY", help="Refund QTY of line LINE (from 1)."
 )
-@click.option("--amount", type=Decimal, help="Refund this amount instead of whole lines.")
+@click.option(
+    "--amount",
+    callback=lambda _context, _option, text: _amount(text),
+    help="Refund this amount instead of whole lines.",
+)
 @click.option("--reason", default="", help="Why; the shopper reads it.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj

@@ -10,7 +10,6 @@ reconciler loop retries it.
 from __future__ import annotations
 
 import logging
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
 
@@ -41,6 +40,7 @@ from cart.web.visit import Page, Visit, redirect
 from payments import PaymentProvider
 from store import Clock, Database
 from store.exceptions import IllegalTransition
+from vocab.money import parse_amount
 from vocab.numbers import parse_natural
 
 log = logging.getLogger("rose_cart.admin")
@@ -156,14 +156,9 @@ def _refund_ask(form: FormData) -> RefundAsk:
             raise NotRefundable(f"{text[:40]!r} is not a quantity.")
         lines[line] = quantity
     amount_text = str(form.get("amount", "")).strip().lstrip("£")
-    amount = None
-    if amount_text:
-        try:
-            amount = Decimal(amount_text) if len(amount_text) <= 20 else None
-        except InvalidOperation:
-            amount = None
-        if amount is None or not amount.is_finite():
-            raise NotRefundable(f"{amount_text!r} is not an amount; write it like 12.50.")
+    amount = parse_amount(amount_text) if amount_text else None
+    if amount_text and amount is None:
+        raise NotRefundable(f"{amount_text[:40]!r} is not an amount; write it like 12.50.")
     return RefundAsk(reason=str(form.get("reason", "")), lines=lines, amount=amount)
 
 

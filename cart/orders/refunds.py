@@ -54,6 +54,7 @@ from cart.orders.states import ClaimState, OrderStatus
 from payments import PaymentError, PaymentProvider, ProviderUnavailable
 from store import Database
 from store.held import outside_units
+from vocab.money import finer_than_the_currency, format_amount
 
 log = logging.getLogger("rose_cart.cart.orders.refunds")
 MAX_REASON = 300
@@ -173,6 +174,11 @@ async def request_refund(
         if ask.amount is not None
         else sum((unit[item_id] * quantity for item_id, quantity in wanted.items()), Decimal(0))
     )
+    if finer_than_the_currency(amount, order.currency):
+        raise NotRefundable(
+            f"{format_amount(amount)} has more decimals than {order.currency} has, "
+            "so it cannot be paid back."
+        )
     giving = Money(Money(amount, order.currency).quantized(), order.currency)
     if not giving.amount > 0 or giving.amount > money_left:
         raise NotRefundable(

@@ -220,3 +220,26 @@ async def test_a_refund_line_or_quantity_in_other_digits_is_the_forms_message(
         shown = (await operator.get(page)).text
         assert "is not a quantity" in shown if line == "line-1" else "is not a line" in shown
     assert await _order_status(admin_app, number) == "paid" and provider.refunded == []
+
+
+async def test_a_refund_amount_must_be_plain_money_in_the_orders_currency(
+    admin_app: Starlette, operator: httpx.AsyncClient
+) -> None:
+    provider = RecordingProvider()
+    admin_app.state.payment_provider = provider
+    number = await seed_paid_order(admin_app)
+    page = f"/admin/orders/{number}"
+    refused = {
+        "1e30": "is not an amount",
+        "NaN": "is not an amount",
+        "-2": "is not an amount",
+        "1" * 40: "is not an amount",
+        "1.005": "more decimals than GBP",
+    }
+    for amount, says in refused.items():
+        form = {"password": PASSWORD, "reason": "Burnt crust", "amount": amount}
+        answer = await _act(operator, page, page + "/refund", form)
+        assert answer.status_code == 303, answer.text
+        assert says in (await operator.get(page)).text
+    assert await _order_status(admin_app, number) == "paid" and provider.refunded == []
+    assert "Refunds asked for" not in (await operator.get(page)).text

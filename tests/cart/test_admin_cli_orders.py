@@ -65,6 +65,9 @@ def test_orders_list_show_and_refund(cli, database_url: str) -> None:  # type: i
     assert "at most 1 can still be refunded" in cli(*one[:4], "1=2", "--yes", code=1)
     assert "The order has no line 2." in cli(*one[:4], "2=1", "--yes", code=1)
     assert "write LINE=QUANTITY" in cli(*one[:4], "1=\u00b2", "--yes", code=2)
+    for amount in ("1e30", "NaN", "-1", "\u00b2"):
+        assert "write an amount like 12.50" in cli(*one[:3], "--amount", amount, "--yes", code=2)
+    assert "more decimals than GBP" in cli(*one[:3], "--amount", "1.005", "--yes", code=1)
     assert "at most £3.50" in cli("orders", "refund", number, "--amount", "4", "--yes", code=1)
     assert f"refund of {number} requested (£3.50)" in cli("orders", "refund", number, "--yes")
     shown = json.loads(cli("orders", "show", number, "--json"))
