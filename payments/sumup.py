@@ -22,7 +22,6 @@ Authorization header of each request and never into a log line, an error or a re
 
 from __future__ import annotations
 
-import json
 import logging
 import ssl
 from collections.abc import Callable
@@ -33,6 +32,7 @@ from urllib.parse import quote
 
 import httpx
 
+from payments import json_text
 from payments.exceptions import (
     CheckoutExpired,
     DuplicateCheckout,
@@ -284,7 +284,7 @@ class SumUpClient:
     @staticmethod
     def _json(response: Answer) -> Any:
         try:
-            return json.loads(response.content, parse_float=Decimal)
+            return json_text.loads(response.content, parse_float=Decimal)
         except ValueError as error:
             raise ProviderUnavailable(
                 f"HTTP {response.status_code} with a body that is not JSON"

@@ -8,11 +8,11 @@ read through ``payments.money`` only. Used by the client (payments/sumup.py).
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from payments import json_text
 from payments.exceptions import InvalidAmount, ProviderUnavailable
 from payments.money import from_major_units
 from payments.provider import Checkout, CheckoutStatus, Transaction
@@ -113,7 +113,7 @@ def error_fields(content: bytes) -> dict[str, str | None]:
     """error_code/param/detail from any of SumUp's error shapes (Error, ErrorExtended,
     ErrorForbidden, Problem), or from the first item when it answers with a list."""
     try:
-        body: Any = json.loads(content)
+        body: Any = json_text.loads(content)
     except ValueError:
         return {"error_code": None, "param": None, "detail": None}
     if isinstance(body, list) and body:

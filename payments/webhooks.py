@@ -21,8 +21,7 @@ integrators to ignore them silently, so answer them 2xx and do nothing.
 
 from __future__ import annotations
 
-import json
-
+from payments import json_text
 from payments.provider import CheckoutNotice
 
 LEGACY_EVENT = "CHECKOUT_STATUS_CHANGED"
@@ -40,7 +39,7 @@ def _usable_id(value: object) -> str | None:
 def parse_webhook(body: bytes | str) -> CheckoutNotice | None:
     """The checkout a SumUp webhook body points at, or None if it is not one we know."""
     try:
-        data = json.loads(body)
+        data = json_text.loads(body)
     except (ValueError, UnicodeDecodeError):
         return None
     if not isinstance(data, dict):

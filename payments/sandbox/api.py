@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import Response
 
+from payments import json_text
 from payments.exceptions import InvalidAmount
 from payments.money import check_amount
 from payments.sandbox.ledger import LedgerError, SandboxCheckout, SandboxTransaction
@@ -166,7 +167,7 @@ async def _json_body(request: Request) -> Any:
     raw = await request.body()
     if not raw.strip():
         return None
-    return json.loads(raw, parse_float=Decimal, parse_int=Decimal)
+    return json_text.loads(raw, parse_float=Decimal, parse_int=Decimal)
 
 
 def _parse_create(data: Any, sandbox: Sandbox) -> dict[str, Any] | Response:

@@ -25,6 +25,7 @@ from tests.cart.web_support import (
 )
 from tests.payments.support import press
 from tests.support.factories import entry, product
+from tests.support.state import snapshot
 
 
 async def _fill_cart(shop: Shop, price: str = "3.50") -> None:
@@ -148,6 +149,16 @@ async def test_a_webhook_alone_marks_the_order_paid(shop: Shop, shape: str) -> N
     assert answer.status_code in (200, 204)
     (order,) = await orders(shop.app.state.db)
     assert order.status == "paid"
+
+
+async def test_a_webhook_nested_too_deeply_is_a_body_we_do_not_know(shop: Shop) -> None:
+    await _fill_cart(shop)
+    await _to_hosted_page(shop)
+    before = await snapshot(shop.app.state.db)
+    deep = '{"a":' * 5000 + "1" + "}" * 5000  # 30 KB, under the body cap
+    answer = await shop.client.post("/webhooks/sumup", content=deep)
+    assert answer.status_code == 204, answer.text
+    assert await snapshot(shop.app.state.db) == before
 
 
 async def test_a_forged_webhook_changes_nothing(shop: Shop) -> None:

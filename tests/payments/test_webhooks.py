@@ -49,6 +49,7 @@ def test_the_event_envelope_names_the_checkout_in_its_payload_not_in_id() -> Non
         b'{"event_type": "checkout.status.updated", "payload": {"checkout_id": ""}}',
         b'{"event_type": "CHECKOUT_STATUS_CHANGED", "id": "a\\nb"}',
         b"\xff\xfe",
+        b'{"a":' * 5000 + b"1" + b"}" * 5000,  # deeper than the recursion limit
     ],
 )
 def test_anything_else_is_ignored(body: bytes) -> None:
