@@ -96,7 +96,8 @@ _EXACT = {
     ("GET", "/checkout/return"): RETURN,
     ("HEAD", "/checkout/return"): RETURN,
 }
-# The routes' own patterns: Starlette's ``{name}`` is ``[^/]+``, ``{name:int}`` ``[0-9]+``.
+# The routes' own patterns: Starlette's ``{name}`` is ``[^/]+``; a ``row_id`` (cart/web/paths.py)
+# is at most 18 digits, and paced here as any run of them.
 _PATTERNS = (
     (re.compile(r"/password/reset/[^/]+"), PASSWORD),
     (re.compile(r"/register/finish/[^/]+"), PASSWORD),

@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from cart.admin.access import admin_page
 from cart.exceptions import NotFound
+from cart.web.paths import row_id
 from cart.web.visit import Page, Visit
 from mail.read import one_mail, recent_mail
 
@@ -31,5 +32,5 @@ async def one_mail_page(visit: Visit) -> Page:
 def mail_routes() -> list[Route]:
     return [
         Route("/admin/mail", mail_page, methods=["GET"]),
-        Route("/admin/mail/{mail_id:int}", one_mail_page, methods=["GET"]),
+        Route(f"/admin/mail/{row_id('mail_id')}", one_mail_page, methods=["GET"]),
     ]

@@ -27,6 +27,7 @@ from cart.catalog.rows import item_by_key_sync
 from cart.exceptions import InvalidQuantity, ItemNotFound, NotFound
 from cart.orders.handover import offers_on
 from cart.web.catalogue_routes import catalogue
+from cart.web.paths import row_id
 from cart.web.shop import owner_of, with_badge
 from cart.web.visit import (
     Page,
@@ -193,8 +194,8 @@ def shop_routes() -> list[Route]:
         Route("/cart", cart_overview, methods=["GET"]),
         Route("/favicon.ico", favicon, methods=["GET"]),
         Route("/cart/lines", add_to_cart, methods=["POST"]),
-        Route("/cart/lines/{line_id:int}/quantity", change_quantity, methods=["POST"]),
-        Route("/cart/lines/{line_id:int}/accept-price", accept_price, methods=["POST"]),
-        Route("/cart/lines/{line_id:int}/remove", remove, methods=["POST"]),
+        Route(f"/cart/lines/{row_id('line_id')}/quantity", change_quantity, methods=["POST"]),
+        Route(f"/cart/lines/{row_id('line_id')}/accept-price", accept_price, methods=["POST"]),
+        Route(f"/cart/lines/{row_id('line_id')}/remove", remove, methods=["POST"]),
         Route("/cart/page/{page}", page_cart, methods=["GET"]),
     ]

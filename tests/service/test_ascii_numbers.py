@@ -111,3 +111,22 @@ async def test_a_catalogue_position_in_other_digits_is_the_first_page(
     answer = await browser.get("/", params={"from": bad})
     assert answer.status_code == 200, answer.text
     assert "Loaf" in answer.text and "Loaf" in first.text
+
+
+@pytest.mark.parametrize("digits", [19, 5000])  # past a row id; past int()'s 4,300 digits
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/cart/lines/{}/quantity"),
+        ("POST", "/cart/lines/{}/accept-price"),
+        ("POST", "/cart/lines/{}/remove"),
+        ("GET", "/admin/mail/{}"),
+    ],
+)
+async def test_a_row_id_longer_than_any_row_is_no_route(
+    served: Served, browser: httpx.AsyncClient, digits: int, method: str, path: str
+) -> None:
+    before = await snapshot(served.db)
+    answer = await browser.request(method, path.format("1" * digits))
+    assert answer.status_code == 404, answer.text
+    assert await snapshot(served.db) == before
