@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 
 from starlette.responses import Response
@@ -38,12 +39,19 @@ def as_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     return out.getvalue()
 
 
+# A file name made of what the operator's query asked for (a page key, a slot) goes into a
+# header: anything but these characters (an accent, a CR LF, a NUL, a quote) would answer
+# 500 or end the connection unanswered, so it becomes "-".
+_NOT_IN_FILE_NAMES = re.compile(r"[^A-Za-z0-9._-]+")
+
+
 def download(body: str, filename: str) -> Response:
+    safe = _NOT_IN_FILE_NAMES.sub("-", filename)[:120]
     return Response(
         body,
         media_type="text/csv; charset=utf-8",
         headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Content-Disposition": f'attachment; filename="{safe}"',
             "Cache-Control": "no-store",
         },
     )
