@@ -58,10 +58,29 @@ class EdgeMiddleware:
             await send(message)
 
         try:
-            if self.pacer is not None and (refusal := self.pacer.check(scope)) is not None:
+            if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
+                await _refuse_nul(send_at_edge)
+            elif self.pacer is not None and (refusal := self.pacer.check(scope)) is not None:
                 await self.pacer.refuse(refusal, scope, receive, send_at_edge)
             else:
                 await self.app(scope, receive, send_at_edge)
         finally:
             log_request(scope, status, started)
             leave_request(token)
+
+
+# A NUL in a URL: PostgreSQL's text cannot hold one, so it answered 500 wherever a path
+# or query value reached a query (/products/a%00b, a search), and no link carries one.
+_NUL_PROBLEM = (
+    b'{"type":"about:blank","title":"Bad Request","status":400,'
+    b'"detail":"A URL with a NUL character (%00) is not one of ours."}'
+)
+
+
+async def _refuse_nul(send: Send) -> None:
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(_NUL_PROBLEM)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 400, "headers": headers})
+    await send({"type": "http.response.body", "body": _NUL_PROBLEM})

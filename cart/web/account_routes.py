@@ -74,9 +74,9 @@ from cart.web.quotas import (
 )
 from cart.web.shop import item_count_sync
 from cart.web.visit import (
-    MAX_FORM_FIELDS,
     Page,
     ShopperVisit,
+    read_form,
     redirect,
     safe_next,
     unit_form,
@@ -182,7 +182,7 @@ async def register_form(visit: ShopperVisit) -> Page:
 
 
 async def _with_form(request: Request, then: Callable[[FormData], Awaitable[Response]]) -> Response:
-    form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+    form = await read_form(request)
     try:
         return await then(form)
     finally:

@@ -49,9 +49,9 @@ from cart.identity.sessions import COOKIE_NAME, ShopperSession, log_in_sync
 from cart.web.config import web_config
 from cart.web.quotas import admit, argon2, client_address, login_checks
 from cart.web.visit import (
-    MAX_FORM_FIELDS,
     Page,
     ShopperVisit,
+    read_form,
     redirect,
     unit_form,
     unit_page,
@@ -131,7 +131,7 @@ def _text(form: FormData, name: str) -> str:
 
 
 async def change_password(request: Request) -> Response:
-    form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+    form = await read_form(request)
     try:
         return await _change_password(request, form)
     finally:

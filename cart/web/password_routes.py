@@ -47,7 +47,7 @@ from cart.web.quotas import (
     argon2,
     client_address,
 )
-from cart.web.visit import MAX_FORM_FIELDS, Page, ShopperVisit, redirect, unit_form, unit_page
+from cart.web.visit import Page, ShopperVisit, read_form, redirect, unit_form, unit_page
 from mail.queue import queue_mail
 from store.throttle import take
 
@@ -72,7 +72,7 @@ def _queue_reset(session: Session, account_id: int, now: datetime) -> None:
 
 
 async def forgot_submit(request: Request) -> Response:
-    form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+    form = await read_form(request)
     try:
         raw = form.get("email")
         email = raw.strip()[:400] if isinstance(raw, str) else ""
@@ -135,7 +135,7 @@ async def reset_submit(request: Request) -> Response:
     token, the quotas, the link not used yet); only then one argon2 hash, with no unit
     open; the write checks again that the password did not change meanwhile."""
     token = request.path_params["token"]
-    form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+    form = await read_form(request)
     try:
         raw = form.get("password")
         password = raw if isinstance(raw, str) else ""

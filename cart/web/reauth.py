@@ -29,12 +29,12 @@ from cart.identity.sessions import COOKIE_NAME, ShopperSession, signed_in_sync
 from cart.web.config import web_config
 from cart.web.csrf import FIELD_NAME
 from cart.web.visit import (
-    MAX_FORM_FIELDS,
     Endpoint,
     FormHandler,
     ShopperVisit,
     UnitFormHandler,
     form_action,
+    read_form,
     unit_form,
 )
 from store import Database
@@ -57,7 +57,7 @@ def _reauth_subject(
 
 async def check_password_first(request: Request, *, operators_only: bool = False) -> None:
     """When the form carries a password, check it against the logged-in account's."""
-    form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+    form = await read_form(request)
     submitted = form.get("password")
     if not isinstance(submitted, str) or not submitted:
         return
