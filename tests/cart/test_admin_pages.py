@@ -194,7 +194,7 @@ async def test_operators_download_the_orders_and_a_packing_list_as_csv(
     assert rows[0][3:9] == ["customer", "email", "phone", "deliver_to", "order", "item"]
     assert [r[7] for r in rows[1:]] and {r[7] for r in rows[1:]} == {number}
     # What the query asked for names the file, in characters a header can carry.
-    for slot, named in (("\u20ac", "-"), ("\r\nX-Injected: y", "-X-Injected-y"), ("a\x00b", "a-b")):
+    for slot, named in (("\u20ac", "-"), ("\r\nX-Injected: y", "-X-Injected-y"), ("a\x01b", "a-b")):
         odd = await operator.get("/admin/packing.csv", params={"page": page_key, "slot": slot})
         assert odd.status_code == 200 and odd.text.startswith("handover,")
         disposition = f'attachment; filename="packing-{page_key}-{named}.csv"'
