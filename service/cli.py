@@ -114,7 +114,7 @@ def serve(settings: Settings, host: str, port: int, no_workers: bool) -> None:
         host=host,
         port=port,
         loop="uvloop",
-        http="httptools",
+        http=server.TimelyHttpTools,
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=10,

@@ -14,7 +14,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from actor.negotiation import HTML, JSON, choose
@@ -83,4 +83,15 @@ async def server_error(request: Request, exc: Exception) -> Response:
     return render_problem(request, body)
 
 
-exception_handlers = {HTTPException: http_error, Exception: server_error}
+async def client_gone(request: Request, exc: Exception) -> Response:
+    """The client hung up (or was let go as too slow, service/server.py) before its body
+    arrived: nobody will read an answer, and it is not our error."""
+    log.info("client left before its request arrived", extra={"path": request.url.path})
+    return Response(status_code=400)
+
+
+exception_handlers = {
+    HTTPException: http_error,
+    ClientDisconnect: client_gone,
+    Exception: server_error,
+}

@@ -1,4 +1,5 @@
-"""uvicorn's Server, waking once a second instead of ten times.
+"""uvicorn's Server, waking once a second instead of ten times, and its HTTP protocol with
+deadlines for slow clients.
 
 uvicorn's `Server.main_loop` sleeps 0.1 s at a time to look whether it should stop and,
 every tenth time, to put a new `Date` into its default headers. Idle, those ten wake-ups
@@ -16,6 +17,7 @@ import time
 from types import FrameType
 
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 TICKS = 10  # uvicorn's on_tick refreshes the Date header when its counter is a multiple of 10
 WRAP = 864000  # and wraps its counter at this, as its own loop does
@@ -65,3 +67,61 @@ def run(config: uvicorn.Config) -> None:
         pass
     if not server.started:
         sys.exit(STARTUP_FAILURE)
+
+
+# A fresh connection's first byte, and each request whole (head and body) from its first
+# byte. uvicorn has no such deadlines: a client that sent "GET / HTTP/1.1" and no blank
+# line, or a Content-Length of 100 and one byte, was held open for ever, a connection and
+# a task each with no bound on how many (found by a fuzzing run on 2026-11-29). Between
+# requests, uvicorn's own keep-alive timeout (5 s) closes an idle connection.
+FIRST_BYTE_SECONDS = 10.0
+REQUEST_SECONDS = 30.0  # the largest body we take (256 KiB) needs 2 s at 1 Mbit/s
+_TOO_SLOW = (
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"connection: close\r\ncontent-length: 41\r\n\r\n"
+    b"The request did not arrive whole in time."
+)
+
+
+class TimelyHttpTools(HttpToolsProtocol):
+    """uvicorn's httptools protocol, closing a connection whose request does not arrive
+    whole in time (408 when no answer has started)."""
+
+    first_byte_seconds = FIRST_BYTE_SECONDS
+    request_seconds = REQUEST_SECONDS
+    _deadline: asyncio.TimerHandle | None = None
+
+    def _arm(self, seconds: float) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        self._deadline = self.loop.call_later(seconds, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _too_slow(self) -> None:
+        self._deadline = None
+        if self.transport.is_closing():
+            return
+        cycle = self.cycle
+        if cycle is None or not cycle.response_started:
+            self.transport.write(_TOO_SLOW)
+        self.transport.close()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm(self.first_byte_seconds)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._arm(self.request_seconds)
+
+    def on_message_complete(self) -> None:
+        self._disarm()
+        super().on_message_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
