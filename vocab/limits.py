@@ -8,6 +8,7 @@
 | string length | 65,536 characters | an actor's HTML summary fits; IRIs are capped at 2,048 |
 | containers in a document | 20,000 | bounds the total work whatever the shape |
 | integers | within signed 64 bits | what a JSON-LD processor and PostgreSQL can hold |
+| strings | no NUL (``\\u0000``) | PostgreSQL's text cannot hold one: the insert would fail |
 
 The same walk records what the fast path needs to know: every key used, every type
 name, the ``@context`` of any embedded object, and whether anything (``@``-keywords,
@@ -79,10 +80,16 @@ def _value(value: Any, depth: int, shape: Shape) -> None:
     elif kind is list:
         _list(value, depth, shape)
     elif kind is str:
-        if len(value) > MAX_STRING:
-            raise _Breach(f"a string longer than {MAX_STRING} characters")
+        if len(value) > MAX_STRING or "\x00" in value:
+            _refuse_string(value)
     elif kind is int and not -MAX_INT - 1 <= value <= MAX_INT:
         raise _Breach("an integer outside signed 64 bits")
+
+
+def _refuse_string(value: str) -> None:
+    if len(value) > MAX_STRING:
+        raise _Breach(f"a string longer than {MAX_STRING} characters")
+    raise _Breach("a NUL character (\\u0000), which no text we keep may hold")
 
 
 def _object(value: dict[str, Any], depth: int, shape: Shape, top: bool = False) -> None:
@@ -113,8 +120,8 @@ def _object(value: dict[str, Any], depth: int, shape: Shape, top: bool = False) 
                     shape.types.update(v for v in item if type(v) is str)
             kind = type(item)
             if kind is str:
-                if len(item) > MAX_STRING:
-                    raise _Breach(f"a string longer than {MAX_STRING} characters")
+                if len(item) > MAX_STRING or "\x00" in item:
+                    _refuse_string(item)
             elif kind is dict:
                 _object(item, depth + 1, shape)
             elif kind is list:
@@ -139,8 +146,8 @@ def _list(value: list[Any], depth: int, shape: Shape) -> None:
         for index, item in enumerate(value):  # noqa: B007 - the except clause reads it
             kind = type(item)
             if kind is str:
-                if len(item) > MAX_STRING:
-                    raise _Breach(f"a string longer than {MAX_STRING} characters")
+                if len(item) > MAX_STRING or "\x00" in item:
+                    _refuse_string(item)
             elif kind is dict or kind is list or kind is int:
                 _value(item, depth + 1, shape)
     except _Breach as breach:

@@ -241,3 +241,16 @@ def test_remote_context_tricks_never_reach_the_network(no_network: list[str]) ->
     except ValidationError:
         pass
     assert no_network == []
+
+
+@pytest.mark.parametrize(
+    "path", [["object", "items", 0, "name"], ["to", 0], ["object", "shopperNote"]]
+)
+def test_a_nul_in_any_string_is_refused_by_its_path(path: list[str | int]) -> None:
+    # PostgreSQL's text cannot hold one: stored, it would fail the insert, not the sender.
+    document = create_order()
+    _set(path, "a\x00b")(document)
+    with pytest.raises(LimitExceeded) as caught:
+        parse(json.dumps(document))
+    assert "NUL" in caught.value.message
+    assert caught.value.path == ".".join(str(p) for p in path).replace(".0", "[0]")
