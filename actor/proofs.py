@@ -153,9 +153,10 @@ def _parse_time(value: Any) -> datetime:
         raise ProofError(f"{value!r} is not a date-time")
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as error:
+        # In UTC now, so no later comparison with it can step past year 9999 or before 1.
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except (ValueError, OverflowError) as error:
         raise ProofError(f"{value!r} is not a date-time") from error
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def verify_proof(

@@ -150,6 +150,12 @@ def boolean(node: Node, key: str, path: str) -> bool | None:
     raise ValidationError(at(path, key), f"must be true or false, not {_kind(value)}")
 
 
+# The instants a delivery may name: far enough either way for any shop, near enough that
+# adding a day, a window or an offset to one never leaves what a datetime can hold.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
 def timestamp(node: Node, key: str, path: str) -> datetime | None:
     value = node.get(key)
     if value is None:
@@ -162,7 +168,15 @@ def timestamp(node: Node, key: str, path: str) -> datetime | None:
         raise ValidationError(at(path, key), f"{value!r} is not an xsd:dateTime") from None
     if parsed.tzinfo is None:
         raise ValidationError(at(path, key), "must carry a time zone (e.g. a trailing Z)")
-    return parsed.astimezone(UTC)
+    try:  # 9999-12-31T23:59:59-14:00 is past the last instant a datetime can hold in UTC
+        moment = parsed.astimezone(UTC)
+    except OverflowError:
+        moment = None
+    if moment is None or not EARLIEST <= moment < LATEST:
+        raise ValidationError(
+            at(path, key), f"{value!r} is not between the years {EARLIEST.year} and {LATEST.year}"
+        )
+    return moment
 
 
 @cache

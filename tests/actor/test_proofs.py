@@ -141,6 +141,8 @@ def test_any_change_to_a_signed_document_is_detected(change: str) -> None:
         ("proofPurpose", "authentication", "purpose"),
         ("proofValue", "u" + "A" * 86, "multibase"),
         ("expires", "2024-01-01T00:00:00Z", "expired"),
+        ("expires", "9999-12-31T23:59:59-14:00", "not a date-time"),  # past year 9999 in UTC
+        ("created", "0001-01-01T00:00:00+14:00", "not a date-time"),
         ("@context", ["https://example.org/other"], "@context"),
     ],
 )

@@ -132,6 +132,17 @@ CASES: dict[str, tuple[Edit, str, str]] = {
     "numeric IRI": (_set(["object", "attributedTo"], 42), "object.attributedTo", "IRI"),
     "bad timestamp": (_set(["published"], "yesterday"), "published", "xsd:dateTime"),
     "naive timestamp": (_set(["published"], "2026-11-24T10:00:00"), "published", "time zone"),
+    # Both parse, and neither can be put in UTC: this answered 500 at the inbox.
+    "past year 9999 in UTC": (
+        _set(["published"], "9999-12-31T23:59:59-14:00"),
+        "published",
+        "between the years",
+    ),
+    "before year 1 in UTC": (
+        _set(["object", "published"], "0001-01-01T00:00:00+14:00"),
+        "object.published",
+        "between the years",
+    ),
     "unknown activity": (_set(["type"], "Like"), "type", "no type we accept"),
     "Create of a Note": (_set(["object", "type"], "Note"), "object.type", "no type we accept"),
     "Create of a Follow": (_set(["object", "type"], "Follow"), "object.type", "not accepted"),
