@@ -11,6 +11,7 @@ but an answer: the thing is gone.
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,9 @@ from store.held import outside_units
 from vocab.numbers import parse_natural
 
 ACCEPT = f'{AS2}, {LD_JSON}; profile="{AS2_PROFILE}"'
+# JSON can only spell a NUL inside a string as \u0000, and only when the backslash
+# before it is not itself escaped (an even run of backslashes before it).
+_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 MAX_BYTES = 1024 * 1024
 MAX_REDIRECTS = 3
 TIMEOUT = httpx.Timeout(connect=5.0, read=10.0, write=10.0, pool=5.0)
@@ -215,6 +219,8 @@ class Fetcher:
             raise FetchFailed(str(url), f"{url} did not answer valid JSON", status) from error
         if not isinstance(document, dict):
             raise FetchFailed(str(url), f"{url} did not answer a JSON object", status)
+        if _NUL.search(body):  # a string holding U+0000: PostgreSQL cannot keep the document
+            raise FetchFailed(str(url), f"{url} answered a document with a NUL character", status)
         if require_id and not _same_url(document.get("id"), url):
             raise IdMismatch(
                 str(url), f"the document at {url} says its id is {document.get('id')!r}"

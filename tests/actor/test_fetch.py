@@ -182,6 +182,16 @@ async def test_not_json_and_not_an_object_are_failures(peer: Peer, fetcher: Fetc
         await fetcher.fetch(peer.url("/list"))
 
 
+async def test_a_document_holding_a_nul_is_a_failure(peer: Peer, fetcher: Fetcher) -> None:
+    # PostgreSQL cannot keep such a document; the text "\\u0000" (escaped) is kept.
+    peer.serve_json("/nul", {"id": peer.url("/nul"), "name": "a\x00b"})
+    peer.serve_json("/text", {"id": peer.url("/text"), "name": "writes \\u0000 in C"})
+    with pytest.raises(FetchFailed, match="NUL"):
+        await fetcher.fetch(peer.url("/nul"))
+    fetched = await fetcher.fetch(peer.url("/text"))
+    assert isinstance(fetched, Fetched) and fetched.document["name"] == "writes \\u0000 in C"
+
+
 class _Stamp(httpx.Auth):
     """Stands in for the signing auth: marks each request it signs."""
 
