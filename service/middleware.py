@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import time
 
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.errors import PROBLEM_JSON, problem_body
 from service.logs import enter_request, leave_request, log_request, request_id_of
 from service.pacing import Pacer
 
@@ -59,7 +61,7 @@ class EdgeMiddleware:
 
         try:
             if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
-                await _refuse_nul(send_at_edge)
+                await _refuse_nul(scope, receive, send_at_edge)
             elif self.pacer is not None and (refusal := self.pacer.check(scope)) is not None:
                 await self.pacer.refuse(refusal, scope, receive, send_at_edge)
             else:
@@ -71,16 +73,9 @@ class EdgeMiddleware:
 
 # A NUL in a URL: PostgreSQL's text cannot hold one, so it answered 500 wherever a path
 # or query value reached a query (/products/a%00b, a search), and no link carries one.
-_NUL_PROBLEM = (
-    b'{"type":"about:blank","title":"Bad Request","status":400,'
-    b'"detail":"A URL with a NUL character (%00) is not one of ours."}'
-)
+NUL_DETAIL = "A URL with a NUL character (%00) is not one of ours."
 
 
-async def _refuse_nul(send: Send) -> None:
-    headers = [
-        (b"content-type", b"application/problem+json"),
-        (b"content-length", str(len(_NUL_PROBLEM)).encode()),
-    ]
-    await send({"type": "http.response.start", "status": 400, "headers": headers})
-    await send({"type": "http.response.body", "body": _NUL_PROBLEM})
+async def _refuse_nul(scope: Scope, receive: Receive, send: Send) -> None:
+    body = problem_body(400, NUL_DETAIL, scope["path"])
+    await JSONResponse(body, status_code=400, media_type=PROBLEM_JSON)(scope, receive, send)
