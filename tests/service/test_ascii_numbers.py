@@ -7,8 +7,6 @@ changes nothing. Over real HTTP: the whole app under uvicorn on loopback.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 from sqlalchemy import select
@@ -30,14 +28,6 @@ def over_the_network() -> bool:
 # Parsing digits is the same on both engines.
 pytestmark = SQLITE_ONLY
 NOT_DIGITS = ["²", "١٢", "1²", "٣"]
-
-
-@pytest.fixture
-async def browser(served: Served) -> AsyncIterator[httpx.AsyncClient]:
-    async with loopback.client(
-        base_url=served.base_url, headers={"Accept": "text/html"}, timeout=10
-    ) as client:
-        yield client
 
 
 async def seed_loaf(served: Served) -> str:

@@ -8,13 +8,10 @@ refuses a URL with one (service/middleware.py), and every form is read by
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 
 from tests.cart.web_support import csrf_token
-from tests.support import loopback
 from tests.support.inbox_peers import Served
 from tests.support.state import snapshot
 
@@ -22,14 +19,6 @@ from tests.support.state import snapshot
 @pytest.fixture
 def over_the_network() -> bool:
     return True
-
-
-@pytest.fixture
-async def browser(served: Served) -> AsyncIterator[httpx.AsyncClient]:
-    async with loopback.client(
-        base_url=served.base_url, headers={"Accept": "text/html"}, timeout=10
-    ) as client:
-        yield client
 
 
 @pytest.mark.parametrize(
