@@ -37,6 +37,12 @@ from vocab.model import MonetaryAmount, Product
         ("https://bücher.example/a", "https://xn--bcher-kva.example/a", False),
         ("https://BÜCHER.example/a", "https://bücher.example/b", True),
         ("https://market.example.evil.example/a", "https://market.example/a", False),
+        # an id that merely starts like the actor's origin (the common case's shortcut)
+        ("https://market.example:8080/a", "https://market.example:80/b", False),
+        ("https://market.exampleX/a", "https://market.example/b", False),
+        ("https://market.example", "https://market.example/b", True),
+        ("https://market.example?x=1", "https://market.example/b", True),
+        ("https://market.example/\ta", "https://market.example/b", True),
     ],
 )
 def test_same_origin(a: str, b: str, same: bool) -> None:
