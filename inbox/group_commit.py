@@ -73,7 +73,10 @@ class InboxWriter:
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._queue.append((row, future))
         self._wake.set()
-        return await asyncio.shield(future)
+        # Not shielded: a waiter cancelled (the server shutting down) leaves its row in
+        # the batch, committed all the same, and the batch skips answering it. A shield
+        # cost a second future and a callback per delivery, ~3 % of one under load.
+        return await future
 
     async def _run(self) -> None:
         while True:
@@ -93,9 +96,11 @@ class InboxWriter:
                         future.set_exception(error)
                 continue
             for row, future in batch:
+                # a duplicate within the batch: only the first occurrence is new, even
+                # when the first one's waiter is gone
+                fresh = new.pop(row["ap_id"], None) is not None
                 if not future.done():
-                    # a duplicate within the batch: only the first occurrence is new
-                    future.set_result(new.pop(row["ap_id"], None) is not None)
+                    future.set_result(fresh)
 
     async def _commit(self, rows: list[Mapping[str, Any]]) -> dict[str, bool]:
         unique: dict[str, Mapping[str, Any]] = {}

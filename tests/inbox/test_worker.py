@@ -82,6 +82,20 @@ async def test_concurrent_deliveries_are_committed_together_and_duplicates_are_t
     assert await writer.store(row(ids[0])) is False
 
 
+async def test_a_waiter_cancelled_mid_batch_still_has_its_row_committed(
+    db: Database, writer: InboxWriter
+) -> None:
+    # A request task cancelled while its batch commits (shutdown): the row is kept, and
+    # a second delivery of the same id in that batch is still told it is a repeat.
+    gone = asyncio.create_task(writer.store(row("https://peer.test/a/gone")))
+    again = asyncio.create_task(writer.store(row("https://peer.test/a/gone")))
+    await asyncio.sleep(0)  # both queued
+    gone.cancel()
+    assert await again is False
+    assert gone.cancelled()
+    assert await statuses(db) == {"https://peer.test/a/gone": "pending"}
+
+
 async def test_a_failed_commit_is_reported_to_every_waiter(
     db: Database, writer: InboxWriter
 ) -> None:
