@@ -36,6 +36,7 @@ UNAUTHORIZED = {
 # Given the request, the outcome of checking its signature.
 Verifier = Callable[[Request], Awaitable[VerificationResult]]
 _KEY_ID = re.compile(rb'keyid="([^"]{1,2048})"', re.IGNORECASE)
+_SIGNATURE_HEADERS = (b"signature-input", b"signature")  # in the order a keyId is looked for
 
 
 class HeldKeys(Protocol):
@@ -43,9 +44,14 @@ class HeldKeys(Protocol):
 
 
 def _claimed(scope: Scope) -> str | None:
-    for name in (b"signature-input", b"signature"):
-        value = next((bytes(v) for k, v in scope["headers"] if k.lower() == name), None)
-        match = _KEY_ID.search(value) if value else None
+    # One pass over the headers (ASGI names are lower-case): RFC 9421's Signature-Input
+    # names the key when present, else draft-cavage's Signature.
+    found: dict[bytes, bytes] = {}
+    for name, value in scope["headers"]:
+        if name in _SIGNATURE_HEADERS:
+            found.setdefault(name, bytes(value))
+    for name in _SIGNATURE_HEADERS:
+        match = _KEY_ID.search(found[name]) if name in found else None
         if match is not None:
             return match.group(1).decode("latin-1")
     return None
