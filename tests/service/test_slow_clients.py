@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from service.server import TimelyHttpTools
+from service.server import TimelyHttpTools, _deadlines
 from tests.support.inbox_peers import Served
 from tests.support.loopback import free_socket, wait_until
 
@@ -30,6 +30,7 @@ ENOUGH = 10.0  # seconds: far past every deadline here; only a hang reaches it
 class Hurried(TimelyHttpTools):
     first_byte_seconds = 0.3
     request_seconds = 0.5
+    tick_seconds = 0.05
 
 
 async def echo(request: Request) -> PlainTextResponse:
@@ -113,3 +114,14 @@ async def test_a_client_that_leaves_mid_body_is_not_logged_as_our_error(
         lambda: any("client left" in r.getMessage() for r in caplog.records), within=ENOUGH
     )
     assert not [r for r in caplog.get_records("call") if r.levelno >= logging.ERROR]
+
+
+async def test_the_deadline_timer_stops_when_no_connection_is_open(port: int) -> None:
+    # One timer looks over every open connection's deadline; idle, nothing ticks.
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    deadlines = _deadlines[asyncio.get_running_loop()]
+    await wait_until(lambda: deadlines.timer is not None, within=ENOUGH)
+    writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert (await _all_until_closed(reader)).startswith(b"HTTP/1.1 200 ")
+    writer.close()
+    await wait_until(lambda: not deadlines.connections and deadlines.timer is None, within=ENOUGH)
