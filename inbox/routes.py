@@ -4,6 +4,9 @@ The endpoint is a plain ASGI app, not a request function: Starlette wraps a func
 `request_response`, a second exception-handling layer and a Request of its own for each
 call, which cost ~15 us a delivery (bench/federation). A refusal the receiver raises
 still reaches the app's exception handlers, through Starlette's ExceptionMiddleware.
+In the served app, `service.middleware.InboxLane` sends POSTs to these paths to the
+receiver before the router; the routes stay for every other method and for apps
+built without it.
 """
 
 from __future__ import annotations
@@ -25,8 +28,13 @@ class _PostInbox:
 post_inbox = _PostInbox()
 
 
+ACTOR_INBOX_PATH = "/actor/inbox"
+SHARED_INBOX_PATH = "/inbox"
+INBOX_PATHS = frozenset({ACTOR_INBOX_PATH, SHARED_INBOX_PATH})  # service.middleware.InboxLane
+
+
 def inbox_routes(
-    actor_inbox_path: str = "/actor/inbox", shared_path: str = "/inbox"
+    actor_inbox_path: str = ACTOR_INBOX_PATH, shared_path: str = SHARED_INBOX_PATH
 ) -> list[Route]:
     return [
         Route(actor_inbox_path, post_inbox, methods=["POST"]),

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
@@ -27,13 +28,13 @@ from cart.admin import admin_routes
 from cart.web import cart_routes, configure_web
 from cart.web.checkout_routes import checkout_routes
 from cart.web.orders_routes import orders_routes
-from inbox.routes import inbox_routes
+from inbox.routes import INBOX_PATHS, inbox_routes
 from outbox.collections import outbox_routes
 from service.errors import exception_handlers
 from service.federation import build_federation, follow_peers
 from service.health import health_routes
 from service.metrics import metrics_routes
-from service.middleware import EdgeMiddleware
+from service.middleware import EdgeMiddleware, InboxLane
 from service.pacing import Pacer, federation_rule
 from service.payments import Payments
 from service.settings import Settings
@@ -152,7 +153,12 @@ def create_app(
         *payments.routes(),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
-    app = RoseCartApp(routes=routes, lifespan=lifespan, exception_handlers=exception_handlers)
+    app = RoseCartApp(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers=exception_handlers,
+        middleware=[Middleware(InboxLane, paths=INBOX_PATHS)],
+    )
     app.https = settings.base_url.startswith("https://")
     if pacer is None:
         rule = federation_rule(settings.federation_client_rate, settings.federation_client_burst)
