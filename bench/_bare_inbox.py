@@ -1,11 +1,12 @@
 """The inbox benchmark's baseline: a bare Starlette endpoint that verifies the same
 signature and digest with the same core and answers 202, storing nothing.
 
-Run as `python -m bench._bare_inbox PORT PEM_FILE KEY_ID OWNER`.
+Run as `python -m bench._bare_inbox PORT PEM_FILE KEY_ID OWNER [CPU]`.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -30,6 +31,8 @@ class StaticKey:
 
 def main() -> None:
     port, pem_file, key_id, owner = sys.argv[1:5]
+    if len(sys.argv) > 5 and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {int(sys.argv[5])})  # the core ours is pinned to
     public = serialization.load_pem_public_key(Path(pem_file).read_bytes())
     keys = StaticKey(RemoteKey(key_id, owner, public))  # type: ignore[arg-type]
 

@@ -38,7 +38,7 @@ from pathlib import Path
 import uvicorn
 
 from bench._loadgen import run_load, wait_ready
-from bench.harness import Figure, free_port, median, report
+from bench.harness import Figure, free_port, median, report, split_cores
 from bench.idle import cpu_seconds
 from bench.inbox import CONCURRENCY, Sender, serve_env
 from bench.inbox import measure as measure_bare
@@ -71,9 +71,11 @@ class Ours:
 
 
 @asynccontextmanager
-async def ours_served(sender: Sender, data: Path) -> AsyncIterator[Ours]:
+async def ours_served(sender: Sender, data: Path, core: int | None = None) -> AsyncIterator[Ours]:
     port = free_port()
     env = serve_env(data, port, workers=not WORKER_PROCESS)
+    if core is not None:
+        env["ROSE_CART_CPU_PIN"] = str(core)
     subprocess.run(
         [sys.executable, "-m", "service", "init"], env=env, check=True, capture_output=True
     )
@@ -141,6 +143,7 @@ async def run() -> None:
     sender_task = asyncio.create_task(web.serve())
     per_round = max(1, FOLLOWS // ROUNDS)
     bare_rates: list[float] = []
+    core = split_cores()  # ours and the floor on one CPU, this process on the others
     try:
         with tempfile.TemporaryDirectory() as tmp:
             pem = Path(tmp) / "sender.pem"
@@ -155,11 +158,12 @@ async def run() -> None:
                     str(pem),
                     f"{sender.actor}#main-key",
                     sender.actor,
+                    *([] if core is None else [str(core)]),
                 ]
             )
             try:
                 await measure_bare(sender, bare_port, bare)  # ready, and warmed up
-                async with ours_served(sender, Path(tmp)) as ours:
+                async with ours_served(sender, Path(tmp), core) as ours:
                     # Alternate which side goes first, so a drift in the machine's load
                     # falls on both alike.
                     for number in range(ROUNDS):

@@ -60,6 +60,24 @@ def rate(operation: Callable[[], object], *, seconds: float = 1.0, repeats: int 
 PASSED_THROUGH = ("ROSE_CART_CPU_PIN",)
 
 
+def split_cores() -> int | None:
+    """One CPU for the server under test, the others for this process (the load).
+
+    Returns the server's CPU and moves this process off it; None where the OS cannot pin
+    or there is one CPU. A floor and ours that both run on the returned CPU get the same
+    core, and neither shares it with the clients that load it: left to the kernel, the
+    client woken by a server's answer was often run on that server's pinned core.
+    """
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    allowed = sorted(os.sched_getaffinity(0))
+    if len(allowed) < 2:
+        return None
+    server = allowed[-1]
+    os.sched_setaffinity(0, set(allowed[:-1]))
+    return server
+
+
 def server_env() -> dict[str, str]:
     """The environment for a server process of ours: this one's, without any ROSE_CART_
     setting (the bench sets each it needs) but those in PASSED_THROUGH."""
