@@ -14,10 +14,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
+from urllib.parse import parse_qsl
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -35,8 +36,12 @@ from cart.web.csrf import FIELD_NAME
 from cart.web.shop import item_count, item_count_sync
 from store import Database
 from store.units import Unit
+from vocab.numbers import parse_natural
 
 MAX_FORM_FIELDS = 50
+MAX_FORM_BYTES = 64 * 1024  # the largest form of ours, every field full, is under 8 KiB
+URLENCODED = "application/x-www-form-urlencoded"
+FORM_TOO_LARGE = "The form is larger than any of this shop's forms; nothing was changed."
 P = ParamSpec("P")
 T = TypeVar("T")
 V = TypeVar("V", bound="ShopperVisit")
@@ -267,15 +272,51 @@ CSRF_MESSAGE = (
 
 
 async def read_form(request: Request) -> FormData:
-    """The submitted form: at most MAX_FORM_FIELDS fields and no files. A NUL in any name
-    or value is refused with a 400: PostgreSQL's text cannot hold one, so it answered 500
-    at the first query that carried it, and no person types one."""
-    form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+    """The submitted form: at most MAX_FORM_BYTES, MAX_FORM_FIELDS fields and no files.
+
+    Over the size, 413 before the body is read (when Content-Length says so) or as soon as
+    it passes; over the fields, 400. A NUL in any name or value is refused with a 400:
+    PostgreSQL's text cannot hold one, so it answered 500 at the first query that carried
+    it, and no person types one. Every form of ours is URL-encoded, and that is parsed
+    here with the standard library (the names and values decoded as Starlette's parser
+    decodes them); anything else goes to Starlette's multipart parser.
+    """
+    read: FormData | None = getattr(request.state, "form", None)
+    if read is not None:  # read once per request (login hands its form on to a unit)
+        return read
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    declared = parse_natural(request.headers.get("content-length") or "0")
+    if declared is None or declared > MAX_FORM_BYTES:
+        raise HTTPException(413, FORM_TOO_LARGE)
+    if media == URLENCODED:
+        body = await _capped_body(request)
+        try:
+            fields: list[tuple[str, str | UploadFile]] = list(
+                parse_qsl(
+                    body.decode("latin-1"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS
+                )
+            )
+        except ValueError as error:  # more fields than MAX_FORM_FIELDS
+            raise HTTPException(400, "The form has too many fields.") from error
+        form = FormData(fields)
+    else:
+        form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
     for name, value in form.multi_items():
         if "\x00" in name or (isinstance(value, str) and "\x00" in value):
             await form.close()
             raise HTTPException(400, "A form field holds a NUL character; nothing was changed.")
+    request.state.form = form
     return form
+
+
+async def _capped_body(request: Request) -> bytes:
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_FORM_BYTES:
+            raise HTTPException(413, FORM_TOO_LARGE)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def _with_form(
