@@ -39,7 +39,7 @@ from urllib.parse import urlencode
 
 from bench._loadgen import http_request, wait_ready
 from bench.cart import start
-from bench.harness import free_port, percentile
+from bench.harness import free_port, percentile, server_core
 
 _CSRF = re.compile(rb'name="csrf_token" value="([^"]+)"')
 _HANDOVER = re.compile(rb'name="handover" value="([^"]+)"')
@@ -208,12 +208,18 @@ async def _shop(tmp: str) -> AsyncIterator[tuple[int, dict[str, int]]]:
     """The `unpaced` serve process, its provider in another process unless IN_PROCESS;
     its port and the pids of the processes that serve a checkout."""
     port = free_port()
-    if IN_PROCESS:
-        async with _served(tmp, port, {}) as pid:
-            yield port, {"serve": pid}
-        return
-    async with _provider(port) as (settings, sandbox), _served(tmp, port, settings) as pid:
-        yield port, {"serve": pid, "sandbox": sandbox}
+    # The serve process on a core of its own; the sandbox and this client on the others.
+    with server_core() as core:
+        pin = {} if core is None else {"ROSE_CART_CPU_PIN": str(core)}
+        if IN_PROCESS:
+            async with _served(tmp, port, pin) as pid:
+                yield port, {"serve": pid}
+            return
+        async with (
+            _provider(port) as (settings, sandbox),
+            _served(tmp, port, settings | pin) as pid,
+        ):
+            yield port, {"serve": pid, "sandbox": sandbox}
 
 
 @asynccontextmanager

@@ -38,7 +38,7 @@ from pathlib import Path
 import uvicorn
 
 from bench._loadgen import run_load, wait_ready
-from bench.harness import Figure, free_port, median, report, split_cores
+from bench.harness import Figure, free_port, median, report, server_core
 from bench.idle import cpu_seconds
 from bench.inbox import CONCURRENCY, Sender, serve_env
 from bench.inbox import measure as measure_bare
@@ -143,9 +143,9 @@ async def run() -> None:
     sender_task = asyncio.create_task(web.serve())
     per_round = max(1, FOLLOWS // ROUNDS)
     bare_rates: list[float] = []
-    core = split_cores()  # ours and the floor on one CPU, this process on the others
     try:
-        with tempfile.TemporaryDirectory() as tmp:
+        # Ours and the floor on one CPU, this process (the load) on the others.
+        with tempfile.TemporaryDirectory() as tmp, server_core() as core:
             pem = Path(tmp) / "sender.pem"
             pem.write_bytes(sender.pem)
             bare_port = free_port()

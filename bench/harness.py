@@ -11,7 +11,8 @@ import socket
 import statistics
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,22 +61,28 @@ def rate(operation: Callable[[], object], *, seconds: float = 1.0, repeats: int 
 PASSED_THROUGH = ("ROSE_CART_CPU_PIN",)
 
 
-def split_cores() -> int | None:
+@contextmanager
+def server_core() -> Iterator[int | None]:
     """One CPU for the server under test, the others for this process (the load).
 
-    Returns the server's CPU and moves this process off it; None where the OS cannot pin
-    or there is one CPU. A floor and ours that both run on the returned CPU get the same
-    core, and neither shares it with the clients that load it: left to the kernel, the
-    client woken by a server's answer was often run on that server's pinned core.
+    Yields the server's CPU, with this process (and what it starts) moved off it until
+    the block ends; None where the OS cannot pin or there is one CPU. A floor and ours
+    that both run on the yielded CPU get the same core, and neither shares it with the
+    clients that load it: left to the kernel, the client woken by a server's answer was
+    often run on that server's pinned core.
     """
-    if not hasattr(os, "sched_setaffinity"):
-        return None
+    if not hasattr(os, "sched_getaffinity"):
+        yield None
+        return
     allowed = sorted(os.sched_getaffinity(0))
     if len(allowed) < 2:
-        return None
-    server = allowed[-1]
+        yield None
+        return
     os.sched_setaffinity(0, set(allowed[:-1]))
-    return server
+    try:
+        yield allowed[-1]
+    finally:
+        os.sched_setaffinity(0, set(allowed))
 
 
 def server_env() -> dict[str, str]:
