@@ -21,8 +21,7 @@ from starlette.responses import Response
 
 from actor.negotiation import AS2
 from demo.node import Site
-from outbox.models import OutboxActivity
-from outbox.publish import publish, publish_sync
+from outbox.publish import Published, publish, publish_sync
 from store import utcnow
 from vocab import builders
 from vocab.contexts import outgoing_context
@@ -97,7 +96,7 @@ async def announce(
     verb: Literal["Create", "Update"],
     obj: CatalogObject,
     extras: dict[str, Any],
-) -> OutboxActivity:
+) -> Published:
     """`announce_sync` in an async session's transaction."""
     return await session.run_sync(announce_sync, site, verb, obj, extras)
 
@@ -108,7 +107,7 @@ def announce_sync(
     verb: Literal["Create", "Update"],
     obj: CatalogObject,
     extras: dict[str, Any],
-) -> OutboxActivity:
+) -> Published:
     """Publish Create/Update of `obj` to our followers, in the caller's transaction."""
     build = builders.create if verb == "Create" else builders.update
     document = build(
@@ -123,7 +122,7 @@ def announce_sync(
     return publish_sync(session, document)
 
 
-async def announce_delete(session: AsyncSession, site: Site, iri: str) -> OutboxActivity:
+async def announce_delete(session: AsyncSession, site: Site, iri: str) -> Published:
     document = builders.delete(
         actor=site.actor_id,
         object_id=iri,

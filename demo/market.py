@@ -44,7 +44,7 @@ from demo.node import DemoNode, NodeConfig, Site
 from demo.pages import amount_of, csrf_ok, csrf_token, minor_units, render, with_csrf_cookie
 from demo.sales import register_sales_handlers
 from inbox.registry import HandlerRegistry
-from outbox.models import OutboxActivity
+from outbox.publish import Published
 from store import utcnow
 from vocab.model import MonetaryAmount, Page, Product
 
@@ -185,7 +185,7 @@ def parse_price(text: str) -> Decimal:
 
 async def set_price(
     session: AsyncSession, site: Site, product_id: str, amount: Decimal
-) -> OutboxActivity | None:
+) -> Published | None:
     """New price; announced as an Update unless the product is withdrawn (nothing to update)."""
     row = await _product(session, product_id)
     row.price_minor, row.updated_at = minor_units(amount), utcnow()
@@ -198,7 +198,7 @@ async def set_price(
 
 async def set_stock(
     session: AsyncSession, site: Site, product_id: str, stock: int
-) -> OutboxActivity | None:
+) -> Published | None:
     if stock < 0:
         raise InvalidChange("stock cannot be negative")
     row = await _product(session, product_id)
@@ -210,7 +210,7 @@ async def set_stock(
     )
 
 
-async def withdraw(session: AsyncSession, site: Site, product_id: str) -> OutboxActivity | None:
+async def withdraw(session: AsyncSession, site: Site, product_id: str) -> Published | None:
     row = await _product(session, product_id)
     if row.withdrawn:
         return None
@@ -218,7 +218,7 @@ async def withdraw(session: AsyncSession, site: Site, product_id: str) -> Outbox
     return await announce_delete(session, site, product_iri(site, row.id))
 
 
-async def restore(session: AsyncSession, site: Site, product_id: str) -> OutboxActivity | None:
+async def restore(session: AsyncSession, site: Site, product_id: str) -> Published | None:
     row = await _product(session, product_id)
     if not row.withdrawn:
         return None

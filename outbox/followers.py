@@ -39,8 +39,8 @@ from outbox.follower_rows import (
     follower_row,
     store_follower,
 )
-from outbox.models import Follow, Follower, OutboxActivity
-from outbox.publish import new_activity_id, publish, publish_later, publish_sync
+from outbox.models import Follow, Follower
+from outbox.publish import Published, new_activity_id, publish, publish_later, publish_sync
 from outbox.states import FOLLOWERS, FOLLOWS, FollowerState, FollowState
 from store import utcnow
 from store.memo import unit_memo
@@ -93,7 +93,7 @@ def _answer(
     follower: Answered,
     verb: type[model.Accept] | type[model.Reject],
     now: datetime,
-) -> OutboxActivity:
+) -> Published:
     return publish_sync(session, _answer_of(local_actor, follower, verb), now=now)
 
 
@@ -205,7 +205,7 @@ async def pending_followers(session: AsyncSession) -> list[Follower]:
 
 async def _decide(
     session: AsyncSession, local_actor: LocalActor, ap_actor_id: str, target: FollowerState
-) -> OutboxActivity:
+) -> Published:
     follower = await session.get(Follower, ap_actor_id)
     if follower is None:
         raise UnknownFollower(ap_actor_id)
@@ -217,14 +217,14 @@ async def _decide(
 
 async def accept_follower(
     session: AsyncSession, local_actor: LocalActor, ap_actor_id: str
-) -> OutboxActivity:
+) -> Published:
     """The operator accepts a pending follow; publishes our Accept."""
     return await _decide(session, local_actor, ap_actor_id, FollowerState.ACCEPTED)
 
 
 async def reject_follower(
     session: AsyncSession, local_actor: LocalActor, ap_actor_id: str
-) -> OutboxActivity:
+) -> Published:
     """The operator rejects a pending follow; publishes our Reject."""
     return await _decide(session, local_actor, ap_actor_id, FollowerState.REJECTED)
 
@@ -273,7 +273,7 @@ def handle_delete_actor(
 
 async def send_follow(
     session: AsyncSession, local_actor: LocalActor, target: str
-) -> OutboxActivity | None:
+) -> Published | None:
     """Publish our Follow of `target`; None if it already accepted us.
 
     A follow still pending is sent again under a fresh id (the peer may have lost it);
@@ -298,7 +298,7 @@ async def send_follow(
 
 async def send_undo_follow(
     session: AsyncSession, local_actor: LocalActor, target: str
-) -> OutboxActivity | None:
+) -> Published | None:
     """Publish an Undo of our Follow of `target`; None if there is nothing to undo."""
     follow = await session.get(Follow, target)
     if follow is None or follow.state == FollowState.REMOVED:
