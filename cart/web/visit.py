@@ -275,7 +275,8 @@ async def read_form(request: Request) -> FormData:
     """The submitted form: at most MAX_FORM_BYTES, MAX_FORM_FIELDS fields and no files.
 
     Over the size, 413 before the body is read (when Content-Length says so) or as soon as
-    it passes; over the fields, 400. A NUL in any name or value is refused with a 400:
+    it passes; over the fields, 400; a multipart body that does not declare its length,
+    411. A NUL in any name or value is refused with a 400:
     PostgreSQL's text cannot hold one, so it answered 500 at the first query that carried
     it, and no person types one. Every form of ours is URL-encoded, and that is parsed
     here with the standard library (the names and values decoded as Starlette's parser
@@ -285,9 +286,16 @@ async def read_form(request: Request) -> FormData:
     if read is not None:  # read once per request (login hands its form on to a unit)
         return read
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    declared = parse_natural(request.headers.get("content-length") or "0")
-    if declared is None or declared > MAX_FORM_BYTES:
+    length = request.headers.get("content-length")
+    declared = parse_natural(length) if length is not None else 0
+    if declared is None:
+        raise HTTPException(400, "The form's Content-Length is not a number.")
+    if declared > MAX_FORM_BYTES:
         raise HTTPException(413, FORM_TOO_LARGE)
+    if media != URLENCODED and length is None:
+        # Starlette's multipart parser bounds each part, not the whole: a body of ours
+        # that is not URL-encoded must say its length, which the check above bounds.
+        raise HTTPException(411, "A form must say its length; nothing was changed.")
     if media == URLENCODED:
         body = await _capped_body(request)
         try:

@@ -84,3 +84,33 @@ async def test_a_form_with_too_many_fields_is_a_400_that_changes_nothing(
     assert answer.status_code == 400, answer.text
     assert "too many fields" in answer.text
     assert await snapshot(served.db) == before
+
+
+async def test_a_multipart_form_must_declare_its_length(
+    served: Served, browser: httpx.AsyncClient
+) -> None:
+    # Starlette's multipart parser bounds each part, not the whole body: chunked, a
+    # multipart form is refused before it is read.
+    token = csrf_token((await browser.get("/login")).text)
+    before = await snapshot(served.db)
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b'--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
+        yield token.encode() + b"\r\n--b--\r\n"
+
+    answer = await browser.post(
+        "/register",
+        content=body(),
+        headers={"Content-Type": "multipart/form-data; boundary=b"},
+    )
+    assert answer.status_code == 411, answer.text
+    assert await snapshot(served.db) == before
+    # The same form with its length declared is read as any form is.
+    whole = b"".join([part async for part in body()]).replace(
+        b"--b--",
+        b'--b\r\nContent-Disposition: form-data; name="email"\r\n\r\nmp@example.org\r\n--b--',
+    )
+    answer = await browser.post(
+        "/register", content=whole, headers={"Content-Type": "multipart/form-data; boundary=b"}
+    )
+    assert answer.status_code == 303, answer.text
