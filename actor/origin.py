@@ -42,7 +42,11 @@ def same_origin(a: str, b: str) -> bool:
     a few per cent of a delivery's CPU. Anything else takes the full comparison.
     """
     origin = origin_of(b)
-    if a.startswith(origin) and a[len(origin) : len(origin) + 1] == "/":
+    if (
+        not origin.startswith("://")  # b has a scheme: a's prefix then splits the same way
+        and a.startswith(origin)
+        and a[len(origin) : len(origin) + 1] == "/"
+    ):
         return True
     return origin_of(a) == origin
 

@@ -114,6 +114,7 @@ def serve(settings: Settings, host: str, port: int, no_workers: bool) -> None:
         host=host,
         port=port,
         loop="uvloop",
+        ws="none",  # no route of ours is a websocket: an Upgrade is a plain request
         http=server.TimelyHttpTools,
         access_log=False,
         log_config=None,

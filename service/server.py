@@ -95,7 +95,7 @@ class _Deadlines:
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, tick: float) -> None:
-        self.loop = loop
+        self._loop = weakref.ref(loop)  # not the key of `_deadlines` held by its value
         self.tick = tick
         self.connections: set[TimelyHttpTools] = set()
         self.timer: asyncio.TimerHandle | None = None
@@ -104,13 +104,16 @@ class _Deadlines:
         self.connections.add(connection)
         self.tick = min(self.tick, connection.tick_seconds)
         if self.timer is None:
-            self.timer = self.loop.call_later(self.tick, self._sweep)
+            self.timer = connection.loop.call_later(self.tick, self._sweep)
 
     def _sweep(self) -> None:
-        now = self.loop.time()
+        loop = self._loop()
+        if loop is None:
+            return
+        now = loop.time()
         for late in [c for c in self.connections if c.due is not None and c.due <= now]:
             late.too_slow()
-        self.timer = self.loop.call_later(self.tick, self._sweep) if self.connections else None
+        self.timer = loop.call_later(self.tick, self._sweep) if self.connections else None
 
 
 _deadlines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Deadlines] = (
@@ -155,7 +158,15 @@ class TimelyHttpTools(HttpToolsProtocol):
         super().on_message_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._forget()
+        super().connection_lost(exc)
+
+    def handle_websocket_upgrade(self) -> None:
+        # The transport goes to another protocol, and this one never hears of it again.
+        self._forget()
+        super().handle_websocket_upgrade()
+
+    def _forget(self) -> None:
         self.due = None
         if self._deadlines is not None:
             self._deadlines.connections.discard(self)
-        super().connection_lost(exc)

@@ -43,6 +43,7 @@ from vocab.model import MonetaryAmount, Product
         ("https://market.example", "https://market.example/b", True),
         ("https://market.example?x=1", "https://market.example/b", True),
         ("https://market.example/\ta", "https://market.example/b", True),
+        ("://market.example/x", "//market.example/y", False),  # no scheme: no shortcut
     ],
 )
 def test_same_origin(a: str, b: str, same: bool) -> None:

@@ -19,7 +19,7 @@ from tests.cart.web_support import csrf_token
 from tests.support.inbox_peers import Served
 from tests.support.state import snapshot
 
-TRICKY = b"a=Zo%C3%AB+Smith&b=&c&d=%FF%FE&e=x%2By+z&a=2&%C3%A9t%C3%A9=%E2%82%AC&f=%zz&g=1%"
+TRICKY = b"a=Zo%C3%AB+Smith&b=&c&d=%FF%FE&e=x%2By+z&a=2&%C3%A9t%C3%A9=%E2%82%AC&f=%zz&g=1%&&h=;i"
 
 
 def _request(body: bytes) -> Request:
@@ -72,6 +72,11 @@ async def test_a_form_over_the_size_is_a_413_that_changes_nothing(
     assert answer.status_code == 413, answer.text
     assert "larger than any of this shop" in answer.text
     assert await snapshot(served.db) == before
+
+
+async def test_empty_segments_and_a_trailing_separator_are_not_fields() -> None:
+    body = b"&".join(b"f%d=x" % i for i in range(MAX_FORM_FIELDS)) + b"&&"
+    assert len((await read_form(_request(body))).multi_items()) == MAX_FORM_FIELDS
 
 
 async def test_a_form_with_too_many_fields_is_a_400_that_changes_nothing(

@@ -125,3 +125,18 @@ async def test_the_deadline_timer_stops_when_no_connection_is_open(port: int) ->
     assert (await _all_until_closed(reader)).startswith(b"HTTP/1.1 200 ")
     writer.close()
     await wait_until(lambda: not deadlines.connections and deadlines.timer is None, within=ENOUGH)
+
+
+async def test_a_connection_upgraded_to_a_websocket_leaves_the_deadlines(port: int) -> None:
+    # uvicorn hands an upgraded connection to another protocol and never tells this one
+    # it closed: it must not stay among the connections the timer looks over.
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    deadlines = _deadlines[asyncio.get_running_loop()]
+    writer.write(
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+        b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    )
+    answer = await _all_until_closed(reader)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 403 ")  # no websocket route: refused
+    await wait_until(lambda: not deadlines.connections and deadlines.timer is None, within=ENOUGH)
