@@ -17,7 +17,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.errors import PROBLEM_JSON, client_gone, http_error, problem_body
+from service.errors import PROBLEM_JSON, exception_handlers, problem_body
 from service.logs import enter_request, leave_request, log_request, request_id_of
 from service.pacing import Pacer
 
@@ -88,9 +88,9 @@ class InboxLane:
 
     It sits where Starlette puts the app's own middleware: inside its server-error layer
     (an unexpected exception is still logged and answered 500 there) and outside its
-    exception layer and router, whose work it does itself for the one thing a delivery
-    can raise: an HTTPException (the receiver's Rejected) answered as a problem, as the
-    app's handler answers it. Those layers and the 40-odd routes tried before a match
+    exception layer and router, whose work it does itself for what a delivery can raise
+    (an HTTPException such as the receiver's Rejected, a client gone mid-body) with the
+    app's own handlers. Those layers and the 40-odd routes tried before a match
     were ~5 % of a delivery's CPU under bench/federation (py-spy). Every other request
     passes through untouched.
     """
@@ -107,8 +107,8 @@ class InboxLane:
         response: Response
         try:
             response = await request.app.state.inbox_receiver(request)
-        except HTTPException as error:
-            response = await http_error(request, error)
-        except ClientDisconnect as error:
-            response = await client_gone(request, error)
+        except (HTTPException, ClientDisconnect) as error:
+            # The app's own handler for it, as its exception layer would have chosen.
+            handler = next(h for kind, h in exception_handlers.items() if isinstance(error, kind))
+            response = await handler(request, error)
         await response(scope, receive, send)

@@ -94,9 +94,9 @@ class _Deadlines:
     all while no connection is open. A deadline is kept to within a tick.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, tick: float) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = weakref.ref(loop)  # not the key of `_deadlines` held by its value
-        self.tick = tick
+        self.tick = TICK_SECONDS  # or a connection's shorter one (tests)
         self.connections: set[TimelyHttpTools] = set()
         self.timer: asyncio.TimerHandle | None = None
 
@@ -144,7 +144,7 @@ class TimelyHttpTools(HttpToolsProtocol):
         super().connection_made(transport)
         deadlines = _deadlines.get(self.loop)
         if deadlines is None:
-            deadlines = _deadlines[self.loop] = _Deadlines(self.loop, self.tick_seconds)
+            deadlines = _deadlines[self.loop] = _Deadlines(self.loop)
         deadlines.add(self)
         self._deadlines = deadlines
         self.due = self.loop.time() + self.first_byte_seconds

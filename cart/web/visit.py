@@ -292,10 +292,6 @@ async def read_form(request: Request) -> FormData:
         raise HTTPException(400, "The form's Content-Length is not a number.")
     if declared > MAX_FORM_BYTES:
         raise HTTPException(413, FORM_TOO_LARGE)
-    if media != URLENCODED and length is None:
-        # Starlette's multipart parser bounds each part, not the whole: a body of ours
-        # that is not URL-encoded must say its length, which the check above bounds.
-        raise HTTPException(411, "A form must say its length; nothing was changed.")
     if media == URLENCODED:
         body = await _capped_body(request)
         # Bounded by the body's 64 KiB; counted as fields, not as "&" separators.
@@ -305,6 +301,10 @@ async def read_form(request: Request) -> FormData:
         if len(fields) > MAX_FORM_FIELDS:
             raise HTTPException(400, "The form has too many fields.")
         form = FormData(fields)
+    elif length is None:
+        # Starlette's multipart parser bounds each part, not the whole: a body of ours
+        # that is not URL-encoded must say its length, which the check above bounds.
+        raise HTTPException(411, "A form must say its length; nothing was changed.")
     else:
         form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
     for name, value in form.multi_items():
