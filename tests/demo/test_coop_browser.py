@@ -20,6 +20,7 @@ from tests.support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, needs_chro
 from tests.support.demo import DEMO_START, eventually, start_demo
 
 CLASS = "Pottery taster"  # two seats
+LOAF = ">Sourdough loaf<"  # the market's first item, as its card's title
 
 pytestmark = [
     pytest.mark.slow,
@@ -35,13 +36,16 @@ def coop(tmp_path: Path) -> Iterator[dict[str, str]]:
     urls = {"shop": f"http://127.0.0.1:{cart}", "calendar": f"http://127.0.0.1:{calendar}"}
     try:
 
-        def ready() -> bool:
+        def ready() -> bool:  # market and calendar deliver their catalogues independently
             try:
-                return CLASS in httpx.get(urls["shop"] + "/", timeout=5).text
+                page = httpx.get(urls["shop"] + "/", timeout=5).text
             except httpx.TransportError:
                 return False
+            return CLASS in page and LOAF in page
 
-        eventually(ready, "the shop shows the calendar's classes", seconds=DEMO_START)
+        eventually(
+            ready, "the shop shows the market's loaf and the calendar's classes", seconds=DEMO_START
+        )
         yield urls
     finally:
         launcher.send_signal(signal.SIGINT)
@@ -139,7 +143,7 @@ async def test_the_markets_picture_shows_and_two_tickets_for_one_class_take_both
 
     def loaf_pictured() -> bool:  # the cart's image worker has fetched the market's PNG
         page = httpx.get(shop + "/").text
-        before = page[: page.index(">Sourdough loaf<")]
+        before = page[: page.index(LOAF)]
         card = before[before.rindex('<li class="item"') :]
         return '<img class="thumb" src="/images/' in card
 
