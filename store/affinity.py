@@ -12,7 +12,8 @@ plain context switch: GET /cart spent 970-1,130 µs of server CPU a request agai
 So `serve` pins its process to one CPU before any thread starts (every thread inherits
 it), as ``ROSE_CART_CPU_PIN`` says: ``auto`` (the default) pins on SQLite, where one
 process serves everything, and leaves PostgreSQL's several processes to the kernel;
-``off`` never pins; a CPU number pins there, whatever the database. Password hashing
+``off`` never pins; a CPU number pins there, whatever the database and even outside the
+CPUs the process inherited (the kernel refuses a CPU it may not use). Password hashing
 (argon2, about a dozen pages of CPU that releases the GIL) must not queue behind the
 event loop on that core: ``off_the_loop_core`` moves the thread that runs it onto the
 other allowed CPUs (Linux's affinity is a thread's own, so this moves that thread only).
@@ -34,21 +35,24 @@ _moved = threading.local()
 def choose(
     setting: str, database_url: str, allowed: frozenset[int], pid: int | None = None
 ) -> int | None:
-    """The CPU to pin to, or None. ``setting`` is ``auto``, ``off`` or a CPU number."""
-    if setting == "off" or len(allowed) < 2:
-        return None  # with one CPU allowed there is nothing to choose
+    """The CPU to pin to, or None. ``setting`` is ``auto``, ``off`` or a CPU number.
+
+    ``auto`` chooses among ``allowed`` (the CPUs this process inherited). A number is the
+    operator's explicit choice and is returned as it is, even outside ``allowed``: a
+    parent that keeps itself off a core (a bench that loads the server from the other
+    cores) hands its children its own narrow set, and an explicit pin must not be
+    silently dropped there. Whether that CPU may be used is the kernel's answer
+    (``pin_process``).
+    """
+    if setting == "off":
+        return None
     if setting == "auto":
-        if not database_url.startswith("sqlite"):
-            return None
+        if len(allowed) < 2 or not database_url.startswith("sqlite"):
+            return None  # with one CPU allowed there is nothing to choose
         # By the process id, so that several shops (or a test suite's servers) on one
         # machine spread over its CPUs instead of all taking the same one.
         return sorted(allowed)[(os.getpid() if pid is None else pid) % len(allowed)]
-    cpu = int(setting)
-    if cpu not in allowed:
-        raise ValueError(
-            f"ROSE_CART_CPU_PIN={setting}: this process may only run on CPUs {sorted(allowed)}"
-        )
-    return cpu
+    return int(setting)
 
 
 def pin_process(setting: str, database_url: str) -> int | None:
@@ -61,7 +65,12 @@ def pin_process(setting: str, database_url: str) -> int | None:
     cpu = choose(setting, database_url, allowed)
     if cpu is None:
         return None
-    os.sched_setaffinity(0, {cpu})
+    try:
+        os.sched_setaffinity(0, {cpu})
+    except OSError as error:  # EINVAL: no such CPU, or one outside this process's cpuset
+        raise ValueError(
+            f"ROSE_CART_CPU_PIN={setting}: this process may not run on CPU {cpu}"
+        ) from error
     _pinned, _others = cpu, allowed - {cpu}
     log.info(
         "event loop and database threads pinned to CPU %d; hashing runs on %s", cpu, sorted(_others)
@@ -72,8 +81,8 @@ def pin_process(setting: str, database_url: str) -> int | None:
 def off_the_loop_core() -> None:
     """Called by CPU-heavy work at its start: move the calling worker thread off the
     pinned core (once per thread). Never moves the main thread, where the loop runs."""
-    if _pinned is None or getattr(_moved, "done", False):
-        return
+    if _pinned is None or not _others or getattr(_moved, "done", False):
+        return  # not pinned, nowhere else to go, or moved already
     if threading.current_thread() is threading.main_thread():
         return
     os.sched_setaffinity(0, _others)
