@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import (
 
 from store.exceptions import UnsupportedDatabase
 from store.held import holding
-from store.units import BridgedUnits, P, T, ThreadUnits, Unit, Units
+from store.units import TEMP_IN_MEMORY, BridgedUnits, P, T, ThreadUnits, Unit, Units
 from store.wakeups import WAKEUPS, Wakeups, listen, watch_sqlite
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -44,6 +44,7 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # NORMAL survives a process crash in WAL mode but may drop the last commits on power
     # loss; an acknowledged order or delivery must survive that too.
     cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute(TEMP_IN_MEMORY)  # as the units' connections (store/units.py)
     cursor.close()
 
 

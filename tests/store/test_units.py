@@ -237,3 +237,20 @@ async def test_a_read_unit_sees_one_snapshot_through_direct_statements_and_the_s
 
     assert await db.read(read_twice) == (["before"], ["before"])
     assert await db.read(_labels) == ["before", "between"]  # the next read sees it
+
+
+async def test_sqlite_keeps_its_statement_journals_in_memory_not_in_temporary_files(
+    db: Database,
+) -> None:
+    # Each write batch's SAVEPOINTs need a statement journal; in a file, every batch
+    # created and unlinked one on disk. 2 is MEMORY, on every kind of connection.
+    if not db.is_sqlite:
+        pytest.skip("a SQLite setting")
+
+    def temp_store(session: Session) -> int:
+        return int(session.connection().exec_driver_sql("PRAGMA temp_store").scalar_one())
+
+    assert await db.write(temp_store) == 2
+    assert await db.read(temp_store) == 2
+    async with db.sessions() as session:
+        assert await session.run_sync(temp_store) == 2
