@@ -9,8 +9,9 @@ worker thread) around each kind. In the same run:
 - a catalogue page (GET /), the unit every figure is a ratio to;
 - GET /login, the form a guesser loads first;
 - a wrong password the budgets admit: every browser without the account's device cookie
-  shares 5 per 15 minutes an account, so each of ACCOUNTS accounts takes 5, from an
-  address of its own (an address's pacing lets 10 through at once);
+  shares 5 per 15 minutes an account, at most 3 at once (`LOGIN_UNTRUSTED`'s burst), so
+  each of ACCOUNTS accounts takes its burst, from an address of its own (an address's
+  pacing lets 10 through at once);
 - a wrong password refused over that shared budget, which the process remembers
   (store/throttle.py `Refusals`): the same 40 addresses' next tries;
 - and, as the admitted guess's floor, argon2's verification alone (`owasp_argon2`) in
@@ -31,10 +32,12 @@ import httpx
 from bench.cart import shop_served
 from bench.harness import Figure, report
 from bench.idle import run_seconds
+from cart.web.quotas import LOGIN_UNTRUSTED
 
 PAGES = 300
 FORMS = 200
-ACCOUNTS = 8  # 5 admitted guesses each
+ADMITTED = LOGIN_UNTRUSTED.burst  # wrong passwords an account's strangers get at once
+ACCOUNTS = 13  # about 40 admitted guesses in all
 REFUSED_ADDRESSES = 40
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -106,8 +109,8 @@ async def measure(origin: str, pid: int) -> dict[str, tuple[float, int]]:
 
         async def admitted() -> list[int]:
             answers = []
-            for account in range(ACCOUNTS):  # a fresh address and account each: 5 admitted
-                for n in range(5):
+            for account in range(ACCOUNTS):  # a fresh address and account each
+                for n in range(ADMITTED):
                     email = f"victim-{account}@example.org"
                     answers.append(await _guess(guessers[account], tokens[account], email, n))
             return answers
@@ -159,7 +162,8 @@ def main() -> None:
     ]
     extra = [
         f"a page is GET / ({page:,.0f} µs of server CPU, {PAGES} pages); "
-        f"{ACCOUNTS * 5} admitted guesses, {REFUSED_ADDRESSES * 4} refusals, {FORMS} forms",
+        f"{ACCOUNTS * ADMITTED} admitted guesses, {REFUSED_ADDRESSES * 4} refusals, "
+        f"{FORMS} forms",
         "bench/hostile's login window: 4 forms, 5 admitted, ~47 refused in 7 s",
     ]
     report("login: each kind of request's server CPU, against a catalogue page", figures, extra)

@@ -84,9 +84,11 @@ def _documents() -> dict[str, dict[str, Any]]:
 
 
 def _slow(document: dict[str, Any]) -> dict[str, Any]:
-    """The same activity with one extra inline context: only JSON-LD may read it."""
+    """The same activity with one extra inline context that only JSON-LD may read: an
+    `@vocab`, which the fast path never folds (vocab/fastpath.py). A plain extra term
+    such as Mastodon's "toot" no longer serves: the fast path folds it and agrees."""
     context = document["@context"]
-    extra = {"toot": "http://joinmastodon.org/ns#"}
+    extra = {"@vocab": "http://joinmastodon.org/ns#"}
     slow = dict(document)
     slow["@context"] = [*context, extra] if isinstance(context, list) else [context, extra]
     return slow
