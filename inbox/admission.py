@@ -14,10 +14,10 @@ from collections import OrderedDict
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
+from actor.starlette_adapter import BadContentLength, BodyTooLarge, read_within
 from inbox.exceptions import Rejected
-from vocab.numbers import parse_natural
 
 MAX_BODY = 256 * 1024
 # A delivery whose signature claims a key outside our peers' origins. What a stranger
@@ -35,26 +35,16 @@ ACCEPTED_MEDIA_TYPES = frozenset(
 
 async def read_capped(request: Request, limit: int = MAX_BODY) -> bytes:
     """The body, read chunk by chunk; refused as soon as it passes `limit` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        length = parse_natural(declared)
-        if length is None:
-            raise Rejected(400, "bad-content-length", "the Content-Length header is not a number")
-        if length > limit:
-            raise Rejected(413, "too-large", f"the body is over {limit // 1024} KiB")
-    chunks, size = [], 0
-    receive = request.receive
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":  # the client went away
-            raise Rejected(400, "incomplete-body", "the request body did not arrive")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise Rejected(413, "too-large", f"the body is over {limit // 1024} KiB")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    try:
+        return await read_within(request, limit)
+    except BadContentLength:
+        raise Rejected(
+            400, "bad-content-length", "the Content-Length header is not a number"
+        ) from None
+    except BodyTooLarge:
+        raise Rejected(413, "too-large", f"the body is over {limit // 1024} KiB") from None
+    except ClientDisconnect:
+        raise Rejected(400, "incomplete-body", "the request body did not arrive") from None
 
 
 def check_content_type(value: str | None) -> None:

@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from actor.starlette_adapter import BadContentLength, BodyTooLarge, declared_length, read_within
 from cart.exceptions import CartError, NotFound
 from cart.identity.accounts import AccountView, get_account
 from cart.identity.sessions import (
@@ -36,7 +37,6 @@ from cart.web.csrf import FIELD_NAME
 from cart.web.shop import item_count, item_count_sync
 from store import Database
 from store.units import Unit
-from vocab.numbers import parse_natural
 
 MAX_FORM_FIELDS = 50
 MAX_FORM_BYTES = 64 * 1024  # the largest form of ours, every field full, is under 8 KiB
@@ -286,27 +286,19 @@ async def read_form(request: Request) -> FormData:
     if read is not None:  # read once per request (login hands its form on to a unit)
         return read
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    length = request.headers.get("content-length")
-    declared = parse_natural(length) if length is not None else 0
-    if declared is None:
-        raise HTTPException(400, "The form's Content-Length is not a number.")
-    if declared > MAX_FORM_BYTES:
-        raise HTTPException(413, FORM_TOO_LARGE)
-    if media == URLENCODED:
-        body = await _capped_body(request)
-        # Bounded by the body's 64 KiB; counted as fields, not as "&" separators.
-        fields: list[tuple[str, str | UploadFile]] = list(
-            parse_qsl(body.decode("latin-1"), keep_blank_values=True)
-        )
-        if len(fields) > MAX_FORM_FIELDS:
-            raise HTTPException(400, "The form has too many fields.")
-        form = FormData(fields)
-    elif length is None:
-        # Starlette's multipart parser bounds each part, not the whole: a body of ours
-        # that is not URL-encoded must say its length, which the check above bounds.
-        raise HTTPException(411, "A form must say its length; nothing was changed.")
-    else:
-        form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+    try:
+        if media == URLENCODED:
+            form = _urlencoded(await read_within(request, MAX_FORM_BYTES))
+        elif declared_length(request, MAX_FORM_BYTES) is None:
+            # Starlette's multipart parser bounds each part, not the whole: a body of
+            # ours that is not URL-encoded must say its length, bounded here.
+            raise HTTPException(411, "A form must say its length; nothing was changed.")
+        else:
+            form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+    except BadContentLength:
+        raise HTTPException(400, "The form's Content-Length is not a number.") from None
+    except BodyTooLarge:
+        raise HTTPException(413, FORM_TOO_LARGE) from None
     for name, value in form.multi_items():
         if "\x00" in name or (isinstance(value, str) and "\x00" in value):
             await form.close()
@@ -315,14 +307,14 @@ async def read_form(request: Request) -> FormData:
     return form
 
 
-async def _capped_body(request: Request) -> bytes:
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_FORM_BYTES:
-            raise HTTPException(413, FORM_TOO_LARGE)
-        chunks.append(chunk)
-    return b"".join(chunks)
+def _urlencoded(body: bytes) -> FormData:
+    # Bounded by the body's 64 KiB; counted as fields, not as "&" separators.
+    fields: list[tuple[str, str | UploadFile]] = list(
+        parse_qsl(body.decode("latin-1"), keep_blank_values=True)
+    )
+    if len(fields) > MAX_FORM_FIELDS:
+        raise HTTPException(400, "The form has too many fields.")
+    return FormData(fields)
 
 
 async def _with_form(
