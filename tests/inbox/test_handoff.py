@@ -18,6 +18,7 @@ from sqlalchemy import Engine, event
 
 from inbox.worker import InboxWorker
 from outbox.followers import pending_followers
+from outbox.models import Follower
 from store import direct
 from tests.support.inbox_peers import Served
 from tests.support.peers import RemotePeer
@@ -78,19 +79,24 @@ async def test_after_a_restart_the_worker_parses_the_stored_body_once(
     assert await restarted.step() == 0
 
 
-async def test_a_batch_of_follows_from_one_sender_reads_its_follower_and_actor_once(
+async def test_a_batch_of_follows_from_one_sender_reads_and_writes_its_follower_once(
     served: Served, stranger: RemotePeer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Each Follow moves the follower's row on (its last Follow, the earlier ones): the
+    batch writes where the last one leaves it, in one statement, not one per Follow."""
     worker: InboxWorker = served.app.state.federation.inbox_worker
     follows = [stranger.activity("Follow", f"{served.base_url}/actor") for _ in range(5)]
     for follow in follows:
         assert (await stranger.deliver(served.inbox, follow)).status_code == 202
     reads: Counter[str] = Counter()
+    writes: Counter[str] = Counter()
 
     def note(statement: str) -> None:
         if statement.lstrip().upper().startswith("SELECT"):
             for table in ("followers", "remote_actors"):
                 reads[table] += f"FROM {table}" in statement
+        for verb in ("INSERT INTO", "UPDATE"):
+            writes[verb] += statement.lstrip().upper().startswith(f"{verb} FOLLOWERS")
 
     def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         note(statement)
@@ -105,4 +111,9 @@ async def test_a_batch_of_follows_from_one_sender_reads_its_follower_and_actor_o
     finally:
         event.remove(Engine, "before_cursor_execute", count)
     assert reads == {"followers": 1, "remote_actors": 1}
+    # A new follower: its row is made by the first Follow, moved on once for the others.
+    assert writes == {"INSERT INTO": 1, "UPDATE": 1}
     assert await followers(served) == [(stranger.actor_id, follows[-1]["id"])]
+    async with served.db.transaction() as session:
+        row = await session.get(Follower, stranger.actor_id)
+    assert row is not None and row.earlier_follow_ids == [f["id"] for f in follows[:-1]]

@@ -355,6 +355,55 @@ async def test_a_senders_follows_and_undo_in_a_batch_with_a_failure_end_as_if_ap
     assert follower.earlier_follow_ids == follows[:2]
 
 
+async def test_a_senders_follows_and_undo_in_one_batch_leave_its_row_as_if_applied_in_turn(
+    db: Database, writer: InboxWriter
+) -> None:
+    """The batch writes a follower's row once, where its last activity leaves it: here
+    back in the state it started in, after an Undo and a new Follow moved it out and back,
+    so the row is dated by the batch (its state moved) although the state reads the same."""
+    sender = "https://peer.test/actor"
+    actor = local_actor()
+    clock = Clock()
+    follows = [f"https://peer.test/follows/{n}" for n in (1, 2, 3)]
+    async with db.transaction() as session:
+        session.add(
+            Follower(
+                ap_actor_id=sender,
+                follow_ap_id=follows[0],
+                state=FollowerState.PENDING,
+                created_at=clock.now - timedelta(days=3),
+                updated_at=clock.now - timedelta(days=3),
+            )
+        )
+
+    def parse_it(document: dict[str, Any]) -> Any:
+        kind = {"Follow": model.Follow, "Undo": model.Undo}[document["type"]]
+        return kind(id=document["id"], actor=sender, object=document.get("object", actor.id))
+
+    registry = HandlerRegistry()
+    register_follow_handlers(
+        registry, local_actor=actor, roles_of=lambda iri: (), remote=RemoteActors(db, Fetcher())
+    )
+    sent = [
+        {"id": follows[1], "type": "Follow"},
+        {"id": "https://peer.test/u/1", "type": "Undo", "object": follows[1]},
+        {"id": follows[2], "type": "Follow"},
+    ]
+    for document in sent:
+        await writer.store(
+            {**row(document["id"], document["type"]), "body": orjson.dumps(document).decode()}
+        )
+    worker = InboxWorker(db, registry, parse=parse_it, clock=clock)
+    assert await worker.step() == 3, "one batch"
+    assert set((await statuses(db)).values()) == {"done"}
+    async with db.transaction() as session:
+        follower = await session.get(Follower, sender)
+    assert follower is not None
+    assert (follower.state, follower.follow_ap_id) == (FollowerState.PENDING, follows[2])
+    assert follower.earlier_follow_ids == follows[:2]
+    assert follower.updated_at == clock.now
+
+
 async def test_a_row_a_handler_read_and_moved_is_read_again_after_the_batch_rolls_back(
     db: Database, writer: InboxWriter
 ) -> None:
