@@ -138,10 +138,17 @@ _SAYS = {
 }
 
 
+# Where that other way is: a link on the page (and a member of the problem+json).
+_HELP = {LOGIN_UNTRUSTED.name: {"href": "/password/forgot", "title": "Forgotten password"}}
+
+
 def too_many(over: Throttled) -> HTTPException:
     says = _SAYS.get(over.quota.name, TOO_MANY)
     exc = HTTPException(429, says, headers={"Retry-After": str(over.retry_after)})
-    exc.extra = {"quota": over.quota.name, "retry_after": over.retry_after}  # type: ignore[attr-defined]
+    extra: dict[str, object] = {"quota": over.quota.name, "retry_after": over.retry_after}
+    if over.quota.name in _HELP:
+        extra["help"] = _HELP[over.quota.name]
+    exc.extra = extra  # type: ignore[attr-defined]
     return exc
 
 

@@ -102,7 +102,8 @@ async def test_the_fourth_wrong_password_in_a_row_is_429_without_argon2_and_chan
         assert page.status_code == 429
         assert page.headers["content-type"].startswith("text/html")
         assert 0 < int(page.headers["retry-after"]) <= LOGIN_UNTRUSTED.burst_window.total_seconds()
-        assert "Too many wrong passwords" in page.text and "Forgotten password" in page.text
+        assert "Too many wrong passwords" in page.text
+        assert '<a href="/password/forgot">Forgotten password</a>' in page.text  # the way on
         # Even the right password waits: the account's guesses are used up.
         guesser.headers["Accept"] = "application/json"
         api = await login(guesser, "ada@example.org", PASSWORD)
@@ -111,6 +112,7 @@ async def test_the_fourth_wrong_password_in_a_row_is_429_without_argon2_and_chan
         problem = api.json()
         assert problem["status"] == 429 and problem["quota"] == LOGIN_UNTRUSTED.name
         assert problem["retry_after"] == int(api.headers["retry-after"])
+        assert problem["help"] == {"href": "/password/forgot", "title": "Forgotten password"}
 
         assert passwords.runs == runs  # argon2 ran for none of them
         assert await snapshot(running.app.state.db) == before
