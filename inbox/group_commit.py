@@ -27,6 +27,7 @@ from store.wakeups import notify_sql
 
 log = logging.getLogger("rose_cart.inbox.group_commit")
 MAX_BATCH = 500
+STOP_SECONDS = 10.0
 
 
 def _insert_ignoring_duplicates(db: Database) -> Any:
@@ -45,6 +46,7 @@ class InboxWriter:
         self._queue: list[tuple[Mapping[str, Any], asyncio.Future[bool]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._statement = _insert_ignoring_duplicates(db)
         database = db.engine.url.database
         # A SQLite file: the one writer thread's units (an in-memory one: SQLAlchemy).
@@ -52,19 +54,28 @@ class InboxWriter:
 
     def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name="inbox-writer")
 
     async def stop(self) -> None:
-        """Commit what is queued, then stop."""
+        """Commit what is queued, the batch committing now among it, answer every waiter,
+        then stop. Cancelling the writer mid-commit, as it once did, left that batch's
+        waiters unanswered for good (their rows committed or not). A commit that does not
+        end within STOP_SECONDS is cancelled after all: a shutdown must end."""
         if self._task is None:
             return
         task, self._task = self._task, None
-        task.cancel()
+        self._stopping = True
+        self._wake.set()
         try:
-            await task
-        except asyncio.CancelledError:
-            pass
-        await self._drain()
+            await asyncio.wait_for(asyncio.shield(task), STOP_SECONDS)
+        except TimeoutError:
+            log.error("inbox writer still committing after %s s; stopped", STOP_SECONDS)
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
 
     async def store(self, row: Mapping[str, Any]) -> bool:
         """Store one activity row; True if it was new, False if its ap_id was already held."""
@@ -79,7 +90,7 @@ class InboxWriter:
         return await future
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             await self._wake.wait()
             self._wake.clear()
             await self._drain()

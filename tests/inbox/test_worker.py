@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -94,6 +96,47 @@ async def test_a_waiter_cancelled_mid_batch_still_has_its_row_committed(
     assert await again is False
     assert gone.cancelled()
     assert await statuses(db) == {"https://peer.test/a/gone": "pending"}
+
+
+@asynccontextmanager
+async def inbox_locked(db: Database) -> AsyncIterator[None]:
+    """Another connection holds what the group commit's INSERT waits for: SQLite's write
+    lock, PostgreSQL's lock on the table."""
+    if db.is_sqlite:
+        path = db.engine.url.database
+        assert path is not None
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            other.execute("COMMIT")
+            other.close()
+        return
+    async with db.engine.connect() as connection:
+        await connection.execute(text("LOCK TABLE inbox_activities IN EXCLUSIVE MODE"))
+        yield
+        await connection.commit()
+
+
+async def test_stopping_while_a_batch_commits_answers_its_waiters(
+    db: Database, writer: InboxWriter
+) -> None:
+    """Shutting down mid-commit: the request waiting on that commit still gets its answer
+    (stop() once cancelled the commit, and the request waited for ever)."""
+    async with inbox_locked(db):
+        stored = asyncio.create_task(writer.store(row("https://peer.test/a/last")))
+        while not writer._queue:  # queued ...
+            await asyncio.sleep(0)
+        while writer._queue:  # ... and taken into a batch, whose INSERT now waits
+            await asyncio.sleep(0)
+        stopping = asyncio.create_task(writer.stop())
+        for _ in range(10):  # stop() is under way before the lock goes
+            await asyncio.sleep(0)
+        assert not stored.done()
+    assert await asyncio.wait_for(stored, 20) is True
+    await stopping
+    assert await statuses(db) == {"https://peer.test/a/last": "pending"}
 
 
 async def test_a_failed_commit_is_reported_to_every_waiter(
