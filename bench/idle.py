@@ -11,14 +11,24 @@ Workers wake when work is written (store/wakeups.py); what remains is their safe
 polls (a minute apart, the reconciler's 30 s) and one wake-up a second for the server's
 Date header and the SQLite file's data_version, both due on the whole second
 (service/server.py, store/wakeups.py).
+
+The floor, in the same window: a process that only wakes on every whole second (uvloop,
+as `serve`) and does nothing. What one wake-up costs moves with the machine: on this
+VM (2026-11-29) an asyncio loop sleeping a second at a time spent 1.26 ms of CPU a
+wake-up at 13:45 UTC and the floor 0.4 ms at 13:55, and one `serve` read 0.067 % in the
+morning and 0.25-0.57 % in the afternoon, the morning's code as much as the afternoon's.
+The floor says how much of a reading is the machine's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench._deployment import deployment, wait_ready
@@ -38,44 +48,88 @@ def cpu_seconds(pid: int) -> float:
 def run_seconds(pid: int) -> float:
     """Time on a CPU so far, summed over the process's threads (their schedstat's first
     field, in nanoseconds); a thread that ended is not counted."""
-    total = 0
+    return schedstat(pid)[0]
+
+
+def schedstat(pid: int) -> tuple[float, int]:
+    """(seconds on a CPU, times it was put on one) so far, summed over the threads."""
+    ran, slices = 0, 0
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            total += int((task / "schedstat").read_text().split()[0])
+            fields = (task / "schedstat").read_text().split()
         except FileNotFoundError:  # the thread ended meanwhile
             continue
-    return total / 1e9
+        ran, slices = ran + int(fields[0]), slices + int(fields[2])
+    return ran / 1e9, slices
 
 
-async def measure(seconds: float) -> tuple[float, float, int]:
+# Wakes on every whole second, as serve's main loop does, and does nothing else.
+FLOOR = """
+import asyncio, time, uvloop
+async def tick():
+    while True:
+        await asyncio.sleep(1.0 - time.time() % 1.0)
+uvloop.run(tick())
+"""
+
+
+@dataclass
+class Idle:
+    percent: float  # /proc/PID/stat
+    precise: float  # schedstat
+    wakeups: float  # a second
+    floor_percent: float  # the floor's schedstat
+    floor_wakeups: float
+    pid: int
+
+
+async def measure(seconds: float) -> Idle:
     with tempfile.TemporaryDirectory(prefix="rose-cart-idle-") as tmp:
         data = Path(tmp)
         url = f"sqlite+aiosqlite:///{data / 'rose-cart.sqlite3'}"
         async with deployment(url, data, sandbox=False) as deploy:
             port = deploy.web_ports[0]
             process = deploy.spawn("service", "serve", "--port", str(port))
+            floor = subprocess.Popen([sys.executable, "-c", FLOOR])
             try:
                 await wait_ready(f"http://127.0.0.1:{port}/readyz", process)
                 await asyncio.sleep(SETTLE)
-                before, ran = cpu_seconds(process.pid), run_seconds(process.pid)
+                before = cpu_seconds(process.pid)
+                ran, slices = schedstat(process.pid)
+                floor_ran, floor_slices = schedstat(floor.pid)
                 started = time.monotonic()
                 await asyncio.sleep(seconds)
-                used, ran = cpu_seconds(process.pid) - before, run_seconds(process.pid) - ran
+                used = cpu_seconds(process.pid) - before
+                ran_after, slices_after = schedstat(process.pid)
+                floor_after, floor_slices_after = schedstat(floor.pid)
                 elapsed = time.monotonic() - started
             finally:
+                floor.terminate()
+                floor.wait()
                 deploy.stop()
-    return 100 * used / elapsed, 100 * ran / elapsed, process.pid
+    return Idle(
+        100 * used / elapsed,
+        100 * (ran_after - ran) / elapsed,
+        (slices_after - slices) / elapsed,
+        100 * (floor_after - floor_ran) / elapsed,
+        (floor_slices_after - floor_slices) / elapsed,
+        process.pid,
+    )
 
 
 def main() -> None:
-    percent, precise, pid = asyncio.run(measure(SECONDS))
+    idle = asyncio.run(measure(SECONDS))
     report(
         "idle serve (one process, workers on, SQLite)",
         [],
         [
-            f"CPU over {SECONDS:.0f} s from /proc/{pid}/stat: {percent:.3f} % of one core "
-            f"(target < {TARGET} %)",
-            f"run time from schedstat: {precise:.3f} % of one core",
+            f"CPU over {SECONDS:.0f} s from /proc/{idle.pid}/stat: {idle.percent:.3f} % of one "
+            f"core (target < {TARGET} %)",
+            f"run time from schedstat: {idle.precise:.3f} % of one core, "
+            f"{idle.wakeups:.1f} times on a CPU a second",
+            f"floor, a process that wakes every whole second and does nothing: "
+            f"{idle.floor_percent:.3f} %, {idle.floor_wakeups:.1f} times a second; "
+            f"serve over the floor {idle.precise / max(idle.floor_percent, 1e-9):.1f}x",
         ],
     )
 
