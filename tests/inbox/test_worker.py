@@ -353,28 +353,47 @@ async def test_a_sender_whose_activities_are_applied_has_its_held_deliveries_rel
     assert contacted.last_success_at == clock()
 
 
+PEER = "https://peer.test/actor"
+
+
+def peer_parse(document: dict[str, Any]) -> Any:
+    """What the parser makes of PEER's Follow, Undo or Delete (a Follow's object: us)."""
+    kind = {"Follow": model.Follow, "Undo": model.Undo, "Delete": model.Delete}
+    return kind[document["type"]](
+        id=document["id"], actor=PEER, object=document.get("object", local_actor().id)
+    )
+
+
+def strangers_follow_registry(db: Database) -> HandlerRegistry:
+    """The follow handlers, for senders with no role (a Follow waits for the operator)."""
+    registry = HandlerRegistry()
+    register_follow_handlers(
+        registry,
+        local_actor=local_actor(),
+        roles_of=lambda iri: (),
+        remote=RemoteActors(db, Fetcher()),
+    )
+    return registry
+
+
+async def store_documents(writer: InboxWriter, documents: list[dict[str, Any]]) -> None:
+    for document in documents:
+        await writer.store(
+            {**row(document["id"], document["type"]), "body": orjson.dumps(document).decode()}
+        )
+
+
 async def test_a_senders_follows_and_undo_in_a_batch_with_a_failure_end_as_if_applied_in_turn(
     db: Database, writer: InboxWriter
 ) -> None:
     """The batch is applied whole, rolled back by the failing Delete, and applied again one
     by one: what the Follows read and wrote of their follower before the rollback is not
     remembered as written."""
-    sender = "https://peer.test/actor"
-    actor = local_actor()
-
-    def parse_it(document: dict[str, Any]) -> Any:
-        kind = {"Follow": model.Follow, "Undo": model.Undo, "Delete": model.Delete}
-        return kind[document["type"]](
-            id=document["id"], actor=sender, object=document.get("object", actor.id)
-        )
 
     def refuse(session: Any, delivery: IncomingActivity, now: datetime) -> None:
         raise ValueError("not today")
 
-    registry = HandlerRegistry()
-    register_follow_handlers(
-        registry, local_actor=actor, roles_of=lambda iri: (), remote=RemoteActors(db, Fetcher())
-    )
+    registry = strangers_follow_registry(db)
     registry.register(model.Delete, ANY, refuse)
     follows = [f"https://peer.test/follows/{n}" for n in (1, 2, 3)]
     sent = [
@@ -384,15 +403,12 @@ async def test_a_senders_follows_and_undo_in_a_batch_with_a_failure_end_as_if_ap
         {"id": "https://peer.test/u/1", "type": "Undo", "object": follows[0]},
         {"id": follows[2], "type": "Follow"},
     ]
-    for document in sent:
-        await writer.store(
-            {**row(document["id"], document["type"]), "body": orjson.dumps(document).decode()}
-        )
-    worker = InboxWorker(db, registry, parse=parse_it, clock=Clock())
+    await store_documents(writer, sent)
+    worker = InboxWorker(db, registry, parse=peer_parse, clock=Clock())
     assert await worker.step() == 5, "one batch"
     assert list((await statuses(db)).values()) == ["done", "pending", "done", "done", "done"]
     async with db.transaction() as session:
-        follower = await session.get(Follower, sender)
+        follower = await session.get(Follower, PEER)
     assert follower is not None
     assert (follower.state, follower.follow_ap_id) == (FollowerState.PENDING, follows[2])
     assert follower.earlier_follow_ids == follows[:2]
@@ -404,43 +420,29 @@ async def test_a_senders_follows_and_undo_in_one_batch_leave_its_row_as_if_appli
     """The batch writes a follower's row once, where its last activity leaves it: here
     back in the state it started in, after an Undo and a new Follow moved it out and back,
     so the row is dated by the batch (its state moved) although the state reads the same."""
-    sender = "https://peer.test/actor"
-    actor = local_actor()
     clock = Clock()
     follows = [f"https://peer.test/follows/{n}" for n in (1, 2, 3)]
     async with db.transaction() as session:
         session.add(
             Follower(
-                ap_actor_id=sender,
+                ap_actor_id=PEER,
                 follow_ap_id=follows[0],
                 state=FollowerState.PENDING,
                 created_at=clock.now - timedelta(days=3),
                 updated_at=clock.now - timedelta(days=3),
             )
         )
-
-    def parse_it(document: dict[str, Any]) -> Any:
-        kind = {"Follow": model.Follow, "Undo": model.Undo}[document["type"]]
-        return kind(id=document["id"], actor=sender, object=document.get("object", actor.id))
-
-    registry = HandlerRegistry()
-    register_follow_handlers(
-        registry, local_actor=actor, roles_of=lambda iri: (), remote=RemoteActors(db, Fetcher())
-    )
     sent = [
         {"id": follows[1], "type": "Follow"},
         {"id": "https://peer.test/u/1", "type": "Undo", "object": follows[1]},
         {"id": follows[2], "type": "Follow"},
     ]
-    for document in sent:
-        await writer.store(
-            {**row(document["id"], document["type"]), "body": orjson.dumps(document).decode()}
-        )
-    worker = InboxWorker(db, registry, parse=parse_it, clock=clock)
+    await store_documents(writer, sent)
+    worker = InboxWorker(db, strangers_follow_registry(db), parse=peer_parse, clock=clock)
     assert await worker.step() == 3, "one batch"
     assert set((await statuses(db)).values()) == {"done"}
     async with db.transaction() as session:
-        follower = await session.get(Follower, sender)
+        follower = await session.get(Follower, PEER)
     assert follower is not None
     assert (follower.state, follower.follow_ap_id) == (FollowerState.PENDING, follows[2])
     assert follower.earlier_follow_ids == follows[:2]
