@@ -67,15 +67,14 @@ class InboxWriter:
         task, self._task = self._task, None
         self._stopping = True
         self._wake.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(task), STOP_SECONDS)
-        except TimeoutError:
+        done, _ = await asyncio.wait({task}, timeout=STOP_SECONDS)
+        if not done:
             log.error("inbox writer still committing after %s s; stopped", STOP_SECONDS)
             task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
 
     async def store(self, row: Mapping[str, Any]) -> bool:
         """Store one activity row; True if it was new, False if its ap_id was already held."""
