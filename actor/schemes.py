@@ -3,7 +3,8 @@
 The `httpx.Auth` never touches the database: it reads and writes a `SchemeMemory`,
 a small in-memory map. Callers load it from the table before a batch of deliveries
 (`load_memory`) and write back what was learned afterwards (`save_learned`), or use
-`remembered_scheme` / `remember_scheme` for one origin. The table is an optimisation
+`remembered_scheme` / `remember_scheme` for one origin; each runs inside a unit of work
+(store/units.py). The table is an optimisation
 shared between processes: losing a row costs one extra 401 on the next request.
 """
 
@@ -14,8 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import String, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from actor.signature_types import Scheme
 from store import Base, utcnow
@@ -57,14 +57,12 @@ def _scheme(value: str) -> Scheme | None:
         return None
 
 
-async def remembered_scheme(session: AsyncSession, origin: str) -> Scheme | None:
-    row = await session.get(PeerSignatureScheme, origin)
+def remembered_scheme(session: Session, origin: str) -> Scheme | None:
+    row = session.get(PeerSignatureScheme, origin)
     return _scheme(row.scheme) if row is not None else None
 
 
-async def remember_scheme(
-    session: AsyncSession, origin: str, scheme: Scheme, now: datetime
-) -> None:
+def remember_scheme(session: Session, origin: str, scheme: Scheme, now: datetime) -> None:
     """Insert or update one origin's scheme (concurrent writers: the last one wins)."""
     values = {"origin": origin, "scheme": scheme.value, "updated_at": now}
     dialect = session.get_bind().dialect.name
@@ -74,25 +72,25 @@ async def remember_scheme(
         index_elements=["origin"],
         set_={"scheme": statement.excluded.scheme, "updated_at": statement.excluded.updated_at},
     )
-    await session.execute(statement)
+    session.execute(statement)
 
 
-async def load_memory(session: AsyncSession, origins: Iterable[str] | None = None) -> SchemeMemory:
+def load_memory(session: Session, origins: Iterable[str] | None = None) -> SchemeMemory:
     """All remembered schemes, or only those of `origins` (e.g. one delivery batch's)."""
     query = select(PeerSignatureScheme.origin, PeerSignatureScheme.scheme)
     if origins is not None:
         query = query.where(PeerSignatureScheme.origin.in_(list(origins)))
     known = {
         origin: scheme
-        for origin, value in (await session.execute(query)).all()
+        for origin, value in session.execute(query).all()
         if (scheme := _scheme(value)) is not None
     }
     return SchemeMemory(known)
 
 
-async def save_learned(session: AsyncSession, memory: SchemeMemory, now: datetime) -> int:
+def save_learned(session: Session, memory: SchemeMemory, now: datetime) -> int:
     """Write what `memory` learned since the last save; returns how many origins."""
     learned = memory.take_learned()
     for origin, scheme in sorted(learned.items()):  # one lock order for every worker
-        await remember_scheme(session, origin, scheme, now)
+        remember_scheme(session, origin, scheme, now)
     return len(learned)

@@ -229,16 +229,15 @@ async def reject_follower(
     return await _decide(session, local_actor, ap_actor_id, FollowerState.REJECTED)
 
 
-async def remove_followers_at(session: AsyncSession, inbox: str) -> list[str]:
+def remove_followers_at(session: Session, inbox: str, now: datetime) -> list[str]:
     """Remove the accepted followers behind an inbox that answered 410 Gone."""
-    rows = await session.execute(
+    rows = session.execute(
         select(Follower).where(
             Follower.state == FollowerState.ACCEPTED,
             or_(Follower.inbox == inbox, Follower.shared_inbox == inbox),
         )
     )
     removed = []
-    now = utcnow()
     for follower in rows.scalars():
         _move_follower(follower, FollowerState.REMOVED, now)
         removed.append(follower.ap_actor_id)

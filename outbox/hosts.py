@@ -14,7 +14,6 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from actor.origin import origin_of
@@ -32,11 +31,11 @@ def blocked_hosts(now: datetime) -> ColumnElement[bool]:
     return or_(OutboxDelivery.host.is_(None), OutboxDelivery.host.not_in(blocked))
 
 
-async def host_failures(session: AsyncSession, hosts: Iterable[str]) -> dict[str, int]:
+def host_failures(session: Session, hosts: Iterable[str]) -> dict[str, int]:
     wanted = list(set(hosts))
     if not wanted:
         return {}
-    rows = await session.execute(
+    rows = session.execute(
         select(DeliveryHost.host, DeliveryHost.consecutive_failures).where(
             DeliveryHost.host.in_(wanted)
         )
@@ -44,11 +43,11 @@ async def host_failures(session: AsyncSession, hosts: Iterable[str]) -> dict[str
     return {host: count for host, count in rows.all()}
 
 
-async def record_successes(session: AsyncSession, hosts: Iterable[str], now: datetime) -> None:
+def record_successes(session: Session, hosts: Iterable[str], now: datetime) -> None:
     """Close the breaker of every host that answered (any answer but a retryable one)."""
     wanted = list(set(hosts))
     for start in range(0, len(wanted), 500):
-        await session.execute(
+        session.execute(
             update(DeliveryHost)
             .where(DeliveryHost.host.in_(wanted[start : start + 500]))
             .values(
@@ -58,27 +57,23 @@ async def record_successes(session: AsyncSession, hosts: Iterable[str], now: dat
         )
 
 
-def _insert(session: AsyncSession) -> object:
+def _insert(session: Session) -> object:
     dialect = session.get_bind().dialect.name
     return (postgresql if dialect == "postgresql" else sqlite).insert(DeliveryHost)
 
 
-async def record_failures(
-    session: AsyncSession, failures: dict[str, int], now: datetime
-) -> list[str]:
+def record_failures(session: Session, failures: dict[str, int], now: datetime) -> list[str]:
     """Count failures per host; open breakers; returns the hosts now marked unavailable."""
     newly_unavailable: list[str] = []
     for host, count in sorted(failures.items()):  # one lock order for every worker
         insert = _insert(session)
-        await session.execute(
+        session.execute(
             insert.values(host=host, consecutive_failures=0).on_conflict_do_nothing(  # type: ignore[attr-defined]
                 index_elements=["host"]
             )
         )
-        row = (
-            await session.execute(
-                select(DeliveryHost).where(DeliveryHost.host == host).with_for_update()
-            )
+        row = session.execute(
+            select(DeliveryHost).where(DeliveryHost.host == host).with_for_update()
         ).scalar_one()
         row.consecutive_failures += count
         row.failing_since = row.failing_since or now
@@ -88,13 +83,13 @@ async def record_failures(
             row.unavailable_since = now
             newly_unavailable.append(host)
     if newly_unavailable:
-        await hold_deliveries(session, newly_unavailable)
+        hold_deliveries(session, newly_unavailable)
     return newly_unavailable
 
 
-async def hold_deliveries(session: AsyncSession, hosts: list[str]) -> int:
+def hold_deliveries(session: Session, hosts: list[str]) -> int:
     """Park the pending deliveries of unavailable hosts (not leased ones: their worker decides)."""
-    result = await session.execute(
+    result = session.execute(
         update(OutboxDelivery)
         .where(
             OutboxDelivery.host.in_(hosts),
@@ -122,16 +117,14 @@ def mark_all_contacted(session: Session, origins: Sequence[str], *, now: datetim
     return sum(mark_contacted(session, host, now=now) for host in known)
 
 
-async def hold_for_unavailable_hosts(session: AsyncSession) -> int:
+def hold_for_unavailable_hosts(session: Session) -> int:
     """Hold deliveries published since their host was marked unavailable."""
     hosts = list(
-        (
-            await session.execute(
-                select(DeliveryHost.host).where(DeliveryHost.unavailable_since.is_not(None))
-            )
+        session.execute(
+            select(DeliveryHost.host).where(DeliveryHost.unavailable_since.is_not(None))
         ).scalars()
     )
-    return await hold_deliveries(session, hosts) if hosts else 0
+    return hold_deliveries(session, hosts) if hosts else 0
 
 
 def mark_contacted(session: Session, origin: str, *, now: datetime) -> int:

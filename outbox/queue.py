@@ -1,5 +1,9 @@
 """The delivery queue in the database: claiming due rows, recording outcomes, operator views.
 
+Every function a worker calls here is a unit of work (store/units.py): a plain
+function of a sync `Session`, run whole on the database's thread, so no delivery
+batch holds a connection or SQLite's write lock across an await.
+
 A claim (store/lease.py) is one committed statement that leases a batch of due rows
 (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so concurrent workers take disjoint batches;
 SQLite: the statement runs under its single write lock). A row whose lease has expired
@@ -17,13 +21,13 @@ from typing import Any, Literal
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
-from outbox.hosts import blocked_hosts
+from outbox.hosts import blocked_hosts, hold_for_unavailable_hosts
 from outbox.models import DELIVERIES_CHANNEL, OutboxActivity, OutboxDelivery
 from outbox.states import DELIVERIES, DeliveryState
 from store import wake
-from store.lease import RELEASED, extend_statement, held_by
-from store.lease import claim as lease_rows
+from store.lease import RELEASED, claim_statement, extend_statement, held_by, new_lease
 
 
 @dataclass(frozen=True)
@@ -38,14 +42,15 @@ class Claimed:
     token: str
 
 
-async def claim(
-    session: AsyncSession, *, now: datetime, lease: timedelta, limit: int
-) -> list[Claimed]:
-    taken, rows = await lease_rows(
-        session,
+def claim(session: Session, *, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
+    """A unit: hold what waits for an unavailable host, then lease up to `limit` due
+    deliveries (ordered by id)."""
+    hold_for_unavailable_hosts(session)
+    taken = new_lease(now, lease)
+    statement = claim_statement(
         OutboxDelivery,
+        taken,
         now=now,
-        length=lease,
         due=[
             OutboxDelivery.status == DeliveryState.PENDING,
             OutboxDelivery.next_attempt_at <= now,
@@ -63,21 +68,23 @@ async def claim(
             OutboxDelivery.retry_from,
         ],
     )
+    rows = session.execute(statement).all()
     claimed = (Claimed(**row._mapping, token=taken.token) for row in rows)
     return sorted(claimed, key=lambda c: c.id)
 
 
-async def extend_leases(session: AsyncSession, token: str, until: datetime) -> int:
-    """Push out the lease of the rows still held under `token` (finished rows hold none)."""
-    result = await session.execute(extend_statement(OutboxDelivery, token, until))
+def extend_leases(session: Session, token: str, until: datetime) -> int:
+    """A unit: push out the lease of the rows still held under `token` (finished rows
+    hold none)."""
+    result = session.execute(extend_statement(OutboxDelivery, token, until))
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def bodies(session: AsyncSession, activity_ids: Iterable[int]) -> dict[int, bytes]:
+def bodies(session: Session, activity_ids: Iterable[int]) -> dict[int, bytes]:
     wanted = list(set(activity_ids))
     if not wanted:
         return {}
-    rows = await session.execute(
+    rows = session.execute(
         select(OutboxActivity.id, OutboxActivity.body).where(OutboxActivity.id.in_(wanted))
     )
     return {row_id: body.encode() for row_id, body in rows.all()}
@@ -98,7 +105,7 @@ class Result:
     next_attempt_at: datetime | None = None
 
 
-async def finish(session: AsyncSession, results: Sequence[Result], *, now: datetime) -> int:
+def finish(session: Session, results: Sequence[Result], *, now: datetime) -> int:
     """Write a batch's outcomes, each only if the lease is still ours; returns rows written."""
     written = 0
     # The common case, inboxes answering 2xx, is one statement per (lease, status).
@@ -109,7 +116,7 @@ async def finish(session: AsyncSession, results: Sequence[Result], *, now: datet
             done.setdefault((result.claimed.token, result.status), []).append(result.claimed.id)
     for (token, status), ids in done.items():
         for start in range(0, len(ids), 500):
-            outcome = await session.execute(
+            outcome = session.execute(
                 update(OutboxDelivery)
                 .where(
                     OutboxDelivery.id.in_(ids[start : start + 500]),
@@ -140,7 +147,7 @@ async def finish(session: AsyncSession, results: Sequence[Result], *, now: datet
             values["next_attempt_at"] = result.next_attempt_at
         if result.state is DeliveryState.DEAD:
             values["finished_at"] = now
-        outcome = await session.execute(
+        outcome = session.execute(
             update(OutboxDelivery)
             .where(_ours(result.claimed.id, result.claimed.token))
             .values(**values)
@@ -150,10 +157,10 @@ async def finish(session: AsyncSession, results: Sequence[Result], *, now: datet
     return written
 
 
-async def release(session: AsyncSession, claimed: Sequence[Claimed]) -> None:
+def release(session: Session, claimed: Sequence[Claimed]) -> None:
     """Give back leased rows untried (their host's breaker opened meanwhile)."""
     for item in claimed:
-        await session.execute(
+        session.execute(
             update(OutboxDelivery)
             .where(_ours(item.id, item.token))
             .values(**RELEASED)
@@ -161,16 +168,16 @@ async def release(session: AsyncSession, claimed: Sequence[Claimed]) -> None:
         )
 
 
-async def resolved(session: AsyncSession, item: Claimed, inbox: str, host: str) -> bool:
-    """Fill in a resolved inbox; False if the activity already has a delivery to it."""
-    existing = await session.execute(
+def resolved(session: Session, item: Claimed, inbox: str, host: str) -> bool:
+    """A unit: fill in a resolved inbox; False if the activity already has a delivery to it."""
+    existing = session.execute(
         select(OutboxDelivery.id).where(
             OutboxDelivery.activity_id == item.activity_id, OutboxDelivery.inbox == inbox
         )
     )
     if existing.first() is not None:
         return False
-    await session.execute(
+    session.execute(
         update(OutboxDelivery)
         .where(_ours(item.id, item.token))
         .values(inbox=inbox, host=host)

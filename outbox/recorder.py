@@ -15,6 +15,8 @@ import time
 from collections import Counter
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
 from actor.schemes import SchemeMemory, save_learned
 from outbox.followers import remove_followers_at
 from outbox.hosts import record_failures, record_successes
@@ -75,16 +77,29 @@ class OutcomeLog:
             self._last_flush = time.monotonic()
             if not (results or released):
                 return
+            write = asyncio.ensure_future(self._write(results, released, answered, failed))
             try:
-                written = await self._write(results, released, answered, failed)
+                written = await asyncio.shield(write)
             except BaseException:
-                # Nothing was written (the transaction rolled back): keep it all for the
-                # next flush, so an error or a cancelled ticker loses no outcome.
-                self._results[:0] = results
-                self._released[:0] = released
-                self._answered |= answered
-                self._failed.update(failed)
+                # Cancelled (the ticker stopped as the batch ended) or failed. The unit is
+                # never cut off halfway: it commits or rolls back whole on the database's
+                # thread, its caller cancelled or not, and which one decides. Outcomes it
+                # did not write are kept for the next flush; written ones are not written
+                # twice (the second write would find the leases gone and count them lost).
+                if not write.done():
+                    await asyncio.wait({write})
+                if write.done() and not write.cancelled() and write.exception() is None:
+                    self._account(results, write.result())
+                elif write.done():
+                    self._results[:0] = results
+                    self._released[:0] = released
+                    self._answered |= answered
+                    self._failed.update(failed)
                 raise
+        self._account(results, written)
+
+    def _account(self, results: list[Result], written: int) -> None:
+        """After a flush committed: wake the worker for its first retry, count leases lost."""
         retries = [r.next_attempt_at for r in results if r.next_attempt_at is not None]
         if retries:  # wake the worker when the first retry falls due
             seconds = (min(retries) - self.now).total_seconds()
@@ -103,18 +118,34 @@ class OutcomeLog:
         answered: set[str],
         failed: Counter[str],
     ) -> int:
-        """One transaction for one flush; returns how many results were still ours."""
-        async with self.db.transaction() as session:
-            written = await finish(session, results, now=self.now)
-            await release(session, released)
-            await record_successes(session, answered, self.now)
-            await record_failures(
-                session, {h: n for h, n in failed.items() if h not in answered}, self.now
-            )
-            for result in results:
-                if result.status == 410 and result.claimed.inbox is not None:
-                    removed = await remove_followers_at(session, result.claimed.inbox)
-                    if removed:
-                        log.info("inbox gone; followers removed", extra={"followers": removed})
-            await save_learned(session, self.memory, self.now)
+        """One unit of work for one flush; returns how many results were still ours."""
+        failed_only = {h: n for h, n in failed.items() if h not in answered}
+        written, removed = await self.db.write(
+            _record, results, released, answered, failed_only, self.memory, self.now
+        )
+        if removed:
+            log.info("inbox gone; followers removed", extra={"followers": removed})
         return written
+
+
+def _record(
+    session: Session,
+    results: list[Result],
+    released: list[Claimed],
+    answered: set[str],
+    failed: dict[str, int],
+    memory: SchemeMemory,
+    now: datetime,
+) -> tuple[int, list[str]]:
+    """A unit: a flush's outcomes, releases, host health, followers gone and learned
+    signature schemes; (results still ours, followers removed)."""
+    written = finish(session, results, now=now)
+    release(session, released)
+    record_successes(session, answered, now)
+    record_failures(session, failed, now)
+    removed: list[str] = []
+    for result in results:
+        if result.status == 410 and result.claimed.inbox is not None:
+            removed += remove_followers_at(session, result.claimed.inbox, now)
+    save_learned(session, memory, now)
+    return written, removed

@@ -7,6 +7,11 @@ delivery through ONE pooled `httpx.AsyncClient` behind the SSRF guard, at most
 is half-open: that delivery is the probe). schedule.py says what each answer means
 and when to try again.
 
+Every database step of a batch (the claim, the reads before sending, each flush of
+outcomes, each lease renewal) is a unit of work (store/units.py), handed whole to the
+database's thread: no step holds a connection, or SQLite's write lock, while the event
+loop serves anything else, and the POSTs happen between units, never inside one.
+
 Crash safety: nothing is marked done before its POST was answered. Outcomes are
 recorded as they come in (recorder.py: every 200 results or every second), and the
 leases of a long batch are renewed while it runs. A worker killed mid-batch leaves its
@@ -30,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
+from sqlalchemy.orm import Session
 
 from actor.exceptions import BlockedAddress
 from actor.guard import guarded_transport
@@ -39,7 +45,7 @@ from actor.negotiation import AS2
 from actor.origin import origin_of
 from actor.remote import RemoteActorRow, RemoteActors
 from actor.schemes import load_memory
-from outbox.hosts import hold_for_unavailable_hosts, host_failures
+from outbox.hosts import host_failures
 from outbox.models import DELIVERIES_CHANNEL
 from outbox.queue import Claimed, Result, bodies, claim, extend_leases, resolved
 from outbox.recorder import OutcomeLog
@@ -156,9 +162,7 @@ class DeliveryWorker:
     async def step(self) -> int:
         """Deliver what is due now; returns how many deliveries were claimed."""
         now = self.clock()
-        async with self.db.transaction() as session:
-            await hold_for_unavailable_hosts(session)
-            claimed = await claim(session, now=now, lease=self.lease, limit=self.batch)
+        claimed = await self.db.write(claim, now=now, lease=self.lease, limit=self.batch)
         if not claimed:
             return 0
         heartbeat = asyncio.create_task(self._keep_leases(claimed[0].token))
@@ -169,13 +173,10 @@ class DeliveryWorker:
         return len(claimed)
 
     async def _deliver_batch(self, claimed: list[Claimed], now: datetime) -> None:
-        async with self.db.sessions() as session:
-            memory = await load_memory(session, {c.host for c in claimed if c.host})
+        memory = await self.db.read(load_memory, {c.host for c in claimed if c.host})
         outcomes = OutcomeLog(self.db, memory, now)
         ready = await self._resolve(claimed, outcomes, now)
-        async with self.db.sessions() as session:
-            payloads = await bodies(session, (c.activity_id for c in ready))
-            failures = await host_failures(session, (c.host for c in ready if c.host))
+        payloads, failures = await self.db.read(_sending, ready)
         auth = SignatureAuth(
             self.auth.key,
             memory=memory,
@@ -225,8 +226,7 @@ class DeliveryWorker:
         while True:
             await asyncio.sleep(self.lease.total_seconds() / 3)
             try:
-                async with self.db.transaction() as session:
-                    await extend_leases(session, token, self.clock() + self.lease)
+                await self.db.write(extend_leases, token, self.clock() + self.lease)
             except Exception:  # a missed renewal only risks a duplicate delivery
                 log.exception("renewing delivery leases failed")
 
@@ -288,9 +288,7 @@ class DeliveryWorker:
             found = await self.remote.actor(item.recipient) if self.remote is not None else None
             inbox = (found.shared_inbox or found.inbox) if found is not None else None
             if inbox is None:
-                async with self.db.sessions() as session:
-                    row = await session.get(RemoteActorRow, item.recipient)
-                if row is not None and row.gone_at is not None:
+                if await self.db.read(_gone, item.recipient):
                     outcomes.add(
                         Result(item, DeliveryState.DEAD, None, f"{item.recipient} is gone")
                     )
@@ -307,9 +305,7 @@ class DeliveryWorker:
                     )
                 continue
             host = origin_of(inbox)
-            async with self.db.transaction() as session:
-                fresh = await resolved(session, item, inbox, host)
-            if fresh:
+            if await self.db.write(resolved, item, inbox, host):
                 ready.append(
                     Claimed(
                         item.id,
@@ -331,3 +327,15 @@ class DeliveryWorker:
         queues deliveries (a wake-up), or `idle` seconds for retries and lost leases."""
         wake = self.db.wakeups.event(DELIVERIES_CHANNEL)
         await repeat("delivery worker", self.step, stop, idle=idle, wake=wake)
+
+
+def _sending(session: Session, ready: list[Claimed]) -> tuple[dict[int, bytes], dict[str, int]]:
+    """A read unit: the bodies a batch sends, and its hosts' failure counts."""
+    payloads = bodies(session, (c.activity_id for c in ready))
+    return payloads, host_failures(session, (c.host for c in ready if c.host))
+
+
+def _gone(session: Session, recipient: str) -> bool:
+    """A read unit: whether we know `recipient` deleted itself."""
+    row = session.get(RemoteActorRow, recipient)
+    return row is not None and row.gone_at is not None

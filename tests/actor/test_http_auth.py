@@ -177,21 +177,18 @@ async def test_double_knock_against_a_real_server_is_remembered_in_the_database(
 ) -> None:
     base, remote = rfc9421_only_server
     origin = origin_of(base)
-    async with db.transaction() as session:
-        memory = await load_memory(session, [origin])
+    memory = await db.read(load_memory, [origin])
 
     async with httpx.AsyncClient(auth=auth(our_key, memory)) as client:
         # A query with percent-encoding: the adapter must rebuild the target as sent.
         response = await post(client, f"{base}/inbox?to=%2Fcart%20x")
-    async with db.transaction() as session:
-        saved = await save_learned(session, memory, utcnow())
+    saved = await db.write(save_learned, memory, utcnow())
 
     assert response.status_code == 202
     assert remote.seen == [("POST", Scheme.CAVAGE), ("POST", Scheme.RFC9421)]
     assert saved == 1
-    async with db.transaction() as session:
-        assert await remembered_scheme(session, origin) is Scheme.RFC9421
-        remembered = await load_memory(session)
+    assert await db.read(remembered_scheme, origin) is Scheme.RFC9421
+    remembered = await db.read(load_memory)
 
     # Another process, later: it loads the memory and knocks once, in the right scheme.
     async with httpx.AsyncClient(auth=auth(our_key, remembered)) as client:

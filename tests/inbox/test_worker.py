@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,6 +28,7 @@ from outbox.states import DeliveryState, FollowerState
 from store import Database
 from tests.outbox.support import local_actor
 from tests.support.clock import Clock
+from tests.support.locks import writes_blocked
 from vocab import model
 from vocab.model import Follow
 
@@ -98,33 +97,12 @@ async def test_a_waiter_cancelled_mid_batch_still_has_its_row_committed(
     assert await statuses(db) == {"https://peer.test/a/gone": "pending"}
 
 
-@asynccontextmanager
-async def inbox_locked(db: Database) -> AsyncIterator[None]:
-    """Another connection holds what the group commit's INSERT waits for: SQLite's write
-    lock, PostgreSQL's lock on the table."""
-    if db.is_sqlite:
-        path = db.engine.url.database
-        assert path is not None
-        other = sqlite3.connect(path, isolation_level=None)
-        other.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            other.execute("COMMIT")
-            other.close()
-        return
-    async with db.engine.connect() as connection:
-        await connection.execute(text("LOCK TABLE inbox_activities IN EXCLUSIVE MODE"))
-        yield
-        await connection.commit()
-
-
 async def test_stopping_while_a_batch_commits_answers_its_waiters(
     db: Database, writer: InboxWriter
 ) -> None:
     """Shutting down mid-commit: the request waiting on that commit still gets its answer
     (stop() once cancelled the commit, and the request waited for ever)."""
-    async with inbox_locked(db):
+    async with writes_blocked(db, "inbox_activities"):
         stored = asyncio.create_task(writer.store(row("https://peer.test/a/last")))
         while not writer._queue:  # queued ...
             await asyncio.sleep(0)

@@ -35,6 +35,7 @@ from tests.outbox.support import (
     signature_auth,
 )
 from tests.support.clock import Clock
+from tests.support.held_pool import CEILING, pool_taken
 from tests.support.loopback import serving
 
 ACTOR = local_actor()
@@ -98,6 +99,25 @@ async def test_each_follower_inbox_gets_one_signed_delivery_and_a_shared_inbox_o
     assert receiver.seen() == [create_note(ACTOR, 1)["id"]] * 2
     assert {d.status for d in await deliveries(db)} == {DeliveryState.DONE}
     assert await worker.step() == 0  # nothing is sent twice
+
+
+async def test_a_batch_goes_out_and_is_recorded_while_the_pool_is_taken(
+    db: Database, receiver: Receiver, worker: DeliveryWorker, clock: Clock
+) -> None:
+    """Every database step of a batch (claim, reads, outcomes) is a unit of work on the
+    database's own connections: none waits for the pooled one that another request holds,
+    and none holds it across the POSTs (issue 18)."""
+    receiver.answer = answering(202, 500)
+    await add_follower(db, "https://x/ann", receiver.url("/users/ann/inbox"))
+    await add_follower(db, "https://x/bob", receiver.url("/users/bob/inbox"))
+    await publish_notes(db, clock, 1)
+
+    async with pool_taken(db):
+        assert await asyncio.wait_for(worker.step(), CEILING) == 2
+
+    assert len(receiver.arrivals) == 2
+    states = sorted(d.status for d in await deliveries(db))
+    assert states == [DeliveryState.DONE, DeliveryState.PENDING]  # the 500 is retried later
 
 
 async def test_a_500_is_retried_on_schedule_and_then_delivered(

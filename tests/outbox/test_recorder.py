@@ -4,7 +4,9 @@ The delivery worker records outcomes every second from a ticker and once more wh
 batch ends. A flush that was cancelled mid-write (the ticker stopped as the batch ended)
 or failed used to lose the outcomes it had taken out of its buffer: the deliveries had
 been sent but stayed leased and "pending", and were sent again after the lease ran out.
-Now the outcomes go back into the buffer and the next flush writes them. On both engines.
+A flush's write is a unit of work, which commits or rolls back whole whether or not its
+caller is still waiting: a cancelled flush waits for its unit and keeps for the next
+flush only what the unit did not write; a failed one keeps everything. On both engines.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from outbox.queue import Claimed, Result, claim
 from outbox.recorder import OutcomeLog
 from store import Database
 from tests.outbox.support import add_follower, create_note, deliveries, local_actor
+from tests.support.locks import writes_blocked
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 ACTOR = local_actor()
@@ -33,8 +36,7 @@ async def claimed_deliveries(db: Database, count: int) -> list[Claimed]:
         await add_follower(db, f"https://peer{n}.example/actor", f"https://peer{n}.example/inbox")
     async with db.transaction() as session:
         await publish(session, create_note(ACTOR, 1), now=NOW)
-    async with db.transaction() as session:
-        return await claim(session, now=NOW, lease=timedelta(minutes=5), limit=10)
+    return await db.write(claim, now=NOW, lease=timedelta(minutes=5), limit=10)
 
 
 async def sent_to(db: Database, followers: int) -> OutcomeLog:
@@ -45,31 +47,24 @@ async def sent_to(db: Database, followers: int) -> OutcomeLog:
     return outcomes
 
 
-async def test_a_flush_cancelled_mid_write_leaves_its_outcomes_for_the_next_one(
-    db: Database, monkeypatch: pytest.MonkeyPatch
+async def test_a_flush_cancelled_mid_write_still_records_its_outcomes_once(
+    db: Database,
 ) -> None:
     outcomes = await sent_to(db, 3)
-    writing, never = asyncio.Event(), asyncio.Event()
-    real_finish = recorder.finish
-
-    async def stuck_finish(*args: Any, **kwargs: Any) -> int:
-        writing.set()
-        await never.wait()  # the write is under way when the ticker is stopped
-        return await real_finish(*args, **kwargs)
-
-    monkeypatch.setattr(recorder, "finish", stuck_finish)
-    ticker = asyncio.create_task(outcomes.flush())
-    await writing.wait()
-    ticker.cancel()
+    async with writes_blocked(db, "outbox_deliveries"):
+        flushing = asyncio.create_task(outcomes.flush())
+        while outcomes._results:  # taken out of the buffer: the write is under way
+            await asyncio.sleep(0)
+        flushing.cancel()  # the ticker stopped as the batch ended
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert not flushing.done()  # it waits for its unit's outcome
+        assert {row.status for row in await deliveries(db)} == {DeliveryState.PENDING}
     with pytest.raises(asyncio.CancelledError):
-        await ticker
-    assert {row.status for row in await deliveries(db)} == {DeliveryState.PENDING}
+        await asyncio.wait_for(flushing, 20)
 
-    monkeypatch.setattr(recorder, "finish", real_finish)
-    await outcomes.flush()  # the batch's last flush
-
-    rows = await deliveries(db)
-    assert [row.status for row in rows] == [DeliveryState.DONE] * 3
+    assert [row.status for row in await deliveries(db)] == [DeliveryState.DONE] * 3
+    await outcomes.flush()  # the batch's last flush: nothing left to write
     assert outcomes.lost == 0
 
 
@@ -79,7 +74,7 @@ async def test_a_failed_flush_keeps_its_outcomes_and_the_next_one_writes_them(
     outcomes = await sent_to(db, 2)
     real_finish = recorder.finish
 
-    async def failing_finish(*args: Any, **kwargs: Any) -> int:
+    def failing_finish(*args: Any, **kwargs: Any) -> int:
         raise ConnectionResetError("the database went away")
 
     monkeypatch.setattr(recorder, "finish", failing_finish)
