@@ -11,7 +11,7 @@ written conditionally on the token still being ours (`held_by`).
 
 The inbox, the delivery queue, catalogue backfills and refunds all claim this way;
 their tables carry the two columns through the `Leased` mixin. The statements are
-built here and executed by the caller, in an async or a sync session alike.
+built here and executed by the caller, in a unit of work (a sync session).
 """
 
 from __future__ import annotations
@@ -23,8 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import BindParameter, ColumnElement, String, Update, bindparam, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from store.base import UTCDateTime
 
@@ -135,8 +134,8 @@ def _claim(
     )
 
 
-async def claim(
-    session: AsyncSession,
+def claim(
+    session: Session,
     model: Any,
     *,
     now: datetime,
@@ -147,7 +146,8 @@ async def claim(
     returning: Sequence[Any],
     values: Mapping[str, Any] | None = None,
 ) -> tuple[Lease, list[Any]]:
-    """Run `claim_statement` in `session`; the caller commits it before doing the work."""
+    """Run `claim_statement` under a new lease of `length`, in a unit of work (store/units.py)
+    that commits it before the work is done; (the lease, the `returning` rows)."""
     lease = new_lease(now, length)
     statement = claim_statement(
         model,
@@ -159,7 +159,7 @@ async def claim(
         returning=returning,
         values=values,
     )
-    return lease, list((await session.execute(statement)).all())
+    return lease, list(session.execute(statement).all())
 
 
 def extend_statement(model: Any, token: str, until: datetime) -> Update:

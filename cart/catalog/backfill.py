@@ -20,13 +20,14 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+from sqlalchemy.orm import Session
 
 from actor.exceptions import FetchError
 from actor.fetch import Fetched, Fetcher
 from actor.origin import same_origin
 from actor.roles import PeerRole
 from cart.catalog.images import ImageRef, image_of
-from cart.catalog.mirror import Outcome, location_of, upsert_object
+from cart.catalog.mirror import Outcome, location_of, upsert_object_sync
 from store import Clock, Database, utcnow
 from vocab.exceptions import ValidationError
 from vocab.model import Actor, CalendarEntry, OrderedCollection, Product
@@ -134,19 +135,30 @@ async def _write_page(
         refused=report.refused + page.refused,
         failed=report.failed + page.failed,
     )
-    async with db.transaction() as session:
-        for obj, location, image in page.objects:
-            outcome = await upsert_object(
-                session,
-                obj,
-                sender=actor,
-                version=obj.updated or obj.published,
-                now=now,
-                location=location,
-                image=image,
-            )
-            report = report.counted(outcome)
+    for outcome in await db.write(_store_page, actor, page.objects, now):
+        report = report.counted(outcome)
     return report
+
+
+def _store_page(
+    session: Session,
+    actor: str,
+    objects: list[tuple[Product | CalendarEntry, str | None, ImageRef | None]],
+    now: datetime,
+) -> list[Outcome]:
+    """A unit: one page's items into the mirror, as live deliveries are."""
+    return [
+        upsert_object_sync(
+            session,
+            obj,
+            sender=actor,
+            version=obj.updated or obj.published,
+            now=now,
+            location=location,
+            image=image,
+        )
+        for obj, location, image in objects
+    ]
 
 
 async def backfill_catalog(

@@ -75,51 +75,16 @@ class BackfillRunner:
     ) -> None:
         self.db, self.fetcher, self.auth, self.clock = db, fetcher, auth, clock
 
-    async def _claim(self) -> CatalogBackfill | None:
-        now = self.clock()
-        async with self.db.transaction() as session:
-            lease, rows = await claim(
-                session,
-                CatalogBackfill,
-                now=now,
-                length=LEASE,
-                due=[CatalogBackfill.finished_at.is_(None), CatalogBackfill.due_at <= now],
-                order_by=[CatalogBackfill.due_at],
-                limit=1,
-                returning=[
-                    CatalogBackfill.ap_actor_id,
-                    CatalogBackfill.role,
-                    CatalogBackfill.attempts,
-                ],
-                values={"attempts": CatalogBackfill.attempts + 1},
-            )
-        if not rows:
-            return None
-        ((actor, role, attempts),) = rows
-        return CatalogBackfill(
-            ap_actor_id=actor, role=role, attempts=attempts, lease_token=lease.token
-        )
-
     async def step(self, progress: Progress | None = None) -> BackfillReport | None:
-        """Run one due backfill, if any; returns its report."""
-        job = await self._claim()
+        """Run one due backfill, if any; returns its report. The claim and the outcome
+        are units of work (store/units.py); the paged GETs run between them."""
+        job = await self.db.write(_claim, self.clock())
         if job is None:
             return None
         report = await backfill_catalog(
             self.db, self.fetcher, self.auth, job.ap_actor_id, role=job.role, progress=progress
         )
-        now = self.clock()
-        async with self.db.transaction() as session:
-            row = await session.get(CatalogBackfill, job.ap_actor_id)
-            # Only while the lease is ours: a worker that took over owns the outcome.
-            if row is not None and row.lease_token == job.lease_token:
-                row.lease_token = row.lease_until = None
-                row.report = asdict(report)
-                if report.complete:
-                    row.finished_at, row.last_error = now, None
-                else:
-                    row.due_at = now + _retry_after(job.attempts)
-                    row.last_error = report.error or "stopped early"
+        await self.db.write(_record, job, report, self.clock())
         log.info(
             "catalogue backfill " + ("done" if report.complete else "incomplete; will retry"),
             # not "created": LogRecord has an attribute of that name already
@@ -130,3 +95,38 @@ class BackfillRunner:
             },
         )
         return report
+
+
+def _claim(session: Session, now: datetime) -> CatalogBackfill | None:
+    """A unit: lease the job due first, if any (a detached row: its actor, role,
+    attempts and our lease's token)."""
+    lease, rows = claim(
+        session,
+        CatalogBackfill,
+        now=now,
+        length=LEASE,
+        due=[CatalogBackfill.finished_at.is_(None), CatalogBackfill.due_at <= now],
+        order_by=[CatalogBackfill.due_at],
+        limit=1,
+        returning=[CatalogBackfill.ap_actor_id, CatalogBackfill.role, CatalogBackfill.attempts],
+        values={"attempts": CatalogBackfill.attempts + 1},
+    )
+    if not rows:
+        return None
+    ((actor, role, attempts),) = rows
+    return CatalogBackfill(ap_actor_id=actor, role=role, attempts=attempts, lease_token=lease.token)
+
+
+def _record(session: Session, job: CatalogBackfill, report: BackfillReport, now: datetime) -> None:
+    """A unit: the job's outcome, only while the lease is ours (a worker that took over
+    owns the outcome)."""
+    row = session.get(CatalogBackfill, job.ap_actor_id)
+    if row is None or row.lease_token != job.lease_token:
+        return
+    row.lease_token = row.lease_until = None
+    row.report = asdict(report)
+    if report.complete:
+        row.finished_at, row.last_error = now, None
+    else:
+        row.due_at = now + _retry_after(job.attempts)
+        row.last_error = report.error or "stopped early"

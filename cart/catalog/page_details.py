@@ -5,7 +5,7 @@ the blog service). The mirror keeps such a page nameless (cart/catalog/mirror.py
 `speaks_for_page`); this job, a background loop and never the inbox worker's
 transaction, dereferences it at its own IRI with a signed, guarded GET (actor/fetch.py:
 the document's id must be that IRI) and stores its name, url and `fulfilment` (the
-ways it hands things over: cart.catalog.fulfilment) in a short transaction
+ways it hands things over: cart.catalog.fulfilment) in a unit of work (store/units.py)
 after the network I/O. A page that cannot be fetched is retried with a growing delay,
 remembered in process memory (a cache of decisions: another process may try it too);
 until then the shopper sees the page's IRI, never a peer's claim about it.
@@ -16,9 +16,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from actor.exceptions import FetchError
 from actor.fetch import Fetched, Fetcher
@@ -81,23 +83,16 @@ class PageDetails:
     async def step(self) -> int:
         """Fetch the details of up to BATCH nameless pages; returns how many were named."""
         now = self.monotonic()
-        async with self.db.transaction() as session:
-            query = select(CatalogPage.ap_id).where(CatalogPage.name.is_(None)).limit(BATCH * 5)
-            waiting = list((await session.execute(query)).scalars())
+        waiting = await self.db.read(_nameless, BATCH * 5)
         due = [iri for iri in waiting if self._retry.get(iri, (0.0, 0.0))[0] <= now][:BATCH]
         named = 0
-        for iri in due:  # no session is open while we fetch
+        for iri in due:  # no unit runs while we fetch
             name, url, fulfilment = await self._fetch(iri)
             if name is None:
                 self._failed(iri)
                 continue
             self._retry.pop(iri, None)
-            async with self.db.transaction() as session:
-                await session.execute(
-                    update(CatalogPage)
-                    .where(CatalogPage.ap_id == iri)
-                    .values(name=name, url=url, fulfilment=fulfilment, updated_at=self.clock())
-                )
+            await self.db.write(_name, iri, name, url, fulfilment, self.clock())
             named += 1
         return named
 
@@ -117,3 +112,25 @@ class PageDetails:
         self._retry[iri] = (self.monotonic() + delay, delay)
         if len(self._retry) > 10_000:
             self._retry.pop(next(iter(self._retry)))
+
+
+def _nameless(session: Session, limit: int) -> list[str]:
+    """A read unit: pages still without a name."""
+    query = select(CatalogPage.ap_id).where(CatalogPage.name.is_(None)).limit(limit)
+    return list(session.execute(query).scalars())
+
+
+def _name(
+    session: Session,
+    iri: str,
+    name: str,
+    url: str | None,
+    fulfilment: str | None,
+    now: datetime,
+) -> None:
+    """A unit: store what the page's own document says of it."""
+    session.execute(
+        update(CatalogPage)
+        .where(CatalogPage.ap_id == iri)
+        .values(name=name, url=url, fulfilment=fulfilment, updated_at=now)
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ from cart.catalog.backfill_jobs import CatalogBackfill
 from cart.catalog.mirror import list_catalog
 from outbox.models import Follow
 from service.federation import follow_peers
+from tests.support.held_pool import CEILING, pool_taken
 from tests.support.inbox_peers import Served
 from tests.support.peers import RemotePeer
 from vocab import builders
@@ -47,9 +49,8 @@ def serve_catalog(market: RemotePeer) -> None:
     market.publish_actor()
 
 
-async def test_given_a_market_peer_when_it_accepts_our_follow_then_its_catalogue_is_mirrored(
-    served: Served, market: RemotePeer
-) -> None:
+async def followed_and_accepted(served: Served, market: RemotePeer) -> None:
+    """We follow the market, it accepts, and its catalogue's backfill waits as a job."""
     federation = served.app.state.federation
     serve_catalog(market)
     market.accept_deliveries()
@@ -67,6 +68,13 @@ async def test_given_a_market_peer_when_it_accepts_our_follow_then_its_catalogue
         job = (await session.execute(select(CatalogBackfill))).scalar_one()
         assert job.finished_at is None
 
+
+async def test_given_a_market_peer_when_it_accepts_our_follow_then_its_catalogue_is_mirrored(
+    served: Served, market: RemotePeer
+) -> None:
+    federation = served.app.state.federation
+    await followed_and_accepted(served, market)
+
     report = await federation.backfills.step()
     assert report is not None and report.complete and report.created == 2
     async with served.db.transaction() as session:
@@ -76,6 +84,22 @@ async def test_given_a_market_peer_when_it_accepts_our_follow_then_its_catalogue
     [bakery] = sections
     assert sorted(item.name for item in bakery.items) == ["Rye", "Sourdough loaf"]
     assert await federation.backfills.step() is None, "a finished backfill does not run again"
+
+
+async def test_a_backfill_runs_while_another_request_holds_the_pooled_connection(
+    served: Served, market: RemotePeer
+) -> None:
+    """The job's claim, each page's items and its outcome are units of work: none waits
+    for the app's one pooled connection, nor holds it across the paged GETs (issue 18)."""
+    await followed_and_accepted(served, market)
+
+    async with pool_taken(served.app.state.db):
+        report = await asyncio.wait_for(served.app.state.federation.backfills.step(), CEILING)
+
+    assert report is not None and report.complete and report.created == 2
+    async with served.db.transaction() as session:
+        job = (await session.execute(select(CatalogBackfill))).scalar_one()
+    assert job.finished_at is not None and job.lease_token is None
 
 
 async def test_a_finished_backfill_logs_cleanly_at_info(

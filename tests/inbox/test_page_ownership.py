@@ -20,6 +20,7 @@ from cart.catalog.page_details import PAGES_CHANNEL
 from service.settings import Peer
 from tests.inbox.test_protocol_table import entry
 from tests.support import loopback
+from tests.support.held_pool import CEILING, pool_taken
 from tests.support.inbox_peers import Served, deliver_and_process
 from tests.support.peers import AS2, RemotePeer
 
@@ -77,9 +78,9 @@ async def test_a_market_cannot_rename_the_calendars_page_through_a_nested_object
     assert item is not None and item.page_ap_id == venue
 
 
-async def test_a_page_on_a_third_origin_is_read_from_its_origin_outside_the_worker(
-    served: Served, market: RemotePeer, blog: RemotePeer
-) -> None:
+async def a_blog_page_referenced(served: Served, market: RemotePeer, blog: RemotePeer) -> str:
+    """The market's loaf names a page on the blog's origin; the page is stored nameless
+    and the page-details job woken. Returns the page's IRI."""
     page = blog.app.url("/pages/bakery")
     blog.app.serve(
         "/pages/bakery",
@@ -99,6 +100,13 @@ async def test_a_page_on_a_third_origin_is_read_from_its_origin_outside_the_work
     await deliver_and_process(served, market, market.activity("Create", claim))
     # The page-details job is woken for it, not left to its next poll.
     await asyncio.wait_for(nameless.wait(), timeout=10)
+    return page
+
+
+async def test_a_page_on_a_third_origin_is_read_from_its_origin_outside_the_worker(
+    served: Served, market: RemotePeer, blog: RemotePeer
+) -> None:
+    page = await a_blog_page_referenced(served, market, blog)
 
     row = await page_row(served, page)
     assert row is not None and row.name is None  # the market's word is not taken
@@ -112,3 +120,17 @@ async def test_a_page_on_a_third_origin_is_read_from_its_origin_outside_the_work
     assert "signature" in request.headers  # a signed GET, as us
     assert await served.app.state.federation.pages.step() == 0  # cached: not fetched again
     assert blog.app.hits["/pages/bakery"] == 1
+
+
+async def test_a_page_is_named_while_another_request_holds_the_pooled_connection(
+    served: Served, market: RemotePeer, blog: RemotePeer
+) -> None:
+    """The job's read and its write are units of work: neither waits for the app's one
+    pooled connection, nor holds it across the GET (issue 18)."""
+    page = await a_blog_page_referenced(served, market, blog)
+
+    async with pool_taken(served.app.state.db):
+        assert await asyncio.wait_for(served.app.state.federation.pages.step(), CEILING) == 1
+
+    row = await page_row(served, page)
+    assert row is not None and row.name == "The Bakery"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from inbox.models import InboxActivity, InboxStatus
 from store import Database
@@ -34,8 +34,8 @@ async def _rows(db: Database, count: int) -> None:
         )
 
 
-async def _claim_in(session: AsyncSession, now: datetime, limit: int) -> tuple[str, list[int]]:
-    lease, rows = await claim(
+def _claim_in(session: Session, now: datetime, limit: int) -> tuple[str, list[int]]:
+    lease, rows = claim(
         session,
         InboxActivity,
         now=now,
@@ -50,8 +50,7 @@ async def _claim_in(session: AsyncSession, now: datetime, limit: int) -> tuple[s
 
 
 async def _claim(db: Database, now: datetime, limit: int) -> tuple[str, list[int]]:
-    async with db.transaction() as session:
-        return await _claim_in(session, now, limit)
+    return await db.write(_claim_in, now, limit)
 
 
 async def test_workers_claim_disjoint_batches_until_none_is_left(db: Database) -> None:
@@ -91,7 +90,7 @@ async def test_on_postgresql_a_claim_skips_rows_another_open_claim_holds(db: Dat
         pytest.skip("SQLite serialises claims under its one write lock")
     await _rows(db, 4)
     async with db.transaction() as session:
-        _, held = await _claim_in(session, NOW, 2)
+        _, held = await session.run_sync(_claim_in, NOW, 2)
         # The first transaction is still open (its rows locked, not yet leased to
         # anyone who could see it): a second worker neither waits nor takes them.
         _, other = await asyncio.wait_for(_claim(db, NOW, 4), timeout=10)
