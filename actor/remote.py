@@ -287,27 +287,29 @@ class RemoteActors:
 
     async def _claim(self, ap_id: str) -> bool:
         """Take the right to fetch `ap_id` now; False if a fetch was tried within the interval."""
-        now = self.clock()
-        async with self.db.transaction() as session:
-            inserted = await session.execute(
-                self._insert()
-                .values(ap_id=ap_id, last_refresh_attempt=now)
-                .on_conflict_do_nothing(index_elements=["ap_id"])
+        return await self.db.write(self._claimed, ap_id, self.clock())
+
+    def _claimed(self, session: Session, ap_id: str, now: datetime) -> bool:
+        """The unit of `_claim`: a row stamped with this attempt, or an old one re-stamped."""
+        inserted = session.execute(
+            self._insert()
+            .values(ap_id=ap_id, last_refresh_attempt=now)
+            .on_conflict_do_nothing(index_elements=["ap_id"])
+        )
+        if inserted.rowcount == 1:  # type: ignore[attr-defined]  # a CursorResult
+            return True
+        claimed = session.execute(
+            update(RemoteActorRow)
+            .where(
+                RemoteActorRow.ap_id == ap_id,
+                or_(
+                    RemoteActorRow.last_refresh_attempt.is_(None),
+                    RemoteActorRow.last_refresh_attempt <= now - self.refresh_interval,
+                ),
             )
-            if inserted.rowcount == 1:  # type: ignore[attr-defined]  # a CursorResult
-                return True
-            claimed = await session.execute(
-                update(RemoteActorRow)
-                .where(
-                    RemoteActorRow.ap_id == ap_id,
-                    or_(
-                        RemoteActorRow.last_refresh_attempt.is_(None),
-                        RemoteActorRow.last_refresh_attempt <= now - self.refresh_interval,
-                    ),
-                )
-                .values(last_refresh_attempt=now)
-            )
-            return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
+            .values(last_refresh_attempt=now)
+        )
+        return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
 
     async def _fetch(self, url: str, *, require_id: bool = True) -> FetchResult | None:
         try:
@@ -383,11 +385,11 @@ class RemoteActors:
         await self._upsert(ap_id, {"gone_at": self.clock()})
 
     async def _upsert(self, ap_id: str, values: dict[str, Any]) -> None:
-        async with self.db.transaction() as session:
-            statement = self._insert().values(ap_id=ap_id, **values)
-            await session.execute(
-                statement.on_conflict_do_update(index_elements=["ap_id"], set_=values)
-            )
+        await self.db.write(self._upserted, ap_id, values)
+
+    def _upserted(self, session: Session, ap_id: str, values: dict[str, Any]) -> None:
+        statement = self._insert().values(ap_id=ap_id, **values)
+        session.execute(statement.on_conflict_do_update(index_elements=["ap_id"], set_=values))
 
     def _insert(self) -> Any:
         module = postgresql if self.db.engine.dialect.name == "postgresql" else sqlite

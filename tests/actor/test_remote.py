@@ -23,6 +23,7 @@ from actor.verification import Verified, verify_request
 from store import Database
 from tests.actor.loopback import Peer, actor_document, pem, running_peer
 from tests.support.clock import Clock
+from tests.support.held_pool import CEILING, pool_taken
 
 OLD_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 NEW_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -67,6 +68,21 @@ async def test_a_key_is_fetched_with_its_actor_and_stored(
     assert row.shared_inbox == peer.url("/inbox")
     assert list(row.public_keys or {}) == [peer.url("/users/alice#main-key")]
     assert row.gone_at is None
+
+
+async def test_a_key_is_fetched_and_stored_while_another_request_holds_the_pool(
+    peer: Peer, actors: RemoteActors, db: Database
+) -> None:
+    """A stranger's key, fetched for its first delivery: the claim of the fetch and the
+    row it stores are units of work, so neither waits for the app's one pooled
+    connection (issue 18), and none is held across the GET."""
+    peer.serve_json("/users/alice", actor_document(peer, OLD_KEY))
+    async with pool_taken(db):
+        key = await asyncio.wait_for(actors.key_for(peer.url("/users/alice#main-key")), CEILING)
+    assert key is not None and key.public_key == OLD_KEY.public_key()
+    async with db.sessions() as session:
+        row = (await session.execute(select(RemoteActorRow))).scalar_one()
+    assert row.inbox == peer.url("/users/alice/inbox")
 
 
 async def test_within_the_ttl_the_cache_answers_without_a_request(
