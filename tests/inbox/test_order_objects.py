@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from cart.basket.carts import CartOwner
@@ -9,6 +10,7 @@ from cart.basket.lines import add_line
 from cart.catalog.models import key_for
 from cart.orders.checkout import checkout_token_for, place_order
 from tests.support.factories import BAKERY, offer, product
+from tests.support.held_pool import CEILING, pool_taken
 from tests.support.inbox_peers import Served
 from tests.support.loopback import client
 from tests.support.peers import RemotePeer
@@ -59,3 +61,15 @@ async def test_strangers_and_unsigned_requests_learn_nothing(
     assert foreign.status_code == unknown.status_code == 404
     assert foreign.json()["detail"] == unknown.json()["detail"]
     assert missing.status_code == 401
+
+
+async def test_an_order_is_read_while_another_request_holds_the_pooled_connection(
+    served: Served, market: RemotePeer
+) -> None:
+    """The signer's key, the order and who may see it are read in units of work: a peer's
+    GET waits for no pooled connection (issue 18)."""
+    iri, number = await place_an_order_from(served, market)
+    async with pool_taken(served.app.state.db), client(auth=market.auth()) as http:
+        answer = await asyncio.wait_for(http.get(iri, headers={"Accept": AS2}), CEILING)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["orderNumber"] == number
