@@ -17,13 +17,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, not_, or_
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from actor.remote import RemoteActorRow
 
 
-async def purge_untrusted_actors(
-    session: AsyncSession,
+def purge_untrusted_actors(
+    session: Session,
     *,
     keep: Collection[str],
     keep_query: Any,
@@ -46,7 +46,7 @@ async def purge_untrusted_actors(
     for iri in keep:
         kept.append(RemoteActorRow.ap_id == iri)
         kept.append(RemoteActorRow.ap_id.startswith(iri + "/", autoescape=True))
-    result = await session.execute(
+    result = session.execute(
         delete(RemoteActorRow)
         .where(stale, not_(or_(*kept)))
         .execution_options(synchronize_session=False)

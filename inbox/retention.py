@@ -13,25 +13,23 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from inbox.models import InboxActivity, InboxStatus
 
 
-async def purge_ignored(
-    session: AsyncSession, older_than: timedelta, keep: int, *, now: datetime
-) -> int:
+def purge_ignored(session: Session, older_than: timedelta, keep: int, *, now: datetime) -> int:
     """Delete ignored records older than `older_than` at `now` (the clean-up loop's
     round), then all but the newest `keep`."""
     ignored = InboxActivity.status == InboxStatus.IGNORED
     cutoff = now - older_than
-    aged = await session.execute(
+    aged = session.execute(
         delete(InboxActivity)
         .where(ignored, InboxActivity.received_at < cutoff)
         .execution_options(synchronize_session=False)
     )
     # The id of the oldest record still kept; everything ignored below it goes.
-    boundary = await session.scalar(
+    boundary = session.scalar(
         select(InboxActivity.id)
         .where(ignored)
         .order_by(InboxActivity.id.desc())
@@ -40,7 +38,7 @@ async def purge_ignored(
     )
     surplus = 0
     if boundary is not None:
-        result = await session.execute(
+        result = session.execute(
             delete(InboxActivity)
             .where(ignored, InboxActivity.id < boundary)
             .execution_options(synchronize_session=False)

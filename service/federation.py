@@ -223,23 +223,38 @@ def build_federation(
     peers = [peer.actor_id for peer in settings.peers]
     ours = union(select(Follower.ap_actor_id), select(Follow.ap_object_id))
 
+    def lines(session: Session, now: datetime) -> int:
+        return purge_anonymous_lines(session, max_age, now=now)
+
+    def unpaid(session: Session, now: datetime) -> int:
+        return forget_unpaid(session, max_age, now=now)
+
+    def ignored(session: Session, now: datetime) -> int:
+        return purge_ignored(session, ignored_age, settings.inbox_ignored_max, now=now)
+
+    def strangers(session: Session, now: datetime) -> int:
+        return purge_untrusted_actors(
+            session, keep=peers, keep_query=ours, older_than=strangers_age, now=now
+        )
+
+    rules: tuple[Callable[..., int], ...] = (  # each a unit: rule(session, now=now)
+        lines,
+        purge_throttle_hits,
+        unpaid,
+        purge_audit,
+        purge_expired_sessions,
+        ignored,
+        purge_images,
+        purge_pending,
+        strangers,
+    )
+
     async def purge() -> int:
-        """The clean-up loop: every table that grows from outside has its rule here."""
+        """The clean-up loop: every table that grows from outside has its rule here, each
+        rule a unit of work of its own (store/units.py), so a long delete holds the write
+        lock for its own table's rows only, never across the event loop's turns."""
         now = clock()
-        async with db.transaction() as session:
-            lines = await purge_anonymous_lines(session, max_age, now=now)
-            hits = await session.run_sync(purge_throttle_hits, now=now)
-            hits += await session.run_sync(forget_unpaid, max_age, now=now)
-            audit = await session.run_sync(purge_audit, now)
-            removed = lines + hits + audit + await purge_expired_sessions(session, now)
-            removed += await purge_ignored(
-                session, ignored_age, settings.inbox_ignored_max, now=now
-            )
-            removed += await session.run_sync(purge_images, now)
-            removed += await session.run_sync(purge_pending, now)
-            return removed + await purge_untrusted_actors(
-                session, keep=peers, keep_query=ours, older_than=strangers_age, now=now
-            )
+        return sum([await db.write(rule, now=now) for rule in rules])
 
     async def reconcile() -> object:
         # lost webhooks, expired checkouts, refunds asked for by a calendar's Reject

@@ -10,15 +10,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from cart.basket.carts import CartLine
 
 DEFAULT_MAX_AGE = timedelta(days=30)
 
 
-async def purge_anonymous_lines(
-    session: AsyncSession,
+def purge_anonymous_lines(
+    session: Session,
     older_than: timedelta = DEFAULT_MAX_AGE,
     *,
     now: datetime,
@@ -31,7 +31,7 @@ async def purge_anonymous_lines(
         .group_by(CartLine.cart_id)
         .having(func.max(CartLine.updated_at) < cutoff)
     )
-    result = await session.execute(
+    result = session.execute(
         delete(CartLine)
         .where(CartLine.cart_id.in_(abandoned.scalar_subquery()))
         .execution_options(synchronize_session=False)

@@ -201,8 +201,8 @@ def end_sessions(session: Session, account_id: int) -> None:
     session.execute(delete(AccountSession).where(AccountSession.account_id == account_id))
 
 
-async def purge_expired_sessions(session: AsyncSession, now: datetime) -> int:
+def purge_expired_sessions(session: Session, now: datetime) -> int:
     """Delete the server-side rows expired by `now`; returns how many. For a periodic
     background task."""
-    result = await session.execute(delete(AccountSession).where(AccountSession.expires_at <= now))
+    result = session.execute(delete(AccountSession).where(AccountSession.expires_at <= now))
     return int(getattr(result, "rowcount", 0) or 0)

@@ -27,8 +27,8 @@ async def test_only_anonymous_carts_untouched_for_the_whole_period_are_purged(db
         await add_line(session, returning, rye, 1, now=NOW - timedelta(days=2))
         await add_line(session, account, loaf, 1, now=old)
     async with db.transaction() as session:
-        purged = await purge_anonymous_lines(session, MONTH, now=NOW)
+        purged = await session.run_sync(purge_anonymous_lines, MONTH, now=NOW)
     async with db.transaction() as session:
         counts = [await cart_item_count(session, o) for o in (abandoned, returning, account)]
-        again = await purge_anonymous_lines(session, MONTH, now=NOW)
+        again = await session.run_sync(purge_anonymous_lines, MONTH, now=NOW)
     assert purged == 2 and counts == [0, 2, 1] and again == 0

@@ -7,6 +7,7 @@ ignored activity is a one-line record, deleted by the clean-up loop's retention 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ from sqlalchemy import func, select, update
 from inbox.models import InboxActivity, InboxStatus
 from store import utcnow
 from tests.support import loopback
+from tests.support.held_pool import CEILING, pool_taken
 from tests.support.inbox_peers import Served
 from tests.support.minting import deliver_as, like_from, minted_actor
 from tests.support.peers import RemotePeer, remote_peer
@@ -130,3 +132,16 @@ async def test_the_clean_up_loop_keeps_ignored_records_young_and_few(
     async with served.db.transaction() as session:
         total = await session.scalar(select(func.count()).select_from(InboxActivity))
     assert total == 5
+
+
+async def test_the_clean_up_loop_runs_while_another_request_holds_the_pooled_connection(
+    served: Served, stranger: RemotePeer
+) -> None:
+    """Each retention rule is a unit of work of its own: the loop waits for no pooled
+    connection, and holds no write lock across the event loop's turns (issue 18)."""
+    await likes_from_minted_actors(served, stranger, 10)
+
+    async with pool_taken(served.app.state.db):
+        removed = await asyncio.wait_for(served.app.state.federation.purge(), CEILING)
+
+    assert removed >= 5 and len(await ignored_rows(served)) == 5  # the cap of 5

@@ -112,8 +112,8 @@ async def test_made_up_key_ids_on_one_host_cost_at_most_the_budget_and_leave_no_
 
     # The clean-up loop's rule: strangers' rows go once they are an hour old; peers stay.
     async with served.db.transaction() as session:
-        removed = await purge_untrusted_actors(
-            session,
+        removed = await session.run_sync(
+            purge_untrusted_actors,
             keep=[market.actor_id],
             keep_query=select(Follower.ap_actor_id),
             older_than=timedelta(hours=1),
@@ -156,8 +156,8 @@ async def test_after_the_row_is_gone_a_failed_key_id_is_still_not_fetched_again_
     key_id = f"{stranger.base_url}/made-up/twice#key"
     assert (await deliver_with_key_id(stranger, served, key_id)).status_code == 401
     async with served.db.transaction() as session:  # as the clean-up loop would
-        await purge_untrusted_actors(
-            session,
+        await session.run_sync(
+            purge_untrusted_actors,
             keep=[],
             keep_query=select(Follower.ap_actor_id),
             older_than=timedelta(0),
