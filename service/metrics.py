@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnClause, column, func, select, table, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -85,9 +85,9 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
-async def _count_by(session: AsyncSession, family: Family) -> dict[str, int]:
+def _count_by(session: Session, family: Family) -> dict[str, int]:
     label: ColumnClause[Any] = column(family.column)
-    rows = await session.execute(
+    rows = session.execute(
         select(label, func.count()).select_from(table(family.table)).group_by(label)
     )
     return {str(value): int(count) for value, count in rows.all()}
@@ -100,9 +100,9 @@ _REMOTE_STATES = text(
 )
 
 
-async def _remote_actors(session: AsyncSession) -> list[str]:
+def _remote_actors(session: Session) -> list[str]:
     """The actor cache, which grows with every unknown key id (actor/remote_retention.py)."""
-    found = {str(state): int(count) for state, count in (await session.execute(_REMOTE_STATES))}
+    found = {str(state): int(count) for state, count in session.execute(_REMOTE_STATES)}
     name = "rose_cart_remote_actors"
     lines = [
         f"# HELP {name} Cached remote actors by state (unfetched: a fetch tried and failed).",
@@ -116,43 +116,46 @@ async def _remote_actors(session: AsyncSession) -> list[str]:
 
 
 async def collect(db: Database) -> str:
-    """The whole exposition text, read in one transaction."""
-    lines: list[str] = []
-    async with db.transaction() as session:
-        for family in FAMILIES:
-            found = await _count_by(session, family)
-            lines.append(f"# HELP {family.name} {family.help}")
-            lines.append(f"# TYPE {family.name} gauge")
-            for value in (*family.known, *sorted(set(found) - set(family.known))):
-                label = f'{family.label}="{_escape(value)}"'
-                lines.append(f"{family.name}{{{label}}} {found.get(value, 0)}")
-        backfills = await session.scalar(
-            text("SELECT COUNT(*) FROM catalog_backfills WHERE finished_at IS NULL")
-        )
-        lines.append(
-            "# HELP rose_cart_catalog_backfills_pending Catalogue backfills not finished yet."
-        )
-        lines.append("# TYPE rose_cart_catalog_backfills_pending gauge")
-        lines.append(f"rose_cart_catalog_backfills_pending {int(backfills or 0)}")
-        throttled = await session.run_sync(count_hits)
-        lines.append(
-            "# HELP rose_cart_throttle_hits Counted login, registration, checkout and provider "
-            "attempts still in the throttle table (purged after a day)."
-        )
-        lines.append("# TYPE rose_cart_throttle_hits gauge")
-        lines.append(f"rose_cart_throttle_hits {throttled}")
-        pending = await session.run_sync(count_pending)
-        lines.append(
-            "# HELP rose_cart_pending_registrations Registration links mailed and not used "
-            "yet (purged a day after they were sent)."
-        )
-        lines.append("# TYPE rose_cart_pending_registrations gauge")
-        lines.append(f"rose_cart_pending_registrations {pending}")
-        lines.extend(await _remote_actors(session))
+    """The whole exposition text, read in one unit of work (one snapshot)."""
+    lines = await db.read(_counts)
     lines.append("# HELP rose_cart_up 1 when the metrics could be read from the database.")
     lines.append("# TYPE rose_cart_up gauge")
     lines.append("rose_cart_up 1")
     return "\n".join(lines) + "\n"
+
+
+def _counts(session: Session) -> list[str]:
+    """A read unit: every family's lines."""
+    lines: list[str] = []
+    for family in FAMILIES:
+        found = _count_by(session, family)
+        lines.append(f"# HELP {family.name} {family.help}")
+        lines.append(f"# TYPE {family.name} gauge")
+        for value in (*family.known, *sorted(set(found) - set(family.known))):
+            label = f'{family.label}="{_escape(value)}"'
+            lines.append(f"{family.name}{{{label}}} {found.get(value, 0)}")
+    backfills = session.scalar(
+        text("SELECT COUNT(*) FROM catalog_backfills WHERE finished_at IS NULL")
+    )
+    lines.append("# HELP rose_cart_catalog_backfills_pending Catalogue backfills not finished yet.")
+    lines.append("# TYPE rose_cart_catalog_backfills_pending gauge")
+    lines.append(f"rose_cart_catalog_backfills_pending {int(backfills or 0)}")
+    throttled = count_hits(session)
+    lines.append(
+        "# HELP rose_cart_throttle_hits Counted login, registration, checkout and provider "
+        "attempts still in the throttle table (purged after a day)."
+    )
+    lines.append("# TYPE rose_cart_throttle_hits gauge")
+    lines.append(f"rose_cart_throttle_hits {throttled}")
+    pending = count_pending(session)
+    lines.append(
+        "# HELP rose_cart_pending_registrations Registration links mailed and not used "
+        "yet (purged a day after they were sent)."
+    )
+    lines.append("# TYPE rose_cart_pending_registrations gauge")
+    lines.append(f"rose_cart_pending_registrations {pending}")
+    lines.extend(_remote_actors(session))
+    return lines
 
 
 def _in_memory(request: Request) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from decimal import Decimal
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from cart.catalog.backfill_jobs import CatalogBackfill
 from cart.orders.models import ShopOrder
@@ -14,6 +16,7 @@ from inbox.models import InboxActivity
 from outbox.models import Follower, OutboxActivity, OutboxDelivery
 from service import metrics
 from store import Database, utcnow
+from tests.support.held_pool import CEILING, pool_taken
 
 
 def samples(text: str) -> dict[str, float]:
@@ -139,3 +142,14 @@ async def test_a_lost_database_reads_as_down_not_as_empty_queues(
     answer = await client.get("/metrics")
     assert answer.status_code == 503
     assert samples(answer.text) == {"rose_cart_up": 0}
+
+
+async def test_a_scrape_is_read_while_another_request_holds_the_pooled_connection(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    """The counts are one read unit on a snapshot: a scrape waits for no pooled
+    connection, as a shopper's page does not (issue 18)."""
+    async with pool_taken(app.state.db):
+        answer = await asyncio.wait_for(client.get("/metrics"), CEILING)
+    assert answer.status_code == 200
+    assert samples(answer.text)["rose_cart_up"] == 1
