@@ -4,18 +4,28 @@ An ignored delivery (a Like, a Note mentioning us) is kept only as a one-line re
 (inbox/unhandled.py), for the operator's log. Anyone can send them, so the records are
 bounded twice: by age (ROSE_CART_INBOX_IGNORED_DAYS) and by count
 (ROSE_CART_INBOX_IGNORED_MAX, the newest kept). Their number is on /metrics as
-`rose_cart_inbox_activities{status="ignored"}`. Processed (`done`) rows are the
-dedupe memory of activities that changed something, and stay.
+`rose_cart_inbox_activities{status="ignored"}`.
+
+Processed (`done`, `failed`) rows are the dedupe memory of activities that changed
+something. A peer's stay. A stranger's (a sender outside PEERS) are bounded too, by
+count (ROSE_CART_INBOX_STRANGERS_MAX, the newest kept): the strangers' budget lets
+their Follows in at 20 a second, each up to 64 KiB, which unbounded was up to 110 GB
+a day. A stranger's repeat that comes after its row went is applied again, which leaves
+each of what a stranger may send (a Follow, an Undo of it, an Accept of ours, its
+actor's Update or Delete) as it was.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, and_, delete, select
 from sqlalchemy.orm import Session
 
 from inbox.models import InboxActivity, InboxStatus
+
+_PROCESSED = (InboxStatus.DONE, InboxStatus.FAILED)
 
 
 def purge_ignored(session: Session, older_than: timedelta, keep: int, *, now: datetime) -> int:
@@ -45,3 +55,31 @@ def purge_ignored(session: Session, older_than: timedelta, keep: int, *, now: da
         )
         surplus = int(result.rowcount)  # type: ignore[attr-defined]
     return int(aged.rowcount) + surplus  # type: ignore[attr-defined]
+
+
+def _strangers(peers: Collection[str]) -> ColumnElement[bool]:
+    """Processed rows whose sender is not one of `peers`."""
+    return and_(InboxActivity.status.in_(_PROCESSED), InboxActivity.ap_actor_id.not_in(list(peers)))
+
+
+def strangers_boundary(session: Session, keep: int, peers: Collection[str]) -> int | None:
+    """A read unit: the id of the oldest of the newest `keep` processed rows of senders
+    outside `peers` (None: no more than `keep` of them)."""
+    return session.scalar(
+        select(InboxActivity.id)
+        .where(_strangers(peers))
+        .order_by(InboxActivity.id.desc())
+        .offset(keep - 1)
+        .limit(1)
+    )
+
+
+def purge_strangers(session: Session, boundary: int, peers: Collection[str]) -> int:
+    """A unit: delete the processed rows of senders outside `peers` older than
+    `boundary` (from `strangers_boundary`); returns how many."""
+    result = session.execute(
+        delete(InboxActivity)
+        .where(_strangers(peers), InboxActivity.id < boundary)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

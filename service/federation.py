@@ -40,7 +40,7 @@ from inbox.handoff import Handoff
 from inbox.models import INBOX_CHANNEL
 from inbox.receive import InboxReceiver
 from inbox.registry import HandlerRegistry
-from inbox.retention import purge_ignored
+from inbox.retention import purge_ignored, purge_strangers, strangers_boundary
 from inbox.worker import InboxWorker
 from mail.models import MAIL_CHANNEL
 from mail.sender import MailSender
@@ -254,7 +254,12 @@ def build_federation(
         rule a unit of work of its own (store/units.py), so a long delete holds the write
         lock for its own table's rows only, never across the event loop's turns."""
         now = clock()
-        return sum([await db.write(rule, now=now) for rule in rules])
+        removed = sum([await db.write(rule, now=now) for rule in rules])
+        # Found on a snapshot, then deleted: the scan for the boundary holds no lock.
+        boundary = await db.read(strangers_boundary, settings.inbox_strangers_max, peers)
+        if boundary is not None:
+            removed += await db.write(purge_strangers, boundary, peers)
+        return removed
 
     async def reconcile() -> object:
         # lost webhooks, expired checkouts, refunds asked for by a calendar's Reject

@@ -157,6 +157,14 @@ class Settings(BaseSettings):
     inbox_ignored_max: int = Field(
         50_000, ge=1, description="At most this many ignored inbox records are kept (newest)."
     )
+    inbox_strangers_max: int = Field(
+        20_000,
+        ge=1,
+        description=(
+            "At most this many processed inbox activities of senders outside PEERS are "
+            "kept (newest)."
+        ),
+    )
     cart_max_age_days: int = Field(
         30, ge=1, description="Anonymous carts untouched this long are purged."
     )

@@ -16,12 +16,13 @@ import pytest
 from sqlalchemy import func, select, update
 
 from inbox.models import InboxActivity, InboxStatus
+from outbox.models import Follower
 from store import utcnow
 from tests.support import loopback
 from tests.support.held_pool import CEILING, pool_taken
 from tests.support.inbox_peers import Served
 from tests.support.minting import deliver_as, like_from, minted_actor
-from tests.support.peers import RemotePeer, remote_peer
+from tests.support.peers import CONTEXT, RemotePeer, remote_peer
 
 
 @pytest.fixture
@@ -42,6 +43,7 @@ def inbox_settings_extra() -> dict[str, object]:
         "inbox_strangers_rate": 0.0001,
         "inbox_strangers_burst": TOTAL_BURST,
         "inbox_ignored_max": 5,
+        "inbox_strangers_max": 5,
         # every minted actor's key is fetched: lift that budget (test_unknown_keys.py's)
         "key_fetch_host_burst": 1000,
         # the per-address pacing in front (test_paced_strangers.py's) is not what is tested
@@ -145,3 +147,52 @@ async def test_the_clean_up_loop_runs_while_another_request_holds_the_pooled_con
         removed = await asyncio.wait_for(served.app.state.federation.purge(), CEILING)
 
     assert removed >= 5 and len(await ignored_rows(served)) == 5  # the cap of 5
+
+
+async def processed_rows(served: Served) -> list[InboxActivity]:
+    async with served.db.transaction() as session:
+        query = select(InboxActivity).where(InboxActivity.status == InboxStatus.DONE)
+        return list((await session.execute(query.order_by(InboxActivity.id))).scalars())
+
+
+async def test_strangers_processed_follows_are_kept_to_their_cap_and_a_peers_stay(
+    served: Served, stranger: RemotePeer, market: RemotePeer
+) -> None:
+    """Each minted actor's Follow, padded to 30 KiB, is applied (a pending follower) and
+    kept as dedupe memory, but only the newest 5 of them: unbounded, the strangers'
+    budget filled the disk at up to 64 KiB a Follow. The peer's Follow stays."""
+    federation = served.app.state.federation
+    follows = []
+    for number in range(8):
+        actor_id = minted_actor(stranger, number)
+        assert await federation.remote.key_for(f"{actor_id}#main-key") is not None
+        follow = {
+            "@context": CONTEXT,
+            "id": stranger.new_id("follows"),
+            "type": "Follow",
+            "actor": actor_id,
+            "object": f"{served.base_url}/actor",
+            "padding": "x" * 30_000,
+        }
+        assert (await deliver_as(stranger, actor_id, served.inbox, follow)).status_code == 202
+        follows.append(follow)
+    peer_follow = market.activity("Follow", f"{served.base_url}/actor")
+    assert (await market.deliver(served.inbox, peer_follow)).status_code == 202
+    while await federation.inbox_worker.step():
+        pass
+    assert len(await processed_rows(served)) == 9
+
+    await federation.purge()
+
+    kept = [row.ap_id for row in await processed_rows(served)]
+    assert kept == [follow["id"] for follow in follows[-5:]] + [peer_follow["id"]]
+    # The oldest stranger's repeat, its row gone, is applied again: still one follower.
+    first = follows[0]
+    assert (await deliver_as(stranger, first["actor"], served.inbox, first)).status_code == 202
+    while await federation.inbox_worker.step():
+        pass
+    async with served.db.transaction() as session:
+        followers = await session.scalar(
+            select(func.count()).select_from(Follower).where(Follower.ap_actor_id == first["actor"])
+        )
+    assert followers == 1
