@@ -20,10 +20,11 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, delete, select
+from sqlalchemy import ColumnElement, and_, delete
 from sqlalchemy.orm import Session
 
 from inbox.models import InboxActivity, InboxStatus
+from store.retention import delete_older, nth_newest
 
 _PROCESSED = (InboxStatus.DONE, InboxStatus.FAILED)
 
@@ -39,21 +40,10 @@ def purge_ignored(session: Session, older_than: timedelta, keep: int, *, now: da
         .execution_options(synchronize_session=False)
     )
     # The id of the oldest record still kept; everything ignored below it goes.
-    boundary = session.scalar(
-        select(InboxActivity.id)
-        .where(ignored)
-        .order_by(InboxActivity.id.desc())
-        .offset(keep - 1)
-        .limit(1)
-    )
+    boundary = nth_newest(session, InboxActivity.id, ignored, keep)
     surplus = 0
     if boundary is not None:
-        result = session.execute(
-            delete(InboxActivity)
-            .where(ignored, InboxActivity.id < boundary)
-            .execution_options(synchronize_session=False)
-        )
-        surplus = int(result.rowcount)  # type: ignore[attr-defined]
+        surplus = delete_older(session, InboxActivity, InboxActivity.id, ignored, boundary)
     return int(aged.rowcount) + surplus  # type: ignore[attr-defined]
 
 
@@ -65,21 +55,11 @@ def _strangers(peers: Collection[str]) -> ColumnElement[bool]:
 def strangers_boundary(session: Session, keep: int, peers: Collection[str]) -> int | None:
     """A read unit: the id of the oldest of the newest `keep` processed rows of senders
     outside `peers` (None: no more than `keep` of them)."""
-    return session.scalar(
-        select(InboxActivity.id)
-        .where(_strangers(peers))
-        .order_by(InboxActivity.id.desc())
-        .offset(keep - 1)
-        .limit(1)
-    )
+    boundary: int | None = nth_newest(session, InboxActivity.id, _strangers(peers), keep)
+    return boundary
 
 
 def purge_strangers(session: Session, boundary: int, peers: Collection[str]) -> int:
     """A unit: delete the processed rows of senders outside `peers` older than
     `boundary` (from `strangers_boundary`); returns how many."""
-    result = session.execute(
-        delete(InboxActivity)
-        .where(_strangers(peers), InboxActivity.id < boundary)
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return delete_older(session, InboxActivity, InboxActivity.id, _strangers(peers), boundary)

@@ -22,7 +22,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, Protocol, Self
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -44,6 +44,7 @@ from outbox.publish import Published, new_activity_id, publish, publish_later, p
 from outbox.states import FOLLOWERS, FOLLOWS, FollowerState, FollowState
 from store import utcnow
 from store.memo import unit_memo
+from store.retention import delete_older, nth_newest
 from vocab import model
 from vocab.writer import document
 
@@ -242,6 +243,36 @@ def remove_followers_at(session: Session, inbox: str, now: datetime) -> list[str
         _move_follower(follower, FollowerState.REMOVED, now)
         removed.append(follower.ap_actor_id)
     return removed
+
+
+# What a follower row of an actor outside PEERS may be while it waits on nobody but the
+# operator or itself: anyone can put one there with one Follow (and an Undo).
+_UNDECIDED = (FollowerState.PENDING, FollowerState.REJECTED, FollowerState.REMOVED)
+
+
+def _requests_of_strangers(peers: Collection[str]) -> ColumnElement[bool]:
+    return and_(Follower.state.in_(_UNDECIDED), Follower.ap_actor_id.not_in(list(peers)))
+
+
+def follow_requests_boundary(
+    session: Session, keep: int, peers: Collection[str]
+) -> datetime | None:
+    """A read unit: when the oldest of the newest `keep` undecided follower rows (pending,
+    rejected or undone) of actors outside `peers` last changed; None: no more than
+    `keep` of them."""
+    boundary: datetime | None = nth_newest(
+        session, Follower.updated_at, _requests_of_strangers(peers), keep
+    )
+    return boundary
+
+
+def purge_follow_requests(session: Session, boundary: datetime, peers: Collection[str]) -> int:
+    """A unit: delete the undecided follower rows of actors outside `peers` that last
+    changed before `boundary`; returns how many. An actor whose row went and follows
+    again is a new request, as one rejected or undone is."""
+    return delete_older(
+        session, Follower, Follower.updated_at, _requests_of_strangers(peers), boundary
+    )
 
 
 def handle_delete_actor(

@@ -44,7 +44,12 @@ from inbox.retention import purge_ignored, purge_strangers, strangers_boundary
 from inbox.worker import InboxWorker
 from mail.models import MAIL_CHANNEL
 from mail.sender import MailSender
-from outbox.followers import register_follow_handlers, send_follow
+from outbox.followers import (
+    follow_requests_boundary,
+    purge_follow_requests,
+    register_follow_handlers,
+    send_follow,
+)
 from outbox.hosts import mark_all_contacted
 from outbox.models import DELIVERIES_CHANNEL, Follow, Follower
 from outbox.worker import DeliverySettings, DeliveryWorker
@@ -259,6 +264,9 @@ def build_federation(
         boundary = await db.read(strangers_boundary, settings.inbox_strangers_max, peers)
         if boundary is not None:
             removed += await db.write(purge_strangers, boundary, peers)
+        since = await db.read(follow_requests_boundary, settings.follow_requests_max, peers)
+        if since is not None:
+            removed += await db.write(purge_follow_requests, since, peers)
         return removed
 
     async def reconcile() -> object:

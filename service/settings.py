@@ -157,6 +157,14 @@ class Settings(BaseSettings):
     inbox_ignored_max: int = Field(
         50_000, ge=1, description="At most this many ignored inbox records are kept (newest)."
     )
+    follow_requests_max: int = Field(
+        1_000,
+        ge=1,
+        description=(
+            "At most this many follow requests (pending, rejected or undone) of actors "
+            "outside PEERS are kept (newest)."
+        ),
+    )
     inbox_strangers_max: int = Field(
         20_000,
         ge=1,

@@ -21,8 +21,8 @@ from store import utcnow
 from tests.support import loopback
 from tests.support.held_pool import CEILING, pool_taken
 from tests.support.inbox_peers import Served
-from tests.support.minting import deliver_as, like_from, minted_actor
-from tests.support.peers import CONTEXT, RemotePeer, remote_peer
+from tests.support.minting import deliver_as, follow_from, like_from, minted_actor
+from tests.support.peers import RemotePeer, remote_peer
 
 
 @pytest.fixture
@@ -44,6 +44,7 @@ def inbox_settings_extra() -> dict[str, object]:
         "inbox_strangers_burst": TOTAL_BURST,
         "inbox_ignored_max": 5,
         "inbox_strangers_max": 5,
+        "follow_requests_max": 5,
         # every minted actor's key is fetched: lift that budget (test_unknown_keys.py's)
         "key_fetch_host_burst": 1000,
         # the per-address pacing in front (test_paced_strangers.py's) is not what is tested
@@ -166,14 +167,7 @@ async def test_strangers_processed_follows_are_kept_to_their_cap_and_a_peers_sta
     for number in range(8):
         actor_id = minted_actor(stranger, number)
         assert await federation.remote.key_for(f"{actor_id}#main-key") is not None
-        follow = {
-            "@context": CONTEXT,
-            "id": stranger.new_id("follows"),
-            "type": "Follow",
-            "actor": actor_id,
-            "object": f"{served.base_url}/actor",
-            "padding": "x" * 30_000,
-        }
+        follow = follow_from(stranger, actor_id, f"{served.base_url}/actor", padding="x" * 30_000)
         assert (await deliver_as(stranger, actor_id, served.inbox, follow)).status_code == 202
         follows.append(follow)
     peer_follow = market.activity("Follow", f"{served.base_url}/actor")
@@ -196,3 +190,33 @@ async def test_strangers_processed_follows_are_kept_to_their_cap_and_a_peers_sta
             select(func.count()).select_from(Follower).where(Follower.ap_actor_id == first["actor"])
         )
     assert followers == 1
+
+
+async def test_strangers_follow_requests_are_kept_to_their_cap_and_a_new_one_asks_anew(
+    served: Served, stranger: RemotePeer
+) -> None:
+    """Each minted actor's Follow is a request for the operator (the follows page lists
+    them all); an Undo leaves its row too. Only the newest 5 such rows are kept: unbounded,
+    the strangers' budget added a request a delivery."""
+    federation = served.app.state.federation
+    actors = []
+    for number in range(8):
+        actor_id = minted_actor(stranger, number)
+        assert await federation.remote.key_for(f"{actor_id}#main-key") is not None
+        follow = follow_from(stranger, actor_id, f"{served.base_url}/actor")
+        assert (await deliver_as(stranger, actor_id, served.inbox, follow)).status_code == 202
+        await federation.inbox_worker.step()  # each request its own moment
+        actors.append(actor_id)
+
+    await federation.purge()
+
+    async with served.db.transaction() as session:
+        kept = set((await session.execute(select(Follower.ap_actor_id))).scalars())
+    assert kept == set(actors[-5:])
+    # The oldest, whose request went, follows again: a new request.
+    again = follow_from(stranger, actors[0], f"{served.base_url}/actor")
+    assert (await deliver_as(stranger, actors[0], served.inbox, again)).status_code == 202
+    await federation.inbox_worker.step()
+    async with served.db.transaction() as session:
+        row = await session.get(Follower, actors[0])
+    assert row is not None and row.state == "pending" and row.follow_ap_id == again["id"]

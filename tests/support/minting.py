@@ -55,3 +55,15 @@ def like_from(peer: RemotePeer, actor_id: str, target: str) -> dict[str, Any]:
         "actor": actor_id,
         "object": target,
     }
+
+
+def follow_from(peer: RemotePeer, actor_id: str, target: str, **extra: Any) -> dict[str, Any]:
+    """A Follow of `target` by `actor_id`, with any `extra` members (padding, say)."""
+    return {
+        "@context": CONTEXT,
+        "id": peer.new_id("follows"),
+        "type": "Follow",
+        "actor": actor_id,
+        "object": target,
+        **extra,
+    }
