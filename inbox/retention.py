@@ -9,10 +9,12 @@ bounded twice: by age (ROSE_CART_INBOX_IGNORED_DAYS) and by count
 Processed (`done`, `failed`) rows are the dedupe memory of activities that changed
 something. A peer's stay. A stranger's (a sender outside PEERS) are bounded too, by
 count (ROSE_CART_INBOX_STRANGERS_MAX, the newest kept): the strangers' budget lets
-their Follows in at 20 a second, each up to 64 KiB, which unbounded was up to 110 GB
-a day. A stranger's repeat that comes after its row went is applied again, which leaves
-each of what a stranger may send (a Follow, an Undo of it, an Accept of ours, its
-actor's Update or Delete) as it was.
+their Follows in at 20 a second, each up to 64 KiB (256 KiB if its key id claims a
+peer's origin), which unbounded was up to 110 GB a day. A stranger's repeat that comes
+after its row went is applied again, as if sent anew: only that sender can sign it, and
+all a stranger may send (a Follow, an Undo of one, an Accept of ours, its actor's
+Update or Delete) it may send anew at any time. An Undo of an older Follow, repeated
+after the sender followed again, undoes that follow too.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from sqlalchemy import ColumnElement, and_, delete
 from sqlalchemy.orm import Session
 
 from inbox.models import InboxActivity, InboxStatus
-from store.retention import delete_older, nth_newest
+from store import Database
+from store.retention import delete_older, keep_newest, nth_newest
 
 _PROCESSED = (InboxStatus.DONE, InboxStatus.FAILED)
 
@@ -40,10 +43,10 @@ def purge_ignored(session: Session, older_than: timedelta, keep: int, *, now: da
         .execution_options(synchronize_session=False)
     )
     # The id of the oldest record still kept; everything ignored below it goes.
-    boundary = nth_newest(session, InboxActivity.id, ignored, keep)
+    boundary = nth_newest(session, (InboxActivity.id,), ignored, keep)
     surplus = 0
     if boundary is not None:
-        surplus = delete_older(session, InboxActivity, InboxActivity.id, ignored, boundary)
+        surplus = delete_older(session, InboxActivity, (InboxActivity.id,), ignored, boundary)
     return int(aged.rowcount) + surplus  # type: ignore[attr-defined]
 
 
@@ -52,14 +55,7 @@ def _strangers(peers: Collection[str]) -> ColumnElement[bool]:
     return and_(InboxActivity.status.in_(_PROCESSED), InboxActivity.ap_actor_id.not_in(list(peers)))
 
 
-def strangers_boundary(session: Session, keep: int, peers: Collection[str]) -> int | None:
-    """A read unit: the id of the oldest of the newest `keep` processed rows of senders
-    outside `peers` (None: no more than `keep` of them)."""
-    boundary: int | None = nth_newest(session, InboxActivity.id, _strangers(peers), keep)
-    return boundary
-
-
-def purge_strangers(session: Session, boundary: int, peers: Collection[str]) -> int:
-    """A unit: delete the processed rows of senders outside `peers` older than
-    `boundary` (from `strangers_boundary`); returns how many."""
-    return delete_older(session, InboxActivity, InboxActivity.id, _strangers(peers), boundary)
+async def keep_strangers_newest(db: Database, keep: int, peers: Collection[str]) -> int:
+    """The clean-up loop's rule: all but the newest `keep` processed rows of senders
+    outside `peers` are deleted; returns how many."""
+    return await keep_newest(db, InboxActivity, (InboxActivity.id,), _strangers(peers), keep)

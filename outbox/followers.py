@@ -42,9 +42,9 @@ from outbox.follower_rows import (
 from outbox.models import Follow, Follower
 from outbox.publish import Published, new_activity_id, publish, publish_later, publish_sync
 from outbox.states import FOLLOWERS, FOLLOWS, FollowerState, FollowState
-from store import utcnow
+from store import Database, utcnow
 from store.memo import unit_memo
-from store.retention import delete_older, nth_newest
+from store.retention import keep_newest
 from vocab import model
 from vocab.writer import document
 
@@ -254,25 +254,13 @@ def _requests_of_strangers(peers: Collection[str]) -> ColumnElement[bool]:
     return and_(Follower.state.in_(_UNDECIDED), Follower.ap_actor_id.not_in(list(peers)))
 
 
-def follow_requests_boundary(
-    session: Session, keep: int, peers: Collection[str]
-) -> datetime | None:
-    """A read unit: when the oldest of the newest `keep` undecided follower rows (pending,
-    rejected or undone) of actors outside `peers` last changed; None: no more than
-    `keep` of them."""
-    boundary: datetime | None = nth_newest(
-        session, Follower.updated_at, _requests_of_strangers(peers), keep
-    )
-    return boundary
-
-
-def purge_follow_requests(session: Session, boundary: datetime, peers: Collection[str]) -> int:
-    """A unit: delete the undecided follower rows of actors outside `peers` that last
-    changed before `boundary`; returns how many. An actor whose row went and follows
-    again is a new request, as one rejected or undone is."""
-    return delete_older(
-        session, Follower, Follower.updated_at, _requests_of_strangers(peers), boundary
-    )
+async def keep_newest_follow_requests(db: Database, keep: int, peers: Collection[str]) -> int:
+    """The clean-up loop's rule: all but the newest `keep` undecided follower rows
+    (pending, rejected or undone) of actors outside `peers` are deleted, newest by their
+    last change (ties by actor IRI); returns how many. An actor whose row went and
+    follows again is a new request, as one rejected or undone is."""
+    order = (Follower.updated_at, Follower.ap_actor_id)
+    return await keep_newest(db, Follower, order, _requests_of_strangers(peers), keep)
 
 
 def handle_delete_actor(

@@ -40,13 +40,12 @@ from inbox.handoff import Handoff
 from inbox.models import INBOX_CHANNEL
 from inbox.receive import InboxReceiver
 from inbox.registry import HandlerRegistry
-from inbox.retention import purge_ignored, purge_strangers, strangers_boundary
+from inbox.retention import keep_strangers_newest, purge_ignored
 from inbox.worker import InboxWorker
 from mail.models import MAIL_CHANNEL
 from mail.sender import MailSender
 from outbox.followers import (
-    follow_requests_boundary,
-    purge_follow_requests,
+    keep_newest_follow_requests,
     register_follow_handlers,
     send_follow,
 )
@@ -256,18 +255,13 @@ def build_federation(
 
     async def purge() -> int:
         """The clean-up loop: every table that grows from outside has its rule here, each
-        rule a unit of work of its own (store/units.py), so a long delete holds the write
-        lock for its own table's rows only, never across the event loop's turns."""
+        rule a unit of work of its own (store/units.py), and the count caps a unit per
+        1,000 rows (store/retention.py): other writes get the lock between them, and no
+        rule holds it across the event loop's turns."""
         now = clock()
         removed = sum([await db.write(rule, now=now) for rule in rules])
-        # Found on a snapshot, then deleted: the scan for the boundary holds no lock.
-        boundary = await db.read(strangers_boundary, settings.inbox_strangers_max, peers)
-        if boundary is not None:
-            removed += await db.write(purge_strangers, boundary, peers)
-        since = await db.read(follow_requests_boundary, settings.follow_requests_max, peers)
-        if since is not None:
-            removed += await db.write(purge_follow_requests, since, peers)
-        return removed
+        removed += await keep_strangers_newest(db, settings.inbox_strangers_max, peers)
+        return removed + await keep_newest_follow_requests(db, settings.follow_requests_max, peers)
 
     async def reconcile() -> object:
         # lost webhooks, expired checkouts, refunds asked for by a calendar's Reject
