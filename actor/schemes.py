@@ -49,6 +49,12 @@ class SchemeMemory:
         learned, self._learned = self._learned, {}
         return learned
 
+    def relearn(self, learned: Mapping[str, Scheme]) -> None:
+        """Put back what `take_learned` gave when it could not be saved, unless learned
+        anew since."""
+        for origin, scheme in learned.items():
+            self._learned.setdefault(origin, scheme)
+
 
 def _scheme(value: str) -> Scheme | None:
     try:
@@ -88,9 +94,9 @@ def load_memory(session: Session, origins: Iterable[str] | None = None) -> Schem
     return SchemeMemory(known)
 
 
-def save_learned(session: Session, memory: SchemeMemory, now: datetime) -> int:
-    """Write what `memory` learned since the last save; returns how many origins."""
-    learned = memory.take_learned()
+def save_learned(session: Session, learned: Mapping[str, Scheme], now: datetime) -> int:
+    """A unit: write what a memory learned (its `take_learned()`, taken where the memory
+    is used: the event loop); returns how many origins."""
     for origin, scheme in sorted(learned.items()):  # one lock order for every worker
         remember_scheme(session, origin, scheme, now)
     return len(learned)

@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from actor.schemes import SchemeMemory, save_learned
+from actor.signature_types import Scheme
 from outbox.followers import remove_followers_at
 from outbox.hosts import record_failures, record_successes
 from outbox.models import DELIVERIES_CHANNEL
@@ -77,24 +78,31 @@ class OutcomeLog:
             self._last_flush = time.monotonic()
             if not (results or released):
                 return
-            write = asyncio.ensure_future(self._write(results, released, answered, failed))
+            learned = self.memory.take_learned()  # on the loop, where auth adds to it
+            write = asyncio.ensure_future(self._write(results, released, answered, failed, learned))
             try:
                 written = await asyncio.shield(write)
             except BaseException:
                 # Cancelled (the ticker stopped as the batch ended) or failed. The unit is
                 # never cut off halfway: it commits or rolls back whole on the database's
-                # thread, its caller cancelled or not, and which one decides. Outcomes it
-                # did not write are kept for the next flush; written ones are not written
-                # twice (the second write would find the leases gone and count them lost).
-                if not write.done():
-                    await asyncio.wait({write})
-                if write.done() and not write.cancelled() and write.exception() is None:
+                # thread, its caller cancelled or not, and which one decides, so this waits
+                # for it, through a second cancel too (a unit's wait is bounded by the
+                # engine's lock timeout). Outcomes it did not write are kept for the next
+                # flush; written ones are not written twice (the second write would find
+                # the leases gone and count them lost).
+                while not write.done():
+                    try:
+                        await asyncio.wait({write})
+                    except asyncio.CancelledError:
+                        continue
+                if not write.cancelled() and write.exception() is None:
                     self._account(results, write.result())
-                elif write.done():
+                else:
                     self._results[:0] = results
                     self._released[:0] = released
                     self._answered |= answered
                     self._failed.update(failed)
+                    self.memory.relearn(learned)
                 raise
         self._account(results, written)
 
@@ -117,11 +125,12 @@ class OutcomeLog:
         released: list[Claimed],
         answered: set[str],
         failed: Counter[str],
+        learned: dict[str, Scheme],
     ) -> int:
         """One unit of work for one flush; returns how many results were still ours."""
         failed_only = {h: n for h, n in failed.items() if h not in answered}
         written, removed = await self.db.write(
-            _record, results, released, answered, failed_only, self.memory, self.now
+            _record, results, released, answered, failed_only, learned, self.now
         )
         if removed:
             log.info("inbox gone; followers removed", extra={"followers": removed})
@@ -134,7 +143,7 @@ def _record(
     released: list[Claimed],
     answered: set[str],
     failed: dict[str, int],
-    memory: SchemeMemory,
+    learned: dict[str, Scheme],
     now: datetime,
 ) -> tuple[int, list[str]]:
     """A unit: a flush's outcomes, releases, host health, followers gone and learned
@@ -147,5 +156,5 @@ def _record(
     for result in results:
         if result.status == 410 and result.claimed.inbox is not None:
             removed += remove_followers_at(session, result.claimed.inbox, now)
-    save_learned(session, memory, now)
+    save_learned(session, learned, now)
     return written, removed

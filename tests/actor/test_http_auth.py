@@ -182,7 +182,7 @@ async def test_double_knock_against_a_real_server_is_remembered_in_the_database(
     async with httpx.AsyncClient(auth=auth(our_key, memory)) as client:
         # A query with percent-encoding: the adapter must rebuild the target as sent.
         response = await post(client, f"{base}/inbox?to=%2Fcart%20x")
-    saved = await db.write(save_learned, memory, utcnow())
+    saved = await db.write(save_learned, memory.take_learned(), utcnow())
 
     assert response.status_code == 202
     assert remote.seen == [("POST", Scheme.CAVAGE), ("POST", Scheme.RFC9421)]

@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from actor.schemes import SchemeMemory
 from outbox import recorder
@@ -66,6 +68,38 @@ async def test_a_flush_cancelled_mid_write_still_records_its_outcomes_once(
     assert [row.status for row in await deliveries(db)] == [DeliveryState.DONE] * 3
     await outcomes.flush()  # the batch's last flush: nothing left to write
     assert outcomes.lost == 0
+
+
+async def test_a_flush_cancelled_twice_whose_write_then_fails_keeps_its_outcomes(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelled again while it waits for its unit, the flush still waits: the unit fails
+    once the lock is free, and the next flush writes what it could not."""
+    outcomes = await sent_to(db, 2)
+    real_finish = recorder.finish
+
+    def failing_finish(session: Session, *args: Any, **kwargs: Any) -> int:
+        session.execute(text("UPDATE outbox_deliveries SET last_error = 'touched'"))
+        raise ConnectionResetError("the database went away")
+
+    monkeypatch.setattr(recorder, "finish", failing_finish)
+    async with writes_blocked(db, "outbox_deliveries"):
+        flushing = asyncio.create_task(outcomes.flush())
+        while outcomes._results:  # taken out of the buffer: the write is under way
+            await asyncio.sleep(0)
+        for _ in range(2):
+            flushing.cancel()
+            for _ in range(10):
+                await asyncio.sleep(0)
+        assert not flushing.done()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(flushing, 20)
+
+    monkeypatch.setattr(recorder, "finish", real_finish)
+    await outcomes.flush()
+    rows = await deliveries(db)
+    assert [row.status for row in rows] == [DeliveryState.DONE] * 2
+    assert {row.last_error for row in rows} == {None}  # the failed unit left nothing
 
 
 async def test_a_failed_flush_keeps_its_outcomes_and_the_next_one_writes_them(
