@@ -53,7 +53,7 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from actor.authorized import claimed_key_origin
-from cart.web.quotas import TOO_MANY
+from cart.web.quotas import too_many_text
 from service.errors import problem_body, render_problem
 
 
@@ -278,7 +278,7 @@ class Pacer:
         await self.hold_back(refusal)
         body = problem_body(
             429,
-            TOO_MANY,
+            too_many_text(refusal.retry_after),
             scope["path"],
             paced=refusal.rule.name,
             retry_after=refusal.retry_after,

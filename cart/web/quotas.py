@@ -111,7 +111,7 @@ PROVIDER_CHECKOUT = Quota("provider-checkout", 6, timedelta(minutes=1))
 
 TOO_MANY = (
     "Too many attempts in a short time, so this one was not tried and nothing changed. "
-    "Please wait a little and try again."
+    "Please try again in {wait}."
 )
 
 
@@ -133,7 +133,8 @@ _SAYS = {
     LOGIN_UNTRUSTED.name: (
         "Too many wrong passwords for this account from browsers it has not logged in "
         "from, so this one was not tried. Browsers where you have logged in before still "
-        'can. Please wait a little, or use "Forgotten password" to get a link by mail.'
+        'can. Please try again in {wait}, or use "Forgotten password" to get a link by '
+        "mail."
     ),
 }
 
@@ -142,8 +143,21 @@ _SAYS = {
 _HELP = {LOGIN_UNTRUSTED.name: {"href": "/password/forgot", "title": "Forgotten password"}}
 
 
+def _wait(seconds: int) -> str:
+    """How long a person waits, in words: "40 seconds", "1 minute", "5 minutes"."""
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = round(seconds / 60)
+    return f"{minutes} minutes"
+
+
+def too_many_text(retry_after: int) -> str:
+    """What a refusal over any quota says, with how long to wait."""
+    return TOO_MANY.format(wait=_wait(retry_after))
+
+
 def too_many(over: Throttled) -> HTTPException:
-    says = _SAYS.get(over.quota.name, TOO_MANY)
+    says = _SAYS.get(over.quota.name, TOO_MANY).format(wait=_wait(over.retry_after))
     exc = HTTPException(429, says, headers={"Retry-After": str(over.retry_after)})
     extra: dict[str, object] = {"quota": over.quota.name, "retry_after": over.retry_after}
     if over.quota.name in _HELP:

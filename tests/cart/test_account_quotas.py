@@ -36,6 +36,7 @@ from cart.web.quotas import (
     REGISTER_ACCOUNT,
     REGISTER_ADDRESS,
     REGISTER_ALL,
+    _wait,
 )
 from mail.models import OutgoingMail
 from store.throttle import Quota, ThrottleHit
@@ -113,6 +114,9 @@ async def test_the_fourth_wrong_password_in_a_row_is_429_without_argon2_and_chan
         assert problem["status"] == 429 and problem["quota"] == LOGIN_UNTRUSTED.name
         assert problem["retry_after"] == int(api.headers["retry-after"])
         assert problem["help"] == {"href": "/password/forgot", "title": "Forgotten password"}
+        # The page says how long, in the words a person reads, as Retry-After does.
+        minutes = round(problem["retry_after"] / 60)
+        assert f"try again in {minutes} minutes" in problem["detail"]
 
         assert passwords.runs == runs  # argon2 ran for none of them
         assert await snapshot(running.app.state.db) == before
@@ -417,3 +421,14 @@ def test_the_owner_is_told_in_plain_words_with_the_way_back_in() -> None:
     assert mail.html is not None and mail.html.startswith("<p>")
     assert 'href="https://cart.test/login"' in mail.html
     assert account_mail("account.something-else") is None
+
+
+def test_a_wait_is_said_in_seconds_then_minutes() -> None:
+    assert [_wait(s) for s in (1, 40, 89, 90, 300, 899)] == [
+        "1 second",
+        "40 seconds",
+        "89 seconds",
+        "2 minutes",
+        "5 minutes",
+        "15 minutes",
+    ]

@@ -128,6 +128,8 @@ async def test_adding_to_the_cart_over_the_rate_is_refused_and_changes_nothing(
         assert browser.status_code == 429 and "retry-after" in browser.headers
         assert browser.headers["content-type"].startswith("text/html")
         assert "Too many attempts" in browser.text
+        seconds = int(browser.headers["retry-after"])
+        assert f"try again in {seconds} second" in browser.text  # how long, in words
         assert await snapshot(db) == before
 
         # Another address is not affected by this one's pace.
