@@ -13,6 +13,7 @@ import logging
 from typing import Any
 from urllib.parse import urlencode
 
+from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 from starlette.responses import Response
@@ -29,7 +30,7 @@ from cart.orders.refunds import (
     NotRefundable,
     RefundAsk,
     carry_out_partial,
-    partial_refunds,
+    partial_refunds_sync,
     refunds_shown,
     request_refund,
 )
@@ -91,13 +92,17 @@ async def order_page(visit: Visit) -> Page:
     return await _order_page(visit, visit.request.path_params["number"])
 
 
+def _requested_refunds(session: Session, order_id: int) -> list[int]:
+    """A read unit: the order's partial refunds still to ask the provider for."""
+    return [r.id for r in partial_refunds_sync(session, order_id) if r.state == "requested"]
+
+
 async def _refund_now(
     db: Database, provider: PaymentProvider, order_id: int, local_actor: LocalActor, clock: Clock
 ) -> None:
     try:
         await carry_out_refund(db, provider, order_id, local_actor, now=clock())
-        async with db.transaction() as session:
-            due = [r.id for r in await partial_refunds(session, order_id) if r.state == "requested"]
+        due = await db.read(_requested_refunds, order_id)
         for refund_id in due:
             await carry_out_partial(db, provider, refund_id, local_actor, now=clock())
     except Exception:  # the reconciler tries again; the operator sees refund_requested

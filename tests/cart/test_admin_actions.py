@@ -182,6 +182,21 @@ async def test_refunding_a_paid_order(admin_app: Starlette, operator: httpx.Asyn
     assert "nothing to refund" in (await operator.get(page)).text
 
 
+async def test_a_partial_refund_is_asked_of_the_provider_as_soon_as_it_is_recorded(
+    admin_app: Starlette, operator: httpx.AsyncClient
+) -> None:
+    provider = RecordingProvider()
+    admin_app.state.payment_provider = provider
+    number = await seed_paid_order(admin_app)
+    page = f"/admin/orders/{number}"
+    form = {"password": PASSWORD, "reason": "Burnt crust", "amount": "0.50"}
+    right = await _act(operator, page, page + "/refund", form)
+    assert right.status_code == 303 and right.headers["location"] == page
+    assert provider.refunded == ["txn-123"]  # asked right after the commit, not at the next round
+    assert await _order_status(admin_app, number) == "paid"  # some of it, not all
+    assert "Burnt crust" in (await operator.get(page)).text
+
+
 async def test_a_wrong_password_at_the_refund_brings_the_form_back_as_filled_in_saying_why(
     admin_app: Starlette, operator: httpx.AsyncClient
 ) -> None:
