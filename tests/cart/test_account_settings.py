@@ -67,6 +67,15 @@ async def test_registering_confirms_the_address_and_mails_no_other_link(
     assert await _mails(web_app.state.db, "account.verify_email") == []
 
 
+async def test_the_login_page_says_who_is_logged_in_already(
+    web_app: Starlette, web_client: httpx.AsyncClient
+) -> None:
+    assert 'id="logged-in"' not in (await web_client.get("/login")).text
+    await register(web_client, ADA, OLD)
+    page = (await web_client.get("/login")).text
+    assert f"You are logged in as {ADA}. Logging in here changes to another account." in page
+
+
 async def test_an_unconfirmed_address_is_confirmed_by_a_mailed_link_without_a_cookie(
     web_app: Starlette, web_client: httpx.AsyncClient
 ) -> None:
