@@ -27,7 +27,8 @@ from outbox.hosts import blocked_hosts, hold_for_unavailable_hosts
 from outbox.models import DELIVERIES_CHANNEL, OutboxActivity, OutboxDelivery
 from outbox.states import DELIVERIES, DeliveryState
 from store import wake
-from store.lease import RELEASED, claim_statement, extend_statement, held_by, new_lease
+from store.lease import RELEASED, extend_statement, held_by
+from store.lease import claim as lease_rows
 
 
 @dataclass(frozen=True)
@@ -46,11 +47,11 @@ def claim(session: Session, *, now: datetime, lease: timedelta, limit: int) -> l
     """A unit: hold what waits for an unavailable host, then lease up to `limit` due
     deliveries (ordered by id)."""
     hold_for_unavailable_hosts(session)
-    taken = new_lease(now, lease)
-    statement = claim_statement(
+    taken, rows = lease_rows(
+        session,
         OutboxDelivery,
-        taken,
         now=now,
+        length=lease,
         due=[
             OutboxDelivery.status == DeliveryState.PENDING,
             OutboxDelivery.next_attempt_at <= now,
@@ -68,7 +69,6 @@ def claim(session: Session, *, now: datetime, lease: timedelta, limit: int) -> l
             OutboxDelivery.retry_from,
         ],
     )
-    rows = session.execute(statement).all()
     claimed = (Claimed(**row._mapping, token=taken.token) for row in rows)
     return sorted(claimed, key=lambda c: c.id)
 
