@@ -22,7 +22,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, Protocol, Self
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -42,9 +42,8 @@ from outbox.follower_rows import (
 from outbox.models import Follow, Follower
 from outbox.publish import Published, new_activity_id, publish, publish_later, publish_sync
 from outbox.states import FOLLOWERS, FOLLOWS, FollowerState, FollowState
-from store import Database, utcnow
+from store import utcnow
 from store.memo import unit_memo
-from store.retention import keep_newest
 from vocab import model
 from vocab.writer import document
 
@@ -243,24 +242,6 @@ def remove_followers_at(session: Session, inbox: str, now: datetime) -> list[str
         _move_follower(follower, FollowerState.REMOVED, now)
         removed.append(follower.ap_actor_id)
     return removed
-
-
-# What a follower row of an actor outside PEERS may be while it waits on nobody but the
-# operator or itself: anyone can put one there with one Follow (and an Undo).
-_UNDECIDED = (FollowerState.PENDING, FollowerState.REJECTED, FollowerState.REMOVED)
-
-
-def _requests_of_strangers(peers: Collection[str]) -> ColumnElement[bool]:
-    return and_(Follower.state.in_(_UNDECIDED), Follower.ap_actor_id.not_in(list(peers)))
-
-
-async def keep_newest_follow_requests(db: Database, keep: int, peers: Collection[str]) -> int:
-    """The clean-up loop's rule: all but the newest `keep` undecided follower rows
-    (pending, rejected or undone) of actors outside `peers` are deleted, newest by their
-    last change (ties by actor IRI); returns how many. An actor whose row went and
-    follows again is a new request, as one rejected or undone is."""
-    order = (Follower.updated_at, Follower.ap_actor_id)
-    return await keep_newest(db, Follower, order, _requests_of_strangers(peers), keep)
 
 
 def handle_delete_actor(

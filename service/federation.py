@@ -44,13 +44,10 @@ from inbox.retention import keep_strangers_newest, purge_ignored
 from inbox.worker import InboxWorker
 from mail.models import MAIL_CHANNEL
 from mail.sender import MailSender
-from outbox.followers import (
-    keep_newest_follow_requests,
-    register_follow_handlers,
-    send_follow,
-)
+from outbox.followers import register_follow_handlers, send_follow
 from outbox.hosts import mark_all_contacted
 from outbox.models import DELIVERIES_CHANNEL, Follow, Follower
+from outbox.retention import keep_newest_follow_requests
 from outbox.worker import DeliverySettings, DeliveryWorker
 from payments.provider import PaymentProvider
 from service.mailing import build_mail_sender
