@@ -80,31 +80,31 @@ class OutcomeLog:
                 return
             learned = self.memory.take_learned()  # on the loop, where auth adds to it
             write = asyncio.ensure_future(self._write(results, released, answered, failed, learned))
-            try:
-                written = await asyncio.shield(write)
-            except BaseException:
-                # Cancelled (the ticker stopped as the batch ended) or failed. The unit is
-                # never cut off halfway: it commits or rolls back whole on the database's
-                # thread, its caller cancelled or not, and which one decides, so this waits
-                # for it, through a second cancel too (a unit's wait is bounded by the
-                # engine's lock timeout). Outcomes it did not write are kept for the next
-                # flush; written ones are not written twice (the second write would find
-                # the leases gone and count them lost).
-                while not write.done():
-                    try:
-                        await asyncio.wait({write})
-                    except asyncio.CancelledError:
-                        continue
-                if not write.cancelled() and write.exception() is None:
-                    self._account(results, write.result())
-                else:
-                    self._results[:0] = results
-                    self._released[:0] = released
-                    self._answered |= answered
-                    self._failed.update(failed)
-                    self.memory.relearn(learned)
-                raise
-        self._account(results, written)
+            # The unit is never cut off halfway: it commits or rolls back whole on the
+            # database's thread whether or not this flush is cancelled meanwhile (the
+            # ticker stopped as the batch ended). So the flush waits for it, through any
+            # cancel (a unit's wait is bounded by the engine's lock timeout), and its
+            # outcome decides: what it wrote is counted once, what it did not is kept for
+            # the next flush (written twice, the leases would be gone and counted lost).
+            cancelled: asyncio.CancelledError | None = None
+            while not write.done():
+                try:
+                    await asyncio.wait({write})
+                except asyncio.CancelledError as error:
+                    cancelled = error
+            unwritten = write.cancelled() or write.exception() is not None
+            if unwritten:
+                self._results[:0] = results
+                self._released[:0] = released
+                self._answered |= answered
+                self._failed.update(failed)
+                self.memory.relearn(learned)
+            else:
+                self._account(results, write.result())
+        if cancelled is not None:
+            raise cancelled
+        if unwritten:
+            write.result()  # the unit's error, for the caller
 
     def _account(self, results: list[Result], written: int) -> None:
         """After a flush committed: wake the worker for its first retry, count leases lost."""
