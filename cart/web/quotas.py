@@ -144,7 +144,7 @@ _HELP = {LOGIN_UNTRUSTED.name: {"href": "/password/forgot", "title": "Forgotten 
 
 
 def _wait(seconds: int) -> str:
-    """How long a person waits, in words: "40 seconds", "1 minute", "5 minutes"."""
+    """How long a person waits, in words: "1 second", "40 seconds", "5 minutes"."""
     if seconds < 90:
         return f"{seconds} second{'s' if seconds != 1 else ''}"
     minutes = round(seconds / 60)
